@@ -1,0 +1,182 @@
+import ArgumentParser
+import Foundation
+import TernCore
+import TernServer
+
+struct ProjectsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "projects", abstract: "Create and list projects.",
+        subcommands: [Create.self, List.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a project.")
+        @OptionGroup var storage: StorageOptions
+        @Argument(help: "Slug: a-z, 0-9 and '-', used in URLs and --project.") var slug: String
+        @Option(name: .long, help: "Display name (default: the slug).") var name: String?
+
+        func run() async throws {
+            let slug = try Validate.slug(self.slug, field: "slug")
+            let name = try Validate.name(self.name ?? slug, field: "--name")
+            let project = try await storage.withStore { store, _ in
+                try await store.projects.create(slug: slug, name: name)
+            }
+            say("Created project \(project.slug) (\(project.id)).")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List projects.")
+        @OptionGroup var storage: StorageOptions
+        @Flag(name: .long, help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let projects = try await storage.withStore { store, _ in try await store.projects.list() }
+            if json { return say(try CLIJSON.encode(projects)) }
+            table(["SLUG", "NAME", "ID", "CREATED"], projects.map { [$0.slug, $0.name, $0.id, CLIJSON.date($0.createdAt)] })
+        }
+    }
+}
+
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys", abstract: "Create, list and revoke API keys.",
+        subcommands: [Create.self, List.self, Revoke.self])
+
+    struct ProjectOption: ParsableArguments {
+        @Option(name: .long, help: "Project slug or id (default: default).") var project: String = Bootstrap.defaultProjectSlug
+    }
+
+    static func project(_ reference: String, _ store: any TernStore) async throws -> Project {
+        guard let project = try await ProjectLookup.find(reference, in: store) else {
+            throw TernError.notFound("project \"\(reference)\" (see 'tern projects list')", field: "--project")
+        }
+        return project
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an API key. The key is printed once, alone on the last line.",
+            discussion: "Capture it in a script with: KEY=$(tern keys create --name ci | tail -n 1)")
+        @OptionGroup var storage: StorageOptions
+        @OptionGroup var scope: ProjectOption
+        @Option(name: .long, help: "What the key is for, e.g. ci or my-app.") var name: String
+        @Option(name: .long, help: "admin, member (default) or viewer.") var role: String = "member"
+
+        func run() async throws {
+            let name = try Validate.name(self.name, field: "--name", max: 100)
+            let role = try Role.parse(self.role, field: "--role")
+            let (secret, key, project) = try await storage.withStore { store, _ in
+                let project = try await KeysCommand.project(scope.project, store)
+                let (secret, key) = try await KeyIssuer.issue(store: store, projectID: project.id, name: name, role: role, createdBy: "cli")
+                return (secret, key, project)
+            }
+            say("Created \(key.role.rawValue) key \"\(key.name)\" (\(key.id)) for project \(project.slug). It is shown only now:")
+            say(secret)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a project's API keys (never the keys themselves).")
+        @OptionGroup var storage: StorageOptions
+        @OptionGroup var scope: ProjectOption
+        @Flag(name: .long, help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let keys = try await storage.withStore { store, _ in
+                try await store.apiKeys.list(projectID: KeysCommand.project(scope.project, store).id)
+            }
+            if json { return say(try CLIJSON.encode(keys)) }
+            table(["ID", "NAME", "PREFIX", "ROLE", "CREATED", "LAST USED", "STATUS"], keys.map { key in
+                [key.id, key.name, key.prefix + "...", key.role.rawValue, CLIJSON.date(key.createdAt),
+                 key.lastUsedAt.map(CLIJSON.date) ?? "never", key.revokedAt.map { "revoked " + CLIJSON.date($0) } ?? "active"]
+            })
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke an API key; it stops working at once.")
+        @OptionGroup var storage: StorageOptions
+        @OptionGroup var scope: ProjectOption
+        @Argument(help: "The key's id (from 'tern keys list').") var id: String
+
+        func run() async throws {
+            let key = try await storage.withStore { store, _ in
+                let project = try await KeysCommand.project(scope.project, store)
+                guard let key = try await store.apiKeys.revoke(projectID: project.id, id: id, at: Timestamp.now()) else {
+                    throw TernError.notFound("API key \(id) in project \(project.slug)")
+                }
+                return key
+            }
+            say("Revoked key \"\(key.name)\" (\(key.prefix)...).")
+        }
+    }
+}
+
+struct UsersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "users", abstract: "Create and list users of the web UI and API.",
+        subcommands: [Create.self, List.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a user.",
+            discussion: """
+                Without --password-stdin a strong password is generated and printed once.
+                  echo 'correct horse battery' | tern users create --email ada@example.com --role admin --password-stdin
+                """)
+        @OptionGroup var storage: StorageOptions
+        @Option(name: .long, help: "E-mail address, used to sign in.") var email: String
+        @Option(name: .long, help: "Display name (default: the part before @).") var name: String?
+        @Option(name: .long, help: "admin, member (default) or viewer.") var role: String = "member"
+        @Flag(name: .customLong("password-stdin"), help: "Read the password from standard input.") var passwordStdin = false
+
+        func run() async throws {
+            let role = try Role.parse(self.role, field: "--role")
+            var generated: String?
+            let password: String
+            if passwordStdin {
+                password = (readLine(strippingNewline: true) ?? "")
+            } else {
+                password = Secrets.randomToken(prefix: "", length: 20)
+                generated = password
+            }
+            _ = try Validate.password(password, field: "--password-stdin")
+            let user = try await storage.withStore { store, _ in
+                try await UserAdmin.create(store: store, hasher: .standard, email: email, name: name, role: role, password: password)
+            }
+            say("Created \(user.role.rawValue) \(user.email) (\(user.id)).")
+            if let generated { say("Password (shown only now): \(generated)") }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users.")
+        @OptionGroup var storage: StorageOptions
+        @Flag(name: .long, help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let users = try await storage.withStore { store, _ in try await store.users.list() }
+            if json { return say(try CLIJSON.encode(users)) }
+            table(["EMAIL", "NAME", "ROLE", "ID", "CREATED", "STATUS"], users.map { user in
+                [user.email, user.name, user.role.rawValue, user.id, CLIJSON.date(user.createdAt), user.disabledAt == nil ? "active" : "disabled"]
+            })
+        }
+    }
+}
+
+enum CLIJSON {
+    static func encode(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+        }
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func date(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle())
+    }
+}

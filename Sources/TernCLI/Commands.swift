@@ -1,0 +1,147 @@
+public import ArgumentParser
+import Foundation
+import Logging
+import TernCore
+import TernServer
+
+/// `tern`: the command-line entry point.
+public struct TernCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "tern",
+        abstract: "Tern: an LLMOps platform in one binary (gateway, traces, evaluation, datasets).",
+        discussion: """
+            Configuration comes from tern.yaml (or --config / $TERN_CONFIG), then TERN_* environment
+            variables, then flags, each overriding the one before. Data lives in ./.tern (SQLite) unless
+            --data-dir or database.url (PostgreSQL) says otherwise.
+
+            Start here:
+              tern serve                          start the server on 127.0.0.1:7777
+              tern keys create --name dev         create an API key for the default project
+            """,
+        version: TernVersion.current,
+        subcommands: [
+            Serve.self, Migrate.self, ProjectsCommand.self, KeysCommand.self, UsersCommand.self, VersionCommand.self,
+        ]
+    )
+
+    public init() {}
+}
+
+/// Options every command that touches storage takes.
+struct StorageOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Configuration file (default: ./tern.yaml if present, or $TERN_CONFIG).", valueName: "file"))
+    var config: String?
+
+    @Option(name: .customLong("data-dir"), help: ArgumentHelp("Directory for the embedded SQLite database (default: ./.tern).", valueName: "dir"))
+    var dataDir: String?
+
+    @Option(name: .customLong("database-url"), help: ArgumentHelp("PostgreSQL URL; overrides database.url and $TERN_DATABASE_URL.", valueName: "url"))
+    var databaseURL: String?
+
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
+    var logLevel: String?
+
+    func load(host: String? = nil, port: Int? = nil) throws -> TernConfig {
+        let config = try TernConfig.load(
+            overrides: ConfigOverrides(configFile: config, host: host, port: port, dataDir: dataDir,
+                                       databaseURL: databaseURL, logLevel: logLevel))
+        CLILogging.configure(config.log)
+        return config
+    }
+
+    /// Loads the configuration, opens and prepares the store, and runs `body` with it.
+    func withStore<T: Sendable>(_ body: @Sendable (any TernStore, TernConfig) async throws -> T) async throws -> T {
+        let config = try load()
+        let logger = Logger(label: "tern")
+        let store = try StoreFactory.open(config, logger: logger)
+        return try await withRunningStore(store) { store in
+            _ = try await Bootstrap.prepare(store, logger: logger)
+            return try await body(store, config)
+        }
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the Tern server (REST API; gateway and UI as they land).",
+        discussion: "Binds 127.0.0.1:7777 unless told otherwise. Stops gracefully on SIGTERM or SIGINT.")
+
+    @OptionGroup var storage: StorageOptions
+
+    @Option(name: .long, help: ArgumentHelp("Address to bind (default 127.0.0.1; 0.0.0.0 exposes Tern to the network).", valueName: "host"))
+    var host: String?
+
+    @Option(name: .long, help: ArgumentHelp("Port to listen on (default 7777).", valueName: "port"))
+    var port: Int?
+
+    func run() async throws {
+        let config = try storage.load(host: host, port: port)
+        let logger = Logger(label: "tern")
+        let store = try StoreFactory.open(config, logger: logger)
+        try await withRunningStore(store) { store in
+            let report = try await Bootstrap.prepare(store, logger: logger)
+            if let config = config.loadedFrom { say("Configuration: \(config)") }
+            say("Storage: \(StoreFactory.describe(config))")
+            if let project = report.createdDefaultProject {
+                say("""
+                    First start: created project "\(project.slug)".
+                      Create the first admin:  tern users create --email you@example.com --role admin
+                      Create an API key:       tern keys create --name dev --project \(project.slug)
+                    """)
+            } else if report.userCount == 0 {
+                say("No users yet. Create the first admin: tern users create --email you@example.com --role admin")
+            }
+            var options = TernServerOptions(config: config)
+            options.onServerRunning = { port in
+                say("Tern \(TernVersion.current) listening on http://\(config.server.host):\(port)")
+            }
+            let app = buildApplication(store: store, options: options, logger: logger)
+            try await app.runService()
+            say("Tern stopped.")
+        }
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply pending database migrations (the server also applies them at start).")
+
+    @OptionGroup var storage: StorageOptions
+
+    func run() async throws {
+        let config = try storage.load()
+        let logger = Logger(label: "tern")
+        let store = try StoreFactory.open(config, logger: logger)
+        try await withRunningStore(store) { store in
+            let applied = try await store.migrate()
+            let all = try await store.appliedMigrations()
+            if applied.isEmpty {
+                say("Database is up to date (\(all.count) migrations applied) - \(StoreFactory.describe(config)).")
+            } else {
+                for id in applied { say("applied \(id)") }
+                say("\(applied.count) migrations applied - \(StoreFactory.describe(config)).")
+            }
+        }
+    }
+}
+
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print Tern's version.")
+    func run() { say("tern \(TernVersion.current)") }
+}
+
+extension TernCommand {
+    /// Parses and runs a command line (nil: the process's own arguments), exiting on error.
+    public static func run(arguments: [String]?) async {
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

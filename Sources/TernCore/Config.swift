@@ -1,0 +1,236 @@
+public import Foundation
+public import Logging
+
+/// Tern's configuration: `tern.yaml`, then environment variables, then command-line flags,
+/// each overriding the one before.
+public struct TernConfig: Sendable, Equatable {
+    public struct Server: Sendable, Equatable {
+        public var host = "127.0.0.1"
+        public var port = 7777
+        /// Largest request body accepted, in bytes; bigger bodies get 413.
+        public var maxBodyBytes = 4 * 1024 * 1024
+        public init() {}
+    }
+
+    public struct Database: Sendable, Equatable {
+        /// `postgres://user:pass@host:port/db`; nil selects the embedded SQLite file in `dataDir`.
+        public var url: String?
+        /// Connections in the PostgreSQL pool (SQLite uses one writer and a pool of readers).
+        public var maxConnections = 10
+        public init() {}
+    }
+
+    public enum LogFormat: String, Sendable, Equatable {
+        case text
+        case json
+    }
+
+    public struct Log: Sendable, Equatable {
+        public var level: Logger.Level = .info
+        public var format: LogFormat = .text
+        public init() {}
+    }
+
+    public struct Auth: Sendable, Equatable {
+        /// How long a web session lasts.
+        public var sessionHours = 24 * 7
+        /// How long a resolved API key is trusted before it is looked up again (revocations made
+        /// through another replica take effect within this time; through this one, at once).
+        public var keyCacheSeconds = 30
+        public init() {}
+    }
+
+    public var server = Server()
+    public var dataDir = ".tern"
+    public var database = Database()
+    public var log = Log()
+    public var auth = Auth()
+
+    public init() {}
+
+    /// The file actually read, if any (for messages).
+    public var loadedFrom: String?
+
+    /// The SQLite database file used when no database URL is set.
+    public var sqlitePath: String { (dataDir as NSString).appendingPathComponent("tern.sqlite") }
+}
+
+/// Values given on the command line; nil means "not given".
+public struct ConfigOverrides: Sendable, Equatable {
+    public var configFile: String?
+    public var host: String?
+    public var port: Int?
+    public var dataDir: String?
+    public var databaseURL: String?
+    public var logLevel: String?
+
+    public init(
+        configFile: String? = nil, host: String? = nil, port: Int? = nil, dataDir: String? = nil,
+        databaseURL: String? = nil, logLevel: String? = nil
+    ) {
+        self.configFile = configFile
+        self.host = host
+        self.port = port
+        self.dataDir = dataDir
+        self.databaseURL = databaseURL
+        self.logLevel = logLevel
+    }
+}
+
+extension TernConfig {
+    public static let defaultFileName = "tern.yaml"
+
+    /// Loads the configuration. The file is `overrides.configFile`, else `$TERN_CONFIG`, else
+    /// `./tern.yaml` when it exists. A file named explicitly must exist.
+    public static func load(
+        overrides: ConfigOverrides = .init(),
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        currentDirectory: String = FileManager.default.currentDirectoryPath
+    ) throws -> TernConfig {
+        var config = TernConfig()
+        let explicit = overrides.configFile ?? environment["TERN_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        let path: String? = {
+            if let explicit { return explicit }
+            let implicit = (currentDirectory as NSString).appendingPathComponent(defaultFileName)
+            return FileManager.default.fileExists(atPath: implicit) ? implicit : nil
+        }()
+        if let path {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ConfigError(source: path, path: nil, line: nil, message: "cannot read the configuration file")
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw ConfigError(source: path, path: nil, line: nil, message: "the file is not UTF-8 text")
+            }
+            try config.apply(yaml: text, source: (path as NSString).lastPathComponent)
+            config.loadedFrom = path
+        }
+        try config.apply(environment: environment)
+        try config.apply(overrides: overrides)
+        return config
+    }
+
+    /// Applies the keys of a `tern.yaml` document.
+    public mutating func apply(yaml: String, source: String = defaultFileName) throws {
+        guard let root = try ConfigNode.parse(yaml: yaml, source: source) else { return }
+        for (key, node) in try root.mapping(allowed: ["server", "data_dir", "database", "log", "auth"]) {
+            if node.isNull { continue }
+            switch key {
+            case "server":
+                for (key, node) in try node.mapping(allowed: ["host", "port", "max_body_bytes"]) {
+                    switch key {
+                    case "host": server.host = try Self.host(node.string(), node)
+                    case "port": server.port = try node.int(in: 1...65535)
+                    default: server.maxBodyBytes = try node.int(in: 1024...1_073_741_824)
+                    }
+                }
+            case "data_dir":
+                dataDir = try node.string()
+            case "database":
+                for (key, node) in try node.mapping(allowed: ["url", "max_connections"]) {
+                    switch key {
+                    case "url":
+                        if node.isNull { continue }
+                        let url = try node.string()
+                        guard Self.isPostgresURL(url) else { throw node.error(Self.urlExpectation(url)) }
+                        database.url = url
+                    default: database.maxConnections = try node.int(in: 1...1000)
+                    }
+                }
+            case "log":
+                for (key, node) in try node.mapping(allowed: ["level", "format"]) {
+                    switch key {
+                    case "level": log.level = try node.oneOf(Self.logLevels)
+                    default: log.format = try node.oneOf([("text", .text), ("json", .json)])
+                    }
+                }
+            default:
+                for (key, node) in try node.mapping(allowed: ["session_hours", "key_cache_seconds"]) {
+                    switch key {
+                    case "session_hours": auth.sessionHours = try node.int(in: 1...24 * 365)
+                    default: auth.keyCacheSeconds = try node.int(in: 0...3600)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies `TERN_*` environment variables.
+    public mutating func apply(environment: [String: String]) throws {
+        func value(_ name: String) -> String? {
+            guard let v = environment[name], !v.isEmpty else { return nil }
+            return v
+        }
+        func envError(_ name: String, _ message: String) -> ConfigError {
+            ConfigError(source: name, path: nil, line: nil, message: message)
+        }
+        if let v = value("TERN_HOST") { server.host = v }
+        if let v = value("TERN_PORT") {
+            guard let port = Int(v), (1...65535).contains(port) else {
+                throw envError("TERN_PORT", "expected an integer 1-65535, got \"\(v)\"")
+            }
+            server.port = port
+        }
+        if let v = value("TERN_DATA_DIR") { dataDir = v }
+        if let v = value("TERN_DATABASE_URL") {
+            guard Self.isPostgresURL(v) else { throw envError("TERN_DATABASE_URL", Self.urlExpectation(v)) }
+            database.url = v
+        }
+        if let v = value("TERN_LOG_LEVEL") {
+            guard let level = Self.logLevels.first(where: { $0.0 == v.lowercased() })?.1 else {
+                throw envError("TERN_LOG_LEVEL", "expected one of \(Self.logLevels.map(\.0).joined(separator: ", ")), got \"\(v)\"")
+            }
+            log.level = level
+        }
+        if let v = value("TERN_LOG_FORMAT") {
+            guard let format = LogFormat(rawValue: v.lowercased()) else {
+                throw envError("TERN_LOG_FORMAT", "expected text or json, got \"\(v)\"")
+            }
+            log.format = format
+        }
+    }
+
+    /// Applies command-line flags.
+    public mutating func apply(overrides: ConfigOverrides) throws {
+        if let host = overrides.host { server.host = host }
+        if let port = overrides.port {
+            guard (1...65535).contains(port) else {
+                throw ConfigError(source: "--port", path: nil, line: nil, message: "expected an integer 1-65535, got \(port)")
+            }
+            server.port = port
+        }
+        if let dir = overrides.dataDir { dataDir = dir }
+        if let url = overrides.databaseURL {
+            guard Self.isPostgresURL(url) else {
+                throw ConfigError(source: "--database-url", path: nil, line: nil, message: Self.urlExpectation(url))
+            }
+            database.url = url
+        }
+        if let level = overrides.logLevel {
+            guard let parsed = Self.logLevels.first(where: { $0.0 == level.lowercased() })?.1 else {
+                throw ConfigError(source: "--log-level", path: nil, line: nil, message: "expected one of \(Self.logLevels.map(\.0).joined(separator: ", ")), got \"\(level)\"")
+            }
+            log.level = parsed
+        }
+    }
+
+    static let logLevels: [(String, Logger.Level)] = [
+        ("trace", .trace), ("debug", .debug), ("info", .info), ("notice", .notice),
+        ("warning", .warning), ("error", .error), ("critical", .critical),
+    ]
+
+    static func isPostgresURL(_ url: String) -> Bool {
+        guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else { return false }
+        return URLComponents(string: url)?.host?.isEmpty == false
+    }
+
+    static func urlExpectation(_ url: String) -> String {
+        "expected postgres://user:password@host:5432/database, got \"\(url)\""
+    }
+
+    static func host(_ value: String, _ node: ConfigNode) throws -> String {
+        guard !value.isEmpty, !value.contains(where: { $0.isWhitespace }) else {
+            throw node.error("expected a host name or IP address, got \"\(value)\"")
+        }
+        return value
+    }
+}

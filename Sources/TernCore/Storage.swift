@@ -1,0 +1,79 @@
+public import Foundation
+
+/// The storage protocol family. One repository per aggregate; every backend implements all of them
+/// and passes the same contract test suite (`Tests/TernStoreContractTests`).
+///
+/// Rules every backend keeps:
+/// - project-scoped rows are only reachable with their project id (a key of project A is invisible
+///   through project B);
+/// - secrets are stored as hashes only;
+/// - timestamps round-trip at microsecond precision.
+public protocol TernStore: Sendable {
+    var projects: any ProjectRepository { get }
+    var apiKeys: any APIKeyRepository { get }
+    var users: any UserRepository { get }
+    var sessions: any SessionRepository { get }
+
+    /// A short name for logs and `/readyz`: `sqlite` or `postgres`.
+    var backendName: String { get }
+
+    /// Applies pending migrations; returns the ids of the ones applied now (empty when up to date).
+    @discardableResult
+    func migrate() async throws -> [String]
+    /// Ids of applied migrations, oldest first.
+    func appliedMigrations() async throws -> [String]
+    /// Cheap round trip to the database, for readiness checks.
+    func ping() async throws
+    /// Background duties (the PostgreSQL connection pool). Returns when the task is cancelled.
+    func run() async throws
+    /// Releases files and connections. The store is unusable afterwards.
+    func close() async throws
+}
+
+public protocol ProjectRepository: Sendable {
+    /// Creates a project; a taken slug is a `conflict` error naming `slug`.
+    func create(slug: String, name: String) async throws -> Project
+    func get(id: String) async throws -> Project?
+    func get(slug: String) async throws -> Project?
+    func list() async throws -> [Project]
+    func count() async throws -> Int
+}
+
+public protocol APIKeyRepository: Sendable {
+    /// Stores a key given its hash and display prefix (never the key itself).
+    func create(
+        projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?
+    ) async throws -> APIKey
+    /// The key with this hash, revoked or not; nil when unknown.
+    func find(hash: String) async throws -> APIKey?
+    func get(projectID: String, id: String) async throws -> APIKey?
+    func list(projectID: String) async throws -> [APIKey]
+    /// Revokes the key of this project; returns nil when no such key exists in the project.
+    /// Revoking twice keeps the first revocation time.
+    func revoke(projectID: String, id: String, at: Date) async throws -> APIKey?
+    /// Records use; a later time never moves backwards.
+    func touch(id: String, at: Date) async throws
+}
+
+public protocol UserRepository: Sendable {
+    /// Creates a user; a taken e-mail is a `conflict` naming `email`.
+    func create(email: String, name: String, role: Role, passwordHash: String) async throws -> User
+    func get(id: String) async throws -> User?
+    func get(email: String) async throws -> User?
+    func list() async throws -> [User]
+    func count() async throws -> Int
+    /// The stored password hash, for sign-in only.
+    func passwordHash(userID: String) async throws -> String?
+    func update(id: String, name: String?, role: Role?, passwordHash: String?, disabled: Bool?) async throws -> User?
+}
+
+public protocol SessionRepository: Sendable {
+    func create(userID: String, tokenHash: String, expiresAt: Date) async throws -> WebSession
+    /// The unexpired session with this token hash.
+    func find(tokenHash: String, now: Date) async throws -> WebSession?
+    func delete(id: String) async throws
+    func deleteAll(userID: String) async throws
+    /// Removes expired sessions; returns how many.
+    @discardableResult
+    func purgeExpired(now: Date) async throws -> Int
+}

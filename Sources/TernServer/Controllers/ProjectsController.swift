@@ -1,0 +1,142 @@
+import Foundation
+import Hummingbird
+public import TernCore
+
+/// `/api/v1/projects` and the keys of each project.
+struct ProjectsController {
+    let store: any TernStore
+    let authenticator: Authenticator
+    let maxBody: Int
+
+    struct ListBody<T: Encodable>: Encodable { var data: [T] }
+
+    struct CreateProject: Decodable {
+        var slug: String
+        var name: String?
+        static let keys: Set<String> = ["slug", "name"]
+    }
+
+    struct CreateKey: Decodable {
+        var name: String
+        var role: String?
+        static let keys: Set<String> = ["name", "role"]
+    }
+
+    /// A key as returned once at creation: the stored record plus the secret itself.
+    struct CreatedKey: Encodable {
+        var key: String
+        var apiKey: APIKey
+        func encode(to encoder: any Encoder) throws {
+            try apiKey.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(key, forKey: .key)
+        }
+        enum CodingKeys: String, CodingKey { case key }
+    }
+
+    func register(on api: RouterGroup<TernRequestContext>) {
+        api.get("projects") { _, context in
+            let principal = try context.requirePrincipal()
+            let all = try await store.projects.list()
+            let visible = principal.boundProjectID.map { id in all.filter { $0.id == id } } ?? all
+            return try JSON.response(ListBody(data: visible))
+        }
+        api.post("projects") { request, context in
+            let principal = try context.requirePrincipal()
+            try principal.require(.admin, to: "creating a project")
+            let body = try await JSON.decode(CreateProject.self, from: request, limit: maxBody, allowedKeys: CreateProject.keys)
+            let slug = try Validate.slug(body.slug, field: "slug")
+            let name = try Validate.name(body.name ?? slug, field: "name")
+            let project = try await store.projects.create(slug: slug, name: name)
+            context.logger.info("project created", metadata: ["project_id": .string(project.id), "by": .string(principal.actor)])
+            return try JSON.response(project, status: .created)
+        }
+        api.get("projects/{project}") { _, context in
+            let project = try await resolveProject(context)
+            return try JSON.response(project)
+        }
+        api.get("projects/{project}/keys") { _, context in
+            let project = try await resolveProject(context)
+            await authenticator.usage.flush()
+            return try JSON.response(ListBody(data: try await store.apiKeys.list(projectID: project.id)))
+        }
+        api.post("projects/{project}/keys") { request, context in
+            let principal = try context.requirePrincipal()
+            let project = try await resolveProject(context)
+            try principal.require(.member, to: "creating an API key")
+            let body = try await JSON.decode(CreateKey.self, from: request, limit: maxBody, allowedKeys: CreateKey.keys)
+            let name = try Validate.name(body.name, field: "name", max: 100)
+            let role = try body.role.map { try Role.parse($0, field: "role") } ?? .member
+            guard role <= principal.role else {
+                throw TernError.forbidden("a \(principal.role.rawValue) cannot create a key with the \(role.rawValue) role")
+            }
+            let (secret, key) = try await KeyIssuer.issue(
+                store: store, projectID: project.id, name: name, role: role, createdBy: principal.actor)
+            context.logger.info("API key created", metadata: [
+                "key_id": .string(key.id), "prefix": .string(key.prefix), "project_id": .string(project.id), "by": .string(principal.actor),
+            ])
+            return try JSON.response(CreatedKey(key: secret, apiKey: key), status: .created)
+        }
+        api.get("projects/{project}/keys/{key}") { _, context in
+            let project = try await resolveProject(context)
+            let id = try context.parameters.string("key")
+            await authenticator.usage.flush()
+            guard let key = try await store.apiKeys.get(projectID: project.id, id: id) else {
+                throw TernError.notFound("API key \(id)")
+            }
+            return try JSON.response(key)
+        }
+        api.delete("projects/{project}/keys/{key}") { _, context in
+            let principal = try context.requirePrincipal()
+            let project = try await resolveProject(context)
+            try principal.require(.member, to: "revoking an API key")
+            let id = try context.parameters.string("key")
+            guard let existing = try await store.apiKeys.get(projectID: project.id, id: id) else {
+                throw TernError.notFound("API key \(id)")
+            }
+            guard existing.role <= principal.role else {
+                throw TernError.forbidden("a \(principal.role.rawValue) cannot revoke a key with the \(existing.role.rawValue) role")
+            }
+            guard let key = try await store.apiKeys.revoke(projectID: project.id, id: id, at: Timestamp.now()) else {
+                throw TernError.notFound("API key \(id)")
+            }
+            authenticator.invalidate(keyID: id)
+            context.logger.info("API key revoked", metadata: ["key_id": .string(id), "by": .string(principal.actor)])
+            return try JSON.response(key)
+        }
+    }
+
+    /// The project named in the path (by id or slug), if the caller may see it.
+    func resolveProject(_ context: TernRequestContext) async throws -> Project {
+        let principal = try context.requirePrincipal()
+        let reference = try context.parameters.string("project")
+        guard let project = try await ProjectLookup.find(reference, in: store) else {
+            throw TernError.notFound("project \"\(reference)\"", field: "project")
+        }
+        if let bound = principal.boundProjectID, bound != project.id {
+            throw TernError.forbidden("this API key belongs to another project; it cannot access project \"\(project.slug)\"")
+        }
+        return project
+    }
+}
+
+/// Finds a project by id or slug.
+public enum ProjectLookup {
+    public static func find(_ reference: String, in store: any TernStore) async throws -> Project? {
+        if let project = try await store.projects.get(slug: reference) { return project }
+        return try await store.projects.get(id: reference)
+    }
+}
+
+/// Creates API keys: the one place a key's secret exists, returned to the caller once.
+public enum KeyIssuer {
+    public static func issue(
+        store: any TernStore, projectID: String, name: String, role: Role, createdBy: String?
+    ) async throws -> (secret: String, key: APIKey) {
+        let secret = Secrets.newAPIKey()
+        let key = try await store.apiKeys.create(
+            projectID: projectID, name: name, role: role, keyHash: Secrets.hash(secret),
+            prefix: Secrets.displayPrefix(secret), createdBy: createdBy)
+        return (secret, key)
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import Hummingbird
+public import TernCore
+
+/// `/api/v1/users` (admins; a user may read and edit their own name and password),
+/// `/api/v1/auth/login|logout` and `/api/v1/me`.
+struct UsersController {
+    let store: any TernStore
+    let hasher: PasswordHasher
+    let sessionTTL: Duration
+    let maxBody: Int
+
+    struct CreateUser: Decodable {
+        var email: String
+        var name: String?
+        var role: String?
+        var password: String
+        static let keys: Set<String> = ["email", "name", "role", "password"]
+    }
+
+    struct UpdateUser: Decodable {
+        var name: String?
+        var role: String?
+        var password: String?
+        var disabled: Bool?
+        static let keys: Set<String> = ["name", "role", "password", "disabled"]
+    }
+
+    struct Login: Decodable {
+        var email: String
+        var password: String
+        static let keys: Set<String> = ["email", "password"]
+    }
+
+    struct LoginResult: Encodable {
+        var user: User
+        var expiresAt: Date
+    }
+
+    struct Me: Encodable {
+        var type: String
+        var role: Role
+        var user: User?
+        var key: APIKey?
+        var project: Project?
+    }
+
+    func registerPublic(on api: RouterGroup<TernRequestContext>) {
+        api.post("auth/login") { request, context in
+            let body = try await JSON.decode(Login.self, from: request, limit: maxBody, allowedKeys: Login.keys)
+            let email = body.email.trimmingCharacters(in: .whitespaces).lowercased()
+            let invalid = TernError(.unauthorized, code: "invalid_credentials", message: "wrong e-mail or password")
+            guard let user = try await store.users.get(email: email),
+                let hash = try await store.users.passwordHash(userID: user.id)
+            else {
+                // Spend the same time as a real check so timing does not reveal which e-mails exist.
+                _ = PasswordHasher.verify(body.password, against: Self.decoyHash)
+                throw invalid
+            }
+            guard PasswordHasher.verify(body.password, against: hash) else { throw invalid }
+            guard user.disabledAt == nil else {
+                throw TernError(.unauthorized, code: "user_disabled", message: "user \(user.email) is disabled")
+            }
+            let token = Secrets.newSessionToken()
+            let expires = Date().addingTimeInterval(Double(sessionTTL.components.seconds))
+            let session = try await store.sessions.create(userID: user.id, tokenHash: Secrets.hash(token), expiresAt: expires)
+            context.logger.info("signed in", metadata: ["user_id": .string(user.id)])
+            var headers = HTTPFields()
+            headers[.setCookie] =
+                "\(Authenticator.sessionCookie)=\(token); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(sessionTTL.components.seconds)"
+            return try JSON.response(LoginResult(user: user, expiresAt: session.expiresAt), headers: headers)
+        }
+    }
+
+    func register(on api: RouterGroup<TernRequestContext>) {
+        api.post("auth/logout") { _, context in
+            let principal = try context.requirePrincipal()
+            if case .user(_, let sessionID) = principal {
+                try await store.sessions.delete(id: sessionID)
+            }
+            var headers = HTTPFields()
+            headers[.setCookie] = "\(Authenticator.sessionCookie)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+            return Response(status: .noContent, headers: headers)
+        }
+        api.get("me") { _, context in
+            switch try context.requirePrincipal() {
+            case .apiKey(let key):
+                let project = try await store.projects.get(id: key.projectID)
+                return try JSON.response(Me(type: "api_key", role: key.role, key: key, project: project))
+            case .user(let user, _):
+                return try JSON.response(Me(type: "user", role: user.role, user: user))
+            }
+        }
+        api.get("users") { _, context in
+            try context.requirePrincipal().require(.admin, to: "listing users")
+            return try JSON.response(ProjectsController.ListBody(data: try await store.users.list()))
+        }
+        api.post("users") { request, context in
+            let principal = try context.requirePrincipal()
+            try principal.require(.admin, to: "creating a user")
+            let body = try await JSON.decode(CreateUser.self, from: request, limit: maxBody, allowedKeys: CreateUser.keys)
+            let user = try await UserAdmin.create(
+                store: store, hasher: hasher, email: body.email, name: body.name,
+                role: try body.role.map { try Role.parse($0, field: "role") } ?? .member, password: body.password)
+            context.logger.info("user created", metadata: ["user_id": .string(user.id), "by": .string(principal.actor)])
+            return try JSON.response(user, status: .created)
+        }
+        api.get("users/{user}") { _, context in
+            let principal = try context.requirePrincipal()
+            let id = try context.parameters.string("user")
+            if !isSelf(principal, id) { try principal.require(.admin, to: "reading another user") }
+            guard let user = try await store.users.get(id: id) else { throw TernError.notFound("user \(id)") }
+            return try JSON.response(user)
+        }
+        api.patch("users/{user}") { request, context in
+            let principal = try context.requirePrincipal()
+            let id = try context.parameters.string("user")
+            let body = try await JSON.decode(UpdateUser.self, from: request, limit: maxBody, allowedKeys: UpdateUser.keys)
+            if !isSelf(principal, id) || body.role != nil || body.disabled != nil {
+                try principal.require(.admin, to: body.role != nil || body.disabled != nil ? "changing a role or disabling a user" : "editing another user")
+            }
+            guard let current = try await store.users.get(id: id) else { throw TernError.notFound("user \(id)") }
+            let name = try body.name.map { try Validate.name($0, field: "name") }
+            let role = try body.role.map { try Role.parse($0, field: "role") }
+            let passwordHash = try body.password.map { try hasher.hash(Validate.password($0, field: "password")) }
+            let losesAdmin = current.role == .admin && current.disabledAt == nil
+                && ((role.map { $0 != .admin } ?? false) || body.disabled == true)
+            if losesAdmin {
+                let activeAdmins = try await store.users.list().filter { $0.role == .admin && $0.disabledAt == nil }
+                guard activeAdmins.count > 1 else {
+                    throw TernError.conflict("\(current.email) is the last admin; make another admin first",
+                                             field: body.disabled == true ? "disabled" : "role")
+                }
+            }
+            guard let user = try await store.users.update(
+                id: id, name: name, role: role, passwordHash: passwordHash, disabled: body.disabled)
+            else { throw TernError.notFound("user \(id)") }
+            if body.disabled == true || body.password != nil {
+                try await store.sessions.deleteAll(userID: id)
+            }
+            context.logger.info("user updated", metadata: ["user_id": .string(id), "by": .string(principal.actor)])
+            return try JSON.response(user)
+        }
+    }
+
+    func isSelf(_ principal: Principal, _ id: String) -> Bool {
+        if case .user(let user, _) = principal { return user.id == id }
+        return false
+    }
+
+    /// A valid hash of a random password, used to equalise sign-in timing for unknown e-mails.
+    static let decoyHash: String = (try? PasswordHasher.standard.hash(Secrets.randomToken(prefix: ""))) ?? ""
+}
+
+/// User creation shared by the REST API and `tern users create`.
+public enum UserAdmin {
+    public static func create(
+        store: any TernStore, hasher: PasswordHasher, email: String, name: String?, role: Role, password: String
+    ) async throws -> User {
+        let email = try Validate.email(email, field: "email")
+        let name = try Validate.name(name ?? String(email.split(separator: "@")[0]), field: "name")
+        let hash = try hasher.hash(Validate.password(password, field: "password"))
+        return try await store.users.create(email: email, name: name, role: role, passwordHash: hash)
+    }
+}

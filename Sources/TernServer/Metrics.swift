@@ -1,0 +1,44 @@
+import Foundation
+import Metrics
+public import Prometheus
+
+/// Tern's metrics: a Prometheus registry of its own (no global state, so tests and several apps in one
+/// process do not collide), fed through swift-metrics.
+public final class TernMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let factory: PrometheusMetricsFactory
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5),
+            .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+            .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
+        ]
+        self.factory = factory
+    }
+
+    func recordRequest(method: String, route: String, status: Int, duration: Duration) {
+        Metrics.Counter(
+            label: "tern_http_requests_total",
+            dimensions: [("method", method), ("route", route), ("status", String(status))],
+            factory: factory
+        ).increment()
+        Timer(
+            label: "tern_http_request_duration_seconds",
+            dimensions: [("method", method), ("route", route)],
+            factory: factory
+        ).recordInterval(duration)
+    }
+
+    /// The Prometheus text exposition of everything recorded.
+    public func exposition() -> String { registry.emitToString() }
+}
+
+extension Timer {
+    func recordInterval(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,412 @@
+public import Foundation
+public import Logging
+public import TernCore
+import NIOSSL
+import PostgresNIO
+
+/// PostgreSQL through postgres-nio's `PostgresClient` (a connection pool). Stateless Tern replicas
+/// can share one database; migrations take an advisory lock so concurrent starts apply them once.
+public final class PostgresStore: TernStore {
+    let client: PostgresClient
+    let logger: Logger
+    public let backendName = "postgres"
+
+    public let projects: any ProjectRepository
+    public let apiKeys: any APIKeyRepository
+    public let users: any UserRepository
+    public let sessions: any SessionRepository
+
+    /// Creates the pool for `url` (`postgres://user:password@host:port/database?sslmode=disable|prefer|require`,
+    /// or `?host=/run/postgresql` for a Unix socket). Connections open once `run()` is running.
+    public init(url: String, maxConnections: Int = 10, logger: Logger) throws {
+        var configuration = try Self.configuration(url: url)
+        configuration.options.maximumConnections = maxConnections
+        configuration.options.connectTimeout = .seconds(5)
+        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.logger = logger
+        projects = PGProjects(client: client, logger: logger)
+        apiKeys = PGAPIKeys(client: client, logger: logger)
+        users = PGUsers(client: client, logger: logger)
+        sessions = PGSessions(client: client, logger: logger)
+    }
+
+    static func configuration(url: String) throws -> PostgresClient.Configuration {
+        guard let components = URLComponents(string: url),
+            components.scheme == "postgres" || components.scheme == "postgresql"
+        else {
+            throw TernError.invalid("database.url", "expected postgres://user:password@host:5432/database, got \"\(url)\"")
+        }
+        let query = Dictionary(
+            (components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { _, last in last })
+        let user = components.user.flatMap { $0.removingPercentEncoding } ?? "postgres"
+        let password = components.password.flatMap { $0.removingPercentEncoding }
+        var database = components.path
+        if database.hasPrefix("/") { database.removeFirst() }
+        let databaseName: String? = database.isEmpty ? nil : database.removingPercentEncoding
+        if let socket = query["host"], socket.hasPrefix("/") {
+            let port = components.port ?? 5432
+            let path = (socket as NSString).appendingPathComponent(".s.PGSQL.\(port)")
+            return .init(unixSocketPath: path, username: user, password: password, database: databaseName)
+        }
+        guard let host = components.host, !host.isEmpty else {
+            throw TernError.invalid("database.url", "missing host in \"\(url)\"")
+        }
+        let tls: PostgresClient.Configuration.TLS
+        switch query["sslmode"] ?? "prefer" {
+        case "disable": tls = .disable
+        case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
+        case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
+        case let other:
+            throw TernError.invalid("database.url", "sslmode must be disable, prefer or require, got \"\(other)\"")
+        }
+        return .init(host: host, port: components.port ?? 5432, username: user, password: password,
+                     database: databaseName, tls: tls)
+    }
+
+    public func run() async throws {
+        await client.run()
+    }
+
+    public func close() async throws {}
+
+    public func ping() async throws {
+        try await client.query("SELECT 1", logger: logger)
+    }
+
+    @discardableResult
+    public func migrate() async throws -> [String] {
+        try await client.withTransaction(logger: logger) { connection in
+            // One migrator at a time across all replicas; the lock ends with the transaction.
+            try await connection.query("SELECT pg_advisory_xact_lock(7_777_001)", logger: logger)
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS tern_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+                logger: logger)
+            var applied = Set<String>()
+            for try await id in try await connection.query("SELECT id FROM tern_migrations", logger: logger).decode(String.self) {
+                applied.insert(id)
+            }
+            var now: [String] = []
+            for migration in PostgresMigrations.all where !applied.contains(migration.id) {
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                let stamp = Timestamp.micros(Date())
+                try await connection.query(
+                    "INSERT INTO tern_migrations (id, applied_at) VALUES (\(migration.id), \(stamp))", logger: logger)
+                now.append(migration.id)
+            }
+            return now
+        }
+    }
+
+    public func appliedMigrations() async throws -> [String] {
+        let exists = try await client.query(
+            "SELECT to_regclass('tern_migrations') IS NOT NULL", logger: logger).decode(Bool.self)
+        var hasTable = false
+        for try await value in exists { hasTable = value }
+        guard hasTable else { return [] }
+        var applied = Set<String>()
+        for try await id in try await client.query("SELECT id FROM tern_migrations", logger: logger).decode(String.self) {
+            applied.insert(id)
+        }
+        return PostgresMigrations.all.map(\.id).filter { applied.contains($0) }
+    }
+
+    /// Every row of every table as text, for tests that prove secrets are stored hashed.
+    package func dumpAllText() async throws -> String {
+        var tables: [String] = []
+        for try await name in try await client.query(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename", logger: logger
+        ).decode(String.self) {
+            tables.append(name)
+        }
+        var out = ""
+        for table in tables {
+            let quoted = "\"" + table.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            for try await row in try await client.query(
+                PostgresQuery(unsafeSQL: "SELECT row_to_json(t)::text FROM \(quoted) t"), logger: logger
+            ).decode(String.self) {
+                out += "\(table): \(row)\n"
+            }
+        }
+        return out
+    }
+}
+
+struct PostgresMigration {
+    let id: String
+    let statements: [String]
+}
+
+/// Migrations, oldest first. Never edit one that has shipped: add a new one.
+enum PostgresMigrations {
+    static let all: [PostgresMigration] = [
+        PostgresMigration(id: "0001_foundation", statements: [
+            """
+            CREATE TABLE projects (
+                id TEXT PRIMARY KEY,
+                slug TEXT NOT NULL UNIQUE,
+                name TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                retention_days INTEGER
+            )
+            """,
+            """
+            CREATE TABLE users (
+                id TEXT PRIMARY KEY,
+                email TEXT NOT NULL UNIQUE,
+                name TEXT NOT NULL,
+                role TEXT NOT NULL CHECK (role IN ('admin', 'member', 'viewer')),
+                password_hash TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                disabled_at BIGINT
+            )
+            """,
+            """
+            CREATE TABLE api_keys (
+                id TEXT PRIMARY KEY,
+                project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                prefix TEXT NOT NULL,
+                key_hash TEXT NOT NULL UNIQUE,
+                role TEXT NOT NULL CHECK (role IN ('admin', 'member', 'viewer')),
+                created_at BIGINT NOT NULL,
+                created_by TEXT,
+                last_used_at BIGINT,
+                revoked_at BIGINT
+            )
+            """,
+            "CREATE INDEX api_keys_project ON api_keys(project_id, created_at)",
+            """
+            CREATE TABLE web_sessions (
+                id TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                token_hash TEXT NOT NULL UNIQUE,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX web_sessions_user ON web_sessions(user_id)",
+        ])
+    ]
+}
+
+func isUniqueViolation(_ error: any Error) -> Bool {
+    guard let error = error as? PSQLError else { return false }
+    return error.serverInfo?[.sqlState] == "23505"
+}
+
+func collect<Row>(_ rows: PostgresRowSequence, _ transform: (PostgresRow) throws -> Row) async throws -> [Row] {
+    var result: [Row] = []
+    for try await row in rows { result.append(try transform(row)) }
+    return result
+}
+
+extension Optional where Wrapped == Int64 {
+    var date: Date? { map(Timestamp.date) }
+}
+
+struct PGProjects: ProjectRepository {
+    let client: PostgresClient
+    let logger: Logger
+
+    static func project(_ row: PostgresRow) throws -> Project {
+        let (id, slug, name, created, retention) = try row.decode((String, String, String, Int64, Int?).self)
+        return Project(id: id, slug: slug, name: name, createdAt: Timestamp.date(created), retentionDays: retention)
+    }
+
+    func create(slug: String, name: String) async throws -> Project {
+        let project = Project(id: TernID.make(), slug: slug, name: name, createdAt: Timestamp.now())
+        do {
+            try await client.query(
+                "INSERT INTO projects (id, slug, name, created_at) VALUES (\(project.id), \(slug), \(name), \(Timestamp.micros(project.createdAt)))",
+                logger: logger)
+        } catch where isUniqueViolation(error) {
+            throw TernError.conflict("a project with slug \"\(slug)\" already exists", field: "slug")
+        }
+        return project
+    }
+
+    func get(id: String) async throws -> Project? {
+        try await collect(client.query(
+            "SELECT id, slug, name, created_at, retention_days FROM projects WHERE id = \(id)", logger: logger), Self.project).first
+    }
+
+    func get(slug: String) async throws -> Project? {
+        try await collect(client.query(
+            "SELECT id, slug, name, created_at, retention_days FROM projects WHERE slug = \(slug)", logger: logger), Self.project).first
+    }
+
+    func list() async throws -> [Project] {
+        try await collect(client.query(
+            "SELECT id, slug, name, created_at, retention_days FROM projects ORDER BY created_at, id", logger: logger), Self.project)
+    }
+
+    func count() async throws -> Int {
+        try await collect(client.query("SELECT COUNT(*) FROM projects", logger: logger)) { try $0.decode(Int.self) }.first ?? 0
+    }
+}
+
+struct PGAPIKeys: APIKeyRepository {
+    let client: PostgresClient
+    let logger: Logger
+
+    static func key(_ row: PostgresRow) throws -> APIKey {
+        let (id, project, name, prefix, role, created, createdBy, lastUsed, revoked) = try row.decode(
+            (String, String, String, String, String, Int64, String?, Int64?, Int64?).self)
+        return APIKey(id: id, projectID: project, name: name, prefix: prefix, role: Role(rawValue: role) ?? .viewer,
+                      createdAt: Timestamp.date(created), createdBy: createdBy, lastUsedAt: lastUsed.date, revokedAt: revoked.date)
+    }
+
+    func create(projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?) async throws -> APIKey {
+        let key = APIKey(id: TernID.make(), projectID: projectID, name: name, prefix: prefix, role: role,
+                         createdAt: Timestamp.now(), createdBy: createdBy)
+        let inserted = try await collect(client.query(
+            """
+            INSERT INTO api_keys (id, project_id, name, prefix, key_hash, role, created_at, created_by)
+            SELECT \(key.id), id, \(name), \(prefix), \(keyHash), \(role.rawValue), \(Timestamp.micros(key.createdAt)), \(createdBy)
+            FROM projects WHERE id = \(projectID)
+            RETURNING id
+            """, logger: logger)) { try $0.decode(String.self) }
+        guard !inserted.isEmpty else { throw TernError.notFound("project \(projectID)", field: "project") }
+        return key
+    }
+
+    func find(hash: String) async throws -> APIKey? {
+        try await collect(client.query(
+            "SELECT id, project_id, name, prefix, role, created_at, created_by, last_used_at, revoked_at FROM api_keys WHERE key_hash = \(hash)",
+            logger: logger), Self.key).first
+    }
+
+    func get(projectID: String, id: String) async throws -> APIKey? {
+        try await collect(client.query(
+            "SELECT id, project_id, name, prefix, role, created_at, created_by, last_used_at, revoked_at FROM api_keys WHERE project_id = \(projectID) AND id = \(id)",
+            logger: logger), Self.key).first
+    }
+
+    func list(projectID: String) async throws -> [APIKey] {
+        try await collect(client.query(
+            "SELECT id, project_id, name, prefix, role, created_at, created_by, last_used_at, revoked_at FROM api_keys WHERE project_id = \(projectID) ORDER BY created_at, id",
+            logger: logger), Self.key)
+    }
+
+    func revoke(projectID: String, id: String, at: Date) async throws -> APIKey? {
+        try await client.query(
+            "UPDATE api_keys SET revoked_at = \(Timestamp.micros(at)) WHERE project_id = \(projectID) AND id = \(id) AND revoked_at IS NULL",
+            logger: logger)
+        return try await get(projectID: projectID, id: id)
+    }
+
+    func touch(id: String, at: Date) async throws {
+        let micros = Timestamp.micros(at)
+        try await client.query(
+            "UPDATE api_keys SET last_used_at = \(micros) WHERE id = \(id) AND (last_used_at IS NULL OR last_used_at < \(micros))",
+            logger: logger)
+    }
+}
+
+struct PGUsers: UserRepository {
+    let client: PostgresClient
+    let logger: Logger
+
+    static func user(_ row: PostgresRow) throws -> User {
+        let (id, email, name, role, created, disabled) = try row.decode((String, String, String, String, Int64, Int64?).self)
+        return User(id: id, email: email, name: name, role: Role(rawValue: role) ?? .viewer,
+                    createdAt: Timestamp.date(created), disabledAt: disabled.date)
+    }
+
+    func create(email: String, name: String, role: Role, passwordHash: String) async throws -> User {
+        let user = User(id: TernID.make(), email: email, name: name, role: role, createdAt: Timestamp.now())
+        do {
+            try await client.query(
+                """
+                INSERT INTO users (id, email, name, role, password_hash, created_at)
+                VALUES (\(user.id), \(email), \(name), \(role.rawValue), \(passwordHash), \(Timestamp.micros(user.createdAt)))
+                """, logger: logger)
+        } catch where isUniqueViolation(error) {
+            throw TernError.conflict("a user with e-mail \"\(email)\" already exists", field: "email")
+        }
+        return user
+    }
+
+    func get(id: String) async throws -> User? {
+        try await collect(client.query(
+            "SELECT id, email, name, role, created_at, disabled_at FROM users WHERE id = \(id)", logger: logger), Self.user).first
+    }
+
+    func get(email: String) async throws -> User? {
+        try await collect(client.query(
+            "SELECT id, email, name, role, created_at, disabled_at FROM users WHERE email = \(email)", logger: logger), Self.user).first
+    }
+
+    func list() async throws -> [User] {
+        try await collect(client.query(
+            "SELECT id, email, name, role, created_at, disabled_at FROM users ORDER BY created_at, id", logger: logger), Self.user)
+    }
+
+    func count() async throws -> Int {
+        try await collect(client.query("SELECT COUNT(*) FROM users", logger: logger)) { try $0.decode(Int.self) }.first ?? 0
+    }
+
+    func passwordHash(userID: String) async throws -> String? {
+        try await collect(client.query("SELECT password_hash FROM users WHERE id = \(userID)", logger: logger)) {
+            try $0.decode(String.self)
+        }.first
+    }
+
+    func update(id: String, name: String?, role: Role?, passwordHash: String?, disabled: Bool?) async throws -> User? {
+        let disabledAt: Int64? = disabled == true ? Timestamp.micros(Timestamp.now()) : nil
+        try await client.query(
+            """
+            UPDATE users SET
+                name = COALESCE(\(name), name),
+                role = COALESCE(\(role?.rawValue), role),
+                password_hash = COALESCE(\(passwordHash), password_hash),
+                disabled_at = CASE WHEN \(disabled) IS NULL THEN disabled_at
+                                   WHEN \(disabled) THEN COALESCE(disabled_at, \(disabledAt))
+                                   ELSE NULL END
+            WHERE id = \(id)
+            """, logger: logger)
+        return try await get(id: id)
+    }
+}
+
+struct PGSessions: SessionRepository {
+    let client: PostgresClient
+    let logger: Logger
+
+    func create(userID: String, tokenHash: String, expiresAt: Date) async throws -> WebSession {
+        let session = WebSession(id: TernID.make(), userID: userID, createdAt: Timestamp.now(),
+                                 expiresAt: Timestamp.date(Timestamp.micros(expiresAt)))
+        try await client.query(
+            """
+            INSERT INTO web_sessions (id, user_id, token_hash, created_at, expires_at)
+            VALUES (\(session.id), \(userID), \(tokenHash), \(Timestamp.micros(session.createdAt)), \(Timestamp.micros(session.expiresAt)))
+            """, logger: logger)
+        return session
+    }
+
+    func find(tokenHash: String, now: Date) async throws -> WebSession? {
+        try await collect(client.query(
+            "SELECT id, user_id, created_at, expires_at FROM web_sessions WHERE token_hash = \(tokenHash) AND expires_at > \(Timestamp.micros(now))",
+            logger: logger)) { row in
+            let (id, user, created, expires) = try row.decode((String, String, Int64, Int64).self)
+            return WebSession(id: id, userID: user, createdAt: Timestamp.date(created), expiresAt: Timestamp.date(expires))
+        }.first
+    }
+
+    func delete(id: String) async throws {
+        try await client.query("DELETE FROM web_sessions WHERE id = \(id)", logger: logger)
+    }
+
+    func deleteAll(userID: String) async throws {
+        try await client.query("DELETE FROM web_sessions WHERE user_id = \(userID)", logger: logger)
+    }
+
+    func purgeExpired(now: Date) async throws -> Int {
+        try await collect(client.query(
+            "DELETE FROM web_sessions WHERE expires_at <= \(Timestamp.micros(now)) RETURNING id", logger: logger)) {
+            try $0.decode(String.self)
+        }.count
+    }
+}

@@ -1,0 +1,380 @@
+public import Foundation
+public import TernCore
+import GRDB
+
+/// The embedded default: one SQLite file in WAL mode through a GRDB `DatabasePool`
+/// (one writer, concurrent readers).
+public final class SQLiteStore: TernStore {
+    let pool: DatabasePool
+    public let path: String
+    public let backendName = "sqlite"
+
+    public let projects: any ProjectRepository
+    public let apiKeys: any APIKeyRepository
+    public let users: any UserRepository
+    public let sessions: any SessionRepository
+
+    /// Opens (creating when absent) the database file and its directory. Does not migrate.
+    public init(path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.maximumReaderCount = 8
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw TernError.unavailable("cannot open SQLite database at \(path): \(error)")
+        }
+        self.path = path
+        projects = SQLiteProjects(pool: pool)
+        apiKeys = SQLiteAPIKeys(pool: pool)
+        users = SQLiteUsers(pool: pool)
+        sessions = SQLiteSessions(pool: pool)
+    }
+
+    @discardableResult
+    public func migrate() async throws -> [String] {
+        let before = try await pool.read { db in try SQLiteMigrations.migrator.appliedIdentifiers(db) }
+        try SQLiteMigrations.migrator.migrate(pool)
+        let after = try await pool.read { db in try SQLiteMigrations.migrator.appliedIdentifiers(db) }
+        return SQLiteMigrations.ordered.filter { after.contains($0) && !before.contains($0) }
+    }
+
+    public func appliedMigrations() async throws -> [String] {
+        try await pool.read { db in
+            let applied = try SQLiteMigrations.migrator.appliedIdentifiers(db)
+            return SQLiteMigrations.ordered.filter { applied.contains($0) }
+        }
+    }
+
+    public func ping() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    public func run() async throws {
+        // Nothing runs in the background; wait until the owner cancels.
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(3600))
+        }
+    }
+
+    public func close() async throws {
+        try pool.close()
+    }
+
+    /// Every row of every table as text, for tests that prove secrets are stored hashed.
+    package func dumpAllText() async throws -> String {
+        try await pool.read { db in
+            var out = ""
+            let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+            for table in tables {
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table.quotedDatabaseIdentifier)") {
+                    out += "\(table): \(row.description)\n"
+                }
+            }
+            return out
+        }
+    }
+
+    /// Folds the write-ahead log into the main file (so the file holds everything written).
+    package func checkpoint() async throws {
+        try await pool.writeWithoutTransaction { db in
+            try db.checkpoint(.truncate)
+        }
+    }
+}
+
+enum SQLiteMigrations {
+    static let ordered = ["0001_foundation"]
+
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("0001_foundation") { db in
+            try db.execute(sql: """
+                CREATE TABLE projects (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    slug TEXT NOT NULL UNIQUE,
+                    name TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    retention_days INTEGER
+                );
+                CREATE TABLE users (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    email TEXT NOT NULL UNIQUE,
+                    name TEXT NOT NULL,
+                    role TEXT NOT NULL CHECK (role IN ('admin', 'member', 'viewer')),
+                    password_hash TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    disabled_at INTEGER
+                );
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    prefix TEXT NOT NULL,
+                    key_hash TEXT NOT NULL UNIQUE,
+                    role TEXT NOT NULL CHECK (role IN ('admin', 'member', 'viewer')),
+                    created_at INTEGER NOT NULL,
+                    created_by TEXT,
+                    last_used_at INTEGER,
+                    revoked_at INTEGER
+                );
+                CREATE INDEX api_keys_project ON api_keys(project_id, created_at);
+                CREATE TABLE web_sessions (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    token_hash TEXT NOT NULL UNIQUE,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL
+                );
+                CREATE INDEX web_sessions_user ON web_sessions(user_id);
+                """)
+        }
+        return migrator
+    }()
+}
+
+// MARK: - Row mapping
+
+extension Row {
+    func date(_ column: String) -> Date { Timestamp.date(self[column]) }
+    func optionalDate(_ column: String) -> Date? { (self[column] as Int64?).map(Timestamp.date) }
+    func role(_ column: String) -> Role { Role(rawValue: self[column]) ?? .viewer }
+}
+
+func isUniqueViolation(_ error: any Error) -> Bool {
+    guard let error = error as? DatabaseError else { return false }
+    return error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE
+        || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+struct SQLiteProjects: ProjectRepository {
+    let pool: DatabasePool
+    static let columns = "id, slug, name, created_at, retention_days"
+
+    static func project(_ row: Row) -> Project {
+        Project(id: row["id"], slug: row["slug"], name: row["name"], createdAt: row.date("created_at"),
+                retentionDays: row["retention_days"])
+    }
+
+    func create(slug: String, name: String) async throws -> Project {
+        let project = Project(id: TernID.make(), slug: slug, name: name, createdAt: Timestamp.now())
+        do {
+            try await pool.write { db in
+                try db.execute(
+                    sql: "INSERT INTO projects (id, slug, name, created_at) VALUES (?, ?, ?, ?)",
+                    arguments: [project.id, project.slug, project.name, Timestamp.micros(project.createdAt)])
+            }
+        } catch where isUniqueViolation(error) {
+            throw TernError.conflict("a project with slug \"\(slug)\" already exists", field: "slug")
+        }
+        return project
+    }
+
+    func get(id: String) async throws -> Project? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM projects WHERE id = ?", arguments: [id]).map(Self.project)
+        }
+    }
+
+    func get(slug: String) async throws -> Project? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM projects WHERE slug = ?", arguments: [slug]).map(Self.project)
+        }
+    }
+
+    func list() async throws -> [Project] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM projects ORDER BY created_at, id").map(Self.project)
+        }
+    }
+
+    func count() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM projects") ?? 0 }
+    }
+}
+
+struct SQLiteAPIKeys: APIKeyRepository {
+    let pool: DatabasePool
+    static let columns = "id, project_id, name, prefix, role, created_at, created_by, last_used_at, revoked_at"
+
+    static func key(_ row: Row) -> APIKey {
+        APIKey(id: row["id"], projectID: row["project_id"], name: row["name"], prefix: row["prefix"],
+               role: row.role("role"), createdAt: row.date("created_at"), createdBy: row["created_by"],
+               lastUsedAt: row.optionalDate("last_used_at"), revokedAt: row.optionalDate("revoked_at"))
+    }
+
+    func create(projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?) async throws -> APIKey {
+        let key = APIKey(id: TernID.make(), projectID: projectID, name: name, prefix: prefix, role: role,
+                         createdAt: Timestamp.now(), createdBy: createdBy)
+        try await pool.write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM projects WHERE id = ?", arguments: [projectID]) != nil else {
+                throw TernError.notFound("project \(projectID)", field: "project")
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO api_keys (id, project_id, name, prefix, key_hash, role, created_at, created_by)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [key.id, projectID, name, prefix, keyHash, role.rawValue, Timestamp.micros(key.createdAt), createdBy])
+        }
+        return key
+    }
+
+    func find(hash: String) async throws -> APIKey? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM api_keys WHERE key_hash = ?", arguments: [hash]).map(Self.key)
+        }
+    }
+
+    func get(projectID: String, id: String) async throws -> APIKey? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM api_keys WHERE project_id = ? AND id = ?",
+                             arguments: [projectID, id]).map(Self.key)
+        }
+    }
+
+    func list(projectID: String) async throws -> [APIKey] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM api_keys WHERE project_id = ? ORDER BY created_at, id",
+                             arguments: [projectID]).map(Self.key)
+        }
+    }
+
+    func revoke(projectID: String, id: String, at: Date) async throws -> APIKey? {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE api_keys SET revoked_at = ? WHERE project_id = ? AND id = ? AND revoked_at IS NULL",
+                arguments: [Timestamp.micros(at), projectID, id])
+            return try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM api_keys WHERE project_id = ? AND id = ?",
+                                    arguments: [projectID, id]).map(Self.key)
+        }
+    }
+
+    func touch(id: String, at: Date) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+                arguments: [Timestamp.micros(at), id, Timestamp.micros(at)])
+        }
+    }
+}
+
+struct SQLiteUsers: UserRepository {
+    let pool: DatabasePool
+    static let columns = "id, email, name, role, created_at, disabled_at"
+
+    static func user(_ row: Row) -> User {
+        User(id: row["id"], email: row["email"], name: row["name"], role: row.role("role"),
+             createdAt: row.date("created_at"), disabledAt: row.optionalDate("disabled_at"))
+    }
+
+    func create(email: String, name: String, role: Role, passwordHash: String) async throws -> User {
+        let user = User(id: TernID.make(), email: email, name: name, role: role, createdAt: Timestamp.now())
+        do {
+            try await pool.write { db in
+                try db.execute(
+                    sql: "INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [user.id, email, name, role.rawValue, passwordHash, Timestamp.micros(user.createdAt)])
+            }
+        } catch where isUniqueViolation(error) {
+            throw TernError.conflict("a user with e-mail \"\(email)\" already exists", field: "email")
+        }
+        return user
+    }
+
+    func get(id: String) async throws -> User? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM users WHERE id = ?", arguments: [id]).map(Self.user)
+        }
+    }
+
+    func get(email: String) async throws -> User? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM users WHERE email = ?", arguments: [email]).map(Self.user)
+        }
+    }
+
+    func list() async throws -> [User] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM users ORDER BY created_at, id").map(Self.user)
+        }
+    }
+
+    func count() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users") ?? 0 }
+    }
+
+    func passwordHash(userID: String) async throws -> String? {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT password_hash FROM users WHERE id = ?", arguments: [userID])
+        }
+    }
+
+    func update(id: String, name: String?, role: Role?, passwordHash: String?, disabled: Bool?) async throws -> User? {
+        try await pool.write { db in
+            if let name { try db.execute(sql: "UPDATE users SET name = ? WHERE id = ?", arguments: [name, id]) }
+            if let role { try db.execute(sql: "UPDATE users SET role = ? WHERE id = ?", arguments: [role.rawValue, id]) }
+            if let passwordHash {
+                try db.execute(sql: "UPDATE users SET password_hash = ? WHERE id = ?", arguments: [passwordHash, id])
+            }
+            if let disabled {
+                if disabled {
+                    try db.execute(sql: "UPDATE users SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL",
+                                   arguments: [Timestamp.micros(Timestamp.now()), id])
+                } else {
+                    try db.execute(sql: "UPDATE users SET disabled_at = NULL WHERE id = ?", arguments: [id])
+                }
+            }
+            return try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM users WHERE id = ?", arguments: [id]).map(Self.user)
+        }
+    }
+}
+
+struct SQLiteSessions: SessionRepository {
+    let pool: DatabasePool
+
+    static func session(_ row: Row) -> WebSession {
+        WebSession(id: row["id"], userID: row["user_id"], createdAt: row.date("created_at"), expiresAt: row.date("expires_at"))
+    }
+
+    func create(userID: String, tokenHash: String, expiresAt: Date) async throws -> WebSession {
+        let session = WebSession(id: TernID.make(), userID: userID, createdAt: Timestamp.now(),
+                                 expiresAt: Timestamp.date(Timestamp.micros(expiresAt)))
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO web_sessions (id, user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [session.id, userID, tokenHash, Timestamp.micros(session.createdAt), Timestamp.micros(session.expiresAt)])
+        }
+        return session
+    }
+
+    func find(tokenHash: String, now: Date) async throws -> WebSession? {
+        try await pool.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT id, user_id, created_at, expires_at FROM web_sessions WHERE token_hash = ? AND expires_at > ?",
+                arguments: [tokenHash, Timestamp.micros(now)]).map(Self.session)
+        }
+    }
+
+    func delete(id: String) async throws {
+        try await pool.write { db in try db.execute(sql: "DELETE FROM web_sessions WHERE id = ?", arguments: [id]) }
+    }
+
+    func deleteAll(userID: String) async throws {
+        try await pool.write { db in try db.execute(sql: "DELETE FROM web_sessions WHERE user_id = ?", arguments: [userID]) }
+    }
+
+    func purgeExpired(now: Date) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM web_sessions WHERE expires_at <= ?", arguments: [Timestamp.micros(now)])
+            return db.changesCount
+        }
+    }
+}
