@@ -10,9 +10,7 @@ public struct TernCommand: AsyncParsableCommand {
         commandName: "tern",
         abstract: "Tern: an LLMOps platform in one binary (gateway, traces, evaluation, datasets).",
         discussion: """
-            Configuration comes from tern.yaml (or --config / $TERN_CONFIG), then TERN_* environment
-            variables, then flags, each overriding the one before. Data lives in ./.tern (SQLite) unless
-            --data-dir or database.url (PostgreSQL) says otherwise.
+            Configuration comes from tern.yaml (or --config / $TERN_CONFIG), then TERN_* environment variables, then flags, each overriding the one before. Data lives in ./.tern (SQLite) unless --data-dir or database.url (PostgreSQL) says otherwise.
 
             Start here:
               tern serve                          start the server on 127.0.0.1:7777
@@ -41,11 +39,15 @@ struct StorageOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     var logLevel: String?
 
-    func load(host: String? = nil, port: Int? = nil) throws -> TernConfig {
+    /// Loads the configuration. Commands other than `serve` log only warnings and errors unless
+    /// `--log-level` says otherwise, so their output stays readable.
+    func load(host: String? = nil, port: Int? = nil, quiet: Bool = true) throws -> TernConfig {
         let config = try TernConfig.load(
             overrides: ConfigOverrides(configFile: config, host: host, port: port, dataDir: dataDir,
                                        databaseURL: databaseURL, logLevel: logLevel))
-        CLILogging.configure(config.log)
+        var log = config.log
+        if quiet, logLevel == nil, log.level < .warning { log.level = .warning }
+        CLILogging.configure(log)
         return config
     }
 
@@ -71,11 +73,11 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Address to bind (default 127.0.0.1; 0.0.0.0 exposes Tern to the network).", valueName: "host"))
     var host: String?
 
-    @Option(name: .long, help: ArgumentHelp("Port to listen on (default 7777).", valueName: "port"))
+    @Option(name: .long, help: ArgumentHelp("Port to listen on (default 7777; 0 picks a free port).", valueName: "port"))
     var port: Int?
 
     func run() async throws {
-        let config = try storage.load(host: host, port: port)
+        let config = try storage.load(host: host, port: port, quiet: false)
         let logger = Logger(label: "tern")
         let store = try StoreFactory.open(config, logger: logger)
         try await withRunningStore(store) { store in

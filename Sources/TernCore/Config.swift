@@ -119,7 +119,7 @@ extension TernConfig {
                 for (key, node) in try node.mapping(allowed: ["host", "port", "max_body_bytes"]) {
                     switch key {
                     case "host": server.host = try Self.host(node.string(), node)
-                    case "port": server.port = try node.int(in: 1...65535)
+                    case "port": server.port = try node.int(in: 0...65535)
                     default: server.maxBodyBytes = try node.int(in: 1024...1_073_741_824)
                     }
                 }
@@ -165,8 +165,8 @@ extension TernConfig {
         }
         if let v = value("TERN_HOST") { server.host = v }
         if let v = value("TERN_PORT") {
-            guard let port = Int(v), (1...65535).contains(port) else {
-                throw envError("TERN_PORT", "expected an integer 1-65535, got \"\(v)\"")
+            guard let port = Int(v), (0...65535).contains(port) else {
+                throw envError("TERN_PORT", "expected an integer 0-65535, got \"\(v)\"")
             }
             server.port = port
         }
@@ -193,8 +193,8 @@ extension TernConfig {
     public mutating func apply(overrides: ConfigOverrides) throws {
         if let host = overrides.host { server.host = host }
         if let port = overrides.port {
-            guard (1...65535).contains(port) else {
-                throw ConfigError(source: "--port", path: nil, line: nil, message: "expected an integer 1-65535, got \(port)")
+            guard (0...65535).contains(port) else {
+                throw ConfigError(source: "--port", path: nil, line: nil, message: "expected an integer 0-65535, got \(port)")
             }
             server.port = port
         }

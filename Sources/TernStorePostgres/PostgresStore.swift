@@ -70,14 +70,14 @@ public final class PostgresStore: TernStore {
     public func close() async throws {}
 
     public func ping() async throws {
-        try await client.query("SELECT 1", logger: logger)
+        try await client.mappedQuery("SELECT 1", logger: logger)
     }
 
     @discardableResult
     public func migrate() async throws -> [String] {
         try await client.withTransaction(logger: logger) { connection in
             // One migrator at a time across all replicas; the lock ends with the transaction.
-            try await connection.query("SELECT pg_advisory_xact_lock(7_777_001)", logger: logger)
+            try await connection.query("SELECT pg_advisory_xact_lock(7777001)", logger: logger)
             try await connection.query(
                 "CREATE TABLE IF NOT EXISTS tern_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
                 logger: logger)
@@ -110,6 +110,30 @@ public final class PostgresStore: TernStore {
             applied.insert(id)
         }
         return PostgresMigrations.all.map(\.id).filter { applied.contains($0) }
+    }
+
+    /// Runs one statement as given (test and admin tooling only; never with user input).
+    package func execute(unsafeSQL sql: String) async throws {
+        try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+    }
+
+    /// The schema (columns and indexes), for migration tests.
+    package func schemaText() async throws -> String {
+        var lines: [String] = []
+        for try await (table, column, type) in try await client.query(
+            """
+            SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns
+            WHERE table_schema = 'public' ORDER BY table_name, ordinal_position
+            """, logger: logger
+        ).decode((String, String, String).self) {
+            lines.append("\(table).\(column) \(type)")
+        }
+        for try await (name, definition) in try await client.query(
+            "SELECT indexname::text, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname", logger: logger
+        ).decode((String, String).self) {
+            lines.append("index \(name): \(definition)")
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// Every row of every table as text, for tests that prove secrets are stored hashed.
@@ -192,8 +216,31 @@ enum PostgresMigrations {
 }
 
 func isUniqueViolation(_ error: any Error) -> Bool {
-    guard let error = error as? PSQLError else { return false }
-    return error.serverInfo?[.sqlState] == "23505"
+    (error as? TernError)?.code == "unique_violation"
+}
+
+extension PostgresClient {
+    /// `query`, with PostgreSQL errors turned into `TernError`s that say what the server said
+    /// (never the bound values, which may hold hashes or user data).
+    @discardableResult
+    func mappedQuery(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        do {
+            return try await self.query(query, logger: logger)
+        } catch let error as PSQLError {
+            throw mapPostgresError(error)
+        }
+    }
+}
+
+func mapPostgresError(_ error: PSQLError) -> TernError {
+    guard let state = error.serverInfo?[.sqlState] else {
+        return TernError.unavailable("PostgreSQL unreachable: \(error.code)")
+    }
+    let message = error.serverInfo?[.message] ?? "error"
+    if state == "23505" {
+        return TernError(.conflict, code: "unique_violation", message: "PostgreSQL: \(message)")
+    }
+    return TernError(.internal, code: "database_error", message: "PostgreSQL: \(message) (SQLSTATE \(state))")
 }
 
 func collect<Row>(_ rows: PostgresRowSequence, _ transform: (PostgresRow) throws -> Row) async throws -> [Row] {
@@ -218,7 +265,7 @@ struct PGProjects: ProjectRepository {
     func create(slug: String, name: String) async throws -> Project {
         let project = Project(id: TernID.make(), slug: slug, name: name, createdAt: Timestamp.now())
         do {
-            try await client.query(
+            try await client.mappedQuery(
                 "INSERT INTO projects (id, slug, name, created_at) VALUES (\(project.id), \(slug), \(name), \(Timestamp.micros(project.createdAt)))",
                 logger: logger)
         } catch where isUniqueViolation(error) {
@@ -228,22 +275,22 @@ struct PGProjects: ProjectRepository {
     }
 
     func get(id: String) async throws -> Project? {
-        try await collect(client.query(
+        try await collect(client.mappedQuery(
             "SELECT id, slug, name, created_at, retention_days FROM projects WHERE id = \(id)", logger: logger), Self.project).first
     }
 
     func get(slug: String) async throws -> Project? {
-        try await collect(client.query(
+        try await collect(client.mappedQuery(
             "SELECT id, slug, name, created_at, retention_days FROM projects WHERE slug = \(slug)", logger: logger), Self.project).first
     }
 
     func list() async throws -> [Project] {
-        try await collect(client.query(
+        try await collect(client.mappedQuery(
             "SELECT id, slug, name, created_at, retention_days FROM projects ORDER BY created_at, id", logger: logger), Self.project)
     }
 
     func count() async throws -> Int {
-        try await collect(client.query("SELECT COUNT(*) FROM projects", logger: logger)) { try $0.decode(Int.self) }.first ?? 0
+        try await collect(client.mappedQuery("SELECT COUNT(*) FROM projects", logger: logger)) { try $0.decode(Int.self) }.first ?? 0
     }
 }
 
@@ -261,10 +308,10 @@ struct PGAPIKeys: APIKeyRepository {
     func create(projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?) async throws -> APIKey {
         let key = APIKey(id: TernID.make(), projectID: projectID, name: name, prefix: prefix, role: role,
                          createdAt: Timestamp.now(), createdBy: createdBy)
-        let inserted = try await collect(client.query(
+        let inserted = try await collect(client.mappedQuery(
             """
             INSERT INTO api_keys (id, project_id, name, prefix, key_hash, role, created_at, created_by)
-            SELECT \(key.id), id, \(name), \(prefix), \(keyHash), \(role.rawValue), \(Timestamp.micros(key.createdAt)), \(createdBy)
+            SELECT \(key.id), id, \(name), \(prefix), \(keyHash), \(role.rawValue), \(Timestamp.micros(key.createdAt)), \(createdBy)::text
             FROM projects WHERE id = \(projectID)
             RETURNING id
             """, logger: logger)) { try $0.decode(String.self) }
@@ -273,25 +320,25 @@ struct PGAPIKeys: APIKeyRepository {
     }
 
     func find(hash: String) async throws -> APIKey? {
-        try await collect(client.query(
+        try await collect(client.mappedQuery(
             "SELECT id, project_id, name, prefix, role, created_at, created_by, last_used_at, revoked_at FROM api_keys WHERE key_hash = \(hash)",
             logger: logger), Self.key).first
     }
 
     func get(projectID: String, id: String) async throws -> APIKey? {
-        try await collect(client.query(
+        try await collect(client.mappedQuery(
             "SELECT id, project_id, name, prefix, role, created_at, created_by, last_used_at, revoked_at FROM api_keys WHERE project_id = \(projectID) AND id = \(id)",
             logger: logger), Self.key).first
     }
 
     func list(projectID: String) async throws -> [APIKey] {
-        try await collect(client.query(
+        try await collect(client.mappedQuery(
             "SELECT id, project_id, name, prefix, role, created_at, created_by, last_used_at, revoked_at FROM api_keys WHERE project_id = \(projectID) ORDER BY created_at, id",
             logger: logger), Self.key)
     }
 
     func revoke(projectID: String, id: String, at: Date) async throws -> APIKey? {
-        try await client.query(
+        try await client.mappedQuery(
             "UPDATE api_keys SET revoked_at = \(Timestamp.micros(at)) WHERE project_id = \(projectID) AND id = \(id) AND revoked_at IS NULL",
             logger: logger)
         return try await get(projectID: projectID, id: id)
@@ -299,7 +346,7 @@ struct PGAPIKeys: APIKeyRepository {
 
     func touch(id: String, at: Date) async throws {
         let micros = Timestamp.micros(at)
-        try await client.query(
+        try await client.mappedQuery(
             "UPDATE api_keys SET last_used_at = \(micros) WHERE id = \(id) AND (last_used_at IS NULL OR last_used_at < \(micros))",
             logger: logger)
     }
@@ -318,7 +365,7 @@ struct PGUsers: UserRepository {
     func create(email: String, name: String, role: Role, passwordHash: String) async throws -> User {
         let user = User(id: TernID.make(), email: email, name: name, role: role, createdAt: Timestamp.now())
         do {
-            try await client.query(
+            try await client.mappedQuery(
                 """
                 INSERT INTO users (id, email, name, role, password_hash, created_at)
                 VALUES (\(user.id), \(email), \(name), \(role.rawValue), \(passwordHash), \(Timestamp.micros(user.createdAt)))
@@ -330,40 +377,40 @@ struct PGUsers: UserRepository {
     }
 
     func get(id: String) async throws -> User? {
-        try await collect(client.query(
+        try await collect(client.mappedQuery(
             "SELECT id, email, name, role, created_at, disabled_at FROM users WHERE id = \(id)", logger: logger), Self.user).first
     }
 
     func get(email: String) async throws -> User? {
-        try await collect(client.query(
+        try await collect(client.mappedQuery(
             "SELECT id, email, name, role, created_at, disabled_at FROM users WHERE email = \(email)", logger: logger), Self.user).first
     }
 
     func list() async throws -> [User] {
-        try await collect(client.query(
+        try await collect(client.mappedQuery(
             "SELECT id, email, name, role, created_at, disabled_at FROM users ORDER BY created_at, id", logger: logger), Self.user)
     }
 
     func count() async throws -> Int {
-        try await collect(client.query("SELECT COUNT(*) FROM users", logger: logger)) { try $0.decode(Int.self) }.first ?? 0
+        try await collect(client.mappedQuery("SELECT COUNT(*) FROM users", logger: logger)) { try $0.decode(Int.self) }.first ?? 0
     }
 
     func passwordHash(userID: String) async throws -> String? {
-        try await collect(client.query("SELECT password_hash FROM users WHERE id = \(userID)", logger: logger)) {
+        try await collect(client.mappedQuery("SELECT password_hash FROM users WHERE id = \(userID)", logger: logger)) {
             try $0.decode(String.self)
         }.first
     }
 
     func update(id: String, name: String?, role: Role?, passwordHash: String?, disabled: Bool?) async throws -> User? {
         let disabledAt: Int64? = disabled == true ? Timestamp.micros(Timestamp.now()) : nil
-        try await client.query(
+        try await client.mappedQuery(
             """
             UPDATE users SET
-                name = COALESCE(\(name), name),
-                role = COALESCE(\(role?.rawValue), role),
-                password_hash = COALESCE(\(passwordHash), password_hash),
-                disabled_at = CASE WHEN \(disabled) IS NULL THEN disabled_at
-                                   WHEN \(disabled) THEN COALESCE(disabled_at, \(disabledAt))
+                name = COALESCE(\(name)::text, name),
+                role = COALESCE(\(role?.rawValue)::text, role),
+                password_hash = COALESCE(\(passwordHash)::text, password_hash),
+                disabled_at = CASE WHEN \(disabled)::boolean IS NULL THEN disabled_at
+                                   WHEN \(disabled)::boolean THEN COALESCE(disabled_at, \(disabledAt)::bigint)
                                    ELSE NULL END
             WHERE id = \(id)
             """, logger: logger)
@@ -378,7 +425,7 @@ struct PGSessions: SessionRepository {
     func create(userID: String, tokenHash: String, expiresAt: Date) async throws -> WebSession {
         let session = WebSession(id: TernID.make(), userID: userID, createdAt: Timestamp.now(),
                                  expiresAt: Timestamp.date(Timestamp.micros(expiresAt)))
-        try await client.query(
+        try await client.mappedQuery(
             """
             INSERT INTO web_sessions (id, user_id, token_hash, created_at, expires_at)
             VALUES (\(session.id), \(userID), \(tokenHash), \(Timestamp.micros(session.createdAt)), \(Timestamp.micros(session.expiresAt)))
@@ -387,7 +434,7 @@ struct PGSessions: SessionRepository {
     }
 
     func find(tokenHash: String, now: Date) async throws -> WebSession? {
-        try await collect(client.query(
+        try await collect(client.mappedQuery(
             "SELECT id, user_id, created_at, expires_at FROM web_sessions WHERE token_hash = \(tokenHash) AND expires_at > \(Timestamp.micros(now))",
             logger: logger)) { row in
             let (id, user, created, expires) = try row.decode((String, String, Int64, Int64).self)
@@ -396,15 +443,15 @@ struct PGSessions: SessionRepository {
     }
 
     func delete(id: String) async throws {
-        try await client.query("DELETE FROM web_sessions WHERE id = \(id)", logger: logger)
+        try await client.mappedQuery("DELETE FROM web_sessions WHERE id = \(id)", logger: logger)
     }
 
     func deleteAll(userID: String) async throws {
-        try await client.query("DELETE FROM web_sessions WHERE user_id = \(userID)", logger: logger)
+        try await client.mappedQuery("DELETE FROM web_sessions WHERE user_id = \(userID)", logger: logger)
     }
 
     func purgeExpired(now: Date) async throws -> Int {
-        try await collect(client.query(
+        try await collect(client.mappedQuery(
             "DELETE FROM web_sessions WHERE expires_at <= \(Timestamp.micros(now)) RETURNING id", logger: logger)) {
             try $0.decode(String.self)
         }.count

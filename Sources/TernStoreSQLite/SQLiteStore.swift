@@ -82,6 +82,14 @@ public final class SQLiteStore: TernStore {
         }
     }
 
+    /// The schema (tables, indexes and their SQL), for migration tests.
+    package func schemaText() async throws -> String {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT type || ' ' || name || ': ' || COALESCE(sql, '') FROM sqlite_master ORDER BY type, name")
+                .joined(separator: "\n")
+        }
+    }
+
     /// Folds the write-ahead log into the main file (so the file holds everything written).
     package func checkpoint() async throws {
         try await pool.writeWithoutTransaction { db in

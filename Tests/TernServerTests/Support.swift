@@ -1,0 +1,85 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import TernCore
+import TernServer
+import TernTestSupport
+import Testing
+
+/// A running Tern application on a fresh store, with an admin key for the default project.
+struct Harness: Sendable {
+    let client: any TestClientProtocol
+    let test: TestStore
+    let logs: CapturedLogs
+    let metrics: TernMetrics
+    let project: Project
+    let adminKey: String
+
+    var store: any TernStore { test.store }
+
+    struct Reply: Sendable {
+        let status: HTTPResponse.Status
+        let headers: HTTPFields
+        let text: String
+
+        var json: [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+        }
+        var error: [String: Any] { json["error"] as? [String: Any] ?? [:] }
+        var errorCode: String? { error["code"] as? String }
+        var errorField: String? { error["field"] as? String }
+        var data: [[String: Any]] { json["data"] as? [[String: Any]] ?? [] }
+    }
+
+    /// Sends a request. `json` is sent as the body with `Content-Type: application/json`.
+    func call(
+        _ method: HTTPRequest.Method, _ path: String, key: String? = nil, json: String? = nil,
+        body: ByteBuffer? = nil, headers: HTTPFields = [:]
+    ) async throws -> Reply {
+        var headers = headers
+        if let key { headers[.authorization] = "Bearer \(key)" }
+        var payload = body
+        if let json {
+            payload = ByteBuffer(string: json)
+            if headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        }
+        return try await client.execute(uri: path, method: method, headers: headers, body: payload) { response in
+            Reply(status: response.status, headers: response.headers, text: String(buffer: response.body))
+        }
+    }
+
+    /// Creates a key through the API and returns the secret.
+    func createKey(project: String = "default", name: String, role: String, as key: String) async throws -> String {
+        let reply = try await call(.post, "/api/v1/projects/\(project)/keys", key: key, json: #"{"name":"\#(name)","role":"\#(role)"}"#)
+        #expect(reply.status == .created, "\(reply.text)")
+        return try #require(reply.json["key"] as? String)
+    }
+}
+
+/// Builds the application on a fresh store of `kind` and runs `body` against it.
+func withHarness(
+    _ kind: StoreKind = .sqlite, setup: TestingSetup = .router, configure: @Sendable (inout TernConfig) -> Void = { _ in },
+    _ body: @Sendable (Harness) async throws -> Void
+) async throws {
+    try await withTestStore(kind) { test in
+        let logs = CapturedLogs()
+        let logger = logs.logger(label: "tern")
+        _ = try await Bootstrap.prepare(test.store, logger: logger)
+        let project = try #require(try await test.store.projects.get(slug: "default"))
+        let (adminKey, _) = try await KeyIssuer.issue(
+            store: test.store, projectID: project.id, name: "admin", role: .admin, createdBy: "test")
+        var config = TernConfig()
+        config.server.port = 0
+        config.server.maxBodyBytes = 64 * 1024
+        configure(&config)
+        let metrics = TernMetrics()
+        let app = buildApplication(
+            store: test.store, options: TernServerOptions(config: config, hasher: .fastForTests, metrics: metrics), logger: logger)
+        try await app.test(setup) { client in
+            try await body(Harness(client: client, test: test, logs: logs, metrics: metrics, project: project, adminKey: adminKey))
+        }
+    }
+}
