@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import TernCLI
+import TernCore
+import TernTestSupport
+import Testing
+
+/// Runs `tern <arguments>` in process and returns what it printed.
+func tern(_ arguments: [String]) async throws -> String {
+    let output = CLIOutput.capture()
+    var command = try TernCommand.parseAsRoot(arguments)
+    try await CLIOutput.$current.withValue(output) {
+        if var asyncCommand = command as? any AsyncParsableCommand {
+            try await asyncCommand.run()
+        } else {
+            try command.run()
+        }
+    }
+    return output.text
+}
+
+/// Storage flags for a test store: a data dir for SQLite, a database URL for PostgreSQL.
+func storageFlags(_ test: TestStore) -> [String] {
+    switch test.kind {
+    case .sqlite: ["--data-dir", test.directory]
+    case .postgres: ["--database-url", test.location]
+    }
+}
+
+@Suite("CLI")
+struct CLITests {
+    @Test("keys create prints the key alone on its last line; list and revoke work", arguments: StoreKind.available)
+    func keysLifecycle(kind: StoreKind) async throws {
+        try await withTestStore(kind, migrate: false) { test in
+            let flags = storageFlags(test)
+            let created = try await tern(["keys", "create", "--name", "ci"] + flags)
+            let lastLine = try #require(created.split(separator: "\n").last.map(String.init))
+            #expect(Secrets.looksLikeAPIKey(lastLine), "last line: \(lastLine)")
+            #expect(created.contains("project default"))
+
+            let stored = try #require(try await test.store.apiKeys.find(hash: Secrets.hash(lastLine)))
+            #expect(stored.name == "ci")
+            #expect(stored.role == .member)
+            #expect(stored.createdBy == "cli")
+
+            let listed = try await tern(["keys", "list"] + flags)
+            #expect(listed.contains(stored.id))
+            #expect(listed.contains(stored.prefix + "..."))
+            #expect(listed.contains("active"))
+            #expect(!listed.contains(lastLine))
+
+            let json = try await tern(["keys", "list", "--json"] + flags)
+            let decoded = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]]
+            #expect(decoded?.first?["id"] as? String == stored.id)
+            #expect(decoded?.first?["project_id"] as? String == stored.projectID)
+
+            let revoked = try await tern(["keys", "revoke", stored.id] + flags)
+            #expect(revoked.contains("Revoked"))
+            #expect(try await test.store.apiKeys.find(hash: Secrets.hash(lastLine))?.isRevoked == true)
+            #expect(try await tern(["keys", "list"] + flags).contains("revoked"))
+        }
+    }
+
+    @Test("projects and users commands", arguments: StoreKind.available)
+    func projectsAndUsers(kind: StoreKind) async throws {
+        try await withTestStore(kind, migrate: false) { test in
+            let flags = storageFlags(test)
+            #expect(try await tern(["projects", "create", "support-bot", "--name", "Support bot"] + flags).contains("Created project support-bot"))
+            let list = try await tern(["projects", "list"] + flags)
+            #expect(list.contains("default"))
+            #expect(list.contains("Support bot"))
+
+            let key = try await tern(["keys", "create", "--name", "bot", "--project", "support-bot", "--role", "viewer"] + flags)
+            let secret = try #require(key.split(separator: "\n").last.map(String.init))
+            let project = try #require(try await test.store.projects.get(slug: "support-bot"))
+            #expect(try await test.store.apiKeys.find(hash: Secrets.hash(secret))?.projectID == project.id)
+
+            let user = try await tern(["users", "create", "--email", "Ada@Example.com", "--role", "admin"] + flags)
+            #expect(user.contains("Created admin ada@example.com"))
+            let password = try #require(user.split(separator: "\n").last?.split(separator: " ").last.map(String.init))
+            let stored = try #require(try await test.store.users.get(email: "ada@example.com"))
+            let hash = try #require(try await test.store.users.passwordHash(userID: stored.id))
+            #expect(PasswordHasher.verify(password, against: hash), "the printed password is the one stored")
+            #expect(try await tern(["users", "list"] + flags).contains("ada@example.com"))
+        }
+    }
+
+    @Test("migrate applies once, then reports up to date", arguments: StoreKind.available)
+    func migrate(kind: StoreKind) async throws {
+        try await withTestStore(kind, migrate: false) { test in
+            let first = try await tern(["migrate"] + storageFlags(test))
+            #expect(first.contains("applied 0001_foundation"))
+            let second = try await tern(["migrate"] + storageFlags(test))
+            #expect(second.contains("up to date"))
+        }
+    }
+
+    @Test("bad input is refused with the flag or key named")
+    func badInput() async throws {
+        let dir = try TempDirectory.make()
+        defer { TempDirectory.remove(dir) }
+        let role = await #expect(throws: TernError.self) { try await tern(["keys", "create", "--name", "x", "--role", "owner", "--data-dir", dir]) }
+        #expect(role?.field == "--role")
+        let project = await #expect(throws: TernError.self) {
+            try await tern(["keys", "create", "--name", "x", "--project", "nope", "--data-dir", dir])
+        }
+        #expect(project?.field == "--project")
+        #expect(project?.kind == .notFound)
+        let slug = await #expect(throws: TernError.self) { try await tern(["projects", "create", "Bad Slug", "--data-dir", dir]) }
+        #expect(slug?.field == "slug")
+
+        let configPath = (dir as NSString).appendingPathComponent("bad.yaml")
+        try "database:\n  url: mysql://x\n".write(toFile: configPath, atomically: true, encoding: .utf8)
+        let config = await #expect(throws: ConfigError.self) { try await tern(["keys", "list", "--config", configPath]) }
+        #expect(config?.description == #"bad.yaml:2: database.url: expected postgres://user:password@host:5432/database, got "mysql://x""#)
+
+        #expect(throws: (any Error).self) { _ = try TernCommand.parseAsRoot(["keys", "create"]) }  // --name is required
+    }
+
+    @Test("help is useful for every command")
+    func help() throws {
+        let root = TernCommand.helpMessage()
+        for command in ["serve", "migrate", "projects", "keys", "users", "version"] {
+            #expect(root.contains(command))
+        }
+        let keys = TernCommand.helpMessage(for: TernCommand.self, includeHidden: false, columns: 120)
+        #expect(keys.contains("tern keys create --name dev"))
+        let serveHelp = try #require(TernCommand.configuration.subcommands.first { $0._commandName == "serve" }).helpMessage()
+        for flag in ["--config", "--host", "--port", "--data-dir"] { #expect(serveHelp.contains(flag)) }
+    }
+
+    @Test("version")
+    func version() async throws {
+        #expect(try await tern(["version"]) == "tern \(TernVersion.current)\n")
+    }
+}

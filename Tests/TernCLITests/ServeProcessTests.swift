@@ -1,0 +1,181 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import TernCore
+import TernTestSupport
+import Testing
+
+/// Starts the real `tern` executable, as the README does, and talks to it over HTTP.
+@Suite("tern serve (real process)")
+struct ServeProcessTests {
+    static var binary: URL {
+        if let path = ProcessInfo.processInfo.environment["TERN_BINARY"] { return URL(fileURLWithPath: path) }
+        // swift test runs `<build dir>/ternPackageTests.xctest`; the executable sits beside it.
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = testBinary.deletingLastPathComponent()
+        while !directory.path.isEmpty, directory.path != "/" {
+            let candidate = directory.appendingPathComponent("tern")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: ".build/debug/tern")
+    }
+
+    @Test("first start creates the SQLite file and default project, serves a CLI-made key, and stops on SIGTERM")
+    func serveAndStop() async throws {
+        let dir = try TempDirectory.make()
+        defer { TempDirectory.remove(dir) }
+        #expect(FileManager.default.isExecutableFile(atPath: Self.binary.path), "build the tern executable first: \(Self.binary.path)")
+
+        let server = try RunningProcess(Self.binary, ["serve", "--port", "0", "--data-dir", dir], directory: dir)
+        let listening = try await server.waitForLine(containing: "listening on http://")
+        let base = try #require(listening.split(separator: " ").last.map(String.init))
+        #expect(base.hasPrefix("http://127.0.0.1:"), "binds loopback by default")
+        #expect(server.output.contains(#"First start: created project "default""#))
+        #expect(server.output.contains("tern users create"))
+        #expect(FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent("tern.sqlite")))
+
+        let (healthStatus, _) = try await httpGet(base + "/healthz")
+        #expect(healthStatus == 200)
+
+        let keyProcess = try RunningProcess(Self.binary, ["keys", "create", "--name", "readme", "--data-dir", dir], directory: dir)
+        #expect(try await keyProcess.waitForExit() == 0)
+        let key = try #require(keyProcess.output.split(separator: "\n").last.map(String.init))
+        #expect(Secrets.looksLikeAPIKey(key))
+
+        let (status, body) = try await httpGet(base + "/api/v1/projects", key: key)
+        #expect(status == 200)
+        #expect(body.contains(#""slug":"default""#))
+        let (unauthorized, _) = try await httpGet(base + "/api/v1/projects")
+        #expect(unauthorized == 401)
+
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+        #expect(server.output.contains("Tern stopped."))
+        #expect(!server.output.contains(key), "the key never reaches the server's output or logs")
+    }
+
+    @Test("an invalid tern.yaml stops start-up with the key path")
+    func invalidConfig() async throws {
+        let dir = try TempDirectory.make()
+        defer { TempDirectory.remove(dir) }
+        try "server:\n  port: 99999\n".write(toFile: (dir as NSString).appendingPathComponent("tern.yaml"), atomically: true, encoding: .utf8)
+        let process = try RunningProcess(Self.binary, ["serve"], directory: dir)
+        #expect(try await process.waitForExit() != 0)
+        #expect(process.output.contains("tern.yaml:2: server.port: expected an integer 0-65535, got 99999"))
+    }
+
+    func httpGet(_ url: String, key: String? = nil) async throws -> (Int, String) {
+        var request = URLRequest(url: URL(string: url)!)
+        if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// A child process whose combined output is collected, with awaitable lines and exit.
+final class RunningProcess: @unchecked Sendable {
+    private let process = Process()
+    private let pipe = Pipe()
+    private let lock = NSLock()
+    private var buffer = ""
+    private var waiters: [(String, CheckedContinuation<String, any Error>)] = []
+    private var exitWaiters: [CheckedContinuation<Int32, Never>] = []
+    private var exitStatus: Int32?
+
+    init(_ executable: URL, _ arguments: [String], directory: String) throws {
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        var environment = ProcessInfo.processInfo.environment
+        for name in environment.keys where name.hasPrefix("TERN_") && !name.hasPrefix("TERN_TEST") { environment[name] = nil }
+        process.environment = environment
+        process.standardOutput = pipe
+        process.standardError = pipe
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.append(String(decoding: data, as: UTF8.self))
+        }
+        process.terminationHandler = { [weak self] process in
+            guard let self else { return }
+            // Drain what is left before reporting the exit.
+            let rest = self.pipe.fileHandleForReading.readDataToEndOfFile()
+            if !rest.isEmpty { self.append(String(decoding: rest, as: UTF8.self)) }
+            self.lock.lock()
+            self.exitStatus = process.terminationStatus
+            let waiters = self.exitWaiters
+            self.exitWaiters = []
+            let lineWaiters = self.waiters
+            self.waiters = []
+            self.lock.unlock()
+            for waiter in waiters { waiter.resume(returning: process.terminationStatus) }
+            for (text, waiter) in lineWaiters {
+                waiter.resume(throwing: TernError.internalError("process exited before printing \"\(text)\""))
+            }
+        }
+        try process.run()
+    }
+
+    var output: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return buffer
+    }
+
+    private func append(_ text: String) {
+        lock.lock()
+        buffer += text
+        var ready: [(String, CheckedContinuation<String, any Error>)] = []
+        waiters.removeAll { waiter in
+            if let line = Self.line(containing: waiter.0, in: buffer) {
+                ready.append((line, waiter.1))
+                return true
+            }
+            return false
+        }
+        lock.unlock()
+        for (line, continuation) in ready { continuation.resume(returning: line) }
+    }
+
+    static func line(containing text: String, in buffer: String) -> String? {
+        buffer.split(separator: "\n").first { $0.contains(text) }.map(String.init)
+    }
+
+    /// Waits for a line of output containing `text` (fails if the process exits first).
+    func waitForLine(containing text: String) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            lock.lock()
+            if let line = Self.line(containing: text, in: buffer) {
+                lock.unlock()
+                continuation.resume(returning: line)
+            } else if exitStatus != nil {
+                lock.unlock()
+                continuation.resume(throwing: TernError.internalError("process exited before printing \"\(text)\": \(buffer)"))
+            } else {
+                waiters.append((text, continuation))
+                lock.unlock()
+            }
+        }
+    }
+
+    func waitForExit() async throws -> Int32 {
+        await withCheckedContinuation { continuation in
+            lock.lock()
+            if let exitStatus {
+                lock.unlock()
+                continuation.resume(returning: exitStatus)
+            } else {
+                exitWaiters.append(continuation)
+                lock.unlock()
+            }
+        }
+    }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+}
