@@ -115,6 +115,7 @@ struct Migrate: AsyncParsableCommand {
         let logger = Logger(label: "tern")
         let store = try StoreFactory.open(config, logger: logger)
         try await withRunningStore(store) { store in
+            try await store.ping()
             let applied = try await store.migrate()
             let all = try await store.appliedMigrations()
             if applied.isEmpty {

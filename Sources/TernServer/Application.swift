@@ -1,3 +1,4 @@
+import Foundation
 public import Hummingbird
 public import Logging
 import ServiceLifecycle
@@ -53,7 +54,15 @@ public func buildApplication(
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: nil),
         onServerRunning: { channel in await options.onServerRunning(channel.localAddress?.port ?? config.server.port) },
         logger: logger)
-    app.addServices(BackgroundService(name: "key-usage", every: .seconds(15)) { await usage.flush() })
+    app.addServices(
+        BackgroundService(name: "key-usage", every: .seconds(15)) { await usage.flush() },
+        BackgroundService(name: "session-purge", every: .seconds(3600)) {
+            do {
+                try await store.sessions.purgeExpired(now: Date())
+            } catch {
+                logger.warning("could not purge expired sessions", metadata: ["error": "\(error)"])
+            }
+        })
     return app
 }
 

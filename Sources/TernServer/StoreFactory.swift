@@ -56,6 +56,7 @@ public enum Bootstrap {
     public static let defaultProjectSlug = "default"
 
     public static func prepare(_ store: any TernStore, logger: Logger) async throws -> Report {
+        try await store.ping()
         let applied: [String]
         do {
             applied = try await store.migrate()

@@ -9,6 +9,7 @@ import PostgresNIO
 public final class PostgresStore: TernStore {
     let client: PostgresClient
     let logger: Logger
+    let target: PostgresTarget
     public let backendName = "postgres"
 
     public let projects: any ProjectRepository
@@ -19,6 +20,7 @@ public final class PostgresStore: TernStore {
     /// Creates the pool for `url` (`postgres://user:password@host:port/database?sslmode=disable|prefer|require`,
     /// or `?host=/run/postgresql` for a Unix socket). Connections open once `run()` is running.
     public init(url: String, maxConnections: Int = 10, logger: Logger) throws {
+        target = try PostgresTarget(url: url)
         var configuration = try Self.configuration(url: url)
         configuration.options.maximumConnections = maxConnections
         configuration.options.connectTimeout = .seconds(5)
@@ -31,36 +33,12 @@ public final class PostgresStore: TernStore {
     }
 
     static func configuration(url: String) throws -> PostgresClient.Configuration {
-        guard let components = URLComponents(string: url),
-            components.scheme == "postgres" || components.scheme == "postgresql"
-        else {
-            throw TernError.invalid("database.url", "expected postgres://user:password@host:5432/database, got \"\(url)\"")
+        let target = try PostgresTarget(url: url)
+        if let socket = target.socketPath {
+            return .init(unixSocketPath: socket, username: target.user, password: target.password, database: target.database)
         }
-        let query = Dictionary(
-            (components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { _, last in last })
-        let user = components.user.flatMap { $0.removingPercentEncoding } ?? "postgres"
-        let password = components.password.flatMap { $0.removingPercentEncoding }
-        var database = components.path
-        if database.hasPrefix("/") { database.removeFirst() }
-        let databaseName: String? = database.isEmpty ? nil : database.removingPercentEncoding
-        if let socket = query["host"], socket.hasPrefix("/") {
-            let port = components.port ?? 5432
-            let path = (socket as NSString).appendingPathComponent(".s.PGSQL.\(port)")
-            return .init(unixSocketPath: path, username: user, password: password, database: databaseName)
-        }
-        guard let host = components.host, !host.isEmpty else {
-            throw TernError.invalid("database.url", "missing host in \"\(url)\"")
-        }
-        let tls: PostgresClient.Configuration.TLS
-        switch query["sslmode"] ?? "prefer" {
-        case "disable": tls = .disable
-        case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
-        case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
-        case let other:
-            throw TernError.invalid("database.url", "sslmode must be disable, prefer or require, got \"\(other)\"")
-        }
-        return .init(host: host, port: components.port ?? 5432, username: user, password: password,
-                     database: databaseName, tls: tls)
+        return .init(host: target.host, port: target.port, username: target.user, password: target.password,
+                     database: target.database, tls: target.clientTLS)
     }
 
     public func run() async throws {
@@ -69,8 +47,43 @@ public final class PostgresStore: TernStore {
 
     public func close() async throws {}
 
+    /// `SELECT 1` through the pool, within `timeout`. When the pool cannot get a connection in time, one
+    /// direct connection attempt tells what is wrong (refused, unknown host, bad password, no database).
+    public func ping(timeout: Duration) async throws {
+        do {
+            try await withTimeout(timeout) { [client, logger] in
+                try await client.mappedQuery("SELECT 1", logger: logger)
+            }
+        } catch let error as TernError where error.code != "timeout" {
+            throw error
+        } catch {
+            throw TernError.unavailable("cannot reach PostgreSQL at \(target.displayName): \(await diagnose())")
+        }
+    }
+
     public func ping() async throws {
-        try await client.mappedQuery("SELECT 1", logger: logger)
+        try await ping(timeout: .seconds(5))
+    }
+
+    func diagnose() async -> String {
+        let configuration: PostgresConnection.Configuration
+        if let socket = target.socketPath {
+            configuration = .init(unixSocketPath: socket, username: target.user, password: target.password, database: target.database)
+        } else {
+            configuration = .init(host: target.host, port: target.port, username: target.user, password: target.password,
+                                  database: target.database, tls: (try? target.connectionTLS()) ?? .disable)
+        }
+        do {
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            try? await connection.close()
+            return "connections succeed but the pool did not answer in time"
+        } catch let error as PSQLError {
+            if let message = error.serverInfo?[.message] { return message }
+            if let underlying = error.underlying { return "\(underlying)" }
+            return "\(error.code)"
+        } catch {
+            return "\(error)"
+        }
     }
 
     @discardableResult
@@ -154,6 +167,65 @@ public final class PostgresStore: TernStore {
             }
         }
         return out
+    }
+}
+
+/// What a `postgres://` URL names.
+struct PostgresTarget: Sendable {
+    var host: String
+    var port: Int
+    var socketPath: String?
+    var user: String
+    var password: String?
+    var database: String?
+    var sslMode: String
+
+    init(url: String) throws {
+        guard let components = URLComponents(string: url),
+            components.scheme == "postgres" || components.scheme == "postgresql"
+        else {
+            throw TernError.invalid("database.url", "expected postgres://user:password@host:5432/database, got \"\(url)\"")
+        }
+        let query = Dictionary(
+            (components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { _, last in last })
+        user = components.user.flatMap { $0.removingPercentEncoding } ?? "postgres"
+        password = components.password.flatMap { $0.removingPercentEncoding }
+        var path = components.path
+        if path.hasPrefix("/") { path.removeFirst() }
+        database = path.isEmpty ? nil : path.removingPercentEncoding
+        port = components.port ?? 5432
+        sslMode = query["sslmode"] ?? "prefer"
+        guard ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"].contains(sslMode) else {
+            throw TernError.invalid("database.url", "sslmode must be disable, prefer or require, got \"\(sslMode)\"")
+        }
+        if let socket = query["host"], socket.hasPrefix("/") {
+            socketPath = (socket as NSString).appendingPathComponent(".s.PGSQL.\(port)")
+            host = socket
+        } else {
+            guard let host = components.host, !host.isEmpty else {
+                throw TernError.invalid("database.url", "missing host in the database URL")
+            }
+            self.host = host
+        }
+    }
+
+    /// host:port/database, never the password.
+    var displayName: String { "\(socketPath ?? "\(host):\(port)")/\(database ?? user)" }
+
+    var clientTLS: PostgresClient.Configuration.TLS {
+        switch sslMode {
+        case "disable": .disable
+        case "require", "verify-ca", "verify-full": .require(.makeClientConfiguration())
+        default: .prefer(.makeClientConfiguration())
+        }
+    }
+
+    func connectionTLS() throws -> PostgresConnection.Configuration.TLS {
+        switch sslMode {
+        case "disable": return .disable
+        case "require", "verify-ca", "verify-full": return .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        default: return .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
     }
 }
 

@@ -117,6 +117,21 @@ struct CLITests {
         #expect(throws: (any Error).self) { _ = try TernCommand.parseAsRoot(["keys", "create"]) }  // --name is required
     }
 
+    @Test("an unreachable PostgreSQL fails fast and says why")
+    func unreachablePostgres() async throws {
+        let refused = await #expect(throws: TernError.self) {
+            try await tern(["migrate", "--database-url", "postgres://tern@127.0.0.1:1/tern?sslmode=disable"])
+        }
+        #expect(refused?.kind == .unavailable)
+        #expect(refused?.message.hasPrefix("cannot reach PostgreSQL at 127.0.0.1:1/tern") == true)
+        #expect(refused?.message.contains("refused") == true)
+        if let admin = TestPostgres.adminURL, var components = URLComponents(string: admin) {
+            components.path = "/no_such_database"
+            let missing = await #expect(throws: TernError.self) { try await tern(["keys", "list", "--database-url", components.string!]) }
+            #expect(missing?.message.contains(#"database "no_such_database" does not exist"#) == true)
+        }
+    }
+
     @Test("help is useful for every command")
     func help() throws {
         let root = TernCommand.helpMessage()
