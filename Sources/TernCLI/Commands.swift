@@ -54,7 +54,7 @@ struct StorageOptions: ParsableArguments {
     /// Loads the configuration, opens and prepares the store, and runs `body` with it.
     func withStore<T: Sendable>(_ body: @Sendable (any TernStore, TernConfig) async throws -> T) async throws -> T {
         let config = try load()
-        let logger = Logger(label: "tern")
+        let logger = CLILogging.logger()
         let store = try StoreFactory.open(config, logger: logger)
         return try await withRunningStore(store) { store in
             _ = try await Bootstrap.prepare(store, logger: logger)
@@ -78,7 +78,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let config = try storage.load(host: host, port: port, quiet: false)
-        let logger = Logger(label: "tern")
+        let logger = CLILogging.logger()
         let store = try StoreFactory.open(config, logger: logger)
         try await withRunningStore(store) { store in
             let report = try await Bootstrap.prepare(store, logger: logger)
@@ -112,7 +112,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let config = try storage.load()
-        let logger = Logger(label: "tern")
+        let logger = CLILogging.logger()
         let store = try StoreFactory.open(config, logger: logger)
         try await withRunningStore(store) { store in
             try await store.ping()

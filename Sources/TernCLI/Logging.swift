@@ -20,6 +20,12 @@ public enum CLILogging {
         LoggingSystem.bootstrap { label in DynamicLogHandler(label: label) }
     }
 
+    /// A logger that follows the configured level and format, bootstrapped or not (tests run commands
+    /// in process without bootstrapping).
+    static func logger(label: String = "tern") -> Logger {
+        Logger(label: label, factory: { label in DynamicLogHandler(label: label) })
+    }
+
     static func configure(_ log: TernConfig.Log) {
         settings.withLock { $0 = log }
     }
