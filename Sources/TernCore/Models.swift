@@ -74,10 +74,12 @@ public struct APIKey: Sendable, Codable, Equatable, Identifiable {
     public var createdBy: String?
     public var lastUsedAt: Date?
     public var revokedAt: Date?
+    /// Gateway limits: requests and tokens per minute, spend budget.
+    public var limits: KeyLimits
 
     public init(
         id: String, projectID: String, name: String, prefix: String, role: Role, createdAt: Date,
-        createdBy: String? = nil, lastUsedAt: Date? = nil, revokedAt: Date? = nil
+        createdBy: String? = nil, lastUsedAt: Date? = nil, revokedAt: Date? = nil, limits: KeyLimits = KeyLimits()
     ) {
         self.id = id
         self.projectID = projectID
@@ -88,6 +90,7 @@ public struct APIKey: Sendable, Codable, Equatable, Identifiable {
         self.createdBy = createdBy
         self.lastUsedAt = lastUsedAt
         self.revokedAt = revokedAt
+        self.limits = limits
     }
 
     public var isRevoked: Bool { revokedAt != nil }

@@ -13,6 +13,10 @@ public protocol TernStore: Sendable {
     var apiKeys: any APIKeyRepository { get }
     var users: any UserRepository { get }
     var sessions: any SessionRepository { get }
+    var traces: any TraceRepository { get }
+    var modelVersions: any ModelVersionRepository { get }
+    var responseCache: any ResponseCacheRepository { get }
+    var spend: any SpendRepository { get }
 
     /// A short name for logs and `/readyz`: `sqlite` or `postgres`.
     var backendName: String { get }
@@ -42,8 +46,10 @@ public protocol ProjectRepository: Sendable {
 public protocol APIKeyRepository: Sendable {
     /// Stores a key given its hash and display prefix (never the key itself).
     func create(
-        projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?
+        projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?, limits: KeyLimits
     ) async throws -> APIKey
+    /// Replaces the key's gateway limits; nil when no such key exists in the project.
+    func setLimits(projectID: String, id: String, limits: KeyLimits) async throws -> APIKey?
     /// The key with this hash, revoked or not; nil when unknown.
     func find(hash: String) async throws -> APIKey?
     func get(projectID: String, id: String) async throws -> APIKey?
@@ -53,6 +59,15 @@ public protocol APIKeyRepository: Sendable {
     func revoke(projectID: String, id: String, at: Date) async throws -> APIKey?
     /// Records use; a later time never moves backwards.
     func touch(id: String, at: Date) async throws
+}
+
+extension APIKeyRepository {
+    /// A key without gateway limits.
+    public func create(
+        projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?
+    ) async throws -> APIKey {
+        try await create(projectID: projectID, name: name, role: role, keyHash: keyHash, prefix: prefix, createdBy: createdBy, limits: KeyLimits())
+    }
 }
 
 public protocol UserRepository: Sendable {
@@ -76,4 +91,41 @@ public protocol SessionRepository: Sendable {
     /// Removes expired sessions; returns how many.
     @discardableResult
     func purgeExpired(now: Date) async throws -> Int
+}
+
+public protocol TraceRepository: Sendable {
+    /// Stores traces and their observations in one transaction. Inserting a trace id that exists
+    /// updates nothing and adds its new observations (ingest is idempotent by id).
+    func insert(_ batch: [TraceBatchItem]) async throws
+    /// Newest first, keyset-paginated.
+    func list(projectID: String, query: TraceQuery) async throws -> TracePage
+    func get(projectID: String, id: String) async throws -> TraceDetail?
+    func count(projectID: String) async throws -> Int
+}
+
+public protocol ModelVersionRepository: Sendable {
+    /// Appends the next version of a model (1 for a new name).
+    func append(name: String, config: ModelConfig, author: String, message: String?, sourceHash: String?, deleted: Bool) async throws -> ModelVersion
+    func latest(name: String) async throws -> ModelVersion?
+    /// The latest version of every model, deleted ones included, by name.
+    func latestAll() async throws -> [ModelVersion]
+    /// All versions of a model, newest first.
+    func history(name: String) async throws -> [ModelVersion]
+    func get(name: String, version: Int) async throws -> ModelVersion?
+    /// How many versions exist in all; changes whenever any model changes (replicas poll it).
+    func changeCount() async throws -> Int
+}
+
+/// Exact-match gateway responses, per project.
+public protocol ResponseCacheRepository: Sendable {
+    func get(projectID: String, key: String, now: Date) async throws -> Data?
+    func put(projectID: String, key: String, value: Data, expiresAt: Date) async throws
+    @discardableResult
+    func purgeExpired(now: Date) async throws -> Int
+}
+
+/// Money spent through each key, per budget period (`2026-11` or `2026-11-27`).
+public protocol SpendRepository: Sendable {
+    func add(projectID: String, keyID: String, period: String, amount: Double) async throws
+    func spent(keyID: String, period: String) async throws -> Double
 }

@@ -16,6 +16,10 @@ public final class PostgresStore: TernStore {
     public let apiKeys: any APIKeyRepository
     public let users: any UserRepository
     public let sessions: any SessionRepository
+    public let traces: any TraceRepository
+    public let modelVersions: any ModelVersionRepository
+    public let responseCache: any ResponseCacheRepository
+    public let spend: any SpendRepository
 
     /// Creates the pool for `url` (`postgres://user:password@host:port/database?sslmode=disable|prefer|require`,
     /// or `?host=/run/postgresql` for a Unix socket). Connections open once `run()` is running.
@@ -30,6 +34,10 @@ public final class PostgresStore: TernStore {
         apiKeys = PGAPIKeys(client: client, logger: logger)
         users = PGUsers(client: client, logger: logger)
         sessions = PGSessions(client: client, logger: logger)
+        traces = PGTraces(client: client, logger: logger)
+        modelVersions = PGModelVersions(client: client, logger: logger)
+        responseCache = PGResponseCache(client: client, logger: logger)
+        spend = PGSpend(client: client, logger: logger)
     }
 
     static func configuration(url: String) throws -> PostgresClient.Configuration {
@@ -283,7 +291,106 @@ enum PostgresMigrations {
             )
             """,
             "CREATE INDEX web_sessions_user ON web_sessions(user_id)",
-        ])
+        ]),
+        PostgresMigration(id: "0002_gateway", statements: [
+            "ALTER TABLE api_keys ADD COLUMN rpm_limit INTEGER",
+            "ALTER TABLE api_keys ADD COLUMN tpm_limit INTEGER",
+            "ALTER TABLE api_keys ADD COLUMN budget_usd DOUBLE PRECISION",
+            "ALTER TABLE api_keys ADD COLUMN budget_period TEXT NOT NULL DEFAULT 'month'",
+            """
+            CREATE TABLE key_spend (
+                key_id TEXT NOT NULL,
+                project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                period TEXT NOT NULL,
+                spent_usd DOUBLE PRECISION NOT NULL DEFAULT 0,
+                PRIMARY KEY (key_id, period)
+            )
+            """,
+            """
+            CREATE TABLE traces (
+                id TEXT NOT NULL,
+                project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                name TEXT,
+                user_id TEXT,
+                session_id TEXT,
+                tags TEXT NOT NULL DEFAULT '[]',
+                metadata TEXT,
+                release TEXT,
+                environment TEXT,
+                input TEXT,
+                output TEXT,
+                start_time BIGINT NOT NULL,
+                end_time BIGINT,
+                PRIMARY KEY (project_id, id)
+            )
+            """,
+            "CREATE INDEX traces_time ON traces(project_id, start_time DESC, id DESC)",
+            "CREATE INDEX traces_user ON traces(project_id, user_id, start_time DESC)",
+            "CREATE INDEX traces_session ON traces(project_id, session_id, start_time DESC)",
+            """
+            CREATE TABLE observations (
+                id TEXT NOT NULL,
+                trace_id TEXT NOT NULL,
+                project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                parent_id TEXT,
+                type TEXT NOT NULL,
+                name TEXT,
+                start_time BIGINT NOT NULL,
+                end_time BIGINT,
+                completion_start_time BIGINT,
+                model TEXT,
+                provider TEXT,
+                model_parameters TEXT,
+                input TEXT,
+                output TEXT,
+                usage_input INTEGER,
+                usage_output INTEGER,
+                usage_cached INTEGER,
+                usage_reasoning INTEGER,
+                usage_estimated INTEGER NOT NULL DEFAULT 0,
+                cost DOUBLE PRECISION,
+                cost_estimated INTEGER NOT NULL DEFAULT 0,
+                level TEXT NOT NULL DEFAULT 'DEFAULT',
+                status_message TEXT,
+                metadata TEXT,
+                requested_model TEXT,
+                deployment TEXT,
+                variant TEXT,
+                route TEXT,
+                cache_status TEXT,
+                status_code INTEGER,
+                prompt_name TEXT,
+                prompt_version INTEGER,
+                PRIMARY KEY (project_id, id)
+            )
+            """,
+            "CREATE INDEX observations_trace ON observations(project_id, trace_id, start_time)",
+            "CREATE INDEX observations_time ON observations(project_id, start_time)",
+            """
+            CREATE TABLE model_versions (
+                name TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                config TEXT NOT NULL,
+                author TEXT NOT NULL,
+                message TEXT,
+                source_hash TEXT,
+                deleted INTEGER NOT NULL DEFAULT 0,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (name, version)
+            )
+            """,
+            """
+            CREATE TABLE response_cache (
+                project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                cache_key TEXT NOT NULL,
+                value BYTEA NOT NULL,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                PRIMARY KEY (project_id, cache_key)
+            )
+            """,
+            "CREATE INDEX response_cache_expiry ON response_cache(expires_at)",
+        ]),
     ]
 }
 
@@ -369,21 +476,26 @@ struct PGProjects: ProjectRepository {
 struct PGAPIKeys: APIKeyRepository {
     let client: PostgresClient
     let logger: Logger
+    static let columns = "id, project_id, name, prefix, role, created_at, created_by, last_used_at, revoked_at, rpm_limit, tpm_limit, budget_usd, budget_period"
 
     static func key(_ row: PostgresRow) throws -> APIKey {
-        let (id, project, name, prefix, role, created, createdBy, lastUsed, revoked) = try row.decode(
-            (String, String, String, String, String, Int64, String?, Int64?, Int64?).self)
+        let (id, project, name, prefix, role, created, createdBy, lastUsed, revoked, rpm, tpm, budget, period) = try row.decode(
+            (String, String, String, String, String, Int64, String?, Int64?, Int64?, Int?, Int?, Double?, String).self)
         return APIKey(id: id, projectID: project, name: name, prefix: prefix, role: Role(rawValue: role) ?? .viewer,
-                      createdAt: Timestamp.date(created), createdBy: createdBy, lastUsedAt: lastUsed.date, revokedAt: revoked.date)
+                      createdAt: Timestamp.date(created), createdBy: createdBy, lastUsedAt: lastUsed.date, revokedAt: revoked.date,
+                      limits: KeyLimits(requestsPerMinute: rpm, tokensPerMinute: tpm, budgetUSD: budget,
+                                        budgetPeriod: BudgetPeriod(rawValue: period) ?? .month))
     }
 
-    func create(projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?) async throws -> APIKey {
+    func create(projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?, limits: KeyLimits) async throws -> APIKey {
         let key = APIKey(id: TernID.make(), projectID: projectID, name: name, prefix: prefix, role: role,
-                         createdAt: Timestamp.now(), createdBy: createdBy)
+                         createdAt: Timestamp.now(), createdBy: createdBy, limits: limits)
         let inserted = try await collect(client.mappedQuery(
             """
-            INSERT INTO api_keys (id, project_id, name, prefix, key_hash, role, created_at, created_by)
-            SELECT \(key.id), id, \(name), \(prefix), \(keyHash), \(role.rawValue), \(Timestamp.micros(key.createdAt)), \(createdBy)::text
+            INSERT INTO api_keys (id, project_id, name, prefix, key_hash, role, created_at, created_by, rpm_limit, tpm_limit, budget_usd, budget_period)
+            SELECT \(key.id), id, \(name), \(prefix), \(keyHash), \(role.rawValue), \(Timestamp.micros(key.createdAt)), \(createdBy)::text,
+                   \(limits.requestsPerMinute)::integer, \(limits.tokensPerMinute)::integer, \(limits.budgetUSD)::double precision,
+                   \(limits.budgetPeriod.rawValue)
             FROM projects WHERE id = \(projectID)
             RETURNING id
             """, logger: logger)) { try $0.decode(String.self) }
@@ -391,22 +503,29 @@ struct PGAPIKeys: APIKeyRepository {
         return key
     }
 
+    func setLimits(projectID: String, id: String, limits: KeyLimits) async throws -> APIKey? {
+        try await client.mappedQuery(
+            """
+            UPDATE api_keys SET rpm_limit = \(limits.requestsPerMinute)::integer, tpm_limit = \(limits.tokensPerMinute)::integer,
+                   budget_usd = \(limits.budgetUSD)::double precision, budget_period = \(limits.budgetPeriod.rawValue)
+            WHERE project_id = \(projectID) AND id = \(id)
+            """, logger: logger)
+        return try await get(projectID: projectID, id: id)
+    }
+
     func find(hash: String) async throws -> APIKey? {
         try await collect(client.mappedQuery(
-            "SELECT id, project_id, name, prefix, role, created_at, created_by, last_used_at, revoked_at FROM api_keys WHERE key_hash = \(hash)",
-            logger: logger), Self.key).first
+            "SELECT \(unescaped: Self.columns) FROM api_keys WHERE key_hash = \(hash)", logger: logger), Self.key).first
     }
 
     func get(projectID: String, id: String) async throws -> APIKey? {
         try await collect(client.mappedQuery(
-            "SELECT id, project_id, name, prefix, role, created_at, created_by, last_used_at, revoked_at FROM api_keys WHERE project_id = \(projectID) AND id = \(id)",
-            logger: logger), Self.key).first
+            "SELECT \(unescaped: Self.columns) FROM api_keys WHERE project_id = \(projectID) AND id = \(id)", logger: logger), Self.key).first
     }
 
     func list(projectID: String) async throws -> [APIKey] {
         try await collect(client.mappedQuery(
-            "SELECT id, project_id, name, prefix, role, created_at, created_by, last_used_at, revoked_at FROM api_keys WHERE project_id = \(projectID) ORDER BY created_at, id",
-            logger: logger), Self.key)
+            "SELECT \(unescaped: Self.columns) FROM api_keys WHERE project_id = \(projectID) ORDER BY created_at, id", logger: logger), Self.key)
     }
 
     func revoke(projectID: String, id: String, at: Date) async throws -> APIKey? {

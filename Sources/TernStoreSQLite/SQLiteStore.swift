@@ -13,6 +13,10 @@ public final class SQLiteStore: TernStore {
     public let apiKeys: any APIKeyRepository
     public let users: any UserRepository
     public let sessions: any SessionRepository
+    public let traces: any TraceRepository
+    public let modelVersions: any ModelVersionRepository
+    public let responseCache: any ResponseCacheRepository
+    public let spend: any SpendRepository
 
     /// Opens (creating when absent) the database file and its directory. Does not migrate.
     public init(path: String) throws {
@@ -36,6 +40,10 @@ public final class SQLiteStore: TernStore {
         apiKeys = SQLiteAPIKeys(pool: pool)
         users = SQLiteUsers(pool: pool)
         sessions = SQLiteSessions(pool: pool)
+        traces = SQLiteTraces(pool: pool)
+        modelVersions = SQLiteModelVersions(pool: pool)
+        responseCache = SQLiteResponseCache(pool: pool)
+        spend = SQLiteSpend(pool: pool)
     }
 
     @discardableResult
@@ -99,7 +107,7 @@ public final class SQLiteStore: TernStore {
 }
 
 enum SQLiteMigrations {
-    static let ordered = ["0001_foundation"]
+    static let ordered = ["0001_foundation", "0002_gateway"]
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -144,8 +152,101 @@ enum SQLiteMigrations {
                 CREATE INDEX web_sessions_user ON web_sessions(user_id);
                 """)
         }
+        migrator.registerMigration("0002_gateway") { db in
+            try db.execute(sql: SQLiteMigrations.gateway)
+        }
         return migrator
     }()
+
+    static let gateway = """
+        ALTER TABLE api_keys ADD COLUMN rpm_limit INTEGER;
+        ALTER TABLE api_keys ADD COLUMN tpm_limit INTEGER;
+        ALTER TABLE api_keys ADD COLUMN budget_usd REAL;
+        ALTER TABLE api_keys ADD COLUMN budget_period TEXT NOT NULL DEFAULT 'month';
+        CREATE TABLE key_spend (
+            key_id TEXT NOT NULL,
+            project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            period TEXT NOT NULL,
+            spent_usd REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (key_id, period)
+        );
+        CREATE TABLE traces (
+            id TEXT NOT NULL,
+            project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            name TEXT,
+            user_id TEXT,
+            session_id TEXT,
+            tags TEXT NOT NULL DEFAULT '[]',
+            metadata TEXT,
+            release TEXT,
+            environment TEXT,
+            input TEXT,
+            output TEXT,
+            start_time INTEGER NOT NULL,
+            end_time INTEGER,
+            PRIMARY KEY (project_id, id)
+        );
+        CREATE INDEX traces_time ON traces(project_id, start_time DESC, id DESC);
+        CREATE INDEX traces_user ON traces(project_id, user_id, start_time DESC);
+        CREATE INDEX traces_session ON traces(project_id, session_id, start_time DESC);
+        CREATE TABLE observations (
+            id TEXT NOT NULL,
+            trace_id TEXT NOT NULL,
+            project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            parent_id TEXT,
+            type TEXT NOT NULL,
+            name TEXT,
+            start_time INTEGER NOT NULL,
+            end_time INTEGER,
+            completion_start_time INTEGER,
+            model TEXT,
+            provider TEXT,
+            model_parameters TEXT,
+            input TEXT,
+            output TEXT,
+            usage_input INTEGER,
+            usage_output INTEGER,
+            usage_cached INTEGER,
+            usage_reasoning INTEGER,
+            usage_estimated INTEGER NOT NULL DEFAULT 0,
+            cost REAL,
+            cost_estimated INTEGER NOT NULL DEFAULT 0,
+            level TEXT NOT NULL DEFAULT 'DEFAULT',
+            status_message TEXT,
+            metadata TEXT,
+            requested_model TEXT,
+            deployment TEXT,
+            variant TEXT,
+            route TEXT,
+            cache_status TEXT,
+            status_code INTEGER,
+            prompt_name TEXT,
+            prompt_version INTEGER,
+            PRIMARY KEY (project_id, id)
+        );
+        CREATE INDEX observations_trace ON observations(project_id, trace_id, start_time);
+        CREATE INDEX observations_time ON observations(project_id, start_time);
+        CREATE TABLE model_versions (
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            config TEXT NOT NULL,
+            author TEXT NOT NULL,
+            message TEXT,
+            source_hash TEXT,
+            deleted INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (name, version)
+        );
+        CREATE TABLE response_cache (
+            project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            cache_key TEXT NOT NULL,
+            value BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            PRIMARY KEY (project_id, cache_key)
+        );
+        CREATE INDEX response_cache_expiry ON response_cache(expires_at);
+        """
 }
 
 // MARK: - Row mapping
@@ -210,29 +311,43 @@ struct SQLiteProjects: ProjectRepository {
 
 struct SQLiteAPIKeys: APIKeyRepository {
     let pool: DatabasePool
-    static let columns = "id, project_id, name, prefix, role, created_at, created_by, last_used_at, revoked_at"
+    static let columns = "id, project_id, name, prefix, role, created_at, created_by, last_used_at, revoked_at, rpm_limit, tpm_limit, budget_usd, budget_period"
 
     static func key(_ row: Row) -> APIKey {
         APIKey(id: row["id"], projectID: row["project_id"], name: row["name"], prefix: row["prefix"],
                role: row.role("role"), createdAt: row.date("created_at"), createdBy: row["created_by"],
-               lastUsedAt: row.optionalDate("last_used_at"), revokedAt: row.optionalDate("revoked_at"))
+               lastUsedAt: row.optionalDate("last_used_at"), revokedAt: row.optionalDate("revoked_at"),
+               limits: KeyLimits(requestsPerMinute: row["rpm_limit"], tokensPerMinute: row["tpm_limit"], budgetUSD: row["budget_usd"],
+                                 budgetPeriod: BudgetPeriod(rawValue: row["budget_period"] ?? "month") ?? .month))
     }
 
-    func create(projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?) async throws -> APIKey {
+    func create(projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?, limits: KeyLimits) async throws -> APIKey {
         let key = APIKey(id: TernID.make(), projectID: projectID, name: name, prefix: prefix, role: role,
-                         createdAt: Timestamp.now(), createdBy: createdBy)
+                         createdAt: Timestamp.now(), createdBy: createdBy, limits: limits)
         try await pool.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM projects WHERE id = ?", arguments: [projectID]) != nil else {
                 throw TernError.notFound("project \(projectID)", field: "project")
             }
             try db.execute(
                 sql: """
-                    INSERT INTO api_keys (id, project_id, name, prefix, key_hash, role, created_at, created_by)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO api_keys (id, project_id, name, prefix, key_hash, role, created_at, created_by,
+                                          rpm_limit, tpm_limit, budget_usd, budget_period)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [key.id, projectID, name, prefix, keyHash, role.rawValue, Timestamp.micros(key.createdAt), createdBy])
+                arguments: [key.id, projectID, name, prefix, keyHash, role.rawValue, Timestamp.micros(key.createdAt), createdBy,
+                            limits.requestsPerMinute, limits.tokensPerMinute, limits.budgetUSD, limits.budgetPeriod.rawValue])
         }
         return key
+    }
+
+    func setLimits(projectID: String, id: String, limits: KeyLimits) async throws -> APIKey? {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE api_keys SET rpm_limit = ?, tpm_limit = ?, budget_usd = ?, budget_period = ? WHERE project_id = ? AND id = ?",
+                arguments: [limits.requestsPerMinute, limits.tokensPerMinute, limits.budgetUSD, limits.budgetPeriod.rawValue, projectID, id])
+            return try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM api_keys WHERE project_id = ? AND id = ?",
+                                    arguments: [projectID, id]).map(Self.key)
+        }
     }
 
     func find(hash: String) async throws -> APIKey? {

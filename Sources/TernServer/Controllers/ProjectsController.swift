@@ -131,12 +131,13 @@ public enum ProjectLookup {
 /// Creates API keys: the one place a key's secret exists, returned to the caller once.
 public enum KeyIssuer {
     public static func issue(
-        store: any TernStore, projectID: String, name: String, role: Role, createdBy: String?
+        store: any TernStore, projectID: String, name: String, role: Role, createdBy: String?, limits: KeyLimits = KeyLimits()
     ) async throws -> (secret: String, key: APIKey) {
+        try limits.validate()
         let secret = Secrets.newAPIKey()
         let key = try await store.apiKeys.create(
             projectID: projectID, name: name, role: role, keyHash: Secrets.hash(secret),
-            prefix: Secrets.displayPrefix(secret), createdBy: createdBy)
+            prefix: Secrets.displayPrefix(secret), createdBy: createdBy, limits: limits)
         return (secret, key)
     }
 }
