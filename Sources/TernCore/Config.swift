@@ -4,6 +4,12 @@ public import Logging
 /// Tern's configuration: `tern.yaml`, then environment variables, then command-line flags,
 /// each overriding the one before.
 public struct TernConfig: Sendable, Equatable {
+    public static func == (lhs: TernConfig, rhs: TernConfig) -> Bool {
+        lhs.server == rhs.server && lhs.dataDir == rhs.dataDir && lhs.database == rhs.database && lhs.log == rhs.log
+            && lhs.auth == rhs.auth && lhs.providers == rhs.providers && lhs.models == rhs.models && lhs.gateway == rhs.gateway
+            && lhs.loadedFrom == rhs.loadedFrom
+    }
+
     public struct Server: Sendable, Equatable {
         public var host = "127.0.0.1"
         public var port = 7777
@@ -45,6 +51,13 @@ public struct TernConfig: Sendable, Equatable {
     public var database = Database()
     public var log = Log()
     public var auth = Auth()
+    /// Upstream APIs by name.
+    public var providers: [String: ProviderConfig] = [:]
+    /// Logical models, in file order.
+    public var models: [ModelConfig] = []
+    public var gateway = GatewaySettings()
+    /// Lines of parsed keys, for messages about cross-references.
+    var lines: [String: Int] = [:]
 
     public init() {}
 
@@ -112,9 +125,15 @@ extension TernConfig {
     /// Applies the keys of a `tern.yaml` document.
     public mutating func apply(yaml: String, source: String = defaultFileName) throws {
         guard let root = try ConfigNode.parse(yaml: yaml, source: source) else { return }
-        for (key, node) in try root.mapping(allowed: ["server", "data_dir", "database", "log", "auth"]) {
+        for (key, node) in try root.mapping(allowed: ["server", "data_dir", "database", "log", "auth", "providers", "models", "gateway"]) {
             if node.isNull { continue }
             switch key {
+            case "providers":
+                try applyProviders(node)
+            case "models":
+                try applyModels(node)
+            case "gateway":
+                try applyGateway(node)
             case "server":
                 for (key, node) in try node.mapping(allowed: ["host", "port", "max_body_bytes"]) {
                     switch key {
@@ -152,6 +171,7 @@ extension TernConfig {
                 }
             }
         }
+        try validateGateway(source: source)
     }
 
     /// Applies `TERN_*` environment variables.
