@@ -97,7 +97,7 @@ struct Serve: AsyncParsableCommand {
             options.onServerRunning = { port in
                 say("Tern \(TernVersion.current) listening on http://\(config.server.host):\(port)")
             }
-            let app = buildApplication(store: store, options: options, logger: logger)
+            let app = try await buildApplication(store: store, options: options, logger: logger)
             try await app.runService()
             say("Tern stopped.")
         }

@@ -1,8 +1,10 @@
-import Foundation
+public import Foundation
 public import Hummingbird
 public import Logging
 import ServiceLifecycle
 public import TernCore
+public import TernGateway
+import TernProviders
 
 /// Everything the HTTP application needs, built once per process.
 public struct TernServerOptions: Sendable {
@@ -11,27 +13,95 @@ public struct TernServerOptions: Sendable {
     public var metrics: TernMetrics
     /// Called with the bound port once the server listens.
     public var onServerRunning: @Sendable (Int) async -> Void
+    /// Upstream providers by type; nil uses the real HTTP providers.
+    public var providers: [ProviderType: any LLMProvider]?
+    /// Environment the providers read upstream keys from.
+    public var environment: [String: String]
 
     public init(
         config: TernConfig, hasher: PasswordHasher = .standard, metrics: TernMetrics = TernMetrics(),
-        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+        providers: [ProviderType: any LLMProvider]? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) {
         self.config = config
         self.hasher = hasher
         self.metrics = metrics
         self.onServerRunning = onServerRunning
+        self.providers = providers
+        self.environment = environment
     }
+}
+
+/// The gateway and what runs beside it.
+public struct GatewayParts: Sendable {
+    public let gateway: Gateway
+    let http: UpstreamHTTP?
+    let services: [any Service]
+}
+
+/// Builds the gateway on an open, migrated store: records `tern.yaml` models as versions, loads the
+/// models in force, and prepares the trace writer, cache, limits and upstream client.
+public func buildGateway(store: any TernStore, options: TernServerOptions, logger: Logger) async throws -> GatewayParts {
+    let config = options.config
+    let registry = ModelRegistry(store: store, providers: config.providers)
+    try await registry.syncFromConfig(config.models, logger: logger)
+    let writer = TraceWriter(store: store, capacity: config.gateway.traceQueueCapacity, logger: logger)
+    let limiter = KeyLimiter(store: store, logger: logger)
+    let cache = ResponseCache(store: store, capacity: config.gateway.cacheMemoryEntries, logger: logger)
+    var http: UpstreamHTTP?
+    let providers: [ProviderType: any LLMProvider]
+    if let given = options.providers {
+        providers = given
+    } else {
+        let client = UpstreamHTTP(connectionsPerHost: config.gateway.upstreamConnectionsPerHost)
+        http = client
+        providers = [
+            .openai: OpenAICompatibleProvider(http: client, environment: options.environment),
+            .anthropic: AnthropicProvider(http: client, environment: options.environment),
+        ]
+    }
+    let gateway = Gateway(registry: registry, cache: cache, limiter: limiter, traces: writer, settings: config.gateway,
+                          providers: providers, logger: logger, metrics: options.metrics.factory)
+    var services: [any Service] = []
+    if let http { services.append(ShutdownService(name: "upstream-http") { try? await http.shutdown() }) }
+    services.append(TraceWriterService(writer: writer))
+    services.append(BackgroundService(name: "spend", every: .seconds(5)) { await limiter.flush() })
+    services.append(BackgroundService(name: "models", every: .seconds(5), final: false) {
+        do { try await registry.reload() } catch { logger.warning("could not reload models", metadata: ["error": "\(error)"]) }
+    })
+    services.append(BackgroundService(name: "cache-purge", every: .seconds(600), final: false) {
+        do { try await store.responseCache.purgeExpired(now: Date()) } catch { logger.warning("could not purge the response cache", metadata: ["error": "\(error)"]) }
+    })
+    return GatewayParts(gateway: gateway, http: http, services: services)
 }
 
 /// Builds the Tern HTTP application on an open, migrated store. The caller runs the store
 /// (`withRunningStore`) for as long as the application runs.
 public func buildApplication(
     store: any TernStore, options: TernServerOptions, logger: Logger
+) async throws -> some ApplicationProtocol {
+    let parts = try await buildGateway(store: store, options: options, logger: logger)
+    return buildApplication(store: store, options: options, gateway: parts, logger: logger)
+}
+
+/// Builds the application around a gateway made by `buildGateway` (tests keep a handle on it).
+public func buildApplication(
+    store: any TernStore, options: TernServerOptions, gateway parts: GatewayParts, logger: Logger
 ) -> some ApplicationProtocol {
     let config = options.config
     let usage = KeyUsageRecorder(store: store, logger: logger)
     let authenticator = Authenticator(
         store: store, cacheTTL: .seconds(config.auth.keyCacheSeconds), usage: usage)
+    let writer = parts.gateway.traces
+    options.metrics.beforeScrape = {
+        let stats = writer.stats
+        options.metrics.setGauge("tern_trace_queue_pending", Double(stats.pending))
+        options.metrics.setGauge("tern_trace_queue_capacity", Double(writer.capacity))
+        options.metrics.setGauge("tern_traces_written_total", Double(stats.written))
+        options.metrics.setGauge("tern_traces_dropped_total", Double(stats.dropped))
+        options.metrics.setGauge("tern_traces_failed_total", Double(stats.failed))
+    }
 
     let router = Router(context: TernRequestContext.self)
     router.add(middleware: ObserveMiddleware(metrics: options.metrics))
@@ -48,15 +118,21 @@ public func buildApplication(
     let api = router.group("api/v1").add(middleware: AuthMiddleware(authenticator: authenticator))
     users.register(on: api)
     ProjectsController(store: store, authenticator: authenticator, maxBody: config.server.maxBodyBytes).register(on: api)
+    ModelsController(gateway: parts.gateway, store: store, maxBody: config.server.maxBodyBytes).register(on: api)
+    TracesController(store: store, writer: writer).register(on: api)
+
+    let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
+    GatewayController(gateway: parts.gateway, maxBody: config.server.maxBodyBytes).register(on: v1)
 
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: nil),
         onServerRunning: { channel in await options.onServerRunning(channel.localAddress?.port ?? config.server.port) },
         logger: logger)
+    app.addServices(parts.services)
     app.addServices(
         BackgroundService(name: "key-usage", every: .seconds(15)) { await usage.flush() },
-        BackgroundService(name: "session-purge", every: .seconds(3600)) {
+        BackgroundService(name: "session-purge", every: .seconds(3600), final: false) {
             do {
                 try await store.sessions.purgeExpired(now: Date())
             } catch {
@@ -66,15 +142,17 @@ public func buildApplication(
     return app
 }
 
-/// Runs `work` periodically and once more at shutdown (so nothing recorded is lost).
+/// Runs `work` periodically and, unless `final` is false, once more at shutdown (so nothing recorded is lost).
 struct BackgroundService: Service {
     let name: String
     let every: Duration
+    let final: Bool
     let work: @Sendable () async -> Void
 
-    init(name: String, every: Duration, work: @escaping @Sendable () async -> Void) {
+    init(name: String, every: Duration, final: Bool = true, work: @escaping @Sendable () async -> Void) {
         self.name = name
         self.every = every
+        self.final = final
         self.work = work
     }
 
@@ -85,6 +163,30 @@ struct BackgroundService: Service {
                 await work()
             }
         }
+        if final { await work() }
+    }
+}
+
+/// Waits for shutdown, then runs `work` (closing clients after everything that uses them stopped).
+struct ShutdownService: Service {
+    let name: String
+    let work: @Sendable () async -> Void
+
+    func run() async throws {
+        try? await gracefulShutdown()
         await work()
+    }
+}
+
+/// Drains the trace queue until shutdown, then writes what is left.
+struct TraceWriterService: Service {
+    let writer: TraceWriter
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await writer.run()
+        } onGracefulShutdown: {
+            writer.finish()
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HTTPTypes
 public import Logging
 import Synchronization
 public import TernCore
@@ -34,6 +35,10 @@ public final class Authenticator: Sendable {
                 return try await session(token: token)
             }
             return .apiKey(try await apiKey(token))
+        }
+        // Anthropic's SDKs send their key as x-api-key.
+        if let apiKeyHeader = HTTPField.Name("x-api-key"), let token = request.headers[apiKeyHeader] {
+            return .apiKey(try await apiKey(token.trimmingCharacters(in: .whitespaces)))
         }
         if let token = Self.cookie(named: Self.sessionCookie, in: request) {
             // Cookie-authenticated writes must be JSON requests: a cross-site form cannot send them

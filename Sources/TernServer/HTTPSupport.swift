@@ -32,13 +32,16 @@ enum JSON {
     static func decode<T: Decodable>(
         _ type: T.Type, from request: Request, limit: Int, allowedKeys: Set<String>? = nil
     ) async throws -> T {
-        let buffer: ByteBuffer
+        try decode(type, from: try await collect(request, limit: limit), allowedKeys: allowedKeys)
+    }
+
+    /// The request body, at most `limit` bytes.
+    static func collect(_ request: Request, limit: Int) async throws -> Data {
         do {
-            buffer = try await request.body.collect(upTo: limit)
+            return Data(try await request.body.collect(upTo: limit).readableBytesView)
         } catch is NIOTooManyBytesError {
             throw TernError(.tooLarge, code: "payload_too_large", message: "request body exceeds the limit of \(limit) bytes")
         }
-        return try decode(type, from: Data(buffer.readableBytesView), allowedKeys: allowedKeys)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from data: Data, allowedKeys: Set<String>? = nil) throws -> T {

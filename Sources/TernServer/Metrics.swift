@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Metrics
 public import Prometheus
 
@@ -6,7 +7,18 @@ public import Prometheus
 /// process do not collide), fed through swift-metrics.
 public final class TernMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
-    let factory: PrometheusMetricsFactory
+    public let factory: PrometheusMetricsFactory
+    private let scrapeHook = Mutex<(@Sendable () -> Void)?>(nil)
+
+    /// Runs before every scrape, to refresh gauges read from elsewhere (queue depths).
+    public var beforeScrape: (@Sendable () -> Void)? {
+        get { scrapeHook.withLock { $0 } }
+        set { scrapeHook.withLock { $0 = newValue } }
+    }
+
+    public func setGauge(_ name: String, _ value: Double) {
+        registry.makeGauge(name: name).set(value)
+    }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -33,7 +45,10 @@ public final class TernMetrics: Sendable {
     }
 
     /// The Prometheus text exposition of everything recorded.
-    public func exposition() -> String { registry.emitToString() }
+    public func exposition() -> String {
+        beforeScrape?()
+        return registry.emitToString()
+    }
 }
 
 extension Timer {

@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import NIOCore
 import TernCore
+import TernGateway
 
 /// Outermost: counts and times every request per route (Prometheus) and writes one log line
 /// per request. Never logs headers or bodies, so keys and passwords stay out of logs.
@@ -49,6 +50,15 @@ struct ErrorMiddleware: RouterMiddleware {
             let mapped = TernError.from(error, request: request)
             if mapped.kind == .internal {
                 context.logger.error("unhandled error", metadata: ["error": .string(String(describing: error))])
+            }
+            // The gateway's endpoints answer in the shape their clients' SDKs expect.
+            let path = request.uri.path
+            if path.hasPrefix("/v1/") {
+                let operation: GatewayOperation = path.hasPrefix("/v1/messages") ? .messages : .chat
+                var headers: HTTPFields = [.contentType: "application/json"]
+                if mapped.kind == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"tern\"" }
+                let body = GatewayError.from(mapped).body(for: operation).data()
+                return Response(status: mapped.kind.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
             }
             return mapped.response()
         }

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import TernCore
+import TernGateway
 import TernServer
 import TernTestSupport
 import Testing
@@ -12,6 +13,7 @@ import Testing
 /// A running Tern application on a fresh store, with an admin key for the default project.
 struct Harness: Sendable {
     let client: any TestClientProtocol
+    let gateway: Gateway
     let test: TestStore
     let logs: CapturedLogs
     let metrics: TernMetrics
@@ -62,6 +64,7 @@ struct Harness: Sendable {
 /// Builds the application on a fresh store of `kind` and runs `body` against it.
 func withHarness(
     _ kind: StoreKind = .sqlite, setup: TestingSetup = .router, configure: @Sendable (inout TernConfig) -> Void = { _ in },
+    environment: [String: String] = [:],
     _ body: @Sendable (Harness) async throws -> Void
 ) async throws {
     try await withTestStore(kind) { test in
@@ -76,10 +79,11 @@ func withHarness(
         config.server.maxBodyBytes = 64 * 1024
         configure(&config)
         let metrics = TernMetrics()
-        let app = buildApplication(
-            store: test.store, options: TernServerOptions(config: config, hasher: .fastForTests, metrics: metrics), logger: logger)
+        let options = TernServerOptions(config: config, hasher: .fastForTests, metrics: metrics, environment: environment)
+        let parts = try await buildGateway(store: test.store, options: options, logger: logger)
+        let app = buildApplication(store: test.store, options: options, gateway: parts, logger: logger)
         try await app.test(setup) { client in
-            try await body(Harness(client: client, test: test, logs: logs, metrics: metrics, project: project, adminKey: adminKey))
+            try await body(Harness(client: client, gateway: parts.gateway, test: test, logs: logs, metrics: metrics, project: project, adminKey: adminKey))
         }
     }
 }

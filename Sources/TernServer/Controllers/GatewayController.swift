@@ -1,0 +1,77 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import NIOCore
+import TernCore
+import TernGateway
+
+/// The OpenAI-compatible endpoints (`/v1/...`) in front of the gateway.
+struct GatewayController {
+    let gateway: Gateway
+    let maxBody: Int
+
+    func register(on v1: RouterGroup<TernRequestContext>) {
+        v1.get("models") { _, context in
+            _ = try context.requirePrincipal()
+            return try jsonResponse(gateway.modelList().data(), status: .ok)
+        }
+        v1.get("models/{model}") { _, context in
+            _ = try context.requirePrincipal()
+            let name = try context.parameters.string("model")
+            guard gateway.registry.model(name) != nil else {
+                throw TernError(.notFound, code: "model_not_found", message: "The model `\(name)` does not exist", field: "model")
+            }
+            let model: JSONValue = ["id": .string(name), "object": "model", "created": .number(Double(Int(Date().timeIntervalSince1970))), "owned_by": "tern"]
+            return try jsonResponse(model.data(), status: .ok)
+        }
+        v1.post("chat/completions") { request, context in try await forward(.chat, request, context) }
+        v1.post("completions") { request, context in try await forward(.completion, request, context) }
+        v1.post("embeddings") { request, context in try await forward(.embedding, request, context) }
+        v1.post("messages") { request, context in try await forward(.messages, request, context) }
+    }
+
+    func forward(_ operation: GatewayOperation, _ request: Request, _ context: TernRequestContext) async throws -> Response {
+        guard case .apiKey(let key) = try context.requirePrincipal() else {
+            throw TernError.forbidden("the gateway takes API keys, not web sessions")
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maxBody)
+        } catch is NIOTooManyBytesError {
+            throw TernError(.tooLarge, code: "payload_too_large", message: "request body exceeds the limit of \(maxBody) bytes")
+        }
+        let body: JSONValue
+        do {
+            body = try JSONValue.parse(Data(buffer.readableBytesView))
+        } catch {
+            throw TernError.invalid(nil, "malformed JSON: \(JSON.describe(error))", code: "malformed_json")
+        }
+        var headers: [String: String] = [:]
+        for field in request.headers where field.name.canonicalName.hasPrefix("x-tern-") {
+            headers[field.name.canonicalName] = field.value
+        }
+        let reply = await gateway.handle(GatewayRequest(operation: operation, body: body, key: key, headers: headers))
+        var fields = HTTPFields()
+        for (name, value) in reply.headers {
+            if let name = HTTPField.Name(name) { fields[name] = value }
+        }
+        let status = HTTPResponse.Status(code: reply.status)
+        switch reply.body {
+        case .data(let data):
+            return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        case .stream(let stream):
+            return Response(status: status, headers: fields, body: ResponseBody { writer in
+                // Leaving the loop (the client went away and a write failed) drops the stream, which
+                // cancels the upstream request.
+                for await chunk in stream {
+                    try await writer.write(ByteBuffer(bytes: chunk))
+                }
+                try await writer.finish(nil)
+            })
+        }
+    }
+
+    func jsonResponse(_ data: Data, status: HTTPResponse.Status) throws -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

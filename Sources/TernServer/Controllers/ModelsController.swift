@@ -1,0 +1,183 @@
+import Foundation
+import Hummingbird
+import TernCore
+import TernGateway
+
+/// `/api/v1/models`: logical models, their version history, changes and rollback.
+struct ModelsController {
+    let gateway: Gateway
+    let store: any TernStore
+    let maxBody: Int
+
+    struct ModelView: Encodable {
+        var name: String
+        var version: Int
+        var author: String
+        var updatedAt: Date
+        var config: ModelConfig
+        var deployments: [DeploymentHealth]
+    }
+
+    struct DeploymentHealth: Encodable {
+        var name: String
+        var coolingDown: Bool
+        var consecutiveFailures: Int
+        var latencyMs: Double?
+    }
+
+    struct VersionView: Encodable {
+        var name: String
+        var version: Int
+        var author: String
+        var message: String?
+        var createdAt: Date
+        var deleted: Bool
+        var config: ModelConfig
+    }
+
+    struct Rollback: Decodable {
+        var version: Int?
+        static let keys: Set<String> = ["version"]
+    }
+
+    func view(_ version: ModelVersion) -> ModelView {
+        let health = gateway.health.snapshot(model: version.name, deployments: version.config.deployments.map(\.name)).map {
+            DeploymentHealth(name: $0.name, coolingDown: $0.coolingDown, consecutiveFailures: $0.failures, latencyMs: $0.latencyMs)
+        }
+        return ModelView(name: version.name, version: version.version, author: version.author, updatedAt: version.createdAt,
+                         config: version.config, deployments: health)
+    }
+
+    static func versionView(_ v: ModelVersion) -> VersionView {
+        VersionView(name: v.name, version: v.version, author: v.author, message: v.message, createdAt: v.createdAt, deleted: v.deleted, config: v.config)
+    }
+
+    func register(on api: RouterGroup<TernRequestContext>) {
+        api.get("models") { _, context in
+            _ = try context.requirePrincipal()
+            try await gateway.registry.reload()
+            let latest = try await store.modelVersions.latestAll().filter { !$0.deleted }
+            return try JSON.response(ProjectsController.ListBody(data: latest.map(view)))
+        }
+        api.get("models/{model}") { _, context in
+            _ = try context.requirePrincipal()
+            let name = try context.parameters.string("model")
+            guard let latest = try await store.modelVersions.latest(name: name), !latest.deleted else { throw TernError.notFound("model \(name)") }
+            return try JSON.response(view(latest))
+        }
+        api.get("models/{model}/versions") { _, context in
+            _ = try context.requirePrincipal()
+            let name = try context.parameters.string("model")
+            let history = try await store.modelVersions.history(name: name)
+            guard !history.isEmpty else { throw TernError.notFound("model \(name)") }
+            return try JSON.response(ProjectsController.ListBody(data: history.map(Self.versionView)))
+        }
+        api.put("models/{model}") { request, context in
+            let principal = try context.requirePrincipal()
+            try principal.require(.admin, to: "changing a model")
+            let name = try context.parameters.string("model")
+            let data = try await JSON.collect(request, limit: maxBody)
+            var config = try JSON.decode(ModelConfig.self, from: data, allowedKeys: ["name", "deployments", "routing", "cache", "message"])
+            if config.name != name { throw TernError.invalid("name", "must match the model in the path (\(name))") }
+            config.name = name
+            let message = (try? JSONValue.parse(data))?["message"]?.string
+            let version = try await gateway.registry.update(config, author: principal.actor, message: message)
+            context.logger.info("model changed", metadata: ["model": .string(name), "version": .stringConvertible(version.version), "by": .string(principal.actor)])
+            return try JSON.response(Self.versionView(version), status: .ok)
+        }
+        api.post("models/{model}/rollback") { request, context in
+            let principal = try context.requirePrincipal()
+            try principal.require(.admin, to: "rolling back a model")
+            let name = try context.parameters.string("model")
+            let data = try await JSON.collect(request, limit: maxBody)
+            let body = data.isEmpty ? Rollback(version: nil) : try JSON.decode(Rollback.self, from: data, allowedKeys: Rollback.keys)
+            let version = try await gateway.registry.rollback(name: name, to: body.version, author: principal.actor)
+            context.logger.info("model rolled back", metadata: ["model": .string(name), "version": .stringConvertible(version.version), "by": .string(principal.actor)])
+            return try JSON.response(Self.versionView(version))
+        }
+        api.delete("models/{model}") { _, context in
+            let principal = try context.requirePrincipal()
+            try principal.require(.admin, to: "deleting a model")
+            let name = try context.parameters.string("model")
+            let version = try await gateway.registry.delete(name: name, author: principal.actor)
+            return try JSON.response(Self.versionView(version))
+        }
+    }
+}
+
+/// `/api/v1/traces`: the calls recorded in the caller's project.
+struct TracesController {
+    let store: any TernStore
+    let writer: TraceWriter
+
+    struct TraceList: Encodable {
+        var data: [TraceSummaryView]
+        var nextCursor: String?
+    }
+
+    struct TraceSummaryView: Encodable {
+        var id: String
+        var name: String?
+        var userId: String?
+        var sessionId: String?
+        var tags: [String]
+        var startTime: Date
+        var endTime: Date?
+        var model: String?
+        var latencyMs: Double?
+        var inputTokens: Int
+        var outputTokens: Int
+        var cost: Double?
+        var level: ObservationLevel
+    }
+
+    func register(on api: RouterGroup<TernRequestContext>) {
+        api.get("traces") { request, context in
+            let project = try await projectID(request, context)
+            let query = try Self.query(request.uri.queryParameters)
+            let page = try await store.traces.list(projectID: project, query: query)
+            return try JSON.response(TraceList(
+                data: page.traces.map { s in
+                    TraceSummaryView(id: s.trace.id, name: s.trace.name, userId: s.trace.userID, sessionId: s.trace.sessionID, tags: s.trace.tags,
+                                     startTime: s.trace.startTime, endTime: s.trace.endTime, model: s.model, latencyMs: s.latencyMs,
+                                     inputTokens: s.inputTokens, outputTokens: s.outputTokens, cost: s.cost, level: s.level)
+                }, nextCursor: page.nextCursor))
+        }
+        api.get("traces/{trace}") { request, context in
+            let project = try await projectID(request, context)
+            let id = try context.parameters.string("trace")
+            guard let detail = try await store.traces.get(projectID: project, id: id) else { throw TernError.notFound("trace \(id)") }
+            return try JSON.response(detail)
+        }
+    }
+
+    /// The project whose traces are read: the key's own, or `?project=` for signed-in users.
+    func projectID(_ request: Request, _ context: TernRequestContext) async throws -> String {
+        let principal = try context.requirePrincipal()
+        if let bound = principal.boundProjectID { return bound }
+        let reference = request.uri.queryParameters.get("project") ?? Bootstrap.defaultProjectSlug
+        guard let project = try await ProjectLookup.find(reference, in: store) else { throw TernError.notFound("project \"\(reference)\"", field: "project") }
+        return project.id
+    }
+
+    static func query(_ parameters: Parameters) throws -> TraceQuery {
+        var query = TraceQuery()
+        func date(_ name: String) throws -> Date? {
+            guard let text = parameters.get(name) else { return nil }
+            if let date = try? Date(text, strategy: .iso8601) { return date }
+            if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
+            throw TernError.invalid(name, "expected an ISO 8601 time or Unix seconds, got \"\(text)\"")
+        }
+        query.from = try date("from")
+        query.to = try date("to")
+        query.userID = parameters.get("user_id")
+        query.sessionID = parameters.get("session_id")
+        query.model = parameters.get("model")
+        query.cursor = parameters.get("cursor")
+        if let limit = parameters.get("limit") {
+            guard let value = Int(limit), (1...500).contains(value) else { throw TernError.invalid("limit", "expected an integer 1-500, got \"\(limit)\"") }
+            query.limit = value
+        }
+        return query
+    }
+}

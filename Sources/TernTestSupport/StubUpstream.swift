@@ -1,0 +1,335 @@
+public import Foundation
+import Hummingbird
+import HTTPTypes
+public import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+public import TernCore
+
+/// A real HTTP server on a loopback port that speaks the OpenAI and Anthropic wire formats, with
+/// scripted behaviour per model: answers, tool calls, error statuses, 429s, latency, dropped
+/// connections and slow or broken streams. For tests and benchmarks only; Tern never defaults to it.
+public final class StubUpstream: Sendable {
+    public enum Action: Sendable {
+        /// A normal answer (text defaults to "Hello from <model>").
+        case reply(text: String? = nil, inputTokens: Int = 10, outputTokens: Int = 5)
+        /// An answer that calls a tool.
+        case toolCall(name: String, arguments: String)
+        /// An error status with the provider's error body.
+        case status(Int, message: String = "stub error", retryAfter: Int? = nil)
+        /// Waits, then does the next action.
+        indirect case delay(Duration, then: Action)
+        /// Starts the response, then breaks the connection without finishing it.
+        case dropConnection
+        /// Streams `chunks` chunks of the answer, then breaks the connection.
+        case streamThenDrop(chunks: Int)
+        /// Streams the answer with a pause before each chunk.
+        case slowStream(chunkDelay: Duration, text: String? = nil)
+    }
+
+    public struct Recorded: Sendable {
+        public var path: String
+        public var model: String?
+        public var authorization: String?
+        public var apiKey: String?
+        public var body: JSONValue
+    }
+
+    struct State {
+        var scripts: [String: [Action]] = [:]
+        var requests: [Recorded] = []
+        var cancelledStreams = 0
+        var cancelWaiters: [CheckedContinuation<Void, Never>] = []
+        var defaultLatency: Duration = .zero
+    }
+
+    private let state = Mutex(State())
+    public let port: Int
+    private let stopper: @Sendable () async -> Void
+
+    public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+
+    init(port: Int, stopper: @escaping @Sendable () async -> Void) {
+        self.port = port
+        self.stopper = stopper
+    }
+
+    /// Actions for the next requests naming `model`, used in order; afterwards requests get `.reply()`.
+    public func script(model: String, _ actions: [Action]) {
+        state.withLock { $0.scripts[model, default: []].append(contentsOf: actions) }
+    }
+
+    /// Latency added to every request without a script.
+    public func setDefaultLatency(_ latency: Duration) { state.withLock { $0.defaultLatency = latency } }
+
+    public var requests: [Recorded] { state.withLock { $0.requests } }
+
+    public func requests(model: String) -> [Recorded] { requests.filter { $0.model == model } }
+
+    public var cancelledStreams: Int { state.withLock { $0.cancelledStreams } }
+
+    /// Waits until a client has walked away from a stream the stub was sending.
+    public func waitForCancelledStream() async {
+        await withCheckedContinuation { continuation in
+            let done = state.withLock { state -> Bool in
+                if state.cancelledStreams > 0 { return true }
+                state.cancelWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    func nextAction(model: String) -> (Action, Duration) {
+        state.withLock { state in
+            if var script = state.scripts[model], !script.isEmpty {
+                let action = script.removeFirst()
+                state.scripts[model] = script
+                return (action, .zero)
+            }
+            return (.reply(), state.defaultLatency)
+        }
+    }
+
+    func record(_ recorded: Recorded) { state.withLock { $0.requests.append(recorded) } }
+
+    func streamCancelled() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.cancelledStreams += 1
+            defer { state.cancelWaiters = [] }
+            return state.cancelWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    public func stop() async { await stopper() }
+
+    /// Starts a stub on a free loopback port (or `port`).
+    public static func start(port: Int = 0, logger: Logger = .quiet) async throws -> StubUpstream {
+        let router = Router()
+        let box = Mutex<StubUpstream?>(nil)
+        @Sendable func stub() -> StubUpstream { box.withLock { $0! } }
+        router.post("v1/chat/completions") { request, _ in try await stub().respond(request, api: .chat) }
+        router.post("v1/completions") { request, _ in try await stub().respond(request, api: .completion) }
+        router.post("v1/embeddings") { request, _ in try await stub().respond(request, api: .embedding) }
+        router.post("v1/messages") { request, _ in try await stub().respond(request, api: .messages) }
+        let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
+            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? port) }, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let task = Task { try await group.run() }
+        var iterator = portStream.makeAsyncIterator()
+        guard let bound = await iterator.next() else { throw TernError.internalError("stub did not start") }
+        let instance = StubUpstream(port: bound) {
+            await group.triggerGracefulShutdown()
+            _ = await task.result
+        }
+        box.withLock { $0 = instance }
+        return instance
+    }
+
+    // MARK: - Responses
+
+    func respond(_ request: Request, api: GatewayOperation) async throws -> Response {
+        let buffer = try await request.body.collect(upTo: 16 * 1024 * 1024)
+        let body = (try? JSONValue.parse(Data(buffer.readableBytesView))) ?? .null
+        let model = body["model"]?.string ?? "unknown"
+        record(Recorded(path: request.uri.path, model: model, authorization: request.headers[.authorization],
+                        apiKey: request.headers[HTTPField.Name("x-api-key")!], body: body))
+        var (action, latency) = nextAction(model: model)
+        if latency > .zero { try await Task.sleep(for: latency) }
+        while case .delay(let pause, let next) = action {
+            try await Task.sleep(for: pause)
+            action = next
+        }
+        let stream = body["stream"]?.bool == true
+        let includeUsage = body["stream_options"]?["include_usage"]?.bool == true
+        switch action {
+        case .status(let code, let message, let retryAfter):
+            var headers: HTTPFields = [.contentType: "application/json"]
+            if let retryAfter { headers[HTTPField.Name("retry-after")!] = String(retryAfter) }
+            let error: JSONValue = api == .messages
+                ? ["type": "error", "error": ["type": code == 429 ? "rate_limit_error" : "api_error", "message": .string(message)]]
+                : ["error": ["message": .string(message), "type": code == 429 ? "rate_limit_error" : "server_error", "param": .null, "code": .null]]
+            return Response(status: .init(code: code), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.data())))
+        case .dropConnection:
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: "{\"id\": \"partial"))
+                throw StubDrop()
+            })
+        case .reply(let text, let input, let output):
+            let answer = Answer(text: text ?? "Hello from \(model)", tool: nil, input: input, output: output)
+            return stream ? streamed(answer, api: api, model: model, includeUsage: includeUsage, delay: .zero, dropAfter: nil)
+                          : complete(answer, api: api, model: model, body: body)
+        case .toolCall(let name, let arguments):
+            let answer = Answer(text: nil, tool: (name, arguments), input: 20, output: 12)
+            return stream ? streamed(answer, api: api, model: model, includeUsage: includeUsage, delay: .zero, dropAfter: nil)
+                          : complete(answer, api: api, model: model, body: body)
+        case .streamThenDrop(let chunks):
+            return streamed(Answer(text: "one two three four five six seven eight", tool: nil, input: 10, output: 8), api: api,
+                            model: model, includeUsage: includeUsage, delay: .zero, dropAfter: chunks)
+        case .slowStream(let delay, let text):
+            return streamed(Answer(text: text ?? "slow words arrive one at a time here", tool: nil, input: 10, output: 8), api: api,
+                            model: model, includeUsage: includeUsage, delay: delay, dropAfter: nil)
+        case .delay:
+            fatalError("unreachable")
+        }
+    }
+
+    struct Answer {
+        var text: String?
+        var tool: (name: String, arguments: String)?
+        var input: Int
+        var output: Int
+    }
+
+    struct StubDrop: Error {}
+
+    func json(_ value: JSONValue) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: value.data())))
+    }
+
+    func complete(_ answer: Answer, api: GatewayOperation, model: String, body: JSONValue) -> Response {
+        let created = JSONValue.number(Double(Int(Date().timeIntervalSince1970)))
+        switch api {
+        case .embedding:
+            let inputs: [JSONValue] = body["input"]?.array ?? [body["input"] ?? ""]
+            let data: [JSONValue] = inputs.enumerated().map { index, input in
+                let seed = Router_unitHash(input.jsonString())
+                return ["object": "embedding", "index": .number(Double(index)),
+                        "embedding": .array((0..<8).map { .number(sin(Double($0 + 1) * seed * 10)) })]
+            }
+            return json(["object": "list", "data": .array(data), "model": .string(model),
+                         "usage": ["prompt_tokens": .number(Double(answer.input)), "total_tokens": .number(Double(answer.input))]])
+        case .completion:
+            return json(["id": "cmpl-stub", "object": "text_completion", "created": created, "model": .string(model),
+                         "choices": [["index": 0, "text": .string(answer.text ?? ""), "finish_reason": "stop", "logprobs": .null]],
+                         "usage": usage(answer)])
+        case .chat:
+            var message: [String: JSONValue] = ["role": "assistant", "content": answer.text.map(JSONValue.string) ?? .null]
+            if let tool = answer.tool {
+                message["tool_calls"] = [["id": "call_stub_1", "type": "function",
+                                          "function": ["name": .string(tool.name), "arguments": .string(tool.arguments)]]]
+            }
+            return json(["id": "chatcmpl-stub", "object": "chat.completion", "created": created, "model": .string(model),
+                         "choices": [["index": 0, "message": .object(message), "finish_reason": answer.tool == nil ? "stop" : "tool_calls",
+                                      "logprobs": .null]],
+                         "usage": usage(answer), "system_fingerprint": "stub"])
+        case .messages:
+            var content: [JSONValue] = []
+            if let text = answer.text { content.append(["type": "text", "text": .string(text)]) }
+            if let tool = answer.tool {
+                content.append(["type": "tool_use", "id": "toolu_stub_1", "name": .string(tool.name),
+                                "input": (try? JSONValue.parse(Data(tool.arguments.utf8))) ?? [:]])
+            }
+            return json(["id": "msg_stub", "type": "message", "role": "assistant", "model": .string(model), "content": .array(content),
+                         "stop_reason": answer.tool == nil ? "end_turn" : "tool_use", "stop_sequence": .null,
+                         "usage": ["input_tokens": .number(Double(answer.input)), "output_tokens": .number(Double(answer.output))]])
+        }
+    }
+
+    func usage(_ answer: Answer) -> JSONValue {
+        ["prompt_tokens": .number(Double(answer.input)), "completion_tokens": .number(Double(answer.output)),
+         "total_tokens": .number(Double(answer.input + answer.output))]
+    }
+
+    func streamed(_ answer: Answer, api: GatewayOperation, model: String, includeUsage: Bool, delay: Duration, dropAfter: Int?) -> Response {
+        let events = api == .messages ? anthropicEvents(answer, model: model) : openAIChunks(answer, api: api, model: model, includeUsage: includeUsage)
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        return Response(status: .ok, headers: headers, body: ResponseBody { [self] writer in
+            do {
+                for (index, event) in events.enumerated() {
+                    if let dropAfter, index >= dropAfter { throw StubDrop() }
+                    if delay > .zero { try await Task.sleep(for: delay) }
+                    try await writer.write(ByteBuffer(string: event))
+                }
+                try await writer.finish(nil)
+            } catch is StubDrop {
+                throw StubDrop()
+            } catch {
+                streamCancelled()
+                throw error
+            }
+        })
+    }
+
+    func words(_ text: String) -> [String] {
+        var pieces: [String] = []
+        for (index, word) in text.split(separator: " ").enumerated() { pieces.append(index == 0 ? String(word) : " " + word) }
+        return pieces
+    }
+
+    func openAIChunks(_ answer: Answer, api: GatewayOperation, model: String, includeUsage: Bool) -> [String] {
+        let created = JSONValue.number(Double(Int(Date().timeIntervalSince1970)))
+        let isChat = api == .chat
+        func chunk(_ choice: JSONValue) -> String {
+            let value: JSONValue = ["id": "chatcmpl-stub", "object": isChat ? "chat.completion.chunk" : "text_completion", "created": created,
+                                    "model": .string(model), "choices": [choice]]
+            return SSEEncoder.encode(data: value.jsonString())
+        }
+        var out: [String] = []
+        if isChat { out.append(chunk(["index": 0, "delta": ["role": "assistant", "content": ""], "finish_reason": .null])) }
+        for piece in words(answer.text ?? "") {
+            out.append(chunk(isChat ? ["index": 0, "delta": ["content": .string(piece)], "finish_reason": .null]
+                                    : ["index": 0, "text": .string(piece), "finish_reason": .null]))
+        }
+        if let tool = answer.tool {
+            out.append(chunk(["index": 0, "delta": ["tool_calls": [["index": 0, "id": "call_stub_1", "type": "function",
+                                                                   "function": ["name": .string(tool.name), "arguments": ""]]]], "finish_reason": .null]))
+            let half = tool.arguments.count / 2
+            for part in [String(tool.arguments.prefix(half)), String(tool.arguments.dropFirst(half))] {
+                out.append(chunk(["index": 0, "delta": ["tool_calls": [["index": 0, "function": ["arguments": .string(part)]]]], "finish_reason": .null]))
+            }
+        }
+        let finish: JSONValue = answer.tool == nil ? "stop" : "tool_calls"
+        out.append(chunk(isChat ? ["index": 0, "delta": [:], "finish_reason": finish] : ["index": 0, "text": "", "finish_reason": finish]))
+        if includeUsage {
+            let value: JSONValue = ["id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": created, "model": .string(model),
+                                    "choices": [], "usage": usage(answer)]
+            out.append(SSEEncoder.encode(data: value.jsonString()))
+        }
+        out.append("data: [DONE]\n\n")
+        return out
+    }
+
+    func anthropicEvents(_ answer: Answer, model: String) -> [String] {
+        func event(_ name: String, _ data: JSONValue) -> String { SSEEncoder.encode(name: name, data: data.jsonString()) }
+        var out = [event("message_start", ["type": "message_start", "message": [
+            "id": "msg_stub", "type": "message", "role": "assistant", "model": .string(model), "content": [], "stop_reason": .null,
+            "stop_sequence": .null, "usage": ["input_tokens": .number(Double(answer.input)), "output_tokens": 1],
+        ]])]
+        var index = 0
+        if let text = answer.text {
+            out.append(event("content_block_start", ["type": "content_block_start", "index": 0, "content_block": ["type": "text", "text": ""]]))
+            for piece in words(text) {
+                out.append(event("content_block_delta", ["type": "content_block_delta", "index": 0, "delta": ["type": "text_delta", "text": .string(piece)]]))
+            }
+            out.append(event("content_block_stop", ["type": "content_block_stop", "index": 0]))
+            index = 1
+        }
+        if let tool = answer.tool {
+            let position = JSONValue.number(Double(index))
+            out.append(event("content_block_start", ["type": "content_block_start", "index": position,
+                                                     "content_block": ["type": "tool_use", "id": "toolu_stub_1", "name": .string(tool.name), "input": [:]]]))
+            out.append(event("content_block_delta", ["type": "content_block_delta", "index": position,
+                                                     "delta": ["type": "input_json_delta", "partial_json": .string(tool.arguments)]]))
+            out.append(event("content_block_stop", ["type": "content_block_stop", "index": position]))
+        }
+        out.append(event("message_delta", ["type": "message_delta", "delta": ["stop_reason": answer.tool == nil ? "end_turn" : "tool_use", "stop_sequence": .null],
+                                           "usage": ["output_tokens": .number(Double(answer.output))]]))
+        out.append(event("message_stop", ["type": "message_stop"]))
+        return out
+    }
+}
+
+/// A stable pseudo-random number in [0, 1) for a string.
+func Router_unitHash(_ text: String) -> Double {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in text.utf8 {
+        hash ^= UInt64(byte)
+        hash = hash &* 0x100_0000_01b3
+    }
+    return Double(hash >> 11) / Double(UInt64(1) << 53)
+}
