@@ -103,6 +103,7 @@ let package = Package(
             dependencies: [
                 "TernCore",
                 "TernServer",
+                "TernGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

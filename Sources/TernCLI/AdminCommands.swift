@@ -40,7 +40,62 @@ struct ProjectsCommand: AsyncParsableCommand {
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys", abstract: "Create, list and revoke API keys.",
-        subcommands: [Create.self, List.self, Revoke.self])
+        subcommands: [Create.self, List.self, Revoke.self, Limits.self])
+
+    /// Gateway limits of a key.
+    struct LimitOptions: ParsableArguments {
+        @Option(name: .long, help: "Requests per minute (gateway).") var rpm: Int?
+        @Option(name: .long, help: "Tokens per minute (gateway).") var tpm: Int?
+        @Option(name: .customLong("budget-usd"), help: "Spend budget in USD per --budget-period.") var budgetUSD: Double?
+        @Option(name: .customLong("budget-period"), help: "day or month (default month).") var budgetPeriod: String?
+        @Flag(name: .customLong("no-limits"), help: "Remove every limit.") var noLimits = false
+
+        func apply(to limits: KeyLimits) throws -> KeyLimits {
+            var limits = noLimits ? KeyLimits() : limits
+            if let rpm { limits.requestsPerMinute = rpm }
+            if let tpm { limits.tokensPerMinute = tpm }
+            if let budgetUSD { limits.budgetUSD = budgetUSD }
+            if let budgetPeriod {
+                guard let period = BudgetPeriod(rawValue: budgetPeriod) else {
+                    throw TernError.invalid("--budget-period", "expected day or month, got \"\(budgetPeriod)\"")
+                }
+                limits.budgetPeriod = period
+            }
+            do { try limits.validate() } catch let error as TernError {
+                throw TernError.invalid("--" + (error.field ?? "").replacingOccurrences(of: "_", with: "-"), error.message)
+            }
+            return limits
+        }
+    }
+
+    static func describe(_ limits: KeyLimits) -> String {
+        var parts: [String] = []
+        if let rpm = limits.requestsPerMinute { parts.append("\(rpm) rpm") }
+        if let tpm = limits.tokensPerMinute { parts.append("\(tpm) tpm") }
+        if let budget = limits.budgetUSD { parts.append(String(format: "$%.2f/%@", budget, limits.budgetPeriod.rawValue)) }
+        return parts.isEmpty ? "none" : parts.joined(separator: ", ")
+    }
+
+    struct Limits: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set a key's gateway limits: requests and tokens per minute, spend budget.",
+            discussion: "Example: tern keys limits KEY_ID --rpm 60 --budget-usd 25 --budget-period month")
+        @OptionGroup var storage: StorageOptions
+        @OptionGroup var scope: ProjectOption
+        @Argument(help: "The key's id (from 'tern keys list').") var id: String
+        @OptionGroup var limitOptions: LimitOptions
+
+        func run() async throws {
+            let key = try await storage.withStore { store, _ in
+                let project = try await KeysCommand.project(scope.project, store)
+                guard let existing = try await store.apiKeys.get(projectID: project.id, id: id) else {
+                    throw TernError.notFound("API key \(id) in project \(project.slug)")
+                }
+                return try await store.apiKeys.setLimits(projectID: project.id, id: id, limits: try limitOptions.apply(to: existing.limits))!
+            }
+            say("Limits of \"\(key.name)\": \(KeysCommand.describe(key.limits)).")
+        }
+    }
 
     struct ProjectOption: ParsableArguments {
         @Option(name: .long, help: "Project slug or id (default: default).") var project: String = Bootstrap.defaultProjectSlug
@@ -61,13 +116,15 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var scope: ProjectOption
         @Option(name: .long, help: "What the key is for, e.g. ci or my-app.") var name: String
         @Option(name: .long, help: "admin, member (default) or viewer.") var role: String = "member"
+        @OptionGroup var limitOptions: LimitOptions
 
         func run() async throws {
             let name = try Validate.name(self.name, field: "--name", max: 100)
             let role = try Role.parse(self.role, field: "--role")
+            let limits = try limitOptions.apply(to: KeyLimits())
             let (secret, key, project) = try await storage.withStore { store, _ in
                 let project = try await KeysCommand.project(scope.project, store)
-                let (secret, key) = try await KeyIssuer.issue(store: store, projectID: project.id, name: name, role: role, createdBy: "cli")
+                let (secret, key) = try await KeyIssuer.issue(store: store, projectID: project.id, name: name, role: role, createdBy: "cli", limits: limits)
                 return (secret, key, project)
             }
             say("Created \(key.role.rawValue) key \"\(key.name)\" (\(key.id)) for project \(project.slug). It is shown only now:")
@@ -86,8 +143,8 @@ struct KeysCommand: AsyncParsableCommand {
                 try await store.apiKeys.list(projectID: KeysCommand.project(scope.project, store).id)
             }
             if json { return say(try CLIJSON.encode(keys)) }
-            table(["ID", "NAME", "PREFIX", "ROLE", "CREATED", "LAST USED", "STATUS"], keys.map { key in
-                [key.id, key.name, key.prefix + "...", key.role.rawValue, CLIJSON.date(key.createdAt),
+            table(["ID", "NAME", "PREFIX", "ROLE", "LIMITS", "CREATED", "LAST USED", "STATUS"], keys.map { key in
+                [key.id, key.name, key.prefix + "...", key.role.rawValue, KeysCommand.describe(key.limits), CLIJSON.date(key.createdAt),
                  key.lastUsedAt.map(CLIJSON.date) ?? "never", key.revokedAt.map { "revoked " + CLIJSON.date($0) } ?? "active"]
             })
         }

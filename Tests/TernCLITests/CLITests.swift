@@ -149,3 +149,61 @@ struct CLITests {
         #expect(try await tern(["version"]) == "tern \(TernVersion.current)\n")
     }
 }
+
+@Suite("CLI: gateway")
+struct GatewayCLITests {
+    @Test("keys create and keys limits set gateway limits")
+    func keyLimits() async throws {
+        try await withTestStore(.sqlite, migrate: false) { test in
+            let flags = storageFlags(test)
+            let created = try await tern(["keys", "create", "--name", "app", "--rpm", "30", "--budget-usd", "2.5", "--budget-period", "day"] + flags)
+            let secret = try #require(created.split(separator: "\n").last.map(String.init))
+            let key = try #require(try await test.store.apiKeys.find(hash: Secrets.hash(secret)))
+            #expect(key.limits == KeyLimits(requestsPerMinute: 30, budgetUSD: 2.5, budgetPeriod: .day))
+            #expect(try await tern(["keys", "list"] + flags).contains("30 rpm, $2.50/day"))
+            let changed = try await tern(["keys", "limits", key.id, "--tpm", "5000"] + flags)
+            #expect(changed.contains("30 rpm, 5000 tpm, $2.50/day"))
+            _ = try await tern(["keys", "limits", key.id, "--no-limits"] + flags)
+            #expect(try await test.store.apiKeys.get(projectID: key.projectID, id: key.id)?.limits == KeyLimits())
+            let bad = await #expect(throws: TernError.self) { try await tern(["keys", "limits", key.id, "--rpm", "0"] + flags) }
+            #expect(bad?.field == "--rpm")
+        }
+    }
+
+    @Test("models list, history and rollback over tern.yaml versions")
+    func models() async throws {
+        try await withTestStore(.sqlite, migrate: false) { test in
+            let configPath = (test.directory as NSString).appendingPathComponent("tern.yaml")
+            func write(_ split: String) throws {
+                try """
+                    providers:
+                      openai: {type: openai, base_url: "http://127.0.0.1:9/v1"}
+                    models:
+                      bot:
+                        deployments:
+                          - {name: a, provider: openai, model: m-a}
+                          - {name: b, provider: openai, model: m-b}
+                        routing: {split: \(split)}
+                    """.write(toFile: configPath, atomically: true, encoding: .utf8)
+            }
+            let flags = storageFlags(test) + ["--config", configPath]
+            try write("{a: 90, b: 10}")
+            let list = try await tern(["models", "list"] + flags)
+            #expect(list.contains("bot"))
+            #expect(list.contains("split a:90,b:10"))
+            _ = try await tern(["models", "list"] + flags)
+            #expect(try await test.store.modelVersions.history(name: "bot").count == 1, "an unchanged file adds no version")
+            try write("{a: 50, b: 50}")
+            let history = try await tern(["models", "history", "bot"] + flags)
+            #expect(history.contains("tern.yaml changed"))
+            #expect(history.contains("split a:50,b:50"))
+            let rolled = try await tern(["models", "rollback", "bot"] + flags)
+            #expect(rolled.contains("version 3"))
+            let current = try #require(try await test.store.modelVersions.latest(name: "bot"))
+            #expect(current.config.routing.split == ["a": 90, "b": 10])
+            #expect(current.author == "cli")
+            let missing = await #expect(throws: TernError.self) { try await tern(["models", "rollback", "bot", "--to", "99"] + flags) }
+            #expect(missing?.field == "version")
+        }
+    }
+}

@@ -318,3 +318,36 @@ struct LiveServerTests {
         }
     }
 }
+
+@Suite("Key limits API")
+struct KeyLimitsAPITests {
+    @Test("keys are created with limits and changed by PATCH; null removes a limit; bad values name the field")
+    func limits() async throws {
+        try await withHarness { h in
+            let created = try await h.call(.post, "/api/v1/projects/default/keys", key: h.adminKey,
+                                           json: #"{"name":"app","rpm":60,"budget_usd":5,"budget_period":"day"}"#)
+            #expect(created.status == .created)
+            let limits = try #require(created.json["limits"] as? [String: Any])
+            #expect(limits["rpm"] as? Int == 60)
+            #expect(limits["budget_usd"] as? Double == 5)
+            #expect(limits["budget_period"] as? String == "day")
+            let id = try #require(created.json["id"] as? String)
+
+            let patched = try await h.call(.patch, "/api/v1/projects/default/keys/\(id)", key: h.adminKey, json: #"{"rpm":null,"tpm":1000}"#)
+            #expect(patched.status == .ok)
+            let after = try #require(patched.json["limits"] as? [String: Any])
+            #expect(after["rpm"] == nil, "null removed the limit")
+            #expect(after["tpm"] as? Int == 1000)
+            #expect(after["budget_usd"] as? Double == 5, "untouched limits stay")
+            #expect(try await h.store.apiKeys.get(projectID: h.project.id, id: id)?.limits.tokensPerMinute == 1000)
+
+            let bad = try await h.call(.patch, "/api/v1/projects/default/keys/\(id)", key: h.adminKey, json: #"{"rpm":0}"#)
+            #expect(bad.status == .badRequest)
+            #expect(bad.errorField == "rpm")
+            let period = try await h.call(.patch, "/api/v1/projects/default/keys/\(id)", key: h.adminKey, json: #"{"budget_period":"year"}"#)
+            #expect(period.errorField == "budget_period")
+            let member = try await h.createKey(name: "m", role: "member", as: h.adminKey)
+            #expect(try await h.call(.patch, "/api/v1/projects/default/keys/\(id)", key: member, json: #"{"rpm":1}"#).status == .forbidden)
+        }
+    }
+}

@@ -19,7 +19,43 @@ struct ProjectsController {
     struct CreateKey: Decodable {
         var name: String
         var role: String?
-        static let keys: Set<String> = ["name", "role"]
+        var rpm: Int?
+        var tpm: Int?
+        var budgetUsd: Double?
+        var budgetPeriod: String?
+        static let keys: Set<String> = ["name", "role", "rpm", "tpm", "budget_usd", "budget_period"]
+
+        enum CodingKeys: String, CodingKey {
+            case name, role, rpm, tpm, budgetUsd = "budget_usd", budgetPeriod = "budget_period"
+        }
+    }
+
+    static func period(_ text: String?) throws -> BudgetPeriod {
+        guard let text else { return .month }
+        guard let period = BudgetPeriod(rawValue: text) else { throw TernError.invalid("budget_period", "expected day or month, got \"\(text)\"") }
+        return period
+    }
+
+    /// Applies a PATCH body to limits: a present key sets the limit, `null` removes it.
+    static func patch(_ limits: KeyLimits, with body: JSONValue) throws -> KeyLimits {
+        var limits = limits
+        func int(_ name: String) throws -> Int?? {
+            guard let value = body[name] else { return nil }
+            if value.isNull { return .some(nil) }
+            guard let number = value.int else { throw TernError.invalid(name, "expected an integer or null") }
+            return .some(number)
+        }
+        if let rpm = try int("rpm") { limits.requestsPerMinute = rpm }
+        if let tpm = try int("tpm") { limits.tokensPerMinute = tpm }
+        if let budget = body["budget_usd"] {
+            if budget.isNull { limits.budgetUSD = nil } else {
+                guard let value = budget.double else { throw TernError.invalid("budget_usd", "expected a number or null") }
+                limits.budgetUSD = value
+            }
+        }
+        if let period = body["budget_period"] { limits.budgetPeriod = try Self.period(period.string ?? "?") }
+        try limits.validate()
+        return limits
     }
 
     /// A key as returned once at creation: the stored record plus the secret itself.
@@ -70,8 +106,10 @@ struct ProjectsController {
             guard role <= principal.role else {
                 throw TernError.forbidden("a \(principal.role.rawValue) cannot create a key with the \(role.rawValue) role")
             }
+            let limits = KeyLimits(requestsPerMinute: body.rpm, tokensPerMinute: body.tpm, budgetUSD: body.budgetUsd,
+                                   budgetPeriod: try Self.period(body.budgetPeriod))
             let (secret, key) = try await KeyIssuer.issue(
-                store: store, projectID: project.id, name: name, role: role, createdBy: principal.actor)
+                store: store, projectID: project.id, name: name, role: role, createdBy: principal.actor, limits: limits)
             context.logger.info("API key created", metadata: [
                 "key_id": .string(key.id), "prefix": .string(key.prefix), "project_id": .string(project.id), "by": .string(principal.actor),
             ])
@@ -84,6 +122,22 @@ struct ProjectsController {
             guard let key = try await store.apiKeys.get(projectID: project.id, id: id) else {
                 throw TernError.notFound("API key \(id)")
             }
+            return try JSON.response(key)
+        }
+        api.patch("projects/{project}/keys/{key}") { request, context in
+            let principal = try context.requirePrincipal()
+            let project = try await resolveProject(context)
+            try principal.require(.admin, to: "changing a key's limits")
+            let id = try context.parameters.string("key")
+            let data = try await JSON.collect(request, limit: maxBody)
+            let body = try JSON.decode(JSONValue.self, from: data, allowedKeys: ["rpm", "tpm", "budget_usd", "budget_period"])
+            guard let existing = try await store.apiKeys.get(projectID: project.id, id: id) else { throw TernError.notFound("API key \(id)") }
+            let limits = try Self.patch(existing.limits, with: body)
+            guard let key = try await store.apiKeys.setLimits(projectID: project.id, id: id, limits: limits) else {
+                throw TernError.notFound("API key \(id)")
+            }
+            authenticator.invalidate(keyID: id)
+            context.logger.info("API key limits changed", metadata: ["key_id": .string(id), "by": .string(principal.actor)])
             return try JSON.response(key)
         }
         api.delete("projects/{project}/keys/{key}") { _, context in
