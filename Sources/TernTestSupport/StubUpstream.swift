@@ -88,6 +88,10 @@ public final class StubUpstream: Sendable {
                 state.scripts[model] = script
                 return (action, .zero)
             }
+            // Models named tool-<name> answer with a call of that tool, for clients that cannot script the stub.
+            if model.hasPrefix("tool-") {
+                return (.toolCall(name: String(model.dropFirst(5)), arguments: #"{"location":"Paris"}"#), state.defaultLatency)
+            }
             return (.reply(), state.defaultLatency)
         }
     }

@@ -1,0 +1,68 @@
+import Foundation
+import HummingbirdTesting
+import TernCore
+import TernServer
+import TernTestSupport
+import Testing
+
+/// The official `openai` Python package against the gateway (scripts/test installs it).
+@Suite("Interop: official openai Python client")
+struct InteropTests {
+    static var python: String { ProcessInfo.processInfo.environment["TERN_TEST_PYTHON"] ?? "python3" }
+
+    static var openAIInstalled: Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [python, "-c", "import openai"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+
+    static var required: Bool { ProcessInfo.processInfo.environment["TERN_TEST_REQUIRE_INTEROP"] == "1" }
+
+    @Test("the interop run is part of scripts/test")
+    func installedWhenRequired() {
+        if Self.required { #expect(Self.openAIInstalled, "TERN_TEST_REQUIRE_INTEROP=1 but `import openai` fails in \(Self.python)") }
+    }
+
+    @Test("chat, streaming, tools, embeddings, models and errors, as the SDK sees them",
+          .enabled(if: InteropTests.openAIInstalled, "the openai Python package is not installed (scripts/test installs it)"))
+    func openAIClient() async throws {
+        let models = defaultModels + """
+
+              tools-openai:
+                deployments:
+                  - {name: t, provider: openai, model: tool-get_weather}
+              tools-anthropic:
+                deployments:
+                  - {name: t, provider: claude, model: tool-get_weather}
+            """
+        try await withGateway(setup: .live, models: models) { g in
+            let port = try #require(g.h.client.port)
+            let (limited, _) = try await KeyIssuer.issue(store: g.h.store, projectID: g.h.project.id, name: "limited", role: .member,
+                                                         createdBy: "test", limits: KeyLimits(requestsPerMinute: 1))
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("Interop/openai_interop.py").path
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [Self.python, script]
+            var environment = ProcessInfo.processInfo.environment
+            environment["TERN_BASE_URL"] = "http://127.0.0.1:\(port)/v1"
+            environment["TERN_KEY"] = g.h.adminKey
+            environment["TERN_LIMITED_KEY"] = limited
+            process.environment = environment
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let data = try await Task.detached { try output.fileHandleForReading.readToEnd() ?? Data() }.value
+            process.waitUntilExit()
+            let text = String(decoding: data, as: UTF8.self)
+            #expect(process.terminationStatus == 0, "\(text)")
+            #expect(text.contains("all checks passed"), "\(text)")
+        }
+    }
+}
