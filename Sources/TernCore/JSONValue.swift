@@ -70,34 +70,6 @@ public enum JSONValue: Sendable, Hashable, Codable {
     public var object: [String: JSONValue]? { if case .object(let v) = self { v } else { nil } }
     public var isNull: Bool { self == .null }
 
-    /// Parses JSON bytes.
-    public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
-    }
-
-    /// Compact JSON with sorted keys: the same value always gives the same bytes (cache keys, hashes).
-    public func canonicalData() -> Data {
-        (try? JSONValue.canonicalEncoder.encode(self)) ?? Data("null".utf8)
-    }
-
-    /// Compact JSON text.
-    public func jsonString() -> String {
-        String(decoding: (try? JSONValue.encoder.encode(self)) ?? Data("null".utf8), as: UTF8.self)
-    }
-
-    public func data() -> Data { (try? JSONValue.encoder.encode(self)) ?? Data("null".utf8) }
-
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return encoder
-    }()
-
-    static let canonicalEncoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,

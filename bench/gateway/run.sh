@@ -32,7 +32,8 @@ trap cleanup EXIT INT TERM
 
 if ! command -v wrk >/dev/null 2>&1; then
     echo "== installing wrk (apt-get)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 fi
 
 echo "== building release binaries"

@@ -18,7 +18,7 @@ for index in range(count + 20):
     first = None
     buffer = b""
     while True:
-        line = response.fp.readline()
+        line = response.readline()
         if not line:
             break
         if first is None and line.startswith(b"data: {") and b'"content":"' in line and b'"content":""' not in line:
