@@ -111,7 +111,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "tern",
-            dependencies: ["TernCLI"],
+            dependencies: [
+                "TernCLI", .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -114,6 +114,32 @@ public struct WebSession: Sendable, Codable, Equatable, Identifiable {
 /// Fresh identifiers: lower-case UUIDs, the same text on every backend.
 public enum TernID {
     public static func make() -> String { UUID().uuidString.lowercased() }
+
+    /// A UUID version 7: 48 bits of Unix milliseconds, then random bits. Ids made later sort later, so
+    /// rows keyed by them are appended to the end of their index instead of splitting pages at random
+    /// (several times cheaper to insert at high rates).
+    public static func makeTimeOrdered(at date: Date = Date()) -> String {
+        let millis = UInt64(max(0, date.timeIntervalSince1970 * 1000))
+        var generator = SystemRandomNumberGenerator()
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: millis >> (8 * (5 - index))) }
+        let random = generator.next() as UInt64
+        let random2 = generator.next() as UInt64
+        for index in 6..<16 {
+            bytes[index] = UInt8(truncatingIfNeeded: index < 14 ? random >> (8 * (index - 6)) : random2 >> (8 * (index - 14)))
+        }
+        bytes[6] = (bytes[6] & 0x0F) | 0x70
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let hex = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(36)
+        for (index, byte) in bytes.enumerated() {
+            if index == 4 || index == 6 || index == 8 || index == 10 { out.append(UInt8(ascii: "-")) }
+            out.append(hex[Int(byte >> 4)])
+            out.append(hex[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 }
 
 /// Timestamps are stored as integer microseconds since the Unix epoch on every backend,

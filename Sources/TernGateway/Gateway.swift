@@ -12,12 +12,15 @@ public struct GatewayRequest: Sendable {
     public var key: APIKey
     /// Request headers with lower-case names (only `x-tern-*` ones are read).
     public var headers: [String: String]
+    /// The body as the client sent it, kept in the trace (parsing and writing it again would cost time).
+    public var rawBody: Data?
 
-    public init(operation: GatewayOperation, body: JSONValue, key: APIKey, headers: [String: String]) {
+    public init(operation: GatewayOperation, body: JSONValue, key: APIKey, headers: [String: String], rawBody: Data? = nil) {
         self.operation = operation
         self.body = body
         self.key = key
         self.headers = headers
+        self.rawBody = rawBody
     }
 }
 
@@ -102,7 +105,7 @@ public final class Gateway: Sendable {
     let providers: [ProviderType: any LLMProvider]
     let prices: PriceTable
     let logger: Logger
-    let metrics: any MetricsFactory
+    let metrics: MetricHandles
 
     public init(registry: ModelRegistry, health: HealthTracker = HealthTracker(), cache: ResponseCache, limiter: KeyLimiter,
                 traces: TraceWriter, settings: GatewaySettings, providers: [ProviderType: any LLMProvider],
@@ -116,7 +119,7 @@ public final class Gateway: Sendable {
         self.providers = providers
         self.prices = prices
         self.logger = logger
-        self.metrics = metrics
+        self.metrics = MetricHandles(factory: metrics)
     }
 
     /// The models a key may call, for `GET /v1/models`.
@@ -148,7 +151,7 @@ public final class Gateway: Sendable {
 
     public func handle(_ request: GatewayRequest) async -> GatewayReply {
         let start = Date()
-        let traceID = Self.validTraceID(request.headers["x-tern-trace-id"]) ?? TernID.make()
+        let traceID = Self.validTraceID(request.headers["x-tern-trace-id"]) ?? TernID.makeTimeOrdered()
         do {
             var context = try prepare(request, traceID: traceID, start: start)
             if let key = context.cacheKey, context.cacheStatus == "miss",
@@ -498,7 +501,7 @@ public final class Gateway: Sendable {
                 servedModel: String?, reason: String?, variant: String?, attempts: [Attempt], usage: TokenUsage?, cost: Double?,
                 output: String?, status: Int, error: String?) {
         let limit = settings.traceBodyLimitBytes
-        let inputBody = Self.cap(context.forwardBody.jsonString(), limit)
+        let inputBody = Self.cap(request.rawBody.map { String(decoding: $0, as: UTF8.self) } ?? context.forwardBody.jsonString(), limit)
         var route = reason ?? ""
         let failed = attempts.filter { $0.error != nil }
         if !failed.isEmpty {
@@ -512,7 +515,7 @@ public final class Gateway: Sendable {
         }
         let level: ObservationLevel = error == nil ? .default : status == 499 ? .warning : .error
         let observation = Observation(
-            id: TernID.make(), traceID: context.traceID, projectID: request.key.projectID, type: request.operation == .embedding ? .embedding : .generation,
+            id: TernID.makeTimeOrdered(), traceID: context.traceID, projectID: request.key.projectID, type: request.operation == .embedding ? .embedding : .generation,
             name: Self.operationName(request.operation), startTime: context.start, endTime: end, completionStartTime: firstToken,
             model: servedModel ?? deployment?.model, provider: provider?.name, modelParameters: parameters.isEmpty ? nil : .object(parameters),
             input: inputBody, output: output.map { Self.cap($0, limit) }, usage: usage, cost: cost,
@@ -529,14 +532,14 @@ public final class Gateway: Sendable {
 
         let deploymentName = deployment?.name ?? "-"
         metrics.counter("tern_gateway_requests_total", ["model": context.requestedModel, "deployment": deploymentName, "status": String(status)]).increment()
-        Metrics.Timer(label: "tern_gateway_request_duration_seconds", dimensions: [("model", context.requestedModel)], factory: metrics)
+        metrics.timer("tern_gateway_request_duration_seconds", ["model": context.requestedModel])
             .recordNanoseconds(Int64(end.timeIntervalSince(context.start) * 1e9))
         if let usage {
             metrics.counter("tern_gateway_tokens_total", ["model": context.requestedModel, "direction": "input"]).increment(by: Int64(usage.inputTokens))
             metrics.counter("tern_gateway_tokens_total", ["model": context.requestedModel, "direction": "output"]).increment(by: Int64(usage.outputTokens))
         }
         if let cost, cost > 0 {
-            FloatingPointCounter(label: "tern_gateway_cost_usd_total", dimensions: [("model", context.requestedModel)], factory: metrics).increment(by: cost)
+            metrics.floatCounter("tern_gateway_cost_usd_total", ["model": context.requestedModel]).increment(by: cost)
         }
         if context.cacheStatus != "off" { metrics.counter("tern_gateway_cache_total", ["result": context.cacheStatus]).increment() }
     }
@@ -544,7 +547,7 @@ public final class Gateway: Sendable {
     func recordRejection(request: GatewayRequest, traceID: String, start: Date, error: GatewayError) {
         let requested = request.body["model"]?.string
         let observation = Observation(
-            id: TernID.make(), traceID: traceID, projectID: request.key.projectID, type: .generation, name: Self.operationName(request.operation),
+            id: TernID.makeTimeOrdered(), traceID: traceID, projectID: request.key.projectID, type: .generation, name: Self.operationName(request.operation),
             startTime: start, endTime: Date(), level: .error, statusMessage: error.message,
             metadata: ["api_key_id": .string(request.key.id), "api_key": .string(request.key.name)],
             requestedModel: requested, statusCode: error.status)
@@ -620,8 +623,46 @@ public final class Gateway: Sendable {
     }
 }
 
-extension MetricsFactory {
+/// Metric handles by name and labels, created once: looking a series up in the registry on every
+/// request costs more than the request's own bookkeeping.
+final class MetricHandles: Sendable {
+    let factory: any MetricsFactory
+    private let counters = Mutex<[String: Counter]>([:])
+    private let floatCounters = Mutex<[String: FloatingPointCounter]>([:])
+    private let timers = Mutex<[String: Metrics.Timer]>([:])
+
+    init(factory: any MetricsFactory) { self.factory = factory }
+
+    static func key(_ label: String, _ dimensions: [(String, String)]) -> String {
+        var key = label
+        for (name, value) in dimensions { key += "\u{1}" + name + "=" + value }
+        return key
+    }
+
     func counter(_ label: String, _ dimensions: KeyValuePairs<String, String>) -> Counter {
-        Counter(label: label, dimensions: dimensions.map { ($0.key, $0.value) }, factory: self)
+        let pairs = dimensions.map { ($0.key, $0.value) }
+        let key = Self.key(label, pairs)
+        if let found = counters.withLock({ $0[key] }) { return found }
+        let made = Counter(label: label, dimensions: pairs, factory: factory)
+        counters.withLock { $0[key] = made }
+        return made
+    }
+
+    func floatCounter(_ label: String, _ dimensions: KeyValuePairs<String, String>) -> FloatingPointCounter {
+        let pairs = dimensions.map { ($0.key, $0.value) }
+        let key = Self.key(label, pairs)
+        if let found = floatCounters.withLock({ $0[key] }) { return found }
+        let made = FloatingPointCounter(label: label, dimensions: pairs, factory: factory)
+        floatCounters.withLock { $0[key] = made }
+        return made
+    }
+
+    func timer(_ label: String, _ dimensions: KeyValuePairs<String, String>) -> Metrics.Timer {
+        let pairs = dimensions.map { ($0.key, $0.value) }
+        let key = Self.key(label, pairs)
+        if let found = timers.withLock({ $0[key] }) { return found }
+        let made = Metrics.Timer(label: label, dimensions: pairs, factory: factory)
+        timers.withLock { $0[key] = made }
+        return made
     }
 }

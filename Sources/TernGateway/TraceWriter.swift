@@ -13,6 +13,8 @@ public final class TraceWriter: Sendable {
         var dropped = 0
         var failed = 0
         var waiters: [(target: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        /// Someone waits in `flush()`: write without waiting for a fuller batch.
+        var urgent = false
     }
 
     let store: any TernStore
@@ -23,10 +25,14 @@ public final class TraceWriter: Sendable {
     private let signal: AsyncStream<Void>
     private let signalContinuation: AsyncStream<Void>.Continuation
 
-    public init(store: any TernStore, capacity: Int, batchSize: Int = 1000, logger: Logger) {
+    /// How long the writer lets a batch fill before writing it (TensorZero flushes at 250 ms or 1,000 rows).
+    let lingering: Duration
+
+    public init(store: any TernStore, capacity: Int, batchSize: Int = 1000, lingering: Duration = .milliseconds(20), logger: Logger) {
         self.store = store
         self.capacity = capacity
         self.batchSize = batchSize
+        self.lingering = lingering
         self.logger = logger
         (signal, signalContinuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
@@ -66,6 +72,7 @@ public final class TraceWriter: Sendable {
             let done = state.withLock { state -> Bool in
                 if state.written + state.failed >= state.enqueued { return true }
                 state.waiters.append((state.enqueued, continuation))
+                state.urgent = true
                 return false
             }
             if done { continuation.resume() } else { signalContinuation.yield() }
@@ -75,6 +82,9 @@ public final class TraceWriter: Sendable {
     /// The writer loop: runs until cancelled, then writes what is left.
     public func run() async {
         for await _ in signal {
+            // Let a batch fill: one transaction per many traces costs far less than one per trace.
+            let wait = state.withLock { !$0.urgent && $0.queue.count < batchSize }
+            if wait, lingering > .zero { try? await Task.sleep(for: lingering) }
             await drain()
             if Task.isCancelled { break }
         }
@@ -88,38 +98,48 @@ public final class TraceWriter: Sendable {
 
     func drain() async {
         while true {
-            let batch = state.withLock { state -> [TraceBatchItem] in
-                let count = min(batchSize, state.queue.count)
-                let batch = Array(state.queue.prefix(count))
-                state.queue.removeFirst(count)
-                return batch
+            // Take everything queued at once (O(1) under the lock), then write it in batches.
+            let taken = state.withLock { state -> [TraceBatchItem] in
+                let all = state.queue
+                state.queue = []
+                return all
             }
-            if batch.isEmpty { break }
-            var attempt = 0
-            var ok = false
-            while true {
-                do {
-                    try await store.traces.insert(batch)
-                    ok = true
-                    break
-                } catch {
-                    attempt += 1
-                    if attempt >= 5 {
-                        logger.error("could not write traces; giving up on a batch", metadata: ["count": .stringConvertible(batch.count), "error": "\(error)"])
-                        break
-                    }
-                    logger.warning("trace write failed; retrying", metadata: ["attempt": .stringConvertible(attempt), "error": "\(error)"])
-                    try? await Task.sleep(for: .milliseconds(200 * attempt))
-                }
+            if taken.isEmpty { break }
+            var start = 0
+            while start < taken.count {
+                let batch = Array(taken[start..<min(start + batchSize, taken.count)])
+                start += batchSize
+                await write(batch)
             }
-            let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-                if ok { state.written += batch.count } else { state.failed += batch.count }
-                let done = state.written + state.failed
-                let ready = state.waiters.filter { $0.target <= done }.map(\.continuation)
-                state.waiters.removeAll { $0.target <= done }
-                return ready
-            }
-            for continuation in ready { continuation.resume() }
         }
+    }
+
+    func write(_ batch: [TraceBatchItem]) async {
+        var attempt = 0
+        var ok = false
+        while true {
+            do {
+                try await store.traces.insert(batch)
+                ok = true
+                break
+            } catch {
+                attempt += 1
+                if attempt >= 5 {
+                    logger.error("could not write traces; giving up on a batch", metadata: ["count": .stringConvertible(batch.count), "error": "\(error)"])
+                    break
+                }
+                logger.warning("trace write failed; retrying", metadata: ["attempt": .stringConvertible(attempt), "error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(200 * attempt))
+            }
+        }
+        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            if ok { state.written += batch.count } else { state.failed += batch.count }
+            let done = state.written + state.failed
+            let ready = state.waiters.filter { $0.target <= done }.map(\.continuation)
+            state.waiters.removeAll { $0.target <= done }
+            if state.waiters.isEmpty { state.urgent = false }
+            return ready
+        }
+        for continuation in ready { continuation.resume() }
     }
 }

@@ -14,6 +14,8 @@ public final class UpstreamHTTP: Sendable {
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(600))
         configuration.decompression = .enabled(limit: .ratio(50))
         configuration.httpVersion = .http1Only
+        // Tern traces calls itself; AsyncHTTPClient's own spans would only cost time.
+        configuration.tracing.tracer = nil
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

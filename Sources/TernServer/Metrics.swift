@@ -31,17 +31,25 @@ public final class TernMetrics: Sendable {
         self.factory = factory
     }
 
+    private let requestCounters = Mutex<[String: Metrics.Counter]>([:])
+    private let requestTimers = Mutex<[String: Metrics.Timer]>([:])
+
     func recordRequest(method: String, route: String, status: Int, duration: Duration) {
-        Metrics.Counter(
-            label: "tern_http_requests_total",
-            dimensions: [("method", method), ("route", route), ("status", String(status))],
-            factory: factory
-        ).increment()
-        Timer(
-            label: "tern_http_request_duration_seconds",
-            dimensions: [("method", method), ("route", route)],
-            factory: factory
-        ).recordInterval(duration)
+        let key = method + " " + route
+        let counterKey = key + " " + String(status)
+        let counter = requestCounters.withLock { $0[counterKey] } ?? {
+            let made = Metrics.Counter(
+                label: "tern_http_requests_total", dimensions: [("method", method), ("route", route), ("status", String(status))], factory: factory)
+            requestCounters.withLock { $0[counterKey] = made }
+            return made
+        }()
+        counter.increment()
+        let timer = requestTimers.withLock { $0[key] } ?? {
+            let made = Metrics.Timer(label: "tern_http_request_duration_seconds", dimensions: [("method", method), ("route", route)], factory: factory)
+            requestTimers.withLock { $0[key] = made }
+            return made
+        }()
+        timer.recordInterval(duration)
     }
 
     /// The Prometheus text exposition of everything recorded.

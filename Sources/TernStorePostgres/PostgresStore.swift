@@ -325,8 +325,8 @@ enum PostgresMigrations {
             )
             """,
             "CREATE INDEX traces_time ON traces(project_id, start_time DESC, id DESC)",
-            "CREATE INDEX traces_user ON traces(project_id, user_id, start_time DESC)",
-            "CREATE INDEX traces_session ON traces(project_id, session_id, start_time DESC)",
+            "CREATE INDEX traces_user ON traces(project_id, user_id, start_time DESC) WHERE user_id IS NOT NULL",
+            "CREATE INDEX traces_session ON traces(project_id, session_id, start_time DESC) WHERE session_id IS NOT NULL",
             """
             CREATE TABLE observations (
                 id TEXT NOT NULL,
@@ -365,7 +365,6 @@ enum PostgresMigrations {
             )
             """,
             "CREATE INDEX observations_trace ON observations(project_id, trace_id, start_time)",
-            "CREATE INDEX observations_time ON observations(project_id, start_time)",
             """
             CREATE TABLE model_versions (
                 name TEXT NOT NULL,

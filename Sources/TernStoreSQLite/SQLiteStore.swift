@@ -29,6 +29,7 @@ public final class SQLiteStore: TernStore {
         configuration.maximumReaderCount = 8
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA cache_size = -32768")  // 32 MiB of page cache per connection
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
@@ -185,10 +186,10 @@ enum SQLiteMigrations {
             start_time INTEGER NOT NULL,
             end_time INTEGER,
             PRIMARY KEY (project_id, id)
-        );
+        ) WITHOUT ROWID;
         CREATE INDEX traces_time ON traces(project_id, start_time DESC, id DESC);
-        CREATE INDEX traces_user ON traces(project_id, user_id, start_time DESC);
-        CREATE INDEX traces_session ON traces(project_id, session_id, start_time DESC);
+        CREATE INDEX traces_user ON traces(project_id, user_id, start_time DESC) WHERE user_id IS NOT NULL;
+        CREATE INDEX traces_session ON traces(project_id, session_id, start_time DESC) WHERE session_id IS NOT NULL;
         CREATE TABLE observations (
             id TEXT NOT NULL,
             trace_id TEXT NOT NULL,
@@ -223,9 +224,8 @@ enum SQLiteMigrations {
             prompt_name TEXT,
             prompt_version INTEGER,
             PRIMARY KEY (project_id, id)
-        );
+        ) WITHOUT ROWID;
         CREATE INDEX observations_trace ON observations(project_id, trace_id, start_time);
-        CREATE INDEX observations_time ON observations(project_id, start_time);
         CREATE TABLE model_versions (
             name TEXT NOT NULL,
             version INTEGER NOT NULL,

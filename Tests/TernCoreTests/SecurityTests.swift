@@ -61,3 +61,20 @@ struct SecurityTests {
         #expect(Role.viewer < Role.member && Role.member < Role.admin)
     }
 }
+
+@Suite("Identifiers")
+struct IdentifierTests {
+    @Test("time-ordered ids are UUID version 7, unique, and sort by time")
+    func timeOrdered() {
+        let early = TernID.makeTimeOrdered(at: Date(timeIntervalSince1970: 1_800_000_000))
+        let late = TernID.makeTimeOrdered(at: Date(timeIntervalSince1970: 1_800_000_000.002))
+        #expect(early < late)
+        #expect(UUID(uuidString: early) != nil)
+        #expect(early.count == 36)
+        #expect(Array(early)[14] == "7", "version 7")
+        #expect(["8", "9", "a", "b"].contains(Array(early)[19]), "RFC 4122 variant")
+        #expect(early.hasPrefix("01a36e2d-8a00"), "48 bits of milliseconds: 1,800,000,000,000 = 0x01A36E2D8A00")
+        let many = (0..<1000).map { _ in TernID.makeTimeOrdered() }
+        #expect(Set(many).count == 1000)
+    }
+}

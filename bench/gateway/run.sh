@@ -112,6 +112,11 @@ echo "== concurrency 64 (${DURATION}s each)"
 run_wrk stub-c64 "$STUB" "$STUB_LUA" 64 "$DURATION"
 run_wrk tern-c64 "$GATEWAY" "$TERN_LUA" 64 "$DURATION"
 
+if [ "${QUICK:-0}" = 1 ]; then
+    python3 "$ROOT/bench/gateway/report.py" "$OUT" | head -8
+    exit 0
+fi
+
 echo "== streaming time to first token (sequential)"
 python3 "$ROOT/bench/gateway/ttft.py" "$STUB" none gpt-4o-mini 300 >"$OUT/ttft-stub.txt"
 python3 "$ROOT/bench/gateway/ttft.py" "$GATEWAY" "$KEY" bench 300 >"$OUT/ttft-tern.txt"

@@ -40,9 +40,10 @@ struct GatewayController {
         } catch is NIOTooManyBytesError {
             throw TernError(.tooLarge, code: "payload_too_large", message: "request body exceeds the limit of \(maxBody) bytes")
         }
+        let raw = Data(buffer.readableBytesView)
         let body: JSONValue
         do {
-            body = try JSONValue.parse(Data(buffer.readableBytesView))
+            body = try JSONValue.parse(raw)
         } catch {
             throw TernError.invalid(nil, "malformed JSON: \(JSON.describe(error))", code: "malformed_json")
         }
@@ -50,7 +51,7 @@ struct GatewayController {
         for field in request.headers where field.name.canonicalName.hasPrefix("x-tern-") {
             headers[field.name.canonicalName] = field.value
         }
-        let reply = await gateway.handle(GatewayRequest(operation: operation, body: body, key: key, headers: headers))
+        let reply = await gateway.handle(GatewayRequest(operation: operation, body: body, key: key, headers: headers, rawBody: raw))
         var fields = HTTPFields()
         for (name, value) in reply.headers {
             if let name = HTTPField.Name(name) { fields[name] = value }
