@@ -158,7 +158,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TernCLITests",
-            dependencies: ["TernCLI", "TernTestSupport"],
+            dependencies: ["TernCLI", "TernTestSupport", "TernServer", "TernStoreSQLite"],
             swiftSettings: swiftSettings
         ),
     ]

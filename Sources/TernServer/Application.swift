@@ -122,7 +122,7 @@ public func buildApplication(
     TracesController(store: store, writer: writer).register(on: api)
 
     let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
-    GatewayController(gateway: parts.gateway, maxBody: config.server.maxBodyBytes).register(on: v1)
+    GatewayController(gateway: parts.gateway, maxBody: config.server.maxBodyBytes, cancelOnDisconnect: config.gateway.cancelOnDisconnect).register(on: v1)
 
     var app = Application(
         router: router,

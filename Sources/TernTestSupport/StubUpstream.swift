@@ -41,6 +41,7 @@ public final class StubUpstream: Sendable {
         var requests: [Recorded] = []
         var cancelledStreams = 0
         var cancelWaiters: [CheckedContinuation<Void, Never>] = []
+        var requestWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
         var defaultLatency: Duration = .zero
     }
 
@@ -96,7 +97,28 @@ public final class StubUpstream: Sendable {
         }
     }
 
-    func record(_ recorded: Recorded) { state.withLock { $0.requests.append(recorded) } }
+    func record(_ recorded: Recorded) {
+        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.requests.append(recorded)
+            let count = state.requests.count
+            let ready = state.requestWaiters.filter { $0.count <= count }.map(\.continuation)
+            state.requestWaiters.removeAll { $0.count <= count }
+            return ready
+        }
+        for waiter in ready { waiter.resume() }
+    }
+
+    /// Waits until the stub has received `count` requests in all.
+    public func waitForRequests(_ count: Int) async {
+        await withCheckedContinuation { continuation in
+            let done = state.withLock { state -> Bool in
+                if state.requests.count >= count { return true }
+                state.requestWaiters.append((count, continuation))
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
 
     func streamCancelled() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in

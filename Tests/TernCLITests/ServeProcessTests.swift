@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import TernCore
+import TernServer
 import TernTestSupport
 import Testing
 
@@ -54,6 +55,51 @@ struct ServeProcessTests {
         #expect(try await server.waitForExit() == 0)
         #expect(server.output.contains("Tern stopped."))
         #expect(!server.output.contains(key), "the key never reaches the server's output or logs")
+    }
+
+    @Test("SIGTERM writes out every queued trace before the process exits")
+    func shutdownFlushesTraces() async throws {
+        let dir = try TempDirectory.make()
+        defer { TempDirectory.remove(dir) }
+        let stub = try await StubUpstream.start()
+        defer { Task { await stub.stop() } }
+        try """
+            providers:
+              stub: {type: openai, base_url: "\(stub.baseURL)"}
+            models:
+              bot:
+                deployments:
+                  - {name: only, provider: stub, model: gpt-4o-mini}
+            """.write(toFile: (dir as NSString).appendingPathComponent("tern.yaml"), atomically: true, encoding: .utf8)
+        let keyProcess = try RunningProcess(Self.binary, ["keys", "create", "--name", "t", "--data-dir", dir], directory: dir)
+        #expect(try await keyProcess.waitForExit() == 0)
+        let key = try #require(keyProcess.output.split(separator: "\n").last.map(String.init))
+        let server = try RunningProcess(Self.binary, ["serve", "--port", "0", "--data-dir", dir], directory: dir)
+        let listening = try await server.waitForLine(containing: "listening on http://")
+        let base = try #require(listening.split(separator: " ").last.map(String.init))
+        let count = 40
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    var request = URLRequest(url: URL(string: base + "/v1/chat/completions")!)
+                    request.httpMethod = "POST"
+                    request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+                    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+                    request.httpBody = Data(#"{"model":"bot","messages":[{"role":"user","content":"hi \#(index)"}]}"#.utf8)
+                    let (_, response) = try await URLSession.shared.data(for: request)
+                    return (response as? HTTPURLResponse)?.statusCode ?? 0
+                }
+            }
+            for try await status in group { #expect(status == 200) }
+        }
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+        var config = TernConfig()
+        config.dataDir = dir
+        let store = try StoreFactory.open(config, logger: .quiet)
+        let project = try #require(try await store.projects.get(slug: "default"))
+        #expect(try await store.traces.count(projectID: project.id) == count, "every call's trace reached the database")
+        try await store.close()
     }
 
     @Test("an invalid tern.yaml stops start-up with the key path")

@@ -655,6 +655,28 @@ struct GatewayLiveStreamTests {
         }
     }
 
+    @Test("with cancel_on_disconnect: always, a client that walks away from a slow answer cancels the upstream call")
+    func nonStreamingDisconnect() async throws {
+        try await withGateway(setup: .live, configure: { $0.gateway.cancelOnDisconnect = true }) { g in
+            g.stub.script(model: "gpt-4o-mini", [.delay(.seconds(3), then: .reply())])
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            let port = try #require(g.h.client.port)
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/chat/completions")
+            request.method = .POST
+            request.headers.add(name: "authorization", value: "Bearer \(g.h.adminKey)")
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: #"{"model":"support-bot","messages":[{"role":"user","content":"slow"}]}"#))
+            let caller = Task { _ = try await client.execute(request, timeout: .seconds(60)) }
+            await g.stub.waitForRequests(1)
+            caller.cancel()
+            _ = await caller.result
+            try await client.shutdown()
+            let generation = try #require(try await g.traces().first?.observations.first)
+            #expect(generation.statusCode == 499)
+            #expect(generation.statusMessage == "the client closed the request")
+        }
+    }
+
     @Test("an upstream that dies mid-stream ends the client's stream with an error event; the trace records it")
     func upstreamDiesMidStream() async throws {
         try await withGateway(setup: .live) { g in

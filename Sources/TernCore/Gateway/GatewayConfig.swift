@@ -241,6 +241,10 @@ public struct GatewaySettings: Sendable, Equatable {
     public var cacheMemoryEntries = 10_000
     /// Connections per upstream host (AsyncHTTPClient's soft limit).
     public var upstreamConnectionsPerHost = 256
+    /// Cancel non-streaming upstream calls when their client disconnects. Streams are always cancelled.
+    /// Off by default: noticing a disconnect before the answer means the server closes the connection
+    /// after every answer (no keep-alive), which costs every client a new connection per request.
+    public var cancelOnDisconnect = false
     public init() {}
 }
 

@@ -132,8 +132,10 @@ extension TernConfig {
     }
 
     mutating func applyGateway(_ node: ConfigNode) throws {
-        for (key, value) in try node.mapping(allowed: ["trace_queue_capacity", "trace_body_limit_bytes", "cache", "cache_memory_entries", "upstream_connections_per_host"]) {
+        for (key, value) in try node.mapping(allowed: ["trace_queue_capacity", "trace_body_limit_bytes", "cache", "cache_memory_entries",
+                                                        "upstream_connections_per_host", "cancel_on_disconnect"]) {
             switch key {
+            case "cancel_on_disconnect": gateway.cancelOnDisconnect = try value.oneOf([("streams", false), ("always", true)])
             case "trace_queue_capacity": gateway.traceQueueCapacity = try value.int(in: 100...10_000_000)
             case "trace_body_limit_bytes": gateway.traceBodyLimitBytes = try value.int(in: 0...100_000_000)
             case "cache": gateway.cache = try Self.cacheConfig(value)

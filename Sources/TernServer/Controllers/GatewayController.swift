@@ -9,6 +9,7 @@ import TernGateway
 struct GatewayController {
     let gateway: Gateway
     let maxBody: Int
+    let cancelOnDisconnect: Bool
 
     func register(on v1: RouterGroup<TernRequestContext>) {
         v1.get("models") { _, context in
@@ -34,9 +35,23 @@ struct GatewayController {
         guard case .apiKey(let key) = try context.requirePrincipal() else {
             throw TernError.forbidden("the gateway takes API keys, not web sessions")
         }
+        var headers: [String: String] = [:]
+        for field in request.headers where field.name.canonicalName.hasPrefix("x-tern-") {
+            headers[field.name.canonicalName] = field.value
+        }
+        if cancelOnDisconnect {
+            // Cancels the call (and its upstream request) if the client goes away before the answer.
+            return try await request.body.consumeWithCancellationOnInboundClose { body in
+                try await handle(operation, body: body, key: key, headers: headers)
+            }
+        }
+        return try await handle(operation, body: request.body, key: key, headers: headers)
+    }
+
+    func handle(_ operation: GatewayOperation, body requestBody: RequestBody, key: APIKey, headers: [String: String]) async throws -> Response {
         let buffer: ByteBuffer
         do {
-            buffer = try await request.body.collect(upTo: maxBody)
+            buffer = try await requestBody.collect(upTo: maxBody)
         } catch is NIOTooManyBytesError {
             throw TernError(.tooLarge, code: "payload_too_large", message: "request body exceeds the limit of \(maxBody) bytes")
         }
@@ -46,10 +61,6 @@ struct GatewayController {
             body = try JSONValue.parse(raw)
         } catch {
             throw TernError.invalid(nil, "malformed JSON: \(JSON.describe(error))", code: "malformed_json")
-        }
-        var headers: [String: String] = [:]
-        for field in request.headers where field.name.canonicalName.hasPrefix("x-tern-") {
-            headers[field.name.canonicalName] = field.value
         }
         let reply = await gateway.handle(GatewayRequest(operation: operation, body: body, key: key, headers: headers, rawBody: raw))
         var fields = HTTPFields()
