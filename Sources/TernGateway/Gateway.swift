@@ -430,7 +430,6 @@ public final class Gateway: Sendable {
                 health.recordSuccess(model: model.name, deployment: deployment.name, latencyMs: Self.millis(ContinuousClock.now - started))
                 if operation != .messages { continuation.yield(Data("data: [DONE]\n\n".utf8)) }
             }
-            continuation.finish()
             let end = Date()
             let (finalUsage, cost) = account(usage, outputText: text, request: request, context: context, deployment: deployment)
             if failure == nil, !cancelled, let key = context.cacheKey, context.cacheStatus == "miss" {
@@ -444,6 +443,8 @@ public final class Gateway: Sendable {
             record(request: request, context: context, end: end, firstToken: firstToken, deployment: deployment, provider: provider,
                    servedModel: servedModel, reason: reason, variant: variant, attempts: attempts, usage: finalUsage, cost: cost,
                    output: text, status: status, error: message)
+            // The trace is queued before the client sees the end of the stream.
+            continuation.finish()
         }
         continuation.onTermination = { termination in
             if case .cancelled = termination { task.cancel() }

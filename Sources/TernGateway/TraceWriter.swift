@@ -15,6 +15,7 @@ public final class TraceWriter: Sendable {
         var waiters: [(target: Int, continuation: CheckedContinuation<Void, Never>)] = []
         /// Someone waits in `flush()`: write without waiting for a fuller batch.
         var urgent = false
+        var enqueueWaiters: [(target: Int, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
     let store: any TernStore
@@ -51,19 +52,36 @@ public final class TraceWriter: Sendable {
     /// Queues a trace; false when the queue was full and the trace was dropped (and counted).
     @discardableResult
     public func enqueue(_ item: TraceBatchItem) -> Bool {
-        let accepted = state.withLock { state -> Bool in
+        let (accepted, ready) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
             guard state.queue.count < capacity else {
                 state.dropped += 1
-                return false
+                return (false, [])
             }
             state.queue.append(item)
             state.enqueued += 1
-            return true
+            guard !state.enqueueWaiters.isEmpty else { return (true, []) }
+            let enqueued = state.enqueued
+            let ready = state.enqueueWaiters.filter { $0.target <= enqueued }.map(\.continuation)
+            state.enqueueWaiters.removeAll { $0.target <= enqueued }
+            return (true, ready)
         }
+        for waiter in ready { waiter.resume() }
         if accepted { signalContinuation.yield() } else if stats.dropped % 1000 == 1 {
             logger.warning("trace queue full: traces are being dropped", metadata: ["capacity": .stringConvertible(capacity)])
         }
         return accepted
+    }
+
+    /// Waits until `count` traces in all have been queued (for tests of work that ends on its own time).
+    public func waitUntilEnqueued(_ count: Int) async {
+        await withCheckedContinuation { continuation in
+            let done = state.withLock { state -> Bool in
+                if state.enqueued >= count { return true }
+                state.enqueueWaiters.append((count, continuation))
+                return false
+            }
+            if done { continuation.resume() }
+        }
     }
 
     /// Waits until every trace queued before this call is written (or given up on).

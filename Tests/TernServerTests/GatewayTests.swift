@@ -648,6 +648,7 @@ struct GatewayLiveStreamTests {
             try await client.shutdown()
             await g.stub.waitForCancelledStream()
             #expect(g.stub.cancelledStreams >= 1)
+            await g.h.gateway.traces.waitUntilEnqueued(1)
             let generation = try #require(try await g.traces().first?.observations.first)
             #expect(generation.statusCode == 499)
             #expect(generation.statusMessage == "client disconnected mid-stream")
@@ -671,6 +672,7 @@ struct GatewayLiveStreamTests {
             caller.cancel()
             _ = await caller.result
             try await client.shutdown()
+            await g.h.gateway.traces.waitUntilEnqueued(1)
             let generation = try #require(try await g.traces().first?.observations.first)
             #expect(generation.statusCode == 499)
             #expect(generation.statusMessage == "the client closed the request")
