@@ -133,6 +133,9 @@ public final class TraceWriter: Sendable {
     }
 
     func write(_ batch: [TraceBatchItem]) async {
+        // Yield the CPU to requests unless the queue is backing up (then writing must keep pace).
+        let backlog = state.withLock { $0.queue.count }
+        BackgroundPriority.set(yieldsToRequests: backlog < capacity / 8)
         var attempt = 0
         var ok = false
         while true {

@@ -184,7 +184,10 @@ struct TraceWriterService: Service {
 
     func run() async throws {
         await withGracefulShutdownHandler {
-            await writer.run()
+            // Off the request threads: see BackgroundExecutor.
+            await withTaskExecutorPreference(BackgroundExecutor.shared) {
+                await writer.run()
+            }
         } onGracefulShutdown: {
             writer.finish()
         }

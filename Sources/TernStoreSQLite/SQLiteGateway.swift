@@ -17,6 +17,34 @@ func storedTags(_ text: String?) -> [String] {
 
 func tagsText(_ tags: [String]) -> String { JSONValue.array(tags.map { .string($0) }).jsonString() }
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the current thread at SCHED_IDLE while `BackgroundPriority` asks background work to yield
+/// (Linux only), and restores normal scheduling after.
+enum ThreadScheduling {
+    static let idlePolicy: Int32 = 5  // SCHED_IDLE
+    static let normalPolicy: Int32 = 0  // SCHED_OTHER
+
+    static func enterIdleIfBackground() -> () -> Void {
+        #if canImport(Glibc)
+        guard BackgroundPriority.yieldsToRequests else { return {} }
+        var param = sched_param()
+        param.sched_priority = 0
+        // pid 0 is the calling thread.
+        guard sched_setscheduler(0, idlePolicy, &param) == 0 else { return {} }
+        return {
+            var normal = sched_param()
+            normal.sched_priority = 0
+            _ = sched_setscheduler(0, normalPolicy, &normal)
+        }
+        #else
+        return {}
+        #endif
+    }
+}
+
 struct SQLiteTraces: TraceRepository {
     let pool: DatabasePool
 
@@ -56,7 +84,11 @@ struct SQLiteTraces: TraceRepository {
 
     func insert(_ batch: [TraceBatchItem]) async throws {
         guard !batch.isEmpty else { return }
-        try await pool.write { db in
+        // The commit (the WAL write) is the costly part, so the idle priority covers the whole transaction.
+        try await pool.writeWithoutTransaction { db in
+            let restore = ThreadScheduling.enterIdleIfBackground()
+            defer { restore() }
+            try db.inTransaction {
             let traceStatement = try db.cachedStatement(sql: """
                 INSERT INTO traces (\(Self.traceColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (project_id, id) DO NOTHING
@@ -83,6 +115,8 @@ struct SQLiteTraces: TraceRepository {
                     ]
                     try observationStatement.execute(arguments: StatementArguments(values))
                 }
+            }
+                return .commit
             }
         }
     }

@@ -21,7 +21,8 @@ DURATION=${DURATION:-15}
 LONG=${LONG:-60}
 OUT=$ROOT/bench/out/gateway-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT"
-WORK=$(mktemp -d /tmp/tern-bench.XXXXXX)
+# BENCH_TMP=/dev/shm puts the SQLite file in memory, to separate Tern's cost from the disk's.
+WORK=$(mktemp -d "${BENCH_TMP:-/tmp}/tern-bench.XXXXXX")
 PIDS=()
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -157,14 +158,17 @@ model_list:
       api_key: sk-bench
 litellm_settings:
   telemetry: false
+general_settings:
+  master_key: sk-tern-bench-master-0123456789abcdef
 YAML
     LITELLM_PORT=$(free_port)
     "$VENV/bin/litellm" --config "$WORK/litellm.yaml" --port "$LITELLM_PORT" --host 127.0.0.1 >"$WORK/litellm.log" 2>&1 &
     LITELLM_PID=$!
     PIDS+=($LITELLM_PID)
     for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$LITELLM_PORT/health/liveliness" >/dev/null && break; sleep 0.2; done
+    curl -sf "http://127.0.0.1:$LITELLM_PORT/health/liveliness" >/dev/null || { echo "LiteLLM did not start:" >&2; tail -20 "$WORK/litellm.log" >&2; exit 1; }
     LITELLM=http://127.0.0.1:$LITELLM_PORT/v1
-    LITELLM_LUA=$(lua bench sk-anything)
+    LITELLM_LUA=$(lua bench sk-tern-bench-master-0123456789abcdef)
     wrk -t 1 -c 8 -d 3s -s "$LITELLM_LUA" "$LITELLM/chat/completions" >/dev/null
     echo "== LiteLLM"
     run_wrk stub2-c1 "$STUB" "$STUB_LUA" 1 "$DURATION"
