@@ -106,12 +106,23 @@ echo "== warm-up"
 wrk -t 1 -c 8 -d 3s -s "$TERN_LUA" "$GATEWAY/chat/completions" >/dev/null
 wrk -t 1 -c 8 -d 3s -s "$STUB_LUA" "$STUB/chat/completions" >/dev/null
 
+wait_for_traces() {  # let the trace writer catch up, so each run starts from an empty queue
+    for _ in $(seq 1 300); do
+        pending=$(curl -s "http://127.0.0.1:$TERN_PORT/metrics" | awk '/^tern_trace_queue_pending / {print int($2)}')
+        [ "${pending:-1}" = 0 ] && return 0
+        sleep 0.1
+    done
+}
+wait_for_traces
+
 echo "== concurrency 1 (${DURATION}s each)"
 run_wrk stub-c1 "$STUB" "$STUB_LUA" 1 "$DURATION"
 run_wrk tern-c1 "$GATEWAY" "$TERN_LUA" 1 "$DURATION"
 echo "== concurrency 64 (${DURATION}s each)"
 run_wrk stub-c64 "$STUB" "$STUB_LUA" 64 "$DURATION"
+wait_for_traces
 run_wrk tern-c64 "$GATEWAY" "$TERN_LUA" 64 "$DURATION"
+wait_for_traces
 
 if [ "${QUICK:-0}" = 1 ]; then
     python3 "$ROOT/bench/gateway/report.py" "$OUT" | head -8
