@@ -628,42 +628,33 @@ public final class Gateway: Sendable {
 /// request costs more than the request's own bookkeeping.
 final class MetricHandles: Sendable {
     let factory: any MetricsFactory
-    private let counters = Mutex<[String: Counter]>([:])
-    private let floatCounters = Mutex<[String: FloatingPointCounter]>([:])
-    private let timers = Mutex<[String: Metrics.Timer]>([:])
+    /// One map for every kind of handle (Counter, FloatingPointCounter, Timer are classes).
+    private let handles = Mutex<[String: any Sendable]>([:])
 
     init(factory: any MetricsFactory) { self.factory = factory }
 
-    static func key(_ label: String, _ dimensions: [(String, String)]) -> String {
-        var key = label
-        for (name, value) in dimensions { key += "\u{1}" + name + "=" + value }
-        return key
+    private func handle<Handle: Sendable>(
+        _ kind: String, _ label: String, _ dimensions: KeyValuePairs<String, String>,
+        make: ([(String, String)]) -> Handle
+    ) -> Handle {
+        let pairs = dimensions.map { ($0.key, $0.value) }
+        var key = kind + "\u{1}" + label
+        for (name, value) in pairs { key += "\u{1}" + name + "=" + value }
+        if let found = handles.withLock({ $0[key] }) as? Handle { return found }
+        let made = make(pairs)
+        handles.withLock { $0[key] = made }
+        return made
     }
 
     func counter(_ label: String, _ dimensions: KeyValuePairs<String, String>) -> Counter {
-        let pairs = dimensions.map { ($0.key, $0.value) }
-        let key = Self.key(label, pairs)
-        if let found = counters.withLock({ $0[key] }) { return found }
-        let made = Counter(label: label, dimensions: pairs, factory: factory)
-        counters.withLock { $0[key] = made }
-        return made
+        handle("counter", label, dimensions) { Counter(label: label, dimensions: $0, factory: factory) }
     }
 
     func floatCounter(_ label: String, _ dimensions: KeyValuePairs<String, String>) -> FloatingPointCounter {
-        let pairs = dimensions.map { ($0.key, $0.value) }
-        let key = Self.key(label, pairs)
-        if let found = floatCounters.withLock({ $0[key] }) { return found }
-        let made = FloatingPointCounter(label: label, dimensions: pairs, factory: factory)
-        floatCounters.withLock { $0[key] = made }
-        return made
+        handle("float", label, dimensions) { FloatingPointCounter(label: label, dimensions: $0, factory: factory) }
     }
 
     func timer(_ label: String, _ dimensions: KeyValuePairs<String, String>) -> Metrics.Timer {
-        let pairs = dimensions.map { ($0.key, $0.value) }
-        let key = Self.key(label, pairs)
-        if let found = timers.withLock({ $0[key] }) { return found }
-        let made = Metrics.Timer(label: label, dimensions: pairs, factory: factory)
-        timers.withLock { $0[key] = made }
-        return made
+        handle("timer", label, dimensions) { Metrics.Timer(label: label, dimensions: $0, factory: factory) }
     }
 }
