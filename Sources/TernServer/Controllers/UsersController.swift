@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOPosix
 public import TernCore
 
 /// `/api/v1/users` (admins; a user may read and edit their own name and password),
@@ -54,10 +55,10 @@ struct UsersController {
                 let hash = try await store.users.passwordHash(userID: user.id)
             else {
                 // Spend the same time as a real check so timing does not reveal which e-mails exist.
-                _ = PasswordHasher.verify(body.password, against: Self.decoyHash)
+                _ = try await offLoop { PasswordHasher.verify(body.password, against: Self.decoyHash) }
                 throw invalid
             }
-            guard PasswordHasher.verify(body.password, against: hash) else { throw invalid }
+            guard try await offLoop({ PasswordHasher.verify(body.password, against: hash) }) else { throw invalid }
             guard user.disabledAt == nil else {
                 throw TernError(.unauthorized, code: "user_disabled", message: "user \(user.email) is disabled")
             }
@@ -122,7 +123,12 @@ struct UsersController {
             guard let current = try await store.users.get(id: id) else { throw TernError.notFound("user \(id)") }
             let name = try body.name.map { try Validate.name($0, field: "name") }
             let role = try body.role.map { try Role.parse($0, field: "role") }
-            let passwordHash = try body.password.map { try hasher.hash(Validate.password($0, field: "password")) }
+            let hasher = self.hasher
+            var passwordHash: String?
+            if let password = body.password {
+                let valid = try Validate.password(password, field: "password")
+                passwordHash = try await offLoop { try hasher.hash(valid) }
+            }
             let losesAdmin = current.role == .admin && current.disabledAt == nil
                 && ((role.map { $0 != .admin } ?? false) || body.disabled == true)
             if losesAdmin {
@@ -159,7 +165,14 @@ public enum UserAdmin {
     ) async throws -> User {
         let email = try Validate.email(email, field: "email")
         let name = try Validate.name(name ?? String(email.split(separator: "@")[0]), field: "name")
-        let hash = try hasher.hash(Validate.password(password, field: "password"))
+        let valid = try Validate.password(password, field: "password")
+        let hash = try await offLoop { try hasher.hash(valid) }
         return try await store.users.create(email: email, name: name, role: role, passwordHash: hash)
     }
+}
+
+/// Runs CPU-heavy work (scrypt takes 50-100 ms) on NIO's blocking thread pool, not on the event loops
+/// that serve requests (Swift concurrency runs on them in `tern`).
+func offLoop<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await NIOThreadPool.singleton.runIfActive(work)
 }
