@@ -116,6 +116,16 @@ struct GatewayEndpointTests {
             #expect(generation.output == "Hello from gpt-4o-mini")
             #expect(generation.modelParameters?["temperature"]?.double == 0.2)
             #expect(!(generation.input ?? "").contains(g.h.adminKey))
+            // Upstream keys come from the environment only: never logged, stored or returned.
+            let stored = try await g.h.test.dumpAllText()
+            for secret in GatewayHarness.environment.values {
+                #expect(!g.h.logs.text.contains(secret))
+                #expect(!stored.contains(secret))
+                #expect(!reply.text.contains(secret))
+            }
+            let models = try await g.h.call(.get, "/api/v1/models", key: g.h.adminKey)
+            #expect(models.status == .ok)
+            #expect(!models.text.contains("sk-upstream-openai"), "configuration shown by the API holds no key")
         }
     }
 
