@@ -17,6 +17,8 @@ public protocol TernStore: Sendable {
     var modelVersions: any ModelVersionRepository { get }
     var responseCache: any ResponseCacheRepository { get }
     var spend: any SpendRepository { get }
+    var scores: any ScoreRepository { get }
+    var scoreConfigs: any ScoreConfigRepository { get }
 
     /// A short name for logs and `/readyz`: `sqlite` or `postgres`.
     var backendName: String { get }
@@ -128,4 +130,19 @@ public protocol ResponseCacheRepository: Sendable {
 public protocol SpendRepository: Sendable {
     func add(projectID: String, keyID: String, period: String, amount: Double) async throws
     func spent(keyID: String, period: String) async throws -> Double
+}
+
+public protocol ScoreRepository: Sendable {
+    /// Stores scores; an id that exists is left as it is (retried batches add nothing twice).
+    func insert(_ scores: [Score]) async throws
+    /// Scores of a trace (and its observations), oldest first.
+    func list(projectID: String, traceID: String) async throws -> [Score]
+    func count(projectID: String) async throws -> Int
+}
+
+public protocol ScoreConfigRepository: Sendable {
+    /// A taken name is a `conflict` naming `name`.
+    func create(_ config: ScoreConfig) async throws -> ScoreConfig
+    func get(projectID: String, name: String) async throws -> ScoreConfig?
+    func list(projectID: String) async throws -> [ScoreConfig]
 }

@@ -20,6 +20,8 @@ public final class PostgresStore: TernStore {
     public let modelVersions: any ModelVersionRepository
     public let responseCache: any ResponseCacheRepository
     public let spend: any SpendRepository
+    public let scores: any ScoreRepository
+    public let scoreConfigs: any ScoreConfigRepository
 
     /// Creates the pool for `url` (`postgres://user:password@host:port/database?sslmode=disable|prefer|require`,
     /// or `?host=/run/postgresql` for a Unix socket). Connections open once `run()` is running.
@@ -38,6 +40,8 @@ public final class PostgresStore: TernStore {
         modelVersions = PGModelVersions(client: client, logger: logger)
         responseCache = PGResponseCache(client: client, logger: logger)
         spend = PGSpend(client: client, logger: logger)
+        scores = PGScores(client: client, logger: logger)
+        scoreConfigs = PGScoreConfigs(client: client, logger: logger)
     }
 
     static func configuration(url: String) throws -> PostgresClient.Configuration {
@@ -389,6 +393,42 @@ enum PostgresMigrations {
             )
             """,
             "CREATE INDEX response_cache_expiry ON response_cache(expires_at)",
+        ]),
+        PostgresMigration(id: "0003_scores", statements: [
+            """
+            CREATE TABLE scores (
+                id TEXT NOT NULL,
+                project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                trace_id TEXT NOT NULL,
+                observation_id TEXT,
+                name TEXT NOT NULL,
+                data_type TEXT NOT NULL CHECK (data_type IN ('numeric', 'categorical', 'boolean')),
+                numeric_value DOUBLE PRECISION,
+                string_value TEXT,
+                source TEXT NOT NULL,
+                comment TEXT,
+                author TEXT,
+                config_id TEXT,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (project_id, id)
+            )
+            """,
+            "CREATE INDEX scores_trace ON scores(project_id, trace_id)",
+            "CREATE INDEX scores_name_time ON scores(project_id, name, created_at)",
+            """
+            CREATE TABLE score_configs (
+                id TEXT PRIMARY KEY,
+                project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                data_type TEXT NOT NULL CHECK (data_type IN ('numeric', 'categorical', 'boolean')),
+                min_value DOUBLE PRECISION,
+                max_value DOUBLE PRECISION,
+                categories TEXT NOT NULL DEFAULT '[]',
+                description TEXT,
+                created_at BIGINT NOT NULL,
+                UNIQUE (project_id, name)
+            )
+            """,
         ]),
     ]
 }

@@ -17,6 +17,8 @@ public final class SQLiteStore: TernStore {
     public let modelVersions: any ModelVersionRepository
     public let responseCache: any ResponseCacheRepository
     public let spend: any SpendRepository
+    public let scores: any ScoreRepository
+    public let scoreConfigs: any ScoreConfigRepository
 
     /// Opens (creating when absent) the database file and its directory. Does not migrate.
     public init(path: String) throws {
@@ -45,6 +47,8 @@ public final class SQLiteStore: TernStore {
         modelVersions = SQLiteModelVersions(pool: pool)
         responseCache = SQLiteResponseCache(pool: pool)
         spend = SQLiteSpend(pool: pool)
+        scores = SQLiteScores(pool: pool)
+        scoreConfigs = SQLiteScoreConfigs(pool: pool)
     }
 
     @discardableResult
@@ -108,7 +112,7 @@ public final class SQLiteStore: TernStore {
 }
 
 enum SQLiteMigrations {
-    static let ordered = ["0001_foundation", "0002_gateway"]
+    static let ordered = ["0001_foundation", "0002_gateway", "0003_scores"]
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -155,6 +159,40 @@ enum SQLiteMigrations {
         }
         migrator.registerMigration("0002_gateway") { db in
             try db.execute(sql: SQLiteMigrations.gateway)
+        }
+        migrator.registerMigration("0003_scores") { db in
+            try db.execute(sql: """
+                CREATE TABLE scores (
+                    id TEXT NOT NULL,
+                    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                    trace_id TEXT NOT NULL,
+                    observation_id TEXT,
+                    name TEXT NOT NULL,
+                    data_type TEXT NOT NULL CHECK (data_type IN ('numeric', 'categorical', 'boolean')),
+                    numeric_value REAL,
+                    string_value TEXT,
+                    source TEXT NOT NULL,
+                    comment TEXT,
+                    author TEXT,
+                    config_id TEXT,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (project_id, id)
+                ) WITHOUT ROWID;
+                CREATE INDEX scores_trace ON scores(project_id, trace_id);
+                CREATE INDEX scores_name_time ON scores(project_id, name, created_at);
+                CREATE TABLE score_configs (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    data_type TEXT NOT NULL CHECK (data_type IN ('numeric', 'categorical', 'boolean')),
+                    min_value REAL,
+                    max_value REAL,
+                    categories TEXT NOT NULL DEFAULT '[]',
+                    description TEXT,
+                    created_at INTEGER NOT NULL,
+                    UNIQUE (project_id, name)
+                );
+                """)
         }
         return migrator
     }()

@@ -30,8 +30,7 @@ struct HTTPBasicsTests {
 
     @Test("readyz says 503 when the database is gone")
     func readinessFailsWithoutDatabase() async throws {
-        try await withHarness { h in
-            try await h.store.close()
+        try await withHarness(wrapStore: { UnreachableStore(base: $0) }) { h in
             let ready = try await h.call(.get, "/readyz")
             #expect(ready.status == .serviceUnavailable)
             #expect(ready.json["status"] as? String == "unavailable")
@@ -350,4 +349,25 @@ struct KeyLimitsAPITests {
             #expect(try await h.call(.patch, "/api/v1/projects/default/keys/\(id)", key: member, json: #"{"rpm":1}"#).status == .forbidden)
         }
     }
+}
+
+/// A store whose database has gone away: every repository works (so the app starts), but `ping` fails.
+struct UnreachableStore: TernStore {
+    let base: any TernStore
+    var projects: any ProjectRepository { base.projects }
+    var apiKeys: any APIKeyRepository { base.apiKeys }
+    var users: any UserRepository { base.users }
+    var sessions: any SessionRepository { base.sessions }
+    var traces: any TraceRepository { base.traces }
+    var modelVersions: any ModelVersionRepository { base.modelVersions }
+    var responseCache: any ResponseCacheRepository { base.responseCache }
+    var spend: any SpendRepository { base.spend }
+    var scores: any ScoreRepository { base.scores }
+    var scoreConfigs: any ScoreConfigRepository { base.scoreConfigs }
+    var backendName: String { base.backendName }
+    func migrate() async throws -> [String] { try await base.migrate() }
+    func appliedMigrations() async throws -> [String] { try await base.appliedMigrations() }
+    func ping() async throws { throw TernError.unavailable("database unreachable") }
+    func run() async throws { try await base.run() }
+    func close() async throws {}
 }

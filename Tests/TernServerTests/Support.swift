@@ -65,6 +65,7 @@ struct Harness: Sendable {
 func withHarness(
     _ kind: StoreKind = .sqlite, setup: TestingSetup = .router, configure: @Sendable (inout TernConfig) -> Void = { _ in },
     environment: [String: String] = [:],
+    wrapStore: @Sendable (any TernStore) -> any TernStore = { $0 },
     _ body: @Sendable (Harness) async throws -> Void
 ) async throws {
     try await withTestStore(kind) { test in
@@ -80,8 +81,9 @@ func withHarness(
         configure(&config)
         let metrics = TernMetrics()
         let options = TernServerOptions(config: config, hasher: .fastForTests, metrics: metrics, environment: environment)
-        let parts = try await buildGateway(store: test.store, options: options, logger: logger)
-        let app = buildApplication(store: test.store, options: options, gateway: parts, logger: logger)
+        let store = wrapStore(test.store)
+        let parts = try await buildGateway(store: store, options: options, logger: logger)
+        let app = buildApplication(store: store, options: options, gateway: parts, logger: logger)
         try await app.test(setup) { client in
             try await body(Harness(client: client, gateway: parts.gateway, test: test, logs: logs, metrics: metrics, project: project, adminKey: adminKey))
         }
