@@ -96,8 +96,10 @@ public protocol SessionRepository: Sendable {
 }
 
 public protocol TraceRepository: Sendable {
-    /// Stores traces and their observations in one transaction. Inserting a trace id that exists
-    /// updates nothing and adds its new observations (ingest is idempotent by id).
+    /// Stores traces and their observations in one transaction. A trace id that exists is merged (new
+    /// non-empty fields replace old ones, the time span widens: an observation's placeholder trace gets its
+    /// name and user when the trace itself arrives); an observation id that exists is left alone, so a
+    /// retried batch adds nothing twice.
     func insert(_ batch: [TraceBatchItem]) async throws
     /// Newest first, keyset-paginated.
     func list(projectID: String, query: TraceQuery) async throws -> TracePage

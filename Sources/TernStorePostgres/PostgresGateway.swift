@@ -30,6 +30,21 @@ struct PGTraces: TraceRepository {
     let logger: Logger
 
     static let traceColumns = "id, project_id, name, user_id, session_id, tags, metadata, release, environment, input, output, start_time, end_time"
+    /// A trace id seen again merges: new non-empty fields win, the time span widens.
+    static let traceMerge = """
+        ON CONFLICT (project_id, id) DO UPDATE SET
+            name = COALESCE(EXCLUDED.name, traces.name),
+            user_id = COALESCE(EXCLUDED.user_id, traces.user_id),
+            session_id = COALESCE(EXCLUDED.session_id, traces.session_id),
+            tags = CASE WHEN EXCLUDED.tags = '[]' THEN traces.tags ELSE EXCLUDED.tags END,
+            metadata = COALESCE(EXCLUDED.metadata, traces.metadata),
+            release = COALESCE(EXCLUDED.release, traces.release),
+            environment = COALESCE(EXCLUDED.environment, traces.environment),
+            input = COALESCE(EXCLUDED.input, traces.input),
+            output = COALESCE(EXCLUDED.output, traces.output),
+            start_time = LEAST(traces.start_time, EXCLUDED.start_time),
+            end_time = GREATEST(traces.end_time, EXCLUDED.end_time)
+        """
     static let observationColumns = """
         id, trace_id, project_id, parent_id, type, name, start_time, end_time, completion_start_time, model, provider, \
         model_parameters, input, output, usage_input, usage_output, usage_cached, usage_reasoning, usage_estimated, cost, \
@@ -99,7 +114,7 @@ struct PGTraces: TraceRepository {
                     rows.append("(" + values.joined(separator: ",") + ")")
                 }
                 try await connection.query(PostgresQuery(
-                    unsafeSQL: "INSERT INTO traces (\(Self.traceColumns)) VALUES \(rows.joined(separator: ",")) ON CONFLICT (project_id, id) DO NOTHING",
+                    unsafeSQL: "INSERT INTO traces (\(Self.traceColumns)) VALUES \(rows.joined(separator: ",")) \(Self.traceMerge)",
                     binds: binder.bindings), logger: logger)
             }
             for chunk in observationChunks {

@@ -89,9 +89,23 @@ struct SQLiteTraces: TraceRepository {
             let restore = ThreadScheduling.enterIdleIfBackground()
             defer { restore() }
             try db.inTransaction {
+            // A trace id seen again merges: new non-empty fields win, the time span widens.
             let traceStatement = try db.cachedStatement(sql: """
                 INSERT INTO traces (\(Self.traceColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (project_id, id) DO NOTHING
+                ON CONFLICT (project_id, id) DO UPDATE SET
+                    name = COALESCE(excluded.name, traces.name),
+                    user_id = COALESCE(excluded.user_id, traces.user_id),
+                    session_id = COALESCE(excluded.session_id, traces.session_id),
+                    tags = CASE WHEN excluded.tags = '[]' THEN traces.tags ELSE excluded.tags END,
+                    metadata = COALESCE(excluded.metadata, traces.metadata),
+                    release = COALESCE(excluded.release, traces.release),
+                    environment = COALESCE(excluded.environment, traces.environment),
+                    input = COALESCE(excluded.input, traces.input),
+                    output = COALESCE(excluded.output, traces.output),
+                    start_time = MIN(traces.start_time, excluded.start_time),
+                    end_time = CASE WHEN traces.end_time IS NULL THEN excluded.end_time
+                                    WHEN excluded.end_time IS NULL THEN traces.end_time
+                                    ELSE MAX(traces.end_time, excluded.end_time) END
                 """)
             let observationStatement = try db.cachedStatement(sql: """
                 INSERT INTO observations (\(Self.observationColumns))

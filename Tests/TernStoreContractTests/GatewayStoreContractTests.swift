@@ -65,6 +65,32 @@ struct GatewayStoreContractTests {
         }
     }
 
+    @Test("a trace id seen again merges its fields and widens its span", arguments: StoreKind.available)
+    func traceMerge(kind: StoreKind) async throws {
+        try await withTestStore(kind) { test in
+            let project = try await test.store.projects.create(slug: "p", name: "P")
+            let t0 = Timestamp.date(Timestamp.micros(Date(timeIntervalSince1970: 1_800_000_000)))
+            // An observation arrives first, with a bare trace; the trace itself comes later.
+            let bare = Trace(id: "t", projectID: project.id, startTime: t0.addingTimeInterval(1), endTime: t0.addingTimeInterval(2))
+            try await test.store.traces.insert([TraceBatchItem(trace: bare, observations: [])])
+            let full = Trace(id: "t", projectID: project.id, name: "checkout", userID: "u", tags: ["web"], metadata: ["plan": "pro"],
+                             input: "question", startTime: t0, endTime: t0.addingTimeInterval(1.5))
+            try await test.store.traces.insert([TraceBatchItem(trace: full, observations: [])])
+            let later = Trace(id: "t", projectID: project.id, output: "answer", startTime: t0.addingTimeInterval(3), endTime: t0.addingTimeInterval(5))
+            try await test.store.traces.insert([TraceBatchItem(trace: later, observations: [])])
+            let merged = try #require(try await test.store.traces.get(projectID: project.id, id: "t")?.trace)
+            #expect(merged.name == "checkout")
+            #expect(merged.userID == "u")
+            #expect(merged.tags == ["web"], "an empty tag list does not erase tags")
+            #expect(merged.metadata == ["plan": "pro"])
+            #expect(merged.input == "question")
+            #expect(merged.output == "answer")
+            #expect(merged.startTime == t0)
+            #expect(merged.endTime == t0.addingTimeInterval(5))
+            #expect(try await test.store.traces.count(projectID: project.id) == 1)
+        }
+    }
+
     @Test("model versions: append numbers per model, history newest first, latest of all, deletions", arguments: StoreKind.available)
     func modelVersions(kind: StoreKind) async throws {
         try await withTestStore(kind) { test in
