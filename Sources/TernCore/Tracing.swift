@@ -35,6 +35,30 @@ public struct Trace: Sendable, Codable, Equatable, Identifiable {
     }
 }
 
+extension Trace {
+    /// The same merge the stores apply to a repeated trace id: `newer`'s non-empty fields win and the
+    /// time span covers both.
+    public func merged(with newer: Trace) -> Trace {
+        var out = self
+        out.name = newer.name ?? name
+        out.userID = newer.userID ?? userID
+        out.sessionID = newer.sessionID ?? sessionID
+        out.tags = newer.tags.isEmpty ? tags : newer.tags
+        out.metadata = newer.metadata ?? metadata
+        out.release = newer.release ?? release
+        out.environment = newer.environment ?? environment
+        out.input = newer.input ?? input
+        out.output = newer.output ?? output
+        out.startTime = min(startTime, newer.startTime)
+        switch (endTime, newer.endTime) {
+        case (let a?, let b?): out.endTime = max(a, b)
+        case (nil, let b): out.endTime = b
+        case (let a, nil): out.endTime = a
+        }
+        return out
+    }
+}
+
 public enum ObservationType: String, Sendable, Codable, Equatable, CaseIterable {
     case span, generation, event, tool, retrieval, embedding, guardrail, evaluator
 }

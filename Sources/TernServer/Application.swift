@@ -120,6 +120,7 @@ public func buildApplication(
     ProjectsController(store: store, authenticator: authenticator, maxBody: config.server.maxBodyBytes).register(on: api)
     ModelsController(gateway: parts.gateway, store: store, maxBody: config.server.maxBodyBytes).register(on: api)
     TracesController(store: store, writer: writer).register(on: api)
+    IngestController(store: store, maxBody: config.server.maxBodyBytes).register(on: api)
 
     let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
     GatewayController(gateway: parts.gateway, maxBody: config.server.maxBodyBytes, cancelOnDisconnect: config.gateway.cancelOnDisconnect).register(on: v1)

@@ -89,9 +89,21 @@ struct PGTraces: TraceRepository {
         var observationChunks: [[Observation]] = []
         var traces: [Trace] = []
         var observations: [Observation] = []
+        // One statement cannot update a row twice: merge repeated trace ids first, as the database would.
+        var merged: [String: Trace] = [:]
+        var order: [String] = []
         for item in batch {
-            traces.append(item.trace)
+            let key = item.trace.projectID + "\u{1}" + item.trace.id
+            if let existing = merged[key] { merged[key] = existing.merged(with: item.trace) } else {
+                merged[key] = item.trace
+                order.append(key)
+            }
+        }
+        for key in order {
+            traces.append(merged[key]!)
             if traces.count == 2000 { traceChunks.append(traces); traces = [] }
+        }
+        for item in batch {
             for observation in item.observations {
                 observations.append(observation)
                 if observations.count == 1000 { observationChunks.append(observations); observations = [] }

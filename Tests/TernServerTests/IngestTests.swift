@@ -1,0 +1,86 @@
+import Foundation
+import HTTPTypes
+import TernCore
+import TernServer
+import TernTestSupport
+import Testing
+
+@Suite("Ingest API")
+struct IngestTests {
+    static let batch = """
+        {"batch": [
+          {"id": "e1", "type": "trace-create", "timestamp": "2026-11-27T10:00:00.000Z",
+           "body": {"id": "t1", "name": "checkout", "user_id": "ada", "session_id": "s1", "tags": ["web"], "metadata": {"task": "faq"},
+                    "input": {"question": "Where is my order?"}, "output": "On its way"}},
+          {"id": "e2", "type": "generation-create",
+           "body": {"id": "o1", "trace_id": "t1", "name": "answer", "model": "gpt-4o-mini", "start_time": "2026-11-27T10:00:00.100Z",
+                    "end_time": "2026-11-27T10:00:01.100Z", "usage": {"prompt_tokens": 1000, "completion_tokens": 500},
+                    "model_parameters": {"temperature": 0.2}, "input": [{"role": "user", "content": "Where is my order?"}], "output": "On its way"}},
+          {"id": "e3", "type": "span-create", "body": {"id": "o2", "trace_id": "t1", "parent_observation_id": "o1", "name": "lookup",
+                                                     "start_time": 1795773600.2, "end_time": 1795773600.3}},
+          {"id": "e4", "type": "score-create", "body": {"trace_id": "t1", "name": "helpful", "value": 0.9, "source": "model", "comment": "good"}},
+          {"id": "e5", "type": "generation-create", "body": {"name": "no trace"}},
+          {"id": "e6", "type": "score-create", "body": {"trace_id": "t1", "name": "tone", "value": "grumpy"}},
+          {"id": "e7", "type": "teleport", "body": {}}
+        ]}
+        """
+
+    @Test("a batch: traces, observations and scores stored; bad events reported one by one; a retry adds nothing", arguments: StoreKind.available)
+    func ingest(kind: StoreKind) async throws {
+        try await withHarness(kind) { h in
+            _ = try await h.store.scoreConfigs.create(ScoreConfig(
+                id: TernID.make(), projectID: h.project.id, name: "tone", dataType: .categorical, categories: ["polite", "rude"], createdAt: Date()))
+            let reply = try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: Self.batch)
+            #expect(reply.status.code == 207)
+            let successes = (reply.json["successes"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            #expect(successes == ["e1", "e2", "e3", "e4"])
+            let errors = reply.json["errors"] as? [[String: Any]] ?? []
+            #expect(errors.map { $0["id"] as? String } == ["e5", "e6", "e7"])
+            #expect(errors.first?["field"] as? String == "batch[4].body.trace_id")
+            #expect(errors.first?["status"] as? Int == 400)
+            #expect((errors[1]["message"] as? String)?.contains("polite, rude") == true, "score configs validate new scores")
+            #expect(errors[2]["field"] as? String == "batch[6].type")
+
+            let detail = try #require(try await h.store.traces.get(projectID: h.project.id, id: "t1"))
+            #expect(detail.trace.name == "checkout")
+            #expect(detail.trace.userID == "ada")
+            #expect(detail.trace.input == #"{"question":"Where is my order?"}"#)
+            #expect(detail.observations.map(\.id) == ["o1", "o2"])
+            let generation = detail.observations[0]
+            #expect(generation.type == .generation)
+            #expect(generation.usage == TokenUsage(inputTokens: 1000, outputTokens: 500))
+            // gpt-4o-mini from the price table: 1000 x $0.15/M + 500 x $0.60/M.
+            #expect(abs((generation.cost ?? 0) - 0.00045) < 1e-12)
+            #expect(detail.observations[1].parentID == "o1")
+            #expect(detail.observations[1].type == .span)
+            let scores = try await h.store.scores.list(projectID: h.project.id, traceID: "t1")
+            #expect(scores.map(\.name) == ["helpful"])
+            #expect(scores.first?.source == .model)
+            #expect(scores.first?.numericValue == 0.9)
+            #expect(scores.first?.id == "e4", "an entity without an id takes its event's id")
+
+            let retry = try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: Self.batch)
+            #expect(retry.status.code == 207)
+            #expect(try await h.store.traces.count(projectID: h.project.id) == 1)
+            #expect(try await h.store.traces.get(projectID: h.project.id, id: "t1")?.observations.count == 2)
+            #expect(try await h.store.scores.count(projectID: h.project.id) == 1)
+        }
+    }
+
+    @Test("limits and bad input: batch size, missing batch, malformed JSON, viewers")
+    func badInput() async throws {
+        try await withHarness { h in
+            let events = (0...IngestController_maxEvents).map { #"{"id":"e\#($0)","type":"trace-create","body":{}}"# }.joined(separator: ",")
+            let tooMany = try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: #"{"batch":[\#(events)]}"#)
+            #expect(tooMany.status == .contentTooLarge)
+            #expect(tooMany.errorField == "batch")
+            #expect(try await h.store.traces.count(projectID: h.project.id) == 0, "an oversized batch stores nothing")
+            #expect(try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: #"{"events":[]}"#).errorField == "batch")
+            #expect(try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: #"{"batch": ["#).errorCode == "malformed_json")
+            let viewer = try await h.createKey(name: "v", role: "viewer", as: h.adminKey)
+            #expect(try await h.call(.post, "/api/v1/ingest", key: viewer, json: #"{"batch":[]}"#).status == .forbidden)
+        }
+    }
+}
+
+let IngestController_maxEvents = 1000
