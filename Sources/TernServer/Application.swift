@@ -119,7 +119,7 @@ public func buildApplication(
     users.register(on: api)
     ProjectsController(store: store, authenticator: authenticator, maxBody: config.server.maxBodyBytes).register(on: api)
     ModelsController(gateway: parts.gateway, store: store, maxBody: config.server.maxBodyBytes).register(on: api)
-    TracesController(store: store, writer: writer).register(on: api)
+    TracesController(store: store, writer: writer, maxBody: config.server.maxBodyBytes).register(on: api)
     IngestController(store: store, maxBody: config.server.maxBodyBytes).register(on: api)
 
     let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))

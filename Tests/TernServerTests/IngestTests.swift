@@ -84,3 +84,37 @@ struct IngestTests {
 }
 
 let IngestController_maxEvents = 1000
+
+@Suite("Scores API")
+struct ScoresAPITests {
+    @Test("score configs are created and enforced; scores land on the trace with their author")
+    func scores() async throws {
+        try await withHarness { h in
+            _ = try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: #"{"batch":[{"id":"e1","type":"trace-create","body":{"id":"t1"}}]}"#)
+            let config = try await h.call(.post, "/api/v1/score-configs", key: h.adminKey,
+                                          json: #"{"name":"quality","data_type":"numeric","min_value":1,"max_value":5}"#)
+            #expect(config.status == .created)
+            let bad = try await h.call(.post, "/api/v1/score-configs", key: h.adminKey, json: #"{"name":"tone","data_type":"categorical"}"#)
+            #expect(bad.errorField == "categories")
+            let duplicate = try await h.call(.post, "/api/v1/score-configs", key: h.adminKey, json: #"{"name":"quality","data_type":"boolean"}"#)
+            #expect(duplicate.status == .conflict)
+            #expect(try await h.call(.get, "/api/v1/score-configs", key: h.adminKey).data.count == 1)
+
+            let ok = try await h.call(.post, "/api/v1/scores", key: h.adminKey, json: #"{"trace_id":"t1","name":"quality","value":4,"comment":"fine"}"#)
+            #expect(ok.status == .created)
+            #expect(ok.json["source"] as? String == "api")
+            #expect((ok.json["author"] as? String)?.hasPrefix("key:") == true)
+            let outOfRange = try await h.call(.post, "/api/v1/scores", key: h.adminKey, json: #"{"trace_id":"t1","name":"quality","value":9}"#)
+            #expect(outOfRange.status == .badRequest)
+            #expect(outOfRange.errorField == "value")
+            let noTrace = try await h.call(.post, "/api/v1/scores", key: h.adminKey, json: #"{"trace_id":"nope","name":"quality","value":3}"#)
+            #expect(noTrace.status == .notFound)
+            let detail = try await h.call(.get, "/api/v1/traces/t1", key: h.adminKey)
+            let scores = detail.json["scores"] as? [[String: Any]]
+            #expect(scores?.count == 1)
+            #expect(scores?.first?["numeric_value"] as? Double == 4)
+            let viewer = try await h.createKey(name: "v", role: "viewer", as: h.adminKey)
+            #expect(try await h.call(.post, "/api/v1/scores", key: viewer, json: #"{"trace_id":"t1","name":"quality","value":3}"#).status == .forbidden)
+        }
+    }
+}

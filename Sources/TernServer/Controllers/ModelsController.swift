@@ -109,6 +109,13 @@ struct ModelsController {
 struct TracesController {
     let store: any TernStore
     let writer: TraceWriter
+    let maxBody: Int
+
+    struct TraceWithScores: Encodable {
+        var trace: Trace
+        var observations: [Observation]
+        var scores: [Score]
+    }
 
     struct TraceList: Encodable {
         var data: [TraceSummaryView]
@@ -147,11 +154,63 @@ struct TracesController {
             let project = try await projectID(request, context)
             let id = try context.parameters.string("trace")
             guard let detail = try await store.traces.get(projectID: project, id: id) else { throw TernError.notFound("trace \(id)") }
-            return try JSON.response(detail)
+            let scores = try await store.scores.list(projectID: project, traceID: id)
+            return try JSON.response(TraceWithScores(trace: detail.trace, observations: detail.observations, scores: scores))
+        }
+        api.post("scores") { request, context in
+            let principal = try context.requirePrincipal()
+            try principal.require(.member, to: "scoring a trace")
+            let project = try await projectID(request, context)
+            let body = try JSON.decode(JSONValue.self, from: try await JSON.collect(request, limit: maxBody),
+                                       allowedKeys: ["id", "trace_id", "observation_id", "name", "value", "data_type", "source", "comment"])
+            let reader = FieldReader(body: body, path: "")
+            guard let traceID = try reader.id("trace_id") else { throw TernError.invalid("trace_id", "required") }
+            guard try await store.traces.get(projectID: project, id: traceID) != nil else { throw TernError.notFound("trace \(traceID)", field: "trace_id") }
+            guard let name = try reader.string("name"), !name.isEmpty else { throw TernError.invalid("name", "required") }
+            guard let value = body["value"] else { throw TernError.invalid("value", "required") }
+            let config = try await store.scoreConfigs.get(projectID: project, name: name)
+            let declared = try reader.string("data_type").map { text -> ScoreDataType in
+                guard let type = ScoreDataType(rawValue: text.lowercased()) else { throw TernError.invalid("data_type", "expected numeric, categorical or boolean") }
+                return type
+            }
+            let (dataType, number, text) = try Score.value(value, dataType: declared ?? config?.dataType)
+            let defaultSource: ScoreSource = if case .user = principal { .human } else { .api }
+            let source = try reader.string("source").map { text -> ScoreSource in
+                guard let source = ScoreSource(rawValue: text.lowercased()) else { throw TernError.invalid("source", "expected human, model, rule or api") }
+                return source
+            } ?? defaultSource
+            let score = Score(id: try reader.id("id") ?? TernID.makeTimeOrdered(), projectID: project, traceID: traceID,
+                              observationID: try reader.id("observation_id"), name: name, dataType: dataType, numericValue: number,
+                              stringValue: text, source: source, comment: try reader.string("comment"), author: principal.actor,
+                              configID: config?.id, createdAt: Timestamp.now())
+            try config?.validate(score)
+            try await store.scores.insert([score])
+            return try JSON.response(score, status: .created)
+        }
+        api.get("score-configs") { request, context in
+            let project = try await projectID(request, context)
+            return try JSON.response(ProjectsController.ListBody(data: try await store.scoreConfigs.list(projectID: project)))
+        }
+        api.post("score-configs") { request, context in
+            let principal = try context.requirePrincipal()
+            try principal.require(.member, to: "creating a score config")
+            let project = try await projectID(request, context)
+            let body = try JSON.decode(JSONValue.self, from: try await JSON.collect(request, limit: maxBody),
+                                       allowedKeys: ["name", "data_type", "min_value", "max_value", "categories", "description"])
+            let reader = FieldReader(body: body, path: "")
+            guard let name = try reader.string("name") else { throw TernError.invalid("name", "required") }
+            guard let typeText = try reader.string("data_type"), let type = ScoreDataType(rawValue: typeText.lowercased()) else {
+                throw TernError.invalid("data_type", "expected numeric, categorical or boolean")
+            }
+            let config = ScoreConfig(id: TernID.make(), projectID: project, name: name, dataType: type, minValue: try reader.double("min_value"),
+                                     maxValue: try reader.double("max_value"), categories: try reader.strings("categories"),
+                                     description: try reader.string("description"), createdAt: Timestamp.now())
+            try config.validateDefinition()
+            return try JSON.response(try await store.scoreConfigs.create(config), status: .created)
         }
     }
 
-    /// The project whose traces are read: the key's own, or `?project=` for signed-in users.
+    /// The project whose traces are read or scored: the key's own, or `?project=` for signed-in users.
     func projectID(_ request: Request, _ context: TernRequestContext) async throws -> String {
         let principal = try context.requirePrincipal()
         if let bound = principal.boundProjectID { return bound }
