@@ -43,6 +43,8 @@ public protocol ProjectRepository: Sendable {
     func get(slug: String) async throws -> Project?
     func list() async throws -> [Project]
     func count() async throws -> Int
+    /// Sets how many days traces are kept (nil: forever); nil when no such project exists.
+    func setRetention(id: String, days: Int?) async throws -> Project?
 }
 
 public protocol APIKeyRepository: Sendable {
@@ -105,6 +107,10 @@ public protocol TraceRepository: Sendable {
     func list(projectID: String, query: TraceQuery) async throws -> TracePage
     func get(projectID: String, id: String) async throws -> TraceDetail?
     func count(projectID: String) async throws -> Int
+    /// Deletes the project's traces that started before `cutoff`, with their observations and scores;
+    /// returns how many traces went.
+    @discardableResult
+    func deleteOlderThan(projectID: String, cutoff: Date) async throws -> Int
 }
 
 public protocol ModelVersionRepository: Sendable {

@@ -133,6 +133,14 @@ public func buildApplication(
     app.addServices(parts.services)
     app.addServices(
         BackgroundService(name: "key-usage", every: .seconds(15)) { await usage.flush() },
+        BackgroundService(name: "retention", every: .seconds(3600), final: false) {
+            do {
+                let deleted = try await Retention.enforce(store).filter { $0.value > 0 }
+                if !deleted.isEmpty { logger.info("retention: old traces deleted", metadata: ["deleted": "\(deleted)"]) }
+            } catch {
+                logger.warning("retention job failed", metadata: ["error": "\(error)"])
+            }
+        },
         BackgroundService(name: "session-purge", every: .seconds(3600), final: false) {
             do {
                 try await store.sessions.purgeExpired(now: Date())

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import Logging
 public import TernCore
 import TernStorePostgres
@@ -77,5 +77,20 @@ public enum Bootstrap {
             }
         }
         return Report(appliedMigrations: applied, createdDefaultProject: created, userCount: try await store.users.count())
+    }
+}
+
+/// Retention: deletes each project's traces older than its `retention_days` (a background job, hourly).
+public enum Retention {
+    /// Returns how many traces were deleted, by project slug.
+    @discardableResult
+    public static func enforce(_ store: any TernStore, now: Date = Date()) async throws -> [String: Int] {
+        var deleted: [String: Int] = [:]
+        for project in try await store.projects.list() {
+            guard let days = project.retentionDays else { continue }
+            let cutoff = now.addingTimeInterval(-Double(days) * 86_400)
+            deleted[project.slug] = try await store.traces.deleteOlderThan(projectID: project.id, cutoff: cutoff)
+        }
+        return deleted
     }
 }

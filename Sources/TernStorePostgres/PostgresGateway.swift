@@ -223,6 +223,23 @@ struct PGTraces: TraceRepository {
             try $0.decode(Int.self)
         }.first ?? 0
     }
+
+    func deleteOlderThan(projectID: String, cutoff: Date) async throws -> Int {
+        let micros = Timestamp.micros(cutoff)
+        return try await client.withTransaction(logger: logger) { connection in
+            try await connection.query(
+                "DELETE FROM observations WHERE project_id = \(projectID) AND trace_id IN (SELECT id FROM traces WHERE project_id = \(projectID) AND start_time < \(micros))",
+                logger: logger)
+            try await connection.query(
+                "DELETE FROM scores WHERE project_id = \(projectID) AND trace_id IN (SELECT id FROM traces WHERE project_id = \(projectID) AND start_time < \(micros))",
+                logger: logger)
+            var deleted = 0
+            for try await _ in try await connection.query(
+                "DELETE FROM traces WHERE project_id = \(projectID) AND start_time < \(micros) RETURNING id", logger: logger
+            ) { deleted += 1 }
+            return deleted
+        }
+    }
 }
 
 struct PGModelVersions: ModelVersionRepository {

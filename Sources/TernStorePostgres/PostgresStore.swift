@@ -510,6 +510,11 @@ struct PGProjects: ProjectRepository {
     func count() async throws -> Int {
         try await collect(client.mappedQuery("SELECT COUNT(*) FROM projects", logger: logger)) { try $0.decode(Int.self) }.first ?? 0
     }
+
+    func setRetention(id: String, days: Int?) async throws -> Project? {
+        try await client.mappedQuery("UPDATE projects SET retention_days = \(days)::integer WHERE id = \(id)", logger: logger)
+        return try await get(id: id)
+    }
 }
 
 struct PGAPIKeys: APIKeyRepository {

@@ -204,6 +204,17 @@ struct SQLiteTraces: TraceRepository {
     func count(projectID: String) async throws -> Int {
         try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM traces WHERE project_id = ?", arguments: [projectID]) ?? 0 }
     }
+
+    func deleteOlderThan(projectID: String, cutoff: Date) async throws -> Int {
+        let micros = Timestamp.micros(cutoff)
+        return try await pool.write { db in
+            let doomed = "SELECT id FROM traces WHERE project_id = ? AND start_time < ?"
+            try db.execute(sql: "DELETE FROM observations WHERE project_id = ? AND trace_id IN (\(doomed))", arguments: [projectID, projectID, micros])
+            try db.execute(sql: "DELETE FROM scores WHERE project_id = ? AND trace_id IN (\(doomed))", arguments: [projectID, projectID, micros])
+            try db.execute(sql: "DELETE FROM traces WHERE project_id = ? AND start_time < ?", arguments: [projectID, micros])
+            return db.changesCount
+        }
+    }
 }
 
 struct SQLiteModelVersions: ModelVersionRepository {

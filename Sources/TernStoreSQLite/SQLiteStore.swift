@@ -345,6 +345,13 @@ struct SQLiteProjects: ProjectRepository {
     func count() async throws -> Int {
         try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM projects") ?? 0 }
     }
+
+    func setRetention(id: String, days: Int?) async throws -> Project? {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE projects SET retention_days = ? WHERE id = ?", arguments: [days, id])
+            return try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM projects WHERE id = ?", arguments: [id]).map(Self.project)
+        }
+    }
 }
 
 struct SQLiteAPIKeys: APIKeyRepository {

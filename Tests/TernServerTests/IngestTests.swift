@@ -118,3 +118,27 @@ struct ScoresAPITests {
         }
     }
 }
+
+@Suite("Retention")
+struct RetentionTests {
+    @Test("retention days are set per project and the job deletes what is older")
+    func retention() async throws {
+        try await withHarness { h in
+            let old = Date().addingTimeInterval(-10 * 86_400).timeIntervalSince1970
+            _ = try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: """
+                {"batch":[{"id":"e1","type":"trace-create","body":{"id":"old","start_time":\(old)}},
+                          {"id":"e2","type":"trace-create","body":{"id":"new"}}]}
+                """)
+            let bad = try await h.call(.patch, "/api/v1/projects/default", key: h.adminKey, json: #"{"retention_days":0}"#)
+            #expect(bad.errorField == "retention_days")
+            let set = try await h.call(.patch, "/api/v1/projects/default", key: h.adminKey, json: #"{"retention_days":7}"#)
+            #expect(set.json["retention_days"] as? Int == 7)
+            let deleted = try await Retention.enforce(h.store)
+            #expect(deleted["default"] == 1)
+            #expect(try await h.store.traces.get(projectID: h.project.id, id: "old") == nil)
+            #expect(try await h.store.traces.get(projectID: h.project.id, id: "new") != nil)
+            let forever = try await h.call(.patch, "/api/v1/projects/default", key: h.adminKey, json: #"{"retention_days":null}"#)
+            #expect(forever.json["retention_days"] == nil)
+        }
+    }
+}

@@ -53,3 +53,30 @@ struct ScoreContractTests {
         }
     }
 }
+
+@Suite("Storage contract: retention")
+struct RetentionContractTests {
+    @Test("deleting old traces takes their observations and scores, in that project only", arguments: StoreKind.available)
+    func deleteOld(kind: StoreKind) async throws {
+        try await withTestStore(kind) { test in
+            let a = try await test.store.projects.create(slug: "a", name: "A")
+            let b = try await test.store.projects.create(slug: "b", name: "B")
+            let now = Timestamp.now()
+            func item(_ id: String, _ project: Project, daysAgo: Double) -> TraceBatchItem {
+                let start = now.addingTimeInterval(-daysAgo * 86_400)
+                return TraceBatchItem(trace: Trace(id: id, projectID: project.id, startTime: start),
+                                      observations: [Observation(id: "o-\(id)", traceID: id, projectID: project.id, type: .span, startTime: start)])
+            }
+            try await test.store.traces.insert([item("old", a, daysAgo: 40), item("new", a, daysAgo: 1), item("old", b, daysAgo: 40)])
+            try await test.store.scores.insert([Score(id: "s", projectID: a.id, traceID: "old", name: "x", dataType: .numeric, numericValue: 1,
+                                                      source: .api, createdAt: now)])
+            let deleted = try await test.store.traces.deleteOlderThan(projectID: a.id, cutoff: now.addingTimeInterval(-30 * 86_400))
+            #expect(deleted == 1)
+            #expect(try await test.store.traces.get(projectID: a.id, id: "old") == nil)
+            #expect(try await test.store.traces.get(projectID: a.id, id: "new")?.observations.count == 1)
+            #expect(try await test.store.scores.count(projectID: a.id) == 0)
+            #expect(try await test.store.traces.get(projectID: b.id, id: "old")?.observations.count == 1, "another project is untouched")
+            #expect(try await test.store.projects.setRetention(id: a.id, days: 30)?.retentionDays == 30)
+        }
+    }
+}

@@ -91,6 +91,25 @@ struct ProjectsController {
             let project = try await resolveProject(context)
             return try JSON.response(project)
         }
+        api.patch("projects/{project}") { request, context in
+            let principal = try context.requirePrincipal()
+            try principal.require(.admin, to: "changing a project")
+            let project = try await resolveProject(context)
+            let body = try JSON.decode(JSONValue.self, from: try await JSON.collect(request, limit: maxBody), allowedKeys: ["retention_days"])
+            var updated = project
+            if let value = body["retention_days"] {
+                var days: Int?
+                if !value.isNull {
+                    guard let number = value.int, (1...36_500).contains(number) else {
+                        throw TernError.invalid("retention_days", "expected a number of days 1-36500, or null to keep traces forever")
+                    }
+                    days = number
+                }
+                guard let changed = try await store.projects.setRetention(id: project.id, days: days) else { throw TernError.notFound("project") }
+                updated = changed
+            }
+            return try JSON.response(updated)
+        }
         api.get("projects/{project}/keys") { _, context in
             let project = try await resolveProject(context)
             await authenticator.usage.flush()
