@@ -81,6 +81,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "TernMonitor",
+            dependencies: ["TernCore", "TernGateway"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "TernServer",
             dependencies: [
                 "TernCore",
@@ -88,6 +93,7 @@ let package = Package(
                 "TernStorePostgres",
                 "TernProviders",
                 "TernGateway",
+                "TernMonitor",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

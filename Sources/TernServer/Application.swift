@@ -124,6 +124,7 @@ public func buildApplication(
 
     let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
     GatewayController(gateway: parts.gateway, maxBody: config.server.maxBodyBytes, cancelOnDisconnect: config.gateway.cancelOnDisconnect).register(on: v1)
+    OTLPController(store: store, maxBody: config.server.maxBodyBytes).register(on: v1)
 
     var app = Application(
         router: router,
