@@ -19,6 +19,7 @@ public protocol TernStore: Sendable {
     var spend: any SpendRepository { get }
     var scores: any ScoreRepository { get }
     var scoreConfigs: any ScoreConfigRepository { get }
+    var metrics: any MetricsRepository { get }
 
     /// A short name for logs and `/readyz`: `sqlite` or `postgres`.
     var backendName: String { get }

@@ -15,10 +15,16 @@ public struct Trace: Sendable, Codable, Equatable, Identifiable {
     public var output: String?
     public var startTime: Date
     public var endTime: Date?
+    /// Monitoring segments: from metadata (`task`, `language`, `domain`) when the client sends them;
+    /// otherwise the language is detected from the input in the background.
+    public var task: String?
+    public var language: String?
+    public var domain: String?
 
     public init(id: String, projectID: String, name: String? = nil, userID: String? = nil, sessionID: String? = nil,
                 tags: [String] = [], metadata: JSONValue? = nil, release: String? = nil, environment: String? = nil,
-                input: String? = nil, output: String? = nil, startTime: Date, endTime: Date? = nil) {
+                input: String? = nil, output: String? = nil, startTime: Date, endTime: Date? = nil,
+                task: String? = nil, language: String? = nil, domain: String? = nil) {
         self.id = id
         self.projectID = projectID
         self.name = name
@@ -32,10 +38,31 @@ public struct Trace: Sendable, Codable, Equatable, Identifiable {
         self.output = output
         self.startTime = startTime
         self.endTime = endTime
+        self.task = task
+        self.language = language
+        self.domain = domain
     }
 }
 
 extension Trace {
+    /// The segments a client set: explicit fields win, then the metadata keys `task`, `language`
+    /// (or `lang`) and `domain`. Values are trimmed and cut to 64 characters.
+    public func withSegmentsFromMetadata() -> Trace {
+        var out = self
+        func read(_ keys: String...) -> String? {
+            for key in keys {
+                if let text = metadata?[key]?.string?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
+                    return String(text.prefix(64))
+                }
+            }
+            return nil
+        }
+        out.task = task ?? read("task")
+        out.language = (language ?? read("language", "lang"))?.lowercased()
+        out.domain = domain ?? read("domain")
+        return out
+    }
+
     /// The same merge the stores apply to a repeated trace id: `newer`'s non-empty fields win and the
     /// time span covers both.
     public func merged(with newer: Trace) -> Trace {
@@ -49,6 +76,9 @@ extension Trace {
         out.environment = newer.environment ?? environment
         out.input = newer.input ?? input
         out.output = newer.output ?? output
+        out.task = newer.task ?? task
+        out.language = newer.language ?? language
+        out.domain = newer.domain ?? domain
         out.startTime = min(startTime, newer.startTime)
         switch (endTime, newer.endTime) {
         case (let a?, let b?): out.endTime = max(a, b)
@@ -179,14 +209,22 @@ public struct TracePage: Sendable {
 /// A trace row of a list, with the totals of its generations.
 public struct TraceSummary: Sendable, Codable, Equatable {
     public var trace: Trace
+    /// The model of the trace's first generation.
     public var model: String?
     public var latencyMs: Double?
     public var inputTokens: Int
     public var outputTokens: Int
     public var cost: Double?
     public var level: ObservationLevel
+    public var observationCount: Int
+    public var promptName: String?
+    public var promptVersion: Int?
+    public var deployment: String?
+    public var variant: String?
 
-    public init(trace: Trace, model: String?, latencyMs: Double?, inputTokens: Int, outputTokens: Int, cost: Double?, level: ObservationLevel) {
+    public init(trace: Trace, model: String?, latencyMs: Double?, inputTokens: Int, outputTokens: Int, cost: Double?, level: ObservationLevel,
+                observationCount: Int = 0, promptName: String? = nil, promptVersion: Int? = nil, deployment: String? = nil,
+                variant: String? = nil) {
         self.trace = trace
         self.model = model
         self.latencyMs = latencyMs
@@ -194,48 +232,200 @@ public struct TraceSummary: Sendable, Codable, Equatable {
         self.outputTokens = outputTokens
         self.cost = cost
         self.level = level
+        self.observationCount = observationCount
+        self.promptName = promptName
+        self.promptVersion = promptVersion
+        self.deployment = deployment
+        self.variant = variant
     }
 }
 
-public struct TraceQuery: Sendable, Equatable {
+/// How a trace list is ordered.
+public enum TraceSort: String, Sendable, Equatable, CaseIterable {
+    case time, latency, cost
+}
+
+/// A score condition of a trace filter: `score.NAME=VALUE` or a numeric range.
+public struct ScoreFilter: Sendable, Equatable {
+    public var name: String
+    public var equals: String?
+    public var min: Double?
+    public var max: Double?
+
+    public init(name: String, equals: String? = nil, min: Double? = nil, max: Double? = nil) {
+        self.name = name
+        self.equals = equals
+        self.min = min
+        self.max = max
+    }
+}
+
+/// Trace filters, shared by the trace list and the metrics queries. Every condition narrows (AND).
+public struct TraceFilter: Sendable, Equatable {
     public var from: Date?
     public var to: Date?
     public var userID: String?
     public var sessionID: String?
     public var model: String?
-    public var limit: Int
-    /// From a previous page's `nextCursor`.
-    public var cursor: String?
+    public var name: String?
+    /// `ok` (no error observation) or `error`.
+    public var status: String?
+    /// Every tag must be present.
+    public var tags: [String]
+    /// `metadata.KEY=VALUE`: the value as text must equal.
+    public var metadata: [String: String]
+    public var minLatencyMs: Double?
+    public var maxLatencyMs: Double?
+    public var minCost: Double?
+    public var maxCost: Double?
+    public var scores: [ScoreFilter]
+    public var task: String?
+    public var language: String?
+    public var domain: String?
+    public var environment: String?
+    public var release: String?
+    public var promptName: String?
+    public var promptVersion: Int?
+    public var deployment: String?
+    public var variant: String?
+    /// Case-insensitive substring of the input or output.
+    public var text: String?
 
     public init(from: Date? = nil, to: Date? = nil, userID: String? = nil, sessionID: String? = nil, model: String? = nil,
-                limit: Int = 50, cursor: String? = nil) {
+                name: String? = nil, status: String? = nil, tags: [String] = [], metadata: [String: String] = [:],
+                minLatencyMs: Double? = nil, maxLatencyMs: Double? = nil, minCost: Double? = nil, maxCost: Double? = nil,
+                scores: [ScoreFilter] = [], task: String? = nil, language: String? = nil, domain: String? = nil,
+                environment: String? = nil, release: String? = nil, promptName: String? = nil, promptVersion: Int? = nil,
+                deployment: String? = nil, variant: String? = nil, text: String? = nil) {
         self.from = from
         self.to = to
         self.userID = userID
         self.sessionID = sessionID
         self.model = model
-        self.limit = limit
-        self.cursor = cursor
+        self.name = name
+        self.status = status
+        self.tags = tags
+        self.metadata = metadata
+        self.minLatencyMs = minLatencyMs
+        self.maxLatencyMs = maxLatencyMs
+        self.minCost = minCost
+        self.maxCost = maxCost
+        self.scores = scores
+        self.task = task
+        self.language = language
+        self.domain = domain
+        self.environment = environment
+        self.release = release
+        self.promptName = promptName
+        self.promptVersion = promptVersion
+        self.deployment = deployment
+        self.variant = variant
+        self.text = text
+    }
+
+    /// True when only the time range is set (the metrics rollups can answer).
+    public var isTimeOnly: Bool {
+        var copy = self
+        copy.from = nil
+        copy.to = nil
+        return copy == TraceFilter()
     }
 }
 
-/// Keyset cursor over (start time, id), newest first.
+public struct TraceQuery: Sendable, Equatable {
+    public var filter: TraceFilter
+    public var sort: TraceSort
+    public var ascending: Bool
+    public var limit: Int
+    /// From a previous page's `nextCursor`.
+    public var cursor: String?
+
+    public init(filter: TraceFilter = TraceFilter(), sort: TraceSort = .time, ascending: Bool = false, limit: Int = 50, cursor: String? = nil) {
+        self.filter = filter
+        self.sort = sort
+        self.ascending = ascending
+        self.limit = limit
+        self.cursor = cursor
+    }
+
+    public init(from: Date? = nil, to: Date? = nil, userID: String? = nil, sessionID: String? = nil, model: String? = nil,
+                limit: Int = 50, cursor: String? = nil) {
+        self.init(filter: TraceFilter(from: from, to: to, userID: userID, sessionID: sessionID, model: model), limit: limit, cursor: cursor)
+    }
+}
+
+/// Keyset cursor over (sort key, id) in the list's order. The key is microseconds for time and
+/// latency, and dollars for cost; traces without a value sort as -1.
 public struct TraceCursor: Sendable, Equatable {
-    public var startMicros: Int64
+    public var sort: TraceSort
+    public var key: Double
     public var id: String
 
-    public init(startMicros: Int64, id: String) {
-        self.startMicros = startMicros
+    public init(sort: TraceSort = .time, key: Double, id: String) {
+        self.sort = sort
+        self.key = key
         self.id = id
     }
 
-    public var encoded: String { Data("\(startMicros):\(id)".utf8).base64EncodedString() }
+    public var encoded: String { Data("\(sort.rawValue):\(key):\(id)".utf8).base64EncodedString() }
 
-    public init(encoded: String) throws {
-        guard let data = Data(base64Encoded: encoded), let text = String(data: data, encoding: .utf8),
-            let colon = text.firstIndex(of: ":"), let micros = Int64(text[..<colon])
-        else { throw TernError.invalid("cursor", "not a cursor from a previous page") }
-        startMicros = micros
-        id = String(text[text.index(after: colon)...])
+    public init(encoded: String, sort expected: TraceSort) throws {
+        let invalid = TernError.invalid("cursor", "not a cursor from a previous page of this list")
+        guard let data = Data(base64Encoded: encoded), let text = String(data: data, encoding: .utf8) else { throw invalid }
+        let parts = text.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, let sort = TraceSort(rawValue: String(parts[0])), sort == expected, let key = Double(parts[1]), key.isFinite else {
+            throw invalid
+        }
+        self.sort = sort
+        self.key = key
+        self.id = String(parts[2])
+    }
+}
+
+/// An observation with its children, for the trace view's tree and waterfall.
+public struct ObservationNode: Sendable, Codable, Equatable {
+    public var id: String
+    public var type: ObservationType
+    public var name: String?
+    public var depth: Int
+    /// Milliseconds from the trace start.
+    public var startOffsetMs: Double
+    public var durationMs: Double?
+    public var children: [ObservationNode]
+
+    /// Builds the forest of a trace's observations: children ordered by start time; an observation
+    /// whose parent is missing (or would make a cycle) becomes a root.
+    public static func tree(_ observations: [Observation], traceStart: Date) -> [ObservationNode] {
+        let ids = Set(observations.map(\.id))
+        var children: [String: [Observation]] = [:]
+        var roots: [Observation] = []
+        for observation in observations {
+            if let parent = observation.parentID, parent != observation.id, ids.contains(parent) {
+                children[parent, default: []].append(observation)
+            } else {
+                roots.append(observation)
+            }
+        }
+        let order: (Observation, Observation) -> Bool = { ($0.startTime, $0.id) < ($1.startTime, $1.id) }
+        var placed = Set<String>()
+        func node(_ observation: Observation, depth: Int) -> ObservationNode {
+            placed.insert(observation.id)
+            let kids = (children[observation.id] ?? []).sorted(by: order).filter { !placed.contains($0.id) }
+            return ObservationNode(
+                id: observation.id, type: observation.type, name: observation.name, depth: depth,
+                startOffsetMs: observation.startTime.timeIntervalSince(traceStart) * 1000, durationMs: observation.latencyMs,
+                children: kids.map { node($0, depth: depth + 1) })
+        }
+        var out = roots.sorted(by: order).map { node($0, depth: 0) }
+        // Observations only reachable through a cycle.
+        for observation in observations.sorted(by: order) where !placed.contains(observation.id) {
+            out.append(node(observation, depth: 0))
+        }
+        return out
+    }
+
+    /// The nodes depth-first, as the waterfall lists them.
+    public static func flatten(_ nodes: [ObservationNode]) -> [ObservationNode] {
+        nodes.flatMap { [$0] + flatten($0.children) }
     }
 }

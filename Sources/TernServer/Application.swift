@@ -17,6 +17,8 @@ public struct TernServerOptions: Sendable {
     public var providers: [ProviderType: any LLMProvider]?
     /// Environment the providers read upstream keys from.
     public var environment: [String: String]
+    /// The language of a trace input that came without one (a language code, or nil).
+    public var detectLanguage: @Sendable (String) -> String? = { LanguageDetector.shared.detect($0)?.code }
 
     public init(
         config: TernConfig, hasher: PasswordHasher = .standard, metrics: TernMetrics = TernMetrics(),
@@ -142,6 +144,11 @@ public func buildApplication(
                 logger.warning("retention job failed", metadata: ["error": "\(error)"])
             }
         },
+        BackgroundService(name: "monitoring", every: .seconds(2), final: false) {
+            await withTaskExecutorPreference(BackgroundExecutor.shared) {
+                await MonitoringJobs.run(store: store, detect: options.detectLanguage, logger: logger)
+            }
+        },
         BackgroundService(name: "session-purge", every: .seconds(3600), final: false) {
             do {
                 try await store.sessions.purgeExpired(now: Date())
@@ -150,6 +157,24 @@ public func buildApplication(
             }
         })
     return app
+}
+
+/// The monitoring duties behind the metrics: language detection for traces that came without one,
+/// then the rollups of the hours that changed.
+public enum MonitoringJobs {
+    public static func run(store: any TernStore, detect: @escaping @Sendable (String) -> String?, logger: Logger) async {
+        do {
+            // Bounded work per round, so a backlog cannot starve the rest.
+            for _ in 0..<20 {
+                guard try await MetricsEngine.detectLanguages(store.metrics, limit: 1_000, detect: detect) == 1_000 else { break }
+            }
+            for _ in 0..<20 {
+                guard try await MetricsEngine.refresh(store.metrics, limit: 200) == 200 else { break }
+            }
+        } catch {
+            logger.warning("monitoring job failed", metadata: ["error": "\(error)"])
+        }
+    }
 }
 
 /// Runs `work` periodically and, unless `final` is false, once more at shutdown (so nothing recorded is lost).

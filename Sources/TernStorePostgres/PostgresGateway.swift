@@ -4,6 +4,21 @@ import PostgresNIO
 import TernCore
 
 /// Builds a statement with numbered parameters, for multi-row inserts.
+extension PostgresQuery {
+    /// A statement built by `SQLBuilder` (numbered parameters) with its values.
+    init(sql: String, values: [SQLValue]) {
+        var bindings = PostgresBindings()
+        for value in values {
+            switch value {
+            case .text(let text): bindings.append(text)
+            case .int(let number): bindings.append(number)
+            case .double(let number): bindings.append(number)
+            }
+        }
+        self.init(unsafeSQL: sql, binds: bindings)
+    }
+}
+
 struct Binder {
     var bindings = PostgresBindings()
     var count = 0
@@ -34,6 +49,9 @@ struct PGTraces: TraceRepository {
     static let traceMerge = """
         ON CONFLICT (project_id, id) DO UPDATE SET
             name = COALESCE(EXCLUDED.name, traces.name),
+            task = COALESCE(EXCLUDED.task, traces.task),
+            language = COALESCE(EXCLUDED.language, traces.language),
+            domain = COALESCE(EXCLUDED.domain, traces.domain),
             user_id = COALESCE(EXCLUDED.user_id, traces.user_id),
             session_id = COALESCE(EXCLUDED.session_id, traces.session_id),
             tags = CASE WHEN EXCLUDED.tags = '[]' THEN traces.tags ELSE EXCLUDED.tags END,
@@ -92,12 +110,16 @@ struct PGTraces: TraceRepository {
         // One statement cannot update a row twice: merge repeated trace ids first, as the database would.
         var merged: [String: Trace] = [:]
         var order: [String] = []
+        var hours: [String: (String, Int64)] = [:]
         for item in batch {
-            let key = item.trace.projectID + "\u{1}" + item.trace.id
-            if let existing = merged[key] { merged[key] = existing.merged(with: item.trace) } else {
-                merged[key] = item.trace
+            let trace = item.trace.withSegmentsFromMetadata()
+            let key = trace.projectID + "\u{1}" + trace.id
+            if let existing = merged[key] { merged[key] = existing.merged(with: trace) } else {
+                merged[key] = trace
                 order.append(key)
             }
+            let hour = TraceSQL.hour(Timestamp.micros(trace.startTime))
+            hours["\(trace.projectID)\u{1}\(hour)"] = (trace.projectID, hour)
         }
         for key in order {
             traces.append(merged[key]!)
@@ -121,14 +143,15 @@ struct PGTraces: TraceRepository {
                         binder.add(t.id), binder.add(t.projectID), binder.add(t.name), binder.add(t.userID), binder.add(t.sessionID),
                         binder.add(tagsText(t.tags)), binder.add(t.metadata?.jsonString()), binder.add(t.release),
                         binder.add(t.environment), binder.add(t.input), binder.add(t.output), binder.add(Timestamp.micros(t.startTime)),
-                        binder.add(t.endTime.map(Timestamp.micros)),
+                        binder.add(t.endTime.map(Timestamp.micros)), binder.add(t.task), binder.add(t.language), binder.add(t.domain),
                     ]
                     rows.append("(" + values.joined(separator: ",") + ")")
                 }
                 try await connection.query(PostgresQuery(
-                    unsafeSQL: "INSERT INTO traces (\(Self.traceColumns)) VALUES \(rows.joined(separator: ",")) \(Self.traceMerge)",
+                    unsafeSQL: "INSERT INTO traces (\(Self.traceColumns), task, language, domain) VALUES \(rows.joined(separator: ",")) \(Self.traceMerge)",
                     binds: binder.bindings), logger: logger)
             }
+            var touched: [String: Set<String>] = [:]
             for chunk in observationChunks {
                 var binder = Binder()
                 var rows: [String] = []
@@ -149,68 +172,66 @@ struct PGTraces: TraceRepository {
                     ]
                     rows.append("(" + values.joined(separator: ",") + ")")
                 }
-                try await connection.query(PostgresQuery(
-                    unsafeSQL: "INSERT INTO observations (\(Self.observationColumns)) VALUES \(rows.joined(separator: ",")) ON CONFLICT (project_id, id) DO NOTHING",
+                // Only the rows that landed come back: their traces' totals change.
+                let inserted = try await connection.query(PostgresQuery(
+                    unsafeSQL: "INSERT INTO observations (\(Self.observationColumns)) VALUES \(rows.joined(separator: ",")) ON CONFLICT (project_id, id) DO NOTHING RETURNING project_id, trace_id",
                     binds: binder.bindings), logger: logger)
+                for try await (project, trace) in inserted.decode((String, String).self) { touched[project, default: []].insert(trace) }
+            }
+            for (project, ids) in touched {
+                let all = Array(ids)
+                for chunk in stride(from: 0, to: all.count, by: 2000).map({ Array(all[$0..<min($0 + 2000, all.count)]) }) {
+                    let (sql, values) = TraceSQL.refreshTotals(projectID: project, traceIDs: chunk, dialect: .postgres)
+                    try await connection.query(PostgresQuery(sql: sql, values: values), logger: logger)
+                }
+            }
+            if !hours.isEmpty {
+                var binder = Binder()
+                let now = Timestamp.micros(Date())
+                let rows = hours.values.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map { "(\(binder.add($0.0)), \(binder.add($0.1)), \(binder.add(now)))" }
+                try await connection.query(PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO rollup_dirty (project_id, bucket, marked_at) VALUES \(rows.joined(separator: ","))
+                        ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = GREATEST(rollup_dirty.marked_at + 1, EXCLUDED.marked_at)
+                        """, binds: binder.bindings), logger: logger)
             }
         }
     }
 
     func list(projectID: String, query: TraceQuery) async throws -> TracePage {
-        var binder = Binder()
-        var conditions = ["project_id = \(binder.add(projectID))"]
-        if let from = query.from { conditions.append("start_time >= \(binder.add(Timestamp.micros(from)))") }
-        if let to = query.to { conditions.append("start_time < \(binder.add(Timestamp.micros(to)))") }
-        if let user = query.userID { conditions.append("user_id = \(binder.add(user))") }
-        if let session = query.sessionID { conditions.append("session_id = \(binder.add(session))") }
-        if let model = query.model {
-            conditions.append("EXISTS (SELECT 1 FROM observations o WHERE o.project_id = traces.project_id AND o.trace_id = traces.id AND o.model = \(binder.add(model)))")
-        }
-        if let cursor = query.cursor {
-            let position = try TraceCursor(encoded: cursor)
-            let micros = binder.add(position.startMicros)
-            conditions.append("(start_time < \(micros) OR (start_time = \(micros) AND id < \(binder.add(position.id))))")
-        }
-        let limit = max(1, min(query.limit, 500))
-        let sql = "SELECT \(Self.traceColumns) FROM traces WHERE \(conditions.joined(separator: " AND ")) ORDER BY start_time DESC, id DESC LIMIT \(binder.add(limit + 1))"
-        var traces = try await collect(client.mappedQuery(PostgresQuery(unsafeSQL: sql, binds: binder.bindings), logger: logger), Self.trace)
+        let (sql, values) = try TraceSQL.list(query, projectID: projectID, dialect: .postgres)
+        var rows = try await collect(client.mappedQuery(PostgresQuery(sql: sql, values: values), logger: logger)) { try Self.row($0).summary }
         var next: String?
-        if traces.count > limit {
-            traces.removeLast()
-            if let last = traces.last { next = TraceCursor(startMicros: Timestamp.micros(last.startTime), id: last.id).encoded }
+        if rows.count > max(1, min(query.limit, 500)) {
+            rows.removeLast()
+            if let last = rows.last { next = TraceSQL.cursor(after: last, sort: query.sort) }
         }
-        return TracePage(traces: try await summarise(projectID: projectID, traces: traces), nextCursor: next)
+        return TracePage(traces: rows, nextCursor: next)
     }
 
-    func summarise(projectID: String, traces: [Trace]) async throws -> [TraceSummary] {
-        guard !traces.isEmpty else { return [] }
-        var binder = Binder()
-        let project = binder.add(projectID)
-        let ids = traces.map { binder.add($0.id) }.joined(separator: ",")
-        let sql = """
-            SELECT trace_id, MAX(model), SUM(COALESCE(usage_input, 0))::bigint, SUM(COALESCE(usage_output, 0))::bigint, SUM(cost),
-                   MAX(CASE level WHEN 'ERROR' THEN 3 WHEN 'WARNING' THEN 2 WHEN 'DEFAULT' THEN 1 ELSE 0 END)
-            FROM observations WHERE project_id = \(project) AND trace_id IN (\(ids)) GROUP BY trace_id
-            """
-        var byTrace: [String: (String?, Int64, Int64, Double?, Int32)] = [:]
-        for try await (id, model, input, output, cost, level) in try await client.mappedQuery(
-            PostgresQuery(unsafeSQL: sql, binds: binder.bindings), logger: logger
-        ).decode((String, String?, Int64, Int64, Double?, Int32).self) {
-            byTrace[id] = (model, input, output, cost, level)
-        }
-        return traces.map { trace in
-            let row = byTrace[trace.id]
-            let rank = row?.4 ?? 1
-            return TraceSummary(
-                trace: trace, model: row?.0, latencyMs: trace.endTime.map { $0.timeIntervalSince(trace.startTime) * 1000 },
-                inputTokens: Int(row?.1 ?? 0), outputTokens: Int(row?.2 ?? 0), cost: row?.3,
-                level: rank == 3 ? .error : rank == 2 ? .warning : rank == 0 ? .debug : .default)
-        }
+    /// A row of `TraceSQL.listColumns`.
+    static func row(_ row: PostgresRow) throws -> TraceRow {
+        let c = row.makeRandomAccess()
+        func text(_ i: Int) throws -> String? { try c[i].decode(String?.self) }
+        var trace = Trace(
+            id: try text(0) ?? "", projectID: try text(1) ?? "", name: try text(2), userID: try text(3), sessionID: try text(4),
+            tags: storedTags(try text(5) ?? "[]"), metadata: JSONValue.fromStored(try text(6)), release: try text(7),
+            environment: try text(8), input: try text(9), output: try text(10), startTime: Timestamp.date(try c[11].decode(Int64.self)),
+            endTime: try c[12].decode(Int64?.self).date)
+        trace.task = try text(13)
+        trace.language = try text(14)
+        trace.domain = try text(15)
+        return TraceRow(
+            trace: trace, model: try text(16), deployment: try text(17), variant: try text(18), promptName: try text(19),
+            promptVersion: try c[20].decode(Int?.self), observationCount: try c[21].decode(Int.self), inputTokens: try c[22].decode(Int.self),
+            outputTokens: try c[23].decode(Int.self), totalCost: try c[24].decode(Double?.self), errorCount: try c[25].decode(Int.self),
+            warningCount: try c[26].decode(Int.self))
     }
 
     func get(projectID: String, id: String) async throws -> TraceDetail? {
         guard let trace = try await collect(client.mappedQuery(
-            "SELECT \(unescaped: Self.traceColumns) FROM traces WHERE project_id = \(projectID) AND id = \(id)", logger: logger), Self.trace).first
+            "SELECT \(unescaped: TraceSQL.listColumns) FROM traces WHERE project_id = \(projectID) AND id = \(id)", logger: logger),
+            { try Self.row($0).trace }).first
         else { return nil }
         let observations = try await collect(client.mappedQuery(
             "SELECT \(unescaped: Self.observationColumns) FROM observations WHERE project_id = \(projectID) AND trace_id = \(id) ORDER BY start_time, id",
@@ -237,6 +258,16 @@ struct PGTraces: TraceRepository {
             for try await _ in try await connection.query(
                 "DELETE FROM traces WHERE project_id = \(projectID) AND start_time < \(micros) RETURNING id", logger: logger
             ) { deleted += 1 }
+            if deleted > 0 {
+                // Whole hours before the cutoff go; the hour it cuts through (and its day's user rows) is recomputed.
+                let hour = TraceSQL.hour(micros)
+                try await connection.query("DELETE FROM trace_rollups WHERE project_id = \(projectID) AND bucket < \(hour)", logger: logger)
+                try await connection.query("DELETE FROM rollup_dirty WHERE project_id = \(projectID) AND bucket < \(hour)", logger: logger)
+                try await connection.query("""
+                    INSERT INTO rollup_dirty (project_id, bucket, marked_at) VALUES (\(projectID), \(hour), \(Timestamp.micros(Date())))
+                    ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = GREATEST(rollup_dirty.marked_at + 1, EXCLUDED.marked_at)
+                    """, logger: logger)
+            }
             return deleted
         }
     }

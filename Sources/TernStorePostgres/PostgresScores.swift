@@ -31,6 +31,16 @@ struct PGScores: ScoreRepository {
                 unsafeSQL: "INSERT INTO scores (\(Self.columns)) VALUES \(rows.joined(separator: ",")) ON CONFLICT (project_id, id) DO NOTHING",
                 binds: binder.bindings), logger: logger)
         }
+        // The hours of the scored traces hold score means: recompute them.
+        var binder = Binder()
+        let now = binder.add(Timestamp.micros(Date()))
+        let pairs = scores.map { "(\(binder.add($0.projectID)), \(binder.add($0.traceID)))" }.joined(separator: ",")
+        try await client.mappedQuery(PostgresQuery(unsafeSQL: """
+            INSERT INTO rollup_dirty (project_id, bucket, marked_at)
+            SELECT DISTINCT t.project_id, (t.start_time / 3600000000) * 3600000000, \(now)::bigint FROM traces t
+            WHERE (t.project_id, t.id) IN (\(pairs))
+            ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = GREATEST(rollup_dirty.marked_at + 1, EXCLUDED.marked_at)
+            """, binds: binder.bindings), logger: logger)
     }
 
     func list(projectID: String, traceID: String) async throws -> [Score] {

@@ -2,6 +2,16 @@ import Foundation
 import GRDB
 import TernCore
 
+extension SQLValue {
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .text(let text): text.databaseValue
+        case .int(let number): number.databaseValue
+        case .double(let number): number.databaseValue
+        }
+    }
+}
+
 extension JSONValue {
     /// Stored JSON text, or nil.
     static func fromStored(_ text: String?) -> JSONValue? {
@@ -84,6 +94,7 @@ struct SQLiteTraces: TraceRepository {
 
     func insert(_ batch: [TraceBatchItem]) async throws {
         guard !batch.isEmpty else { return }
+        let markedAt = Timestamp.micros(Date())
         // The commit (the WAL write) is the costly part, so the idle priority covers the whole transaction.
         try await pool.writeWithoutTransaction { db in
             let restore = ThreadScheduling.enterIdleIfBackground()
@@ -91,7 +102,7 @@ struct SQLiteTraces: TraceRepository {
             try db.inTransaction {
             // A trace id seen again merges: new non-empty fields win, the time span widens.
             let traceStatement = try db.cachedStatement(sql: """
-                INSERT INTO traces (\(Self.traceColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO traces (\(Self.traceColumns), task, language, domain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (project_id, id) DO UPDATE SET
                     name = COALESCE(excluded.name, traces.name),
                     user_id = COALESCE(excluded.user_id, traces.user_id),
@@ -102,6 +113,9 @@ struct SQLiteTraces: TraceRepository {
                     environment = COALESCE(excluded.environment, traces.environment),
                     input = COALESCE(excluded.input, traces.input),
                     output = COALESCE(excluded.output, traces.output),
+                    task = COALESCE(excluded.task, traces.task),
+                    language = COALESCE(excluded.language, traces.language),
+                    domain = COALESCE(excluded.domain, traces.domain),
                     start_time = MIN(traces.start_time, excluded.start_time),
                     end_time = CASE WHEN traces.end_time IS NULL THEN excluded.end_time
                                     WHEN excluded.end_time IS NULL THEN traces.end_time
@@ -112,12 +126,23 @@ struct SQLiteTraces: TraceRepository {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (project_id, id) DO NOTHING
                 """)
+            let dirtyStatement = try db.cachedStatement(sql: """
+                INSERT INTO rollup_dirty (project_id, bucket, marked_at) VALUES (?, ?, ?)
+                ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = MAX(rollup_dirty.marked_at + 1, excluded.marked_at)
+                """)
+            var touched: [String: Set<String>] = [:]
+            var hours = Set<String>()
             for item in batch {
-                let t = item.trace
+                let t = item.trace.withSegmentsFromMetadata()
+                let start = Timestamp.micros(t.startTime)
                 try traceStatement.execute(arguments: [
                     t.id, t.projectID, t.name, t.userID, t.sessionID, tagsText(t.tags), t.metadata?.jsonString(), t.release,
-                    t.environment, t.input, t.output, Timestamp.micros(t.startTime), t.endTime.map(Timestamp.micros),
+                    t.environment, t.input, t.output, start, t.endTime.map(Timestamp.micros), t.task, t.language, t.domain,
                 ])
+                let hour = TraceSQL.hour(start)
+                if hours.insert("\(t.projectID)\u{1}\(hour)").inserted {
+                    try dirtyStatement.execute(arguments: [t.projectID, hour, markedAt])
+                }
                 for o in item.observations {
                     let values: [(any DatabaseValueConvertible)?] = [
                         o.id, o.traceID, o.projectID, o.parentID, o.type.rawValue, o.name, Timestamp.micros(o.startTime),
@@ -128,6 +153,15 @@ struct SQLiteTraces: TraceRepository {
                         o.deployment, o.variant, o.route, o.cacheStatus, o.statusCode, o.promptName, o.promptVersion,
                     ]
                     try observationStatement.execute(arguments: StatementArguments(values))
+                    if db.changesCount > 0 { touched[o.projectID, default: []].insert(o.traceID) }
+                }
+            }
+            // Per-trace totals follow the observations that landed.
+            for (project, ids) in touched {
+                let all = Array(ids)
+                for chunk in stride(from: 0, to: all.count, by: 500).map({ Array(all[$0..<min($0 + 500, all.count)]) }) {
+                    let (sql, values) = TraceSQL.refreshTotals(projectID: project, traceIDs: chunk, dialect: .sqlite)
+                    try db.execute(sql: sql, arguments: StatementArguments(values.map(\.databaseValue)))
                 }
             }
                 return .commit
@@ -136,64 +170,37 @@ struct SQLiteTraces: TraceRepository {
     }
 
     func list(projectID: String, query: TraceQuery) async throws -> TracePage {
-        var conditions = ["project_id = ?"]
-        var arguments: [(any DatabaseValueConvertible)?] = [projectID]
-        if let from = query.from { conditions.append("start_time >= ?"); arguments.append(Timestamp.micros(from)) }
-        if let to = query.to { conditions.append("start_time < ?"); arguments.append(Timestamp.micros(to)) }
-        if let user = query.userID { conditions.append("user_id = ?"); arguments.append(user) }
-        if let session = query.sessionID { conditions.append("session_id = ?"); arguments.append(session) }
-        if let model = query.model {
-            conditions.append("EXISTS (SELECT 1 FROM observations o WHERE o.project_id = traces.project_id AND o.trace_id = traces.id AND o.model = ?)")
-            arguments.append(model)
-        }
-        if let cursor = query.cursor {
-            let position = try TraceCursor(encoded: cursor)
-            conditions.append("(start_time < ? OR (start_time = ? AND id < ?))")
-            arguments += [position.startMicros, position.startMicros, position.id]
-        }
+        let (sql, values) = try TraceSQL.list(query, projectID: projectID, dialect: .sqlite)
+        let arguments = StatementArguments(values.map(\.databaseValue))
         let limit = max(1, min(query.limit, 500))
-        arguments.append(limit + 1)
-        let sql = "SELECT \(Self.traceColumns) FROM traces WHERE \(conditions.joined(separator: " AND ")) ORDER BY start_time DESC, id DESC LIMIT ?"
-        let boundArguments = StatementArguments(arguments)
         return try await pool.read { db in
-            var traces = try Row.fetchAll(db, sql: sql, arguments: boundArguments).map(Self.trace)
+            var rows = try Row.fetchAll(db, sql: sql, arguments: arguments).map { Self.row($0).summary }
             var next: String?
-            if traces.count > limit {
-                traces.removeLast()
-                if let last = traces.last { next = TraceCursor(startMicros: Timestamp.micros(last.startTime), id: last.id).encoded }
+            if rows.count > limit {
+                rows.removeLast()
+                if let last = rows.last { next = TraceSQL.cursor(after: last, sort: query.sort) }
             }
-            let summaries = try Self.summarise(db, projectID: projectID, traces: traces)
-            return TracePage(traces: summaries, nextCursor: next)
+            return TracePage(traces: rows, nextCursor: next)
         }
     }
 
-    static func summarise(_ db: Database, projectID: String, traces: [Trace]) throws -> [TraceSummary] {
-        guard !traces.isEmpty else { return [] }
-        let placeholders = Array(repeating: "?", count: traces.count).joined(separator: ",")
-        var arguments: [(any DatabaseValueConvertible)?] = [projectID]
-        arguments += traces.map(\.id)
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT trace_id, MAX(model) AS model, SUM(COALESCE(usage_input, 0)) AS input, SUM(COALESCE(usage_output, 0)) AS output,
-                   SUM(cost) AS cost, MAX(CASE level WHEN 'ERROR' THEN 3 WHEN 'WARNING' THEN 2 WHEN 'DEFAULT' THEN 1 ELSE 0 END) AS level
-            FROM observations WHERE project_id = ? AND trace_id IN (\(placeholders)) GROUP BY trace_id
-            """, arguments: StatementArguments(arguments))
-        var byTrace: [String: Row] = [:]
-        for row in rows { byTrace[row["trace_id"]] = row }
-        return traces.map { trace in
-            let row = byTrace[trace.id]
-            let levelRank: Int = row?["level"] ?? 1
-            return TraceSummary(
-                trace: trace, model: row?["model"], latencyMs: trace.endTime.map { $0.timeIntervalSince(trace.startTime) * 1000 },
-                inputTokens: row?["input"] ?? 0, outputTokens: row?["output"] ?? 0, cost: row?["cost"],
-                level: levelRank == 3 ? .error : levelRank == 2 ? .warning : levelRank == 0 ? .debug : .default)
-        }
+    static func row(_ row: Row) -> TraceRow {
+        var trace = Self.trace(row)
+        trace.task = row["task"]
+        trace.language = row["language"]
+        trace.domain = row["domain"]
+        return TraceRow(
+            trace: trace, model: row["model"], deployment: row["deployment"], variant: row["variant"], promptName: row["prompt_name"],
+            promptVersion: row["prompt_version"], observationCount: row["observation_count"], inputTokens: row["input_tokens"],
+            outputTokens: row["output_tokens"], totalCost: row["total_cost"], errorCount: row["error_count"],
+            warningCount: row["warning_count"])
     }
 
     func get(projectID: String, id: String) async throws -> TraceDetail? {
         try await pool.read { db in
             guard let trace = try Row.fetchOne(
-                db, sql: "SELECT \(Self.traceColumns) FROM traces WHERE project_id = ? AND id = ?", arguments: [projectID, id]
-            ).map(Self.trace) else { return nil }
+                db, sql: "SELECT \(TraceSQL.listColumns) FROM traces WHERE project_id = ? AND id = ?", arguments: [projectID, id]
+            ).map({ Self.row($0).trace }) else { return nil }
             let observations = try Row.fetchAll(
                 db, sql: "SELECT \(Self.observationColumns) FROM observations WHERE project_id = ? AND trace_id = ? ORDER BY start_time, id",
                 arguments: [projectID, id]).map(Self.observation)
@@ -212,7 +219,18 @@ struct SQLiteTraces: TraceRepository {
             try db.execute(sql: "DELETE FROM observations WHERE project_id = ? AND trace_id IN (\(doomed))", arguments: [projectID, projectID, micros])
             try db.execute(sql: "DELETE FROM scores WHERE project_id = ? AND trace_id IN (\(doomed))", arguments: [projectID, projectID, micros])
             try db.execute(sql: "DELETE FROM traces WHERE project_id = ? AND start_time < ?", arguments: [projectID, micros])
-            return db.changesCount
+            let deleted = db.changesCount
+            if deleted > 0 {
+                // Whole hours before the cutoff go; the hour it cuts through (and its day's user rows) is recomputed.
+                let hour = TraceSQL.hour(micros)
+                try db.execute(sql: "DELETE FROM trace_rollups WHERE project_id = ? AND bucket < ?", arguments: [projectID, hour])
+                try db.execute(sql: "DELETE FROM rollup_dirty WHERE project_id = ? AND bucket < ?", arguments: [projectID, hour])
+                try db.execute(sql: """
+                    INSERT INTO rollup_dirty (project_id, bucket, marked_at) VALUES (?, ?, ?)
+                    ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = MAX(rollup_dirty.marked_at + 1, excluded.marked_at)
+                    """, arguments: [projectID, hour, Timestamp.micros(Date())])
+            }
+            return deleted
         }
     }
 }

@@ -25,6 +25,14 @@ struct SQLiteScores: ScoreRepository {
                     s.source.rawValue, s.comment, s.author, s.configID, Timestamp.micros(s.createdAt),
                 ])
             }
+            // The hours of the scored traces hold score means: recompute them.
+            let mark = try db.cachedStatement(sql: """
+                INSERT INTO rollup_dirty (project_id, bucket, marked_at)
+                SELECT project_id, \(TraceSQL.hourOfStart), ? FROM traces WHERE project_id = ? AND id = ?
+                ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = MAX(rollup_dirty.marked_at + 1, excluded.marked_at)
+                """)
+            let now = Timestamp.micros(Date())
+            for s in scores { try mark.execute(arguments: [now, s.projectID, s.traceID]) }
         }
     }
 

@@ -115,6 +115,7 @@ struct TracesController {
         var trace: Trace
         var observations: [Observation]
         var scores: [Score]
+        var tree: [ObservationNode]
     }
 
     struct TraceList: Encodable {
@@ -136,26 +137,81 @@ struct TracesController {
         var outputTokens: Int
         var cost: Double?
         var level: ObservationLevel
+        var observationCount: Int
+        var task: String?
+        var language: String?
+        var domain: String?
+        var environment: String?
+        var deployment: String?
+        var variant: String?
+        var promptName: String?
+        var promptVersion: Int?
+
+        init(_ s: TraceSummary) {
+            id = s.trace.id
+            name = s.trace.name
+            userId = s.trace.userID
+            sessionId = s.trace.sessionID
+            tags = s.trace.tags
+            startTime = s.trace.startTime
+            endTime = s.trace.endTime
+            model = s.model
+            latencyMs = s.latencyMs
+            inputTokens = s.inputTokens
+            outputTokens = s.outputTokens
+            cost = s.cost
+            level = s.level
+            observationCount = s.observationCount
+            task = s.trace.task
+            language = s.trace.language
+            domain = s.trace.domain
+            environment = s.trace.environment
+            deployment = s.deployment
+            variant = s.variant
+            promptName = s.promptName
+            promptVersion = s.promptVersion
+        }
     }
 
     func register(on api: RouterGroup<TernRequestContext>) {
         api.get("traces") { request, context in
             let project = try await projectID(request, context)
-            let query = try Self.query(request.uri.queryParameters)
+            let query = try TraceQueryParameters.query(Self.pairs(request.uri.queryParameters), extra: ["project"])
             let page = try await store.traces.list(projectID: project, query: query)
-            return try JSON.response(TraceList(
-                data: page.traces.map { s in
-                    TraceSummaryView(id: s.trace.id, name: s.trace.name, userId: s.trace.userID, sessionId: s.trace.sessionID, tags: s.trace.tags,
-                                     startTime: s.trace.startTime, endTime: s.trace.endTime, model: s.model, latencyMs: s.latencyMs,
-                                     inputTokens: s.inputTokens, outputTokens: s.outputTokens, cost: s.cost, level: s.level)
-                }, nextCursor: page.nextCursor))
+            return try JSON.response(TraceList(data: page.traces.map(TraceSummaryView.init), nextCursor: page.nextCursor))
         }
         api.get("traces/{trace}") { request, context in
             let project = try await projectID(request, context)
             let id = try context.parameters.string("trace")
             guard let detail = try await store.traces.get(projectID: project, id: id) else { throw TernError.notFound("trace \(id)") }
             let scores = try await store.scores.list(projectID: project, traceID: id)
-            return try JSON.response(TraceWithScores(trace: detail.trace, observations: detail.observations, scores: scores))
+            return try JSON.response(TraceWithScores(
+                trace: detail.trace, observations: detail.observations, scores: scores,
+                tree: ObservationNode.tree(detail.observations, traceStart: detail.trace.startTime)))
+        }
+        api.get("metrics") { request, context in
+            let project = try await projectID(request, context)
+            let pairs = Self.pairs(request.uri.queryParameters)
+            var query = MetricsQuery(filter: try TraceQueryParameters.filter(pairs, extra: ["project", "bucket", "group_by", "group_limit"]))
+            if let text = request.uri.queryParameters.get("bucket") {
+                guard let bucket = MetricsBucket(rawValue: text.lowercased()) else {
+                    throw TernError.invalid("bucket", "expected one of \(MetricsBucket.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+                }
+                query.bucket = bucket
+            }
+            if let text = request.uri.queryParameters.get("group_by"), !text.isEmpty {
+                guard let dimension = MetricsDimension(rawValue: text.lowercased()) else {
+                    throw TernError.invalid("group_by", "expected one of \(MetricsDimension.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+                }
+                query.groupBy = dimension
+            }
+            if let text = request.uri.queryParameters.get("group_limit") {
+                guard let limit = Int(text), (1...100).contains(limit) else { throw TernError.invalid("group_limit", "expected an integer 1-100") }
+                query.groupLimit = limit
+            }
+            if query.filter.to == nil { query.filter.to = Date() }
+            if query.filter.from == nil { query.filter.from = query.filter.to!.addingTimeInterval(-86_400) }
+            return try JSON.response(try await MetricsEngine.run(query, projectID: project, repository: store.metrics))
         }
         api.post("scores") { request, context in
             let principal = try context.requirePrincipal()
@@ -219,24 +275,7 @@ struct TracesController {
         return project.id
     }
 
-    static func query(_ parameters: Parameters) throws -> TraceQuery {
-        var query = TraceQuery()
-        func date(_ name: String) throws -> Date? {
-            guard let text = parameters.get(name) else { return nil }
-            if let date = try? Date(text, strategy: .iso8601) { return date }
-            if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
-            throw TernError.invalid(name, "expected an ISO 8601 time or Unix seconds, got \"\(text)\"")
-        }
-        query.from = try date("from")
-        query.to = try date("to")
-        query.userID = parameters.get("user_id")
-        query.sessionID = parameters.get("session_id")
-        query.model = parameters.get("model")
-        query.cursor = parameters.get("cursor")
-        if let limit = parameters.get("limit") {
-            guard let value = Int(limit), (1...500).contains(value) else { throw TernError.invalid("limit", "expected an integer 1-500, got \"\(limit)\"") }
-            query.limit = value
-        }
-        return query
+    static func pairs(_ parameters: Parameters) -> [(String, String)] {
+        parameters.map { (String($0.key), String($0.value)) }
     }
 }

@@ -1,0 +1,541 @@
+public import Foundation
+
+/// The time buckets a metrics series can use, in UTC. Weeks start on Monday.
+public enum MetricsBucket: String, Sendable, Codable, CaseIterable {
+    case minute, hour, day, week, month
+
+    static let minuteMicros: Int64 = 60_000_000
+    static let hourMicros: Int64 = 3_600_000_000
+    static let dayMicros: Int64 = 86_400_000_000
+
+    /// The start of the bucket holding `micros`.
+    public func start(of micros: Int64) -> Int64 {
+        func floor(_ value: Int64, _ step: Int64, offset: Int64 = 0) -> Int64 {
+            let shifted = value - offset
+            let q = shifted >= 0 ? shifted / step : (shifted - step + 1) / step
+            return q * step + offset
+        }
+        switch self {
+        case .minute: return floor(micros, Self.minuteMicros)
+        case .hour: return floor(micros, Self.hourMicros)
+        case .day: return floor(micros, Self.dayMicros)
+        // 1970-01-05 was a Monday.
+        case .week: return floor(micros, 7 * Self.dayMicros, offset: 4 * Self.dayMicros)
+        case .month:
+            let date = Timestamp.date(micros)
+            let parts = Self.calendar.dateComponents([.year, .month], from: date)
+            return Timestamp.micros(Self.calendar.date(from: parts) ?? date)
+        }
+    }
+
+    /// The start of the bucket after the one starting at `start`.
+    public func next(after start: Int64) -> Int64 {
+        switch self {
+        case .minute: return start + Self.minuteMicros
+        case .hour: return start + Self.hourMicros
+        case .day: return start + Self.dayMicros
+        case .week: return start + 7 * Self.dayMicros
+        case .month:
+            let date = Self.calendar.date(byAdding: .month, value: 1, to: Timestamp.date(start)) ?? Timestamp.date(start)
+            return Timestamp.micros(date)
+        }
+    }
+
+    /// How long a bucket is, roughly (months count as 31 days); for limits on the number of buckets.
+    public var approximateMicros: Int64 {
+        switch self {
+        case .minute: Self.minuteMicros
+        case .hour: Self.hourMicros
+        case .day: Self.dayMicros
+        case .week: 7 * Self.dayMicros
+        case .month: 31 * Self.dayMicros
+        }
+    }
+
+    /// True when every bucket of `self` is made of whole buckets of `other`.
+    public func isMultiple(of other: MetricsBucket) -> Bool {
+        switch other {
+        case .minute: true
+        case .hour: self != .minute
+        case .day: self == .day || self == .week || self == .month
+        case .week: self == .week
+        case .month: self == .month
+        }
+    }
+
+    static let calendar: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }()
+}
+
+/// What a metrics query can group by.
+public enum MetricsDimension: String, Sendable, Codable, CaseIterable {
+    case model, prompt, deployment, variant, user, tag, task, language, domain, environment, name
+
+    /// The finest bucket its rollup rows keep: users are many, so their rows are daily.
+    public var rollupGranularity: MetricsBucket { self == .user ? .day : .hour }
+}
+
+/// Latency counts in logarithmic buckets (eight per doubling, so a percentile read from it is within
+/// about 4.5% of the exact one), mergeable across rollup rows.
+public struct LatencyHistogram: Sendable, Equatable {
+    public private(set) var counts: [Int: Int] = [:]
+    public private(set) var total = 0
+
+    public init() {}
+
+    static let minIndex = -80  // 2^-10 ms, about a microsecond
+    static let maxIndex = 200  // 2^25 ms, about nine hours
+
+    public static func index(ms: Double) -> Int {
+        guard ms > 0 else { return minIndex }
+        return Swift.min(maxIndex, Swift.max(minIndex, Int((log2(ms) * 8).rounded(.down))))
+    }
+
+    public mutating func add(ms: Double, count: Int = 1) {
+        guard ms.isFinite, count > 0 else { return }
+        counts[Self.index(ms: ms), default: 0] += count
+        total += count
+    }
+
+    public mutating func merge(_ other: LatencyHistogram) {
+        for (index, count) in other.counts { counts[index, default: 0] += count }
+        total += other.total
+    }
+
+    /// The value at quantile `q` (0...1): the geometric middle of the bucket holding that rank.
+    public func quantile(_ q: Double) -> Double? {
+        guard total > 0 else { return nil }
+        let rank = Swift.max(1, Int((q * Double(total)).rounded(.up)))
+        var seen = 0
+        for index in counts.keys.sorted() {
+            seen += counts[index]!
+            if seen >= rank { return pow(2, (Double(index) + 0.5) / 8) }
+        }
+        return nil
+    }
+
+    /// Compact text form for storage: `index:count` pairs.
+    public var encoded: String {
+        counts.keys.sorted().map { "\($0):\(counts[$0]!)" }.joined(separator: ",")
+    }
+
+    public init(encoded: String) {
+        for pair in encoded.split(separator: ",") {
+            let parts = pair.split(separator: ":")
+            guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), count > 0 else { continue }
+            counts[index, default: 0] += count
+            total += count
+        }
+    }
+}
+
+/// Sums of one group of traces: what every metric is computed from.
+public struct MetricsAccumulator: Sendable, Equatable {
+    public var traces = 0
+    public var errors = 0
+    public var inputTokens = 0
+    public var outputTokens = 0
+    public var cost = 0.0
+    public var latency = LatencyHistogram()
+    public var latencySumMs = 0.0
+    /// Numeric and boolean scores: sum and count per score name.
+    public var scores: [String: ScoreSum] = [:]
+
+    public struct ScoreSum: Sendable, Equatable {
+        public var sum: Double
+        public var count: Int
+
+        public init(sum: Double, count: Int) {
+            self.sum = sum
+            self.count = count
+        }
+    }
+
+    public init() {}
+
+    public mutating func add(_ fact: TraceFacts) {
+        traces += 1
+        if fact.isError { errors += 1 }
+        inputTokens += fact.inputTokens
+        outputTokens += fact.outputTokens
+        cost += fact.cost ?? 0
+        if let ms = fact.latencyMs {
+            latency.add(ms: ms)
+            latencySumMs += ms
+        }
+        for (name, value) in fact.scores {
+            scores[name, default: ScoreSum(sum: 0, count: 0)].sum += value
+            scores[name, default: ScoreSum(sum: 0, count: 0)].count += 1
+        }
+    }
+
+    public mutating func merge(_ other: MetricsAccumulator) {
+        traces += other.traces
+        errors += other.errors
+        inputTokens += other.inputTokens
+        outputTokens += other.outputTokens
+        cost += other.cost
+        latency.merge(other.latency)
+        latencySumMs += other.latencySumMs
+        for (name, sum) in other.scores {
+            scores[name, default: ScoreSum(sum: 0, count: 0)].sum += sum.sum
+            scores[name, default: ScoreSum(sum: 0, count: 0)].count += sum.count
+        }
+    }
+
+    /// The score sums as stored text (`{"name": [sum, count]}`).
+    public var encodedScores: String {
+        JSONValue.object(scores.mapValues { .array([.number($0.sum), .number(Double($0.count))]) }).jsonString()
+    }
+
+    public mutating func decodeScores(_ text: String?) {
+        guard let text, let object = try? JSONValue.parse(Data(text.utf8)).object else { return }
+        for (name, value) in object {
+            guard let pair = value.array, pair.count == 2, let sum = pair[0].double, let count = pair[1].int else { continue }
+            scores[name] = ScoreSum(sum: sum, count: count)
+        }
+    }
+
+    public var summary: MetricsSummary {
+        MetricsSummary(
+            traces: traces, errors: errors, errorRate: traces > 0 ? Double(errors) / Double(traces) : 0,
+            latencyP50Ms: latency.quantile(0.5), latencyP95Ms: latency.quantile(0.95), latencyP99Ms: latency.quantile(0.99),
+            latencyMeanMs: latency.total > 0 ? latencySumMs / Double(latency.total) : nil,
+            inputTokens: inputTokens, outputTokens: outputTokens, totalTokens: inputTokens + outputTokens, cost: cost,
+            scores: scores.mapValues { MetricsSummary.ScoreMean(mean: $0.count > 0 ? $0.sum / Double($0.count) : 0, count: $0.count) })
+    }
+}
+
+/// The metrics of a group or a bucket.
+public struct MetricsSummary: Sendable, Codable, Equatable {
+    public var traces: Int
+    public var errors: Int
+    public var errorRate: Double
+    public var latencyP50Ms: Double?
+    public var latencyP95Ms: Double?
+    public var latencyP99Ms: Double?
+    public var latencyMeanMs: Double?
+    public var inputTokens: Int
+    public var outputTokens: Int
+    public var totalTokens: Int
+    public var cost: Double
+    public var scores: [String: ScoreMean]
+
+    public struct ScoreMean: Sendable, Codable, Equatable {
+        public var mean: Double
+        public var count: Int
+    }
+}
+
+/// The per-trace facts metrics are computed from (one row of `traces`, with its numeric scores).
+public struct TraceFacts: Sendable {
+    public var id: String
+    public var startMicros: Int64
+    public var name: String?
+    public var userID: String?
+    public var tags: [String]
+    public var model: String?
+    public var prompt: String?
+    public var deployment: String?
+    public var variant: String?
+    public var task: String?
+    public var language: String?
+    public var domain: String?
+    public var environment: String?
+    public var isError: Bool
+    public var inputTokens: Int
+    public var outputTokens: Int
+    public var cost: Double?
+    public var latencyMs: Double?
+    public var scores: [(String, Double)] = []
+
+    public init(id: String, startMicros: Int64, name: String?, userID: String?, tags: [String], model: String?, prompt: String?,
+                deployment: String?, variant: String?, task: String?, language: String?, domain: String?, environment: String?,
+                isError: Bool, inputTokens: Int, outputTokens: Int, cost: Double?, latencyMs: Double?) {
+        self.id = id
+        self.startMicros = startMicros
+        self.name = name
+        self.userID = userID
+        self.tags = tags
+        self.model = model
+        self.prompt = prompt
+        self.deployment = deployment
+        self.variant = variant
+        self.task = task
+        self.language = language
+        self.domain = domain
+        self.environment = environment
+        self.isError = isError
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.cost = cost
+        self.latencyMs = latencyMs
+    }
+
+    /// The group keys of this trace for a dimension; tags give one key per tag.
+    public func keys(_ dimension: MetricsDimension) -> [String] {
+        let none = MetricsResult.noneKey
+        switch dimension {
+        case .model: return [model ?? none]
+        case .prompt: return [prompt ?? none]
+        case .deployment: return [deployment ?? none]
+        case .variant: return [variant ?? none]
+        case .user: return [userID ?? none]
+        case .tag: return tags.isEmpty ? [none] : Array(Set(tags)).sorted()
+        case .task: return [task ?? none]
+        case .language: return [language ?? none]
+        case .domain: return [domain ?? none]
+        case .environment: return [environment ?? none]
+        case .name: return [name ?? none]
+        }
+    }
+
+    /// The prompt key traces group by: `name@version`.
+    public static func promptKey(name: String?, version: Int?) -> String? {
+        guard let name else { return nil }
+        return version.map { "\(name)@\($0)" } ?? name
+    }
+}
+
+/// A stored pre-aggregate: the sums of one bucket for one value of one dimension (`""` for all traces).
+public struct RollupRow: Sendable, Equatable {
+    public var bucket: Int64
+    public var dimension: String
+    public var value: String
+    public var stats: MetricsAccumulator
+
+    public init(bucket: Int64, dimension: String, value: String, stats: MetricsAccumulator) {
+        self.bucket = bucket
+        self.dimension = dimension
+        self.value = value
+        self.stats = stats
+    }
+
+    public static let totalDimension = ""
+}
+
+/// A rollup bucket that has changed since it was last computed.
+public struct DirtyBucket: Sendable, Equatable {
+    public var projectID: String
+    public var bucket: Int64
+    public var markedAt: Int64
+
+    public init(projectID: String, bucket: Int64, markedAt: Int64) {
+        self.projectID = projectID
+        self.bucket = bucket
+        self.markedAt = markedAt
+    }
+}
+
+/// A trace whose language is still to be detected.
+public struct PendingLanguage: Sendable, Equatable {
+    public var projectID: String
+    public var traceID: String
+    public var input: String
+
+    public init(projectID: String, traceID: String, input: String) {
+        self.projectID = projectID
+        self.traceID = traceID
+        self.input = input
+    }
+}
+
+/// Storage for the metrics: per-trace facts, the rollup rows and their dirty marks. Inserting
+/// traces or scores marks the hours they touch; `MetricsEngine.refresh` recomputes those hours.
+public protocol MetricsRepository: Sendable {
+    /// The facts of the traces matching a filter, with their numeric scores.
+    func facts(projectID: String, filter: TraceFilter) async throws -> [TraceFacts]
+    /// Stored rollup rows of one dimension with `from <= bucket < to`.
+    func rollups(projectID: String, dimension: String, from: Int64, to: Int64) async throws -> [RollupRow]
+    /// The oldest dirty hours, at most `limit`.
+    func dirtyBuckets(limit: Int) async throws -> [DirtyBucket]
+    /// Replaces the rows of `dimensions` in `[from, to)` with `rows`, and clears `clearing` unless
+    /// it was marked again meanwhile. One transaction.
+    func replaceRollups(projectID: String, from: Int64, to: Int64, dimensions: [String], rows: [RollupRow],
+                        clearing: DirtyBucket?) async throws
+    /// Traces with input and no language yet (neither sent nor detected), at most `limit`.
+    func pendingLanguages(limit: Int) async throws -> [PendingLanguage]
+    /// Stores detected languages (`nil`: nothing to detect from) and marks their hours dirty.
+    func setDetectedLanguages(_ results: [(PendingLanguage, String?)]) async throws
+}
+
+/// One bucket of a series.
+public struct MetricsPoint: Sendable, Codable, Equatable {
+    public var start: Date
+    public var metrics: MetricsSummary
+}
+
+public struct MetricsGroup: Sendable, Codable, Equatable {
+    public var key: String
+    public var totals: MetricsSummary
+    public var series: [MetricsPoint]
+}
+
+/// A metrics query: a filter (its time range is required), a bucket size and an optional grouping.
+public struct MetricsQuery: Sendable, Equatable {
+    public var filter: TraceFilter
+    public var bucket: MetricsBucket
+    public var groupBy: MetricsDimension?
+    /// Groups beyond this many (by trace count) are summed into `(other)`.
+    public var groupLimit: Int
+
+    public init(filter: TraceFilter, bucket: MetricsBucket = .hour, groupBy: MetricsDimension? = nil, groupLimit: Int = 10) {
+        self.filter = filter
+        self.bucket = bucket
+        self.groupBy = groupBy
+        self.groupLimit = groupLimit
+    }
+}
+
+public struct MetricsResult: Sendable, Codable, Equatable {
+    public var from: Date
+    public var to: Date
+    public var bucket: MetricsBucket
+    public var groupBy: MetricsDimension?
+    /// `rollup` (pre-aggregated hours or days) or `scan` (read from the traces).
+    public var source: String
+    public var totals: MetricsSummary
+    public var series: [MetricsPoint]
+    public var groups: [MetricsGroup]
+
+    public static let noneKey = "(none)"
+    public static let otherKey = "(other)"
+}
+
+/// Computes rollups and answers metrics queries over any `MetricsRepository`.
+public enum MetricsEngine {
+    public static let maxBuckets = 2_000
+
+    /// Aggregates facts into rows of `granularity` buckets for the given dimensions (`nil` for all traces).
+    public static func aggregate(_ facts: [TraceFacts], granularity: MetricsBucket, dimensions: [MetricsDimension?]) -> [RollupRow] {
+        struct Key: Hashable {
+            var bucket: Int64
+            var dimension: String
+            var value: String
+        }
+        var rows: [Key: MetricsAccumulator] = [:]
+        for fact in facts {
+            let bucket = granularity.start(of: fact.startMicros)
+            for dimension in dimensions {
+                let keys = dimension.map { fact.keys($0) } ?? [""]
+                for value in keys {
+                    rows[Key(bucket: bucket, dimension: dimension?.rawValue ?? RollupRow.totalDimension, value: value), default: MetricsAccumulator()].add(fact)
+                }
+            }
+        }
+        return rows.map { RollupRow(bucket: $0.key.bucket, dimension: $0.key.dimension, value: $0.key.value, stats: $0.value) }
+            .sorted { ($0.bucket, $0.dimension, $0.value) < ($1.bucket, $1.dimension, $1.value) }
+    }
+
+    /// Recomputes up to `limit` dirty hours (and the user rows of their days). Returns how many hours.
+    @discardableResult
+    public static func refresh(_ repository: any MetricsRepository, limit: Int = 500) async throws -> Int {
+        let dirty = try await repository.dirtyBuckets(limit: limit)
+        let hourly = MetricsDimension.allCases.filter { $0.rollupGranularity == .hour }
+        var days = Set<String>()
+        for mark in dirty {
+            let end = MetricsBucket.hour.next(after: mark.bucket)
+            let facts = try await repository.facts(
+                projectID: mark.projectID, filter: TraceFilter(from: Timestamp.date(mark.bucket), to: Timestamp.date(end)))
+            let rows = aggregate(facts, granularity: .hour, dimensions: [nil] + hourly)
+            let day = MetricsBucket.day.start(of: mark.bucket)
+            let dayKey = "\(mark.projectID)\u{1}\(day)"
+            if !days.contains(dayKey) {
+                days.insert(dayKey)
+                let dayEnd = MetricsBucket.day.next(after: day)
+                let dayFacts = try await repository.facts(
+                    projectID: mark.projectID, filter: TraceFilter(from: Timestamp.date(day), to: Timestamp.date(dayEnd)))
+                try await repository.replaceRollups(
+                    projectID: mark.projectID, from: day, to: dayEnd, dimensions: [MetricsDimension.user.rawValue],
+                    rows: aggregate(dayFacts, granularity: .day, dimensions: [.user]), clearing: nil)
+            }
+            try await repository.replaceRollups(
+                projectID: mark.projectID, from: mark.bucket, to: end, dimensions: [RollupRow.totalDimension] + hourly.map(\.rawValue),
+                rows: rows, clearing: mark)
+        }
+        return dirty.count
+    }
+
+    /// Detects the language of up to `limit` traces that have input and no language.
+    @discardableResult
+    public static func detectLanguages(_ repository: any MetricsRepository, limit: Int = 1_000,
+                                       detect: (String) -> String?) async throws -> Int {
+        let pending = try await repository.pendingLanguages(limit: limit)
+        guard !pending.isEmpty else { return 0 }
+        try await repository.setDetectedLanguages(pending.map { ($0, detect($0.input)) })
+        return pending.count
+    }
+
+    /// Answers a query: from the rollups when it filters on time only and its buckets are whole
+    /// rollup buckets (the range is widened to whole buckets), otherwise by scanning the traces.
+    public static func run(_ query: MetricsQuery, projectID: String, repository: any MetricsRepository) async throws -> MetricsResult {
+        guard let fromDate = query.filter.from, let toDate = query.filter.to else {
+            throw TernError.invalid(query.filter.from == nil ? "from" : "to", "metrics need a time range: from and to")
+        }
+        guard fromDate < toDate else { throw TernError.invalid("to", "must be after from") }
+        let from = query.bucket.start(of: Timestamp.micros(fromDate))
+        var to = query.bucket.start(of: Timestamp.micros(toDate))
+        if to < Timestamp.micros(toDate) { to = query.bucket.next(after: to) }
+        guard (to - from) / query.bucket.approximateMicros <= Int64(maxBuckets) else {
+            throw TernError.invalid("bucket", "\(query.bucket.rawValue) buckets over this range make more than \(maxBuckets) points; choose a larger bucket")
+        }
+        let granularity = query.groupBy?.rollupGranularity ?? .hour
+        let useRollups = query.filter.isTimeOnly && query.bucket.isMultiple(of: granularity)
+        var rows: [RollupRow]
+        var totalRows: [RollupRow]
+        if useRollups {
+            totalRows = try await repository.rollups(projectID: projectID, dimension: RollupRow.totalDimension, from: from, to: to)
+            rows = []
+            if let dimension = query.groupBy {
+                rows = try await repository.rollups(projectID: projectID, dimension: dimension.rawValue, from: from, to: to)
+            }
+        } else {
+            var filter = query.filter
+            filter.from = Timestamp.date(from)
+            filter.to = Timestamp.date(to)
+            let facts = try await repository.facts(projectID: projectID, filter: filter)
+            let all = aggregate(facts, granularity: query.bucket, dimensions: [nil] + (query.groupBy.map { [$0] } ?? []))
+            totalRows = all.filter { $0.dimension == RollupRow.totalDimension }
+            rows = all.filter { $0.dimension != RollupRow.totalDimension }
+        }
+        // Bucket starts of the answer.
+        var starts: [Int64] = []
+        var cursor = from
+        while cursor < to {
+            starts.append(cursor)
+            cursor = query.bucket.next(after: cursor)
+        }
+        func series(_ rows: [RollupRow]) -> (MetricsAccumulator, [MetricsPoint]) {
+            var perBucket: [Int64: MetricsAccumulator] = [:]
+            var total = MetricsAccumulator()
+            for row in rows {
+                perBucket[query.bucket.start(of: row.bucket), default: MetricsAccumulator()].merge(row.stats)
+                total.merge(row.stats)
+            }
+            return (total, starts.map { MetricsPoint(start: Timestamp.date($0), metrics: (perBucket[$0] ?? MetricsAccumulator()).summary) })
+        }
+        let (total, totalSeries) = series(totalRows)
+        var groups: [MetricsGroup] = []
+        if query.groupBy != nil {
+            var byValue: [String: [RollupRow]] = [:]
+            for row in rows { byValue[row.value, default: []].append(row) }
+            let ranked = byValue.map { (key: $0.key, rows: $0.value, traces: $0.value.reduce(0) { $0 + $1.stats.traces }) }
+                .sorted { ($0.traces, $1.key) > ($1.traces, $0.key) }
+            let limit = max(1, query.groupLimit)
+            for entry in ranked.prefix(limit) {
+                let (groupTotal, groupSeries) = series(entry.rows)
+                groups.append(MetricsGroup(key: entry.key, totals: groupTotal.summary, series: groupSeries))
+            }
+            if ranked.count > limit {
+                let (otherTotal, otherSeries) = series(ranked.dropFirst(limit).flatMap(\.rows))
+                groups.append(MetricsGroup(key: MetricsResult.otherKey, totals: otherTotal.summary, series: otherSeries))
+            }
+        }
+        return MetricsResult(
+            from: Timestamp.date(from), to: Timestamp.date(to), bucket: query.bucket, groupBy: query.groupBy,
+            source: useRollups ? "rollup" : "scan", totals: total.summary, series: totalSeries, groups: groups)
+    }
+}

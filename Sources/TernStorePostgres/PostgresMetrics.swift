@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import PostgresNIO
+import TernCore
+
+struct PGMetrics: MetricsRepository {
+    let client: PostgresClient
+    let logger: Logger
+
+    func facts(projectID: String, filter: TraceFilter) async throws -> [TraceFacts] {
+        let (sql, values) = try TraceSQL.facts(filter, projectID: projectID, dialect: .postgres)
+        var facts = try await collect(client.mappedQuery(PostgresQuery(sql: sql, values: values), logger: logger)) { row in
+            let c = row.makeRandomAccess()
+            func text(_ i: Int) throws -> String? { try c[i].decode(String?.self) }
+            let start = try c[1].decode(Int64.self)
+            let end = try c[2].decode(Int64?.self)
+            return TraceFacts(
+                id: try text(0) ?? "", startMicros: start, name: try text(3), userID: try text(4), tags: storedTags(try text(5) ?? "[]"),
+                model: try text(6), prompt: TraceFacts.promptKey(name: try text(7), version: try c[8].decode(Int?.self)),
+                deployment: try text(9), variant: try text(10), task: try text(11), language: try text(12), domain: try text(13),
+                environment: try text(14), isError: try c[15].decode(Int.self) > 0, inputTokens: try c[16].decode(Int.self),
+                outputTokens: try c[17].decode(Int.self), cost: try c[18].decode(Double?.self),
+                latencyMs: end.map { Double($0 - start) / 1000 })
+        }
+        let (scoreSQL, scoreValues) = try TraceSQL.scoreFacts(filter, projectID: projectID, dialect: .postgres)
+        var scores: [(traceID: String, name: String, value: Double)] = []
+        for try await (trace, name, value) in try await client.mappedQuery(PostgresQuery(sql: scoreSQL, values: scoreValues), logger: logger)
+            .decode((String, String, Double).self) {
+            scores.append((trace, name, value))
+        }
+        TraceSQL.attach(scores, to: &facts)
+        return facts
+    }
+
+    func rollups(projectID: String, dimension: String, from: Int64, to: Int64) async throws -> [RollupRow] {
+        try await collect(client.mappedQuery("""
+            SELECT bucket, value, traces, errors, input_tokens, output_tokens, cost, latency_sum, latency_hist, scores
+            FROM trace_rollups WHERE project_id = \(projectID) AND dimension = \(dimension) AND bucket >= \(from) AND bucket < \(to)
+            """, logger: logger)) { row in
+            let (bucket, value, traces, errors, input, output, cost, latencySum, histogram, scores) = try row.decode(
+                (Int64, String, Int64, Int64, Int64, Int64, Double, Double, String, String).self)
+            var stats = MetricsAccumulator()
+            stats.traces = Int(traces)
+            stats.errors = Int(errors)
+            stats.inputTokens = Int(input)
+            stats.outputTokens = Int(output)
+            stats.cost = cost
+            stats.latencySumMs = latencySum
+            stats.latency = LatencyHistogram(encoded: histogram)
+            stats.decodeScores(scores)
+            return RollupRow(bucket: bucket, dimension: dimension, value: value, stats: stats)
+        }
+    }
+
+    func dirtyBuckets(limit: Int) async throws -> [DirtyBucket] {
+        try await collect(client.mappedQuery(
+            "SELECT project_id, bucket, marked_at FROM rollup_dirty ORDER BY bucket, project_id LIMIT \(limit)", logger: logger)) { row in
+            let (project, bucket, marked) = try row.decode((String, Int64, Int64).self)
+            return DirtyBucket(projectID: project, bucket: bucket, markedAt: marked)
+        }
+    }
+
+    func replaceRollups(projectID: String, from: Int64, to: Int64, dimensions: [String], rows: [RollupRow], clearing: DirtyBucket?) async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            var binder = Binder()
+            let list = dimensions.map { binder.add($0) }.joined(separator: ",")
+            let sql = """
+                DELETE FROM trace_rollups WHERE project_id = \(binder.add(projectID)) AND bucket >= \(binder.add(from))
+                AND bucket < \(binder.add(to)) AND dimension IN (\(list))
+                """
+            try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binder.bindings), logger: logger)
+            for chunk in stride(from: 0, to: rows.count, by: 1000).map({ Array(rows[$0..<min($0 + 1000, rows.count)]) }) {
+                var binder = Binder()
+                let values = chunk.map { row in
+                    let s = row.stats
+                    return "(" + [
+                        binder.add(projectID), binder.add(row.dimension), binder.add(row.bucket), binder.add(row.value), binder.add(Int64(s.traces)),
+                        binder.add(Int64(s.errors)), binder.add(Int64(s.inputTokens)), binder.add(Int64(s.outputTokens)), binder.add(s.cost),
+                        binder.add(s.latencySumMs), binder.add(s.latency.encoded), binder.add(s.encodedScores),
+                    ].joined(separator: ",") + ")"
+                }.joined(separator: ",")
+                try await connection.query(PostgresQuery(unsafeSQL: """
+                    INSERT INTO trace_rollups (project_id, dimension, bucket, value, traces, errors, input_tokens, output_tokens, cost,
+                                               latency_sum, latency_hist, scores) VALUES \(values)
+                    """, binds: binder.bindings), logger: logger)
+            }
+            if let mark = clearing {
+                try await connection.query(
+                    "DELETE FROM rollup_dirty WHERE project_id = \(mark.projectID) AND bucket = \(mark.bucket) AND marked_at = \(mark.markedAt)",
+                    logger: logger)
+            }
+        }
+    }
+
+    func pendingLanguages(limit: Int) async throws -> [PendingLanguage] {
+        try await collect(client.mappedQuery("""
+            SELECT project_id, id, substr(input, 1, 2000) FROM traces
+            WHERE language IS NULL AND language_checked = 0 AND input IS NOT NULL LIMIT \(limit)
+            """, logger: logger)) { row in
+            let (project, id, input) = try row.decode((String, String, String).self)
+            return PendingLanguage(projectID: project, traceID: id, input: input)
+        }
+    }
+
+    func setDetectedLanguages(_ results: [(PendingLanguage, String?)]) async throws {
+        guard !results.isEmpty else { return }
+        let now = Timestamp.micros(Date())
+        try await client.withTransaction(logger: logger) { connection in
+            for (pending, language) in results {
+                try await connection.query("""
+                    UPDATE traces SET language = COALESCE(language, \(language)), language_checked = 1
+                    WHERE project_id = \(pending.projectID) AND id = \(pending.traceID)
+                    """, logger: logger)
+                if language != nil {
+                    try await connection.query("""
+                        INSERT INTO rollup_dirty (project_id, bucket, marked_at)
+                        SELECT project_id, (start_time / 3600000000) * 3600000000, \(now) FROM traces
+                        WHERE project_id = \(pending.projectID) AND id = \(pending.traceID)
+                        ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = GREATEST(rollup_dirty.marked_at + 1, EXCLUDED.marked_at)
+                        """, logger: logger)
+                }
+            }
+        }
+    }
+}
