@@ -111,6 +111,7 @@ let package = Package(
                 "TernWeb",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -163,6 +164,7 @@ let package = Package(
         .testTarget(
             name: "TernCoreTests",
             dependencies: ["TernCore", "TernTestSupport"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -174,9 +176,16 @@ let package = Package(
             name: "TernServerTests",
             dependencies: [
                 "TernServer", "TernTestSupport", "TernGateway", "TernProviders",
+                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TernMonitorTests",
+            dependencies: ["TernMonitor", "TernCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

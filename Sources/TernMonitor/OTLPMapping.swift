@@ -90,8 +90,8 @@ public enum OTLPMapping {
         if let flag = value["boolValue"]?.bool { return .bool(flag) }
         if let int = value["intValue"] { return .number(int.double ?? Double(int.string ?? "") ?? 0) }
         if let double = value["doubleValue"] { return .number(double.double ?? Double(double.string ?? "") ?? 0) }
-        if let array = value["arrayValue"]?["values"]?.array { return .array(array.map { anyValue($0) }) }
-        if let list = value["kvlistValue"]?["values"] { return .object(attributes(list)) }
+        if let array = value["arrayValue"] { return .array((array["values"]?.array ?? []).map { anyValue($0) }) }
+        if let list = value["kvlistValue"] { return .object(attributes(list["values"])) }
         if let bytes = value["bytesValue"]?.string { return .string(bytes) }
         return .null
     }

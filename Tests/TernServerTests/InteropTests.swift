@@ -21,11 +21,25 @@ struct InteropTests {
         return process.terminationStatus == 0
     }
 
+    static var openTelemetryInstalled: Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [python, "-c", "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+
     static var required: Bool { ProcessInfo.processInfo.environment["TERN_TEST_REQUIRE_INTEROP"] == "1" }
 
     @Test("the interop run is part of scripts/test")
     func installedWhenRequired() {
-        if Self.required { #expect(Self.openAIInstalled, "TERN_TEST_REQUIRE_INTEROP=1 but `import openai` fails in \(Self.python)") }
+        if Self.required {
+            #expect(Self.openAIInstalled, "TERN_TEST_REQUIRE_INTEROP=1 but `import openai` fails in \(Self.python)")
+            #expect(Self.openTelemetryInstalled, "TERN_TEST_REQUIRE_INTEROP=1 but the OpenTelemetry SDK and OTLP/HTTP exporter do not import in \(Self.python)")
+        }
     }
 
     @Test("chat, streaming, tools, embeddings, models and errors, as the SDK sees them",
@@ -46,23 +60,30 @@ struct InteropTests {
                                                          createdBy: "test", limits: KeyLimits(requestsPerMinute: 1))
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("Interop/openai_interop.py").path
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [Self.python, script]
             var environment = ProcessInfo.processInfo.environment
             environment["TERN_BASE_URL"] = "http://127.0.0.1:\(port)/v1"
             environment["TERN_KEY"] = g.h.adminKey
             environment["TERN_LIMITED_KEY"] = limited
-            process.environment = environment
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            let data = try await Task.detached { try output.fileHandleForReading.readToEnd() ?? Data() }.value
-            process.waitUntilExit()
-            let text = String(decoding: data, as: UTF8.self)
-            #expect(process.terminationStatus == 0, "\(text)")
+            let (status, text) = try await runExternalProcess([Self.python, script], environment: environment)
+            #expect(status == 0, "\(text)")
             #expect(text.contains("all checks passed"), "\(text)")
+        }
+    }
+
+    @Test("the official OpenTelemetry SDK exports GenAI spans (protobuf, plain and gzip) that come out of the query API priced",
+          .enabled(if: InteropTests.openTelemetryInstalled, "opentelemetry-sdk is not installed (scripts/test installs it)"))
+    func openTelemetryExporter() async throws {
+        try await withHarness(setup: .live) { h in
+            let port = try #require(h.client.port)
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("Interop/otel_interop.py").path
+            var environment = ProcessInfo.processInfo.environment
+            environment["TERN_URL"] = "http://127.0.0.1:\(port)"
+            environment["TERN_API_KEY"] = h.adminKey
+            let (status, text) = try await runExternalProcess([Self.python, script], environment: environment)
+            #expect(status == 0, "\(text)")
+            #expect(text.contains(#""ok": true"#), "\(text)")
+            #expect(try await h.store.traces.count(projectID: h.project.id) == 2, "one trace per export")
         }
     }
 }

@@ -1,3 +1,4 @@
+import CompressNIO
 import Foundation
 import HTTPTypes
 import NIOCore
@@ -68,13 +69,59 @@ struct OTLPTests {
         }
     }
 
+    static func fixture(_ name: String) throws -> ByteBuffer {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("TernMonitorTests/Fixtures/\(name)")
+        return ByteBuffer(bytes: [UInt8](try Data(contentsOf: url)))
+    }
+
+    @Test("protobuf bodies, plain and gzip, as the official Python exporter sends them", arguments: StoreKind.available)
+    func protobuf(kind: StoreKind) async throws {
+        try await withHarness(kind) { h in
+            for (name, gzip) in [("otel-python-genai.pb", false), ("otel-python-genai.pb.gz", true)] {
+                var headers: HTTPFields = [.contentType: "application/x-protobuf"]
+                if gzip { headers[.contentEncoding] = "gzip" }
+                let reply = try await h.call(.post, "/v1/traces", key: h.adminKey, body: try Self.fixture(name), headers: headers)
+                #expect(reply.status == .ok, "\(reply.text)")
+                #expect(reply.headers[.contentType] == "application/x-protobuf")
+            }
+            let page = try await h.store.traces.list(projectID: h.project.id, query: TraceQuery())
+            #expect(page.traces.count == 1, "the gzip copy is the same trace and adds nothing")
+            let summary = try #require(page.traces.first)
+            #expect(summary.model == "gpt-4o-mini-2024-07-18")
+            #expect(summary.inputTokens == 120 && summary.outputTokens == 35)
+            #expect((summary.cost ?? 0) > 0)
+            let detail = try #require(try await h.store.traces.get(projectID: h.project.id, id: summary.trace.id))
+            let generation = try #require(detail.observations.first { $0.type == .generation })
+            let root = try #require(detail.observations.first { $0.parentID == nil })
+            #expect(generation.parentID == root.id)
+            #expect(detail.trace.name == "chat-session")
+            #expect(generation.modelParameters?["temperature"]?.double == 0.2)
+        }
+    }
+
     @Test("bad OTLP input is refused with a reason")
     func badInput() async throws {
         try await withHarness { h in
-            let protobuf = try await h.call(.post, "/v1/traces", key: h.adminKey, body: ByteBuffer(bytes: [0x0a, 0x00]),
+            let protobuf = try await h.call(.post, "/v1/traces", key: h.adminKey, body: ByteBuffer(bytes: [0x0a, 0x05, 0xff]),
                                             headers: [.contentType: "application/x-protobuf"])
             #expect(protobuf.status == .badRequest)
-            #expect((protobuf.error["message"] as? String)?.contains("http/json") == true)
+            #expect((protobuf.error["message"] as? String)?.contains("protobuf") == true)
+            let notGzip = try await h.call(.post, "/v1/traces", key: h.adminKey, body: ByteBuffer(string: "plain"),
+                                           headers: [.contentType: "application/x-protobuf", .contentEncoding: "gzip"])
+            #expect(notGzip.status == .badRequest)
+            #expect(notGzip.errorCode == "malformed_gzip")
+            let brotli = try await h.call(.post, "/v1/traces", key: h.adminKey, json: "{}", headers: [.contentEncoding: "br"])
+            #expect(brotli.errorCode == "unsupported_encoding")
+            let xml = try await h.call(.post, "/v1/traces", key: h.adminKey, body: ByteBuffer(string: "<a/>"), headers: [.contentType: "text/xml"])
+            #expect(xml.errorCode == "unsupported_media_type")
+            // A small gzip body that inflates past the body limit (64 KiB here) is refused, not inflated.
+            var zeros = ByteBuffer(bytes: [UInt8](repeating: 0, count: 1_000_000))
+            let bomb = try zeros.compress(with: .gzip())
+            #expect(bomb.readableBytes < 64 * 1024)
+            let refused = try await h.call(.post, "/v1/traces", key: h.adminKey, body: bomb,
+                                           headers: [.contentType: "application/x-protobuf", .contentEncoding: "gzip"])
+            #expect(refused.status == .contentTooLarge)
             let badID = try await h.call(.post, "/v1/traces", key: h.adminKey,
                                          json: #"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz","spanId":"eee19b7ec3c1b174","name":"a"}]}]}]}"#)
             #expect(badID.status == .badRequest)

@@ -1,5 +1,8 @@
+import CompressNIO
 import Foundation
 import Hummingbird
+import NIOCore
+import NIOFoundationCompat
 import TernCore
 import TernMonitor
 
@@ -17,23 +20,43 @@ struct OTLPController {
             guard let projectID = principal.boundProjectID else {
                 throw TernError.forbidden("OTLP export takes a project API key (a key belongs to one project)")
             }
-            if let encoding = request.headers[.contentEncoding], encoding.lowercased() != "identity" {
-                throw TernError(.invalidInput, code: "unsupported_encoding",
-                                message: "Content-Encoding \(encoding) is not supported yet; send uncompressed OTLP")
-            }
             let contentType = (request.headers[.contentType] ?? "application/json").lowercased()
-            guard contentType.hasPrefix("application/json") else {
+            let isProtobuf = contentType.hasPrefix("application/x-protobuf") || contentType.hasPrefix("application/protobuf")
+            guard isProtobuf || contentType.hasPrefix("application/json") else {
                 throw TernError(.invalidInput, code: "unsupported_media_type",
-                                message: "OTLP \(contentType) is not supported yet; export OTLP/JSON (OTEL_EXPORTER_OTLP_PROTOCOL=http/json)")
+                                message: "OTLP over HTTP takes application/x-protobuf or application/json, not \(contentType)")
             }
-            let data = try await JSON.collect(request, limit: maxBody)
-            let root: JSONValue
-            do { root = try JSONValue.parse(data) } catch {
-                throw TernError.invalid(nil, "malformed JSON: \(error)", code: "malformed_json")
+            var buffer = ByteBuffer(data: try await JSON.collect(request, limit: maxBody))
+            switch request.headers[.contentEncoding]?.lowercased() {
+            case nil, "identity"?: break
+            case "gzip"?:
+                do {
+                    buffer = try buffer.decompress(with: .gzip(), maxSize: maxBody)
+                } catch let error as CompressNIOError where error == .bufferOverflow {
+                    throw TernError(.tooLarge, code: "payload_too_large", message: "decompressed body exceeds the limit of \(maxBody) bytes")
+                } catch {
+                    throw TernError.invalid("body", "not valid gzip data", code: "malformed_gzip")
+                }
+            case let other?:
+                throw TernError(.invalidInput, code: "unsupported_encoding", message: "Content-Encoding \(other) is not supported; send gzip or identity")
             }
-            let spans = try OTLPMapping.spans(fromJSON: root)
+            let data = Data(buffer.readableBytesView)
+            let spans: [OTLPMapping.Span]
+            if isProtobuf {
+                spans = try OTLPMapping.spans(fromProtobuf: data)
+            } else {
+                let root: JSONValue
+                do { root = try JSONValue.parse(data) } catch {
+                    throw TernError.invalid(nil, "malformed JSON: \(error)", code: "malformed_json")
+                }
+                spans = try OTLPMapping.spans(fromJSON: root)
+            }
             try await store.traces.insert(OTLPMapping.items(spans, projectID: projectID))
             context.logger.debug("OTLP spans stored", metadata: ["count": .stringConvertible(spans.count)])
+            if isProtobuf {
+                // An empty ExportTraceServiceResponse: no partial success to report.
+                return Response(status: .ok, headers: [.contentType: "application/x-protobuf"], body: .init(byteBuffer: ByteBuffer()))
+            }
             return try JSON.response(JSONValue.object(["partialSuccess": .object([:])]))
         }
     }
