@@ -300,6 +300,26 @@ public struct TraceFacts: Sendable {
     }
 }
 
+/// A bin of a latency distribution.
+public struct LatencyBin: Sendable, Codable, Equatable {
+    public var lowerMs: Double
+    public var upperMs: Double
+    public var count: Int
+}
+
+extension LatencyHistogram {
+    /// The counts merged to one bin per doubling of latency, lowest first, gaps filled with zeros.
+    public var doublings: [LatencyBin] {
+        guard let low = counts.keys.min(), let high = counts.keys.max() else { return [] }
+        func octave(_ index: Int) -> Int { index >= 0 ? index / 8 : (index - 7) / 8 }
+        var bins: [Int: Int] = [:]
+        for (index, count) in counts { bins[octave(index), default: 0] += count }
+        return (octave(low)...octave(high)).map { o in
+            LatencyBin(lowerMs: pow(2, Double(o)), upperMs: pow(2, Double(o + 1)), count: bins[o] ?? 0)
+        }
+    }
+}
+
 /// A stored pre-aggregate: the sums of one bucket for one value of one dimension (`""` for all traces).
 public struct RollupRow: Sendable, Equatable {
     public var bucket: Int64
@@ -400,6 +420,8 @@ public struct MetricsResult: Sendable, Codable, Equatable {
     public var totals: MetricsSummary
     public var series: [MetricsPoint]
     public var groups: [MetricsGroup]
+    /// The latency distribution of all traces, one bin per doubling.
+    public var latencyHistogram: [LatencyBin]
 
     public static let noneKey = "(none)"
     public static let otherKey = "(other)"
@@ -536,6 +558,7 @@ public enum MetricsEngine {
         }
         return MetricsResult(
             from: Timestamp.date(from), to: Timestamp.date(to), bucket: query.bucket, groupBy: query.groupBy,
-            source: useRollups ? "rollup" : "scan", totals: total.summary, series: totalSeries, groups: groups)
+            source: useRollups ? "rollup" : "scan", totals: total.summary, series: totalSeries, groups: groups,
+            latencyHistogram: total.latency.doublings)
     }
 }

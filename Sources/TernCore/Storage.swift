@@ -107,6 +107,8 @@ public protocol TraceRepository: Sendable {
     /// Newest first, keyset-paginated.
     func list(projectID: String, query: TraceQuery) async throws -> TracePage
     func get(projectID: String, id: String) async throws -> TraceDetail?
+    /// Sessions among the traces matching `filter`, most recently active first.
+    func sessions(projectID: String, filter: TraceFilter, limit: Int) async throws -> [SessionSummary]
     func count(projectID: String) async throws -> Int
     /// Deletes the project's traces that started before `cutoff`, with their observations and scores;
     /// returns how many traces went.

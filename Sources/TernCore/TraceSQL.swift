@@ -267,3 +267,19 @@ extension TraceSQL {
     /// The SQL expression of the hour holding `start_time`.
     public static let hourOfStart = "(start_time / 3600000000) * 3600000000"
 }
+
+extension TraceSQL {
+    /// Sessions of the traces matching a filter, most recently active first.
+    public static func sessions(_ filter: TraceFilter, projectID: String, limit: Int, dialect: SQLDialect) throws -> (sql: String, values: [SQLValue]) {
+        var builder = SQLBuilder(dialect: dialect)
+        let conditions = try Self.conditions(filter, projectID: projectID, into: &builder) + ["session_id IS NOT NULL"]
+        let sql = """
+            SELECT session_id, MAX(user_id), CAST(COUNT(*) AS BIGINT), MIN(start_time), MAX(start_time),
+                   CAST(SUM(input_tokens + output_tokens) AS BIGINT), SUM(total_cost),
+                   CAST(SUM(CASE WHEN error_count > 0 THEN 1 ELSE 0 END) AS BIGINT)
+            FROM traces WHERE \(conditions.joined(separator: " AND "))
+            GROUP BY session_id ORDER BY MAX(start_time) DESC, session_id LIMIT \(builder.bind(Int64(max(1, min(limit, 500)))))
+            """
+        return (sql, builder.values)
+    }
+}

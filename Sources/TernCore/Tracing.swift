@@ -429,3 +429,26 @@ public struct ObservationNode: Sendable, Codable, Equatable {
         nodes.flatMap { [$0] + flatten($0.children) }
     }
 }
+
+/// A conversation: the traces sharing a session id.
+public struct SessionSummary: Sendable, Codable, Equatable {
+    public var id: String
+    public var userID: String?
+    public var traceCount: Int
+    public var firstTime: Date
+    public var lastTime: Date
+    public var tokens: Int
+    public var cost: Double?
+    public var errorCount: Int
+
+    public init(id: String, userID: String?, traceCount: Int, firstTime: Date, lastTime: Date, tokens: Int, cost: Double?, errorCount: Int) {
+        self.id = id
+        self.userID = userID
+        self.traceCount = traceCount
+        self.firstTime = firstTime
+        self.lastTime = lastTime
+        self.tokens = tokens
+        self.cost = cost
+        self.errorCount = errorCount
+    }
+}

@@ -25,7 +25,7 @@ public struct DetectedLanguage: Sendable, Equatable, Hashable {
 /// Identifies the language of a text among langdetect's 55 languages.
 ///
 /// Immutable and thread-safe: every call works on its own local state; the profiles are
-/// parsed once per process, on first use (about 20-40 ms).
+/// parsed once per process, on first use (15-30 ms in a release build).
 ///
 /// With `koreanRequiresHangul: false` the answers are those of Python langdetect 1.0.9 with
 /// `DetectorFactory.seed = 0` (and `max_text_length` = `maxTextLength`). The default (`true`)
@@ -129,6 +129,8 @@ public final class LanguageDetector: Sendable {
         model.entryStart.withUnsafeBufferPointer { entryStart in
         model.entryLanguage.withUnsafeBufferPointer { entryLanguage in
         model.entryProbability.withUnsafeBufferPointer { entryProbability in
+        var savedStorage = [Double](repeating: 0, count: languageCount)
+        savedStorage.withUnsafeMutableBufferPointer { saved in
         prob.withUnsafeMutableBufferPointer { prob in
             for _ in 0..<trials {
                 for j in 0..<languageCount { prob[j] = prior[j] }
@@ -136,19 +138,18 @@ public final class LanguageDetector: Sendable {
                 let weight = alpha / baseFreq
                 var i = 0
                 while true {
-                    // _update_lang_prob: prob[j] *= weight + p[j] (p[j] = 0 for absent languages).
+                    // _update_lang_prob: prob[j] *= weight + p[j], where p[j] = 0 (so the factor is
+                    // exactly `weight`) for the languages without this n-gram. Done as one dense
+                    // pass plus a fix-up of the few languages that have it, on their old values.
                     let row = Int(ngrams[random.below(ngrams.count)])
-                    var e = Int(entryStart[row])
+                    let eStart = Int(entryStart[row])
                     let eEnd = Int(entryStart[row + 1])
-                    var next = e < eEnd ? Int(entryLanguage[e]) : languageCount
-                    for j in 0..<languageCount {
-                        if j == next {
-                            prob[j] *= weight + entryProbability[e]
-                            e += 1
-                            next = e < eEnd ? Int(entryLanguage[e]) : languageCount
-                        } else {
-                            prob[j] *= weight
-                        }
+                    for e in eStart..<eEnd {
+                        saved[e - eStart] = prob[Int(entryLanguage[e])]
+                    }
+                    for j in 0..<languageCount { prob[j] *= weight }
+                    for e in eStart..<eEnd {
+                        prob[Int(entryLanguage[e])] = saved[e - eStart] * (weight + entryProbability[e])
                     }
                     if i % 5 == 0 {
                         // _normalize_prob
@@ -168,6 +169,7 @@ public final class LanguageDetector: Sendable {
                     langprob[j] += prob[j] / Double(trials)
                 }
             }
+        }
         }
         }
         }

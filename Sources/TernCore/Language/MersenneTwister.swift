@@ -1,6 +1,7 @@
 import Foundation
 
-// Deterministic pseudo-random numbers for the language detector.
+// Deterministic pseudo-random numbers for the language detector (part of the Swift port of
+// langdetect 1.0.9, Apache-2.0, see third_party/langdetect/).
 //
 // langdetect draws its random numbers from Python's `random.Random` seeded with
 // `DetectorFactory.seed` (0 when deterministic results are wanted). To reproduce its

@@ -49,22 +49,7 @@ struct UsersController {
     func registerPublic(on api: RouterGroup<TernRequestContext>) {
         api.post("auth/login") { request, context in
             let body = try await JSON.decode(Login.self, from: request, limit: maxBody, allowedKeys: Login.keys)
-            let email = body.email.trimmingCharacters(in: .whitespaces).lowercased()
-            let invalid = TernError(.unauthorized, code: "invalid_credentials", message: "wrong e-mail or password")
-            guard let user = try await store.users.get(email: email),
-                let hash = try await store.users.passwordHash(userID: user.id)
-            else {
-                // Spend the same time as a real check so timing does not reveal which e-mails exist.
-                _ = try await offLoop { PasswordHasher.verify(body.password, against: Self.decoyHash) }
-                throw invalid
-            }
-            guard try await offLoop({ PasswordHasher.verify(body.password, against: hash) }) else { throw invalid }
-            guard user.disabledAt == nil else {
-                throw TernError(.unauthorized, code: "user_disabled", message: "user \(user.email) is disabled")
-            }
-            let token = Secrets.newSessionToken()
-            let expires = Date().addingTimeInterval(Double(sessionTTL.components.seconds))
-            let session = try await store.sessions.create(userID: user.id, tokenHash: Secrets.hash(token), expiresAt: expires)
+            let (user, token, session) = try await Self.signIn(store: store, email: body.email, password: body.password, ttl: sessionTTL)
             context.logger.info("signed in", metadata: ["user_id": .string(user.id)])
             var headers = HTTPFields()
             headers[.setCookie] =
@@ -155,6 +140,27 @@ struct UsersController {
     }
 
     /// A valid hash of a random password, used to equalise sign-in timing for unknown e-mails.
+    /// Checks an e-mail and password and opens a session: the user, the session token and its row.
+    static func signIn(store: any TernStore, email: String, password: String, ttl: Duration) async throws -> (User, String, WebSession) {
+        let email = email.trimmingCharacters(in: .whitespaces).lowercased()
+        let invalid = TernError(.unauthorized, code: "invalid_credentials", message: "wrong e-mail or password")
+        guard let user = try await store.users.get(email: email),
+            let hash = try await store.users.passwordHash(userID: user.id)
+        else {
+            // Spend the same time as a real check so timing does not reveal which e-mails exist.
+            _ = try await offLoop { PasswordHasher.verify(password, against: Self.decoyHash) }
+            throw invalid
+        }
+        guard try await offLoop({ PasswordHasher.verify(password, against: hash) }) else { throw invalid }
+        guard user.disabledAt == nil else {
+            throw TernError(.unauthorized, code: "user_disabled", message: "user \(user.email) is disabled")
+        }
+        let token = Secrets.newSessionToken()
+        let expires = Date().addingTimeInterval(Double(ttl.components.seconds))
+        let session = try await store.sessions.create(userID: user.id, tokenHash: Secrets.hash(token), expiresAt: expires)
+        return (user, token, session)
+    }
+
     static let decoyHash: String = (try? PasswordHasher.standard.hash(Secrets.randomToken(prefix: ""))) ?? ""
 }
 

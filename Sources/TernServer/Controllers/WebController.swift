@@ -1,0 +1,249 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import TernCore
+import TernWeb
+
+/// The web UI under `/ui`: server-rendered pages signed in with a user account (session cookie).
+/// Forms that change data carry a CSRF token derived from the session; every page sends a
+/// Content-Security-Policy that allows Tern's own script only.
+struct WebController {
+    let store: any TernStore
+    let authenticator: Authenticator
+    let renderer: WebRenderer
+    let sessionTTL: Duration
+    let maxBody: Int
+
+    static let stylesheet = WebAssets.css + "\n" + ChartStyles.css
+
+    func register(on router: Router<TernRequestContext>) {
+        router.get("/") { _, _ in Self.redirect("/ui/") }
+        router.get("ui/static/tern.css") { request, _ in Self.asset(Self.stylesheet, type: "text/css; charset=utf-8", request) }
+        router.get("ui/static/tern.js") { request, _ in Self.asset(WebAssets.js, type: "text/javascript; charset=utf-8", request) }
+        router.get("ui") { request, _ in
+            guard let viewer = await viewer(request) else { return Self.redirect("/ui/login") }
+            _ = viewer
+            let projects = try await store.projects.list()
+            let slug = projects.first { $0.slug == Bootstrap.defaultProjectSlug }?.slug ?? projects.first?.slug ?? Bootstrap.defaultProjectSlug
+            return Self.redirect("/ui/\(Views.percent(slug))/dashboard")
+        }
+        router.get("ui/login") { request, _ in
+            if await viewer(request) != nil { return Self.redirect(Self.safeNext(request.uri.queryParameters.get("next"))) }
+            return html(renderer.plain("login", title: "Sign in", ["next": Self.safeNext(request.uri.queryParameters.get("next")), "email": ""]))
+        }
+        router.post("ui/login") { request, context in
+            let form = try await Self.form(request, limit: maxBody)
+            let next = Self.safeNext(form["next"])
+            do {
+                let (user, token, _) = try await UsersController.signIn(
+                    store: store, email: form["email"] ?? "", password: form["password"] ?? "", ttl: sessionTTL)
+                context.logger.info("signed in to the UI", metadata: ["user_id": .string(user.id)])
+                var response = Self.redirect(next)
+                response.headers[.setCookie] =
+                    "\(Authenticator.sessionCookie)=\(token); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(sessionTTL.components.seconds)"
+                return response
+            } catch let error as TernError where error.kind == .unauthorized {
+                return html(renderer.plain("login", title: "Sign in", flash: ("error", error.message), ["next": next, "email": form["email"] ?? ""]),
+                            status: .unauthorized)
+            }
+        }
+        router.post("ui/logout") { request, _ in
+            let form = try await Self.form(request, limit: maxBody)
+            if let (_, token, sessionID) = await viewer(request), form["csrf"] == Self.csrf(token) {
+                try await store.sessions.delete(id: sessionID)
+            }
+            var response = Self.redirect("/ui/login")
+            response.headers[.setCookie] = "\(Authenticator.sessionCookie)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+            return response
+        }
+        router.get("ui/switch") { request, _ in
+            Self.redirect("/ui/\(Views.percent(request.uri.queryParameters.get("project") ?? Bootstrap.defaultProjectSlug))/dashboard")
+        }
+        router.get("ui/{project}/dashboard") { request, context in
+            try await page(request, context, active: "dashboard") { chrome in
+                let parameters = request.uri.queryParameters
+                let range = RangeChoice.named(parameters.get("range"))
+                let bucket = parameters.get("bucket").flatMap(MetricsBucket.init(rawValue:)) ?? range.bucket
+                let segment = parameters.get("segment").flatMap(MetricsDimension.init(rawValue:)) ?? .language
+                let to = Date()
+                let filter = TraceFilter(from: to.addingTimeInterval(-range.seconds), to: to)
+                async let overall = MetricsEngine.run(MetricsQuery(filter: filter, bucket: bucket), projectID: chrome.project.id, repository: store.metrics)
+                async let byModel = MetricsEngine.run(MetricsQuery(filter: filter, bucket: bucket, groupBy: .model, groupLimit: 8),
+                                                      projectID: chrome.project.id, repository: store.metrics)
+                async let bySegment = MetricsEngine.run(MetricsQuery(filter: filter, bucket: bucket, groupBy: segment, groupLimit: 12),
+                                                        projectID: chrome.project.id, repository: store.metrics)
+                return html(renderer.render("dashboard", Views.dashboard(
+                    chrome: chrome, range: range, bucket: bucket, segment: segment, overall: try await overall, byModel: try await byModel,
+                    bySegment: try await bySegment)))
+            }
+        }
+        router.get("ui/{project}/traces") { request, context in
+            try await page(request, context, active: "traces") { chrome in
+                let parameters = Self.pairs(request.uri.queryParameters).filter { !$0.1.isEmpty || $0.0 == "q" }
+                do {
+                    let query = try TraceQueryParameters.query(parameters)
+                    let page = try await store.traces.list(projectID: chrome.project.id, query: query)
+                    return html(renderer.render("traces", Views.traces(chrome: chrome, parameters: parameters, page: page, error: nil)))
+                } catch let error as TernError where error.kind == .invalidInput {
+                    let message = error.field.map { "\($0): \(error.message)" } ?? error.message
+                    return html(renderer.render("traces", Views.traces(chrome: chrome, parameters: parameters, page: nil, error: message)),
+                                status: .badRequest)
+                }
+            }
+        }
+        router.get("ui/{project}/traces/{trace}") { request, context in
+            try await page(request, context, active: "traces") { chrome in
+                let id = try context.parameters.string("trace")
+                guard let detail = try await store.traces.get(projectID: chrome.project.id, id: id) else {
+                    throw TernError.notFound("trace \(id)")
+                }
+                let scores = try await store.scores.list(projectID: chrome.project.id, traceID: id)
+                let names = try await store.scoreConfigs.list(projectID: chrome.project.id).map(\.name)
+                return html(renderer.render("trace", Views.trace(chrome: chrome, detail: detail, scores: scores, scoreNames: names)))
+            }
+        }
+        router.post("ui/{project}/traces/{trace}/scores") { request, context in
+            try await page(request, context, active: "traces", form: true) { chrome in
+                let id = try context.parameters.string("trace")
+                let form = try await Self.form(request, limit: maxBody)
+                guard let (user, token, _) = await viewer(request), form["csrf"] == Self.csrf(token) else {
+                    throw TernError.forbidden("the form expired; reload the page and try again")
+                }
+                guard user.role != .viewer else { throw TernError.forbidden("viewers cannot score traces") }
+                guard try await store.traces.get(projectID: chrome.project.id, id: id) != nil else { throw TernError.notFound("trace \(id)") }
+                let name = (form["name"] ?? "").trimmingCharacters(in: .whitespaces)
+                guard !name.isEmpty else { throw TernError.invalid("name", "a score needs a name") }
+                let config = try await store.scoreConfigs.get(projectID: chrome.project.id, name: name)
+                let raw = (form["value"] ?? "").trimmingCharacters(in: .whitespaces)
+                let value: JSONValue = if let number = Double(raw) { .number(number) }
+                    else if raw.lowercased() == "true" || raw.lowercased() == "false" { .bool(raw.lowercased() == "true") } else { .string(raw) }
+                let (dataType, number, text) = try Score.value(value, dataType: config?.dataType)
+                let comment = (form["comment"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                let score = Score(id: TernID.makeTimeOrdered(), projectID: chrome.project.id, traceID: id, name: name, dataType: dataType,
+                                  numericValue: number, stringValue: text, source: .human, comment: comment.isEmpty ? nil : comment,
+                                  author: "user:\(user.email)", configID: config?.id, createdAt: Timestamp.now())
+                try config?.validate(score)
+                try await store.scores.insert([score])
+                return Self.redirect("/ui/\(Views.percent(chrome.project.slug))/traces/\(Views.percent(id))#scores-table")
+            }
+        }
+        router.get("ui/{project}/sessions") { request, context in
+            try await page(request, context, active: "sessions") { chrome in
+                let range = RangeChoice.named(request.uri.queryParameters.get("range"), default: "7d")
+                let user = request.uri.queryParameters.get("user_id").flatMap { $0.isEmpty ? nil : $0 }
+                let to = Date()
+                let sessions = try await store.traces.sessions(
+                    projectID: chrome.project.id, filter: TraceFilter(from: to.addingTimeInterval(-range.seconds), to: to, userID: user), limit: 100)
+                return html(renderer.render("sessions", Views.sessions(chrome: chrome, range: range, userID: user, sessions: sessions)))
+            }
+        }
+        router.get("ui/{project}/sessions/{session}") { request, context in
+            try await page(request, context, active: "sessions") { chrome in
+                let id = try context.parameters.string("session")
+                let limit = 200
+                let page = try await store.traces.list(
+                    projectID: chrome.project.id, query: TraceQuery(filter: TraceFilter(sessionID: id), ascending: true, limit: limit))
+                return html(renderer.render("session", Views.session(chrome: chrome, id: id, page: page, limit: limit)))
+            }
+        }
+        router.get("ui/{project}/users") { request, context in
+            try await page(request, context, active: "users") { chrome in
+                let range = RangeChoice.named(request.uri.queryParameters.get("range"), default: "30d")
+                let to = Date()
+                let limit = 50
+                let result = try await MetricsEngine.run(
+                    MetricsQuery(filter: TraceFilter(from: to.addingTimeInterval(-range.seconds), to: to), bucket: .day, groupBy: .user, groupLimit: limit),
+                    projectID: chrome.project.id, repository: store.metrics)
+                return html(renderer.render("users", Views.users(chrome: chrome, range: range, result: result, limit: limit)))
+            }
+        }
+    }
+
+    // MARK: - Pages
+
+    /// Resolves the signed-in user and the project, then renders; signed-out visitors go to the
+    /// sign-in page and come back; errors become an HTML page with the right status.
+    func page(_ request: Request, _ context: TernRequestContext, active: String, form: Bool = false,
+              _ body: (Chrome) async throws -> Response) async throws -> Response {
+        guard let (user, token, _) = await viewer(request) else {
+            if form { return Self.redirect("/ui/login") }
+            return Self.redirect(Views.url("/ui/login", [("next", request.uri.description)]))
+        }
+        do {
+            let slug = try context.parameters.string("project")
+            let projects = try await store.projects.list()
+            guard let project = projects.first(where: { $0.slug == slug }) else { throw TernError.notFound("project \"\(slug)\"") }
+            let chrome = Chrome(project: project, projects: projects, userName: user.name.isEmpty ? user.email : user.name, csrf: Self.csrf(token),
+                                active: active)
+            do {
+                return try await body(chrome)
+            } catch let error as TernError where error.kind != .internal {
+                let message = error.field.map { "\($0): \(error.message)" } ?? error.message
+                var page = chrome.pageContext(title: "Error")
+                page["flash"] = ["kind": "error", "message": message]
+                return html(renderer.render("layout", page), status: error.kind.status)
+            }
+        } catch let error as TernError where error.kind == .notFound {
+            return html(renderer.plain("layout", title: "Not found", flash: ("error", error.message)), status: .notFound)
+        }
+    }
+
+    /// The signed-in user, their session token and session id, from the cookie.
+    func viewer(_ request: Request) async -> (User, String, String)? {
+        guard let token = Authenticator.cookie(named: Authenticator.sessionCookie, in: request),
+            case .user(let user, let sessionID)? = try? await authenticator.session(token: token)
+        else { return nil }
+        return (user, token, sessionID)
+    }
+
+    static func csrf(_ sessionToken: String) -> String { Secrets.hash("csrf:" + sessionToken) }
+
+    func html(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: Self.pageHeaders, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static let pageHeaders: HTTPFields = [
+        .contentType: "text/html; charset=utf-8",
+        .cacheControl: "no-store",
+        .contentSecurityPolicy: "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+        HTTPField.Name("Referrer-Policy")!: "same-origin",
+    ]
+
+    static func asset(_ text: String, type: String, _ request: Request) -> Response {
+        let tag = "\"" + String(Secrets.hash(text).prefix(16)) + "\""
+        if request.headers[.ifNoneMatch] == tag { return Response(status: .notModified, headers: [.eTag: tag]) }
+        return Response(status: .ok, headers: [.contentType: type, .eTag: tag, .cacheControl: "no-cache"],
+                        body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location])
+    }
+
+    /// Only local paths under /ui are followed after sign-in (no open redirects).
+    static func safeNext(_ next: String?) -> String {
+        guard let next, next.hasPrefix("/ui/"), !next.hasPrefix("//"), !next.contains("\\"), !next.hasPrefix("/ui/login") else { return "/ui/" }
+        return next
+    }
+
+    static func pairs(_ parameters: Parameters) -> [(String, String)] {
+        parameters.map { (String($0.key), String($0.value)) }
+    }
+
+    /// An `application/x-www-form-urlencoded` body as a dictionary (the first value of each name).
+    static func form(_ request: Request, limit: Int) async throws -> [String: String] {
+        let data = try await JSON.collect(request, limit: limit)
+        var out: [String: String] = [:]
+        for pair in String(decoding: data, as: UTF8.self).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring) -> String {
+                String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(text)
+            }
+            let key = decode(parts[0])
+            if out[key] == nil { out[key] = parts.count > 1 ? decode(parts[1]) : "" }
+        }
+        return out
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import TernCore
+import TernServer
+import TernTestSupport
+import Testing
+
+/// The web UI in a real browser: headless Chromium driven by selenium (scripts/test installs
+/// both) against a live server. Screenshots land in `.build/test-artifacts/browser/`.
+@Suite("Web UI in a real browser")
+struct BrowserTests {
+    static var environment: [String: String] { ProcessInfo.processInfo.environment }
+    static var python: String { environment["TERN_TEST_PYTHON"] ?? "python3" }
+    static var required: Bool { environment["TERN_TEST_REQUIRE_BROWSER"] == "1" }
+
+    static var available: Bool {
+        let chromium = environment["TERN_TEST_CHROMIUM"] ?? "/usr/bin/chromium"
+        let driver = environment["TERN_TEST_CHROMEDRIVER"] ?? "/usr/bin/chromedriver"
+        guard FileManager.default.isExecutableFile(atPath: chromium), FileManager.default.isExecutableFile(atPath: driver) else { return false }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [python, "-c", "import selenium"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+
+    @Test("the browser test is part of scripts/test")
+    func installedWhenRequired() {
+        if Self.required { #expect(Self.available, "TERN_TEST_REQUIRE_BROWSER=1 but chromium, chromedriver or selenium is missing") }
+    }
+
+    /// Traces of the last hours: some about refunds, some failing, and one hostile trace last.
+    static func seed(_ h: Harness) async throws {
+        let now = Date().timeIntervalSince1970
+        var events: [String] = []
+        for index in 0..<24 {
+            let start = now - Double(index) * 900
+            let topic = index % 3 == 0 ? "I want a refund for order \(index)" : "What is the delivery time for order \(index)?"
+            events.append("""
+                {"id": "t\(index)", "type": "trace-create", "body": {"id": "t\(index)", "name": "support", "user_id": "user-\(index % 4)",
+                 "session_id": "session-\(index % 5)", "tags": ["web"], "metadata": {"task": "support", "language": "en"}, "timestamp": \(start),
+                 "input": "\(topic)", "output": "We are on it."}}
+                """)
+            events.append("""
+                {"id": "g\(index)", "type": "generation-create", "body": {"id": "g\(index)", "trace_id": "t\(index)", "name": "answer",
+                 "model": "\(index % 2 == 0 ? "gpt-4o-mini" : "gpt-4o")", "start_time": \(start), "end_time": \(start + 0.2 + Double(index) * 0.05),
+                 "usage": {"input": 300, "output": 80}, "level": "\(index % 7 == 3 ? "ERROR" : "DEFAULT")",
+                 "input": [{"role": "user", "content": "\(topic)"}], "output": "We are on it."}}
+                """)
+        }
+        events.append("""
+            {"id": "xss", "type": "trace-create", "body": {"id": "xss", "name": "<img src=x onerror=\\"window.__xss=2\\">", "timestamp": \(now + 1),
+             "input": "<script>window.__xss=1</script>", "output": "<script>window.__xss=3</script>", "tags": ["<b>tag</b>"]}}
+            """)
+        let reply = try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: #"{"batch": [\#(events.joined(separator: ","))]}"#)
+        #expect(reply.status.code == 207)
+        #expect((reply.json["errors"] as? [Any])?.isEmpty == true, "\(reply.text)")
+        while try await MetricsEngine.refresh(h.store.metrics) > 0 {}
+    }
+
+    @Test("log in, dashboard, filter traces, open a trace, add a score, escaping, keyboard, sessions and users",
+          .enabled(if: BrowserTests.available, "chromium, chromedriver or selenium is missing (scripts/test installs them)"))
+    func browser() async throws {
+        try await withHarness(setup: .live) { h in
+            try await Self.seed(h)
+            let password = "browser test password"
+            let created = try await h.call(.post, "/api/v1/users", key: h.adminKey,
+                                           json: #"{"email": "ui@example.com", "name": "UI Tester", "role": "member", "password": "\#(password)"}"#)
+            #expect(created.status == .created, "\(created.text)")
+            let port = try #require(h.client.port)
+            let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            let screenshots = tests.deletingLastPathComponent().appendingPathComponent(".build/test-artifacts/browser").path
+            var environment = Self.environment
+            environment["TERN_URL"] = "http://127.0.0.1:\(port)"
+            environment["TERN_EMAIL"] = "ui@example.com"
+            environment["TERN_PASSWORD"] = password
+            environment["TERN_PROJECT"] = "default"
+            environment["TERN_XSS_TRACE_ID"] = "xss"
+            environment["TERN_SCREENSHOTS"] = screenshots
+            let (status, output) = try await runExternalProcess(
+                [Self.python, tests.appendingPathComponent("Browser/ui_test.py").path], environment: environment)
+            #expect(status == 0, "\(output)")
+            #expect(output.contains("all browser checks passed"), "\(output)")
+            // What the browser did reached the store.
+            let scores = try await h.store.scores.list(projectID: h.project.id, traceID: try #require(
+                try await h.store.traces.list(projectID: h.project.id, query: TraceQueryParameters.query([("q", "refund")])).traces.first?.trace.id))
+            #expect(scores.contains { $0.name == "helpfulness" && $0.numericValue == 0.8 && $0.source == .human })
+        }
+    }
+}

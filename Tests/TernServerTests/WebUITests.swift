@@ -1,0 +1,117 @@
+import Foundation
+import HTTPTypes
+import TernCore
+import TernServer
+import TernTestSupport
+import Testing
+
+@Suite("Web UI (server side)")
+struct WebUITests {
+    static let password = "correct horse battery"
+
+    /// Creates a user and signs in through the form; returns the session cookie.
+    static func signIn(_ h: Harness) async throws -> String {
+        _ = try await h.call(.post, "/api/v1/users", key: h.adminKey,
+                             json: #"{"email": "ada@example.com", "name": "Ada", "role": "member", "password": "\#(password)"}"#)
+        let reply = try await h.call(.post, "/ui/login", body: .init(string: "email=ada%40example.com&password=correct+horse+battery&next=%2Fui%2Fdefault%2Ftraces"),
+                                     headers: [.contentType: "application/x-www-form-urlencoded"])
+        #expect(reply.status == .seeOther)
+        #expect(reply.headers[.location] == "/ui/default/traces")
+        let cookie = try #require(reply.headers[.setCookie]?.split(separator: ";").first.map(String.init))
+        return cookie
+    }
+
+    static func ingestHostile(_ h: Harness) async throws {
+        let batch = """
+            {"batch": [
+              {"id": "e1", "type": "trace-create", "body": {"id": "evil", "name": "<img src=x onerror=alert(1)>", "user_id": "<b>u</b>",
+               "session_id": "s-1", "tags": ["<i>t</i>"], "metadata": {"note": "</script><script>alert(2)</script>"},
+               "input": "<script>window.__xss=1</script>", "output": [{"role": "assistant", "content": "<svg onload=alert(3)>"}]}},
+              {"id": "e2", "type": "generation-create", "body": {"id": "g1", "trace_id": "evil", "name": "<u>gen</u>", "model": "gpt-4o-mini",
+               "start_time": "2026-11-28T01:00:00Z", "end_time": "2026-11-28T01:00:01Z", "usage": {"input": 10, "output": 5},
+               "input": [{"role": "user", "content": "refund <em>please</em>"}],
+               "output": {"role": "assistant", "content": null, "tool_calls": [{"type": "function", "function": {"name": "refund", "arguments": "{\\"id\\": \\"<x>\\"}"}}]}}},
+              {"id": "e3", "type": "trace-create", "body": {"id": "calm", "name": "chat", "session_id": "s-1", "input": "hello", "output": "hi"}}
+            ]}
+            """
+        let reply = try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: batch)
+        #expect(reply.status.code == 207)
+        #expect((reply.json["errors"] as? [Any])?.isEmpty == true, "\(reply.text)")
+    }
+
+    @Test("signed-out visitors are sent to sign in; a wrong password says so; the form signs in", arguments: StoreKind.available)
+    func signInFlow(kind: StoreKind) async throws {
+        try await withHarness(kind) { h in
+            let dashboard = try await h.call(.get, "/ui/default/dashboard")
+            #expect(dashboard.status == .seeOther)
+            #expect(dashboard.headers[.location] == "/ui/login?next=%2Fui%2Fdefault%2Fdashboard")
+            #expect(try await h.call(.get, "/").headers[.location] == "/ui/")
+            let login = try await h.call(.get, "/ui/login")
+            #expect(login.status == .ok)
+            #expect(login.text.contains(#"id="login-email""#))
+            #expect(login.headers[.contentSecurityPolicy]?.contains("script-src 'self'") == true)
+            let wrong = try await h.call(.post, "/ui/login", body: .init(string: "email=nobody%40example.com&password=x"),
+                                         headers: [.contentType: "application/x-www-form-urlencoded"])
+            #expect(wrong.status == .unauthorized)
+            #expect(wrong.text.contains(#"class="flash error""#))
+            let cookie = try await Self.signIn(h)
+            let page = try await h.call(.get, "/ui/default/dashboard", headers: [.cookie: cookie])
+            #expect(page.status == .ok, "\(page.text.prefix(500))")
+            #expect(page.text.contains(#"id="dashboard""#))
+            // An open redirect through next= is refused.
+            let offsite = try await h.call(.post, "/ui/login", body: .init(string: "email=ada%40example.com&password=correct+horse+battery&next=%2F%2Fevil.example"),
+                                           headers: [.contentType: "application/x-www-form-urlencoded"])
+            #expect(offsite.headers[.location] == "/ui/")
+            #expect(try await h.call(.get, "/ui/nope/dashboard", headers: [.cookie: cookie]).status == .notFound)
+        }
+    }
+
+    @Test("every page renders and escapes user content; the score form adds a human score with a CSRF token", arguments: StoreKind.available)
+    func pages(kind: StoreKind) async throws {
+        try await withHarness(kind) { h in
+            try await Self.ingestHostile(h)
+            while try await MetricsEngine.refresh(h.store.metrics) > 0 {}
+            let cookie = try await Self.signIn(h)
+            let paths = ["/ui/default/dashboard?range=7d&segment=tag", "/ui/default/traces", "/ui/default/traces?q=refund&sort=cost",
+                         "/ui/default/traces/evil", "/ui/default/sessions?range=90d", "/ui/default/sessions/s-1", "/ui/default/users?range=90d",
+                         "/ui/default/dashboard?range=1h&bucket=minute"]
+            for path in paths {
+                let page = try await h.call(.get, path, headers: [.cookie: cookie])
+                #expect(page.status == .ok, "\(path): \(page.text.prefix(300))")
+                for raw in ["<script>window", "<img src=x", "<b>u</b>", "<i>t</i>", "<svg onload", "<em>please", "<u>gen", "</script><script>alert(2)"] {
+                    #expect(!page.text.contains(raw), "\(path) shows \(raw) unescaped")
+                }
+            }
+            let detail = try await h.call(.get, "/ui/default/traces/evil", headers: [.cookie: cookie])
+            #expect(detail.text.contains("&lt;script&gt;window.__xss=1&lt;/script&gt;"))
+            #expect(detail.text.contains(#"id="observation-tree""#))
+            #expect(detail.text.contains("tool call"), "tool calls are rendered")
+            #expect(!detail.text.contains("· &lt;img"), "a message without a name does not borrow the trace's name")
+            #expect(detail.text.components(separatedBy: "refund &lt;em&gt;please").count == 2, "a child observation shows its own input only")
+            #expect(detail.text.contains("&lt;svg onload=alert(3)&gt;"), "chat messages are rendered as text")
+            let session = try await h.call(.get, "/ui/default/sessions/s-1", headers: [.cookie: cookie])
+            #expect(session.text.components(separatedBy: "class=\"trace-link\"").count == 3, "both traces of the session, in order")
+
+            let csrf = try #require(detail.text.range(of: #"name="csrf" value=""#).map { range in
+                String(detail.text[range.upperBound...].prefix { $0 != "\"" })
+            })
+            let form = "csrf=\(csrf)&name=helpfulness&value=0.8&comment=clear+answer"
+            let added = try await h.call(.post, "/ui/default/traces/evil/scores", body: .init(string: form),
+                                         headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"])
+            #expect(added.status == .seeOther, "\(added.text.prefix(300))")
+            let scores = try await h.store.scores.list(projectID: h.project.id, traceID: "evil")
+            #expect(scores.map(\.name) == ["helpfulness"])
+            #expect(scores.first?.numericValue == 0.8)
+            #expect(scores.first?.source == .human)
+            #expect(scores.first?.comment == "clear answer")
+            #expect(scores.first?.author == "user:ada@example.com")
+            let forged = try await h.call(.post, "/ui/default/traces/evil/scores", body: .init(string: "csrf=forged&name=x&value=1"),
+                                          headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"])
+            #expect(forged.status == .forbidden)
+            #expect(try await h.store.scores.count(projectID: h.project.id) == 1)
+            let bad = try await h.call(.get, "/ui/default/traces?status=maybe", headers: [.cookie: cookie])
+            #expect(bad.status == .badRequest)
+            #expect(bad.text.contains("status"))
+        }
+    }
+}
