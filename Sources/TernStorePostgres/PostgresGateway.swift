@@ -209,6 +209,15 @@ struct PGTraces: TraceRepository {
         return TracePage(traces: rows, nextCursor: next)
     }
 
+    func sessions(projectID: String, filter: TraceFilter, limit: Int) async throws -> [SessionSummary] {
+        let (sql, values) = try TraceSQL.sessions(filter, projectID: projectID, limit: limit, dialect: .postgres)
+        return try await collect(client.mappedQuery(PostgresQuery(sql: sql, values: values), logger: logger)) { row in
+            let (id, user, count, first, last, tokens, cost, errors) = try row.decode((String, String?, Int64, Int64, Int64, Int64?, Double?, Int64?).self)
+            return SessionSummary(id: id, userID: user, traceCount: Int(count), firstTime: Timestamp.date(first), lastTime: Timestamp.date(last),
+                                  tokens: Int(tokens ?? 0), cost: cost, errorCount: Int(errors ?? 0))
+        }
+    }
+
     /// A row of `TraceSQL.listColumns`.
     static func row(_ row: PostgresRow) throws -> TraceRow {
         let c = row.makeRandomAccess()

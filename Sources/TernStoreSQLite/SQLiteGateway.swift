@@ -184,6 +184,16 @@ struct SQLiteTraces: TraceRepository {
         }
     }
 
+    func sessions(projectID: String, filter: TraceFilter, limit: Int) async throws -> [SessionSummary] {
+        let (sql, values) = try TraceSQL.sessions(filter, projectID: projectID, limit: limit, dialect: .sqlite)
+        return try await pool.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values.map(\.databaseValue))).map { row in
+                SessionSummary(id: row[0], userID: row[1], traceCount: row[2], firstTime: Timestamp.date(row[3]), lastTime: Timestamp.date(row[4]),
+                               tokens: row[5] ?? 0, cost: row[6], errorCount: row[7] ?? 0)
+            }
+        }
+    }
+
     static func row(_ row: Row) -> TraceRow {
         var trace = Self.trace(row)
         trace.task = row["task"]
