@@ -157,7 +157,8 @@ public enum OTLPMapping {
                 userID: string("user.id", "enduser.id"), sessionID: string("gen_ai.conversation.id", "session.id"),
                 release: isRoot ? span.resource["service.version"]?.string : nil,
                 environment: isRoot ? span.resource["deployment.environment.name"]?.string ?? span.resource["deployment.environment"]?.string : nil,
-                input: isRoot ? inputText : nil, output: isRoot ? outputText : nil, startTime: start, endTime: end)
+                input: isRoot ? inputText : nil, output: isRoot ? outputText : nil, startTime: start, endTime: end,
+                task: string("tern.task", "task"), language: string("tern.language", "language")?.lowercased(), domain: string("tern.domain", "domain"))
             return TraceBatchItem(trace: trace, observations: [observation])
         }
     }

@@ -18,7 +18,7 @@ public struct TernServerOptions: Sendable {
     /// Environment the providers read upstream keys from.
     public var environment: [String: String]
     /// The language of a trace input that came without one (a language code, or nil).
-    public var detectLanguage: @Sendable (String) -> String? = { LanguageDetector.shared.detect($0)?.code }
+    public var detectLanguage: @Sendable (String) -> String? = { LanguageDetector.shared.detect(TraceText.forLanguage($0))?.code }
 
     public init(
         config: TernConfig, hasher: PasswordHasher = .standard, metrics: TernMetrics = TernMetrics(),

@@ -167,3 +167,14 @@ struct LanguageDetectorTests {
         #expect(agreement >= 0.96, "agreement with langdetect \(agreement)")
     }
 }
+
+@Test("language detection reads the words of user messages, not JSON or role names")
+func traceTextForLanguage() {
+    let chat = #"[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Wie spät ist es in Berlin, bitte?"}]"#
+    #expect(TraceText.forLanguage(chat) == "Wie spät ist es in Berlin, bitte?")
+    #expect(LanguageDetector.shared.detect(TraceText.forLanguage(chat))?.code == "de")
+    let parts = #"[{"role":"user","parts":[{"type":"text","content":"Quel temps fait-il à Paris aujourd'hui ?"}]}]"#
+    #expect(TraceText.forLanguage(parts) == "Quel temps fait-il à Paris aujourd'hui ?")
+    #expect(TraceText.forLanguage(#"{"question": "¿Dónde está mi pedido?", "id": "x1"}"#) == "¿Dónde está mi pedido?")
+    #expect(TraceText.forLanguage("plain words") == "plain words")
+}

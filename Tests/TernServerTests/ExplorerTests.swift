@@ -75,6 +75,11 @@ struct ExplorerTests {
             #expect(try await h.call(.get, "/api/v1/traces?sort=size", key: h.adminKey).errorField == "sort")
             #expect(try await h.call(.get, "/api/v1/traces?min_cost=lots", key: h.adminKey).errorField == "min_cost")
 
+            let sessions = try await h.call(.get, "/api/v1/sessions?limit=5", key: h.adminKey)
+            #expect(sessions.data.compactMap { $0["id"] as? String } == ["s1", "s0"], "most recently active first")
+            #expect(sessions.data.first?["trace_count"] as? Int == 6)
+            #expect(try await h.call(.get, "/api/v1/sessions?user_id=user-1", key: h.adminKey).data.map { $0["trace_count"] as? Int } == [2, 2])
+
             let detail = try await h.call(.get, "/api/v1/traces/t4", key: h.adminKey)
             let tree = try #require(detail.json["tree"] as? [[String: Any]])
             #expect(tree.map { $0["id"] as? String } == ["g4"])

@@ -189,6 +189,17 @@ struct TracesController {
                 trace: detail.trace, observations: detail.observations, scores: scores,
                 tree: ObservationNode.tree(detail.observations, traceStart: detail.trace.startTime)))
         }
+        api.get("sessions") { request, context in
+            let project = try await projectID(request, context)
+            let pairs = Self.pairs(request.uri.queryParameters)
+            let filter = try TraceQueryParameters.filter(pairs, extra: ["project", "limit"])
+            var limit = 50
+            if let text = request.uri.queryParameters.get("limit") {
+                guard let value = Int(text), (1...500).contains(value) else { throw TernError.invalid("limit", "expected an integer 1-500") }
+                limit = value
+            }
+            return try JSON.response(ProjectsController.ListBody(data: try await store.traces.sessions(projectID: project, filter: filter, limit: limit)))
+        }
         api.get("metrics") { request, context in
             let project = try await projectID(request, context)
             let pairs = Self.pairs(request.uri.queryParameters)
