@@ -452,13 +452,16 @@ public enum MetricsEngine {
             .sorted { ($0.bucket, $0.dimension, $0.value) < ($1.bucket, $1.dimension, $1.value) }
     }
 
-    /// Recomputes up to `limit` dirty hours (and the user rows of their days). Returns how many hours.
+    /// Recomputes up to `limit` dirty hours (and the user rows of their days). Returns how many hours
+    /// it looked at. `deferring` may leave a mark for a later round (the server recomputes the hour
+    /// that is still filling at most every few seconds).
     @discardableResult
-    public static func refresh(_ repository: any MetricsRepository, limit: Int = 500) async throws -> Int {
+    public static func refresh(_ repository: any MetricsRepository, limit: Int = 500,
+                               deferring: (DirtyBucket) -> Bool = { _ in false }) async throws -> Int {
         let dirty = try await repository.dirtyBuckets(limit: limit)
         let hourly = MetricsDimension.allCases.filter { $0.rollupGranularity == .hour }
         var days = Set<String>()
-        for mark in dirty {
+        for mark in dirty where !deferring(mark) {
             let end = MetricsBucket.hour.next(after: mark.bucket)
             let facts = try await repository.facts(
                 projectID: mark.projectID, filter: TraceFilter(from: Timestamp.date(mark.bucket), to: Timestamp.date(end)))

@@ -2,6 +2,7 @@ public import Foundation
 public import Hummingbird
 public import Logging
 import ServiceLifecycle
+import Synchronization
 public import TernCore
 public import TernGateway
 import TernProviders
@@ -165,14 +166,30 @@ public func buildApplication(
 /// The monitoring duties behind the metrics: language detection for traces that came without one,
 /// then the rollups of the hours that changed.
 public enum MonitoringJobs {
+    /// The hour still filling is recomputed at most this often: recomputing reads all of its traces.
+    static let currentHourInterval: Duration = .seconds(10)
+    static let lastCurrentHourRefresh = Mutex<[String: ContinuousClock.Instant]>([:])
+
     public static func run(store: any TernStore, detect: @escaping @Sendable (String) -> String?, logger: Logger) async {
+        let currentHour = TraceSQL.hour(Timestamp.micros(Date()))
+        let now = ContinuousClock.now
+        let deferring: (DirtyBucket) -> Bool = { mark in
+            guard mark.bucket >= currentHour else { return false }
+            let key = "\(mark.projectID)\u{1}\(mark.bucket)"
+            return lastCurrentHourRefresh.withLock { last in
+                if let previous = last[key], now - previous < currentHourInterval { return true }
+                last = last.filter { $0.value > now - .seconds(7200) }
+                last[key] = now
+                return false
+            }
+        }
         do {
             // Bounded work per round, so a backlog cannot starve the rest.
             for _ in 0..<20 {
                 guard try await MetricsEngine.detectLanguages(store.metrics, limit: 1_000, detect: detect) == 1_000 else { break }
             }
             for _ in 0..<20 {
-                guard try await MetricsEngine.refresh(store.metrics, limit: 200) == 200 else { break }
+                guard try await MetricsEngine.refresh(store.metrics, limit: 200, deferring: deferring) == 200 else { break }
             }
         } catch {
             logger.warning("monitoring job failed", metadata: ["error": "\(error)"])

@@ -273,6 +273,9 @@ struct MonitoringContractTests {
 
             try await test.store.traces.insert([Self.item(Spec(id: "f", offset: 6, latency: 1, model: "gpt-4o", cost: 0.01), project: project.id)])
             #expect(try await run().totals.traces == 5, "until refreshed")
+            try await MetricsEngine.refresh(metrics, deferring: { _ in true })
+            #expect(try await run().totals.traces == 5, "a deferred hour stays as it was")
+            #expect(try await metrics.dirtyBuckets(limit: 10).count == 1, "and stays marked")
             try await MetricsEngine.refresh(metrics)
             #expect(try await run().totals.traces == 6)
 
