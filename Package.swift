@@ -92,6 +92,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "TernEval",
+            dependencies: ["TernCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "TernWeb",
             dependencies: [
                 "TernCore",
@@ -186,6 +191,11 @@ let package = Package(
             name: "TernMonitorTests",
             dependencies: ["TernMonitor", "TernCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TernEvalTests",
+            dependencies: ["TernEval", "TernCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

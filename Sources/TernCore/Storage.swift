@@ -19,6 +19,7 @@ public protocol TernStore: Sendable {
     var spend: any SpendRepository { get }
     var scores: any ScoreRepository { get }
     var scoreConfigs: any ScoreConfigRepository { get }
+    var prompts: any PromptRepository { get }
     var metrics: any MetricsRepository { get }
 
     /// A short name for logs and `/readyz`: `sqlite` or `postgres`.
@@ -156,4 +157,32 @@ public protocol ScoreConfigRepository: Sendable {
     func create(_ config: ScoreConfig) async throws -> ScoreConfig
     func get(projectID: String, name: String) async throws -> ScoreConfig?
     func list(projectID: String) async throws -> [ScoreConfig]
+}
+
+/// Versioned prompts and the labels that point at their versions.
+public protocol PromptRepository: Sendable {
+    /// Stores `version` as the next version of its prompt (its `version` field is ignored), unless its
+    /// content equals the newest version's: then nothing is stored and the newest comes back with
+    /// `created == false`. `labels` are moved to the resulting version (recorded like `setLabel`).
+    func push(_ version: PromptVersion, labels: [String]) async throws -> (version: PromptVersion, created: Bool)
+    func get(projectID: String, name: String, version: Int) async throws -> PromptVersion?
+    /// The version a label points at; `latest` is the newest version.
+    func get(projectID: String, name: String, label: String) async throws -> PromptVersion?
+    /// Every version, newest first.
+    func history(projectID: String, name: String) async throws -> [PromptVersion]
+    func list(projectID: String) async throws -> [PromptSummary]
+    /// Points `label` at `version` and records the move. `latest` cannot be set.
+    func setLabel(projectID: String, name: String, label: String, version: Int, author: String) async throws -> PromptLabelMove
+    /// The label moves of a prompt, newest first.
+    func labelMoves(projectID: String, name: String) async throws -> [PromptLabelMove]
+}
+
+extension PromptRepository {
+    /// Validates a label name: letters, digits, `-`, `_`, `.`; `latest` is reserved.
+    public static func checkLabel(_ label: String) throws {
+        guard label != "latest" else { throw TernError.invalid("label", "latest always points at the newest version and cannot be moved") }
+        guard !label.isEmpty, label.count <= 64,
+            label.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0) })
+        else { throw TernError.invalid("label", "labels use letters, digits, -, _ and . (1-64 characters), got \"\(label)\"") }
+    }
 }

@@ -23,6 +23,7 @@ public final class PostgresStore: TernStore {
     public let scores: any ScoreRepository
     public let scoreConfigs: any ScoreConfigRepository
     public let metrics: any MetricsRepository
+    public let prompts: any PromptRepository
 
     /// Creates the pool for `url` (`postgres://user:password@host:port/database?sslmode=disable|prefer|require`,
     /// or `?host=/run/postgresql` for a Unix socket). Connections open once `run()` is running.
@@ -44,6 +45,7 @@ public final class PostgresStore: TernStore {
         scores = PGScores(client: client, logger: logger)
         scoreConfigs = PGScoreConfigs(client: client, logger: logger)
         metrics = PGMetrics(client: client, logger: logger)
+        prompts = PGPrompts(client: client, logger: logger)
     }
 
     static func configuration(url: String) throws -> PostgresClient.Configuration {
@@ -476,6 +478,47 @@ enum PostgresMigrations {
             """,
             PostgresMigrations.backfillTotals,
             "INSERT INTO rollup_dirty (project_id, bucket, marked_at) SELECT DISTINCT project_id, \(TraceSQL.hourOfStart), 0 FROM traces",
+        ]),
+        PostgresMigration(id: "0005_prompts", statements: [
+            """
+            CREATE TABLE prompt_versions (
+                project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                kind TEXT NOT NULL CHECK (kind IN ('text', 'chat')),
+                text TEXT,
+                messages TEXT NOT NULL,
+                tools TEXT,
+                variables TEXT NOT NULL,
+                config TEXT NOT NULL,
+                commit_message TEXT,
+                author TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (project_id, name, version)
+            )
+            """,
+            """
+            CREATE TABLE prompt_labels (
+                project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                label TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                PRIMARY KEY (project_id, name, label)
+            )
+            """,
+            """
+            CREATE TABLE prompt_label_moves (
+                id TEXT PRIMARY KEY,
+                project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                label TEXT NOT NULL,
+                from_version INTEGER,
+                to_version INTEGER NOT NULL,
+                author TEXT NOT NULL,
+                moved_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX prompt_label_moves_prompt ON prompt_label_moves(project_id, name, moved_at)",
         ]),
     ]
 

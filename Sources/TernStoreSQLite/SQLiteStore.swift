@@ -20,6 +20,7 @@ public final class SQLiteStore: TernStore {
     public let scores: any ScoreRepository
     public let scoreConfigs: any ScoreConfigRepository
     public let metrics: any MetricsRepository
+    public let prompts: any PromptRepository
 
     /// Opens (creating when absent) the database file and its directory. Does not migrate.
     public init(path: String) throws {
@@ -51,6 +52,7 @@ public final class SQLiteStore: TernStore {
         scores = SQLiteScores(pool: pool)
         scoreConfigs = SQLiteScoreConfigs(pool: pool)
         metrics = SQLiteMetrics(pool: pool)
+        prompts = SQLitePrompts(pool: pool)
     }
 
     @discardableResult
@@ -114,7 +116,7 @@ public final class SQLiteStore: TernStore {
 }
 
 enum SQLiteMigrations {
-    static let ordered = ["0001_foundation", "0002_gateway", "0003_scores", "0004_monitoring"]
+    static let ordered = ["0001_foundation", "0002_gateway", "0003_scores", "0004_monitoring", "0005_prompts"]
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -202,6 +204,43 @@ enum SQLiteMigrations {
             // The same statement as after each insert, for every trace already stored.
             try db.execute(sql: String(backfill[..<backfill.range(of: "WHERE project_id = ?")!.lowerBound]))
             try db.execute(sql: "INSERT INTO rollup_dirty (project_id, bucket, marked_at) SELECT DISTINCT project_id, \(TraceSQL.hourOfStart), 0 FROM traces")
+        }
+        migrator.registerMigration("0005_prompts") { db in
+            try db.execute(sql: """
+                CREATE TABLE prompt_versions (
+                    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    kind TEXT NOT NULL CHECK (kind IN ('text', 'chat')),
+                    text TEXT,
+                    messages TEXT NOT NULL,
+                    tools TEXT,
+                    variables TEXT NOT NULL,
+                    config TEXT NOT NULL,
+                    commit_message TEXT,
+                    author TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (project_id, name, version)
+                ) WITHOUT ROWID;
+                CREATE TABLE prompt_labels (
+                    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    label TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    PRIMARY KEY (project_id, name, label)
+                ) WITHOUT ROWID;
+                CREATE TABLE prompt_label_moves (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    label TEXT NOT NULL,
+                    from_version INTEGER,
+                    to_version INTEGER NOT NULL,
+                    author TEXT NOT NULL,
+                    moved_at INTEGER NOT NULL
+                );
+                CREATE INDEX prompt_label_moves_prompt ON prompt_label_moves(project_id, name, moved_at);
+                """)
         }
         return migrator
     }()

@@ -365,6 +365,7 @@ struct UnreachableStore: TernStore {
     var scores: any ScoreRepository { base.scores }
     var scoreConfigs: any ScoreConfigRepository { base.scoreConfigs }
     var metrics: any MetricsRepository { base.metrics }
+    var prompts: any PromptRepository { base.prompts }
     var backendName: String { base.backendName }
     func migrate() async throws -> [String] { try await base.migrate() }
     func appliedMigrations() async throws -> [String] { try await base.appliedMigrations() }
