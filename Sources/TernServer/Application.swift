@@ -127,6 +127,8 @@ public func buildApplication(
     ModelsController(gateway: parts.gateway, store: store, maxBody: config.server.maxBodyBytes).register(on: api)
     TracesController(store: store, writer: writer, maxBody: config.server.maxBodyBytes).register(on: api)
     IngestController(store: store, maxBody: config.server.maxBodyBytes).register(on: api)
+    let traces = TracesController(store: store, writer: writer, maxBody: config.server.maxBodyBytes)
+    PromptsController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }).register(on: api)
 
     let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
     GatewayController(gateway: parts.gateway, maxBody: config.server.maxBodyBytes, cancelOnDisconnect: config.gateway.cancelOnDisconnect).register(on: v1)

@@ -53,6 +53,8 @@ struct PGPrompts: PromptRepository {
             "SELECT version FROM prompt_labels WHERE project_id = \(projectID) AND name = \(name) AND label = \(label) FOR UPDATE", logger: logger
         ).decode(Int.self) { from = value }
         let now = Timestamp.now()
+        // A label that already points there is not moved, and nothing is recorded.
+        if from == version { return PromptLabelMove(name: name, label: label, fromVersion: from, toVersion: version, author: author, movedAt: now) }
         try await connection.query("""
             INSERT INTO prompt_labels (project_id, name, label, version) VALUES (\(projectID), \(name), \(label), \(version))
             ON CONFLICT (project_id, name, label) DO UPDATE SET version = EXCLUDED.version

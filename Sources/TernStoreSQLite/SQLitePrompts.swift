@@ -54,6 +54,8 @@ struct SQLitePrompts: PromptRepository {
         let from = try Int.fetchOne(db, sql: "SELECT version FROM prompt_labels WHERE project_id = ? AND name = ? AND label = ?",
                                     arguments: [projectID, name, label])
         let now = Timestamp.now()
+        // A label that already points there is not moved, and nothing is recorded.
+        if from == version { return PromptLabelMove(name: name, label: label, fromVersion: from, toVersion: version, author: author, movedAt: now) }
         try db.execute(sql: """
             INSERT INTO prompt_labels (project_id, name, label, version) VALUES (?, ?, ?, ?)
             ON CONFLICT (project_id, name, label) DO UPDATE SET version = excluded.version
