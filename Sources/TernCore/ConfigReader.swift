@@ -172,3 +172,38 @@ func nearest(_ word: String, in candidates: [String]) -> String? {
     let scored = candidates.map { ($0, distance(word.lowercased(), $0)) }.filter { $0.1 <= 2 }
     return scored.min(by: { $0.1 < $1.1 })?.0
 }
+
+extension JSONValue {
+    /// YAML text as JSON values (mappings, sequences, strings, numbers, booleans, null); a syntax
+    /// error names the source and line.
+    public static func parse(yaml: String, source: String) throws -> JSONValue {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ConfigError(source: source, path: nil, line: nil, message: "invalid YAML: \(error)")
+        }
+        return node.map(convert) ?? .null
+    }
+
+    static func convert(_ node: Node) -> JSONValue {
+        switch node {
+        case .mapping(let mapping):
+            var object: [String: JSONValue] = [:]
+            for (key, value) in mapping { object[key.string ?? ""] = convert(value) }
+            return .object(object)
+        case .sequence(let sequence):
+            return .array(sequence.map(convert))
+        case .scalar(let scalar):
+            if scalar.style == .plain {
+                if scalar.tag == .init(.null) || ["null", "~", ""].contains(scalar.string) { return .null }
+                if let flag = Bool.construct(from: scalar) { return .bool(flag) }
+                if let number = Int.construct(from: scalar) { return .number(Double(number)) }
+                if let number = Double.construct(from: scalar) { return .number(number) }
+            }
+            return .string(scalar.string)
+        case .alias:
+            return .null
+        }
+    }
+}

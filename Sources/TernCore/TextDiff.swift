@@ -1,0 +1,60 @@
+/// Line diffs for prompt versions (CLI and UI).
+public enum TextDiff {
+    public enum Line: Sendable, Equatable {
+        case same(String), removed(String), added(String)
+    }
+
+    /// The lines of `old` and `new` aligned by their longest common subsequence.
+    public static func lines(_ old: String, _ new: String) -> [Line] {
+        let a = old.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let b = new.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lcs = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in stride(from: a.count - 1, through: 0, by: -1) {
+            for j in stride(from: b.count - 1, through: 0, by: -1) {
+                lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
+            }
+        }
+        var out: [Line] = []
+        var i = 0
+        var j = 0
+        while i < a.count || j < b.count {
+            if i < a.count, j < b.count, a[i] == b[j] {
+                out.append(.same(a[i])); i += 1; j += 1
+            } else if j < b.count, i == a.count || lcs[i][j + 1] >= lcs[i + 1][j] {
+                out.append(.added(b[j])); j += 1
+            } else {
+                out.append(.removed(a[i])); i += 1
+            }
+        }
+        return out
+    }
+
+    /// `-`/`+`/` ` prefixed lines.
+    public static func unified(_ old: String, _ new: String) -> String {
+        lines(old, new).map { line in
+            switch line {
+            case .same(let text): "  " + text
+            case .removed(let text): "- " + text
+            case .added(let text): "+ " + text
+            }
+        }.joined(separator: "\n")
+    }
+}
+
+extension PromptVersion {
+    /// The version as diffable text: templates, tools, variables and model settings.
+    public var diffText: String {
+        var out: [String] = []
+        switch kind {
+        case .text: out.append(text ?? "")
+        case .chat: for message in messages { out.append("[\(message.role)]"); out.append(message.content) }
+        }
+        out.append("variables: \(variables.joined(separator: ", "))")
+        if let model = config.model { out.append("model: \(model)") }
+        if let temperature = config.temperature { out.append("temperature: \(temperature)") }
+        if let tokens = config.maxTokens { out.append("max_tokens: \(tokens)") }
+        if let format = config.responseFormat { out.append("response_format: \(format.jsonString())") }
+        if let tools = tools { out.append("tools: \(tools.jsonString())") }
+        return out.joined(separator: "\n")
+    }
+}
