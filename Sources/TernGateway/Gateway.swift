@@ -106,10 +106,12 @@ public final class Gateway: Sendable {
     let prices: PriceTable
     let logger: Logger
     let metrics: MetricHandles
+    let prompts: PromptResolver?
 
     public init(registry: ModelRegistry, health: HealthTracker = HealthTracker(), cache: ResponseCache, limiter: KeyLimiter,
                 traces: TraceWriter, settings: GatewaySettings, providers: [ProviderType: any LLMProvider],
-                prices: PriceTable = .shared, logger: Logger, metrics: any MetricsFactory) {
+                prices: PriceTable = .shared, logger: Logger, metrics: any MetricsFactory, prompts: PromptResolver? = nil) {
+        self.prompts = prompts
         self.registry = registry
         self.health = health
         self.cache = cache
@@ -147,13 +149,25 @@ public final class Gateway: Sendable {
         var cacheTTL: Int
         var cacheStatus: String
         var reservation: KeyLimiter.Reservation?
+        var prompt: PromptVersion?
     }
 
     public func handle(_ request: GatewayRequest) async -> GatewayReply {
         let start = Date()
         let traceID = Self.validTraceID(request.headers["x-tern-trace-id"]) ?? TernID.makeTimeOrdered()
         do {
+            var request = request
+            var prompt: PromptVersion?
+            if let reference = try PromptReference.from(body: request.body, headers: request.headers) {
+                guard let prompts else { throw GatewayError.invalid("prompt references are not enabled on this gateway", param: "tern.prompt") }
+                let version = try await prompts.resolve(projectID: request.key.projectID, name: reference.name, label: reference.label,
+                                                        version: reference.version)
+                request.body = try PromptReference.apply(version, variables: reference.variables, to: request.body, operation: request.operation)
+                request.rawBody = nil
+                prompt = version
+            }
             var context = try prepare(request, traceID: traceID, start: start)
+            context.prompt = prompt
             if let key = context.cacheKey, context.cacheStatus == "miss",
                let answer = await cache.get(projectID: request.key.projectID, key: key) {
                 context.cacheStatus = "hit"
@@ -225,7 +239,7 @@ public final class Gateway: Sendable {
             traceID: traceID, start: start, model: model, requestedModel: requested, input: input, tags: tags,
             metadata: bodyMetadata.isEmpty ? nil : .object(bodyMetadata), forwardBody: forward, stream: stream,
             includeUsage: body["stream_options"]?["include_usage"]?.bool == true, cacheKey: cacheKey, cacheTTL: cacheConfig.ttlSeconds,
-            cacheStatus: cacheStatus, reservation: nil)
+            cacheStatus: cacheStatus, reservation: nil, prompt: nil)
     }
 
     /// Tokens and cost a request could use at most, reserved against limits before the call.
@@ -523,7 +537,7 @@ public final class Gateway: Sendable {
             costEstimated: usage?.estimated ?? false, level: level, statusMessage: error,
             metadata: ["api_key_id": .string(request.key.id), "api_key": .string(request.key.name)],
             requestedModel: context.requestedModel, deployment: deployment?.name, variant: variant, route: route.isEmpty ? nil : route,
-            cacheStatus: context.cacheStatus, statusCode: status)
+            cacheStatus: context.cacheStatus, statusCode: status, promptName: context.prompt?.name, promptVersion: context.prompt?.version)
         let trace = Trace(
             id: context.traceID, projectID: request.key.projectID, name: "\(Self.operationName(request.operation)) \(context.requestedModel)",
             userID: context.input.user, sessionID: context.input.session, tags: context.tags, metadata: context.metadata,

@@ -65,7 +65,8 @@ public func buildGateway(store: any TernStore, options: TernServerOptions, logge
         ]
     }
     let gateway = Gateway(registry: registry, cache: cache, limiter: limiter, traces: writer, settings: config.gateway,
-                          providers: providers, logger: logger, metrics: options.metrics.factory)
+                          providers: providers, logger: logger, metrics: options.metrics.factory,
+                          prompts: PromptResolver(repository: store.prompts))
     var services: [any Service] = []
     if let http { services.append(ShutdownService(name: "upstream-http") { try? await http.shutdown() }) }
     services.append(TraceWriterService(writer: writer))
