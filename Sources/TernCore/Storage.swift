@@ -20,6 +20,7 @@ public protocol TernStore: Sendable {
     var scores: any ScoreRepository { get }
     var scoreConfigs: any ScoreConfigRepository { get }
     var prompts: any PromptRepository { get }
+    var datasets: any DatasetRepository { get }
     var metrics: any MetricsRepository { get }
 
     /// A short name for logs and `/readyz`: `sqlite` or `postgres`.

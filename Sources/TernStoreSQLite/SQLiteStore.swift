@@ -21,6 +21,7 @@ public final class SQLiteStore: TernStore {
     public let scoreConfigs: any ScoreConfigRepository
     public let metrics: any MetricsRepository
     public let prompts: any PromptRepository
+    public let datasets: any DatasetRepository
 
     /// Opens (creating when absent) the database file and its directory. Does not migrate.
     public init(path: String) throws {
@@ -53,6 +54,7 @@ public final class SQLiteStore: TernStore {
         scoreConfigs = SQLiteScoreConfigs(pool: pool)
         metrics = SQLiteMetrics(pool: pool)
         prompts = SQLitePrompts(pool: pool)
+        datasets = SQLiteDatasets(pool: pool)
     }
 
     @discardableResult
@@ -116,7 +118,7 @@ public final class SQLiteStore: TernStore {
 }
 
 enum SQLiteMigrations {
-    static let ordered = ["0001_foundation", "0002_gateway", "0003_scores", "0004_monitoring", "0005_prompts"]
+    static let ordered = ["0001_foundation", "0002_gateway", "0003_scores", "0004_monitoring", "0005_prompts", "0006_datasets"]
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -240,6 +242,46 @@ enum SQLiteMigrations {
                     moved_at INTEGER NOT NULL
                 );
                 CREATE INDEX prompt_label_moves_prompt ON prompt_label_moves(project_id, name, moved_at);
+                """)
+        }
+        migrator.registerMigration("0006_datasets") { db in
+            try db.execute(sql: """
+                CREATE TABLE datasets (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    description TEXT,
+                    created_at INTEGER NOT NULL,
+                    latest_version INTEGER NOT NULL DEFAULT 0,
+                    UNIQUE (project_id, name)
+                );
+                CREATE TABLE dataset_versions (
+                    dataset_id TEXT NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+                    version INTEGER NOT NULL,
+                    item_count INTEGER NOT NULL,
+                    added INTEGER NOT NULL,
+                    changed INTEGER NOT NULL,
+                    removed INTEGER NOT NULL,
+                    author TEXT NOT NULL,
+                    message TEXT,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (dataset_id, version)
+                ) WITHOUT ROWID;
+                CREATE TABLE dataset_items (
+                    dataset_id TEXT NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+                    item_id TEXT NOT NULL,
+                    valid_from INTEGER NOT NULL,
+                    valid_to INTEGER,
+                    input TEXT NOT NULL,
+                    expected_output TEXT,
+                    metadata TEXT,
+                    golden INTEGER NOT NULL DEFAULT 0,
+                    validated_by TEXT,
+                    validated_at INTEGER,
+                    source_trace_id TEXT,
+                    PRIMARY KEY (dataset_id, item_id, valid_from)
+                ) WITHOUT ROWID;
+                CREATE INDEX dataset_items_current ON dataset_items(dataset_id, item_id) WHERE valid_to IS NULL;
                 """)
         }
         return migrator
