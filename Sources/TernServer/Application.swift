@@ -130,6 +130,7 @@ public func buildApplication(
     IngestController(store: store, maxBody: config.server.maxBodyBytes).register(on: api)
     let traces = TracesController(store: store, writer: writer, maxBody: config.server.maxBodyBytes)
     PromptsController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }).register(on: api)
+    DatasetsController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }).register(on: api)
 
     let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
     GatewayController(gateway: parts.gateway, maxBody: config.server.maxBodyBytes, cancelOnDisconnect: config.gateway.cancelOnDisconnect).register(on: v1)
