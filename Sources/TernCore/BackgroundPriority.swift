@@ -12,4 +12,11 @@ public enum BackgroundPriority {
     public static var yieldsToRequests: Bool { idle.load(ordering: .relaxed) }
 
     public static func set(yieldsToRequests: Bool) { idle.store(yieldsToRequests, ordering: .relaxed) }
+
+    /// True inside the trace writer's inserts: only those yield. Ingest requests (REST, OTLP) write at
+    /// normal priority, since a client waits for them.
+    @TaskLocal public static var isBackgroundWrite = false
+
+    /// Whether the write starting now should run at idle priority.
+    public static var writeShouldYield: Bool { isBackgroundWrite && yieldsToRequests }
 }

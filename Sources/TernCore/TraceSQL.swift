@@ -248,8 +248,10 @@ extension TraceSQL {
         var builder = SQLBuilder(dialect: dialect)
         let project = builder.bind(projectID)
         let conditions = try Self.conditions(filter, projectID: projectID, into: &builder)
+        // SQLite without planner statistics would walk every score of the project by primary key.
+        let index = dialect == .sqlite ? " INDEXED BY scores_trace" : ""
         return ("""
-            SELECT trace_id, name, numeric_value FROM scores WHERE project_id = \(project) AND numeric_value IS NOT NULL
+            SELECT trace_id, name, numeric_value FROM scores\(index) WHERE project_id = \(project) AND numeric_value IS NOT NULL
             AND trace_id IN (SELECT id FROM traces WHERE \(conditions.joined(separator: " AND ")))
             """, builder.values)
     }

@@ -144,7 +144,7 @@ public final class TraceWriter: Sendable {
         var ok = false
         while true {
             do {
-                try await store.traces.insert(batch)
+                try await BackgroundPriority.$isBackgroundWrite.withValue(true) { try await store.traces.insert(batch) }
                 ok = true
                 break
             } catch {

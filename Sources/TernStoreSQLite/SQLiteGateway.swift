@@ -37,9 +37,9 @@ enum ThreadScheduling {
     static let idlePolicy: Int32 = 5  // SCHED_IDLE
     static let normalPolicy: Int32 = 0  // SCHED_OTHER
 
-    static func enterIdleIfBackground() -> () -> Void {
+    static func enterIdle(_ yield: Bool) -> () -> Void {
         #if canImport(Glibc)
-        guard BackgroundPriority.yieldsToRequests else { return {} }
+        guard yield else { return {} }
         var param = sched_param()
         param.sched_priority = 0
         // pid 0 is the calling thread.
@@ -95,9 +95,11 @@ struct SQLiteTraces: TraceRepository {
     func insert(_ batch: [TraceBatchItem]) async throws {
         guard !batch.isEmpty else { return }
         let markedAt = Timestamp.micros(Date())
+        // Read here: the closure runs on GRDB's writer queue, outside this task.
+        let yield = BackgroundPriority.writeShouldYield
         // The commit (the WAL write) is the costly part, so the idle priority covers the whole transaction.
         try await pool.writeWithoutTransaction { db in
-            let restore = ThreadScheduling.enterIdleIfBackground()
+            let restore = ThreadScheduling.enterIdle(yield)
             defer { restore() }
             try db.inTransaction {
             // A trace id seen again merges: new non-empty fields win, the time span widens.
