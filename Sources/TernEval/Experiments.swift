@@ -1,0 +1,316 @@
+public import Foundation
+public import TernCore
+
+/// One model call of an experiment cell.
+public struct CompletionRequest: Sendable, Equatable, Codable {
+    public var model: String
+    /// Chat prompts; a text prompt is sent as one user message.
+    public var messages: [PromptMessage]
+    public var temperature: Double?
+    public var maxTokens: Int?
+    public var tools: JSONValue?
+    public var responseFormat: JSONValue?
+
+    public init(model: String, messages: [PromptMessage], temperature: Double? = nil, maxTokens: Int? = nil, tools: JSONValue? = nil,
+                responseFormat: JSONValue? = nil) {
+        self.model = model
+        self.messages = messages
+        self.temperature = temperature
+        self.maxTokens = maxTokens
+        self.tools = tools
+        self.responseFormat = responseFormat
+    }
+
+    /// A stable key for the response cache: the request's canonical JSON, hashed.
+    public var cacheKey: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Secrets.hash(String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self))
+    }
+}
+
+public struct CompletionResult: Sendable, Codable, Equatable {
+    public var output: String
+    public var toolCalls: JSONValue?
+    public var inputTokens: Int
+    public var outputTokens: Int
+    public var cost: Double?
+    public var latencyMs: Double
+    public var traceID: String?
+
+    public init(output: String, toolCalls: JSONValue? = nil, inputTokens: Int = 0, outputTokens: Int = 0, cost: Double? = nil, latencyMs: Double,
+                traceID: String? = nil) {
+        self.output = output
+        self.toolCalls = toolCalls
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.cost = cost
+        self.latencyMs = latencyMs
+        self.traceID = traceID
+    }
+}
+
+/// A failed call; `retryable` ones (timeouts, 429, 5xx) are tried again with backoff.
+public struct CompletionError: Error, Sendable, Equatable {
+    public var message: String
+    public var retryable: Bool
+
+    public init(_ message: String, retryable: Bool) {
+        self.message = message
+        self.retryable = retryable
+    }
+}
+
+/// What experiments call: the gateway in process, a Tern server over HTTP, or a provider directly.
+public protocol ModelClient: Sendable {
+    func complete(_ request: CompletionRequest) async throws -> CompletionResult
+}
+
+/// An on-disk cache of completions, so rerunning unchanged cells costs nothing. One file per
+/// request hash; writes go through a temporary file and a rename.
+public struct ResponseDiskCache: Sendable {
+    public let directory: URL
+
+    public init(directory: URL) throws {
+        self.directory = directory
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    func url(_ key: String) -> URL { directory.appendingPathComponent(String(key.prefix(2))).appendingPathComponent(key + ".json") }
+
+    public func get(_ request: CompletionRequest) -> CompletionResult? {
+        guard let data = try? Data(contentsOf: url(request.cacheKey)) else { return nil }
+        return try? JSONDecoder().decode(CompletionResult.self, from: data)
+    }
+
+    public func put(_ request: CompletionRequest, _ result: CompletionResult) {
+        let target = url(request.cacheKey)
+        try? FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let temporary = target.appendingPathExtension("tmp-\(UUID().uuidString)")
+        guard let data = try? JSONEncoder().encode(result), (try? data.write(to: temporary)) != nil else { return }
+        _ = try? FileManager.default.replaceItemAt(target, withItemAt: temporary)
+        if FileManager.default.fileExists(atPath: temporary.path) { try? FileManager.default.moveItem(at: temporary, to: target) }
+    }
+}
+
+/// A run: prompt versions x models (x repeats) over the items of a dataset version.
+public struct ExperimentPlan: Sendable {
+    public var items: [DatasetItem]
+    public var prompts: [PromptVersion]
+    public var models: [String]
+    public var repeats: Int
+    public var assertions: [AssertionSpec]
+    public var threshold: Double?
+
+    public init(items: [DatasetItem], prompts: [PromptVersion], models: [String], repeats: Int = 1, assertions: [AssertionSpec] = [],
+                threshold: Double? = nil) {
+        self.items = items
+        self.prompts = prompts
+        self.models = models
+        self.repeats = max(1, repeats)
+        self.assertions = assertions
+        self.threshold = threshold
+    }
+
+    public var cellCount: Int { items.count * prompts.count * models.count * repeats }
+}
+
+public struct ExperimentOptions: Sendable {
+    public var concurrency: Int
+    public var retries: Int
+    /// First backoff; doubled each retry, with jitter.
+    public var backoff: Duration
+    public var cache: ResponseDiskCache?
+
+    public init(concurrency: Int = 4, retries: Int = 2, backoff: Duration = .milliseconds(250), cache: ResponseDiskCache? = nil) {
+        self.concurrency = max(1, concurrency)
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self.cache = cache
+    }
+}
+
+/// The outcome of one cell: the call, its evaluation, and where it came from.
+public struct ExperimentCellResult: Sendable, Codable, Equatable {
+    public var itemID: String
+    public var promptName: String
+    public var promptVersion: Int
+    public var model: String
+    public var repetition: Int
+    public var golden: Bool
+    public var output: String?
+    public var inputTokens: Int
+    public var outputTokens: Int
+    public var cost: Double?
+    public var latencyMs: Double?
+    public var cached: Bool
+    public var attempts: Int
+    /// A failed call or prompt rendering (the cell counts as an error).
+    public var error: String?
+    public var evaluation: AssertionResult?
+    public var traceID: String?
+
+    public var passed: Bool { error == nil && (evaluation?.pass ?? true) && !(evaluation?.isError ?? false) }
+}
+
+/// Totals over a run.
+public struct ExperimentSummary: Sendable, Codable, Equatable {
+    public var cells = 0
+    public var passed = 0
+    public var failed = 0
+    public var errors = 0
+    public var cached = 0
+    public var inputTokens = 0
+    public var outputTokens = 0
+    public var cost = 0.0
+    public var goldenFailed = 0
+
+    public init() {}
+
+    public var passRate: Double { cells == 0 ? 0 : Double(passed) / Double(cells) }
+
+    mutating func add(_ result: ExperimentCellResult) {
+        cells += 1
+        if result.error != nil || result.evaluation?.isError == true { errors += 1 } else if result.passed { passed += 1 } else { failed += 1 }
+        if result.cached { cached += 1 }
+        inputTokens += result.inputTokens
+        outputTokens += result.outputTokens
+        cost += result.cost ?? 0
+        if result.golden, !result.passed { goldenFailed += 1 }
+    }
+}
+
+/// Runs a plan with bounded concurrency, retries and the response cache, handing each result to
+/// `onResult` as soon as it is ready (results are not kept, so memory stays flat on big datasets).
+public enum ExperimentRunner {
+    public static func run(
+        _ plan: ExperimentPlan, client: any ModelClient, registry: EvaluatorRegistry, options: ExperimentOptions = ExperimentOptions(),
+        onResult: @escaping @Sendable (ExperimentCellResult) async throws -> Void
+    ) async throws -> ExperimentSummary {
+        struct Cell: Sendable {
+            var item: DatasetItem
+            var prompt: PromptVersion
+            var model: String
+            var repetition: Int
+        }
+        // Cells in a fixed order: item, then prompt, model and repetition.
+        var cells = plan.items.lazy.flatMap { item in
+            plan.prompts.lazy.flatMap { prompt in
+                plan.models.lazy.flatMap { model in (0..<plan.repeats).lazy.map { Cell(item: item, prompt: prompt, model: model, repetition: $0) } }
+            }
+        }.makeIterator()
+        var summary = ExperimentSummary()
+        try await withThrowingTaskGroup(of: ExperimentCellResult.self) { group in
+            var running = 0
+            func startNext() -> Bool {
+                guard let cell = cells.next() else { return false }
+                group.addTask {
+                    await evaluate(cell.item, prompt: cell.prompt, model: cell.model, repetition: cell.repetition, plan: plan, client: client,
+                                   registry: registry, options: options)
+                }
+                running += 1
+                return true
+            }
+            while running < options.concurrency, startNext() {}
+            while let result = try await group.next() {
+                running -= 1
+                summary.add(result)
+                try await onResult(result)
+                _ = startNext()
+            }
+        }
+        return summary
+    }
+
+    static func evaluate(_ item: DatasetItem, prompt: PromptVersion, model: String, repetition: Int, plan: ExperimentPlan, client: any ModelClient,
+                         registry: EvaluatorRegistry, options: ExperimentOptions) async -> ExperimentCellResult {
+        var result = ExperimentCellResult(
+            itemID: item.id, promptName: prompt.name, promptVersion: prompt.version, model: model, repetition: repetition, golden: item.golden,
+            output: nil, inputTokens: 0, outputTokens: 0, cost: nil, latencyMs: nil, cached: false, attempts: 0, error: nil, evaluation: nil, traceID: nil)
+        let request: CompletionRequest
+        do {
+            let rendered = try prompt.render(item.input)
+            let messages = prompt.kind == .chat ? rendered.messages : [PromptMessage(role: "user", content: rendered.text ?? "")]
+            request = CompletionRequest(model: model, messages: messages, temperature: prompt.config.temperature, maxTokens: prompt.config.maxTokens,
+                                        tools: prompt.tools, responseFormat: prompt.config.responseFormat)
+        } catch {
+            result.error = "\(error)"
+            return result
+        }
+        // Repetitions are distinct samples: only the first is served from the cache.
+        var completion: CompletionResult?
+        if repetition == 0, let cached = options.cache?.get(request) {
+            completion = cached
+            result.cached = true
+        }
+        if completion == nil {
+            var delay = options.backoff
+            for attempt in 0...options.retries {
+                result.attempts = attempt + 1
+                do {
+                    let answer = try await client.complete(request)
+                    completion = answer
+                    if repetition == 0 { options.cache?.put(request, answer) }
+                    result.error = nil
+                    break
+                } catch let error as CompletionError {
+                    result.error = error.message
+                    guard error.retryable, attempt < options.retries else { break }
+                } catch {
+                    result.error = "\(error)"
+                    break
+                }
+                let jitter = Double.random(in: 0.5...1.5)
+                try? await Task.sleep(for: delay * jitter)
+                delay *= 2
+            }
+        }
+        guard let completion else { return result }
+        result.output = completion.output
+        result.inputTokens = completion.inputTokens
+        result.outputTokens = completion.outputTokens
+        result.cost = result.cached ? 0 : completion.cost
+        result.latencyMs = completion.latencyMs
+        result.traceID = completion.traceID
+        if !plan.assertions.isEmpty {
+            var metadata = item.metadata
+            if let tools = prompt.tools { metadata["tools"] = tools }
+            let input = EvaluationCase(
+                output: completion.output, vars: item.input, expected: item.expectedOutput,
+                prompt: request.messages.map(\.content).joined(separator: "\n"), latencyMs: completion.latencyMs, cost: completion.cost,
+                tokens: EvaluationTokenCounts(input: completion.inputTokens, output: completion.outputTokens), metadata: metadata)
+            result.evaluation = await registry.evaluate(specs: plan.assertions, threshold: plan.threshold, input: input)
+        }
+        return result
+    }
+}
+
+/// Whether two runs' pass rates differ beyond chance, on the items both ran (paired).
+public enum Significance {
+    /// McNemar's test on the discordant pairs: `b` items passed in A only, `c` in B only. Exact
+    /// two-sided binomial p-value below 26 discordant pairs, chi-square with continuity correction above.
+    public static func mcNemar(b: Int, c: Int) -> Double {
+        let n = b + c
+        guard n > 0 else { return 1 }
+        if n < 26 {
+            let k = min(b, c)
+            var tail = 0.0
+            for i in 0...k { tail += binomial(n, i) }
+            return min(1, 2 * tail / pow(2, Double(n)))
+        }
+        let statistic = pow(abs(Double(b - c)) - 1, 2) / Double(n)
+        return chiSquareOneDegreeSurvival(statistic)
+    }
+
+    static func binomial(_ n: Int, _ k: Int) -> Double {
+        var result = 1.0
+        for i in 0..<k { result = result * Double(n - i) / Double(i + 1) }
+        return result
+    }
+
+    /// P(X > x) for a chi-square with one degree of freedom: erfc(sqrt(x / 2)).
+    static func chiSquareOneDegreeSurvival(_ x: Double) -> Double {
+        guard x > 0 else { return 1 }
+        return erfc((x / 2).squareRoot())
+    }
+}
