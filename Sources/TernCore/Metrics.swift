@@ -335,6 +335,9 @@ public struct RollupRow: Sendable, Equatable {
     }
 
     public static let totalDimension = ""
+
+    /// The name daily rows of a dimension are stored under (users are daily only, under `user`).
+    public static func daily(_ dimension: String) -> String { "day:" + dimension }
 }
 
 /// A rollup bucket that has changed since it was last computed.
@@ -380,6 +383,9 @@ public protocol MetricsRepository: Sendable {
     func pendingLanguages(limit: Int) async throws -> [PendingLanguage]
     /// Stores detected languages (`nil`: nothing to detect from) and marks their hours dirty.
     func setDetectedLanguages(_ results: [(PendingLanguage, String?)]) async throws
+    /// Refreshes the query planner's statistics (SQLite: a sampled ANALYZE; PostgreSQL's autovacuum
+    /// does this itself). Filtered trace queries depend on them.
+    func refreshPlannerStatistics() async throws
 }
 
 /// One bucket of a series.
@@ -473,9 +479,16 @@ public enum MetricsEngine {
                 let dayEnd = MetricsBucket.day.next(after: day)
                 let dayFacts = try await repository.facts(
                     projectID: mark.projectID, filter: TraceFilter(from: Timestamp.date(day), to: Timestamp.date(dayEnd)))
+                // Daily rows of every dimension too: month-long dashboards read 30 rows a group, not 720.
+                let daily = aggregate(dayFacts, granularity: .day, dimensions: [nil] + MetricsDimension.allCases).map { row in
+                    var row = row
+                    if row.dimension != MetricsDimension.user.rawValue { row.dimension = RollupRow.daily(row.dimension) }
+                    return row
+                }
                 try await repository.replaceRollups(
-                    projectID: mark.projectID, from: day, to: dayEnd, dimensions: [MetricsDimension.user.rawValue],
-                    rows: aggregate(dayFacts, granularity: .day, dimensions: [.user]), clearing: nil)
+                    projectID: mark.projectID, from: day, to: dayEnd,
+                    dimensions: [MetricsDimension.user.rawValue, RollupRow.daily(RollupRow.totalDimension)] + hourly.map { RollupRow.daily($0.rawValue) },
+                    rows: daily, clearing: nil)
             }
             try await repository.replaceRollups(
                 projectID: mark.projectID, from: mark.bucket, to: end, dimensions: [RollupRow.totalDimension] + hourly.map(\.rawValue),
@@ -507,15 +520,19 @@ public enum MetricsEngine {
         guard (to - from) / query.bucket.approximateMicros <= Int64(maxBuckets) else {
             throw TernError.invalid("bucket", "\(query.bucket.rawValue) buckets over this range make more than \(maxBuckets) points; choose a larger bucket")
         }
-        let granularity = query.groupBy?.rollupGranularity ?? .hour
+        // Day, week and month buckets read the daily rows; finer buckets the hourly ones.
+        let daily = query.bucket.isMultiple(of: .day)
+        let granularity: MetricsBucket = daily ? .day : (query.groupBy?.rollupGranularity ?? .hour)
         let useRollups = query.filter.isTimeOnly && query.bucket.isMultiple(of: granularity)
         var rows: [RollupRow]
         var totalRows: [RollupRow]
         if useRollups {
-            totalRows = try await repository.rollups(projectID: projectID, dimension: RollupRow.totalDimension, from: from, to: to)
+            totalRows = try await repository.rollups(
+                projectID: projectID, dimension: daily ? RollupRow.daily(RollupRow.totalDimension) : RollupRow.totalDimension, from: from, to: to)
             rows = []
             if let dimension = query.groupBy {
-                rows = try await repository.rollups(projectID: projectID, dimension: dimension.rawValue, from: from, to: to)
+                let name = daily && dimension != .user ? RollupRow.daily(dimension.rawValue) : dimension.rawValue
+                rows = try await repository.rollups(projectID: projectID, dimension: name, from: from, to: to)
             }
         } else {
             var filter = query.filter

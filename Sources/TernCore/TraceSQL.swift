@@ -65,11 +65,8 @@ public enum TraceSQL {
             if let value { out.append("\(column) = \(builder.bind(value))") }
         }
         if let version = filter.promptVersion { out.append("prompt_version = \(builder.bind(Int64(version)))") }
-        if let model = filter.model {
-            // The trace's first model, or any generation in it.
-            let bound = builder.bind(model)
-            out.append("(model = \(bound) OR EXISTS (SELECT 1 FROM observations o WHERE o.project_id = traces.project_id AND o.trace_id = traces.id AND o.model = \(bound)))")
-        }
+        // The trace's model (its first generation's), which is indexed.
+        if let model = filter.model { out.append("model = \(builder.bind(model))") }
         switch filter.status?.lowercased() {
         case nil: break
         case "error"?: out.append("error_count > 0")

@@ -173,6 +173,7 @@ public enum MonitoringJobs {
     /// The hour still filling is recomputed at most this often: recomputing reads all of its traces.
     static let currentHourInterval: Duration = .seconds(10)
     static let lastCurrentHourRefresh = Mutex<[String: ContinuousClock.Instant]>([:])
+    static let lastStatistics = Mutex<ContinuousClock.Instant?>(nil)
 
     public static func run(store: any TernStore, detect: @escaping @Sendable (String) -> String?, logger: Logger) async {
         let currentHour = TraceSQL.hour(Timestamp.micros(Date()))
@@ -195,6 +196,13 @@ public enum MonitoringJobs {
             for _ in 0..<20 {
                 guard try await MetricsEngine.refresh(store.metrics, limit: 200, deferring: deferring) == 200 else { break }
             }
+            // Planner statistics: at start and then hourly (the data's shape changes slowly).
+            let due = lastStatistics.withLock { last in
+                guard last.map({ now - $0 > .seconds(3600) }) ?? true else { return false }
+                last = now
+                return true
+            }
+            if due { try await store.metrics.refreshPlannerStatistics() }
         } catch {
             logger.warning("monitoring job failed", metadata: ["error": "\(error)"])
         }

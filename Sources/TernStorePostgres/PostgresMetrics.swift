@@ -122,4 +122,8 @@ struct PGMetrics: MetricsRepository {
             }
         }
     }
+
+    func refreshPlannerStatistics() async throws {
+        // PostgreSQL's autovacuum keeps statistics current.
+    }
 }

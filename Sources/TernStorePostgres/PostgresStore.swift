@@ -566,6 +566,13 @@ enum PostgresMigrations {
             """,
             "CREATE INDEX dataset_items_current ON dataset_items(dataset_id, item_id) WHERE valid_to IS NULL",
         ]),
+        PostgresMigration(id: "0007_daily_rollups", statements: [
+            // Daily rollup rows are new: recompute every hour that has traces.
+            """
+            INSERT INTO rollup_dirty (project_id, bucket, marked_at) SELECT DISTINCT project_id, \(TraceSQL.hourOfStart), 0 FROM traces
+            ON CONFLICT (project_id, bucket) DO NOTHING
+            """,
+        ]),
     ]
 
     /// The per-insert totals statement, for every trace already stored.

@@ -118,7 +118,7 @@ public final class SQLiteStore: TernStore {
 }
 
 enum SQLiteMigrations {
-    static let ordered = ["0001_foundation", "0002_gateway", "0003_scores", "0004_monitoring", "0005_prompts", "0006_datasets"]
+    static let ordered = ["0001_foundation", "0002_gateway", "0003_scores", "0004_monitoring", "0005_prompts", "0006_datasets", "0007_daily_rollups"]
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -282,6 +282,13 @@ enum SQLiteMigrations {
                     PRIMARY KEY (dataset_id, item_id, valid_from)
                 ) WITHOUT ROWID;
                 CREATE INDEX dataset_items_current ON dataset_items(dataset_id, item_id) WHERE valid_to IS NULL;
+                """)
+        }
+        migrator.registerMigration("0007_daily_rollups") { db in
+            // Daily rollup rows are new: recompute every hour that has traces.
+            try db.execute(sql: """
+                INSERT INTO rollup_dirty (project_id, bucket, marked_at) SELECT DISTINCT project_id, \(TraceSQL.hourOfStart), 0 FROM traces
+                WHERE true ON CONFLICT (project_id, bucket) DO NOTHING
                 """)
         }
         return migrator
