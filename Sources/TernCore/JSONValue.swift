@@ -85,3 +85,16 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     }
     public init(nilLiteral: ()) { self = .null }
 }
+
+/// Values stored as JSON text in a database column (both backends use these).
+public enum StoredJSON {
+    public static func encode<T: Encodable>(_ value: T) -> String {
+        String(decoding: (try? JSONEncoder().encode(value)) ?? Data("null".utf8), as: UTF8.self)
+    }
+
+    /// The decoded value, or `fallback` when the text is missing or does not decode.
+    public static func decode<T: Decodable>(_ type: T.Type, _ text: String?, default fallback: T) -> T {
+        guard let text, let decoded = try? JSONDecoder().decode(T.self, from: Data(text.utf8)) else { return fallback }
+        return decoded
+    }
+}

@@ -8,22 +8,13 @@ struct PGPrompts: PromptRepository {
     let logger: Logger
     static let columns = "project_id, name, version, kind, text, messages, tools, variables, config, commit_message, author, created_at"
 
-    static func encode<T: Encodable>(_ value: T) -> String {
-        String(decoding: (try? JSONEncoder().encode(value)) ?? Data("null".utf8), as: UTF8.self)
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String?, default value: T) -> T {
-        guard let text, let decoded = try? JSONDecoder().decode(T.self, from: Data(text.utf8)) else { return value }
-        return decoded
-    }
-
     static func version(_ row: PostgresRow) throws -> PromptVersion {
         let (project, name, version, kind, text, messages, tools, variables, config, message, author, created) = try row.decode(
             (String, String, Int, String, String?, String, String?, String, String, String?, String, Int64).self)
         return PromptVersion(
             projectID: project, name: name, version: version, kind: PromptKind(rawValue: kind) ?? .text, text: text,
-            messages: decode([PromptMessage].self, messages, default: []), tools: JSONValue.fromStored(tools),
-            variables: decode([String].self, variables, default: []), config: decode(PromptModelConfig.self, config, default: PromptModelConfig()),
+            messages: StoredJSON.decode([PromptMessage].self, messages, default: []), tools: JSONValue.fromStored(tools),
+            variables: StoredJSON.decode([String].self, variables, default: []), config: StoredJSON.decode(PromptModelConfig.self, config, default: PromptModelConfig()),
             commitMessage: message, author: author, createdAt: Timestamp.date(created))
     }
 
@@ -85,8 +76,8 @@ struct PGPrompts: PromptRepository {
                     ).decode(Int.self) { number = value }
                     try await connection.query("""
                         INSERT INTO prompt_versions (\(unescaped: Self.columns)) VALUES (\(version.projectID), \(version.name), \(number),
-                            \(version.kind.rawValue), \(version.text), \(Self.encode(version.messages)), \(version.tools?.jsonString()),
-                            \(Self.encode(version.variables)), \(Self.encode(version.config)), \(version.commitMessage), \(version.author),
+                            \(version.kind.rawValue), \(version.text), \(StoredJSON.encode(version.messages)), \(version.tools?.jsonString()),
+                            \(StoredJSON.encode(version.variables)), \(StoredJSON.encode(version.config)), \(version.commitMessage), \(version.author),
                             \(Timestamp.micros(version.createdAt)))
                         """, logger: logger)
                     created = true

@@ -2,18 +2,8 @@ import Foundation
 import GRDB
 import TernCore
 
-/// Shared encoding of prompt versions for storage.
 enum PromptColumns {
     static let columns = "project_id, name, version, kind, text, messages, tools, variables, config, commit_message, author, created_at"
-
-    static func encode<T: Encodable>(_ value: T) -> String {
-        String(decoding: (try? JSONEncoder().encode(value)) ?? Data("null".utf8), as: UTF8.self)
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String?, default value: T) -> T {
-        guard let text, let decoded = try? JSONDecoder().decode(T.self, from: Data(text.utf8)) else { return value }
-        return decoded
-    }
 }
 
 struct SQLitePrompts: PromptRepository {
@@ -22,9 +12,9 @@ struct SQLitePrompts: PromptRepository {
     static func version(_ row: Row, labels: [String]) -> PromptVersion {
         PromptVersion(
             projectID: row["project_id"], name: row["name"], version: row["version"], kind: PromptKind(rawValue: row["kind"]) ?? .text,
-            text: row["text"], messages: PromptColumns.decode([PromptMessage].self, row["messages"], default: []),
-            tools: JSONValue.fromStored(row["tools"]), variables: PromptColumns.decode([String].self, row["variables"], default: []),
-            config: PromptColumns.decode(PromptModelConfig.self, row["config"], default: PromptModelConfig()),
+            text: row["text"], messages: StoredJSON.decode([PromptMessage].self, row["messages"], default: []),
+            tools: JSONValue.fromStored(row["tools"]), variables: StoredJSON.decode([String].self, row["variables"], default: []),
+            config: StoredJSON.decode(PromptModelConfig.self, row["config"], default: PromptModelConfig()),
             commitMessage: row["commit_message"], author: row["author"], createdAt: row.date("created_at"), labels: labels)
     }
 
@@ -78,8 +68,8 @@ struct SQLitePrompts: PromptRepository {
                 number = (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM prompt_versions WHERE project_id = ? AND name = ?",
                                            arguments: [version.projectID, version.name]) ?? 0) + 1
                 try db.execute(sql: "INSERT INTO prompt_versions (\(PromptColumns.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", arguments: [
-                    version.projectID, version.name, number, version.kind.rawValue, version.text, PromptColumns.encode(version.messages),
-                    version.tools?.jsonString(), PromptColumns.encode(version.variables), PromptColumns.encode(version.config),
+                    version.projectID, version.name, number, version.kind.rawValue, version.text, StoredJSON.encode(version.messages),
+                    version.tools?.jsonString(), StoredJSON.encode(version.variables), StoredJSON.encode(version.config),
                     version.commitMessage, version.author, Timestamp.micros(version.createdAt),
                 ])
                 created = true
