@@ -166,6 +166,15 @@ let package = Package(
             path: "Sources/TernStub",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "tern-bench",
+            dependencies: [
+                "TernCore", "TernStoreSQLite", "TernStorePostgres", "TernServer", "TernMonitor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/TernBench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TernCoreTests",
             dependencies: ["TernCore", "TernTestSupport"],
