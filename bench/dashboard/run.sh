@@ -8,6 +8,7 @@
 #   TRACES=100000 RUNS=10 bench/dashboard/run.sh   # quicker
 #   POSTGRES=1 bench/dashboard/run.sh          # also PostgreSQL, with TRACES_PG traces (default 200,000:
 #                                              # seeding 1M into PostgreSQL on 2 cores takes long)
+#   POSTGRES=1 SQLITE=0 bench/dashboard/run.sh # PostgreSQL only
 #   BENCH_TMP=/dev/shm bench/dashboard/run.sh  # SQLite file in memory
 #   SEED=4 END=2026-11-27T00:00:00Z ...        # the same data on every run (default END: now)
 #   TIMEOUT=60 BUDGET=120 ...                  # give up on a query after TIMEOUT s; at most BUDGET s of runs per query
@@ -17,6 +18,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 TRACES=${TRACES:-1000000}
 TRACES_PG=${TRACES_PG:-200000}
+SQLITE=${SQLITE:-1}
 RUNS=${RUNS:-30}
 SEED=${SEED:-4}
 END=${END:-now}
@@ -108,7 +110,7 @@ measure() {
     SERVER_PID=""
 }
 
-measure sqlite "$TRACES" --data-dir "$WORK/data"
+if [ "$SQLITE" = 1 ]; then measure sqlite "$TRACES" --data-dir "$WORK/data"; fi
 if [ "$POSTGRES" = 1 ]; then
     source "$ROOT/scripts/lib/postgres.sh"
     pg_ensure_installed
