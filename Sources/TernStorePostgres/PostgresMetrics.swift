@@ -62,6 +62,9 @@ struct PGMetrics: MetricsRepository {
 
     func replaceRollups(projectID: String, from: Int64, to: Int64, dimensions: [String], rows: [RollupRow], clearing: DirtyBucket?) async throws {
         try await client.withTransaction(logger: logger) { connection in
+            // Replicas (or a request and the background job) may recompute the same range at once:
+            // serialise them, or the second insert would collide with the first one's rows.
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(projectID)), hashtext(\(String(from))))", logger: logger)
             var binder = Binder()
             let list = dimensions.map { binder.add($0) }.joined(separator: ",")
             let sql = """

@@ -317,3 +317,25 @@ struct SeededGenerator: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+@Suite("Storage contract: concurrent rollup refreshes")
+struct ConcurrentRollupTests {
+    @Test("two refreshes of the same hours at once (replicas, or a request and the background job) both succeed", arguments: StoreKind.available)
+    func concurrentRefresh(kind: StoreKind) async throws {
+        try await withTestStore(kind) { test in
+            let project = try await test.store.projects.create(slug: "p", name: "P")
+            for _ in 0..<3 {
+                _ = try await MonitoringContractTests.spread(test.store, project: project.id)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<4 { group.addTask { _ = try await MetricsEngine.refresh(test.store.metrics) } }
+                    try await group.waitForAll()
+                }
+            }
+            let result = try await MetricsEngine.run(
+                MetricsQuery(filter: TraceFilter(from: MonitoringContractTests.base.addingTimeInterval(-86_400),
+                                                 to: MonitoringContractTests.base.addingTimeInterval(5 * 86_400)), bucket: .day),
+                projectID: project.id, repository: test.store.metrics)
+            #expect(result.totals.traces == 400, "the same 400 trace ids each round")
+        }
+    }
+}
