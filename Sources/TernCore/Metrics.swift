@@ -76,6 +76,10 @@ public enum MetricsDimension: String, Sendable, Codable, CaseIterable {
 
     /// The finest bucket its rollup rows keep: users are many, so their rows are daily.
     public var rollupGranularity: MetricsBucket { self == .user ? .day : .hour }
+
+    /// Dimensions with thousands of values a day, one per trace: grouped queries rank them in the
+    /// database and read only the top groups' rows.
+    public var isHighCardinality: Bool { self == .user }
 }
 
 /// Latency counts in logarithmic buckets (eight per doubling, so a percentile read from it is within
@@ -103,6 +107,15 @@ public struct LatencyHistogram: Sendable, Equatable {
     public mutating func merge(_ other: LatencyHistogram) {
         for (index, count) in other.counts { counts[index, default: 0] += count }
         total += other.total
+    }
+
+    /// Takes away counts that were merged in; bins reaching zero go.
+    public mutating func subtract(_ part: LatencyHistogram) {
+        for (index, count) in part.counts {
+            let left = (counts[index] ?? 0) - count
+            counts[index] = left > 0 ? left : nil
+        }
+        total = counts.values.reduce(0, +)
     }
 
     /// The value at quantile `q` (0...1): the geometric middle of the bucket holding that rank.
@@ -183,6 +196,23 @@ public struct MetricsAccumulator: Sendable, Equatable {
         for (name, sum) in other.scores {
             scores[name, default: ScoreSum(sum: 0, count: 0)].sum += sum.sum
             scores[name, default: ScoreSum(sum: 0, count: 0)].count += sum.count
+        }
+    }
+
+    /// Takes away a part that was merged in (for "all but these groups"). Counts reaching zero go.
+    public mutating func subtract(_ part: MetricsAccumulator) {
+        traces -= part.traces
+        errors -= part.errors
+        inputTokens -= part.inputTokens
+        outputTokens -= part.outputTokens
+        cost = max(0, cost - part.cost)
+        latency.subtract(part.latency)
+        latencySumMs = max(0, latencySumMs - part.latencySumMs)
+        for (name, sum) in part.scores {
+            guard var mine = scores[name] else { continue }
+            mine.sum -= sum.sum
+            mine.count -= sum.count
+            scores[name] = mine.count > 0 ? mine : nil
         }
     }
 
@@ -373,6 +403,11 @@ public protocol MetricsRepository: Sendable {
     func facts(projectID: String, filter: TraceFilter) async throws -> [TraceFacts]
     /// Stored rollup rows of one dimension with `from <= bucket < to`.
     func rollups(projectID: String, dimension: String, from: Int64, to: Int64) async throws -> [RollupRow]
+    /// Stored rollup rows of one dimension with `from <= bucket < to` and one of `values`.
+    func rollups(projectID: String, dimension: String, from: Int64, to: Int64, values: [String]) async throws -> [RollupRow]
+    /// The `limit` values of a dimension with the most traces in `from <= bucket < to`: most first,
+    /// ties by value.
+    func topRollupValues(projectID: String, dimension: String, from: Int64, to: Int64, limit: Int) async throws -> [String]
     /// The oldest dirty hours, at most `limit`.
     func dirtyBuckets(limit: Int) async throws -> [DirtyBucket]
     /// Replaces the rows of `dimensions` in `[from, to)` with `rows`, and clears `clearing` unless
@@ -526,13 +561,26 @@ public enum MetricsEngine {
         let useRollups = query.filter.isTimeOnly && query.bucket.isMultiple(of: granularity)
         var rows: [RollupRow]
         var totalRows: [RollupRow]
+        // Set when the database ranked the groups (high-cardinality dimensions from rollups).
+        var topValues: [String]?
+        var othersExist = false
         if useRollups {
             totalRows = try await repository.rollups(
                 projectID: projectID, dimension: daily ? RollupRow.daily(RollupRow.totalDimension) : RollupRow.totalDimension, from: from, to: to)
             rows = []
             if let dimension = query.groupBy {
                 let name = daily && dimension != .user ? RollupRow.daily(dimension.rawValue) : dimension.rawValue
-                rows = try await repository.rollups(projectID: projectID, dimension: name, from: from, to: to)
+                if dimension.isHighCardinality {
+                    // Thousands of users a day: rank them in the database and read only the top rows;
+                    // "(other)" is the totals minus the top groups (a user dimension partitions traces).
+                    let top = try await repository.topRollupValues(projectID: projectID, dimension: name, from: from, to: to,
+                                                                   limit: max(1, query.groupLimit) + 1)
+                    topValues = Array(top.prefix(max(1, query.groupLimit)))
+                    othersExist = top.count > topValues!.count
+                    rows = try await repository.rollups(projectID: projectID, dimension: name, from: from, to: to, values: topValues!)
+                } else {
+                    rows = try await repository.rollups(projectID: projectID, dimension: name, from: from, to: to)
+                }
             }
         } else {
             var filter = query.filter
@@ -550,18 +598,38 @@ public enum MetricsEngine {
             starts.append(cursor)
             cursor = query.bucket.next(after: cursor)
         }
-        func series(_ rows: [RollupRow]) -> (MetricsAccumulator, [MetricsPoint]) {
+        func sums(_ rows: [RollupRow]) -> (total: MetricsAccumulator, perBucket: [Int64: MetricsAccumulator]) {
             var perBucket: [Int64: MetricsAccumulator] = [:]
             var total = MetricsAccumulator()
             for row in rows {
                 perBucket[query.bucket.start(of: row.bucket), default: MetricsAccumulator()].merge(row.stats)
                 total.merge(row.stats)
             }
-            return (total, starts.map { MetricsPoint(start: Timestamp.date($0), metrics: (perBucket[$0] ?? MetricsAccumulator()).summary) })
+            return (total, perBucket)
+        }
+        func points(_ perBucket: [Int64: MetricsAccumulator]) -> [MetricsPoint] {
+            starts.map { MetricsPoint(start: Timestamp.date($0), metrics: (perBucket[$0] ?? MetricsAccumulator()).summary) }
+        }
+        func series(_ rows: [RollupRow]) -> (MetricsAccumulator, [MetricsPoint]) {
+            let (total, perBucket) = sums(rows)
+            return (total, points(perBucket))
         }
         let (total, totalSeries) = series(totalRows)
         var groups: [MetricsGroup] = []
-        if query.groupBy != nil {
+        if let topValues {
+            var byValue: [String: [RollupRow]] = [:]
+            for row in rows { byValue[row.value, default: []].append(row) }
+            var other = sums(totalRows)
+            for value in topValues {
+                let (groupTotal, perBucket) = sums(byValue[value] ?? [])
+                groups.append(MetricsGroup(key: value, totals: groupTotal.summary, series: points(perBucket)))
+                other.total.subtract(groupTotal)
+                for (bucket, stats) in perBucket { other.perBucket[bucket]?.subtract(stats) }
+            }
+            if othersExist {
+                groups.append(MetricsGroup(key: MetricsResult.otherKey, totals: other.total.summary, series: points(other.perBucket)))
+            }
+        } else if query.groupBy != nil {
             var byValue: [String: [RollupRow]] = [:]
             for row in rows { byValue[row.value, default: []].append(row) }
             let ranked = byValue.map { (key: $0.key, rows: $0.value, traces: $0.value.reduce(0) { $0 + $1.stats.traces }) }

@@ -204,17 +204,16 @@ extension TraceSQL {
         let project = builder.bind(projectID)
         let ids = traceIDs.map { builder.bind($0) }.joined(separator: ",")
         let warning = dialect == .sqlite ? "level = 'WARNING'" : "CASE WHEN level = 'WARNING' THEN 1 ELSE 0 END"
-        // Without planner statistics SQLite 3.40 walks every observation of the project by primary key.
-        let hint = dialect == .sqlite ? " INDEXED BY observations_trace" : ""
+        // Observations are keyed by (project_id, trace_id, id) on both backends: the key serves this.
         let error = dialect == .sqlite ? "level = 'ERROR'" : "CASE WHEN level = 'ERROR' THEN 1 ELSE 0 END"
         let sql = """
             UPDATE traces SET
                 (observation_count, input_tokens, output_tokens, total_cost, error_count, warning_count) = (
                     SELECT COUNT(*), COALESCE(SUM(usage_input), 0), COALESCE(SUM(usage_output), 0), SUM(cost),
                            COALESCE(SUM(\(error)), 0), COALESCE(SUM(\(warning)), 0)
-                    FROM observations o\(hint) WHERE o.project_id = traces.project_id AND o.trace_id = traces.id),
+                    FROM observations o WHERE o.project_id = traces.project_id AND o.trace_id = traces.id),
                 (model, deployment, variant, prompt_name, prompt_version) = (
-                    SELECT model, deployment, variant, prompt_name, prompt_version FROM observations o\(hint)
+                    SELECT model, deployment, variant, prompt_name, prompt_version FROM observations o
                     WHERE o.project_id = traces.project_id AND o.trace_id = traces.id AND o.model IS NOT NULL
                     ORDER BY o.start_time, o.id LIMIT 1)
             WHERE project_id = \(project) AND id IN (\(ids))

@@ -182,6 +182,79 @@ public struct TraceBatchItem: Sendable {
         self.trace = trace
         self.observations = observations
     }
+
+    /// The trace rows a batch writes: one per (project, trace id), merged in batch order as the
+    /// stores merge a repeated id (segments read from metadata first), in order of first appearance.
+    /// An ingest batch names each trace once per event (a trace event plus one per observation), so
+    /// this turns six upserts of a trace into one. Also returns the distinct (project, hour) pairs
+    /// of every item's start, which the rollups must recompute.
+    public static func mergedTraces(_ batch: [TraceBatchItem]) -> (traces: [Trace], hours: [(projectID: String, hour: Int64)]) {
+        var index: [TraceKey: Int] = [:]
+        var traces: [Trace] = []
+        var seenHours = Set<HourKey>()
+        var hours: [(projectID: String, hour: Int64)] = []
+        index.reserveCapacity(batch.count)
+        for item in batch {
+            let trace = item.trace.withSegmentsFromMetadata()
+            let key = TraceKey(projectID: trace.projectID, id: trace.id)
+            if let at = index[key] {
+                traces[at] = traces[at].merged(with: trace)
+            } else {
+                index[key] = traces.count
+                traces.append(trace)
+            }
+            let hour = TraceSQL.hour(Timestamp.micros(trace.startTime))
+            if seenHours.insert(HourKey(projectID: trace.projectID, hour: hour)).inserted {
+                hours.append((trace.projectID, hour))
+            }
+        }
+        return (traces, hours)
+    }
+
+    public struct TraceKey: Hashable, Sendable {
+        public var projectID: String
+        public var id: String
+
+        public init(projectID: String, id: String) {
+            self.projectID = projectID
+            self.id = id
+        }
+    }
+
+    private struct HourKey: Hashable {
+        var projectID: String
+        var hour: Int64
+    }
+}
+
+/// What a set of observations adds to their trace's stored totals: the same figures as
+/// `TraceSQL.refreshTotals` computes from every stored observation (count, tokens, cost, errors,
+/// warnings, and the routing facts of the first generation with a model, by start time then id).
+public struct TraceTotalsDelta: Sendable, Equatable {
+    public var observationCount = 0
+    public var inputTokens = 0
+    public var outputTokens = 0
+    /// Nil while no observation had a cost.
+    public var cost: Double?
+    public var errorCount = 0
+    public var warningCount = 0
+    /// The first generation (an observation with a model).
+    public var firstGeneration: Observation?
+
+    public init() {}
+
+    public mutating func add(_ observation: Observation) {
+        observationCount += 1
+        inputTokens += observation.usage?.inputTokens ?? 0
+        outputTokens += observation.usage?.outputTokens ?? 0
+        if let value = observation.cost { cost = (cost ?? 0) + value }
+        if observation.level == .error { errorCount += 1 }
+        if observation.level == .warning { warningCount += 1 }
+        if observation.model != nil {
+            if let first = firstGeneration, (first.startTime, first.id) <= (observation.startTime, observation.id) { return }
+            firstGeneration = observation
+        }
+    }
 }
 
 /// A trace with its observations.

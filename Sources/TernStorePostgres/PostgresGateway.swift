@@ -108,21 +108,9 @@ struct PGTraces: TraceRepository {
         var traces: [Trace] = []
         var observations: [Observation] = []
         // One statement cannot update a row twice: merge repeated trace ids first, as the database would.
-        var merged: [String: Trace] = [:]
-        var order: [String] = []
-        var hours: [String: (String, Int64)] = [:]
-        for item in batch {
-            let trace = item.trace.withSegmentsFromMetadata()
-            let key = trace.projectID + "\u{1}" + trace.id
-            if let existing = merged[key] { merged[key] = existing.merged(with: trace) } else {
-                merged[key] = trace
-                order.append(key)
-            }
-            let hour = TraceSQL.hour(Timestamp.micros(trace.startTime))
-            hours["\(trace.projectID)\u{1}\(hour)"] = (trace.projectID, hour)
-        }
-        for key in order {
-            traces.append(merged[key]!)
+        let merged = TraceBatchItem.mergedTraces(batch)
+        for trace in merged.traces {
+            traces.append(trace)
             if traces.count == 2000 { traceChunks.append(traces); traces = [] }
         }
         for item in batch {
@@ -174,7 +162,7 @@ struct PGTraces: TraceRepository {
                 }
                 // Only the rows that landed come back: their traces' totals change.
                 let inserted = try await connection.query(PostgresQuery(
-                    unsafeSQL: "INSERT INTO observations (\(Self.observationColumns)) VALUES \(rows.joined(separator: ",")) ON CONFLICT (project_id, id) DO NOTHING RETURNING project_id, trace_id",
+                    unsafeSQL: "INSERT INTO observations (\(Self.observationColumns)) VALUES \(rows.joined(separator: ",")) ON CONFLICT (project_id, trace_id, id) DO NOTHING RETURNING project_id, trace_id",
                     binds: binder.bindings), logger: logger)
                 for try await (project, trace) in inserted.decode((String, String).self) { touched[project, default: []].insert(trace) }
             }
@@ -185,10 +173,12 @@ struct PGTraces: TraceRepository {
                     try await connection.query(PostgresQuery(sql: sql, values: values), logger: logger)
                 }
             }
-            if !hours.isEmpty {
+            if !merged.hours.isEmpty {
                 var binder = Binder()
                 let now = Timestamp.micros(Date())
-                let rows = hours.values.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map { "(\(binder.add($0.0)), \(binder.add($0.1)), \(binder.add(now)))" }
+                // Sorted: concurrent transactions take the row locks in the same order.
+                let rows = merged.hours.sorted { ($0.projectID, $0.hour) < ($1.projectID, $1.hour) }
+                    .map { "(\(binder.add($0.projectID)), \(binder.add($0.hour)), \(binder.add(now)))" }
                 try await connection.query(PostgresQuery(
                     unsafeSQL: """
                         INSERT INTO rollup_dirty (project_id, bucket, marked_at) VALUES \(rows.joined(separator: ","))

@@ -33,10 +33,31 @@ struct PGMetrics: MetricsRepository {
     }
 
     func rollups(projectID: String, dimension: String, from: Int64, to: Int64) async throws -> [RollupRow] {
-        try await collect(client.mappedQuery("""
+        try await rollups(query: """
             SELECT bucket, value, traces, errors, input_tokens, output_tokens, cost, latency_sum, latency_hist, scores
             FROM trace_rollups WHERE project_id = \(projectID) AND dimension = \(dimension) AND bucket >= \(from) AND bucket < \(to)
-            """, logger: logger)) { row in
+            """, dimension: dimension)
+    }
+
+    func rollups(projectID: String, dimension: String, from: Int64, to: Int64, values: [String]) async throws -> [RollupRow] {
+        guard !values.isEmpty else { return [] }
+        return try await rollups(query: """
+            SELECT bucket, value, traces, errors, input_tokens, output_tokens, cost, latency_sum, latency_hist, scores
+            FROM trace_rollups WHERE project_id = \(projectID) AND dimension = \(dimension) AND bucket >= \(from) AND bucket < \(to)
+            AND value = ANY(\(values))
+            """, dimension: dimension)
+    }
+
+    func topRollupValues(projectID: String, dimension: String, from: Int64, to: Int64, limit: Int) async throws -> [String] {
+        try await collect(client.mappedQuery("""
+            SELECT value FROM trace_rollups
+            WHERE project_id = \(projectID) AND dimension = \(dimension) AND bucket >= \(from) AND bucket < \(to)
+            GROUP BY value ORDER BY SUM(traces) DESC, value COLLATE "C" LIMIT \(limit)
+            """, logger: logger)) { row in try row.decode(String.self) }
+    }
+
+    private func rollups(query: PostgresQuery, dimension: String) async throws -> [RollupRow] {
+        try await collect(client.mappedQuery(query, logger: logger)) { row in
             let (bucket, value, traces, errors, input, output, cost, latencySum, histogram, scores) = try row.decode(
                 (Int64, String, Int64, Int64, Int64, Int64, Double, Double, String, String).self)
             var stats = MetricsAccumulator()

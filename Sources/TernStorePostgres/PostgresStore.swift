@@ -106,7 +106,23 @@ public final class PostgresStore: TernStore {
 
     @discardableResult
     public func migrate() async throws -> [String] {
-        try await client.withTransaction(logger: logger) { connection in
+        try await migrate(upTo: nil)
+    }
+
+    /// Runs one SQL statement as given, for tests that write rows the way an older version did.
+    package func execute(sql: String) async throws {
+        _ = try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+    }
+
+    /// Applies the migrations up to and including `last` (all when nil), for tests of a migration.
+    package func migrate(upTo last: String?) async throws -> [String] {
+        let wanted: [PostgresMigration]
+        if let last, let index = PostgresMigrations.all.firstIndex(where: { $0.id == last }) {
+            wanted = Array(PostgresMigrations.all[...index])
+        } else {
+            wanted = PostgresMigrations.all
+        }
+        return try await client.withTransaction(logger: logger) { connection in
             // One migrator at a time across all replicas; the lock ends with the transaction.
             try await connection.query("SELECT pg_advisory_xact_lock(7777001)", logger: logger)
             try await connection.query(
@@ -117,7 +133,7 @@ public final class PostgresStore: TernStore {
                 applied.insert(id)
             }
             var now: [String] = []
-            for migration in PostgresMigrations.all where !applied.contains(migration.id) {
+            for migration in wanted where !applied.contains(migration.id) {
                 for statement in migration.statements {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
@@ -572,6 +588,12 @@ enum PostgresMigrations {
             INSERT INTO rollup_dirty (project_id, bucket, marked_at) SELECT DISTINCT project_id, \(TraceSQL.hourOfStart), 0 FROM traces
             ON CONFLICT (project_id, bucket) DO NOTHING
             """,
+        ]),
+        PostgresMigration(id: "0008_ingest_layout", statements: [
+            // The same key as SQLite's (an observation id is unique within its trace); it serves the
+            // per-trace reads, so observations_trace goes.
+            "ALTER TABLE observations DROP CONSTRAINT observations_pkey, ADD PRIMARY KEY (project_id, trace_id, id)",
+            "DROP INDEX observations_trace",
         ]),
     ]
 

@@ -95,6 +95,8 @@ struct SQLiteTraces: TraceRepository {
     func insert(_ batch: [TraceBatchItem]) async throws {
         guard !batch.isEmpty else { return }
         let markedAt = Timestamp.micros(Date())
+        // One upsert per trace: the events of one trace merge here as the database would merge them.
+        let merged = TraceBatchItem.mergedTraces(batch)
         // Read here: the closure runs on GRDB's writer queue, outside this task.
         let yield = BackgroundPriority.writeShouldYield
         // The commit (the WAL write) is the costly part, so the idle priority covers the whole transaction.
@@ -103,8 +105,13 @@ struct SQLiteTraces: TraceRepository {
             defer { restore() }
             try db.inTransaction {
             // A trace id seen again merges: new non-empty fields win, the time span widens.
+            // A trace id seen again merges: new non-empty fields win, the time span widens. The totals
+            // of the observations that landed in this batch are added; the answer tells whether the
+            // trace had observations before (then its first generation is recomputed below).
             let traceStatement = try db.cachedStatement(sql: """
-                INSERT INTO traces (\(Self.traceColumns), task, language, domain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO traces (\(Self.traceColumns), task, language, domain, observation_count, input_tokens, output_tokens,
+                                    total_cost, error_count, warning_count, model, deployment, variant, prompt_name, prompt_version)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (project_id, id) DO UPDATE SET
                     name = COALESCE(excluded.name, traces.name),
                     user_id = COALESCE(excluded.user_id, traces.user_id),
@@ -121,30 +128,33 @@ struct SQLiteTraces: TraceRepository {
                     start_time = MIN(traces.start_time, excluded.start_time),
                     end_time = CASE WHEN traces.end_time IS NULL THEN excluded.end_time
                                     WHEN excluded.end_time IS NULL THEN traces.end_time
-                                    ELSE MAX(traces.end_time, excluded.end_time) END
+                                    ELSE MAX(traces.end_time, excluded.end_time) END,
+                    observation_count = traces.observation_count + excluded.observation_count,
+                    input_tokens = traces.input_tokens + excluded.input_tokens,
+                    output_tokens = traces.output_tokens + excluded.output_tokens,
+                    total_cost = CASE WHEN excluded.total_cost IS NULL THEN traces.total_cost
+                                      ELSE COALESCE(traces.total_cost, 0) + excluded.total_cost END,
+                    error_count = traces.error_count + excluded.error_count,
+                    warning_count = traces.warning_count + excluded.warning_count,
+                    model = COALESCE(traces.model, excluded.model),
+                    deployment = CASE WHEN traces.model IS NULL THEN excluded.deployment ELSE traces.deployment END,
+                    variant = CASE WHEN traces.model IS NULL THEN excluded.variant ELSE traces.variant END,
+                    prompt_name = CASE WHEN traces.model IS NULL THEN excluded.prompt_name ELSE traces.prompt_name END,
+                    prompt_version = CASE WHEN traces.model IS NULL THEN excluded.prompt_version ELSE traces.prompt_version END
+                RETURNING observation_count
                 """)
             let observationStatement = try db.cachedStatement(sql: """
                 INSERT INTO observations (\(Self.observationColumns))
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (project_id, id) DO NOTHING
+                ON CONFLICT (project_id, trace_id, id) DO NOTHING
                 """)
             let dirtyStatement = try db.cachedStatement(sql: """
                 INSERT INTO rollup_dirty (project_id, bucket, marked_at) VALUES (?, ?, ?)
                 ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = MAX(rollup_dirty.marked_at + 1, excluded.marked_at)
                 """)
-            var touched: [String: Set<String>] = [:]
-            var hours = Set<String>()
+            // Observations first: the ones that land (a retried batch adds none) make the totals.
+            var deltas: [TraceBatchItem.TraceKey: TraceTotalsDelta] = [:]
             for item in batch {
-                let t = item.trace.withSegmentsFromMetadata()
-                let start = Timestamp.micros(t.startTime)
-                try traceStatement.execute(arguments: [
-                    t.id, t.projectID, t.name, t.userID, t.sessionID, tagsText(t.tags), t.metadata?.jsonString(), t.release,
-                    t.environment, t.input, t.output, start, t.endTime.map(Timestamp.micros), t.task, t.language, t.domain,
-                ])
-                let hour = TraceSQL.hour(start)
-                if hours.insert("\(t.projectID)\u{1}\(hour)").inserted {
-                    try dirtyStatement.execute(arguments: [t.projectID, hour, markedAt])
-                }
                 for o in item.observations {
                     let values: [(any DatabaseValueConvertible)?] = [
                         o.id, o.traceID, o.projectID, o.parentID, o.type.rawValue, o.name, Timestamp.micros(o.startTime),
@@ -155,13 +165,27 @@ struct SQLiteTraces: TraceRepository {
                         o.deployment, o.variant, o.route, o.cacheStatus, o.statusCode, o.promptName, o.promptVersion,
                     ]
                     try observationStatement.execute(arguments: StatementArguments(values))
-                    if db.changesCount > 0 { touched[o.projectID, default: []].insert(o.traceID) }
+                    if db.changesCount > 0 { deltas[.init(projectID: o.projectID, id: o.traceID), default: TraceTotalsDelta()].add(o) }
                 }
             }
-            // Per-trace totals follow the observations that landed.
-            for (project, ids) in touched {
-                let all = Array(ids)
-                for chunk in stride(from: 0, to: all.count, by: 500).map({ Array(all[$0..<min($0 + 500, all.count)]) }) {
+            var recompute: [String: [String]] = [:]
+            for t in merged.traces {
+                let delta = deltas[.init(projectID: t.projectID, id: t.id)] ?? TraceTotalsDelta()
+                let first = delta.firstGeneration
+                let count = try Int.fetchOne(traceStatement, arguments: [
+                    t.id, t.projectID, t.name, t.userID, t.sessionID, tagsText(t.tags), t.metadata?.jsonString(), t.release,
+                    t.environment, t.input, t.output, Timestamp.micros(t.startTime), t.endTime.map(Timestamp.micros), t.task, t.language, t.domain,
+                    delta.observationCount, delta.inputTokens, delta.outputTokens, delta.cost, delta.errorCount, delta.warningCount,
+                    first?.model, first?.deployment, first?.variant, first?.promptName, first?.promptVersion,
+                ])
+                // The trace had observations before: which generation is first needs them all.
+                if first != nil, count != delta.observationCount { recompute[t.projectID, default: []].append(t.id) }
+            }
+            for (project, hour) in merged.hours {
+                try dirtyStatement.execute(arguments: [project, hour, markedAt])
+            }
+            for (project, ids) in recompute {
+                for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
                     let (sql, values) = TraceSQL.refreshTotals(projectID: project, traceIDs: chunk, dialect: .sqlite)
                     try db.execute(sql: sql, arguments: StatementArguments(values.map(\.databaseValue)))
                 }

@@ -31,12 +31,35 @@ struct SQLiteMetrics: MetricsRepository {
     }
 
     func rollups(projectID: String, dimension: String, from: Int64, to: Int64) async throws -> [RollupRow] {
+        try await rollups(projectID: projectID, dimension: dimension, from: from, to: to, values: nil)
+    }
+
+    func rollups(projectID: String, dimension: String, from: Int64, to: Int64, values: [String]) async throws -> [RollupRow] {
+        values.isEmpty ? [] : try await rollups(projectID: projectID, dimension: dimension, from: from, to: to, values: Optional(values))
+    }
+
+    func topRollupValues(projectID: String, dimension: String, from: Int64, to: Int64, limit: Int) async throws -> [String] {
         try await pool.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT value FROM trace_rollups WHERE project_id = ? AND dimension = ? AND bucket >= ? AND bucket < ?
+                GROUP BY value ORDER BY SUM(traces) DESC, value LIMIT ?
+                """, arguments: [projectID, dimension, from, to, limit])
+        }
+    }
+
+    private func rollups(projectID: String, dimension: String, from: Int64, to: Int64, values: [String]?) async throws -> [RollupRow] {
+        var arguments: StatementArguments = [projectID, dimension, from, to]
+        var only = ""
+        if let values {
+            only = " AND value IN (\(Array(repeating: "?", count: values.count).joined(separator: ",")))"
+            arguments += StatementArguments(values)
+        }
+        return try await pool.read { [arguments, only] db in
             var out: [RollupRow] = []
             let cursor = try Row.fetchCursor(db, sql: """
                 SELECT bucket, value, traces, errors, input_tokens, output_tokens, cost, latency_sum, latency_hist, scores
-                FROM trace_rollups WHERE project_id = ? AND dimension = ? AND bucket >= ? AND bucket < ?
-                """, arguments: [projectID, dimension, from, to])
+                FROM trace_rollups WHERE project_id = ? AND dimension = ? AND bucket >= ? AND bucket < ?\(only)
+                """, arguments: arguments)
             while let row = try cursor.next() {
                 var stats = MetricsAccumulator()
                 stats.traces = row[2]

@@ -36,6 +36,24 @@ public struct TestStore: Sendable {
         }
     }
 
+    /// Applies the migrations up to and including `last`.
+    public func migrate(upTo last: String) async throws {
+        switch store {
+        case let sqlite as SQLiteStore: try await sqlite.migrate(upTo: last)
+        case let postgres as PostgresStore: _ = try await postgres.migrate(upTo: last)
+        default: fatalError("unknown store type")
+        }
+    }
+
+    /// Runs SQL as given (the same text on both backends), for tests of a migration.
+    public func execute(sql: String) async throws {
+        switch store {
+        case let sqlite as SQLiteStore: try await sqlite.execute(sql: sql)
+        case let postgres as PostgresStore: try await postgres.execute(sql: sql)
+        default: fatalError("unknown store type")
+        }
+    }
+
     /// SQLite only: the bytes of the database file and its write-ahead log.
     public func rawFileBytes() async throws -> Data {
         guard let sqlite = store as? SQLiteStore else { return Data() }

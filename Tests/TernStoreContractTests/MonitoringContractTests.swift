@@ -221,6 +221,20 @@ struct MonitoringContractTests {
                     #expect(Self.close(rollup, scan), "\(bucket) \(dimension?.rawValue ?? "-")")
                 }
             }
+            // Users are ranked in the database and "(other)" is the totals minus the top groups: the same
+            // answer as the scan's, series included, whatever the cut.
+            for limit in [1, 3] {
+                let rollup = try await MetricsEngine.run(
+                    MetricsQuery(filter: TraceFilter(from: from, to: to), bucket: .day, groupBy: .user, groupLimit: limit),
+                    projectID: project.id, repository: test.store.metrics)
+                let scan = try await MetricsEngine.run(
+                    MetricsQuery(filter: TraceFilter(from: from, to: to, minLatencyMs: 0), bucket: .day, groupBy: .user, groupLimit: limit),
+                    projectID: project.id, repository: test.store.metrics)
+                #expect(rollup.groups.count == limit + 1)
+                #expect(rollup.groups.last?.key == MetricsResult.otherKey)
+                #expect(rollup.groups.reduce(0) { $0 + $1.totals.traces } == items.count)
+                #expect(Self.close(rollup, scan), "user, top \(limit)")
+            }
             // And both agree with the data itself.
             let byModel = try await MetricsEngine.run(
                 MetricsQuery(filter: TraceFilter(from: from, to: to), bucket: .day, groupBy: .model), projectID: project.id,

@@ -1,0 +1,113 @@
+import Foundation
+import TernCore
+import TernTestSupport
+import Testing
+
+/// Migration 0008 (observations keyed by trace) and the batch merge that gives each trace one upsert.
+@Suite("Storage contract: ingest layout")
+struct IngestLayoutContractTests {
+    static let base = Date(timeIntervalSince1970: 1_800_000_000)
+
+    /// A trace event and one event per observation, each naming the trace, as ingest sends them.
+    static func events(trace: String, project: String, observations: [String], offset: Double = 0) -> [TraceBatchItem] {
+        let start = base.addingTimeInterval(offset)
+        var items = [TraceBatchItem(trace: Trace(id: trace, projectID: project, name: "turn", userID: "u1", tags: ["web"],
+                                                 metadata: ["task": "chat"], input: "hi", startTime: start.addingTimeInterval(1)),
+                                    observations: [])]
+        for (index, id) in observations.enumerated() {
+            let at = start.addingTimeInterval(Double(index))
+            let observation = Observation(
+                id: id, traceID: trace, projectID: project, type: .generation, name: "llm", startTime: at, endTime: at.addingTimeInterval(0.5),
+                model: index == 0 ? "gpt-4o" : "gpt-4o-mini", usage: TokenUsage(inputTokens: 10, outputTokens: 2), cost: 0.01)
+            items.append(TraceBatchItem(trace: Trace(id: trace, projectID: project, startTime: at, endTime: at.addingTimeInterval(0.5)),
+                                        observations: [observation]))
+        }
+        return items
+    }
+
+    @Test("migration 0008 keeps every trace and observation", arguments: StoreKind.available)
+    func migrationKeepsRows(kind: StoreKind) async throws {
+        try await withTestStore(kind, migrate: false) { test in
+            try await test.migrate(upTo: "0007_daily_rollups")
+            let project = try await test.store.projects.create(slug: "p", name: "P")
+            // Rows as version 0007 wrote them (observations keyed by project and id).
+            let start = Timestamp.micros(Self.base)
+            try await test.execute(sql: """
+                INSERT INTO traces (id, project_id, name, start_time, end_time, observation_count, input_tokens, output_tokens, total_cost, model)
+                VALUES ('t1', '\(project.id)', 'turn', \(start), \(start + 2_000_000), 2, 20, 4, 0.02, 'gpt-4o'),
+                       ('t2', '\(project.id)', 'turn', \(start + 10_000_000), \(start + 11_000_000), 1, 10, 2, 0.01, 'gpt-4o-mini')
+                """)
+            try await test.execute(sql: """
+                INSERT INTO observations (id, trace_id, project_id, type, name, start_time, end_time, model, usage_input, usage_output, cost)
+                VALUES ('o1', 't1', '\(project.id)', 'generation', 'llm', \(start), \(start + 1_000_000), 'gpt-4o', 10, 2, 0.01),
+                       ('o2', 't1', '\(project.id)', 'generation', 'llm', \(start + 1_000_000), \(start + 2_000_000), 'gpt-4o-mini', 10, 2, 0.01),
+                       ('o3', 't2', '\(project.id)', 'generation', 'llm', \(start + 10_000_000), \(start + 11_000_000), 'gpt-4o-mini', 10, 2, 0.01)
+                """)
+            let applied = try await test.store.migrate()
+            #expect(applied == ["0008_ingest_layout"])
+            #expect(try await test.store.traces.get(projectID: project.id, id: "t1")?.observations.map(\.id) == ["o1", "o2"])
+            #expect(try await test.store.traces.get(projectID: project.id, id: "t2")?.observations.map(\.id) == ["o3"])
+            let page = try await test.store.traces.list(projectID: project.id, query: TraceQuery(limit: 10))
+            #expect(page.traces.map(\.trace.id) == ["t2", "t1"])
+            #expect(page.traces.map(\.observationCount) == [1, 2])
+            // Writes after the migration: a repeated observation adds nothing, a later one adds to the totals
+            // and an earlier generation becomes the trace's first.
+            let repeated = Observation(id: "o1", traceID: "t1", projectID: project.id, type: .generation, startTime: Self.base, model: "gpt-4o")
+            let earlier = Observation(id: "o0", traceID: "t1", projectID: project.id, type: .generation, startTime: Self.base.addingTimeInterval(-1),
+                                      endTime: Self.base, model: "claude", usage: TokenUsage(inputTokens: 5, outputTokens: 1), cost: 0.5)
+            try await test.store.traces.insert([TraceBatchItem(trace: Trace(id: "t1", projectID: project.id, startTime: Self.base), observations: [repeated, earlier])])
+            let t1 = try #require(try await test.store.traces.list(projectID: project.id, query: TraceQuery(limit: 10)).traces.last)
+            #expect(t1.trace.id == "t1")
+            #expect(t1.observationCount == 3)
+            #expect(t1.inputTokens == 25)
+            #expect(abs((t1.cost ?? 0) - 0.52) < 1e-9)
+            #expect(t1.model == "claude")
+        }
+    }
+
+    @Test("a retried batch adds nothing; an observation id is unique within its trace", arguments: StoreKind.available)
+    func idempotentByTrace(kind: StoreKind) async throws {
+        try await withTestStore(kind) { test in
+            let project = try await test.store.projects.create(slug: "p", name: "P")
+            let batch = Self.events(trace: "t1", project: project.id, observations: ["o1", "o2"])
+            try await test.store.traces.insert(batch)
+            try await test.store.traces.insert(batch)
+            let detail = try #require(try await test.store.traces.get(projectID: project.id, id: "t1"))
+            #expect(detail.observations.map(\.id) == ["o1", "o2"])
+            let summary = try #require(try await test.store.traces.list(projectID: project.id, query: TraceQuery(limit: 10)).traces.first)
+            #expect(summary.observationCount == 2)
+            #expect(summary.inputTokens == 20)
+            #expect(summary.model == "gpt-4o")
+            #expect(detail.trace.name == "turn")
+            #expect(detail.trace.task == "chat")
+            #expect(detail.trace.startTime == Self.base)  // the earliest event's start
+            // The same observation id under another trace is that trace's own observation.
+            try await test.store.traces.insert(Self.events(trace: "t2", project: project.id, observations: ["o1"], offset: 5))
+            #expect(try await test.store.traces.get(projectID: project.id, id: "t2")?.observations.map(\.id) == ["o1"])
+            #expect(try await test.store.traces.get(projectID: project.id, id: "t1")?.observations.count == 2)
+        }
+    }
+}
+
+@Suite("Trace batch merge")
+struct TraceBatchMergeTests {
+    @Test("one row per trace, merged in batch order, in order of first appearance")
+    func merge() {
+        let base = IngestLayoutContractTests.base
+        var items = IngestLayoutContractTests.events(trace: "b", project: "p", observations: ["x", "y"])
+        items += IngestLayoutContractTests.events(trace: "a", project: "p", observations: ["z"], offset: 7200)
+        items.append(TraceBatchItem(trace: Trace(id: "b", projectID: "p", name: "renamed", startTime: base.addingTimeInterval(3)), observations: []))
+        items.append(TraceBatchItem(trace: Trace(id: "b", projectID: "q", startTime: base), observations: []))
+        let merged = TraceBatchItem.mergedTraces(items)
+        #expect(merged.traces.map { "\($0.projectID)/\($0.id)" } == ["p/b", "p/a", "q/b"])
+        let b = merged.traces[0]
+        #expect(b.name == "renamed")
+        #expect(b.userID == "u1")
+        #expect(b.tags == ["web"])
+        #expect(b.task == "chat")
+        #expect(b.startTime == base)
+        #expect(b.endTime == base.addingTimeInterval(1.5))
+        let hour = TraceSQL.hour(Timestamp.micros(base))
+        #expect(merged.hours.map { "\($0.projectID)@\($0.hour)" } == ["p@\(hour)", "p@\(hour + 3_600_000_000 * 2)", "q@\(hour)"])
+    }
+}
