@@ -111,7 +111,8 @@ enum GradedInputs {
 /// `llm-rubric`: the judge grades the output by the rubric in `value` and answers JSON
 /// `{reason, pass, score}` (score 0-1). Without a threshold the judge's `pass` decides; with one,
 /// the judge must pass it and the score must reach the threshold. Judge prompt
-/// `tern-judge-llm-rubric` (variables `output`, `rubric` and the test's vars).
+/// `tern-judge-llm-rubric` (variables `output`, `rubric` and the test's vars). With a
+/// `rubricPrompt` that holds the whole rubric, `value` may be left out (`{{rubric}}` is then empty).
 ///
 /// Deviation: when the judge omits `pass`, promptfoo counts it as passing whatever the score;
 /// Tern passes when the score reaches the threshold, or 0.5 without one. An answer with neither
@@ -124,7 +125,8 @@ public struct LLMRubricEvaluator: Evaluator {
     public init(_ context: JudgeContext) { self.context = context }
 
     public func evaluate(_ spec: AssertionSpec, _ input: EvaluationCase) async throws -> AssertionResult {
-        let rubric = try GradedInputs.rubric(spec)
+        // As in promptfoo, a `rubricPrompt` may hold the whole rubric; `value` is then optional.
+        let rubric = spec.value == nil && spec.rubricPrompt != nil ? "" : try GradedInputs.rubric(spec)
         let threshold = try GradedInputs.threshold(spec, default: nil)
         return try await JudgeSession.run(context, spec) { session in
             let answer = try await session.ask(Self.step, ["output": .string(input.output), "rubric": .string(rubric)], vars: input.vars)

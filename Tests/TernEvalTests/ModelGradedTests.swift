@@ -164,6 +164,13 @@ struct JudgePromptTests {
                                          PromptMessage(role: "user", content: "Once upon a time / is age-appropriate")])
         #expect(requests.allSatisfy { $0.temperature == 0 })
 
+        var whole = AssertionSpec(type: "llm-rubric", rubricPrompt: "Is {{output}} a greeting? JSON {pass, score}")
+        let greeting = FakeJudge(#"{"pass": true, "score": 1}"#)
+        #expect(await graded(whole, "Hello", judge: greeting).pass, "the rubric may live in rubricPrompt alone")
+        #expect(await greeting.shown(0) == "Is Hello a greeting? JSON {pass, score}")
+        whole.rubricPrompt = nil
+        #expect(await graded(whole, "Hello", judge: FakeJudge()).isError)
+
         custom.rubricPrompt = "Grade {{ouput}}"
         let typo = await graded(custom, "x", judge: FakeJudge())
         #expect(typo.isError)
