@@ -170,10 +170,18 @@ public struct AssertionResult: Sendable, Codable, Equatable {
     public var namedScores: [String: Double]
     /// The assertions' results of a set or test, in config order.
     public var components: [AssertionResult]
+    /// Tokens of the judge calls made to grade (model-graded types); on sets and tests, the sum over
+    /// their components. Nil when no judge was called.
+    public var gradingTokens: EvaluationTokenCounts?
+    /// Cost in USD of the judge calls (summed like `gradingTokens`); nil when no judge call reported one.
+    public var gradingCost: Double?
+    /// Trace ids of the judge calls, in call order (on sets and tests, of all their components).
+    public var gradingTraceIDs: [String]
 
     public init(type: String, pass: Bool, score: Double, reason: String, metric: String? = nil, weight: Double = 1,
                 value: Double? = nil, isError: Bool = false, metricOnly: Bool = false,
-                namedScores: [String: Double] = [:], components: [AssertionResult] = []) {
+                namedScores: [String: Double] = [:], components: [AssertionResult] = [],
+                gradingTokens: EvaluationTokenCounts? = nil, gradingCost: Double? = nil, gradingTraceIDs: [String] = []) {
         self.type = type
         self.pass = pass
         self.score = score
@@ -185,6 +193,19 @@ public struct AssertionResult: Sendable, Codable, Equatable {
         self.metricOnly = metricOnly
         self.namedScores = namedScores
         self.components = components
+        self.gradingTokens = gradingTokens
+        self.gradingCost = gradingCost
+        self.gradingTraceIDs = gradingTraceIDs
+    }
+
+    /// Adds one judge call's usage (or another result's grading totals) to this result's.
+    public mutating func addGrading(tokens: EvaluationTokenCounts?, cost: Double?, traceIDs: [String]) {
+        if let tokens {
+            let sum = gradingTokens ?? EvaluationTokenCounts(input: 0, output: 0)
+            gradingTokens = EvaluationTokenCounts(input: sum.input + tokens.input, output: sum.output + tokens.output)
+        }
+        if let cost { gradingCost = (gradingCost ?? 0) + cost }
+        gradingTraceIDs += traceIDs
     }
 
     /// A pass/fail result scoring 1 or 0.
@@ -218,6 +239,7 @@ public struct AssertionResult: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case type, pass, score, reason, metric, weight, value, isError, metricOnly, namedScores, components
+        case gradingTokens, gradingCost, gradingTraceIDs
     }
 
     public init(from decoder: any Decoder) throws {
@@ -233,6 +255,9 @@ public struct AssertionResult: Sendable, Codable, Equatable {
         metricOnly = try container.decodeIfPresent(Bool.self, forKey: .metricOnly) ?? false
         namedScores = try container.decodeIfPresent([String: Double].self, forKey: .namedScores) ?? [:]
         components = try container.decodeIfPresent([AssertionResult].self, forKey: .components) ?? []
+        gradingTokens = try container.decodeIfPresent(EvaluationTokenCounts.self, forKey: .gradingTokens)
+        gradingCost = try container.decodeIfPresent(Double.self, forKey: .gradingCost)
+        gradingTraceIDs = try container.decodeIfPresent([String].self, forKey: .gradingTraceIDs) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -248,6 +273,9 @@ public struct AssertionResult: Sendable, Codable, Equatable {
         if metricOnly { try container.encode(metricOnly, forKey: .metricOnly) }
         if !namedScores.isEmpty { try container.encode(namedScores, forKey: .namedScores) }
         if !components.isEmpty { try container.encode(components, forKey: .components) }
+        try container.encodeIfPresent(gradingTokens, forKey: .gradingTokens)
+        try container.encodeIfPresent(gradingCost, forKey: .gradingCost)
+        if !gradingTraceIDs.isEmpty { try container.encode(gradingTraceIDs, forKey: .gradingTraceIDs) }
     }
 }
 
@@ -274,6 +302,27 @@ public protocol Evaluator: Sendable {
     /// the result returned is the un-negated one: the registry applies `not-`, a weight of 0 and
     /// the spec's metric. Throw `EvaluationError` for a bad spec or missing data.
     func evaluate(_ spec: AssertionSpec, _ input: EvaluationCase) async throws -> AssertionResult
+}
+
+/// Checks all the outputs of one test row at once, for assertion types that compare outputs with
+/// each other (`select-best`). A test row is one test case run through every prompt and provider
+/// of a run; its outputs are the row's cells, in the run's order.
+///
+/// Runners call `EvaluatorRegistry.evaluateRow(specs:threshold:inputs:)` once per row when the
+/// row's assertions include such a type (`EvaluatorRegistry.needsRow(_:)`); it evaluates the
+/// ordinary assertions of each output as `evaluate(specs:threshold:input:)` does, this type once
+/// for the whole row, and combines them into one test result per output. Evaluated one output at a
+/// time these types are errors. They must be listed at the top level of a test's assertions (not
+/// inside an `assert-set`).
+public protocol MultiOutputEvaluator: Sendable {
+    /// The base type names it handles (without `not-`; the registry negates results itself).
+    static var types: [String] { get }
+
+    /// Evaluates `spec` against every output of a row (at least two), returning one result per
+    /// input, in order. `spec.value` has its `{{ var }}` references rendered with the row's vars.
+    /// The row's judge usage (`gradingTokens`, `gradingCost`) must be recorded on one result only,
+    /// so sums over a run count each call once; trace ids may be recorded on every result.
+    func evaluate(_ spec: AssertionSpec, _ inputs: [EvaluationCase]) async throws -> [AssertionResult]
 }
 
 // MARK: - Templates
@@ -374,6 +423,7 @@ public enum EvaluationTemplate {
 /// Finds evaluators by assertion type and combines a test's assertions into its result.
 public struct EvaluatorRegistry: Sendable {
     private var evaluators: [String: any Evaluator] = [:]
+    private var rowEvaluators: [String: any MultiOutputEvaluator] = [:]
     /// How many assertions of one test (or set) run at once (promptfoo's default is 3).
     public var maxConcurrency: Int
 
@@ -386,16 +436,40 @@ public struct EvaluatorRegistry: Sendable {
     public mutating func register(_ evaluator: any Evaluator) {
         for type in Swift.type(of: evaluator).types where type != "assert-set" {
             evaluators[type] = evaluator
+            rowEvaluators[type] = nil
+        }
+    }
+
+    /// Registers a row evaluator for each of its types, replacing any earlier evaluator of that type.
+    public mutating func register(_ evaluator: any MultiOutputEvaluator) {
+        for type in Swift.type(of: evaluator).types where type != "assert-set" {
+            rowEvaluators[type] = evaluator
+            evaluators[type] = nil
         }
     }
 
     /// The evaluator for a type, `not-` prefix allowed.
     public func evaluator(for type: String) -> (any Evaluator)? {
-        evaluators[type.hasPrefix("not-") ? String(type.dropFirst(4)) : type]
+        evaluators[Self.baseType(type)]
+    }
+
+    /// The row evaluator for a type, `not-` prefix allowed.
+    public func rowEvaluator(for type: String) -> (any MultiOutputEvaluator)? {
+        rowEvaluators[Self.baseType(type)]
+    }
+
+    /// True when `specs` list a type that compares a row's outputs, so the runner must evaluate the
+    /// row's outputs together with `evaluateRow`.
+    public func needsRow(_ specs: [AssertionSpec]) -> Bool {
+        specs.contains { rowEvaluator(for: $0.type) != nil }
     }
 
     /// The registered base types, sorted, plus `assert-set`.
-    public var knownTypes: [String] { (Array(evaluators.keys) + ["assert-set"]).sorted() }
+    public var knownTypes: [String] { (Array(evaluators.keys) + Array(rowEvaluators.keys) + ["assert-set"]).sorted() }
+
+    private static func baseType(_ type: String) -> String {
+        type.hasPrefix("not-") ? String(type.dropFirst(4)) : type
+    }
 
     /// Evaluates a test's assertions and combines them into the test's result (type `test`).
     ///
@@ -414,14 +488,78 @@ public struct EvaluatorRegistry: Sendable {
     /// Evaluates one assertion (an `assert-set` included): renders its value, applies `not-`, a
     /// weight of 0 (always passes) and its metric. Never throws: problems become error results.
     public func evaluate(_ spec: AssertionSpec, input: EvaluationCase) async -> AssertionResult {
-        var result = await evaluateUnchecked(spec, input: input)
+        Self.finish(await evaluateUnchecked(spec, input: input), spec, vars: input.vars)
+    }
+
+    /// Evaluates a test row: the outputs of one test case through every prompt and provider, in
+    /// the run's order. Returns one test result (type `test`) per input, as
+    /// `evaluate(specs:threshold:input:)` would, except that row types (`select-best`) are
+    /// evaluated once over all the inputs and their per-output results take their place among each
+    /// output's assertions (config order is kept). Without row types it is the same as evaluating
+    /// each input alone. Inputs are evaluated one after another; each one's assertions run with
+    /// `maxConcurrency` as usual.
+    public func evaluateRow(specs: [AssertionSpec], threshold: Double? = nil, inputs: [EvaluationCase]) async -> [AssertionResult] {
+        var rowResults: [Int: [AssertionResult]] = [:]
+        for (index, spec) in specs.enumerated() {
+            guard let evaluator = rowEvaluator(for: spec.type) else { continue }
+            rowResults[index] = await evaluateRowSpec(spec, evaluator, inputs: inputs)
+        }
+        let ordinary = specs.indices.filter { rowResults[$0] == nil }.map { specs[$0] }
+        var tests: [AssertionResult] = []
+        for (position, input) in inputs.enumerated() {
+            var own = await evaluateAll(ordinary, input: input).makeIterator()
+            let results = specs.indices.map { rowResults[$0]?[position] ?? own.next()! }
+            var test = Self.combine(results, threshold: threshold)
+            test.type = "test"
+            tests.append(test)
+        }
+        return tests
+    }
+
+    private func evaluateRowSpec(_ spec: AssertionSpec, _ evaluator: any MultiOutputEvaluator, inputs: [EvaluationCase]) async -> [AssertionResult] {
+        let vars = inputs.first?.vars ?? [:]
+        func errors(_ message: String) -> [AssertionResult] {
+            inputs.map { Self.finish(.error(spec, message), spec, vars: $0.vars) }
+        }
+        guard spec.weight.isFinite, spec.weight >= 0 else { return errors("weight must be a number ≥ 0, got \(spec.weight)") }
+        guard inputs.count >= 2 else {
+            return errors("\(spec.baseType) compares the outputs of a test row and needs at least two; this row has \(inputs.count)")
+        }
+        var rendered = spec
+        rendered.value = spec.value.map { EvaluationTemplate.render($0, vars: vars) }
+        let results: [AssertionResult]
+        do {
+            results = try await evaluator.evaluate(rendered, inputs)
+        } catch let error as EvaluationError {
+            return errors(error.message)
+        } catch {
+            return errors("evaluator failed: \(error)")
+        }
+        guard results.count == inputs.count else {
+            return errors("evaluator failed: \(results.count) results for \(inputs.count) outputs")
+        }
+        return zip(results, inputs).map { Self.finish(Self.applyNegation($0, spec), spec, vars: $1.vars) }
+    }
+
+    /// Applies the spec's type, weight (0 always passes), rendered metric and the 0...1 score range.
+    private static func finish(_ evaluated: AssertionResult, _ spec: AssertionSpec, vars: [String: JSONValue]) -> AssertionResult {
+        var result = evaluated
         result.type = spec.type
         result.weight = spec.weight
-        result.metric = spec.metric.map { EvaluationTemplate.render($0, vars: input.vars) }
+        result.metric = spec.metric.map { EvaluationTemplate.render($0, vars: vars) }
         if !result.score.isFinite { result.score = 0 }
         result.score = min(1, max(0, result.score))
         if spec.weight == 0, !result.isError { result.pass = true }
         return result
+    }
+
+    /// The `not-` form of an evaluator's result for a `not-` spec (the result itself otherwise).
+    private static func applyNegation(_ result: AssertionResult, _ spec: AssertionSpec) -> AssertionResult {
+        guard spec.isNegated else { return result }
+        if result.metricOnly {
+            return .error(spec, "needs a threshold: a recorded-only measurement cannot be negated")
+        }
+        return result.negated()
     }
 
     private func evaluateUnchecked(_ spec: AssertionSpec, input: EvaluationCase) async -> AssertionResult {
@@ -437,6 +575,10 @@ public struct EvaluatorRegistry: Sendable {
         }
         if spec.baseType == "assert-set" {
             return .error(spec, "assert-set cannot be negated; negate its assertions instead")
+        }
+        if rowEvaluator(for: spec.type) != nil {
+            return .error(spec, "\(spec.baseType) compares all the outputs of a test row: list it at the top level of the test's "
+                + "assertions (not in an assert-set), and the runner evaluates it once per row (evaluateRow)")
         }
         guard let evaluator = evaluator(for: spec.type) else {
             let known = knownTypes
@@ -455,11 +597,7 @@ public struct EvaluatorRegistry: Sendable {
         } catch {
             return .error(spec, "evaluator failed: \(error)")
         }
-        guard spec.isNegated else { return result }
-        if result.metricOnly {
-            return .error(spec, "needs a threshold: a recorded-only measurement cannot be negated")
-        }
-        return result.negated()
+        return Self.applyNegation(result, spec)
     }
 
     /// Evaluates `specs` with at most `maxConcurrency` at once, keeping config order.
@@ -507,7 +645,9 @@ public struct EvaluatorRegistry: Sendable {
         var firstFailure: String?
         var firstError: String?
         var components: [AssertionResult] = []
+        var grading = AssertionResult(type: "assert-set", pass: true, score: 1, reason: "")
         for (index, result) in results.enumerated() {
+            grading.addGrading(tokens: result.gradingTokens, cost: result.gradingCost, traceIDs: result.gradingTraceIDs)
             if !result.metricOnly {
                 totalScore += result.score * result.weight
                 totalWeight += result.weight
@@ -551,7 +691,8 @@ public struct EvaluatorRegistry: Sendable {
             namedScores[metric] = weight > 0 ? sum / weight : 0
         }
         return AssertionResult(type: "assert-set", pass: pass, score: score, reason: reason, isError: isError,
-                               namedScores: namedScores, components: components)
+                               namedScores: namedScores, components: components, gradingTokens: grading.gradingTokens,
+                               gradingCost: grading.gradingCost, gradingTraceIDs: grading.gradingTraceIDs)
     }
 
     /// The known type within edit distance 2 of `type`, if any (for typos such as `contians`).

@@ -164,6 +164,10 @@ public struct ExperimentSummary: Sendable, Codable, Equatable {
     public var outputTokens = 0
     public var cost = 0.0
     public var goldenFailed = 0
+    /// Tokens and cost of the judge calls of model-graded assertions (not in `cost`).
+    public var gradingInputTokens = 0
+    public var gradingOutputTokens = 0
+    public var gradingCost = 0.0
 
     public init() {}
 
@@ -177,11 +181,20 @@ public struct ExperimentSummary: Sendable, Codable, Equatable {
         outputTokens += result.outputTokens
         cost += result.cost ?? 0
         if result.golden, !result.passed { goldenFailed += 1 }
+        if let evaluation = result.evaluation {
+            gradingInputTokens += evaluation.gradingTokens?.input ?? 0
+            gradingOutputTokens += evaluation.gradingTokens?.output ?? 0
+            gradingCost += evaluation.gradingCost ?? 0
+        }
     }
 }
 
 /// Runs a plan with bounded concurrency, retries and the response cache, handing each result to
 /// `onResult` as soon as it is ready (results are not kept, so memory stays flat on big datasets).
+///
+/// When the plan's assertions include a row type (`select-best`, see `MultiOutputEvaluator`), the
+/// cells of a test row (one item and repetition through every prompt and model) are evaluated
+/// together once the row's last cell is in, and handed to `onResult` then, in prompt and model order.
 public enum ExperimentRunner {
     public static func run(
         _ plan: ExperimentPlan, client: any ModelClient, registry: EvaluatorRegistry, options: ExperimentOptions = ExperimentOptions(),
@@ -189,41 +202,104 @@ public enum ExperimentRunner {
     ) async throws -> ExperimentSummary {
         struct Cell: Sendable {
             var item: DatasetItem
+            var itemIndex: Int
             var prompt: PromptVersion
             var model: String
             var repetition: Int
+            /// The cell's place in its row: prompt, then model.
+            var slot: Int
         }
+        enum Finished: Sendable {
+            case cell(ExperimentCellResult, RowCell?)
+            case row([ExperimentCellResult])
+        }
+        let byRow = registry.needsRow(plan.assertions)
+        let rowSize = plan.prompts.count * plan.models.count
         // Cells in a fixed order: item, then prompt, model and repetition.
-        var cells = plan.items.lazy.flatMap { item in
-            plan.prompts.lazy.flatMap { prompt in
-                plan.models.lazy.flatMap { model in (0..<plan.repeats).lazy.map { Cell(item: item, prompt: prompt, model: model, repetition: $0) } }
+        var cells = plan.items.enumerated().lazy.flatMap { itemIndex, item in
+            plan.prompts.enumerated().lazy.flatMap { promptIndex, prompt in
+                plan.models.enumerated().lazy.flatMap { modelIndex, model in
+                    (0..<plan.repeats).lazy.map {
+                        Cell(item: item, itemIndex: itemIndex, prompt: prompt, model: model, repetition: $0,
+                             slot: promptIndex * plan.models.count + modelIndex)
+                    }
+                }
             }
         }.makeIterator()
         var summary = ExperimentSummary()
-        try await withThrowingTaskGroup(of: ExperimentCellResult.self) { group in
+        try await withThrowingTaskGroup(of: Finished.self) { group in
             var running = 0
+            var rows: [RowKey: [RowCell]] = [:]
             func startNext() -> Bool {
                 guard let cell = cells.next() else { return false }
                 group.addTask {
-                    await evaluate(cell.item, prompt: cell.prompt, model: cell.model, repetition: cell.repetition, plan: plan, client: client,
-                                   registry: registry, options: options)
+                    var (result, input) = await call(cell.item, prompt: cell.prompt, model: cell.model, repetition: cell.repetition, plan: plan,
+                                                     client: client, options: options)
+                    if !byRow, let input {
+                        result.evaluation = await registry.evaluate(specs: plan.assertions, threshold: plan.threshold, input: input)
+                    }
+                    return .cell(result, byRow ? RowCell(key: RowKey(item: cell.itemIndex, repetition: cell.repetition), slot: cell.slot,
+                                                         result: result, input: input) : nil)
                 }
                 running += 1
                 return true
             }
-            while running < options.concurrency, startNext() {}
-            while let result = try await group.next() {
-                running -= 1
+            func report(_ result: ExperimentCellResult) async throws {
                 summary.add(result)
                 try await onResult(result)
+            }
+            while running < options.concurrency, startNext() {}
+            while let finished = try await group.next() {
+                running -= 1
+                switch finished {
+                case .cell(let result, nil):
+                    try await report(result)
+                case .cell(_, let member?):
+                    rows[member.key, default: []].append(member)
+                    if rows[member.key]?.count == rowSize, let row = rows.removeValue(forKey: member.key) {
+                        // The row's evaluation (a judge call) takes a slot like a cell.
+                        group.addTask { .row(await evaluateRow(row, plan: plan, registry: registry)) }
+                        running += 1
+                        continue
+                    }
+                case .row(let results):
+                    for result in results { try await report(result) }
+                }
                 _ = startNext()
             }
         }
         return summary
     }
 
-    static func evaluate(_ item: DatasetItem, prompt: PromptVersion, model: String, repetition: Int, plan: ExperimentPlan, client: any ModelClient,
-                         registry: EvaluatorRegistry, options: ExperimentOptions) async -> ExperimentCellResult {
+    struct RowKey: Hashable, Sendable {
+        var item: Int
+        var repetition: Int
+    }
+
+    /// A finished cell waiting for the rest of its row.
+    struct RowCell: Sendable {
+        var key: RowKey
+        var slot: Int
+        var result: ExperimentCellResult
+        var input: EvaluationCase?
+    }
+
+    /// Evaluates a complete row: the cells that have an output, together, in slot order.
+    static func evaluateRow(_ row: [RowCell], plan: ExperimentPlan, registry: EvaluatorRegistry) async -> [ExperimentCellResult] {
+        let sorted = row.sorted { $0.slot < $1.slot }
+        let inputs = sorted.compactMap(\.input)
+        var evaluations = await registry.evaluateRow(specs: plan.assertions, threshold: plan.threshold, inputs: inputs).makeIterator()
+        return sorted.map { cell in
+            var result = cell.result
+            if cell.input != nil { result.evaluation = evaluations.next() }
+            return result
+        }
+    }
+
+    /// Makes a cell's call; returns its result and, when the plan has assertions and the call an
+    /// output, the case to evaluate.
+    static func call(_ item: DatasetItem, prompt: PromptVersion, model: String, repetition: Int, plan: ExperimentPlan, client: any ModelClient,
+                     options: ExperimentOptions) async -> (ExperimentCellResult, EvaluationCase?) {
         var result = ExperimentCellResult(
             itemID: item.id, promptName: prompt.name, promptVersion: prompt.version, model: model, repetition: repetition, golden: item.golden,
             output: nil, inputTokens: 0, outputTokens: 0, cost: nil, latencyMs: nil, cached: false, attempts: 0, error: nil, evaluation: nil, traceID: nil)
@@ -235,7 +311,7 @@ public enum ExperimentRunner {
                                         tools: prompt.tools, responseFormat: prompt.config.responseFormat)
         } catch {
             result.error = "\(error)"
-            return result
+            return (result, nil)
         }
         // Repetitions are distinct samples: only the first is served from the cache.
         var completion: CompletionResult?
@@ -265,23 +341,21 @@ public enum ExperimentRunner {
                 delay *= 2
             }
         }
-        guard let completion else { return result }
+        guard let completion else { return (result, nil) }
         result.output = completion.output
         result.inputTokens = completion.inputTokens
         result.outputTokens = completion.outputTokens
         result.cost = result.cached ? 0 : completion.cost
         result.latencyMs = completion.latencyMs
         result.traceID = completion.traceID
-        if !plan.assertions.isEmpty {
-            var metadata = item.metadata
-            if let tools = prompt.tools { metadata["tools"] = tools }
-            let input = EvaluationCase(
-                output: completion.output, vars: item.input, expected: item.expectedOutput,
-                prompt: request.messages.map(\.content).joined(separator: "\n"), latencyMs: completion.latencyMs, cost: completion.cost,
-                tokens: EvaluationTokenCounts(input: completion.inputTokens, output: completion.outputTokens), metadata: metadata)
-            result.evaluation = await registry.evaluate(specs: plan.assertions, threshold: plan.threshold, input: input)
-        }
-        return result
+        guard !plan.assertions.isEmpty else { return (result, nil) }
+        var metadata = item.metadata
+        if let tools = prompt.tools { metadata["tools"] = tools }
+        let input = EvaluationCase(
+            output: completion.output, vars: item.input, expected: item.expectedOutput,
+            prompt: request.messages.map(\.content).joined(separator: "\n"), latencyMs: completion.latencyMs, cost: completion.cost,
+            tokens: EvaluationTokenCounts(input: completion.inputTokens, output: completion.outputTokens), metadata: metadata)
+        return (result, input)
     }
 }
 
