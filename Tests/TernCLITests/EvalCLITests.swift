@@ -5,6 +5,7 @@ import FoundationXML
 #endif
 import TernCLI
 import TernCore
+import TernServer
 import TernTestSupport
 import Testing
 
@@ -27,7 +28,7 @@ func ternEval(_ arguments: [String], environment: [String: String]) async throws
 }
 
 /// Runs `body` with a stub upstream and a scratch folder (`path` names a file in it); both go away after.
-func withStubAndFolder(_ body: (StubUpstream, (String) -> String) async throws -> Void) async throws {
+func withStubAndFolder(_ body: (StubUpstream, @escaping @Sendable (String) -> String) async throws -> Void) async throws {
     let stub = try await StubUpstream.start()
     let dir = try TempDirectory.make()
     defer { TempDirectory.remove(dir) }
@@ -175,6 +176,61 @@ struct EvalCLITests {
             #expect(after.output.contains("FAILED: 1 regression against the baseline"))
             let same = try await ternEval(arguments + ["--baseline", path("base.json")], environment: environment)
             #expect(same.code == 0, "\(same.output)")
+        }
+    }
+
+    @Test("--server: dataset items from a real Tern server's API, a logical model through its gateway to the stub, golden items required")
+    func ternServer() async throws {
+        try await withStubAndFolder { stub, path in
+            try await withTestStore(.sqlite) { test in
+                let store = test.store
+                _ = try await Bootstrap.prepare(store, logger: .quiet)
+                let project = try #require(try await store.projects.get(slug: "default"))
+                let (key, _) = try await KeyIssuer.issue(store: store, projectID: project.id, name: "ci", role: .member, createdBy: "test")
+                _ = try await store.datasets.create(projectID: project.id, name: "qa", description: nil)
+                _ = try await store.datasets.apply(projectID: project.id, dataset: "qa", upserts: [
+                    DatasetItem(id: "a", input: ["question": "alpha"], expectedOutput: "alpha", golden: true),
+                    DatasetItem(id: "b", input: ["question": "beta"], expectedOutput: "gamma"),
+                ], removals: [], author: "test", message: nil)
+                var config = TernConfig()
+                config.server.port = 0
+                try config.apply(yaml: """
+                    providers:
+                      upstream: {type: openai, base_url: "\(stub.baseURL)", api_key_env: STUB_KEY}
+                    models:
+                      bot:
+                        deployments:
+                          - {name: echo, provider: upstream, model: echo-gateway}
+                    """)
+                let (ports, announce) = AsyncStream<Int>.makeStream()
+                let options = TernServerOptions(config: config, hasher: .fastForTests, onServerRunning: { announce.yield($0) },
+                                                environment: ["STUB_KEY": "sk-upstream"])
+                let app = try await buildApplication(store: store, options: options, logger: .quiet)
+                let server = Task { try await app.runService() }
+                var iterator = ports.makeAsyncIterator()
+                let port = try #require(await iterator.next())
+                try """
+                    prompts: ['{{question}}']
+                    providers: [bot]
+                    dataset: qa@1
+                    defaultTest:
+                      assert: [{type: equals}]
+                    golden: require-all
+                    """.write(toFile: path("tern-eval.yaml"), atomically: true, encoding: .utf8)
+                let arguments = ["-c", path("tern-eval.yaml"), "--server", "http://127.0.0.1:\(port)", "--no-cache", "-o", path("r.json")]
+                let result = try await ternEval(arguments + ["--pass-rate", "50"], environment: ["TERN_API_KEY": key])
+                server.cancel()
+                _ = await server.result
+                #expect(result.code == 0, "the golden item passes; the other fails its expected output: \(result.output)")
+                #expect(result.output.contains("Successes: 1\nFailures: 1") && result.output.contains("Golden failures: 0"), "\(result.output)")
+                #expect(result.output.contains("★ a") && result.output.contains("FAIL: assert[0] (equals)"))
+                let upstream = stub.requests(model: "echo-gateway")
+                #expect(upstream.count == 2 && upstream.allSatisfy { $0.authorization == "Bearer sk-upstream" }, "the gateway called the stub")
+                let json = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: path("r.json"))))
+                let traces = (json["results"]?["results"]?.array ?? []).compactMap { $0["tern"]?["traceId"]?.string }
+                #expect(traces.count == 2 && Set(traces).count == 2, "each call carries its own trace id")
+                #expect(json["results"]?["results"]?[0]?["tern"]?["testKey"] == "item:a")
+            }
         }
     }
 }
