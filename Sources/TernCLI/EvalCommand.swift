@@ -136,9 +136,9 @@ struct EvalCommand: AsyncParsableCommand {
             }
             let progress = EvalProgress()
             var report: (@Sendable (Int, Int) -> Void)?
-            if progress.isEnabled { report = { @Sendable done, total in progress.update(done, total) } }
+            if progress.isEnabled, config.showProgressBar { report = { @Sendable done, total in progress.update(done, total) } }
             outcome = try await EvalRunner.run(config: config, tests: tests, clients: clients, registry: registry, options: options, progress: report)
-            progress.finish()
+            if report != nil { progress.finish() }
             try await http.shutdown()
         } catch {
             try? await http.shutdown()

@@ -182,6 +182,8 @@ public struct EvalConfig: Sendable {
     public var cache: Bool?
     /// `evaluateOptions.timeoutMs`, per call.
     public var timeoutSeconds: Double?
+    /// `evaluateOptions.showProgressBar: false` hides the progress bar.
+    public var showProgressBar = true
     /// `golden: require-all`.
     public var goldenRequireAll = false
     /// `env:`: variables that override the process environment for this run.

@@ -152,7 +152,7 @@ struct EvalConfigParser {
             case "repeat": config.repeatCount = try value.int(in: 1...1000)
             case "cache": config.cache = try value.bool()
             case "timeoutMs": config.timeoutSeconds = Double(try value.int(in: 1...3_600_000)) / 1000
-            case "showProgressBar": _ = try value.bool()
+            case "showProgressBar": config.showProgressBar = try value.bool()
             default: break
             }
         }

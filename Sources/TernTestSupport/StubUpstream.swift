@@ -9,7 +9,8 @@ public import TernCore
 
 /// A real HTTP server on a loopback port that speaks the OpenAI and Anthropic wire formats, with
 /// scripted behaviour per model: answers, tool calls, error statuses, 429s, latency, dropped
-/// connections and slow or broken streams; models named `echo` or `echo-*` repeat the last message. For tests and benchmarks only; Tern never defaults to it.
+/// connections and slow or broken streams; models named `echo` or `echo-*` repeat the last message.
+/// For tests and benchmarks only; Tern never defaults to it.
 public final class StubUpstream: Sendable {
     public enum Action: Sendable {
         /// A normal answer (text defaults to "Hello from <model>").

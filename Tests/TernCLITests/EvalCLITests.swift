@@ -106,20 +106,26 @@ struct EvalCLITests {
                 providers:
                   - anthropic:messages:echo-claude
                   - support-bot
+                  - openai:completion:echo-text
+                  - echo
                 tests:
                   - description: <b>bold</b> test
                     vars: {q: '<script>alert("x")</script> & more'}
                     assert: [{type: contains, value: '<script>'}]
                 """.write(toFile: path("tern-eval.yaml"), atomically: true, encoding: .utf8)
             let root = String(stub.baseURL.dropLast(3))
-            let environment = ["ANTHROPIC_BASE_URL": root, "ANTHROPIC_API_KEY": "ak-test", "TERN_API_KEY": "tk-test"]
+            let environment = ["ANTHROPIC_BASE_URL": root, "ANTHROPIC_API_KEY": "ak-test", "TERN_API_KEY": "tk-test", "OPENAI_BASE_URL": stub.baseURL,
+                               "OPENAI_API_KEY": "sk"]
             let result = try await ternEval(["-c", path("tern-eval.yaml"), "--server", root, "--no-cache", "-o", path("r.html")], environment: environment)
             #expect(result.code == 100, "support-bot answers 'Hello from support-bot': \(result.output)")
             let claude = try #require(stub.requests(model: "echo-claude").first)
             #expect(claude.path == "/v1/messages" && claude.apiKey == "ak-test" && claude.body["max_tokens"] == 1024)
             let gateway = try #require(stub.requests(model: "support-bot").first)
             #expect(gateway.path == "/v1/chat/completions" && gateway.authorization == "Bearer tk-test")
-            #expect(result.output.contains("Successes: 1\nFailures: 1"))
+            let completion = try #require(stub.requests(model: "echo-text").first)
+            #expect(completion.path == "/v1/completions" && completion.body["prompt"] == #"<script>alert("x")</script> & more"#)
+            #expect(stub.requests.count == 3, "echo makes no call")
+            #expect(result.output.contains("Successes: 3\nFailures: 1"), "\(result.output)")
             let html = try String(contentsOfFile: path("r.html"), encoding: .utf8)
             #expect(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more") && !html.contains("<script"))
             #expect(html.contains("&lt;b&gt;bold&lt;/b&gt; test") && !html.contains("<b>bold"))
