@@ -133,6 +133,11 @@ let package = Package(
                 "TernCore",
                 "TernServer",
                 "TernGateway",
+                "TernEval",
+                "TernProviders",
+                "TernWeb",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -214,7 +219,8 @@ let package = Package(
         ),
         .testTarget(
             name: "TernCLITests",
-            dependencies: ["TernCLI", "TernTestSupport", "TernServer", "TernStoreSQLite"],
+            dependencies: ["TernCLI", "TernTestSupport", "TernServer", "TernStoreSQLite", "TernEval"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ]
