@@ -41,7 +41,7 @@ enum EvalHTMLReport {
             html += "<tr><th scope=\"row\">\(test.golden ? "<span class=\"golden\" title=\"golden\">★</span> " : "")\(esc(test.label))"
             html += "<div class=\"vars\">\(esc(JSONValue.object(test.vars).jsonString()))</div></th>"
             for column in outcome.columns.indices {
-                let cells = outcome.cells.filter { $0.test == index && $0.column == column }
+                let cells = outcome.cells(test: index, column: column)
                 let status = outcome.status(test: index, column: column)
                 html += "<td class=\"\(status?.rawValue ?? "none")\">"
                 for cell in cells {

@@ -26,7 +26,7 @@ public enum EvalReport {
     /// A test's cell: its status over repetitions (`PASS 2/3` when they differ), and the first
     /// failing reason.
     static func cellText(_ outcome: EvalOutcome, test: Int, column: Int) -> String {
-        let cells = outcome.cells.filter { $0.test == test && $0.column == column }
+        let cells = outcome.cells(test: test, column: column)
         guard let status = outcome.status(test: test, column: column) else { return "-" }
         var text = status.word
         if cells.count > 1 { text += " \(cells.filter { $0.status == .pass }.count)/\(cells.count)" }

@@ -80,6 +80,19 @@ public struct EvalOutcome: Sendable, Codable, Equatable {
     public var tests: [Test]
     /// Sorted by test, column, repetition.
     public var cells: [Cell]
+    /// A test's cells in a column (its repetitions), found by binary search in the sorted cells.
+    public func cells(test: Int, column: Int) -> ArraySlice<Cell> {
+        var low = 0
+        var high = cells.count
+        while low < high {
+            let middle = (low + high) / 2
+            if (cells[middle].test, cells[middle].column) < (test, column) { low = middle + 1 } else { high = middle }
+        }
+        var end = low
+        while end < cells.count, cells[end].test == test, cells[end].column == column { end += 1 }
+        return cells[low..<end]
+    }
+
     /// Counts over all cells (cells, passed, failed, errors, tokens, cost, cached, golden failures).
     public var stats: ExperimentSummary
     public var durationMs: Double
@@ -98,7 +111,7 @@ public struct EvalOutcome: Sendable, Codable, Equatable {
     /// A test's result in a column over its repetitions: an error if any errored, a failure if any
     /// failed, else a pass; nil when the pair did not run.
     public func status(test: Int, column: Int) -> Status? {
-        let matching = cells.filter { $0.test == test && $0.column == column }
+        let matching = cells(test: test, column: column)
         guard !matching.isEmpty else { return nil }
         if matching.contains(where: { $0.status == .error }) { return .error }
         if matching.contains(where: { $0.status == .fail }) { return .fail }

@@ -63,7 +63,7 @@ public struct EvalBaseline: Sendable, Equatable {
             guard let before = statuses[test.key] else { continue }
             for (columnIndex, column) in outcome.columns.enumerated() where before[column.key] == .pass {
                 guard let now = outcome.status(test: testIndex, column: columnIndex), now != .pass else { continue }
-                let reason = outcome.cells.first { $0.test == testIndex && $0.column == columnIndex && $0.status == now }?.reason ?? ""
+                let reason = outcome.cells(test: testIndex, column: columnIndex).first { $0.status == now }?.reason ?? ""
                 out.append(EvalRegression(testKey: test.key, test: test.label, column: column.label, now: now, reason: reason))
             }
         }
