@@ -119,8 +119,11 @@ public func buildApplication(
         maxBody: config.server.maxBodyBytes)
     users.registerPublic(on: router.group("api/v1"))
 
-    WebController(store: store, authenticator: authenticator, renderer: .shared, sessionTTL: .seconds(config.auth.sessionHours * 3600),
-                  maxBody: config.server.maxBodyBytes).register(on: router)
+    let web = WebController(store: store, authenticator: authenticator, renderer: .shared, sessionTTL: .seconds(config.auth.sessionHours * 3600),
+                            maxBody: config.server.maxBodyBytes)
+    web.register(on: router)
+    PromptsWebController(web: web, gateway: parts.gateway).register(on: router)
+    DatasetsWebController(web: web).register(on: router)
 
     let api = router.group("api/v1").add(middleware: AuthMiddleware(authenticator: authenticator))
     users.register(on: api)

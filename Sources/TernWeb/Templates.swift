@@ -166,6 +166,7 @@ enum Templates {
                 <button id="score-submit" type="submit">Add score</button>
               </form>
             </section>
+            {{#datasetForm}}{{> add-to-dataset}}{{/datasetForm}}
             <section class="panel"><h2>Input</h2>{{#input}}{{#messages}}{{> message}}{{/messages}}{{#text}}<pre id="trace-input">{{text}}</pre>{{/text}}{{/input}}{{^input}}<p class="muted">none</p>{{/input}}</section>
             <section class="panel"><h2>Output</h2>{{#output}}{{#messages}}{{> message}}{{/messages}}{{#text}}<pre id="trace-output">{{text}}</pre>{{/text}}{{/output}}{{^output}}<p class="muted">none</p>{{/output}}</section>
           </div>

@@ -11,6 +11,9 @@ Reads from the environment:
   TERN_SCREENSHOTS    directory for NN-step.png screenshots (created), and failure.png/.html
   TERN_TEST_CHROMIUM, TERN_TEST_CHROMEDRIVER   chromium and chromedriver (scripts/lib/browser.sh)
   TERN_UI_TIMEOUT     optional, seconds for each explicit wait (default 20)
+  TERN_PROMPT         optional: a prompt with at least two versions, variables and a gateway model in
+                      its configuration; enables the prompt steps (pages, diff, label move, playground)
+  TERN_DATASET        optional: a dataset with items; enables the dataset and "add to dataset" steps
 
 Prints 'all browser checks passed' and exits 0, or names the failed step and exits 1.
 """
@@ -26,10 +29,13 @@ from selenium.common.exceptions import StaleElementReferenceException, TimeoutEx
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 XSS_INPUT = "<script>window.__xss=1</script>"
+XSS_OUTPUT = "<img src=x onerror=\"window.__xss=5\">"
+NEW_DATASET = "from-browser"
 FILTER_VALUE = "refund"
 
 
@@ -56,6 +62,8 @@ class UITest:
         self.driver = self.start_browser(env.get("TERN_TEST_CHROMIUM"), env.get("TERN_TEST_CHROMEDRIVER"))
         self.wait = WebDriverWait(self.driver, self.timeout)
         self.trace_detail_url = None
+        self.prompt = env.get("TERN_PROMPT")
+        self.dataset = env.get("TERN_DATASET")
 
     @staticmethod
     def start_browser(chromium, chromedriver):
@@ -298,11 +306,173 @@ class UITest:
         self.present("#users-table")
         self.shot("16-users")
 
+    def step_prompts(self):
+        self.present("#nav-prompts").click()
+        self.present("#prompts-table")
+        links = [a for a in self.css("a.prompt-link") if a.text == self.prompt]
+        check(links, f"#prompts-table has no link for {self.prompt!r}")
+        self.shot("17-prompts")
+        self.mark_page()
+        links[0].click()
+        self.wait_new_page("opening the prompt")
+        self.present("#prompt-page")
+        check(len(self.css("#versions-table tbody tr")) >= 2, "the prompt page lists fewer than 2 versions")
+        self.shot("18-prompt")
+        # The version page marks the template's variables.
+        self.mark_page()
+        self.css("#versions-table a.version-link")[0].click()
+        self.wait_new_page("opening the newest version")
+        self.present("#prompt-template")
+        check(self.css("#prompt-template mark.var"), "the version page does not mark the template's variables")
+        self.assert_no_xss("prompt version")
+        self.shot("19-prompt-version")
+
+    def step_prompt_diff(self):
+        self.driver.get(self.url(f"/ui/{self.project}/prompts/{self.prompt}"))
+        self.present("#versions-table")
+        self.mark_page()
+        self.present("#versions-table a.diff-link").click()
+        self.wait_new_page("opening a diff")
+        self.present("#diff-table")
+        query = self.query()
+        check("base" in query and "head" in query, f"the diff URL {self.driver.current_url} lacks base= and head=")
+        check(self.css("#diff-table td.code.add") and self.css("#diff-table td.code.del"),
+              "the diff shows no added and removed lines side by side")
+        self.assert_no_xss("prompt diff")
+        self.shot("20-prompt-diff")
+        # Choosing another base version reloads the diff (a stable URL).
+        base = Select(self.present("#diff-base"))
+        current = base.first_selected_option.get_attribute("value")
+        other = [o.get_attribute("value") for o in base.options if o.get_attribute("value") != current]
+        if other:
+            self.mark_page()
+            base.select_by_value(other[0])
+            self.wait_new_page("choosing another base version")
+            self.present("#diff-table")
+            check(self.query().get("base") == [other[0]], f"the diff URL {self.driver.current_url} lacks base={other[0]}")
+
+    def step_label_move(self):
+        self.driver.get(self.url(f"/ui/{self.project}/prompts/{self.prompt}"))
+        self.present("#label-form")
+        versions = Select(self.present("#label-version"))
+        newest = versions.options[0].get_attribute("value")
+        field = self.present("#label-name")
+        field.clear()
+        field.send_keys("production")
+        versions.select_by_value(newest)
+        self.shot("21-label-form")
+        self.mark_page()
+        self.present("#label-submit").click()
+        self.wait_new_page("moving the label")
+        rows = self.css("#label-moves tbody tr")
+        check(rows, "#label-moves is empty after moving a label")
+        first = rows[0].text
+        check("production" in first and f"v{newest}" in first, f"the newest label move reads {first!r}, expected production to v{newest}")
+        check(self.css("#label-moves .rollback-form"), "the label history offers no rollback")
+        self.shot("22-label-moved")
+
+    def step_playground(self):
+        self.driver.get(self.url(f"/ui/{self.project}/prompts/{self.prompt}"))
+        self.mark_page()
+        self.present("#open-playground").click()
+        self.wait_new_page("opening the playground")
+        self.present("#playground-form")
+        fields = self.css("#playground-form textarea[name^='var.']")
+        check(fields, "the playground shows no variable fields")
+        # First run with a variable left empty: the error names it.
+        for field in fields[1:]:
+            field.clear()
+            field.send_keys("filled")
+        fields[0].clear()
+        missing = fields[0].get_attribute("name").removeprefix("var.")
+        boxes = self.css("#playground-form input[name=model]")
+        check(boxes, "the playground offers no models")
+        if not any(box.is_selected() for box in boxes):
+            boxes[0].click()
+        self.mark_page()
+        self.present("#playground-run").click()
+        self.wait_new_page("running the playground with a missing variable")
+        error = self.present("#playground-error").text
+        check(missing in error, f"the playground error {error!r} does not name the missing variable {missing!r}")
+        self.shot("23-playground-missing")
+        for field in self.css("#playground-form textarea[name^='var.']"):
+            field.clear()
+            field.send_keys("Acme")
+        for box in self.css("#playground-form input[name=model]"):
+            if not box.is_selected():
+                box.click()
+        self.mark_page()
+        # Ctrl+Enter in a variable field runs it too.
+        self.css("#playground-form textarea[name^='var.']")[0].send_keys(Keys.CONTROL, Keys.ENTER)
+        self.wait_new_page("running the playground (Ctrl+Enter)")
+        results = self.css("#playground-results .result")
+        check(len(results) >= 2, f"expected a result per model side by side, found {len(results)}")
+        for index, result in enumerate(results):
+            check(self.css(".result-output", result), f"result {index + 1} has no output: {result.text!r}")
+            check(re.search(r"\d", self.css(".result-tokens", result)[0].text), f"result {index + 1} shows no tokens")
+            check(self.css(".result-cost", result)[0].text.strip(), f"result {index + 1} shows no cost cell")
+            check(self.css("a.result-trace", result), f"result {index + 1} has no trace link")
+        costs = [cell.text for cell in self.css("#playground-results .result-cost")]
+        check(any(cost.startswith("$") for cost in costs), f"no result shows a cost in dollars: {costs!r}")
+        self.assert_no_xss("playground results")
+        check(XSS_OUTPUT in self.page_text(), f"the playground does not show the model's {XSS_OUTPUT!r} as text")
+        self.shot("24-playground-results")
+        self.mark_page()
+        self.css("#playground-results a.result-trace")[0].click()
+        self.wait_new_page("opening a playground trace")
+        self.present("#trace-detail")
+        self.shot("25-playground-trace")
+
+    def step_dataset(self):
+        self.present("#nav-datasets").click()
+        self.present("#datasets-table")
+        links = [a for a in self.css("a.dataset-link") if a.text == self.dataset]
+        check(links, f"#datasets-table has no link for {self.dataset!r}")
+        self.shot("26-datasets")
+        self.mark_page()
+        links[0].click()
+        self.wait_new_page("opening the dataset")
+        rows = self.css("#items-table tbody tr")
+        check(rows, "#items-table has no rows")
+        self.assert_no_xss("dataset items")
+        self.shot("27-dataset")
+        self.mark_page()
+        self.present("#stats-link").click()
+        self.wait_new_page("opening the dataset statistics")
+        check(len(self.css("#dataset-stats .chart svg")) >= 3, "the statistics page has fewer than 3 charts")
+        self.shot("28-dataset-stats")
+
+    def step_add_to_dataset(self):
+        check(self.trace_detail_url, "no trace was opened before")
+        self.driver.get(self.trace_detail_url)
+        self.present("#add-to-dataset")
+        fresh = self.present("#dataset-new")
+        fresh.clear()
+        fresh.send_keys(NEW_DATASET)
+        self.shot("29-add-to-dataset")
+        self.mark_page()
+        self.present("#dataset-submit").click()
+        self.wait_new_page("adding the trace to a dataset")
+        note = self.present("#added-to-dataset")
+        check(NEW_DATASET in note.text, f"the note after adding reads {note.text!r}")
+        self.shot("30-added-to-dataset")
+        self.mark_page()
+        note.find_element(By.CSS_SELECTOR, "a").click()
+        self.wait_new_page("opening the new dataset")
+        rows = self.css("#items-table tbody tr")
+        check(len(rows) == 1, f"the new dataset has {len(rows)} items, expected 1")
+        check(self.css("#items-table a.source-trace"), "the item does not link its source trace")
+        self.shot("31-dataset-from-trace")
+
     # ---- driver ----------------------------------------------------------------------------------
 
     def run(self):
         steps = [self.step_login, self.step_dashboard, self.step_traces, self.step_trace_detail,
                  self.step_score, self.step_xss, self.step_keyboard, self.step_sessions_users]
+        if self.prompt:
+            steps += [self.step_prompts, self.step_prompt_diff, self.step_label_move, self.step_playground]
+        if self.dataset:
+            steps += [self.step_dataset, self.step_add_to_dataset]
         for step in steps:
             name = step.__name__.removeprefix("step_")
             try:

@@ -60,11 +60,35 @@ struct BrowserTests {
         while try await MetricsEngine.refresh(h.store.metrics) > 0 {}
     }
 
-    @Test("log in, dashboard, filter traces, open a trace, add a score, escaping, keyboard, sessions and users",
+    /// A prompt with two versions (hostile markup in the template) and a dataset, for the prompt and dataset steps.
+    static func seedLibrary(_ h: Harness) async throws {
+        func json(_ object: Any) throws -> String { String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self) }
+        for (index, system) in ["You answer for {{company}}. <img src=x onerror=\"window.__xss=7\">", "You answer for {{company}}, briefly."].enumerated() {
+            let reply = try await h.call(.post, "/api/v1/prompts", key: h.adminKey, json: try json([
+                "name": "support-answer", "messages": [["role": "system", "content": system], ["role": "user", "content": "{{question}}"]],
+                "config": ["model": "support-bot", "temperature": 0.3], "commit_message": index == 0 ? "first" : "briefer",
+                "labels": index == 0 ? ["production"] : ["staging"],
+            ]))
+            #expect(reply.status == .created, "\(reply.text)")
+        }
+        #expect(try await h.call(.post, "/api/v1/datasets", key: h.adminKey, json: #"{"name": "support-golden"}"#).status == .created)
+        let items = try await h.call(.post, "/api/v1/datasets/support-golden/items", key: h.adminKey, json: try json(["items": [
+            ["input": ["question": "<script>window.__xss=1</script> where is my order?"], "expected_output": "In transit.",
+             "metadata": ["task": "support", "language": "en", "domain": "retail"], "golden": true],
+            ["input": ["question": "Wo ist meine Bestellung?"], "metadata": ["task": "support", "language": "de", "domain": "retail"]],
+            ["input": ["question": "where is my order??"], "metadata": ["task": "faq", "language": "en"]],
+        ]]))
+        #expect(items.status == .created, "\(items.text)")
+    }
+
+    @Test("log in, dashboard, filter traces, open a trace, add a score, escaping, keyboard, sessions and users; prompts, diff, label move, playground, datasets, add to dataset",
           .enabled(if: BrowserTests.available, "chromium, chromedriver or selenium is missing (scripts/test installs them)"))
     func browser() async throws {
-        try await withHarness(setup: .live) { h in
+        try await withGateway(setup: .live) { g in
+            let h = g.h
             try await Self.seed(h)
+            try await Self.seedLibrary(h)
+            g.stub.script(model: "gpt-4o-mini", [.reply(text: "<img src=x onerror=\"window.__xss=5\"> Your order ships today.")])
             let password = "browser test password"
             let created = try await h.call(.post, "/api/v1/users", key: h.adminKey,
                                            json: #"{"email": "ui@example.com", "name": "UI Tester", "role": "member", "password": "\#(password)"}"#)
@@ -78,6 +102,8 @@ struct BrowserTests {
             environment["TERN_PASSWORD"] = password
             environment["TERN_PROJECT"] = "default"
             environment["TERN_XSS_TRACE_ID"] = "xss"
+            environment["TERN_PROMPT"] = "support-answer"
+            environment["TERN_DATASET"] = "support-golden"
             environment["TERN_SCREENSHOTS"] = screenshots
             let (status, output) = try await runExternalProcess(
                 [Self.python, tests.appendingPathComponent("Browser/ui_test.py").path], environment: environment)
@@ -87,6 +113,12 @@ struct BrowserTests {
             let scores = try await h.store.scores.list(projectID: h.project.id, traceID: try #require(
                 try await h.store.traces.list(projectID: h.project.id, query: TraceQueryParameters.query([("q", "refund")])).traces.first?.trace.id))
             #expect(scores.contains { $0.name == "helpfulness" && $0.numericValue == 0.8 && $0.source == .human })
+            #expect(try await h.store.prompts.get(projectID: h.project.id, name: "support-answer", label: "production")?.version == 2,
+                    "the browser moved production to the newest version")
+            #expect(g.stub.requests(model: "gpt-4o-mini").contains { $0.body["messages"]?.array?.last?["content"]?.string == "Acme" },
+                    "the playground ran the prompt through the gateway")
+            let added = try await h.store.datasets.items(projectID: h.project.id, dataset: "from-browser", version: nil, after: nil, limit: 10)
+            #expect(added.count == 1 && added.first?.sourceTraceID != nil, "the browser added a trace to a new dataset")
         }
     }
 }

@@ -15,12 +15,13 @@ struct WebController {
     let sessionTTL: Duration
     let maxBody: Int
 
-    static let stylesheet = WebAssets.css + "\n" + ChartStyles.css
+    static let stylesheet = WebAssets.css + "\n" + ChartStyles.css + "\n" + LibraryAssets.css
+    static let script = WebAssets.js + "\n" + LibraryAssets.js
 
     func register(on router: Router<TernRequestContext>) {
         router.get("/") { _, _ in Self.redirect("/ui/") }
         router.get("ui/static/tern.css") { request, _ in Self.asset(Self.stylesheet, type: "text/css; charset=utf-8", request) }
-        router.get("ui/static/tern.js") { request, _ in Self.asset(WebAssets.js, type: "text/javascript; charset=utf-8", request) }
+        router.get("ui/static/tern.js") { request, _ in Self.asset(Self.script, type: "text/javascript; charset=utf-8", request) }
         router.get("ui") { request, _ in
             guard let viewer = await viewer(request) else { return Self.redirect("/ui/login") }
             _ = viewer
@@ -100,7 +101,9 @@ struct WebController {
                 }
                 let scores = try await store.scores.list(projectID: chrome.project.id, traceID: id)
                 let names = try await store.scoreConfigs.list(projectID: chrome.project.id).map(\.name)
-                return html(renderer.render("trace", Views.trace(chrome: chrome, detail: detail, scores: scores, scoreNames: names)))
+                var trace = Views.trace(chrome: chrome, detail: detail, scores: scores, scoreNames: names)
+                trace["datasetForm"] = try await DatasetsWebController.addToDatasetForm(store: store, chrome: chrome, trace: detail.trace, request: request)
+                return html(renderer.render("trace", trace))
             }
         }
         router.post("ui/{project}/traces/{trace}/scores") { request, context in
