@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "tern", targets: ["tern"]),
         .library(name: "TernCore", targets: ["TernCore"]),
         .library(name: "TernServer", targets: ["TernServer"]),
+        .library(name: "TernLocal", targets: ["TernLocal"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
     targets: [
         .target(
@@ -104,6 +106,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // OpenBLAS (Debian: libopenblas-dev) for the local model's matrix products; scripts/test and
+        // scripts/serve install it.
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "Sources/COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "TernLocal",
+            dependencies: [
+                "TernCore", "COpenBLAS",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TernServer",
             dependencies: [
@@ -133,6 +152,7 @@ let package = Package(
                 "TernCore",
                 "TernServer",
                 "TernGateway",
+                "TernLocal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -169,7 +189,7 @@ let package = Package(
         .executableTarget(
             name: "tern-bench",
             dependencies: [
-                "TernCore", "TernStoreSQLite", "TernStorePostgres", "TernServer", "TernMonitor",
+                "TernCore", "TernStoreSQLite", "TernStorePostgres", "TernServer", "TernMonitor", "TernLocal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/TernBench",
@@ -205,6 +225,16 @@ let package = Package(
         .testTarget(
             name: "TernEvalTests",
             dependencies: ["TernEval", "TernCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TernLocalTests",
+            dependencies: [
+                "TernLocal", "TernCore",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
