@@ -189,10 +189,18 @@ let package = Package(
         .executableTarget(
             name: "tern-bench",
             dependencies: [
-                "TernCore", "TernStoreSQLite", "TernStorePostgres", "TernServer", "TernMonitor", "TernLocal",
+                "TernCore", "TernStoreSQLite", "TernStorePostgres", "TernServer", "TernMonitor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/TernBench",
+            swiftSettings: swiftSettings
+        ),
+        // Benchmarks only: times the local embedding model (bench/embeddings); depends on TernLocal alone so
+        // its release build stays small.
+        .executableTarget(
+            name: "tern-embed-bench",
+            dependencies: ["TernLocal", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/TernEmbedBench",
             swiftSettings: swiftSettings
         ),
         .testTarget(

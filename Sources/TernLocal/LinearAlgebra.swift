@@ -12,6 +12,11 @@ enum Compute {
         return max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
     }()
 
+    static var backend: String {
+        _ = workers
+        return openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+    }
+
     /// Runs `body` for each part of `0..<count` split in at most `workers` contiguous ranges of whole
     /// multiples of `granularity` (the last range takes the rest); in parallel when there is more than one.
     static func parallelRanges(_ count: Int, granularity: Int = 1, minimumPerPart: Int = 1, _ body: (Range<Int>) -> Void) {

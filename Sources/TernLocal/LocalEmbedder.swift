@@ -87,6 +87,9 @@ public final class LocalEmbedder: Embedder, @unchecked Sendable {
         return normalizes ? vectors.map(Self.normalized) : vectors
     }
 
+    /// The OpenBLAS kernel family in use (for example "SkylakeX" or "Haswell"), for benchmark reports.
+    public static var linearAlgebraBackend: String { Compute.backend }
+
     /// `v / max(‖v‖, 1e-12)`, as torch.nn.functional.normalize.
     static func normalized(_ vector: [Float]) -> [Float] {
         var squares: Double = 0
