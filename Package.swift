@@ -106,18 +106,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // OpenBLAS (Debian: libopenblas-dev) for the local model's matrix products; scripts/test and
-        // scripts/serve install it.
-        .systemLibrary(
-            name: "COpenBLAS",
-            path: "Sources/COpenBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
-        ),
         .target(
             name: "TernLocal",
             dependencies: [
-                "TernCore", "COpenBLAS",
+                // OpenBLAS (Debian: libopenblas-dev) is loaded at run time (Sources/TernLocal/LinearAlgebra.swift
+                // says why); scripts/test and scripts/serve install it.
+                "TernCore",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

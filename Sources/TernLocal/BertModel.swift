@@ -1,4 +1,3 @@
-import COpenBLAS
 import Foundation
 
 /// The BERT encoder of a sentence-transformers model (all-MiniLM-L6-v2: 6 layers, hidden size 384,
@@ -56,6 +55,7 @@ struct BertModel: Sendable {
     let layers: [Layer]
 
     init(config: Config, weights: SafeTensors) throws {
+        _ = try BLAS.library()
         let h = config.hiddenSize, i = config.intermediateSize
         // Checkpoints exported from BertModel have no prefix; from BertForX, a "bert." one.
         let prefix = weights.tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
@@ -151,7 +151,7 @@ struct BertModel: Sendable {
     /// keys, values), written to `context` ([tokens, hidden]). Each (sequence, head) is two small products.
     private func attention(_ qkv: UnsafeMutablePointer<Float>, sequences: [[Int32]], starts: [Int], into context: UnsafeMutablePointer<Float>) {
         let h = config.hiddenSize, heads = config.heads, d = h / heads
-        let stride = Int32(3 * h)
+        let stride = 3 * h
         let scale = 1 / Float(d).squareRoot()
         Compute.parallelFor(sequences.count * heads) { item in
             let sequence = item / heads, head = item % heads
@@ -159,9 +159,8 @@ struct BertModel: Sendable {
             let base = qkv + starts[sequence] * 3 * h + head * d
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: length * length)
             defer { scores.deallocate() }
-            let n = Int32(length)
             // scores = scale · Q Kᵀ
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, Int32(d), scale, base, stride, base + h, stride, 0, scores, n)
+            BLAS.sgemm(transB: true, length, length, d, alpha: scale, base, lda: stride, base + h, ldb: stride, beta: 0, scores, ldc: length)
             for row in 0..<length {
                 let s = scores + row * length
                 var maximum = -Float.infinity
@@ -172,8 +171,8 @@ struct BertModel: Sendable {
                 for j in 0..<length { s[j] *= inverse }
             }
             // context = softmax(scores) V
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, Int32(d), n, 1, scores, n, base + 2 * h, stride,
-                        0, context + starts[sequence] * h + head * d, Int32(h))
+            BLAS.sgemm(transB: false, length, d, length, alpha: 1, scores, lda: length, base + 2 * h, ldb: stride,
+                       beta: 0, context + starts[sequence] * h + head * d, ldc: h)
         }
     }
 }

@@ -1,21 +1,81 @@
-import COpenBLAS
 import Dispatch
 import Foundation
+import TernCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// OpenBLAS, loaded with dlopen rather than linked, so that its kernel family can be chosen before its
+/// constructor runs: OpenBLAS picks kernels by CPU model at load time, and releases older than the CPU
+/// fall back to generic SSE3 code ("Prescott") on processors they do not know (Debian 12's 0.3.21 on this
+/// project's Xeon machines: 6 GFLOP/s instead of 140 for one core). Unless `OPENBLAS_CORETYPE` is already set,
+/// it is set from the CPU's flags: AVX-512 (F, BW, DQ, VL) -> SkylakeX, else AVX2 + FMA -> Haswell.
+/// Debian/Ubuntu: `apt-get install libopenblas-dev` (scripts/test and scripts/serve do it).
+enum BLAS {
+    typealias SGEMM = @convention(c) (Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+                                      UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
+    static let rowMajor: Int32 = 101, noTrans: Int32 = 111, trans: Int32 = 112
+
+    struct Library: @unchecked Sendable {
+        let sgemm: SGEMM
+        let coreName: String
+    }
+
+    static let loaded: Result<Library, TernError> = load()
+
+    static func load() -> Result<Library, TernError> {
+        if getenv("OPENBLAS_CORETYPE") == nil, let core = preferredCore() { setenv("OPENBLAS_CORETYPE", core, 0) }
+        var handle: UnsafeMutableRawPointer? = nil
+        for name in ["libopenblas.so.0", "libopenblas.so", "libopenblas.dylib"] where handle == nil {
+            handle = dlopen(name, RTLD_NOW | RTLD_LOCAL)
+        }
+        guard let handle, let sgemm = dlsym(handle, "cblas_sgemm") else {
+            return .failure(TernError(.unavailable, code: "openblas_missing",
+                                      message: "the local models need OpenBLAS (libopenblas.so.0); install it: apt-get install libopenblas-dev"))
+        }
+        if let setThreads = dlsym(handle, "openblas_set_num_threads") {
+            unsafeBitCast(setThreads, to: (@convention(c) (Int32) -> Void).self)(1)
+        }
+        var coreName = "unknown"
+        if let corename = dlsym(handle, "openblas_get_corename") {
+            coreName = unsafeBitCast(corename, to: (@convention(c) () -> UnsafePointer<CChar>?).self)().map { String(cString: $0) } ?? coreName
+        }
+        return .success(Library(sgemm: unsafeBitCast(sgemm, to: SGEMM.self), coreName: coreName))
+    }
+
+    /// The kernel family for this CPU, from /proc/cpuinfo's flags (Linux); nil elsewhere or when unsure.
+    static func preferredCore() -> String? {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+        let flags = Set(line.split(separator: " ").map(String.init))
+        if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512dq", "avx512vl"]) { return "SkylakeX" }
+        if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
+        return nil
+    }
+
+    static func library() throws -> Library { try loaded.get() }
+
+    /// `cblas_sgemm` in row-major order. Only called after `library()` succeeded (the model's init checks it).
+    @inline(__always)
+    static func sgemm(transB: Bool, _ m: Int, _ n: Int, _ k: Int, alpha: Float, _ a: UnsafePointer<Float>, lda: Int,
+                      _ b: UnsafePointer<Float>, ldb: Int, beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard case .success(let library) = loaded else { preconditionFailure("OpenBLAS is not loaded") }
+        library.sgemm(rowMajor, noTrans, transB ? trans : noTrans, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda),
+                      b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
 
 /// The parallelism of the local model: every matrix product and element-wise pass is split in
 /// `Compute.workers` parts run by `DispatchQueue.concurrentPerform`, each part calling OpenBLAS's
-/// single-threaded kernels (AVX2/AVX-512 chosen at run time). OpenBLAS's own thread pool is switched off:
-/// its workers spin after each call and would steal the cores from the next step.
+/// single-threaded kernels. OpenBLAS's own thread pool is switched off: its workers spin after each call
+/// and would steal the cores from the next step.
 enum Compute {
-    static let workers: Int = {
-        openblas_set_num_threads(1)
-        return max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
-    }()
+    static let workers: Int = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
 
-    static var backend: String {
-        _ = workers
-        return openblas_get_corename().map { String(cString: $0) } ?? "unknown"
-    }
+    static var backend: String { (try? BLAS.library().coreName).map { "OpenBLAS \($0)" } ?? "OpenBLAS missing" }
 
     /// Runs `body` for each part of `0..<count` split in at most `workers` contiguous ranges of whole
     /// multiples of `granularity` (the last range takes the rest); in parallel when there is more than one.
@@ -70,11 +130,8 @@ struct Linear: Sendable {
                     for row in 0..<rows {
                         (output + row * n + columns.lowerBound).update(from: biases + columns.lowerBound, count: columns.count)
                     }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-                                Int32(rows), Int32(columns.count), Int32(k),
-                                1, input, Int32(k),
-                                weights + columns.lowerBound * k, Int32(k),
-                                1, output + columns.lowerBound, Int32(n))
+                    BLAS.sgemm(transB: true, rows, columns.count, k, alpha: 1, input, lda: k,
+                               weights + columns.lowerBound * k, ldb: k, beta: 1, output + columns.lowerBound, ldc: n)
                 }
             }
         }
