@@ -100,6 +100,7 @@ let package = Package(
             name: "TernWeb",
             dependencies: [
                 "TernCore",
+                "TernEval",
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
             swiftSettings: swiftSettings
@@ -114,6 +115,7 @@ let package = Package(
                 "TernGateway",
                 "TernMonitor",
                 "TernWeb",
+                "TernEval",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -135,6 +137,7 @@ let package = Package(
                 "TernGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),

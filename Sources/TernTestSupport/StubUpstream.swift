@@ -9,7 +9,7 @@ public import TernCore
 
 /// A real HTTP server on a loopback port that speaks the OpenAI and Anthropic wire formats, with
 /// scripted behaviour per model: answers, tool calls, error statuses, 429s, latency, dropped
-/// connections and slow or broken streams. For tests and benchmarks only; Tern never defaults to it.
+/// connections and slow or broken streams. Models named `echo-*` answer with the last message. For tests and benchmarks only; Tern never defaults to it.
 public final class StubUpstream: Sendable {
     public enum Action: Sendable {
         /// A normal answer (text defaults to "Hello from <model>").
@@ -140,18 +140,11 @@ public final class StubUpstream: Sendable {
         router.post("v1/completions") { request, _ in try await stub().respond(request, api: .completion) }
         router.post("v1/embeddings") { request, _ in try await stub().respond(request, api: .embedding) }
         router.post("v1/messages") { request, _ in try await stub().respond(request, api: .messages) }
-        let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
-            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? port) }, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        let task = Task { try await group.run() }
-        var iterator = portStream.makeAsyncIterator()
-        guard let bound = await iterator.next() else { throw TernError.internalError("stub did not start") }
-        let instance = StubUpstream(port: bound) {
-            await group.triggerGracefulShutdown()
-            _ = await task.result
+        let server = try await BackgroundServer.start(logger: logger) { onRunning in
+            Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
+                        onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
         }
+        let instance = StubUpstream(port: server.port) { await server.stop() }
         box.withLock { $0 = instance }
         return instance
     }
@@ -186,7 +179,9 @@ public final class StubUpstream: Sendable {
                 throw StubDrop()
             })
         case .reply(let text, let input, let output):
-            let answer = Answer(text: text ?? "Hello from \(model)", tool: nil, input: input, output: output)
+            // Models named echo-* answer with the last message's text, so a test controls the output through its prompt.
+            let echoed = model.hasPrefix("echo") ? body["messages"]?.array?.last?["content"]?.string : nil
+            let answer = Answer(text: text ?? echoed ?? "Hello from \(model)", tool: nil, input: input, output: output)
             return stream ? streamed(answer, api: api, model: model, includeUsage: includeUsage, delay: .zero, dropAfter: nil)
                           : complete(answer, api: api, model: model, body: body)
         case .toolCall(let name, let arguments):

@@ -11,7 +11,7 @@ public struct WebRenderer: Sendable {
 
     public init() throws {
         var library = MustacheLibrary()
-        for (name, text) in Templates.all {
+        for (name, text) in Templates.all.merging(ExperimentTemplates.all, uniquingKeysWith: { first, _ in first }) {
             try library.register(text, named: name)
         }
         self.library = library

@@ -15,7 +15,7 @@ struct WebController {
     let sessionTTL: Duration
     let maxBody: Int
 
-    static let stylesheet = WebAssets.css + "\n" + ChartStyles.css
+    static let stylesheet = WebAssets.css + "\n" + ChartStyles.css + "\n" + ExperimentTemplates.css
 
     func register(on router: Router<TernRequestContext>) {
         router.get("/") { _, _ in Self.redirect("/ui/") }
@@ -158,6 +158,7 @@ struct WebController {
                 return html(renderer.render("users", Views.users(chrome: chrome, range: range, result: result, limit: limit)))
             }
         }
+        registerExperiments(on: router)
     }
 
     // MARK: - Pages
