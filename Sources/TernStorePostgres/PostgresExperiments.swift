@@ -37,6 +37,11 @@ struct PGExperiments: ExperimentRepository {
             return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
         } catch let error as PSQLError {
             throw mapPostgresError(error)
+        } catch let error as PostgresTransactionError {
+            // The closure's own error (a TernError such as not found) is what the caller should see.
+            if let inner = error.closureError as? TernError { throw inner }
+            if let inner = (error.closureError ?? error.beginError ?? error.commitError) as? PSQLError { throw mapPostgresError(inner) }
+            throw error
         }
     }
 
