@@ -42,3 +42,24 @@ public struct BackgroundServer: Sendable {
         }
     }
 }
+
+/// A bootstrapped store ready for experiments: the default project, a member key, a dataset `words`
+/// whose items have the variable `word` (ids = words), and text prompt versions of `qa`, in order.
+public struct ExperimentSeed: Sendable {
+    public let project: Project
+    public let key: String
+
+    public static func make(_ store: any TernStore, words: [String], templates: [String]) async throws -> ExperimentSeed {
+        _ = try await Bootstrap.prepare(store, logger: .quiet)
+        guard let project = try await store.projects.get(slug: Bootstrap.defaultProjectSlug) else { throw TernError.notFound("default project") }
+        let (key, _) = try await KeyIssuer.issue(store: store, projectID: project.id, name: "experiments", role: .member, createdBy: "test")
+        _ = try await store.datasets.create(projectID: project.id, name: "words", description: nil)
+        _ = try await store.datasets.apply(projectID: project.id, dataset: "words", upserts: words.map { DatasetItem(id: $0, input: ["word": .string($0)]) },
+                                           removals: [], author: "test", message: nil)
+        for template in templates {
+            _ = try await store.prompts.push(PromptVersion(projectID: project.id, name: "qa", kind: .text, text: template, variables: ["word"],
+                                                           author: "test", createdAt: Timestamp.now()), labels: [])
+        }
+        return ExperimentSeed(project: project, key: key)
+    }
+}

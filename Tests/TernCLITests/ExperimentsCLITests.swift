@@ -12,17 +12,7 @@ struct ExperimentsCLITests {
     func lifecycle(kind: StoreKind) async throws {
         try await withTestStore(kind) { test in
             let store = test.store
-            _ = try await Bootstrap.prepare(store, logger: .quiet)
-            let project = try #require(try await store.projects.get(slug: "default"))
-            let (key, _) = try await KeyIssuer.issue(store: store, projectID: project.id, name: "cli", role: .member, createdBy: "test")
-            _ = try await store.datasets.create(projectID: project.id, name: "words", description: nil)
-            _ = try await store.datasets.apply(projectID: project.id, dataset: "words", upserts: ["alpha", "beta", "delta", "gamma"].map {
-                DatasetItem(id: $0, input: ["word": .string($0)])
-            }, removals: [], author: "test", message: nil)
-            for template in ["Q {{ word }}", "R {{ word }}"] {
-                _ = try await store.prompts.push(PromptVersion(projectID: project.id, name: "qa", kind: .text, text: template, variables: ["word"],
-                                                               author: "test", createdAt: Timestamp.now()), labels: [])
-            }
+            let key = try await ExperimentSeed.make(store, words: ["alpha", "beta", "delta", "gamma"], templates: ["Q {{ word }}", "R {{ word }}"]).key
             let stub = try await StubUpstream.start()
             var config = TernConfig()
             try config.apply(yaml: """

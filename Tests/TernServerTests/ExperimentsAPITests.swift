@@ -1,6 +1,8 @@
+import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import NIOCore
 import TernCore
 import TernServer
 import TernTestSupport
@@ -307,6 +309,54 @@ struct ExperimentsAPITests {
             let run = try await ExperimentFixture.finished(h, "left-running")
             #expect(run.json["status"] as? String == "failed", "\(run.text)")
             #expect((run.json["error"] as? String)?.hasPrefix("interrupted: the server stopped") == true)
+        }
+    }
+}
+
+@Suite("Experiments across a restart")
+struct ExperimentRestartTests {
+    /// A JSON request to a live server.
+    static func call(_ url: String, key: String, post body: String? = nil) async throws -> [String: Any] {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "authorization", value: "Bearer \(key)")
+        if let body {
+            request.method = .POST
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let data = Data(try await response.body.collect(upTo: 1 << 20).readableBytesView)
+        return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+    }
+
+    @Test("a graceful shutdown fails the runs in progress with a clear error, which the next server shows", arguments: StoreKind.available)
+    func shutdown(kind: StoreKind) async throws {
+        try await withTestStore(kind) { test in
+            let store = test.store
+            let seed = try await ExperimentSeed.make(store, words: ["a", "b", "c"], templates: ["Q {{ word }}"])
+            let (project, key) = (seed.project, seed.key)
+            let stub = try await StubUpstream.start()
+            stub.script(model: "echo-slow", Array(repeating: .delay(.seconds(2), then: .reply()), count: 3))
+            var config = TernConfig()
+            try config.apply(yaml: gatewayYAML(baseURL: stub.baseURL, models: experimentModels))
+            let first = try await BackgroundServer.tern(store: store, config: config, environment: GatewayHarness.environment)
+            let started = try await Self.call("\(first.baseURL)/api/v1/experiments", key: key, post: """
+                {"name": "slow", "dataset": "words", "prompts": ["qa@1"], "models": ["echo-slow"], "options": {"max_concurrency": 1}}
+                """)
+            let id = try #require(started["id"] as? String, "\(started)")
+            await stub.waitForRequests(1)
+            await first.stop()
+            let stored = try #require(try await store.experiments.get(projectID: project.id, id: id))
+            #expect(stored.status == .failed)
+            #expect(stored.error == "interrupted: the server shut down while the run was in progress; start the run again")
+            #expect(stored.finishedAt != nil)
+
+            let second = try await BackgroundServer.tern(store: store, config: config, environment: GatewayHarness.environment)
+            let shown = try await Self.call("\(second.baseURL)/api/v1/experiments/\(id)", key: key)
+            #expect(shown["status"] as? String == "failed")
+            #expect((shown["error"] as? String)?.hasPrefix("interrupted") == true)
+            await second.stop()
+            await stub.stop()
         }
     }
 }
