@@ -96,6 +96,12 @@ struct ExperimentContractTests {
             } while after != nil
             #expect(paged == all)
             #expect(try await experiments.cells(projectID: other.id, experimentID: "r", after: nil, limit: 100).isEmpty, "projects are apart")
+            let columns = try await experiments.columns(projectID: project.id, experimentID: "r")
+            #expect(columns.map { "\($0.prompt)/\($0.model)" } == ["qa@1/large", "qa@1/small", "qa@2/large", "qa@2/small"])
+            let small1 = try #require(columns.first { $0.prompt == "qa@1" && $0.model == "small" }).totals
+            #expect(small1.cells == 2 && small1.passed == 1 && small1.failed == 0 && small1.errors == 1 && small1.inputTokens == 20)
+            #expect(abs(small1.cost - 0.01) < 1e-12 && abs(small1.gradingCost - 0.002) < 1e-12 && abs(small1.latencyMs - 25) < 1e-9)
+            #expect(try await experiments.columns(projectID: other.id, experimentID: "r").isEmpty)
         }
     }
 
