@@ -102,6 +102,7 @@ let package = Package(
             name: "TernWeb",
             dependencies: [
                 "TernCore",
+                "TernEval",
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
             swiftSettings: swiftSettings
@@ -127,6 +128,7 @@ let package = Package(
                 "TernGateway",
                 "TernMonitor",
                 "TernWeb",
+                "TernEval",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -154,6 +156,7 @@ let package = Package(
                 "TernLocal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),

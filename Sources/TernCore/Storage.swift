@@ -21,6 +21,7 @@ public protocol TernStore: Sendable {
     var scoreConfigs: any ScoreConfigRepository { get }
     var prompts: any PromptRepository { get }
     var datasets: any DatasetRepository { get }
+    var experiments: any ExperimentRepository { get }
     var metrics: any MetricsRepository { get }
 
     /// A short name for logs and `/readyz`: `sqlite` or `postgres`.

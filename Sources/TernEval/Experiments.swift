@@ -306,6 +306,11 @@ public enum ExperimentRunner {
             }
             while running < options.concurrency, startNext() {}
             while let finished = try await group.next() {
+                // A cancelled run stops: no new cells, and the cut-short ones are not reported.
+                if Task.isCancelled {
+                    group.cancelAll()
+                    throw CancellationError()
+                }
                 running -= 1
                 switch finished {
                 case .cell(let result, nil):

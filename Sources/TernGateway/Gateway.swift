@@ -34,6 +34,10 @@ public struct GatewayReply: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: Body
+    /// For callers in process (experiments): the usage and cost the gateway accounted for a
+    /// complete answer (0 for a cache hit); nil for streams and errors.
+    public var usage: TokenUsage? = nil
+    public var cost: Double? = nil
 }
 
 /// An error in the shape the client's SDK expects (OpenAI's or Anthropic's).
@@ -375,7 +379,8 @@ public final class Gateway: Sendable {
         }
         record(request: request, context: context, end: end, firstToken: nil, deployment: deployment, provider: provider, servedModel: response.model,
                reason: reason, variant: variant, attempts: attempts, usage: usage, cost: cost, output: response.outputText, status: 200, error: nil)
-        return GatewayReply(status: 200, headers: headers(context, deployment: deployment.name, variant: variant, json: true), body: .data(response.body))
+        return GatewayReply(status: 200, headers: headers(context, deployment: deployment.name, variant: variant, json: true), body: .data(response.body),
+                            usage: usage, cost: cost)
     }
 
     func served(fromCache answer: CachedAnswer, request: GatewayRequest, context: Context) -> GatewayReply {
@@ -387,7 +392,7 @@ public final class Gateway: Sendable {
                servedModel: answer.model, reason: "cache", variant: nil, attempts: [], usage: answer.usage, cost: 0, output: answer.outputText,
                status: 200, error: nil)
         let headers = headers(context, deployment: answer.deployment, variant: nil, json: !context.stream)
-        guard context.stream else { return GatewayReply(status: 200, headers: headers, body: .data(answer.body)) }
+        guard context.stream else { return GatewayReply(status: 200, headers: headers, body: .data(answer.body), usage: answer.usage, cost: 0) }
         let body = (try? JSONValue.parse(answer.body)) ?? .null
         let events = StreamAssembler.replay(body, operation: request.operation, includeUsage: context.includeUsage)
         let operation = request.operation

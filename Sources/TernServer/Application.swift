@@ -134,6 +134,9 @@ public func buildApplication(
     let traces = TracesController(store: store, writer: writer, maxBody: config.server.maxBodyBytes)
     PromptsController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }).register(on: api)
     DatasetsController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }).register(on: api)
+    let experiments = ExperimentService(store: store, gateway: parts.gateway, logger: logger)
+    ExperimentsController(store: store, gateway: parts.gateway, service: experiments, maxBody: config.server.maxBodyBytes,
+                          projectID: { try await traces.projectID($0, $1) }).register(on: api)
 
     let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
     GatewayController(gateway: parts.gateway, maxBody: config.server.maxBodyBytes, cancelOnDisconnect: config.gateway.cancelOnDisconnect).register(on: v1)
@@ -145,6 +148,8 @@ public func buildApplication(
         onServerRunning: { channel in await options.onServerRunning(channel.localAddress?.port ?? config.server.port) },
         logger: logger)
     app.addServices(parts.services)
+    // After the gateway's services, so it stops first (and fails its unfinished runs while the store is up).
+    app.addServices(experiments)
     app.addServices(
         BackgroundService(name: "key-usage", every: .seconds(15)) { await usage.flush() },
         BackgroundService(name: "retention", every: .seconds(3600), final: false) {

@@ -25,6 +25,7 @@ public final class PostgresStore: TernStore {
     public let metrics: any MetricsRepository
     public let prompts: any PromptRepository
     public let datasets: any DatasetRepository
+    public let experiments: any ExperimentRepository
 
     /// Creates the pool for `url` (`postgres://user:password@host:port/database?sslmode=disable|prefer|require`,
     /// or `?host=/run/postgresql` for a Unix socket). Connections open once `run()` is running.
@@ -48,6 +49,7 @@ public final class PostgresStore: TernStore {
         metrics = PGMetrics(client: client, logger: logger)
         prompts = PGPrompts(client: client, logger: logger)
         datasets = PGDatasets(client: client, logger: logger)
+        experiments = PGExperiments(client: client, logger: logger)
     }
 
     static func configuration(url: String) throws -> PostgresClient.Configuration {
@@ -595,6 +597,7 @@ enum PostgresMigrations {
             "ALTER TABLE observations DROP CONSTRAINT observations_pkey, ADD PRIMARY KEY (project_id, trace_id, id)",
             "DROP INDEX observations_trace",
         ]),
+        PostgresMigration(id: "0009_experiments", statements: ExperimentColumns.schema(.postgres)),
     ]
 
     /// The per-insert totals statement, for every trace already stored.

@@ -22,6 +22,7 @@ public final class SQLiteStore: TernStore {
     public let metrics: any MetricsRepository
     public let prompts: any PromptRepository
     public let datasets: any DatasetRepository
+    public let experiments: any ExperimentRepository
 
     /// Opens (creating when absent) the database file and its directory. Does not migrate.
     public init(path: String) throws {
@@ -57,6 +58,7 @@ public final class SQLiteStore: TernStore {
         metrics = SQLiteMetrics(pool: pool)
         prompts = SQLitePrompts(pool: pool)
         datasets = SQLiteDatasets(pool: pool)
+        experiments = SQLiteExperiments(pool: pool)
     }
 
     @discardableResult
@@ -180,7 +182,8 @@ enum SQLiteMigrations {
         for index in indexes { try db.execute(sql: index) }
     }
 
-    static let ordered = ["0001_foundation", "0002_gateway", "0003_scores", "0004_monitoring", "0005_prompts", "0006_datasets", "0007_daily_rollups", "0008_ingest_layout"]
+    static let ordered = ["0001_foundation", "0002_gateway", "0003_scores", "0004_monitoring", "0005_prompts", "0006_datasets", "0007_daily_rollups", "0008_ingest_layout",
+                          "0009_experiments"]
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -363,6 +366,9 @@ enum SQLiteMigrations {
                 $0.replacingOccurrences(of: "PRIMARY KEY (project_id, id)", with: "PRIMARY KEY (project_id, trace_id, id)")
             }
             try db.execute(sql: "DROP INDEX IF EXISTS observations_trace")
+        }
+        migrator.registerMigration("0009_experiments") { db in
+            for statement in ExperimentColumns.schema(.sqlite) { try db.execute(sql: statement) }
         }
         return migrator
     }()

@@ -141,18 +141,11 @@ public final class StubUpstream: Sendable {
         router.post("v1/completions") { request, _ in try await stub().respond(request, api: .completion) }
         router.post("v1/embeddings") { request, _ in try await stub().respond(request, api: .embedding) }
         router.post("v1/messages") { request, _ in try await stub().respond(request, api: .messages) }
-        let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
-            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? port) }, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        let task = Task { try await group.run() }
-        var iterator = portStream.makeAsyncIterator()
-        guard let bound = await iterator.next() else { throw TernError.internalError("stub did not start") }
-        let instance = StubUpstream(port: bound) {
-            await group.triggerGracefulShutdown()
-            _ = await task.result
+        let server = try await BackgroundServer.start(logger: logger) { onRunning in
+            Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
+                        onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
         }
+        let instance = StubUpstream(port: server.port) { await server.stop() }
         box.withLock { $0 = instance }
         return instance
     }

@@ -367,6 +367,7 @@ struct UnreachableStore: TernStore {
     var metrics: any MetricsRepository { base.metrics }
     var prompts: any PromptRepository { base.prompts }
     var datasets: any DatasetRepository { base.datasets }
+    var experiments: any ExperimentRepository { base.experiments }
     var backendName: String { base.backendName }
     func migrate() async throws -> [String] { try await base.migrate() }
     func appliedMigrations() async throws -> [String] { try await base.appliedMigrations() }

@@ -66,6 +66,7 @@ func withHarness(
     _ kind: StoreKind = .sqlite, setup: TestingSetup = .router, configure: @Sendable (inout TernConfig) -> Void = { _ in },
     environment: [String: String] = [:],
     wrapStore: @Sendable (any TernStore) -> any TernStore = { $0 },
+    beforeStart: @Sendable (TestStore, Project) async throws -> Void = { _, _ in },
     _ body: @Sendable (Harness) async throws -> Void
 ) async throws {
     try await withTestStore(kind) { test in
@@ -81,6 +82,7 @@ func withHarness(
         configure(&config)
         let metrics = TernMetrics()
         let options = TernServerOptions(config: config, hasher: .fastForTests, metrics: metrics, environment: environment)
+        try await beforeStart(test, project)
         let store = wrapStore(test.store)
         let parts = try await buildGateway(store: store, options: options, logger: logger)
         let app = buildApplication(store: store, options: options, gateway: parts, logger: logger)

@@ -21,17 +21,20 @@ struct WebUITests {
         return cookie
     }
 
+    /// Both traces name their language, so the server's background language detection cannot change
+    /// them while a test runs (a trace added to a dataset twice must be the same item both times).
     static func ingestHostile(_ h: Harness) async throws {
         let batch = """
             {"batch": [
               {"id": "e1", "type": "trace-create", "body": {"id": "evil", "name": "<img src=x onerror=alert(1)>", "user_id": "<b>u</b>",
-               "session_id": "s-1", "tags": ["<i>t</i>"], "metadata": {"note": "</script><script>alert(2)</script>"},
+               "session_id": "s-1", "tags": ["<i>t</i>"], "metadata": {"note": "</script><script>alert(2)</script>", "language": "en"},
                "input": "<script>window.__xss=1</script>", "output": [{"role": "assistant", "content": "<svg onload=alert(3)>"}]}},
               {"id": "e2", "type": "generation-create", "body": {"id": "g1", "trace_id": "evil", "name": "<u>gen</u>", "model": "gpt-4o-mini",
                "start_time": "2026-11-28T01:00:00Z", "end_time": "2026-11-28T01:00:01Z", "usage": {"input": 10, "output": 5},
                "input": [{"role": "user", "content": "refund <em>please</em>"}],
                "output": {"role": "assistant", "content": null, "tool_calls": [{"type": "function", "function": {"name": "refund", "arguments": "{\\"id\\": \\"<x>\\"}"}}]}}},
-              {"id": "e3", "type": "trace-create", "body": {"id": "calm", "name": "chat", "session_id": "s-1", "input": "hello", "output": "hi"}}
+              {"id": "e3", "type": "trace-create", "body": {"id": "calm", "name": "chat", "session_id": "s-1", "input": "hello", "output": "hi",
+               "metadata": {"language": "en"}}}
             ]}
             """
         let reply = try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: batch)

@@ -44,7 +44,7 @@ struct IngestLayoutContractTests {
                        ('o3', 't2', '\(project.id)', 'generation', 'llm', \(start + 10_000_000), \(start + 11_000_000), 'gpt-4o-mini', 10, 2, 0.01)
                 """)
             let applied = try await test.store.migrate()
-            #expect(applied == ["0008_ingest_layout"])
+            #expect(applied == ["0008_ingest_layout", "0009_experiments"])
             #expect(try await test.store.traces.get(projectID: project.id, id: "t1")?.observations.map(\.id) == ["o1", "o2"])
             #expect(try await test.store.traces.get(projectID: project.id, id: "t2")?.observations.map(\.id) == ["o3"])
             let page = try await test.store.traces.list(projectID: project.id, query: TraceQuery(limit: 10))

@@ -15,7 +15,7 @@ struct WebController {
     let sessionTTL: Duration
     let maxBody: Int
 
-    static let stylesheet = WebAssets.css + "\n" + ChartStyles.css + "\n" + LibraryAssets.css
+    static let stylesheet = WebAssets.css + "\n" + ChartStyles.css + "\n" + LibraryAssets.css + "\n" + ExperimentTemplates.css
     static let script = WebAssets.js + "\n" + LibraryAssets.js
 
     func register(on router: Router<TernRequestContext>) {
@@ -161,6 +161,7 @@ struct WebController {
                 return html(renderer.render("users", Views.users(chrome: chrome, range: range, result: result, limit: limit)))
             }
         }
+        registerExperiments(on: router)
     }
 
     // MARK: - Pages
