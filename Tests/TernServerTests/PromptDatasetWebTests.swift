@@ -252,6 +252,14 @@ struct PromptDatasetWebTests {
             #expect(saved.text.contains("Saved as version 2."))
             #expect(saved.text.contains("Ada (ada@example.com)"), "who validated")
 
+            // Saving a golden item unchanged makes no version and keeps who validated it.
+            let same = try await Self.post(h, "/ui/default/datasets/qa/items/a2", cookie: cookie, [
+                ("csrf", token), ("input.0.name", "question"), ("input.0.value", "where is my order?"), ("expected", "In transit."),
+                ("task", "qa"), ("language", "en"), ("golden", "1"),
+            ])
+            #expect(same.headers[.location] == "/ui/default/datasets/qa?saved=unchanged#item-a2")
+            #expect(try await Self.get(h, "/ui/default/datasets/qa?saved=unchanged", cookie: cookie).text.contains("Nothing changed"))
+
             // Unmark golden, add an item, remove one: one version each.
             #expect(try await Self.post(h, "/ui/default/datasets/qa/items/a2/golden", cookie: cookie, [("csrf", token), ("golden", "unmark")]).status == .seeOther)
             let added = try await Self.post(h, "/ui/default/datasets/qa/items", cookie: cookie, [
