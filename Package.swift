@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "tern", targets: ["tern"]),
         .library(name: "TernCore", targets: ["TernCore"]),
         .library(name: "TernServer", targets: ["TernServer"]),
+        .library(name: "TernLocal", targets: ["TernLocal"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
     targets: [
         .target(
@@ -105,6 +107,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "TernLocal",
+            dependencies: [
+                // OpenBLAS (Debian: libopenblas-dev) is loaded at run time (Sources/TernLocal/LinearAlgebra.swift
+                // says why); scripts/test and scripts/serve install it.
+                "TernCore",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "TernServer",
             dependencies: [
                 "TernCore",
@@ -133,6 +146,12 @@ let package = Package(
                 "TernCore",
                 "TernServer",
                 "TernGateway",
+                "TernEval",
+                "TernProviders",
+                "TernWeb",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                "TernLocal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -175,6 +194,14 @@ let package = Package(
             path: "Sources/TernBench",
             swiftSettings: swiftSettings
         ),
+        // Benchmarks only: times the local embedding model (bench/embeddings); depends on TernLocal alone so
+        // its release build stays small.
+        .executableTarget(
+            name: "tern-embed-bench",
+            dependencies: ["TernLocal", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/TernEmbedBench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TernCoreTests",
             dependencies: ["TernCore", "TernTestSupport"],
@@ -208,13 +235,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TernLocalTests",
+            dependencies: [
+                "TernLocal", "TernCore",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "TernWebTests",
             dependencies: ["TernWeb", "TernCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TernCLITests",
-            dependencies: ["TernCLI", "TernTestSupport", "TernServer", "TernStoreSQLite"],
+            dependencies: ["TernCLI", "TernTestSupport", "TernServer", "TernStoreSQLite", "TernEval"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ]

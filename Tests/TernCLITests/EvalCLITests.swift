@@ -1,0 +1,242 @@
+import ArgumentParser
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import TernCLI
+import TernCore
+import TernServer
+import TernTestSupport
+import Testing
+
+/// Runs `tern eval <arguments>` in process with `environment` as its environment; returns what it
+/// printed and its exit code (0 when it returned normally).
+func ternEval(_ arguments: [String], environment: [String: String]) async throws -> (output: String, code: Int32) {
+    let output = CLIOutput.capture()
+    var command = try TernCommand.parseAsRoot(["eval"] + arguments)
+    do {
+        try await CLIEnvironment.$current.withValue(environment) {
+            try await CLIOutput.$current.withValue(output) {
+                guard var asyncCommand = command as? any AsyncParsableCommand else { return try command.run() }
+                try await asyncCommand.run()
+            }
+        }
+        return (output.text, 0)
+    } catch let exit as ExitCode {
+        return (output.text, exit.rawValue)
+    }
+}
+
+/// Runs `body` with a stub upstream and a scratch folder (`path` names a file in it); both go away after.
+func withStubAndFolder(_ body: (StubUpstream, @escaping @Sendable (String) -> String) async throws -> Void) async throws {
+    let stub = try await StubUpstream.start()
+    let dir = try TempDirectory.make()
+    defer { TempDirectory.remove(dir) }
+    do {
+        try await body(stub) { (dir as NSString).appendingPathComponent($0) }
+    } catch {
+        await stub.stop()
+        throw error
+    }
+    await stub.stop()
+}
+
+let promptfooFixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/promptfoo/promptfooconfig.yaml").path
+
+@Suite("CLI: eval")
+struct EvalCLITests {
+    @Test("a promptfoo config with CSV tests runs as it is against OPENAI_BASE_URL; outputs parse back; the cache serves reruns; exit codes")
+    func promptfooConfig() async throws {
+        try await withStubAndFolder { stub, path in
+            let environment = ["OPENAI_BASE_URL": stub.baseURL, "OPENAI_API_KEY": "sk-test"]
+            let cache = ["--cache-dir", path("cache")]
+            let first = try await ternEval(["--from-promptfoo", promptfooFixture, "-o", path("r.json"), "-o", path("r.xml"), "-o", path("out/r.csv"),
+                                            "-o", path("r.html")] + cache, environment: environment)
+            // 4 tests x 2 prompts x 2 providers. The echo model passes everything but the text prompt's
+            // `equals: Hello`; gpt-4o-mini answers "Hello from gpt-4o-mini" and fails everything.
+            #expect(first.code == 100, "\(first.output)")
+            #expect(first.output.contains("Successes: 7\nFailures: 9\nErrors: 0\nPass rate: 43.75%"), "\(first.output)")
+            #expect(first.output.contains("FAILED: pass rate 43.75% is below the required 100%"))
+            let lines = first.output.split(separator: "\n")
+            #expect(lines[0].contains("TEST") && lines[0].contains("chat | echo") && lines[0].contains("openai:chat:gpt-4o-mini"))
+            let greeting = try #require(lines.first { $0.hasPrefix("greeting") })
+            #expect(greeting.contains("FAIL: assert[1] (equals)") && greeting.contains("PASS"), "\(greeting)")
+            #expect(lines.contains { $0.hasPrefix("★ order status") }, "golden tests are starred")
+
+            let requests = stub.requests
+            #expect(requests.count == 16 && requests.allSatisfy { $0.path == "/v1/chat/completions" && $0.authorization == "Bearer sk-test" })
+            let echo = stub.requests(model: "echo-support")
+            #expect(echo.count == 8 && echo.allSatisfy { $0.body["temperature"] == 0.2 && $0.body["max_tokens"] == 256 })
+            #expect(echo.contains { $0.body["messages"]?[0]?["content"] == "You work for Acme. Be brief." }, "defaultTest vars fill the chat prompt")
+            #expect(stub.requests(model: "gpt-4o-mini").allSatisfy { $0.body["temperature"] == nil })
+
+            // The files.
+            let json = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: path("r.json"))))
+            #expect(json["results"]?["stats"]?["successes"] == 7 && json["results"]?["stats"]?["failures"] == 9)
+            #expect(json["results"]?["results"]?.array?.count == 16 && json["config"]?["description"] == "Support bot answers")
+            let xml = try String(contentsOfFile: path("r.xml"), encoding: .utf8)
+            #if canImport(FoundationXML) || os(macOS)
+            let document = try XMLDocument(xmlString: xml)
+            #expect(try document.nodes(forXPath: "/testsuites/testsuite").count == 4)
+            #expect(try document.nodes(forXPath: "//testcase").count == 16 && document.nodes(forXPath: "//failure").count == 9)
+            #endif
+            #expect(xml.hasPrefix("<?xml") && xml.contains("<testsuite name=\"chat | echo\" tests=\"4\" failures=\"0\""))
+            let rows = try CSV.parse(String(contentsOfFile: path("out/r.csv"), encoding: .utf8))
+            #expect(rows.count == 17 && rows[0].contains("question") && rows[0].contains("latency"))
+            let html = try String(contentsOfFile: path("r.html"), encoding: .utf8)
+            #expect(html.hasPrefix("<!doctype html>") && html.contains("<svg") && html.contains("Pass rate per column") && !html.contains("<script"))
+            #expect(!html.contains("src=\"http") && !html.contains("href=\"http"), "no external assets")
+
+            // A rerun is served from the cache; --pass-rate 40 passes; --require-golden fails on the golden test.
+            let rerun = try await ternEval(["--from-promptfoo", promptfooFixture, "--pass-rate", "40"] + cache, environment: environment)
+            #expect(rerun.code == 0, "\(rerun.output)")
+            #expect(rerun.output.contains("16 of 16 answers from the cache") && stub.requests.count == 16)
+            let golden = try await ternEval(["--from-promptfoo", promptfooFixture, "--pass-rate", "40", "--require-golden"] + cache, environment: environment)
+            #expect(golden.code == 1 && golden.output.contains("2 golden results do not pass"), "\(golden.output)")
+            let filtered = try await ternEval(["--from-promptfoo", promptfooFixture, "--filter-pattern", "^(refunds|json)$"] + cache, environment: environment)
+            #expect(filtered.code == 100 && filtered.output.contains("Successes: 4\nFailures: 4"), "\(filtered.output)")
+        }
+    }
+
+    @Test("Anthropic through ANTHROPIC_BASE_URL, a logical model through --server, and HTML that escapes what models and tests say")
+    func anthropicServerAndEscaping() async throws {
+        try await withStubAndFolder { stub, path in
+            try """
+                prompts: ['{{q}}']
+                providers:
+                  - anthropic:messages:echo-claude
+                  - support-bot
+                  - openai:completion:echo-text
+                  - echo
+                tests:
+                  - description: <b>bold</b> test
+                    vars: {q: '<script>alert("x")</script> & more'}
+                    assert: [{type: contains, value: '<script>'}]
+                """.write(toFile: path("tern-eval.yaml"), atomically: true, encoding: .utf8)
+            let root = String(stub.baseURL.dropLast(3))
+            let environment = ["ANTHROPIC_BASE_URL": root, "ANTHROPIC_API_KEY": "ak-test", "TERN_API_KEY": "tk-test", "OPENAI_BASE_URL": stub.baseURL,
+                               "OPENAI_API_KEY": "sk"]
+            let result = try await ternEval(["-c", path("tern-eval.yaml"), "--server", root, "--no-cache", "-o", path("r.html")], environment: environment)
+            #expect(result.code == 100, "support-bot answers 'Hello from support-bot': \(result.output)")
+            let claude = try #require(stub.requests(model: "echo-claude").first)
+            #expect(claude.path == "/v1/messages" && claude.apiKey == "ak-test" && claude.body["max_tokens"] == 1024)
+            let gateway = try #require(stub.requests(model: "support-bot").first)
+            #expect(gateway.path == "/v1/chat/completions" && gateway.authorization == "Bearer tk-test")
+            let completion = try #require(stub.requests(model: "echo-text").first)
+            #expect(completion.path == "/v1/completions" && completion.body["prompt"] == #"<script>alert("x")</script> & more"#)
+            #expect(stub.requests.count == 3, "echo makes no call")
+            #expect(result.output.contains("Successes: 3\nFailures: 1"), "\(result.output)")
+            let html = try String(contentsOfFile: path("r.html"), encoding: .utf8)
+            #expect(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more") && !html.contains("<script"))
+            #expect(html.contains("&lt;b&gt;bold&lt;/b&gt; test") && !html.contains("<b>bold"))
+        }
+    }
+
+    @Test("exit 1: a provider error, a missing key, an unknown assertion type, a baseline run id")
+    func errors() async throws {
+        try await withStubAndFolder { stub, path in
+            let config = path("tern-eval.yaml")
+            func write(_ assertion: String) throws {
+                try "prompts: ['{{q}}']\nproviders: [openai:chat:broken]\ntests:\n  - vars: {q: hi}\n    assert: [{type: \(assertion), value: hi}]\n"
+                    .write(toFile: config, atomically: true, encoding: .utf8)
+            }
+            try write("contains")
+            stub.script(model: "broken", [.status(400, message: "no such model")])
+            let environment = ["OPENAI_BASE_URL": stub.baseURL, "OPENAI_API_KEY": "sk"]
+            let failed = try await ternEval(["-c", config, "--no-cache"], environment: environment)
+            #expect(failed.code == 1 && failed.output.contains("ERROR: ") && failed.output.contains("no such model"), "\(failed.output)")
+            #expect(failed.output.contains("FAILED: 1 of 1 calls ended in errors"))
+
+            let noKey = await #expect(throws: ConfigError.self) { _ = try await ternEval(["-c", config], environment: ["OPENAI_BASE_URL": stub.baseURL]) }
+            #expect(noKey?.message.contains("OPENAI_API_KEY is not set") == true)
+            #expect(TernCommand.exitCode(for: noKey!).rawValue == 1)
+            try write("contians")
+            let typo = await #expect(throws: ConfigError.self) { _ = try await ternEval(["-c", config], environment: environment) }
+            #expect(typo?.description.contains("tern-eval.yaml:5: tests[0].assert[0]: unknown assertion type \"contians\"") == true, "\(typo?.description ?? "")")
+            try write("contains")
+            let baseline = await #expect(throws: ConfigError.self) { _ = try await ternEval(["-c", config, "--baseline", "run-42"], environment: environment) }
+            #expect(baseline?.message.contains("baselines by run id need a Tern server") == true)
+            #expect(stub.requests.count == 1, "configuration errors stop before any call")
+        }
+    }
+
+    @Test("--baseline: a test that passed in the earlier run's JSON and fails now fails the run with exit 100")
+    func baselineRegression() async throws {
+        try await withStubAndFolder { stub, path in
+            try """
+                prompts: ['Answer: {{q}}']
+                providers: [openai:chat:echo-b]
+                tests:
+                  - {description: first, vars: {q: one}, assert: [{type: icontains, value: one}]}
+                  - {description: second, vars: {q: two}, assert: [{type: icontains, value: two}]}
+                """.write(toFile: path("tern-eval.yaml"), atomically: true, encoding: .utf8)
+            let environment = ["OPENAI_BASE_URL": stub.baseURL, "OPENAI_API_KEY": "sk"]
+            let arguments = ["-c", path("tern-eval.yaml"), "--no-cache", "--max-concurrency", "1"]
+            let before = try await ternEval(arguments + ["-o", path("base.json")], environment: environment)
+            #expect(before.code == 0, "\(before.output)")
+            stub.script(model: "echo-b", [.reply(text: "something else")])
+            let after = try await ternEval(arguments + ["--baseline", path("base.json"), "--pass-rate", "50"], environment: environment)
+            #expect(after.code == 100, "\(after.output)")
+            #expect(after.output.contains("Baseline: \(path("base.json")), 2 test x column pairs compared, 1 regressed"))
+            #expect(after.output.contains("REGRESSION first [openai:chat:echo-b]: FAIL: assert[0] (icontains)"), "\(after.output)")
+            #expect(after.output.contains("FAILED: 1 regression against the baseline"))
+            let same = try await ternEval(arguments + ["--baseline", path("base.json")], environment: environment)
+            #expect(same.code == 0, "\(same.output)")
+        }
+    }
+
+    @Test("--server: dataset items from a real Tern server's API, a logical model through its gateway to the stub, golden items required")
+    func ternServer() async throws {
+        try await withStubAndFolder { stub, path in
+            try await withTestStore(.sqlite) { test in
+                let store = test.store
+                _ = try await Bootstrap.prepare(store, logger: .quiet)
+                let project = try #require(try await store.projects.get(slug: "default"))
+                let (key, _) = try await KeyIssuer.issue(store: store, projectID: project.id, name: "ci", role: .member, createdBy: "test")
+                _ = try await store.datasets.create(projectID: project.id, name: "qa", description: nil)
+                _ = try await store.datasets.apply(projectID: project.id, dataset: "qa", upserts: [
+                    DatasetItem(id: "a", input: ["question": "alpha"], expectedOutput: "alpha", golden: true),
+                    DatasetItem(id: "b", input: ["question": "beta"], expectedOutput: "gamma"),
+                ], removals: [], author: "test", message: nil)
+                var config = TernConfig()
+                config.server.port = 0
+                try config.apply(yaml: """
+                    providers:
+                      upstream: {type: openai, base_url: "\(stub.baseURL)", api_key_env: STUB_KEY}
+                    models:
+                      bot:
+                        deployments:
+                          - {name: echo, provider: upstream, model: echo-gateway}
+                    """)
+                let (ports, announce) = AsyncStream<Int>.makeStream()
+                let options = TernServerOptions(config: config, hasher: .fastForTests, onServerRunning: { announce.yield($0) },
+                                                environment: ["STUB_KEY": "sk-upstream"])
+                let app = try await buildApplication(store: store, options: options, logger: .quiet)
+                let server = Task { try await app.runService() }
+                var iterator = ports.makeAsyncIterator()
+                let port = try #require(await iterator.next())
+                try """
+                    prompts: ['{{question}}']
+                    providers: [bot]
+                    dataset: qa@1
+                    defaultTest:
+                      assert: [{type: equals}]
+                    golden: require-all
+                    """.write(toFile: path("tern-eval.yaml"), atomically: true, encoding: .utf8)
+                let arguments = ["-c", path("tern-eval.yaml"), "--server", "http://127.0.0.1:\(port)", "--no-cache", "-o", path("r.json")]
+                let result = try await ternEval(arguments + ["--pass-rate", "50"], environment: ["TERN_API_KEY": key])
+                server.cancel()
+                _ = await server.result
+                #expect(result.code == 0, "the golden item passes; the other fails its expected output: \(result.output)")
+                #expect(result.output.contains("Successes: 1\nFailures: 1") && result.output.contains("Golden failures: 0"), "\(result.output)")
+                #expect(result.output.contains("★ a") && result.output.contains("FAIL: assert[0] (equals)"))
+                let upstream = stub.requests(model: "echo-gateway")
+                #expect(upstream.count == 2 && upstream.allSatisfy { $0.authorization == "Bearer sk-upstream" }, "the gateway called the stub")
+                let json = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: path("r.json"))))
+                let traces = (json["results"]?["results"]?.array ?? []).compactMap { $0["tern"]?["traceId"]?.string }
+                #expect(traces.count == 2 && Set(traces).count == 2, "each call carries its own trace id")
+                #expect(json["results"]?["results"]?[0]?["tern"]?["testKey"] == "item:a")
+            }
+        }
+    }
+}
