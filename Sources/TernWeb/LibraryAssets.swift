@@ -37,6 +37,11 @@ public enum LibraryAssets {
         .var-row { border-left: 2px solid var(--line); padding-left: 8px; display: flex; flex-direction: column; gap: 4px; }
         textarea[aria-invalid=true] { border-color: var(--err); }
         details.panel > summary { cursor: pointer; }
+        .stacked-form > button, .row > button { align-self: flex-start; }
+        .rollback-form button, .golden-form button { white-space: nowrap; }
+        #dataset-stats .grid { margin-bottom: 14px; }
+        /* Chat messages of the user role are blocks (the top bar's .user box is a flex row). */
+        .msg.user { display: block; }
         details.panel[open] > summary { margin-bottom: 8px; }
         """
 

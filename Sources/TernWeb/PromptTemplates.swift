@@ -162,9 +162,9 @@ enum PromptTemplates {
               {{^hasModels}}<p class="muted">No models are configured in the gateway (tern.yaml <code>models:</code>).</p>{{/hasModels}}
               <div class="row">
                 <label>Temperature <input name="temperature" value="{{temperature}}" size="6" inputmode="decimal" placeholder="{{defaultTemperature}}"></label>
-                <label>Max tokens <input name="max_tokens" value="{{maxTokens}}" size="6" inputmode="numeric" placeholder="{{defaultMaxTokens}}"></label>
+                <label>Max tokens <input name="max_tokens" value="{{maxTokens}}" size="12" inputmode="numeric" placeholder="{{defaultMaxTokens}}"></label>
               </div>
-              <button id="playground-run" type="submit">Run</button> <span class="muted">Ctrl+Enter</span>
+              <div class="row"><button id="playground-run" type="submit">Run</button> <span class="muted">or Ctrl+Enter in a field; each model runs at once, through the gateway</span></div>
             </form>
             <section class="panel"><h2>Template</h2>
               {{#template}}{{#html}}<pre class="template">{{{html}}}</pre>{{/html}}{{/template}}

@@ -119,6 +119,9 @@ struct BrowserTests {
                     "the playground ran the prompt through the gateway")
             let added = try await h.store.datasets.items(projectID: h.project.id, dataset: "from-browser", version: nil, after: nil, limit: 10)
             #expect(added.count == 1 && added.first?.sourceTraceID != nil, "the browser added a trace to a new dataset")
+            let edited = try await h.store.datasets.items(projectID: h.project.id, dataset: "support-golden", version: 2, after: nil, limit: 10)
+            #expect(edited.contains { $0.expectedOutput == "Checked by the browser test." && $0.golden && $0.validatedBy?.hasPrefix("user:") == true },
+                    "the browser edited an item into version 2")
         }
     }
 }

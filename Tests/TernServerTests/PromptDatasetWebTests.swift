@@ -252,6 +252,14 @@ struct PromptDatasetWebTests {
             #expect(saved.text.contains("Saved as version 2."))
             #expect(saved.text.contains("Ada (ada@example.com)"), "who validated")
 
+            // Saving a golden item unchanged makes no version and keeps who validated it.
+            let same = try await Self.post(h, "/ui/default/datasets/qa/items/a2", cookie: cookie, [
+                ("csrf", token), ("input.0.name", "question"), ("input.0.value", "where is my order?"), ("expected", "In transit."),
+                ("task", "qa"), ("language", "en"), ("golden", "1"),
+            ])
+            #expect(same.headers[.location] == "/ui/default/datasets/qa?saved=unchanged#item-a2")
+            #expect(try await Self.get(h, "/ui/default/datasets/qa?saved=unchanged", cookie: cookie).text.contains("Nothing changed"))
+
             // Unmark golden, add an item, remove one: one version each.
             #expect(try await Self.post(h, "/ui/default/datasets/qa/items/a2/golden", cookie: cookie, [("csrf", token), ("golden", "unmark")]).status == .seeOther)
             let added = try await Self.post(h, "/ui/default/datasets/qa/items", cookie: cookie, [
@@ -291,6 +299,37 @@ struct PromptDatasetWebTests {
             let created = try await Self.post(h, "/ui/default/datasets", cookie: cookie, [("csrf", token), ("name", "fresh"), ("description", "new")])
             #expect(created.status == .seeOther && created.headers[.location] == "/ui/default/datasets/fresh")
             #expect(try await Self.get(h, "/ui/default/datasets/fresh", cookie: cookie).text.contains("No items in this version."))
+        }
+    }
+
+    @Test("items come 50 a page with a next link; an earlier version shows its own items and no forms", arguments: StoreKind.available)
+    func pagesAndVersions(kind: StoreKind) async throws {
+        try await withHarness(kind) { h in
+            #expect(try await h.call(.post, "/api/v1/datasets", key: h.adminKey, json: #"{"name": "big"}"#).status == .created)
+            let items = (0..<55).map { String(format: #"{"id": "i%03d", "input": {"q": "question %d"}}"#, $0, $0) }.joined(separator: ",")
+            #expect(try await h.call(.post, "/api/v1/datasets/big/items", key: h.adminKey, json: #"{"items": [\#(items)]}"#).status == .created)
+            #expect(try await h.call(.post, "/api/v1/datasets/big/items", key: h.adminKey,
+                                     json: #"{"items": [{"id": "i000", "input": {"q": "changed"}}], "remove": ["i054"]}"#).status == .created)
+            let cookie = try await WebUITests.signIn(h)
+            let first = try await Self.get(h, "/ui/default/datasets/big", cookie: cookie)
+            #expect(first.text.components(separatedBy: #"class="item-row""#).count == 51)
+            #expect(first.text.contains("changed"))
+            let next = try #require(first.text.range(of: #"id="next-page" class="button secondary" href=""#).map { r in
+                String(first.text[r.upperBound...].prefix { $0 != "\"" }).replacingOccurrences(of: "&amp;", with: "&")
+            })
+            #expect(next == "/ui/default/datasets/big?cursor=i049")
+            let second = try await Self.get(h, next, cookie: cookie)
+            #expect(second.text.components(separatedBy: #"class="item-row""#).count == 5, "i050-i053")
+            #expect(!second.text.contains(#"id="next-page""#))
+            #expect(second.text.contains("First page"))
+
+            let old = try await Self.get(h, "/ui/default/datasets/big?version=1", cookie: cookie)
+            #expect(old.text.contains("question 0") && !old.text.contains("changed"), "version 1 shows its own items")
+            #expect(old.text.contains("earlier, immutable version"))
+            #expect(!old.text.contains("golden-form") && !old.text.contains(#"id="add-item""#), "no forms on an earlier version")
+            let oldNext = try await Self.get(h, "/ui/default/datasets/big?version=1&cursor=i049", cookie: cookie)
+            #expect(oldNext.text.components(separatedBy: #"class="item-row""#).count == 6, "i050-i054 in version 1")
+            #expect(old.text.contains(#"href="/ui/default/datasets/big/export?format=jsonl&amp;version=1""#))
         }
     }
 

@@ -337,7 +337,7 @@ struct DatasetsWebController {
     static func describe(_ error: TernError) -> String { error.field.map { "\($0): \(error.message)" } ?? error.message }
 
     /// An item from the item form. Variables marked JSON are parsed; golden items record who
-    /// validated them (kept when they already were golden).
+    /// validated them (the editor, unless the item was golden and its content is unchanged).
     static func item(_ form: WebForm, existing: DatasetItem?, id: String, actor: String) throws -> DatasetItem {
         var input: [String: JSONValue] = [:]
         var index = 0
@@ -373,7 +373,8 @@ struct DatasetsWebController {
         let golden = form["golden"] == "1"
         var item = DatasetItem(id: id, input: input, expectedOutput: form["expected"].flatMap { $0.nonBlank == nil ? nil : $0 }, metadata: metadata,
                                golden: golden, sourceTraceID: existing?.sourceTraceID)
-        if golden, let existing, existing.golden {
+        // A golden item edited and kept golden is vouched for again by the editor; unchanged, it keeps its validation.
+        if golden, let existing, existing.golden, item.sameContent(as: existing) {
             item.validatedBy = existing.validatedBy
             item.validatedAt = existing.validatedAt
         } else if golden {
