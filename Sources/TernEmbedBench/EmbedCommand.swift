@@ -33,36 +33,49 @@ struct EmbedBenchCommand: AsyncParsableCommand {
         }
         for index in 0..<3 { _ = try await embedder.embed(batch(index)) }
         var batchSeconds: [Double] = []
+        let batchCPUStart = Self.processCPUSeconds()
         for index in 0..<batches {
             let input = batch(index + 3)
             let start = ContinuousClock.now
             _ = try await embedder.embed(input)
             batchSeconds.append((ContinuousClock.now - start).seconds)
         }
+        let batchCPU = Self.processCPUSeconds() - batchCPUStart
         for index in 0..<10 { _ = try await embedder.embed([texts[index % texts.count]]) }
         var singleSeconds: [Double] = []
+        let singleCPUStart = Self.processCPUSeconds()
         for index in 0..<singles {
             let input = [texts[(index * 7) % texts.count]]
             let start = ContinuousClock.now
             _ = try await embedder.embed(input)
             singleSeconds.append((ContinuousClock.now - start).seconds)
         }
+        let singleCPU = Self.processCPUSeconds() - singleCPUStart
         let tokens = batch(3).map { embedder.tokenizer.encode($0).count }
         let result: [String: Any] = [
             "implementation": "tern",
-            "detail": "TernLocal (Swift, OpenBLAS \(Self.openBLASCore) kernels, \(ProcessInfo.processInfo.activeProcessorCount) workers), release build",
+            "detail": "TernLocal (Swift; \(Self.openBLASCore) kernels; \(ProcessInfo.processInfo.activeProcessorCount) workers), release build",
             "load_seconds": loadSeconds,
             "batch_size": batchSize,
             "batch_seconds": batchSeconds,
             "single_seconds": singleSeconds,
             "mean_tokens_per_sentence": Double(tokens.reduce(0, +)) / Double(tokens.count),
             "peak_rss_kb": Self.peakRSSKilobytes(),
+            "cpu_seconds_per_batch": batchCPU / Double(batches),
+            "cpu_seconds_per_single": singleCPU / Double(singles),
         ]
         let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     }
 
     static var openBLASCore: String { LocalEmbedder.linearAlgebraBackend }
+
+    /// CPU time of the whole process (all threads, user and system): what the work costs, whatever the load.
+    static func processCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
 
     static func peakRSSKilobytes() -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }

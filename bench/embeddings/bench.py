@@ -68,19 +68,23 @@ def reference(args):
     for i in range(3):
         encode(batch(i))
     batch_seconds = []
+    cpu_start = time.process_time()
     for i in range(args.batches):
         items = batch(i + 3)
         t = time.perf_counter()
         encode(items)
         batch_seconds.append(time.perf_counter() - t)
+    batch_cpu = time.process_time() - cpu_start
     for i in range(10):
         encode([texts[i % len(texts)]])
     single_seconds = []
+    cpu_start = time.process_time()
     for i in range(args.singles):
         items = [texts[(i * 7) % len(texts)]]
         t = time.perf_counter()
         encode(items)
         single_seconds.append(time.perf_counter() - t)
+    single_cpu = time.process_time() - cpu_start
     tokens = [len(ids) for ids in model.tokenizer(batch(3))["input_ids"]]
     print(json.dumps({
         "implementation": "reference",
@@ -92,6 +96,8 @@ def reference(args):
         "single_seconds": single_seconds,
         "mean_tokens_per_sentence": sum(tokens) / len(tokens),
         "peak_rss_kb": peak_rss_kb(),
+        "cpu_seconds_per_batch": batch_cpu / args.batches,
+        "cpu_seconds_per_single": single_cpu / args.singles,
     }, sort_keys=True))
 
 
@@ -127,18 +133,22 @@ def report(args):
             "peak_rss_mb": max(r["peak_rss_kb"] for r in runs) / 1024,
             "load_seconds": statistics.median(r["load_seconds"] for r in runs),
             "tokens": runs[0]["mean_tokens_per_sentence"],
+            "cpu_ms_per_batch": statistics.median(r["cpu_seconds_per_batch"] for r in runs) * 1000,
+            "cpu_ms_per_single": statistics.median(r["cpu_seconds_per_single"] for r in runs) * 1000,
         }
-    print("| implementation | sentences/s (batch 32, median) | single p50 | single p95 | peak RSS | load |")
-    print("|---|---|---|---|---|---|")
+    print("| implementation | sentences/s (batch 32, median) | single p50 | single p95 | CPU time per batch / per single | peak RSS | load |")
+    print("|---|---|---|---|---|---|---|")
     for name, s in summary.items():
         print(f"| {name}: {s['detail']} | {s['sentences_per_second_median']:.0f} (rounds: "
               f"{', '.join(f'{x:.0f}' for x in s['round_medians'])}) | {s['single_p50_ms']:.2f} ms | "
-              f"{s['single_p95_ms']:.2f} ms | {s['peak_rss_mb']:.0f} MB | {s['load_seconds']:.2f} s |")
+              f"{s['single_p95_ms']:.2f} ms | {s['cpu_ms_per_batch']:.0f} ms / {s['cpu_ms_per_single']:.2f} ms | "
+              f"{s['peak_rss_mb']:.0f} MB | {s['load_seconds']:.2f} s |")
     if "tern" in summary and "reference" in summary:
         t, r = summary["tern"], summary["reference"]
         print()
         print(f"Throughput ratio Tern / reference: {t['sentences_per_second_median'] / r['sentences_per_second_median']:.2f}x; "
               f"single-sentence p50 ratio reference / Tern: {r['single_p50_ms'] / t['single_p50_ms']:.2f}x; "
+              f"CPU time per batch reference / Tern: {r['cpu_ms_per_batch'] / t['cpu_ms_per_batch']:.2f}x; "
               f"mean tokens per sentence {t['tokens']:.1f} (Tern) / {r['tokens']:.1f} (reference).")
     if args.json:
         json.dump(summary, open(args.json, "w"), indent=2)

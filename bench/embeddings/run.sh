@@ -26,6 +26,15 @@ reference_venv_ensure
 PY="$REFERENCE_VENV/bin/python"
 "$PY" bench/embeddings/bench.py sentences "$OUT/sentences.json"
 
+# Why OpenBLAS, and why TernLocal chooses its kernels: one-thread GEMM of the model's largest shape.
+CORE=""
+if grep -m1 '^flags' /proc/cpuinfo | grep -q avx512vl; then CORE=SkylakeX; elif grep -m1 '^flags' /proc/cpuinfo | grep -q avx2; then CORE=Haswell; fi
+swiftc -O bench/embeddings/gemm-compare.swift -lopenblas -o "$OUT/gemm-compare" 2>/dev/null
+{
+    echo "OpenBLAS's own kernel choice ($(OPENBLAS_VERBOSE=2 "$OUT/gemm-compare" 2>&1 | grep -m1 Core: | xargs)): $("$OUT/gemm-compare")"
+    if [ -n "$CORE" ]; then echo "OPENBLAS_CORETYPE=$CORE (as TernLocal sets it): $(OPENBLAS_CORETYPE=$CORE "$OUT/gemm-compare")"; fi
+} >"$OUT/gemm.txt"
+
 for round in $(seq 1 "$ROUNDS"); do
     echo "== round $round/$ROUNDS: tern" >&2
     "$BENCH" --sentences "$OUT/sentences.json" --batches "$BATCHES" --singles "$SINGLES" >>"$OUT/tern.jsonl"
@@ -40,5 +49,7 @@ done
     echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
     echo
     "$PY" bench/embeddings/bench.py report "$OUT/tern.jsonl" "$OUT/reference.jsonl" --json "$OUT/summary.json"
+    echo
+    sed 's/^/    /' "$OUT/gemm.txt"
 } | tee "$OUT/report.md"
 echo "results in $OUT" >&2
