@@ -376,13 +376,20 @@ struct GatewayRoutingTests {
         #expect(plan.candidates.first?.reason == "least_latency")
     }
 
-    static let fallbackModels = """
+    /// The primary's timeout is short only where a test is about timeouts: on a loaded machine a
+    /// scripted 429 or 500 can take longer than half a second to arrive, and a timeout is retried on
+    /// the same deployment where a 429 is not.
+    static func fallbackModels(primaryTimeout: Double = 30) -> String {
+        """
           resilient:
             deployments:
-              - {name: primary, provider: openai, model: up-primary, timeout_seconds: 0.5}
+              - {name: primary, provider: openai, model: up-primary, timeout_seconds: \(primaryTimeout)}
               - {name: backup, provider: openai, model: up-backup}
             routing: {fallbacks: [backup], retries: 1, allowed_fails: 2, cooldown_seconds: 60}
-    """
+        """
+    }
+
+    static let fallbackModels = fallbackModels()
 
     @Test("fallback recovers from a 500, a timeout and a 429; cooldown keeps a failing deployment out")
     func fallbackOverHTTP() async throws {
@@ -400,7 +407,7 @@ struct GatewayRoutingTests {
             for _ in 0..<3 { #expect(try await g.chat("resilient").headers[HTTPField.Name("x-tern-deployment")!] == "backup") }
             #expect(g.stub.requests(model: "up-primary").count == before)
         }
-        try await withGateway(models: Self.fallbackModels) { g in
+        try await withGateway(models: Self.fallbackModels(primaryTimeout: 0.5)) { g in
             g.stub.script(model: "up-primary", [.delay(.seconds(3), then: .reply()), .delay(.seconds(3), then: .reply())])
             let afterTimeout = try await g.chat("resilient")
             #expect(afterTimeout.status == .ok)
