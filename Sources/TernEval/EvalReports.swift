@@ -50,6 +50,11 @@ public enum EvalReport {
             "Cost: $" + String(format: "%.6f", stats.cost),
             "Duration: " + String(format: "%.2f s", outcome.durationMs / 1000),
         ]
+        let gradingTokens = stats.gradingInputTokens + stats.gradingOutputTokens
+        if gradingTokens > 0 || stats.gradingCost > 0 {
+            lines.insert("Grading: \(gradingTokens) tokens (prompt \(stats.gradingInputTokens), completion \(stats.gradingOutputTokens)), cost $"
+                + String(format: "%.6f", stats.gradingCost), at: lines.count - 1)
+        }
         if outcome.tests.contains(where: \.golden) {
             lines.insert("Golden failures: \(stats.goldenFailed)", at: 4)
         }
@@ -136,7 +141,8 @@ public enum EvalReport {
                 "stats": [
                     "successes": .number(Double(stats.passed)), "failures": .number(Double(stats.failed)),
                     "errors": .number(Double(stats.errors)), "total": .number(Double(stats.cells)),
-                    "tokenUsage": tokenUsage(prompt: stats.inputTokens, completion: stats.outputTokens),
+                    "tokenUsage": tokenUsage(prompt: stats.inputTokens, completion: stats.outputTokens,
+                                             assertions: tokenUsage(prompt: stats.gradingInputTokens, completion: stats.gradingOutputTokens)),
                 ],
             ],
             "config": config,
@@ -144,6 +150,8 @@ public enum EvalReport {
             "tern": [
                 "description": outcome.description.map(JSONValue.string) ?? .null,
                 "passRate": .number(stats.passRate), "cost": .number(stats.cost), "durationMs": .number(outcome.durationMs),
+                "gradingCost": .number(stats.gradingCost),
+                "gradingTokens": ["prompt": .number(Double(stats.gradingInputTokens)), "completion": .number(Double(stats.gradingOutputTokens))],
                 "cachedCells": .number(Double(stats.cached)), "goldenFailures": .number(Double(stats.goldenFailed)),
                 "repeat": .number(Double(outcome.repeatCount)),
                 "columns": .array(outcome.columns.map { ["label": .string($0.label), "key": .string($0.key)] }),
@@ -151,8 +159,12 @@ public enum EvalReport {
         ]
     }
 
-    static func tokenUsage(prompt: Int, completion: Int) -> JSONValue {
-        ["total": .number(Double(prompt + completion)), "prompt": .number(Double(prompt)), "completion": .number(Double(completion))]
+    /// promptfoo's token usage (`assertions`: the judge calls' usage, in the run's stats).
+    static func tokenUsage(prompt: Int, completion: Int, assertions: JSONValue? = nil) -> JSONValue {
+        var usage: [String: JSONValue] = ["total": .number(Double(prompt + completion)), "prompt": .number(Double(prompt)),
+                                          "completion": .number(Double(completion))]
+        if let assertions { usage["assertions"] = assertions }
+        return .object(usage)
     }
 
     static func encoded<T: Encodable>(_ value: T) -> JSONValue {
@@ -168,6 +180,11 @@ public enum EvalReport {
         if !result.namedScores.isEmpty { out["namedScores"] = .object(result.namedScores.mapValues(JSONValue.number)) }
         if !result.components.isEmpty { out["componentResults"] = .array(result.components.map(grading)) }
         if result.isError { out["error"] = true }
+        if let tokens = result.gradingTokens { out["tokensUsed"] = tokenUsage(prompt: tokens.input, completion: tokens.output) }
+        var tern: [String: JSONValue] = [:]
+        if let cost = result.gradingCost { tern["gradingCost"] = .number(cost) }
+        if !result.gradingTraceIDs.isEmpty { tern["gradingTraceIds"] = .array(result.gradingTraceIDs.map(JSONValue.string)) }
+        if !tern.isEmpty { out["tern"] = .object(tern) }
         return .object(out)
     }
 
