@@ -31,6 +31,8 @@ struct EvalCommand: AsyncParsableCommand {
             Tern logical models with --server), tests (inline, CSV, JSONL, YAML, JSON), defaultTest, evaluateOptions. \
             Unsupported promptfoo features are refused by name. Answers are cached under .tern/cache (--no-cache to call again).
 
+            Model-graded assertions (llm-rubric, g-eval, factuality, model-graded-closedqa, answer-relevance, context-faithfulness,             similar, select-best) are graded by the assertion's provider, else the test's or defaultTest's options.provider, else             --grader ID; similar needs an embedding model (provider: openai:embedding:MODEL). Their cost is shown apart (Grading).
+
             Exit codes: 0 when the pass rate reaches --pass-rate (default 100); 100 when it does not, or a test that passed \
             in --baseline fails now; 1 on configuration or provider errors, and on failing golden items with --require-golden \
             (or golden: require-all).

@@ -245,10 +245,17 @@ public struct EvalConfig: Sendable {
     /// and prompt variables a test does not set. Errors name where the assertion or test was written.
     public func validate(tests: [EvalTest], registry: EvaluatorRegistry) throws {
         let known = Set(registry.knownTypes)
-        func check(_ spec: AssertionSpec, _ location: EvalLocation) throws {
+        let columns = prompts.count * providers.count
+        func check(_ spec: AssertionSpec, _ location: EvalLocation, nested: Bool = false) throws {
             if spec.type == "assert-set" {
-                for child in spec.assertions ?? [] { try check(child, location) }
+                for child in spec.assertions ?? [] { try check(child, location, nested: true) }
                 return
+            }
+            if registry.rowEvaluator(for: spec.type) != nil {
+                guard !nested else { throw location.error("\(spec.type) compares a test's outputs and must be a top-level assertion, not inside an assert-set") }
+                guard columns >= 2 else {
+                    throw location.error("\(spec.type) compares the outputs of a test through every prompt x provider and needs at least two; this config has \(columns)")
+                }
             }
             guard known.contains(spec.baseType) else {
                 var message = "unknown assertion type \"\(spec.type)\""

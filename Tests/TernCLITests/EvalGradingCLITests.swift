@@ -83,7 +83,7 @@ struct EvalGradingCLITests {
             ])
             let environment = ["OPENAI_BASE_URL": stub.baseURL, "OPENAI_API_KEY": "sk-test", "JUDGE_KEY": "jk-test"]
             let arguments = ["--from-promptfoo", path("promptfooconfig.yaml")]
-            let run = try await ternEval(arguments + ["--no-cache", "-o", path("r.json")], environment: environment)
+            let run = try await ternEval(arguments + ["--no-cache", "-o", path("r.json"), "-o", path("r.html")], environment: environment)
             #expect(run.code == 100, "\(run.output)")
             // 7 tests x 2 columns: rubric fail fails twice, similar fails for the detailed answer, select-best for the brief one.
             #expect(run.output.contains("Successes: 10\nFailures: 4\nErrors: 0"), "\(run.output)")
@@ -115,6 +115,7 @@ struct EvalGradingCLITests {
             let total = try #require(json["tern"]?["gradingCost"]?.double)
             #expect(abs(total - 11 * 0.0000045) < 1e-12 && abs(perResult - total) < 1e-12, "\(total) \(perResult)")
             #expect(json["results"]?["stats"]?["tokenUsage"]?["assertions"]?["total"] == 195)
+            #expect(try String(contentsOfFile: path("r.html"), encoding: .utf8).contains("<span>Grading cost</span>"))
 
             // With the cache: a first run fills it (identical judge requests, like g-eval's steps for both
             // columns, may already be served from it), a rerun takes the answers and the judges' from it at
@@ -186,6 +187,10 @@ struct EvalGradingCLITests {
             try write("{type: llm-rubric, value: hi, provider: {id: 'openai:chat:gpt-4o', config: {temprature: 0}}}")
             let key = await #expect(throws: ConfigError.self) { _ = try await ternEval(["--from-promptfoo", config], environment: [:]) }
             #expect(key?.description.contains("provider.config.temprature: unknown key") == true, "\(key?.description ?? "")")
+            try write("{type: select-best, value: hi, provider: 'openai:chat:j'}")
+            let row = await #expect(throws: ConfigError.self) { _ = try await ternEval(["--from-promptfoo", config], environment: [:]) }
+            #expect(row?.message.contains("select-best compares the outputs of a test through every prompt x provider and needs at least two; this config has 1") == true,
+                    "\(row?.description ?? "")")
             try write("{type: llm-rubric, value: hi, provider: 'anthropic:messages:claude-sonnet-4-5'}")
             let noKey = await #expect(throws: ConfigError.self) { _ = try await ternEval(["--from-promptfoo", config], environment: [:]) }
             #expect(noKey?.message.contains("llm-rubric: anthropic:messages:claude-sonnet-4-5: the API key variable ANTHROPIC_API_KEY is not set") == true,
