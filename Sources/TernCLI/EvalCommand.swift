@@ -208,16 +208,16 @@ enum EvalOutputFormat {
     }
 
     func write(_ outcome: EvalOutcome, config: EvalConfig, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let text: String
         switch self {
-        case .json: text = EvalReport.jsonText(EvalReport.json(outcome, config: config.raw))
+        case .json: return try EvalReport.writeJSON(outcome, config: config.raw, to: path)
         case .junit: text = EvalReport.junit(outcome)
         case .csv: text = EvalReport.csv(outcome)
         case .html: text = EvalHTMLReport.render(outcome)
         }
-        let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(text.utf8).write(to: url, options: .atomic)
+        try text.write(to: url, atomically: true, encoding: .utf8)
     }
 }
 
