@@ -4,13 +4,22 @@ import Foundation
 import NIOCore
 import Synchronization
 import TernCore
-import TernEval
+public import TernEval
 import TernGateway
 import TernProviders
 
 /// The environment `tern eval` reads provider URLs and keys from; tests run with their own.
 public enum CLIEnvironment {
     @TaskLocal public static var current: [String: String] = ProcessInfo.processInfo.environment
+}
+
+/// Defaults of `tern eval` that come from other modules.
+public enum EvalDefaults {
+    /// The embedding model of `similar` and `answer-relevance` when the config names none. None
+    /// yet: such assertions must name one (`provider.embedding`). When the local model lands, this
+    /// becomes `EvalDefaultEmbedding(modelName: "all-minilm-l6-v2") { <TernLocal's embedder> }`,
+    /// loaded on first use. Tests bind their own.
+    @TaskLocal public static var embedding: EvalDefaultEmbedding? = nil
 }
 
 struct EvalCommand: AsyncParsableCommand {
@@ -21,6 +30,8 @@ struct EvalCommand: AsyncParsableCommand {
             Reads tern-eval.yaml (else promptfooconfig.yaml): prompts, providers (openai:chat:MODEL, anthropic:messages:MODEL, \
             Tern logical models with --server), tests (inline, CSV, JSONL, YAML, JSON), defaultTest, evaluateOptions. \
             Unsupported promptfoo features are refused by name. Answers are cached under .tern/cache (--no-cache to call again).
+
+            Model-graded assertions (llm-rubric, g-eval, factuality, model-graded-closedqa, answer-relevance, context-faithfulness,             similar, select-best) are graded by the assertion's provider, else the test's or defaultTest's options.provider, else             --grader ID; similar needs an embedding model (provider: openai:embedding:MODEL). Their cost is shown apart (Grading).
 
             Exit codes: 0 when the pass rate reaches --pass-rate (default 100); 100 when it does not, or a test that passed \
             in --baseline fails now; 1 on configuration or provider errors, and on failing golden items with --require-golden \
@@ -69,6 +80,12 @@ struct EvalCommand: AsyncParsableCommand {
     @Flag(name: .customLong("require-golden"), help: "Every result of a golden test must pass (else exit 1).")
     var requireGolden = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "The judge of model-graded assertions that name none (no provider on the assertion or in defaultTest.options.provider): "
+            + "a provider id such as openai:chat:gpt-4o-mini, anthropic:messages:MODEL or a Tern logical model (with --server).",
+        valueName: "id"))
+    var grader: String?
+
     func validate() throws {
         guard (0...100).contains(passRate) else { throw TernError.invalid("--pass-rate", "expected a percentage 0-100, got \(passRate)") }
         if let maxConcurrency, !(1...1000).contains(maxConcurrency) { throw TernError.invalid("--max-concurrency", "expected 1-1000") }
@@ -92,11 +109,18 @@ struct EvalCommand: AsyncParsableCommand {
         throw ConfigError(source: "tern eval", path: nil, line: nil, message: "no tern-eval.yaml or promptfooconfig.yaml here; give one with -c FILE")
     }
 
+    /// The implementation that calls an endpoint.
+    static func provider(_ endpoint: EvalEndpoint, http: UpstreamHTTP, environment: [String: String]) -> any LLMProvider {
+        endpoint.type == .anthropic ? AnthropicProvider(http: http, environment: environment) : OpenAICompatibleProvider(http: http, environment: environment)
+    }
+
+    static let price: @Sendable (String, TokenUsage) -> Double? = { model, usage in PriceTable.shared.price(for: model)?.cost(usage) }
+
     func run() async throws {
         let (path, flavor) = try configFile()
         let config = try EvalConfig.load(path: path, flavor: flavor)
         let environment = CLIEnvironment.current.merging(config.environment) { _, fromConfig in fromConfig }
-        let registry = EvalEvaluators.registry()
+        let defaultJudge = try grader.map { try EvalConfig.grader(id: $0, flavor: flavor, source: "--grader") }
         var tests = config.tests
         if let dataset = config.dataset {
             guard let server else {
@@ -112,26 +136,29 @@ struct EvalCommand: AsyncParsableCommand {
         guard !tests.isEmpty else {
             throw ConfigError(source: path, path: "tests", line: nil, message: filterPattern == nil ? "no tests to run" : "no test description matches --filter-pattern")
         }
-        try config.validate(tests: tests, registry: registry)
         for output in config.outputPaths where EvalOutputFormat(path: output) == nil {
             throw ConfigError(source: path, path: "outputPath", line: nil, message: "\(output): the extension must be .json, .xml, .csv or .html")
         }
-        let endpoints = try config.providers.map { try $0.endpoint(environment: environment, server: server) }
-        var reference: EvalBaseline?
-        if let baseline { reference = try await EvalBaseline.resolve(baseline, history: nil) }
         let cache = noCache || config.cache == false ? nil : try ResponseDiskCache(directory: URL(fileURLWithPath: cacheDir))
         let options = EvalRunOptions(maxConcurrency: maxConcurrency ?? config.maxConcurrency ?? 4, repeatCount: repeatCount ?? config.repeatCount ?? 1, cache: cache)
+        let timeout = config.timeoutSeconds ?? 120
 
         let http = UpstreamHTTP()
         let outcome: EvalOutcome
+        var reference: EvalBaseline?
         do {
+            let connections = EvalConnections(environment: environment, server: server, timeoutSeconds: timeout,
+                                              provider: { Self.provider($0, http: http, environment: environment) }, price: Self.price, cache: cache)
+            let graders = EvalGraders(config: config, connections: connections, defaultJudge: defaultJudge, defaultEmbedding: EvalDefaults.embedding)
+            let registry = EvalEvaluators.registry(graders: graders)
+            try config.validate(tests: tests, registry: registry)
+            try config.validateGraders(tests: tests, graders: graders)
+            let endpoints = try config.providers.map { try $0.endpoint(environment: environment, server: server) }
+            if let baseline { reference = try await EvalBaseline.resolve(baseline, history: nil) }
             let clients = endpoints.map { endpoint -> EvalProviderClient in
                 guard let endpoint else { return EvalProviderClient(client: EchoModelClient(), identity: "echo") }
-                let provider: any LLMProvider = endpoint.type == .anthropic
-                    ? AnthropicProvider(http: http, environment: environment) : OpenAICompatibleProvider(http: http, environment: environment)
-                let client = ProviderModelClient(endpoint: endpoint, provider: provider, timeoutSeconds: config.timeoutSeconds ?? 120) { model, usage in
-                    PriceTable.shared.price(for: model)?.cost(usage)
-                }
+                let client = ProviderModelClient(endpoint: endpoint, provider: Self.provider(endpoint, http: http, environment: environment),
+                                                 timeoutSeconds: timeout, price: Self.price)
                 return EvalProviderClient(client: client, identity: endpoint.identity)
             }
             let progress = EvalProgress()
@@ -181,16 +208,16 @@ enum EvalOutputFormat {
     }
 
     func write(_ outcome: EvalOutcome, config: EvalConfig, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let text: String
         switch self {
-        case .json: text = EvalReport.jsonText(EvalReport.json(outcome, config: config.raw))
+        case .json: return try EvalReport.writeJSON(outcome, config: config.raw, to: path)
         case .junit: text = EvalReport.junit(outcome)
         case .csv: text = EvalReport.csv(outcome)
         case .html: text = EvalHTMLReport.render(outcome)
         }
-        let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(text.utf8).write(to: url, options: .atomic)
+        try text.write(to: url, atomically: true, encoding: .utf8)
     }
 }
 

@@ -16,12 +16,15 @@ enum EvalHTMLReport {
         html += "<title>\(esc(title)) - tern eval</title><style>\(ChartStyles.css)\n\(css)</style></head><body>\n"
         html += "<header><h1>\(esc(title))</h1><p class=\"meta\">tern eval · \(esc(ISO8601DateFormatter().string(from: outcome.startedAt)))"
         html += " · \(outcome.tests.count) tests × \(outcome.columns.count) columns\(outcome.repeatCount > 1 ? " × \(outcome.repeatCount) repeats" : "")</p></header>\n"
-        let cards: [(String, String, String)] = [
+        var cards: [(String, String, String)] = [
             ("Pass rate", EvalReport.percent(stats.passRate), stats.passRate >= 1 ? "pass" : "fail"),
             ("Successes", String(stats.passed), "pass"), ("Failures", String(stats.failed), stats.failed > 0 ? "fail" : ""),
             ("Errors", String(stats.errors), stats.errors > 0 ? "error" : ""), ("Tokens", ValueFormat.integer.format(Double((stats.inputTokens + stats.outputTokens))), ""),
             ("Cost", ValueFormat.usd.format(stats.cost), ""), ("Duration", ValueFormat.milliseconds.format(outcome.durationMs), ""),
         ]
+        if stats.gradingInputTokens + stats.gradingOutputTokens > 0 || stats.gradingCost > 0 {
+            cards.insert(("Grading cost", ValueFormat.usd.format(stats.gradingCost), ""), at: cards.count - 1)
+        }
         html += "<section class=\"cards\">"
         for (name, value, tone) in cards { html += "<div class=\"card \(tone)\"><span>\(esc(name))</span><strong>\(esc(value))</strong></div>" }
         html += "</section>\n"

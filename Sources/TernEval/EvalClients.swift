@@ -23,6 +23,35 @@ public struct EvalEndpoint: Sendable, Equatable {
     public var identity: String { "\(type.rawValue):\(operation.rawValue):\(model)@\(baseURL)" }
 }
 
+extension EvalEndpoint {
+    /// Sends `body` (OpenAI's format) to the endpoint through `provider`; returns the response, its
+    /// JSON and, for a Tern gateway, the trace id the call carried (with the tag `eval`).
+    func send(_ body: JSONValue, through provider: any LLMProvider, timeoutSeconds: Double) async throws
+        -> (response: UpstreamResponse, json: JSONValue, traceID: String?) {
+        var headers = self.headers
+        var traceID: String?
+        if isTernGateway {
+            traceID = TernID.makeTimeOrdered()
+            headers["x-tern-trace-id"] = traceID
+            headers["x-tern-tags"] = headers["x-tern-tags"] ?? "eval"
+        }
+        let providerConfig = ProviderConfig(name: identity, type: type, baseURL: baseURL, apiKeyEnv: apiKeyEnv, headers: headers,
+                                            timeoutSeconds: timeoutSeconds)
+        let deployment = DeploymentConfig(name: identity, provider: identity, model: model)
+        let call = UpstreamCall(operation: operation, body: body, stream: false, deployment: deployment, provider: providerConfig)
+        let response: UpstreamResponse
+        do {
+            response = try await provider.send(call)
+        } catch let error as UpstreamError {
+            throw CompletionError("\(error.description) (\(baseURL))", retryable: error.isRetryable)
+        }
+        guard let json = try? JSONValue.parse(response.body) else {
+            throw CompletionError("\(baseURL) sent a body that is not JSON", retryable: false)
+        }
+        return (response, json, traceID)
+    }
+}
+
 extension EvalProvider {
     /// The endpoint of a provider, nil for `echo`. URLs and keys are read as promptfoo reads them:
     ///
@@ -48,7 +77,7 @@ extension EvalProvider {
         switch api {
         case .echo:
             return nil
-        case .openAIChat, .openAICompletion:
+        case .openAIChat, .openAICompletion, .openAIEmbedding:
             var base = "https://api.openai.com/v1"
             if let apiHost {
                 base = "https://\(apiHost)/v1"
@@ -59,22 +88,23 @@ extension EvalProvider {
             } else if let url = value("OPENAI_API_BASE_URL") ?? value("OPENAI_BASE_URL") {
                 base = url
             }
-            return EvalEndpoint(type: .openai, operation: api == .openAIChat ? .chat : .completion, baseURL: trimmed(base),
+            let operation: GatewayOperation = api == .openAIChat ? .chat : api == .openAICompletion ? .completion : .embedding
+            return EvalEndpoint(type: .openai, operation: operation, baseURL: trimmed(base),
                                 apiKeyEnv: try key("OPENAI_API_KEY"), model: model, headers: headers, isTernGateway: false)
         case .anthropicMessages:
             var base = trimmed(apiBaseURL ?? value("ANTHROPIC_API_BASE_URL") ?? value("ANTHROPIC_BASE_URL") ?? "https://api.anthropic.com")
             if !base.hasSuffix("/v1") { base += "/v1" }
             return EvalEndpoint(type: .anthropic, operation: .chat, baseURL: base, apiKeyEnv: try key("ANTHROPIC_API_KEY"), model: model,
                                 headers: headers, isTernGateway: false)
-        case .ternGateway:
+        case .ternGateway, .ternGatewayEmbedding:
             guard let server else {
                 throw location.error("\"\(id)\" is a Tern logical model: give --server URL (the Tern server whose gateway serves it) and TERN_API_KEY")
             }
             guard value("TERN_API_KEY") != nil else {
                 throw location.error("\"\(id)\" is served by --server \(server): set TERN_API_KEY to an API key of that server")
             }
-            return EvalEndpoint(type: .openai, operation: .chat, baseURL: trimmed(server) + "/v1", apiKeyEnv: "TERN_API_KEY", model: model,
-                                headers: headers, isTernGateway: true)
+            return EvalEndpoint(type: .openai, operation: api == .ternGateway ? .chat : .embedding, baseURL: trimmed(server) + "/v1",
+                                apiKeyEnv: "TERN_API_KEY", model: model, headers: headers, isTernGateway: true)
         }
     }
 }
@@ -119,33 +149,21 @@ public struct ProviderModelClient: ModelClient {
     }
 
     public func complete(_ request: CompletionRequest) async throws -> CompletionResult {
-        var headers = endpoint.headers
-        var traceID: String?
-        if endpoint.isTernGateway {
-            traceID = TernID.makeTimeOrdered()
-            headers["x-tern-trace-id"] = traceID
-            headers["x-tern-tags"] = headers["x-tern-tags"] ?? "eval"
-        }
-        let providerConfig = ProviderConfig(name: endpoint.identity, type: endpoint.type, baseURL: endpoint.baseURL, apiKeyEnv: endpoint.apiKeyEnv,
-                                            headers: headers, timeoutSeconds: timeoutSeconds)
-        let deployment = DeploymentConfig(name: endpoint.identity, provider: endpoint.identity, model: endpoint.model)
-        let call = UpstreamCall(operation: endpoint.operation, body: body(request), stream: false, deployment: deployment, provider: providerConfig)
         let start = ContinuousClock.now
-        let response: UpstreamResponse
-        do {
-            response = try await provider.send(call)
-        } catch let error as UpstreamError {
-            throw CompletionError("\(error.description) (\(endpoint.baseURL))", retryable: error.isRetryable)
-        }
+        let (response, json, traceID) = try await endpoint.send(body(request), through: provider, timeoutSeconds: timeoutSeconds)
         let elapsed = ContinuousClock.now - start
         let latency = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-        guard let json = try? JSONValue.parse(response.body) else {
-            throw CompletionError("\(endpoint.baseURL) sent a body that is not JSON", retryable: false)
-        }
         let usage = response.usage ?? TokenUsage(inputTokens: 0, outputTokens: 0)
         let (output, toolCalls) = Self.output(json)
         return CompletionResult(output: output, toolCalls: toolCalls, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens,
-                                cost: price?(endpoint.model, usage), latencyMs: latency, traceID: traceID)
+                                cost: cost(usage, answeredBy: response.model), latencyMs: latency, traceID: traceID)
+    }
+
+    /// The call's cost by the price table: the model the answer names (a Tern gateway's logical
+    /// model answers with its deployment's model), else the endpoint's model.
+    func cost(_ usage: TokenUsage, answeredBy model: String?) -> Double? {
+        guard let price else { return nil }
+        return model.flatMap { price($0, usage) } ?? price(endpoint.model, usage)
     }
 
     /// The output as promptfoo gives it to assertions: the message text; a tool-calling answer's
@@ -175,11 +193,17 @@ public struct EchoModelClient: ModelClient {
     }
 }
 
-/// The evaluators `tern eval` checks outputs with. Model-graded evaluators register here as they
-/// land (they are given what they need to call judges); an assertion type no evaluator handles is
-/// refused before the run with the known types listed (`EvalConfig.validate`).
+/// The evaluators `tern eval` checks outputs with: the deterministic ones, the model-graded ones
+/// (judged through `graders`) and the row type `select-best`; an assertion type no evaluator
+/// handles is refused before the run with the known types listed (`EvalConfig.validate`).
 public enum EvalEvaluators {
-    public static func registry(maxConcurrency: Int = 3) -> EvaluatorRegistry {
-        EvaluatorRegistry.deterministic(maxConcurrency: maxConcurrency)
+    /// `graders` nil: model-graded types are known (configs validate) but every one is an error
+    /// saying that no grader is configured.
+    public static func registry(maxConcurrency: Int = 3, graders: (any GraderProvider)? = nil, prompts: JudgePrompts = JudgePrompts(),
+                                retry: JudgeRetryPolicy = JudgeRetryPolicy()) -> EvaluatorRegistry {
+        var registry = EvaluatorRegistry.deterministic(maxConcurrency: maxConcurrency)
+        let none = StaticGraderProvider(client: nil, configurationHint: "set `provider` on the assertion or `defaultTest.options.provider`, or give --grader ID")
+        registry.registerModelGraded(JudgeContext(graders: graders ?? none, prompts: prompts, retry: retry))
+        return registry
     }
 }

@@ -72,6 +72,10 @@ public struct EvalProvider: Sendable, Equatable {
         case ternGateway = "tern"
         /// promptfoo's `echo`: the output is the rendered prompt (no call).
         case echo
+        /// OpenAI-compatible `POST /embeddings` (promptfoo's `openai:embedding:MODEL`; grading only).
+        case openAIEmbedding = "openai-embedding"
+        /// A logical embedding model of a Tern server's gateway, `POST /v1/embeddings` (grading only).
+        case ternGatewayEmbedding = "tern-embedding"
     }
 
     /// As written (`openai:chat:gpt-4o-mini`, `anthropic:messages:claude-sonnet-4-5`, `support-bot`).
@@ -109,6 +113,11 @@ public struct EvalTest: Sendable, Equatable {
     /// promptfoo's `options.prefix` / `options.suffix` (CSV `__prefix`, `__suffix`).
     public var prefix: String?
     public var suffix: String?
+    /// promptfoo's `options.provider`: the grader of the model-graded assertions that name none,
+    /// as `{text, embedding}` (a plain id is the judge, or the embedding model when it is one).
+    public var gradingProvider: JSONValue?
+    /// promptfoo's `options.rubricPrompt`: the judge prompt of the model-graded assertions that give none.
+    public var rubricPrompt: JSONValue?
     /// The expected output of a stored dataset item (comparison assertions fall back to it).
     public var expected: String?
     /// The id of a stored dataset item.
@@ -141,17 +150,26 @@ public struct EvalTest: Sendable, Equatable {
 
     /// This test with `defaults` (promptfoo's `defaultTest`) under it: variables and metadata
     /// merged (the test's win), the default assertions first, the test's threshold and options
-    /// over the default's.
+    /// over the default's. Then, as promptfoo does, `options.provider` and `options.rubricPrompt`
+    /// are copied onto each model-graded assertion that has no `provider` / `rubricPrompt` of its own.
     public func merged(over defaults: EvalTest?) -> EvalTest {
-        guard let defaults else { return self }
         var out = self
-        out.vars = defaults.vars.merging(vars) { _, own in own }
-        out.metadata = defaults.metadata.merging(metadata) { _, own in own }
-        out.assertions = defaults.assertions + assertions
-        out.threshold = threshold ?? defaults.threshold
-        out.prefix = prefix ?? defaults.prefix
-        out.suffix = suffix ?? defaults.suffix
-        out.golden = golden || defaults.golden
+        if let defaults {
+            out.vars = defaults.vars.merging(vars) { _, own in own }
+            out.metadata = defaults.metadata.merging(metadata) { _, own in own }
+            out.assertions = defaults.assertions + assertions
+            out.threshold = threshold ?? defaults.threshold
+            out.prefix = prefix ?? defaults.prefix
+            out.suffix = suffix ?? defaults.suffix
+            out.golden = golden || defaults.golden
+            out.gradingProvider = gradingProvider ?? defaults.gradingProvider
+            out.rubricPrompt = rubricPrompt ?? defaults.rubricPrompt
+        }
+        if out.gradingProvider != nil || out.rubricPrompt != nil {
+            for index in out.assertions.indices {
+                out.assertions[index].spec = out.assertions[index].spec.withGrading(provider: out.gradingProvider, rubricPrompt: out.rubricPrompt)
+            }
+        }
         return out
     }
 }
@@ -227,10 +245,17 @@ public struct EvalConfig: Sendable {
     /// and prompt variables a test does not set. Errors name where the assertion or test was written.
     public func validate(tests: [EvalTest], registry: EvaluatorRegistry) throws {
         let known = Set(registry.knownTypes)
-        func check(_ spec: AssertionSpec, _ location: EvalLocation) throws {
+        let columns = prompts.count * providers.count
+        func check(_ spec: AssertionSpec, _ location: EvalLocation, nested: Bool = false) throws {
             if spec.type == "assert-set" {
-                for child in spec.assertions ?? [] { try check(child, location) }
+                for child in spec.assertions ?? [] { try check(child, location, nested: true) }
                 return
+            }
+            if registry.rowEvaluator(for: spec.type) != nil {
+                guard !nested else { throw location.error("\(spec.type) compares a test's outputs and must be a top-level assertion, not inside an assert-set") }
+                guard columns >= 2 else {
+                    throw location.error("\(spec.type) compares the outputs of a test through every prompt x provider and needs at least two; this config has \(columns)")
+                }
             }
             guard known.contains(spec.baseType) else {
                 var message = "unknown assertion type \"\(spec.type)\""

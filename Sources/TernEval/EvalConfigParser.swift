@@ -30,7 +30,7 @@ struct EvalConfigParser {
         "assertScoringFunction": "custom scoring functions run JavaScript or Python, which tern eval does not run",
         "provider": "per-test providers are not supported",
     ]
-    static let testOptionKeys = ["prefix", "suffix", "disableVarExpansion"]
+    static let testOptionKeys = ["prefix", "suffix", "disableVarExpansion", "provider", "rubricPrompt"]
     static let assertionKeys = ["type", "value", "threshold", "weight", "metric", "provider", "rubricPrompt", "config", "assert"]
     static let refusedAssertionKeys: [String: String] = [
         "transform": "output transforms run JavaScript, which tern eval does not run",
@@ -60,9 +60,10 @@ struct EvalConfigParser {
         switch type {
         case "javascript", "python", "ruby", "webhook":
             return "\(type) assertions run code, which tern eval does not run"
-        case "llm-rubric", "g-eval", "factuality", "model-graded-factuality", "model-graded-closedqa", "answer-relevance", "context-faithfulness",
-             "context-recall", "context-relevance", "select-best", "similar", "classifier", "moderation":
+        case "context-recall", "context-relevance", "classifier", "moderation", "search-rubric", "pi", "conversation-relevance", "max-score":
             return "a model-graded evaluator that this build does not include"
+        case "similar:dot", "similar:euclidean":
+            return "only similar (cosine similarity) is supported"
         default:
             return nil
         }

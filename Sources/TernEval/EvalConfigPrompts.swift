@@ -184,23 +184,41 @@ extension EvalConfigParser {
         return try provider(id: try id.string(), label: try node.value("label").map { try $0.string() }, config: node.value("config"), at: id)
     }
 
-    func provider(id: String, label: String?, config: ConfigNode?, at node: ConfigNode) throws -> EvalProvider {
+    /// A provider id with its `config`. `grading` parses it as the judge (`.text`) or embedding
+    /// model of model-graded assertions: the same ids, plus `openai:embedding:MODEL` (and
+    /// `openai:MODEL`, `tern:MODEL` and logical model names) for embeddings.
+    func provider(id: String, label: String?, config: ConfigNode?, at node: ConfigNode, grading: GraderReference.Kind? = nil) throws -> EvalProvider {
         let parts = id.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        let api: EvalProvider.API
+        var api: EvalProvider.API
         let model: String
         func rest(_ from: Int) -> String { parts.dropFirst(from).joined(separator: ":") }
+        let embedding = grading == .embedding
+        func notEmbedding() -> ConfigError {
+            node.error("\"\(id)\" is not an embedding model; name one as openai:embedding:MODEL\(flavor == .tern ? ", tern:MODEL or a Tern logical model" : " or tern:MODEL")")
+        }
         switch parts[0] {
         case "openai":
-            switch parts.count > 2 ? parts[1] : "" {
+            let second = parts.count > 2 ? parts[1] : ""
+            if embedding, ["chat", "completion"].contains(second) { throw notEmbedding() }
+            if grading != nil, ["embedding", "embeddings"].contains(second) {
+                guard embedding else {
+                    throw node.error("\"\(id)\" is an embedding model; a judge must be a chat model (openai:chat:MODEL, anthropic:messages:MODEL...)")
+                }
+                api = .openAIEmbedding; model = rest(2)
+                break
+            }
+            switch second {
             case "chat": api = .openAIChat; model = rest(2)
             case "completion": api = .openAICompletion; model = rest(2)
             case "embedding", "embeddings", "responses", "assistant", "image", "realtime", "moderation", "transcription", "tts", "agents", "chatkit", "video":
-                throw node.error("not supported by tern eval: \(parts[0]):\(parts[1]) providers (use openai:chat:MODEL or openai:completion:MODEL)")
+                throw node.error("not supported by tern eval: \(parts[0]):\(parts[1]) providers (use openai:chat:MODEL or openai:completion:MODEL"
+                    + (grading == nil && parts[1].hasPrefix("embedding") ? "; embedding models grade `similar` as an assertion's provider" : "") + ")")
             default:
                 model = rest(1)
-                api = Self.legacyCompletionModels.contains(model) ? .openAICompletion : .openAIChat
+                api = embedding ? .openAIEmbedding : Self.legacyCompletionModels.contains(model) ? .openAICompletion : .openAIChat
             }
         case "anthropic":
+            if embedding { throw node.error("\"\(id)\": Anthropic has no embeddings API; name an embedding model as openai:embedding:MODEL or tern:MODEL") }
             switch parts.count > 2 ? parts[1] : "" {
             case "messages": api = .anthropicMessages; model = rest(2)
             case "completion", "claude-agent-sdk", "claude-code":
@@ -208,6 +226,7 @@ extension EvalConfigParser {
             default: api = .anthropicMessages; model = rest(1)
             }
         case "echo" where parts.count == 1:
+            if grading != nil { throw node.error("echo cannot grade; name a \(embedding ? "embedding" : "chat") model") }
             api = .echo; model = "echo"
         case "tern":
             api = .ternGateway; model = rest(1)
@@ -216,10 +235,13 @@ extension EvalConfigParser {
                 api = .ternGateway; model = id
             } else {
                 let kind = id.hasPrefix("file://") ? "providers from files" : id.hasPrefix("http") ? "HTTP providers" : "\(parts[0]): providers"
-                throw node.error("not supported by tern eval: \(kind) (\"\(id)\"). Supported: openai:chat:MODEL, openai:completion:MODEL, openai:MODEL, "
-                    + "anthropic:messages:MODEL, echo\(flavor == .tern ? ", tern:MODEL or a Tern logical model name (with --server)" : "")")
+                let supported = embedding ? "openai:embedding:MODEL, openai:embeddings:MODEL, openai:MODEL"
+                    : "openai:chat:MODEL, openai:completion:MODEL, openai:MODEL, anthropic:messages:MODEL" + (grading == nil ? ", echo" : "")
+                throw node.error("not supported by tern eval: \(kind) (\"\(id)\"). Supported: \(supported)"
+                    + (flavor == .tern ? ", tern:MODEL or a Tern logical model name (with --server)" : grading == nil ? "" : ", tern:MODEL (with --server)"))
             }
         }
+        if embedding, api == .ternGateway { api = .ternGatewayEmbedding }
         guard !model.isEmpty else { throw node.error("\"\(id)\" names no model") }
         var provider = EvalProvider(id: id, label: label, api: api, model: model, apiBaseURL: nil, apiHost: nil, apiKeyEnvar: nil, apiKeyRequired: true,
                                     headers: [:], options: ModelCallOptions(), location: EvalLocation(node, source: source))

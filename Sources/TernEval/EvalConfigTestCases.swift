@@ -49,13 +49,13 @@ extension EvalConfigParser {
             case "golden": test.golden = try value.bool()
             case "options":
                 let refused = ["transform": "output transforms run JavaScript, which tern eval does not run",
-                               "provider": "grading providers are set on model-graded assertions (provider:)",
-                               "rubricPrompt": "set rubricPrompt on the model-graded assertion",
                                "runSerially": "use evaluateOptions.maxConcurrency: 1"]
                 for (option, setting) in try entries(value, supported: Self.testOptionKeys, refused: refused) {
                     switch option {
                     case "prefix": test.prefix = try setting.string()
                     case "suffix": test.suffix = try setting.string()
+                    case "provider": test.gradingProvider = try gradingOptionProvider(setting)
+                    case "rubricPrompt": test.rubricPrompt = try resolvingFiles(setting)
                     default: _ = try setting.bool()
                     }
                 }
@@ -87,6 +87,7 @@ extension EvalConfigParser {
     /// One assertion object (`assert-set`s hold more under `assert`).
     func assertion(_ node: ConfigNode, source: String) throws -> EvalAssertion {
         var spec = AssertionSpec(type: "")
+        var providerNode: ConfigNode?
         for (key, value) in try entries(node, supported: Self.assertionKeys, refused: Self.refusedAssertionKeys) {
             switch key {
             case "type": spec.type = try value.string()
@@ -96,7 +97,9 @@ extension EvalConfigParser {
                 spec.threshold = number
             case "weight": spec.weight = try value.double(in: 0...1_000_000)
             case "metric": spec.metric = try value.string()
-            case "provider": spec.provider = value.json
+            case "provider":
+                spec.provider = value.json
+                providerNode = value
             case "rubricPrompt": spec.rubricPrompt = try resolvingFiles(value)
             case "config": spec.config = value.json
             case "assert": spec.assertions = try value.sequence().map { try assertion($0, source: source).spec }
@@ -110,6 +113,7 @@ extension EvalConfigParser {
         if spec.type == "assert-set", spec.assertions?.isEmpty ?? true {
             throw node.error("an assert-set needs assert: a list of assertions")
         }
+        if let providerNode, let grading = GraderReference.Kind.grading(spec.baseType) { try checkGraders(providerNode, primary: grading.primary) }
         return EvalAssertion(spec: spec, location: EvalLocation(node, source: source))
     }
 

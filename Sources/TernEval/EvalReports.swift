@@ -50,6 +50,11 @@ public enum EvalReport {
             "Cost: $" + String(format: "%.6f", stats.cost),
             "Duration: " + String(format: "%.2f s", outcome.durationMs / 1000),
         ]
+        let gradingTokens = stats.gradingInputTokens + stats.gradingOutputTokens
+        if gradingTokens > 0 || stats.gradingCost > 0 {
+            lines.insert("Grading: \(gradingTokens) tokens (prompt \(stats.gradingInputTokens), completion \(stats.gradingOutputTokens)), cost $"
+                + String(format: "%.6f", stats.gradingCost), at: lines.count - 1)
+        }
         if outcome.tests.contains(where: \.golden) {
             lines.insert("Golden failures: \(stats.goldenFailed)", at: 4)
         }
@@ -79,6 +84,51 @@ public enum EvalReport {
     /// stats}`, `config`), each result with a `tern` section (test and column keys for baselines),
     /// and a top-level `tern` section with the pass rate, cost and duration.
     public static func json(_ outcome: EvalOutcome, config: JSONValue = .null) -> JSONValue {
+        var value = json(outcome, config: config, results: nil)
+        if case .object(var top) = value, case .object(var results)? = top["results"] {
+            results["results"] = .array(outcome.cells.map { result($0, in: outcome) })
+            top["results"] = .object(results)
+            value = .object(top)
+        }
+        return value
+    }
+
+    /// The JSON output as `json` gives it, written to `path` one result at a time, so a run of
+    /// many thousand calls does not hold the whole document in memory twice over.
+    public static func writeJSON(_ outcome: EvalOutcome, config: JSONValue = .null, to path: String) throws {
+        let placeholder = "tern-results-\(UUID().uuidString)"
+        let skeleton = jsonText(json(outcome, config: config, results: .string(placeholder)))
+        guard let range = skeleton.range(of: "\"\(placeholder)\"") else { throw TernError.internalError("the JSON skeleton lost its results") }
+        let lineStart = skeleton[..<range.lowerBound].lastIndex(of: "\n").map { skeleton.index(after: $0) } ?? skeleton.startIndex
+        let indent = String(skeleton[lineStart..<range.lowerBound].prefix { $0 == " " })
+        let partial = path + ".partial"
+        guard FileManager.default.createFile(atPath: partial, contents: nil), let file = FileHandle(forWritingAtPath: partial) else {
+            throw TernError.invalid("--output", "cannot write \(path)")
+        }
+        defer {
+            try? file.close()
+            try? FileManager.default.removeItem(atPath: partial)
+        }
+        try file.write(contentsOf: Data(skeleton[..<range.lowerBound].utf8))
+        try file.write(contentsOf: Data("[".utf8))
+        var buffer = ""
+        for (index, cell) in outcome.cells.enumerated() {
+            let lines = jsonText(result(cell, in: outcome)).dropLast().split(separator: "\n", omittingEmptySubsequences: false)
+            buffer += (index == 0 ? "\n" : ",\n") + lines.map { $0.isEmpty ? "" : indent + "  " + $0 }.joined(separator: "\n")
+            if buffer.utf8.count > 1 << 20 {
+                try file.write(contentsOf: Data(buffer.utf8))
+                buffer = ""
+            }
+        }
+        buffer += outcome.cells.isEmpty ? "]" : "\n" + indent + "]"
+        try file.write(contentsOf: Data(buffer.utf8))
+        try file.write(contentsOf: Data(skeleton[range.upperBound...].utf8))
+        try file.close()
+        guard rename(partial, path) == 0 else { throw TernError.invalid("--output", "cannot write \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    /// The document with `results.results` set to `results` (nil: left out).
+    static func json(_ outcome: EvalOutcome, config: JSONValue, results resultsValue: JSONValue?) -> JSONValue {
         let timestamp = ISO8601DateFormatter().string(from: outcome.startedAt)
         let prompts: [JSONValue] = outcome.columns.enumerated().map { index, column in
             let cells = outcome.cells.filter { $0.column == index }
@@ -97,53 +147,27 @@ public enum EvalReport {
                 ],
             ]
         }
-        let results: [JSONValue] = outcome.cells.map { cell in
-            let column = outcome.columns[cell.column]
-            let test = outcome.tests[cell.test]
-            let provider = outcome.providers[column.provider]
-            var testCase: [String: JSONValue] = ["vars": .object(test.vars), "assert": encoded(test.assertions)]
-            if let description = test.description { testCase["description"] = .string(description) }
-            if let threshold = test.threshold { testCase["threshold"] = .number(threshold) }
-            var result: [String: JSONValue] = [
-                "promptIdx": .number(Double(column.prompt)), "testIdx": .number(Double(cell.test)),
-                "provider": ["id": .string(provider.id), "label": provider.label.map(JSONValue.string) ?? .null],
-                "prompt": ["raw": cell.prompt.map(JSONValue.string) ?? .null, "label": .string(outcome.prompts[column.prompt].label)],
-                "vars": .object(test.vars), "testCase": .object(testCase),
-                "response": [
-                    "output": cell.output.map(JSONValue.string) ?? .null, "cached": .bool(cell.cached),
-                    "tokenUsage": tokenUsage(prompt: cell.inputTokens, completion: cell.outputTokens),
-                ],
-                "success": .bool(cell.status == .pass), "score": .number(cell.score),
-                "failureReason": .number(cell.status == .pass ? 0 : cell.status == .fail ? 1 : 2),
-                "error": cell.status == .error ? .string(cell.reason) : .null,
-                "latencyMs": cell.latencyMs.map(JSONValue.number) ?? .null, "cost": cell.cost.map(JSONValue.number) ?? .null,
-                "gradingResult": cell.grading.map(grading) ?? .null,
-                "namedScores": .object((cell.grading?.namedScores ?? [:]).mapValues(JSONValue.number)),
-                "tern": [
-                    "testKey": .string(test.key), "columnKey": .string(column.key), "column": .string(column.label),
-                    "repetition": .number(Double(cell.repetition)), "status": .string(cell.status.rawValue), "golden": .bool(test.golden),
-                    "reason": .string(cell.reason), "attempts": .number(Double(cell.attempts)), "traceId": cell.traceID.map(JSONValue.string) ?? .null,
-                ],
-            ]
-            if cell.status != .pass { result["failureMessage"] = .string(cell.reason) }
-            return .object(result)
-        }
         let stats = outcome.stats
+        var results: [String: JSONValue] = [
+            "version": 3, "timestamp": .string(timestamp), "prompts": .array(prompts),
+            "stats": [
+                "successes": .number(Double(stats.passed)), "failures": .number(Double(stats.failed)),
+                "errors": .number(Double(stats.errors)), "total": .number(Double(stats.cells)),
+                "tokenUsage": tokenUsage(prompt: stats.inputTokens, completion: stats.outputTokens,
+                                         assertions: tokenUsage(prompt: stats.gradingInputTokens, completion: stats.gradingOutputTokens)),
+            ],
+        ]
+        if let resultsValue { results["results"] = resultsValue }
         return [
             "evalId": .string("eval-" + TernID.makeTimeOrdered(at: outcome.startedAt)),
-            "results": [
-                "version": 3, "timestamp": .string(timestamp), "prompts": .array(prompts), "results": .array(results),
-                "stats": [
-                    "successes": .number(Double(stats.passed)), "failures": .number(Double(stats.failed)),
-                    "errors": .number(Double(stats.errors)), "total": .number(Double(stats.cells)),
-                    "tokenUsage": tokenUsage(prompt: stats.inputTokens, completion: stats.outputTokens),
-                ],
-            ],
+            "results": .object(results),
             "config": config,
             "shareableUrl": .null,
             "tern": [
                 "description": outcome.description.map(JSONValue.string) ?? .null,
                 "passRate": .number(stats.passRate), "cost": .number(stats.cost), "durationMs": .number(outcome.durationMs),
+                "gradingCost": .number(stats.gradingCost),
+                "gradingTokens": ["prompt": .number(Double(stats.gradingInputTokens)), "completion": .number(Double(stats.gradingOutputTokens))],
                 "cachedCells": .number(Double(stats.cached)), "goldenFailures": .number(Double(stats.goldenFailed)),
                 "repeat": .number(Double(outcome.repeatCount)),
                 "columns": .array(outcome.columns.map { ["label": .string($0.label), "key": .string($0.key)] }),
@@ -151,8 +175,45 @@ public enum EvalReport {
         ]
     }
 
-    static func tokenUsage(prompt: Int, completion: Int) -> JSONValue {
-        ["total": .number(Double(prompt + completion)), "prompt": .number(Double(prompt)), "completion": .number(Double(completion))]
+    /// One call's result in promptfoo's shape, with its `tern` section.
+    static func result(_ cell: EvalOutcome.Cell, in outcome: EvalOutcome) -> JSONValue {
+        let column = outcome.columns[cell.column]
+        let test = outcome.tests[cell.test]
+        let provider = outcome.providers[column.provider]
+        var testCase: [String: JSONValue] = ["vars": .object(test.vars), "assert": encoded(test.assertions)]
+        if let description = test.description { testCase["description"] = .string(description) }
+        if let threshold = test.threshold { testCase["threshold"] = .number(threshold) }
+        var result: [String: JSONValue] = [
+            "promptIdx": .number(Double(column.prompt)), "testIdx": .number(Double(cell.test)),
+            "provider": ["id": .string(provider.id), "label": provider.label.map(JSONValue.string) ?? .null],
+            "prompt": ["raw": cell.prompt.map(JSONValue.string) ?? .null, "label": .string(outcome.prompts[column.prompt].label)],
+            "vars": .object(test.vars), "testCase": .object(testCase),
+            "response": [
+                "output": cell.output.map(JSONValue.string) ?? .null, "cached": .bool(cell.cached),
+                "tokenUsage": tokenUsage(prompt: cell.inputTokens, completion: cell.outputTokens),
+            ],
+            "success": .bool(cell.status == .pass), "score": .number(cell.score),
+            "failureReason": .number(cell.status == .pass ? 0 : cell.status == .fail ? 1 : 2),
+            "error": cell.status == .error ? .string(cell.reason) : .null,
+            "latencyMs": cell.latencyMs.map(JSONValue.number) ?? .null, "cost": cell.cost.map(JSONValue.number) ?? .null,
+            "gradingResult": cell.grading.map(grading) ?? .null,
+            "namedScores": .object((cell.grading?.namedScores ?? [:]).mapValues(JSONValue.number)),
+            "tern": [
+                "testKey": .string(test.key), "columnKey": .string(column.key), "column": .string(column.label),
+                "repetition": .number(Double(cell.repetition)), "status": .string(cell.status.rawValue), "golden": .bool(test.golden),
+                "reason": .string(cell.reason), "attempts": .number(Double(cell.attempts)), "traceId": cell.traceID.map(JSONValue.string) ?? .null,
+            ],
+        ]
+        if cell.status != .pass { result["failureMessage"] = .string(cell.reason) }
+        return .object(result)
+    }
+
+    /// promptfoo's token usage (`assertions`: the judge calls' usage, in the run's stats).
+    static func tokenUsage(prompt: Int, completion: Int, assertions: JSONValue? = nil) -> JSONValue {
+        var usage: [String: JSONValue] = ["total": .number(Double(prompt + completion)), "prompt": .number(Double(prompt)),
+                                          "completion": .number(Double(completion))]
+        if let assertions { usage["assertions"] = assertions }
+        return .object(usage)
     }
 
     static func encoded<T: Encodable>(_ value: T) -> JSONValue {
@@ -168,6 +229,11 @@ public enum EvalReport {
         if !result.namedScores.isEmpty { out["namedScores"] = .object(result.namedScores.mapValues(JSONValue.number)) }
         if !result.components.isEmpty { out["componentResults"] = .array(result.components.map(grading)) }
         if result.isError { out["error"] = true }
+        if let tokens = result.gradingTokens { out["tokensUsed"] = tokenUsage(prompt: tokens.input, completion: tokens.output) }
+        var tern: [String: JSONValue] = [:]
+        if let cost = result.gradingCost { tern["gradingCost"] = .number(cost) }
+        if !result.gradingTraceIDs.isEmpty { tern["gradingTraceIds"] = .array(result.gradingTraceIDs.map(JSONValue.string)) }
+        if !tern.isEmpty { out["tern"] = .object(tern) }
         return .object(out)
     }
 

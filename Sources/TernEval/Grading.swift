@@ -28,6 +28,17 @@ public protocol GraderProvider: Sendable {
     func judge(for providerID: String?) throws -> JudgeModel
     /// The embedding model for `similar` and `answer-relevance`.
     func embedder(for providerID: String?) throws -> any Embedder
+    /// The judge for `providerID` with the `config` the assertion gives it (`{id, config}`), for
+    /// providers whose connection settings live there (`apiBaseUrl`, `apiKeyEnvar`...). The
+    /// default ignores `config` (its `temperature` and `max_tokens` still apply to judge requests).
+    func judge(for providerID: String?, config: JSONValue?) throws -> JudgeModel
+    /// The embedding model for `providerID` with its `config`; the default ignores `config`.
+    func embedder(for providerID: String?, config: JSONValue?) throws -> any Embedder
+}
+
+extension GraderProvider {
+    public func judge(for providerID: String?, config: JSONValue?) throws -> JudgeModel { try judge(for: providerID) }
+    public func embedder(for providerID: String?, config: JSONValue?) throws -> any Embedder { try embedder(for: providerID) }
 }
 
 /// A grader provider over one client: every provider id is sent as the model name through
@@ -122,6 +133,12 @@ struct GraderReference: Equatable {
 
     init() {}
 
+    /// The embedding model `spec` names for embeddings (`primary`: the kind a plain id names), else the default.
+    static func embedder(_ spec: AssertionSpec, primary: Kind, _ graders: any GraderProvider) throws -> any Embedder {
+        let reference = try GraderReference(spec.provider, kind: .embedding, primary: primary)
+        return try graders.embedder(for: reference.id, config: reference.config)
+    }
+
     var temperature: Double? { config?["temperature"]?.double }
     var maxTokens: Int? { config?["max_tokens"]?.int ?? config?["maxTokens"]?.int }
 }
@@ -173,7 +190,8 @@ struct JudgeSession {
     /// the judge's taking precedence) and returns the judge's answer.
     mutating func ask(_ prompt: JudgePrompt, _ variables: [String: JSONValue], vars: [String: JSONValue]) async throws -> String {
         let messages = try prompt.render(variables, vars: vars)
-        let judge = try context.graders.judge(for: reference.id ?? prompt.version.config.model)
+        let judge = try reference.id.map { try context.graders.judge(for: $0, config: reference.config) }
+            ?? context.graders.judge(for: prompt.version.config.model, config: nil)
         let request = CompletionRequest(
             model: judge.model, messages: messages,
             temperature: reference.temperature ?? prompt.version.config.temperature ?? 0,

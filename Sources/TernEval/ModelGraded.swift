@@ -229,7 +229,7 @@ public struct GEvalEvaluator: Evaluator {
 /// Judge prompt `tern-judge-factuality` (variables `input` (the prompt), `ideal`, `completion`,
 /// and the aliases `rubric` = ideal and `output` = completion).
 public struct FactualityEvaluator: Evaluator {
-    public static let types = ["factuality"]
+    public static let types = ["factuality", "model-graded-factuality"]
     static let step = JudgeStep(key: "grade", name: JudgePrompts.factuality)
     static let categories: [(letter: String, key: String, description: String, defaultScore: Double)] = [
         ("A", "subset", "the output is a subset of the reference and consistent with it", 1),
@@ -384,7 +384,7 @@ public struct AnswerRelevanceEvaluator: Evaluator {
         let count = spec.config?["questions"]?.int ?? 3
         guard (1...10).contains(count) else { throw EvaluationError("`config.questions` must be a whole number from 1 to 10") }
         let threshold = try GradedInputs.threshold(spec, default: 0.7) ?? 0.7
-        let embedder = try context.graders.embedder(for: GraderReference(spec.provider, kind: .embedding, primary: .text).id)
+        let embedder = try GraderReference.embedder(spec, primary: .text, context.graders)
         return try await JudgeSession.run(context, spec) { session in
             let answer = try await session.ask(Self.step, [
                 "answer": .string(input.output), "output": .string(input.output), "count": .number(Double(count)),
@@ -496,7 +496,7 @@ public struct ContextFaithfulnessEvaluator: Evaluator {
 /// `threshold` (default 0.75); the score is the similarity. `not-similar` passes when the output
 /// is below the threshold for every reference.
 public struct SimilarEvaluator: Evaluator {
-    public static let types = ["similar"]
+    public static let types = ["similar", "similar:cosine"]
     public let context: JudgeContext
 
     public init(_ context: JudgeContext) { self.context = context }
@@ -504,7 +504,7 @@ public struct SimilarEvaluator: Evaluator {
     public func evaluate(_ spec: AssertionSpec, _ input: EvaluationCase) async throws -> AssertionResult {
         let references = try GradedInputs.texts(spec) { try SpecValues.referenceText(spec, input) }
         let threshold = try GradedInputs.threshold(spec, default: 0.75) ?? 0.75
-        let embedder = try context.graders.embedder(for: GraderReference(spec.provider, kind: .embedding, primary: .embedding).id)
+        let embedder = try GraderReference.embedder(spec, primary: .embedding, context.graders)
         let similarities = try await Similarity.cosines(of: input.output, to: references, embedder)
         let best = similarities.indices.max { similarities[$0] < similarities[$1] } ?? 0
         let similarity = similarities[best]

@@ -9,7 +9,8 @@ public import TernCore
 
 /// A real HTTP server on a loopback port that speaks the OpenAI and Anthropic wire formats, with
 /// scripted behaviour per model: answers, tool calls, error statuses, 429s, latency, dropped
-/// connections and slow or broken streams; models named `echo` or `echo-*` repeat the last message.
+/// connections and slow or broken streams; models named `echo` or `echo-*` repeat the last message,
+/// `judge-*` models pass every llm-rubric.
 /// For tests and benchmarks only; Tern never defaults to it.
 public final class StubUpstream: Sendable {
     public enum Action: Sendable {
@@ -44,6 +45,8 @@ public final class StubUpstream: Sendable {
         var cancelWaiters: [CheckedContinuation<Void, Never>] = []
         var requestWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
         var defaultLatency: Duration = .zero
+        var responders: [String: @Sendable (JSONValue) -> String] = [:]
+        var vectors: [String: [String: [Double]]] = [:]
     }
 
     private let state = Mutex(State())
@@ -60,6 +63,18 @@ public final class StubUpstream: Sendable {
     /// Actions for the next requests naming `model`, used in order; afterwards requests get `.reply()`.
     public func script(model: String, _ actions: [Action]) {
         state.withLock { $0.scripts[model, default: []].append(contentsOf: actions) }
+    }
+
+    /// Answers the requests naming `model` that no script covers with `answer(body)` (the request
+    /// body): a judge model that answers what it is shown, whatever order calls arrive in.
+    public func answer(model: String, _ answer: @escaping @Sendable (JSONValue) -> String) {
+        state.withLock { $0.responders[model] = answer }
+    }
+
+    /// The vectors `POST /embeddings` returns for `model`, by input text; other texts get a stable
+    /// pseudo-random vector of the same length (8 without a table).
+    public func embeddings(model: String, _ vectors: [String: [Double]]) {
+        state.withLock { $0.vectors[model, default: [:]].merge(vectors) { _, new in new } }
     }
 
     /// Latency added to every request without a script.
@@ -93,6 +108,10 @@ public final class StubUpstream: Sendable {
             // Models named tool-<name> answer with a call of that tool, for clients that cannot script the stub.
             if model.hasPrefix("tool-") {
                 return (.toolCall(name: String(model.dropFirst(5)), arguments: #"{"location":"Paris"}"#), state.defaultLatency)
+            }
+            // Models named judge-<anything> pass every llm-rubric (for benchmarks of graded runs).
+            if model.hasPrefix("judge-"), state.responders[model] == nil {
+                return (.reply(text: #"{"reason": "stub judge", "pass": true, "score": 1}"#), state.defaultLatency)
             }
             return (.reply(), state.defaultLatency)
         }
@@ -159,6 +178,8 @@ public final class StubUpstream: Sendable {
         record(Recorded(path: request.uri.path, model: model, authorization: request.headers[.authorization],
                         apiKey: request.headers[HTTPField.Name("x-api-key")!], body: body))
         var (action, latency) = nextAction(model: model)
+        let (responder, vectors) = state.withLock { ($0.responders[model], $0.vectors[model]) }
+        if case .reply(nil, let input, let output) = action, let responder { action = .reply(text: responder(body), inputTokens: input, outputTokens: output) }
         if latency > .zero { try await Task.sleep(for: latency) }
         while case .delay(let pause, let next) = action {
             try await Task.sleep(for: pause)
@@ -182,11 +203,11 @@ public final class StubUpstream: Sendable {
         case .reply(let text, let input, let output):
             let answer = Answer(text: text ?? Self.echo(model: model, body: body) ?? "Hello from \(model)", tool: nil, input: input, output: output)
             return stream ? streamed(answer, api: api, model: model, includeUsage: includeUsage, delay: .zero, dropAfter: nil)
-                          : complete(answer, api: api, model: model, body: body)
+                          : complete(answer, api: api, model: model, body: body, vectors: vectors)
         case .toolCall(let name, let arguments):
             let answer = Answer(text: nil, tool: (name, arguments), input: 20, output: 12)
             return stream ? streamed(answer, api: api, model: model, includeUsage: includeUsage, delay: .zero, dropAfter: nil)
-                          : complete(answer, api: api, model: model, body: body)
+                          : complete(answer, api: api, model: model, body: body, vectors: nil)
         case .streamThenDrop(let chunks):
             return streamed(Answer(text: "one two three four five six seven eight", tool: nil, input: 10, output: 8), api: api,
                             model: model, includeUsage: includeUsage, delay: .zero, dropAfter: chunks)
@@ -221,15 +242,16 @@ public final class StubUpstream: Sendable {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: value.data())))
     }
 
-    func complete(_ answer: Answer, api: GatewayOperation, model: String, body: JSONValue) -> Response {
+    func complete(_ answer: Answer, api: GatewayOperation, model: String, body: JSONValue, vectors: [String: [Double]]?) -> Response {
         let created = JSONValue.number(Double(Int(Date().timeIntervalSince1970)))
         switch api {
         case .embedding:
             let inputs: [JSONValue] = body["input"]?.array ?? [body["input"] ?? ""]
+            let size = vectors?.values.first?.count ?? 8
             let data: [JSONValue] = inputs.enumerated().map { index, input in
                 let seed = Router_unitHash(input.jsonString())
-                return ["object": "embedding", "index": .number(Double(index)),
-                        "embedding": .array((0..<8).map { .number(sin(Double($0 + 1) * seed * 10)) })]
+                let vector = input.string.flatMap { vectors?[$0] } ?? (0..<size).map { sin(Double($0 + 1) * seed * 10) }
+                return ["object": "embedding", "index": .number(Double(index)), "embedding": .array(vector.map(JSONValue.number))]
             }
             return json(["object": "list", "data": .array(data), "model": .string(model),
                          "usage": ["prompt_tokens": .number(Double(answer.input)), "total_tokens": .number(Double(answer.input))]])

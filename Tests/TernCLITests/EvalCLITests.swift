@@ -41,6 +41,44 @@ func withStubAndFolder(_ body: (StubUpstream, @escaping @Sendable (String) -> St
     await stub.stop()
 }
 
+/// Runs `body` against a real Tern server (SQLite store, in process, on a free port) whose gateway
+/// serves `models` (YAML under `models:`) through the provider `upstream`, the stub (key `sk-upstream`).
+/// `body` gets the store, the default project's id, the port and an API key of the project.
+func withTernServer(stub: StubUpstream, models: String,
+                    _ body: @escaping @Sendable (any TernStore, String, Int, String) async throws -> Void) async throws {
+    try await withTestStore(.sqlite) { test in
+        let store = test.store
+        _ = try await Bootstrap.prepare(store, logger: .quiet)
+        let project = try #require(try await store.projects.get(slug: "default"))
+        let (key, _) = try await KeyIssuer.issue(store: store, projectID: project.id, name: "ci", role: .member, createdBy: "test")
+        var config = TernConfig()
+        config.server.port = 0
+        let indented = models.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
+        try config.apply(yaml: """
+            providers:
+              upstream: {type: openai, base_url: "\(stub.baseURL)", api_key_env: STUB_KEY}
+            models:
+            \(indented)
+            """)
+        let (ports, announce) = AsyncStream<Int>.makeStream()
+        let options = TernServerOptions(config: config, hasher: .fastForTests, onServerRunning: { announce.yield($0) },
+                                        environment: ["STUB_KEY": "sk-upstream"])
+        let app = try await buildApplication(store: store, options: options, logger: .quiet)
+        let server = Task { try await app.runService() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+        do {
+            try await body(store, project.id, port, key)
+        } catch {
+            server.cancel()
+            _ = await server.result
+            throw error
+        }
+        server.cancel()
+        _ = await server.result
+    }
+}
+
 let promptfooFixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/promptfoo/promptfooconfig.yaml").path
 
 @Suite("CLI: eval")
@@ -188,33 +226,16 @@ struct EvalCLITests {
     @Test("--server: dataset items from a real Tern server's API, a logical model through its gateway to the stub, golden items required")
     func ternServer() async throws {
         try await withStubAndFolder { stub, path in
-            try await withTestStore(.sqlite) { test in
-                let store = test.store
-                _ = try await Bootstrap.prepare(store, logger: .quiet)
-                let project = try #require(try await store.projects.get(slug: "default"))
-                let (key, _) = try await KeyIssuer.issue(store: store, projectID: project.id, name: "ci", role: .member, createdBy: "test")
-                _ = try await store.datasets.create(projectID: project.id, name: "qa", description: nil)
-                _ = try await store.datasets.apply(projectID: project.id, dataset: "qa", upserts: [
+            try await withTernServer(stub: stub, models: """
+                bot:
+                  deployments:
+                    - {name: echo, provider: upstream, model: echo-gateway}
+                """) { store, projectID, port, key in
+                _ = try await store.datasets.create(projectID: projectID, name: "qa", description: nil)
+                _ = try await store.datasets.apply(projectID: projectID, dataset: "qa", upserts: [
                     DatasetItem(id: "a", input: ["question": "alpha"], expectedOutput: "alpha", golden: true),
                     DatasetItem(id: "b", input: ["question": "beta"], expectedOutput: "gamma"),
                 ], removals: [], author: "test", message: nil)
-                var config = TernConfig()
-                config.server.port = 0
-                try config.apply(yaml: """
-                    providers:
-                      upstream: {type: openai, base_url: "\(stub.baseURL)", api_key_env: STUB_KEY}
-                    models:
-                      bot:
-                        deployments:
-                          - {name: echo, provider: upstream, model: echo-gateway}
-                    """)
-                let (ports, announce) = AsyncStream<Int>.makeStream()
-                let options = TernServerOptions(config: config, hasher: .fastForTests, onServerRunning: { announce.yield($0) },
-                                                environment: ["STUB_KEY": "sk-upstream"])
-                let app = try await buildApplication(store: store, options: options, logger: .quiet)
-                let server = Task { try await app.runService() }
-                var iterator = ports.makeAsyncIterator()
-                let port = try #require(await iterator.next())
                 try """
                     prompts: ['{{question}}']
                     providers: [bot]
@@ -225,8 +246,6 @@ struct EvalCLITests {
                     """.write(toFile: path("tern-eval.yaml"), atomically: true, encoding: .utf8)
                 let arguments = ["-c", path("tern-eval.yaml"), "--server", "http://127.0.0.1:\(port)", "--no-cache", "-o", path("r.json")]
                 let result = try await ternEval(arguments + ["--pass-rate", "50"], environment: ["TERN_API_KEY": key])
-                server.cancel()
-                _ = await server.result
                 #expect(result.code == 0, "the golden item passes; the other fails its expected output: \(result.output)")
                 #expect(result.output.contains("Successes: 1\nFailures: 1") && result.output.contains("Golden failures: 0"), "\(result.output)")
                 #expect(result.output.contains("★ a") && result.output.contains("FAIL: assert[0] (equals)"))

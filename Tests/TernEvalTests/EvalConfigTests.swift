@@ -232,18 +232,74 @@ struct EvalConfigTests {
     @Test("validation before the run: unknown assertion types and unset prompt variables are refused with their location")
     func validation() throws {
         let folder = try ConfigFolder([
-            "c.yaml": "prompts: ['Q: {{q}} {{ctx.topic}}']\nproviders: [echo]\ntests:\n  - vars: {q: a, ctx: {topic: t}}\n    assert:\n      - type: llm-rubric\n        value: polite\n  - vars: {q: b}\n",
+            "c.yaml": "prompts: ['Q: {{q}} {{ctx.topic}}']\nproviders: [echo]\ntests:\n  - vars: {q: a, ctx: {topic: t}}\n    assert:\n      - type: context-recall\n        value: polite\n  - vars: {q: b}\n",
         ])
         defer { folder.remove() }
         let config = try folder.load("c.yaml", flavor: .promptfoo)
         let registry = EvalEvaluators.registry()
         let unknown = #expect(throws: ConfigError.self) { try config.validate(tests: config.tests, registry: registry) }
         #expect(unknown?.path == "tests[0].assert[0]" && unknown?.line == 6)
-        #expect(unknown?.message.contains("unknown assertion type \"llm-rubric\": a model-graded evaluator that this build does not include") == true)
+        #expect(unknown?.message.contains("unknown assertion type \"context-recall\": a model-graded evaluator that this build does not include") == true)
+        #expect(unknown?.message.contains("llm-rubric") == true && unknown?.message.contains("select-best") == true, "model-graded types are known")
         #expect(unknown?.message.contains("contains") == true, "the known types are listed")
         let missing = #expect(throws: ConfigError.self) { try config.validate(tests: [config.tests[1]], registry: registry) }
         #expect(missing?.path == "tests[1]" && missing?.message.contains("uses {{ctx.topic}}, which this test does not set") == true,
                 "\(missing?.description ?? "")")
+    }
+
+    @Test("graders: options.provider and rubricPrompt are copied onto model-graded assertions without their own, by kind; ids parse like providers")
+    func graders() throws {
+        let folder = try ConfigFolder(["c.yaml": """
+            prompts: ['{{q}}']
+            providers: [echo]
+            defaultTest:
+              options:
+                provider: openai:chat:default-judge
+                rubricPrompt: 'Grade {{output}}'
+              assert: [{type: llm-rubric, value: polite}]
+            tests:
+              - vars: {q: a}
+                assert:
+                  - {type: similar, value: a}
+                  - {type: contains, value: a}
+                  - {type: g-eval, value: clear, provider: {id: 'anthropic:messages:own', config: {temperature: 0.3}}}
+                  - type: assert-set
+                    assert: [{type: model-graded-closedqa, value: yes}]
+              - vars: {q: b}
+                options:
+                  provider: openai:embedding:text-embedding-3-small
+                assert: [{type: similar, value: b}, {type: answer-relevance}]
+            """])
+        defer { folder.remove() }
+        let config = try folder.load("c.yaml", flavor: .promptfoo)
+        let first = config.tests[0].assertions.map(\.spec)
+        let judge: JSONValue = ["text": "openai:chat:default-judge"]
+        #expect(first.map(\.provider) == [judge, judge, nil, ["id": "anthropic:messages:own", "config": ["temperature": 0.3]], nil])
+        #expect(first[0].rubricPrompt == "Grade {{output}}" && first[1].rubricPrompt == nil && first[3].rubricPrompt == "Grade {{output}}")
+        #expect(first[4].assertions?[0].provider == judge, "sets pass the options on")
+        let second = config.tests[1].assertions.map(\.spec)
+        let embedding: JSONValue = ["embedding": "openai:embedding:text-embedding-3-small"]
+        #expect(second.map(\.provider) == [embedding, embedding, embedding], "the test's options win; an embedding id serves embeddings")
+        let grader = try EvalConfig.grader(id: "openai:embeddings:e", embedding: true, flavor: .promptfoo, source: "--grader")
+        #expect(grader.api == .openAIEmbedding && grader.model == "e")
+        #expect(try EvalConfig.grader(id: "support-judge", flavor: .tern, source: "--grader").api == .ternGateway)
+        #expect(try EvalConfig.grader(id: "tern:vectors", embedding: true, flavor: .promptfoo, source: "x").api == .ternGatewayEmbedding)
+        let endpoint = try EvalConfig.grader(id: "openai:text-embedding-3-small", config: ["apiBaseUrl": "http://e/v1"], embedding: true, flavor: .promptfoo,
+                                             source: "x").endpoint(environment: ["OPENAI_API_KEY": "k"], server: nil)
+        #expect(endpoint?.operation == .embedding && endpoint?.baseURL == "http://e/v1")
+        for (id, embedding, expected) in [
+            ("openai:chat:gpt-4o", true, "\"openai:chat:gpt-4o\" is not an embedding model"),
+            ("openai:embedding:e", false, "is an embedding model; a judge must be a chat model"),
+            ("anthropic:messages:m", true, "Anthropic has no embeddings API"),
+            ("echo", false, "echo cannot grade"),
+            ("bare-name", false, "not supported by tern eval: bare-name: providers"),
+        ] {
+            let error = #expect(throws: ConfigError.self) { try EvalConfig.grader(id: id, embedding: embedding, flavor: .promptfoo, source: "--grader") }
+            #expect(error?.description.hasPrefix("--grader: ") == true && error?.message.contains(expected) == true, "\(id): \(error?.description ?? "")")
+        }
+        let refused = configError("prompts: [a]\nproviders: [echo]\ntests:\n  - assert: [{type: similar, value: a, provider: 'openai:chat:x'}]\n")
+        #expect(refused == "c.yaml:4: tests[0].assert[0].provider: \"openai:chat:x\" is not an embedding model; name one as openai:embedding:MODEL, tern:MODEL or a Tern logical model",
+                "\(refused ?? "")")
     }
 
     @Test("endpoints and keys are read from config and environment in promptfoo's order")

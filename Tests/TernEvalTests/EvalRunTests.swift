@@ -116,6 +116,13 @@ struct EvalRunTests {
         #expect(results[0]["success"] == true && results[0]["gradingResult"]?["pass"] == true && results[0]["tern"]?["testKey"] == "passes")
         #expect(json["config"]?["description"] == "Run <test> & \"reports\"")
         #expect(json["results"]?["prompts"]?.array?.count == 4)
+        // Written one result at a time: the same document, pretty-printed the same way.
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("tern-eval-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try EvalReport.writeJSON(outcome, config: config.raw, to: file.path)
+        let written = try String(contentsOf: file, encoding: .utf8)
+        let withoutID = { (text: String) in text.split(separator: "\n").filter { !$0.contains("\"evalId\"") } }
+        #expect(withoutID(written) == withoutID(text), "the streamed JSON differs from the document")
 
         // JUnit XML: one suite per column, one case per test and repetition, failures and errors.
         let xml = EvalReport.junit(outcome)
