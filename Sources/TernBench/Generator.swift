@@ -204,23 +204,7 @@ struct TraceGenerator: Sendable {
 
     /// A UUID version 7 for a time, its random bits from `rng`: ids sort by time as the server's do.
     static func id(micros: Int64, _ rng: inout SplitMix64) -> String {
-        let millis = UInt64(max(0, micros / 1000))
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: millis >> (8 * (5 - index))) }
-        let a = rng.next()
-        let b = rng.next()
-        for index in 6..<16 { bytes[index] = UInt8(truncatingIfNeeded: index < 14 ? a >> (8 * (index - 6)) : b >> (8 * (index - 14))) }
-        bytes[6] = (bytes[6] & 0x0F) | 0x70
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let hex = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(36)
-        for (index, byte) in bytes.enumerated() {
-            if index == 4 || index == 6 || index == 8 || index == 10 { out.append(UInt8(ascii: "-")) }
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        TernID.makeTimeOrdered(millis: UInt64(max(0, micros / 1000)), using: &rng)
     }
 
     /// What a whole session shares: task, language, domain, environment, channel, experiment arm.

@@ -119,8 +119,12 @@ public enum TernID {
     /// rows keyed by them are appended to the end of their index instead of splitting pages at random
     /// (several times cheaper to insert at high rates).
     public static func makeTimeOrdered(at date: Date = Date()) -> String {
-        let millis = UInt64(max(0, date.timeIntervalSince1970 * 1000))
         var generator = SystemRandomNumberGenerator()
+        return makeTimeOrdered(millis: UInt64(max(0, date.timeIntervalSince1970 * 1000)), using: &generator)
+    }
+
+    /// The same, with the random bits from `generator` (a seeded one gives reproducible ids).
+    public static func makeTimeOrdered<G: RandomNumberGenerator>(millis: UInt64, using generator: inout G) -> String {
         var bytes = [UInt8](repeating: 0, count: 16)
         for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: millis >> (8 * (5 - index))) }
         let random = generator.next() as UInt64
