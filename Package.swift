@@ -129,6 +129,7 @@ let package = Package(
                 "TernMonitor",
                 "TernWeb",
                 "TernEval",
+                "TernLocal",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -219,7 +220,7 @@ let package = Package(
         .testTarget(
             name: "TernServerTests",
             dependencies: [
-                "TernServer", "TernTestSupport", "TernGateway", "TernProviders",
+                "TernServer", "TernTestSupport", "TernGateway", "TernProviders", "TernLocal",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -254,7 +255,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TernCLITests",
-            dependencies: ["TernCLI", "TernTestSupport", "TernServer", "TernStoreSQLite", "TernEval"],
+            dependencies: ["TernCLI", "TernTestSupport", "TernServer", "TernStoreSQLite", "TernEval", "TernLocal"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

@@ -5,6 +5,7 @@ import NIOCore
 import Synchronization
 import TernCore
 public import TernEval
+import TernLocal
 import TernGateway
 import TernProviders
 
@@ -15,11 +16,12 @@ public enum CLIEnvironment {
 
 /// Defaults of `tern eval` that come from other modules.
 public enum EvalDefaults {
-    /// The embedding model of `similar` and `answer-relevance` when the config names none. None
-    /// yet: such assertions must name one (`provider.embedding`). When the local model lands, this
-    /// becomes `EvalDefaultEmbedding(modelName: "all-minilm-l6-v2") { <TernLocal's embedder> }`,
-    /// loaded on first use. Tests bind their own.
-    @TaskLocal public static var embedding: EvalDefaultEmbedding? = nil
+    /// The embedding model of `similar` and `answer-relevance` when the config names none: the local
+    /// all-minilm-l6-v2 (TernLocal, in process), loaded on first use; when it is not installed, such
+    /// assertions fail with the command that installs it. Tests bind their own.
+    @TaskLocal public static var embedding: EvalDefaultEmbedding? = EvalDefaultEmbedding(modelName: LocalModels.defaultModel) {
+        try SharedLocalEmbedder()
+    }
 }
 
 struct EvalCommand: AsyncParsableCommand {
@@ -31,7 +33,7 @@ struct EvalCommand: AsyncParsableCommand {
             Tern logical models with --server), tests (inline, CSV, JSONL, YAML, JSON), defaultTest, evaluateOptions. \
             Unsupported promptfoo features are refused by name. Answers are cached under .tern/cache (--no-cache to call again).
 
-            Model-graded assertions (llm-rubric, g-eval, factuality, model-graded-closedqa, answer-relevance, context-faithfulness,             similar, select-best) are graded by the assertion's provider, else the test's or defaultTest's options.provider, else             --grader ID; similar needs an embedding model (provider: openai:embedding:MODEL). Their cost is shown apart (Grading).
+            Model-graded assertions (llm-rubric, g-eval, factuality, model-graded-closedqa, answer-relevance, context-faithfulness,             similar, select-best) are graded by the assertion's provider, else the test's or defaultTest's options.provider, else             --grader ID; similar and answer-relevance embed with the assertion's embedding provider (openai:embedding:MODEL), else the local model all-minilm-l6-v2 (tern models pull all-minilm-l6-v2). Their cost is shown apart (Grading).
 
             Exit codes: 0 when the pass rate reaches --pass-rate (default 100); 100 when it does not, or a test that passed \
             in --baseline fails now; 1 on configuration or provider errors, and on failing golden items with --require-golden \

@@ -19,8 +19,7 @@ struct ModelsCommand: AsyncParsableCommand {
     /// Opens the store and a model registry with the configured providers (and tern.yaml's models recorded).
     static func withRegistry<T: Sendable>(_ storage: StorageOptions, _ body: @Sendable (ModelRegistry, any TernStore) async throws -> T) async throws -> T {
         try await storage.withStore { store, config in
-            let registry = ModelRegistry(store: store, providers: config.providers)
-            try await registry.syncFromConfig(config.models, logger: CLILogging.logger())
+            let registry = try await ModelRegistry.start(store: store, config: config, logger: CLILogging.logger())
             return try await body(registry, store)
         }
     }

@@ -183,6 +183,8 @@ public struct DatasetStats: Sendable, Codable, Equatable {
     public var nearDuplicateThreshold: Double
     /// Up to 20 example pairs of near-duplicate item ids.
     public var nearDuplicatePairs: [[String]]
+    /// Near-duplicates by meaning (embedding cosine), when asked for (`withSemanticDuplicates`).
+    public var semanticDuplicates: SemanticDuplicates?
 
     public struct LengthBin: Sendable, Codable, Equatable {
         public var lower: Int
@@ -243,6 +245,25 @@ public struct DatasetStats: Sendable, Codable, Equatable {
             itemCount: items.count, goldenCount: golden, goldenShare: items.isEmpty ? 0 : Double(golden) / Double(items.count),
             byTask: count(\.task), byLanguage: count(\.language), byDomain: count(\.domain), inputLengths: lengthBins,
             exactDuplicates: exact, nearDuplicates: near.count, nearDuplicateThreshold: threshold, nearDuplicatePairs: pairs)
+    }
+
+    /// Most items `withSemanticDuplicates` compares (every pair is compared).
+    public static let maxSemanticItems = 5_000
+
+    /// These statistics plus near-duplicates by meaning: the items' inputs embedded by `embedder`, exact
+    /// duplicates left out (counted apart), pairs at least `threshold` cosine-similar.
+    public func withSemanticDuplicates(_ items: [DatasetItem], embedder: any Embedder, threshold: Double) async throws -> DatasetStats {
+        guard (0...1).contains(threshold) else { throw TernError.invalid("semantic_threshold", "expected a number 0-1") }
+        guard items.count <= Self.maxSemanticItems else {
+            throw TernError.invalid("semantic_threshold", "semantic near-duplicates compare every pair and take at most \(Self.maxSemanticItems) items; this version has \(items.count)")
+        }
+        let texts = items.map(Self.inputText)
+        var seen = Set<String>()
+        let skip = texts.map { !seen.insert(Self.normalise($0)).inserted }
+        let vectors = try await embedder.embed(texts)
+        var stats = self
+        stats.semanticDuplicates = SemanticDuplicates.find(ids: items.map(\.id), vectors: vectors, model: embedder.modelName, threshold: threshold, skip: skip)
+        return stats
     }
 
     /// The input as one text: variables in name order.

@@ -20,9 +20,19 @@ public final class ModelRegistry: Sendable {
 
     public var all: [ModelConfig] { state.withLock { $0.models.values.sorted { $0.name < $1.name } } }
 
+    /// A registry over `config`'s providers and the built-in ones (`BuiltInModels`), with the file's models
+    /// and the built-in models it does not replace recorded as versions.
+    public static func start(store: any TernStore, config: TernConfig, logger: Logger) async throws -> ModelRegistry {
+        let providers = BuiltInModels.providers(config.providers)
+        let registry = ModelRegistry(store: store, providers: providers)
+        try await registry.syncFromConfig(config.models, logger: logger)
+        try await registry.syncFromConfig(BuiltInModels.models(besides: config.models, providers: providers), author: "built-in", logger: logger)
+        return registry
+    }
+
     /// Records the file's models as new versions where they differ from what the file last said.
     @discardableResult
-    public func syncFromConfig(_ models: [ModelConfig], logger: Logger) async throws -> [String] {
+    public func syncFromConfig(_ models: [ModelConfig], author: String = "tern.yaml", logger: Logger) async throws -> [String] {
         var changed: [String] = []
         for model in models {
             let hash = Self.hash(model)
@@ -30,11 +40,11 @@ public final class ModelRegistry: Sendable {
             let lastFromFile = history.first { $0.sourceHash != nil }
             if lastFromFile?.sourceHash == hash { continue }
             _ = try await store.modelVersions.append(
-                name: model.name, config: model, author: "tern.yaml", message: history.isEmpty ? "from tern.yaml" : "tern.yaml changed",
+                name: model.name, config: model, author: author, message: history.isEmpty ? "from \(author)" : "\(author) changed",
                 sourceHash: hash, deleted: false)
             changed.append(model.name)
         }
-        if !changed.isEmpty { logger.info("models recorded from tern.yaml", metadata: ["models": .string(changed.joined(separator: ","))]) }
+        if !changed.isEmpty { logger.info("models recorded from \(author)", metadata: ["models": .string(changed.joined(separator: ","))]) }
         try await reload()
         return changed
     }

@@ -58,6 +58,7 @@ public struct PriceTable: Sendable {
           "text-embedding-3-small": {"input": 0.02, "output": 0.0},
           "text-embedding-3-large": {"input": 0.13, "output": 0.0},
           "text-embedding-ada-002": {"input": 0.10, "output": 0.0},
+          "all-minilm-l6-v2": {"input": 0.0, "output": 0.0},
           "claude-3-5-haiku": {"input": 0.80, "output": 4.00, "cached_input": 0.08},
           "claude-3-5-haiku-latest": {"input": 0.80, "output": 4.00, "cached_input": 0.08},
           "claude-3-5-sonnet": {"input": 3.00, "output": 15.00, "cached_input": 0.30},

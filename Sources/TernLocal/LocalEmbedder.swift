@@ -127,3 +127,23 @@ actor LoadedModels {
         }
     }
 }
+
+/// The process-wide local model behind the `Embedder` protocol, loaded on its first `embed` (a
+/// missing model is reported when the value is made, with the command that installs it).
+public struct SharedLocalEmbedder: Embedder {
+    public let modelName: String
+    public let dimensions: Int
+    let modelsDirectory: URL?
+
+    public init(_ name: String = LocalModels.defaultModel, modelsDirectory: URL? = nil) throws {
+        let spec = try LocalModels.spec(named: name)
+        _ = try LocalModels.requireInstalled(spec.name, in: modelsDirectory)
+        self.modelName = spec.name
+        self.dimensions = spec.dimensions
+        self.modelsDirectory = modelsDirectory
+    }
+
+    public func embed(_ texts: [String]) async throws -> [[Float]] {
+        try await LocalEmbedder.shared(modelName, modelsDirectory: modelsDirectory).embed(texts)
+    }
+}

@@ -5,6 +5,7 @@ import ServiceLifecycle
 import Synchronization
 public import TernCore
 public import TernGateway
+import TernLocal
 import TernProviders
 
 /// Everything the HTTP application needs, built once per process.
@@ -20,6 +21,9 @@ public struct TernServerOptions: Sendable {
     public var environment: [String: String]
     /// The language of a trace input that came without one (a language code, or nil).
     public var detectLanguage: @Sendable (String) -> String? = { LanguageDetector.shared.detect(TraceText.forLanguage($0))?.code }
+    /// The embedding model of features that embed inside the server (near-duplicates by meaning in
+    /// dataset statistics): the local all-minilm-l6-v2, loaded on first use, its vectors cached.
+    public var embedder: @Sendable () async throws -> any Embedder
 
     public init(
         config: TernConfig, hasher: PasswordHasher = .standard, metrics: TernMetrics = TernMetrics(),
@@ -33,6 +37,21 @@ public struct TernServerOptions: Sendable {
         self.onServerRunning = onServerRunning
         self.providers = providers
         self.environment = environment
+        let local = BuiltInModels.providers(config.providers)[BuiltInModels.localProviderName]
+        let directory = local?.type == .local ? local?.modelsDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) } : nil
+        self.embedder = { try ServerEmbedder.shared(modelsDirectory: directory) }
+    }
+}
+
+/// One cached local embedder per models directory for the whole process.
+enum ServerEmbedder {
+    private static let embedders = Mutex<[String: CachingEmbedder]>([:])
+
+    static func shared(modelsDirectory: URL?) throws -> any Embedder {
+        let key = modelsDirectory?.path ?? ""
+        if let known = embedders.withLock({ $0[key] }) { return known }
+        let embedder = CachingEmbedder(try SharedLocalEmbedder(modelsDirectory: modelsDirectory))
+        return embedders.withLock { $0[key] = $0[key] ?? embedder; return $0[key]! }
     }
 }
 
@@ -47,13 +66,12 @@ public struct GatewayParts: Sendable {
 /// models in force, and prepares the trace writer, cache, limits and upstream client.
 public func buildGateway(store: any TernStore, options: TernServerOptions, logger: Logger) async throws -> GatewayParts {
     let config = options.config
-    let registry = ModelRegistry(store: store, providers: config.providers)
-    try await registry.syncFromConfig(config.models, logger: logger)
+    let registry = try await ModelRegistry.start(store: store, config: config, logger: logger)
     let writer = TraceWriter(store: store, capacity: config.gateway.traceQueueCapacity, logger: logger)
     let limiter = KeyLimiter(store: store, logger: logger)
     let cache = ResponseCache(store: store, capacity: config.gateway.cacheMemoryEntries, logger: logger)
     var http: UpstreamHTTP?
-    let providers: [ProviderType: any LLMProvider]
+    var providers: [ProviderType: any LLMProvider]
     if let given = options.providers {
         providers = given
     } else {
@@ -64,6 +82,7 @@ public func buildGateway(store: any TernStore, options: TernServerOptions, logge
             .anthropic: AnthropicProvider(http: client, environment: options.environment),
         ]
     }
+    if providers[.local] == nil { providers[.local] = LocalProvider() }
     let gateway = Gateway(registry: registry, cache: cache, limiter: limiter, traces: writer, settings: config.gateway,
                           providers: providers, logger: logger, metrics: options.metrics.factory,
                           prompts: PromptResolver(repository: store.prompts))
@@ -123,7 +142,7 @@ public func buildApplication(
                             maxBody: config.server.maxBodyBytes)
     web.register(on: router)
     PromptsWebController(web: web, gateway: parts.gateway).register(on: router)
-    DatasetsWebController(web: web).register(on: router)
+    DatasetsWebController(web: web, embedder: options.embedder).register(on: router)
 
     let api = router.group("api/v1").add(middleware: AuthMiddleware(authenticator: authenticator))
     users.register(on: api)
@@ -133,7 +152,8 @@ public func buildApplication(
     IngestController(store: store, maxBody: config.server.maxBodyBytes).register(on: api)
     let traces = TracesController(store: store, writer: writer, maxBody: config.server.maxBodyBytes)
     PromptsController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }).register(on: api)
-    DatasetsController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }).register(on: api)
+    DatasetsController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) },
+                       embedder: options.embedder).register(on: api)
     let experiments = ExperimentService(store: store, gateway: parts.gateway, logger: logger)
     ExperimentsController(store: store, gateway: parts.gateway, service: experiments, maxBody: config.server.maxBodyBytes,
                           projectID: { try await traces.projectID($0, $1) }).register(on: api)

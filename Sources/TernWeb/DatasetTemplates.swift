@@ -168,6 +168,20 @@ enum DatasetTemplates {
           <tbody>{{#pairs}}<tr><td class="mono"><a href="{{aHref}}">{{a}}</a></td><td>{{aText}}</td><td class="mono"><a href="{{bHref}}">{{b}}</a></td><td>{{bText}}</td></tr>{{/pairs}}</tbody></table>{{/hasPairs}}
           {{^hasPairs}}<p class="muted">None found.</p>{{/hasPairs}}
         </section>
+        <section class="panel" id="semantic-duplicates"><h2>Near duplicates by meaning</h2>
+          <form class="toolbar" id="semantic-form" method="get" action="{{statsAction}}">
+            {{#versionParam}}<input type="hidden" name="version" value="{{versionParam}}">{{/versionParam}}
+            <input type="hidden" name="semantic" value="true">
+            <label>Cosine at least <input id="semantic-threshold" name="semantic_threshold" type="number" min="0" max="1" step="0.01" value="{{semanticThreshold}}"></label>
+            <button id="semantic-submit" type="submit">Find</button>
+          </form>
+          <p class="muted">Inputs embedded with the local model all-minilm-l6-v2 (in process, nothing leaves the server), every pair compared; exact duplicates are counted apart. Paraphrases that share few characters show up here and not above. At most {{semanticMax}} items.</p>
+          {{#semanticError}}<div class="flash error" role="alert" id="semantic-error">{{semanticError}}</div>{{/semanticError}}
+          {{#semantic}}<p id="semantic-summary"><strong id="semantic-count">{{count}}</strong> items are at least {{threshold}} similar to an earlier item ({{model}}).</p>
+          {{#hasPairs}}<table id="semantic-pairs"><thead><tr><th>Item</th><th>Input</th><th>Similar item</th><th>Input</th><th class="num">Cosine</th></tr></thead>
+          <tbody>{{#pairs}}<tr><td class="mono"><a href="{{aHref}}">{{a}}</a></td><td>{{aText}}</td><td class="mono"><a href="{{bHref}}">{{b}}</a></td><td>{{bText}}</td><td class="num">{{similarity}}</td></tr>{{/pairs}}</tbody></table>{{/hasPairs}}
+          {{/semantic}}
+        </section>
         </div>
         {{/content}}{{/layout}}
         """

@@ -196,7 +196,19 @@ extension Views {
 
     // MARK: Statistics
 
-    public static func datasetStats(chrome: Chrome, dataset: Dataset, version: Int, stats: DatasetStats, previews: [String: String]) -> [String: Any] {
+    /// The near-duplicates-by-meaning form: its threshold, and why the search failed.
+    public struct SemanticRequest: Sendable {
+        public var threshold: Double
+        public var error: String?
+
+        public init(threshold: Double, error: String? = nil) {
+            self.threshold = threshold
+            self.error = error
+        }
+    }
+
+    public static func datasetStats(chrome: Chrome, dataset: Dataset, version: Int, stats: DatasetStats, previews: [String: String],
+                                    semantic: SemanticRequest = SemanticRequest(threshold: 0.9)) -> [String: Any] {
         var context = chrome.pageContext(title: "\(dataset.name): statistics")
         let base = datasetBase(chrome, dataset.name)
         context["name"] = dataset.name
@@ -225,6 +237,19 @@ extension Views {
                     "aText": clip(previews[a] ?? "", 120), "bText": clip(previews[b] ?? "", 120)]
         }
         context["hasPairs"] = !stats.nearDuplicatePairs.isEmpty
+        context["statsAction"] = "\(base)/stats"
+        if version != dataset.latestVersion { context["versionParam"] = String(version) }
+        context["semanticThreshold"] = String(semantic.threshold)
+        context["semanticMax"] = Format.integer(DatasetStats.maxSemanticItems)
+        if let error = semantic.error { context["semanticError"] = error }
+        if let found = stats.semanticDuplicates {
+            let pairs = found.pairs.map { pair -> [String: Any] in
+                ["a": pair.a, "b": pair.b, "aHref": "\(base)/items/\(percent(pair.a))", "bHref": "\(base)/items/\(percent(pair.b))",
+                 "aText": clip(previews[pair.a] ?? "", 120), "bText": clip(previews[pair.b] ?? "", 120), "similarity": Format.score(pair.similarity)]
+            }
+            context["semantic"] = ["count": Format.integer(found.count), "threshold": Format.score(found.threshold), "model": found.model,
+                                   "pairs": pairs, "hasPairs": !pairs.isEmpty] as [String: Any]
+        }
         return context
     }
 

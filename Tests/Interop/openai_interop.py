@@ -60,6 +60,21 @@ for model in ["tools-openai", "tools-anthropic"]:
 embeddings = client.embeddings.create(model="embedder", input=["a", "b"])
 check("embeddings", len(embeddings.data) == 2 and len(embeddings.data[0].embedding) == 8, repr(embeddings)[:200])
 
+# The built-in local embedding model, when installed (TERN_LOCAL_MODEL=1): the client asks for base64 by
+# default; floats on request must decode to the same vectors.
+if os.environ.get("TERN_LOCAL_MODEL") == "1":
+    texts = ["The cat sits on the mat.", "A cat is sitting on a mat.", "Quarterly revenue grew by four percent."]
+    local = client.embeddings.create(model="all-minilm-l6-v2", input=texts)
+    vectors = [item.embedding for item in local.data]
+    check("local.dimensions", [len(v) for v in vectors] == [384, 384, 384], repr([len(v) for v in vectors]))
+    dot = lambda a, b: sum(x * y for x, y in zip(a, b))
+    check("local.normalised", all(abs(dot(v, v) - 1) < 1e-4 for v in vectors))
+    check("local.semantic", dot(vectors[0], vectors[1]) > dot(vectors[0], vectors[2]) + 0.3,
+          repr((dot(vectors[0], vectors[1]), dot(vectors[0], vectors[2]))))
+    check("local.usage", local.usage.prompt_tokens > 0 and local.model == "all-minilm-l6-v2", repr(local.usage))
+    floats = client.embeddings.create(model="all-minilm-l6-v2", input=texts, encoding_format="float")
+    check("local.float_equals_base64", all(abs(x - y) < 1e-6 for a, b in zip(vectors, (i.embedding for i in floats.data)) for x, y in zip(a, b)))
+
 # Models.
 ids = {model.id for model in client.models.list()}
 check("models.list", {"support-bot", "claude-direct", "embedder"} <= ids, repr(ids))

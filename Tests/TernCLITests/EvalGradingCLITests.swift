@@ -2,6 +2,7 @@ import Foundation
 import TernCLI
 import TernCore
 import TernEval
+import TernLocal
 import TernTestSupport
 import Testing
 
@@ -152,7 +153,9 @@ struct EvalGradingCLITests {
             #expect(TernCommand.exitCode(for: missing!).rawValue == 1)
 
             let noEmbedder = await #expect(throws: ConfigError.self) {
-                _ = try await ternEval(["-c", config, "--no-cache", "--grader", "openai:chat:gpt-4o-mini"], environment: environment)
+                _ = try await EvalDefaults.$embedding.withValue(nil) {
+                    try await ternEval(["-c", config, "--no-cache", "--grader", "openai:chat:gpt-4o-mini"], environment: environment)
+                }
             }
             #expect(noEmbedder?.message.contains("similar: no embedding model is configured") == true, "\(noEmbedder?.message ?? "")")
             #expect(noEmbedder?.message.contains("provider: {embedding: openai:embedding:MODEL}") == true)
@@ -235,6 +238,53 @@ struct EvalGradingCLITests {
                 let traces = json["results"]?["results"]?[0]?["gradingResult"]?["componentResults"]?[0]?["tern"]?["gradingTraceIds"]?.array ?? []
                 #expect(traces.count == 1, "the judge call carried its own trace id: \(json)")
             }
+        }
+    }
+}
+
+@Suite("CLI: eval with the local embedding model")
+struct EvalLocalEmbeddingTests {
+    static var installed: Bool { LocalModels.isInstalled(.allMiniLML6V2) }
+    static var enabled: Bool { installed || ProcessInfo.processInfo.environment["TERN_TEST_REQUIRE_MODEL"] == "1" }
+
+    static let config = """
+        prompts: ['{{q}}']
+        providers: [echo]
+        tests:
+          - vars: {q: A cat is sitting on a mat.}
+            assert: [{type: similar, value: The cat sits on the mat., threshold: 0.7}]
+          - vars: {q: Quarterly revenue grew by four percent.}
+            assert: [{type: similar, value: The cat sits on the mat., threshold: 0.7}]
+        """
+
+    @Test("similar embeds with all-minilm-l6-v2 in process when the config names no embedding model",
+          .enabled(if: EvalLocalEmbeddingTests.enabled, "all-minilm-l6-v2 is not installed (scripts/test pulls it)"))
+    func localByDefault() async throws {
+        try #require(Self.installed, "TERN_TEST_REQUIRE_MODEL=1 but all-minilm-l6-v2 is not installed")
+        try await withStubAndFolder { stub, path in
+            let config = path("tern-eval.yaml")
+            try Self.config.write(toFile: config, atomically: true, encoding: .utf8)
+            let result = try await ternEval(["-c", config, "--no-cache"], environment: [:])
+            #expect(result.code == 100, "\(result.output)")
+            #expect(result.output.contains("Successes: 1\nFailures: 1"), "\(result.output)")
+            #expect(stub.requests.isEmpty, "nothing leaves the process")
+        }
+    }
+
+    @Test("without the model installed, similar fails before any call with the command that installs it")
+    func notInstalled() async throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("tern-no-models-\(UUID().uuidString)")
+        try await withStubAndFolder { stub, path in
+            let config = path("tern-eval.yaml")
+            try Self.config.write(toFile: config, atomically: true, encoding: .utf8)
+            let missing = await #expect(throws: ConfigError.self) {
+                _ = try await EvalDefaults.$embedding.withValue(EvalDefaultEmbedding(modelName: "all-minilm-l6-v2") {
+                    try SharedLocalEmbedder(modelsDirectory: empty)
+                }) {
+                    try await ternEval(["-c", config, "--no-cache"], environment: [:])
+                }
+            }
+            #expect(missing?.description.contains("tern models pull all-minilm-l6-v2 --models-dir \(empty.path)") == true, "\(missing?.description ?? "")")
         }
     }
 }

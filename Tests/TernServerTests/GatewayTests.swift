@@ -241,7 +241,8 @@ struct GatewayEndpointTests {
             #expect(completion.status == .ok)
             #expect((completion.json["choices"] as? [[String: Any]])?.first?["text"] as? String == "Hello from gpt-4o-mini")
             let models = try await g.h.call(.get, "/v1/models", key: g.h.adminKey)
-            #expect(Set(models.data.compactMap { $0["id"] as? String }) == ["support-bot", "claude-direct", "embedder"])
+            #expect(Set(models.data.compactMap { $0["id"] as? String }) == ["support-bot", "claude-direct", "embedder", "all-minilm-l6-v2"],
+                    "tern.yaml's models and the built-in local one")
             let viaAnthropic = try await g.h.call(.post, "/v1/embeddings", key: g.h.adminKey, json: #"{"model":"claude-direct","input":"x"}"#)
             #expect(viaAnthropic.status == .badRequest, "Anthropic has no embeddings; the error says so")
         }

@@ -64,9 +64,14 @@ struct InteropTests {
             environment["TERN_BASE_URL"] = "http://127.0.0.1:\(port)/v1"
             environment["TERN_KEY"] = g.h.adminKey
             environment["TERN_LIMITED_KEY"] = limited
+            if InstalledModel.enabled {
+                try InstalledModel.requireInstalled()
+                environment["TERN_LOCAL_MODEL"] = "1"
+            }
             let (status, text) = try await runExternalProcess([Self.python, script], environment: environment)
             #expect(status == 0, "\(text)")
             #expect(text.contains("all checks passed"), "\(text)")
+            if environment["TERN_LOCAL_MODEL"] == "1" { #expect(text.contains("ok local.float_equals_base64"), "\(text)") }
         }
     }
 

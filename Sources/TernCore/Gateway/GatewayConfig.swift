@@ -5,6 +5,8 @@ public enum ProviderType: String, Sendable, Codable, Equatable, CaseIterable {
     case openai
     /// Anthropic's native Messages API.
     case anthropic
+    /// Models run inside Tern (TernLocal): `all-minilm-l6-v2` embeddings. No URL or key.
+    case local
 }
 
 /// An upstream API and how to reach it. Its key comes from an environment variable, never from config text
@@ -17,26 +19,32 @@ public struct ProviderConfig: Sendable, Codable, Equatable {
     /// Extra headers sent upstream (e.g. `anthropic-version`, `OpenAI-Organization`).
     public var headers: [String: String]
     public var timeoutSeconds: Double
+    /// Where a `local` provider finds its models (`tern models pull --models-dir`); nil: `TERN_MODELS_DIR`
+    /// or `~/.cache/tern/models`.
+    public var modelsDirectory: String?
 
     public init(name: String, type: ProviderType, baseURL: String? = nil, apiKeyEnv: String? = nil,
-                headers: [String: String] = [:], timeoutSeconds: Double = 120) {
+                headers: [String: String] = [:], timeoutSeconds: Double = 120, modelsDirectory: String? = nil) {
         self.name = name
         self.type = type
         self.baseURL = baseURL ?? ProviderConfig.defaultBaseURL(type)
         self.apiKeyEnv = apiKeyEnv
         self.headers = headers
         self.timeoutSeconds = timeoutSeconds
+        self.modelsDirectory = modelsDirectory
     }
 
     public static func defaultBaseURL(_ type: ProviderType) -> String {
         switch type {
         case .openai: "https://api.openai.com/v1"
         case .anthropic: "https://api.anthropic.com/v1"
+        case .local: "local:"
         }
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, type, baseURL = "base_url", apiKeyEnv = "api_key_env", headers, timeoutSeconds = "timeout_seconds"
+        case name, type, baseURL = "base_url", apiKeyEnv = "api_key_env", headers, timeoutSeconds = "timeout_seconds",
+             modelsDirectory = "models_dir"
     }
 }
 

@@ -10,18 +10,32 @@ extension TernConfig {
             var keyEnv: String?
             var headers: [String: String] = [:]
             var timeout = 120.0
-            for (key, value) in try entry.mapping(allowed: ["type", "base_url", "api_key_env", "headers", "timeout_seconds"]) {
+            var modelsDirectory: String?
+            var remote: [ConfigNode] = []
+            for (key, value) in try entry.mapping(allowed: ["type", "base_url", "api_key_env", "headers", "timeout_seconds", "models_dir"]) {
                 switch key {
                 case "type": type = try value.oneOf(ProviderType.allCases.map { ($0.rawValue, $0) })
-                case "base_url": baseURL = try Self.httpURL(value)
-                case "api_key_env": keyEnv = try Self.envName(value)
+                case "base_url": baseURL = try Self.httpURL(value); remote.append(value)
+                case "api_key_env": keyEnv = try Self.envName(value); remote.append(value)
                 case "headers":
                     for (header, headerValue) in try value.mapping(allowed: nil) { headers[header] = try headerValue.string() }
+                    remote.append(value)
+                case "models_dir":
+                    let path = try value.string()
+                    guard !path.isEmpty else { throw value.error("must not be empty") }
+                    modelsDirectory = path
                 default: timeout = try value.double(in: 0.1...3600)
                 }
             }
-            guard let type else { throw entry.error("missing key \"type\" (openai or anthropic)") }
-            providers[name] = ProviderConfig(name: name, type: type, baseURL: baseURL, apiKeyEnv: keyEnv, headers: headers, timeoutSeconds: timeout)
+            guard let type else { throw entry.error("missing key \"type\" (openai, anthropic or local)") }
+            if type == .local, let first = remote.first {
+                throw first.error("a local provider runs models inside Tern and takes no base_url, api_key_env or headers")
+            }
+            if type != .local, modelsDirectory != nil {
+                throw entry.error("models_dir applies to providers of type local only")
+            }
+            providers[name] = ProviderConfig(name: name, type: type, baseURL: baseURL, apiKeyEnv: keyEnv, headers: headers,
+                                             timeoutSeconds: timeout, modelsDirectory: modelsDirectory)
             lines["providers.\(name)"] = entry.line
         }
     }

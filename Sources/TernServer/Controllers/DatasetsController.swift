@@ -10,8 +10,11 @@ struct DatasetsController {
     let store: any TernStore
     let maxBody: Int
     let projectID: @Sendable (Request, TernRequestContext) async throws -> String
+    /// The embedding model of near-duplicates by meaning (`?semantic=true`).
+    let embedder: @Sendable () async throws -> any Embedder
 
     static let maxItemsPerChange = 10_000
+    static let defaultSemanticThreshold = 0.9
 
     struct DatasetView: Encodable {
         var dataset: Dataset
@@ -108,7 +111,9 @@ struct DatasetsController {
             let project = try await projectID(request, context)
             let name = try context.parameters.string("dataset")
             let items = try await allItems(project: project, name: name, version: try Self.int(request.uri.queryParameters.get("version"), "version", range: 0...Int.max))
-            return try JSON.response(DatasetStats.compute(items))
+            let stats = DatasetStats.compute(items)
+            guard let threshold = try Self.semanticThreshold(request.uri.queryParameters) else { return try JSON.response(stats) }
+            return try JSON.response(try await stats.withSemanticDuplicates(items, embedder: try await embedder(), threshold: threshold))
         }
         api.post("datasets/{dataset}/from-traces") { request, context in
             let principal = try context.requirePrincipal()
@@ -179,6 +184,22 @@ struct DatasetsController {
             out += page
             guard page.count == 5000, let last = page.last else { return out }
             after = last.id
+        }
+    }
+
+    /// The threshold of near-duplicates by meaning when `semantic` is true (`semantic_threshold`, default 0.9), else nil.
+    static func semanticThreshold(_ query: Parameters) throws -> Double? {
+        let threshold = try query.get("semantic_threshold").map { text -> Double in
+            guard let value = Double(text), (0...1).contains(value) else {
+                throw TernError.invalid("semantic_threshold", "expected a number 0-1, got \"\(text)\"")
+            }
+            return value
+        }
+        switch query.get("semantic") {
+        case nil: return threshold
+        case "true", "1": return threshold ?? defaultSemanticThreshold
+        case "false", "0": return nil
+        case let other?: throw TernError.invalid("semantic", "expected true or false, got \"\(other)\"")
         }
     }
 

@@ -11,6 +11,8 @@ import TernWeb
 /// statistics, and "add to dataset" from the trace view.
 struct DatasetsWebController {
     let web: WebController
+    /// The embedding model of near-duplicates by meaning.
+    let embedder: @Sendable () async throws -> any Embedder
 
     var store: any TernStore { web.store }
     var renderer: WebRenderer { web.renderer }
@@ -211,12 +213,23 @@ struct DatasetsWebController {
                 let dataset = try await loadDataset(chrome, context)
                 let version = try Self.version(request.uri.queryParameters.get("version"), of: dataset)
                 let items = try await allItems(chrome, dataset, version: version)
-                let stats = DatasetStats.compute(items)
-                let wanted = Set(stats.nearDuplicatePairs.flatMap { $0 })
+                var stats = DatasetStats.compute(items)
+                // Near-duplicates by meaning on request (?semantic=true); a failure is shown on the page.
+                let threshold = try DatasetsController.semanticThreshold(request.uri.queryParameters)
+                var semanticError: String?
+                if let threshold {
+                    do {
+                        stats = try await stats.withSemanticDuplicates(items, embedder: try await embedder(), threshold: threshold)
+                    } catch let error as TernError {
+                        semanticError = error.message
+                    }
+                }
+                let wanted = Set(stats.nearDuplicatePairs.flatMap { $0 } + (stats.semanticDuplicates?.pairs.flatMap { [$0.a, $0.b] } ?? []))
                 var previews: [String: String] = [:]
                 for item in items where wanted.contains(item.id) { previews[item.id] = DatasetStats.inputText(item) }
-                return web.html(renderer.render("dataset-stats", Views.datasetStats(chrome: chrome, dataset: dataset, version: version, stats: stats,
-                                                                                      previews: previews)))
+                return web.html(renderer.render("dataset-stats", Views.datasetStats(
+                    chrome: chrome, dataset: dataset, version: version, stats: stats, previews: previews,
+                    semantic: .init(threshold: threshold ?? DatasetsController.defaultSemanticThreshold, error: semanticError))))
             }
         }
         router.post("ui/{project}/traces/{trace}/dataset") { request, context in

@@ -44,9 +44,11 @@ extension ExperimentsController {
         }
         let concurrency = try Self.int(options, "max_concurrency", range: 1...64, path: "options.") ?? 4
         let grader = try Self.string(options, "grader", path: "options.")
-        let embedder = try Self.string(options, "embedder", path: "options.")
+        let namedEmbedder = try Self.string(options, "embedder", path: "options.")
         if let grader, gateway.registry.model(grader) == nil { throw unknownModel(grader, field: "options.grader") }
-        if let embedder, gateway.registry.model(embedder) == nil { throw unknownModel(embedder, field: "options.embedder") }
+        if let namedEmbedder, gateway.registry.model(namedEmbedder) == nil { throw unknownModel(namedEmbedder, field: "options.embedder") }
+        // Without options.embedder, similar and answer-relevance use the built-in local model while the gateway serves it.
+        let embedder = namedEmbedder ?? (gateway.registry.model(BuiltInModels.localEmbeddingModel) != nil ? BuiltInModels.localEmbeddingModel : nil)
         let runThreshold = try FieldReader(body: options, path: "options").double("threshold")
         if let runThreshold, !(0...1).contains(runThreshold) { throw TernError.invalid("options.threshold", "expected a number 0-1") }
 
@@ -76,6 +78,7 @@ extension ExperimentsController {
         }
         var resolvedOptions = optionObject
         resolvedOptions["max_concurrency"] = .number(Double(concurrency))
+        if namedEmbedder == nil, assertions.defaultEmbedded, let embedder { resolvedOptions["embedder"] = .string(embedder) }
         if !overrides.isEmpty {
             resolvedOptions["judge_prompts"] = .object(overrides.mapValues { .string("\($0.name)@\($0.version)") })
         }
@@ -141,6 +144,8 @@ extension ExperimentsController {
         var specs: [AssertionSpec]
         /// Paths of the model-graded assertions.
         var judged: [String]
+        /// Whether an assertion uses the run's default embedding model.
+        var defaultEmbedded = false
     }
 
     /// Decodes `assert` and checks every type (inside `assert-set`s too), and that model-graded
@@ -152,6 +157,7 @@ extension ExperimentsController {
         registry.registerModelGraded(graders: StaticGraderProvider(client: nil))
         let known = Set(registry.knownTypes)
         var judged: [String] = []
+        var defaultEmbedded = false
         func check(_ values: [JSONValue], path: String) throws -> [AssertionSpec] {
             try values.enumerated().map { index, value in
                 let here = "\(path)[\(index)]"
@@ -188,11 +194,13 @@ extension ExperimentsController {
                     if named == nil, embedder == nil {
                         throw TernError.invalid("options.embedder", "\(here) (\(spec.type)) needs an embedding model: set options.embedder, or provider on the assertion")
                     }
+                    if named == nil { defaultEmbedded = true }
                 }
                 return spec
             }
         }
-        return CheckedAssertions(specs: try check(list, path: "assert"), judged: judged)
+        let specs = try check(list, path: "assert")
+        return CheckedAssertions(specs: specs, judged: judged, defaultEmbedded: defaultEmbedded)
     }
 
     // MARK: - Fields
