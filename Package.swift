@@ -107,12 +107,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Element-wise kernels of the local model (GELU), vectorised for AVX-512 / AVX2 and chosen at run time.
+        // Optimised in every configuration: debug test runs embed hundreds of texts.
+        .target(
+            name: "CTernKernels",
+            cSettings: [.unsafeFlags(["-O2"])]
+        ),
         .target(
             name: "TernLocal",
             dependencies: [
                 // OpenBLAS (Debian: libopenblas-dev) is loaded at run time (Sources/TernLocal/LinearAlgebra.swift
                 // says why); scripts/test and scripts/serve install it.
                 "TernCore",
+                "CTernKernels",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -241,7 +248,7 @@ let package = Package(
         .testTarget(
             name: "TernLocalTests",
             dependencies: [
-                "TernLocal", "TernCore",
+                "TernLocal", "TernCore", "CTernKernels",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

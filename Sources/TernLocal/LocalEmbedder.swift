@@ -88,7 +88,7 @@ public final class LocalEmbedder: Embedder, @unchecked Sendable {
     }
 
     /// The OpenBLAS kernel family in use (for example "SkylakeX" or "Haswell"), for benchmark reports.
-    public static var linearAlgebraBackend: String { Compute.backend }
+    public static var linearAlgebraBackend: String { "\(Compute.backend), GELU \(Activation.instructionSet)" }
 
     /// `v / max(‖v‖, 1e-12)`, as torch.nn.functional.normalize.
     static func normalized(_ vector: [Float]) -> [Float] {
