@@ -20,6 +20,14 @@ public final class ModelRegistry: Sendable {
 
     public var all: [ModelConfig] { state.withLock { $0.models.values.sorted { $0.name < $1.name } } }
 
+    /// Whether every deployment of `model` is a provider that serves embeddings only (type `local`).
+    public func embeddingsOnly(_ model: ModelConfig) -> Bool {
+        model.deployments.allSatisfy { providers[$0.provider]?.type == .local }
+    }
+
+    /// The models a chat or completion request can use (those not served by embedding-only providers).
+    public var generative: [ModelConfig] { all.filter { !embeddingsOnly($0) } }
+
     /// A registry over `config`'s providers and the built-in ones (`BuiltInModels`), with the file's models
     /// and the built-in models it does not replace recorded as versions.
     public static func start(store: any TernStore, config: TernConfig, logger: Logger) async throws -> ModelRegistry {

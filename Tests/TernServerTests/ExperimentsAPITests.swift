@@ -201,6 +201,7 @@ struct ExperimentsAPITests {
                 (#"{"name": "x", "dataset": "words", "prompts": ["qa@1", "qa:staging"], "models": ["echo-a"]}"#, "prompts[1]"),
                 (#"{"name": "x", "dataset": "words", "prompts": [], "models": ["echo-a"]}"#, "prompts"),
                 (#"{"name": "x", "dataset": "words", "prompts": ["qa@1"], "models": ["echo-a", "gpt-9"]}"#, "models[1]"),
+                (#"{"name": "x", "dataset": "words", "prompts": ["qa@1"], "models": ["echo-a", "all-minilm-l6-v2"]}"#, "models[1]"),
                 (#"{\#(valid), "repeats": 0}"#, "repeats"),
                 (#"{\#(valid), "assert": [{"type": "contains", "value": "Q"}, {"type": "containz"}]}"#, "assert[1].type"),
                 (#"{\#(valid), "assert": [{"type": "assert-set", "assert": [{"type": "nope"}]}]}"#, "assert[0].assert[0].type"),

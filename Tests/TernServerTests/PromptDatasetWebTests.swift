@@ -120,6 +120,8 @@ struct PromptDatasetWebTests {
             #expect(page.status == .ok)
             #expect(page.text.contains(#"name="var.company""#) && page.text.contains(#"name="var.question""#), "fields for the variables")
             #expect(page.text.contains(#"value="support-bot" id="model-support-bot" checked"#), "the version's model is preselected")
+            #expect(page.text.contains(#"value="claude-direct""#) && !page.text.contains(#"value="all-minilm-l6-v2""#),
+                    "chat models are offered; the built-in embedding model is not")
             let token = try Self.csrf(page.text)
             g.stub.script(model: "gpt-4o-mini", [.reply(text: "<script>alert(7)</script> Sure, Acme ships <img src=x onerror=alert(8)>.")])
 

@@ -140,7 +140,8 @@ struct PromptsWebController {
 
     static func base(_ chrome: Chrome, _ name: String) -> String { "/ui/\(Views.percent(chrome.project.slug))/prompts/\(Views.percent(name))" }
 
-    var modelNames: [String] { gateway.registry.all.map(\.name) }
+    /// The playground's models: chat-capable ones (embedding-only models such as the built-in local one are left out).
+    var modelNames: [String] { gateway.registry.generative.map(\.name) }
 
     func loadHistory(_ chrome: Chrome, _ name: String) async throws -> [PromptVersion] {
         let history = try await store.prompts.history(projectID: chrome.project.id, name: name)

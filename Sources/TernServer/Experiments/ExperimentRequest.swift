@@ -31,7 +31,10 @@ extension ExperimentsController {
         let models = try Self.strings(body, "models")
         guard !models.isEmpty else { throw TernError.invalid("models", "required: a non-empty list of the gateway's model names") }
         for (index, model) in models.enumerated() {
-            guard gateway.registry.model(model) != nil else { throw unknownModel(model, field: "models[\(index)]") }
+            guard let config = gateway.registry.model(model) else { throw unknownModel(model, field: "models[\(index)]") }
+            if gateway.registry.embeddingsOnly(config) {
+                throw TernError.invalid("models[\(index)]", "\(model) serves embeddings only; a run's models answer prompts")
+            }
         }
         guard Set(models).count == models.count else { throw TernError.invalid("models", "a model appears twice") }
         let repeats = try Self.int(body, "repeats", range: 1...20) ?? 1
