@@ -25,8 +25,8 @@ enum EvalRunsOption {
 struct EvalListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "The runs kept in the run history, newest first.")
 
-    @Option(name: .customLong("runs-dir"), help: ArgumentHelp("The run history (default .tern/evals).", valueName: "dir"))
-    var runsDir = EvalRunsOption.defaultDirectory
+    /// `--runs-dir` is `tern eval`'s option (it may come before or after `list` / `show`).
+    @ParentCommand var eval: EvalCommand
 
     @Option(name: .long, help: ArgumentHelp("At most this many runs (default 20).", valueName: "n"))
     var limit = 20
@@ -36,6 +36,7 @@ struct EvalListCommand: ParsableCommand {
     }
 
     func run() throws {
+        let runsDir = eval.runsDir
         let runs = EvalRunStore(directory: URL(fileURLWithPath: runsDir)).list()
         guard !runs.isEmpty else {
             say("No runs in \(runsDir) (tern eval keeps every run there unless --no-write).")
@@ -55,12 +56,12 @@ struct EvalShowCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("A run id (or a unique prefix of one), or latest.", valueName: "id"))
     var id: String
 
-    @Option(name: .customLong("runs-dir"), help: ArgumentHelp("The run history (default .tern/evals).", valueName: "dir"))
-    var runsDir = EvalRunsOption.defaultDirectory
+    /// `--runs-dir` is `tern eval`'s option (it may come before or after `list` / `show`).
+    @ParentCommand var eval: EvalCommand
 
     func run() throws {
-        let store = EvalRunStore(directory: URL(fileURLWithPath: runsDir))
-        guard let run = try store.find(id.hasPrefix("eval-") || id == "latest" ? id : "eval-" + id) else {
+        let store = EvalRunStore(directory: URL(fileURLWithPath: eval.runsDir))
+        guard let run = try store.find(id.hasPrefix("eval-") || id == "latest" ? id : "eval-" + id, source: "tern eval show") else {
             throw TernError.notFound("run \(id)")
         }
         let data: Data

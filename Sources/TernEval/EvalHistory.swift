@@ -78,12 +78,12 @@ public struct EvalRunStore: Sendable {
     /// The run `reference` names: `latest` (the newest run of `configPath`, else of any config),
     /// an id, or a unique prefix of one (`eval-0192f3`). Nil when `reference` is not of the form of
     /// a local run id (it may be a server experiment's); an error when it is but names no stored run.
-    public func find(_ reference: String) throws -> Summary? {
+    public func find(_ reference: String, source: String = "--baseline") throws -> Summary? {
         let runs = list()
         if reference == "latest" {
             let candidates = configPath.map { path in runs.filter { $0.config == path } } ?? runs
             guard let newest = candidates.first else {
-                throw ConfigError(source: "--baseline", path: nil, line: nil,
+                throw ConfigError(source: source, path: nil, line: nil,
                                   message: "latest: no run\(configPath.map { " of \($0)" } ?? "") is stored in \(directory.path) yet "
                                       + "(every run is kept there unless --no-write)")
             }
@@ -93,11 +93,11 @@ public struct EvalRunStore: Sendable {
         if let exact = runs.first(where: { $0.id == reference }) { return exact }
         let matching = runs.filter { $0.id.hasPrefix(reference) }
         guard matching.count <= 1 else {
-            throw ConfigError(source: "--baseline", path: nil, line: nil,
+            throw ConfigError(source: source, path: nil, line: nil,
                               message: "\(reference) matches \(matching.count) stored runs (\(matching.prefix(3).map(\.id).joined(separator: ", "))...): give more of the id")
         }
         guard let found = matching.first else {
-            throw ConfigError(source: "--baseline", path: nil, line: nil,
+            throw ConfigError(source: source, path: nil, line: nil,
                               message: "no run \(reference) is stored in \(directory.path) (tern eval list shows the stored runs)")
         }
         return found
