@@ -31,10 +31,7 @@ struct EvalCommand: AsyncParsableCommand {
             Tern logical models with --server), tests (inline, CSV, JSONL, YAML, JSON), defaultTest, evaluateOptions. \
             Unsupported promptfoo features are refused by name. Answers are cached under .tern/cache (--no-cache to call again).
 
-            Model-graded assertions (llm-rubric, g-eval, factuality, model-graded-closedqa, answer-relevance, context-faithfulness, \
-            similar, select-best) are graded by the assertion's provider, else the test's or defaultTest's options.provider, else \
-            --grader ID; similar needs an embedding model (provider: openai:embedding:MODEL). Their cost (embeddings included) is \
-            shown apart (Grading). With --server, judge prompts are the server's tern-judge-* prompts labelled production.
+            Model-graded assertions (llm-rubric, g-eval, factuality, model-graded-closedqa, answer-relevance, context-faithfulness,             similar, select-best) are graded by the assertion's provider, else the test's or defaultTest's options.provider, else             --grader ID; similar needs an embedding model (provider: openai:embedding:MODEL). Their cost is shown apart (Grading).
 
             Every run gets an id (eval-...) and is kept in .tern/evals (--runs-dir; --no-write keeps nothing): \
             tern eval list and tern eval show ID read them back, and --baseline ID (or latest) compares with one.
