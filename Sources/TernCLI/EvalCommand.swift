@@ -35,6 +35,9 @@ struct EvalCommand: AsyncParsableCommand {
 
             Model-graded assertions (llm-rubric, g-eval, factuality, model-graded-closedqa, answer-relevance, context-faithfulness,             similar, select-best) are graded by the assertion's provider, else the test's or defaultTest's options.provider, else             --grader ID; similar and answer-relevance embed with the assertion's embedding provider (openai:embedding:MODEL), else the local model all-minilm-l6-v2 (tern models pull all-minilm-l6-v2). Their cost is shown apart (Grading).
 
+            Every run gets an id (eval-...) and is kept in .tern/evals (--runs-dir; --no-write keeps nothing): \
+            tern eval list and tern eval show ID read them back, and --baseline ID (or latest) compares with one.
+
             Exit codes: 0 when the pass rate reaches --pass-rate (default 100); 100 when it does not, or a test that passed \
             in --baseline fails now; 1 on configuration or provider errors, and on failing golden items with --require-golden \
             (or golden: require-all).
@@ -43,7 +46,10 @@ struct EvalCommand: AsyncParsableCommand {
               tern eval                                   run tern-eval.yaml
               tern eval --from-promptfoo promptfooconfig.yaml -o results.json -o report.html
               tern eval -o junit.xml --pass-rate 95 --baseline main-results.json
-            """)
+              tern eval --baseline latest                 fail on any regression against the previous run of this config
+              tern eval list                              the stored runs, newest first
+            """,
+        subcommands: [EvalListCommand.self, EvalShowCommand.self])
 
     @Option(name: [.customShort("c"), .long], help: ArgumentHelp("Config file (default: tern-eval.yaml, else promptfooconfig.yaml).", valueName: "file"))
     var config: String?
@@ -58,8 +64,17 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(name: .customLong("pass-rate"), help: ArgumentHelp("Required pass rate in percent (default 100).", valueName: "percent"))
     var passRate: Double = 100
 
-    @Option(name: .long, help: ArgumentHelp("A JSON results file of an earlier run (-o x.json): any test that passed there and fails now fails the run.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp(
+        "An earlier run: a JSON results file (-o x.json), a stored run id (eval-..., or a unique prefix), latest (the newest stored run "
+            + "of this config), or with --server an experiment id of that server. Any test that passed there and fails now fails the run (exit 100).",
+        valueName: "file|id"))
     var baseline: String?
+
+    @Option(name: .customLong("runs-dir"), help: ArgumentHelp("The run history (default .tern/evals).", valueName: "dir"))
+    var runsDir = EvalRunsOption.defaultDirectory
+
+    @Flag(name: .customLong("no-write"), help: "Do not keep this run in the run history.")
+    var noWrite = false
 
     @Option(name: .customLong("max-concurrency"), help: ArgumentHelp("Calls at once (default: evaluateOptions.maxConcurrency, else 4).", valueName: "n"))
     var maxConcurrency: Int?
@@ -73,7 +88,9 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(name: .customLong("cache-dir"), help: ArgumentHelp("The response cache (default .tern/cache).", valueName: "dir"))
     var cacheDir = ".tern/cache"
 
-    @Option(name: .long, help: ArgumentHelp("A Tern server: its gateway serves logical models (key in TERN_API_KEY) and its datasets back dataset:.", valueName: "url"))
+    @Option(name: .long, help: ArgumentHelp(
+        "A Tern server (key in TERN_API_KEY): its gateway serves logical models, its datasets back dataset:, its tern-judge-* prompts "
+            + "(label production) grade model-graded assertions, and its experiments can be --baseline.", valueName: "url"))
     var server: String?
 
     @Option(name: .customLong("filter-pattern"), help: ArgumentHelp("Only tests whose description matches this regular expression.", valueName: "regex"))
@@ -152,11 +169,19 @@ struct EvalCommand: AsyncParsableCommand {
             let connections = EvalConnections(environment: environment, server: server, timeoutSeconds: timeout,
                                               provider: { Self.provider($0, http: http, environment: environment) }, price: Self.price, cache: cache)
             let graders = EvalGraders(config: config, connections: connections, defaultJudge: defaultJudge, defaultEmbedding: EvalDefaults.embedding)
-            let registry = EvalEvaluators.registry(graders: graders)
+            var judgePrompts = JudgePrompts()
+            if let server, EvalConfig.usesJudges(tests) {
+                guard let key = environment["TERN_API_KEY"], !key.isEmpty else {
+                    throw ConfigError(source: "--server", path: nil, line: nil,
+                                      message: "model-graded assertions take their judge prompts from \(server): set TERN_API_KEY to an API key of that server")
+                }
+                judgePrompts = JudgePrompts(overrides: try await EvalServerJudgePrompts.fetch(client: TernAPIClient(base: Self.trimmed(server), key: key)))
+            }
+            let registry = EvalEvaluators.registry(graders: graders, prompts: judgePrompts)
             try config.validate(tests: tests, registry: registry)
             try config.validateGraders(tests: tests, graders: graders)
             let endpoints = try config.providers.map { try $0.endpoint(environment: environment, server: server) }
-            if let baseline { reference = try await EvalBaseline.resolve(baseline, history: nil) }
+            if let baseline { reference = try await resolveBaseline(baseline, configPath: path, environment: environment) }
             let clients = endpoints.map { endpoint -> EvalProviderClient in
                 guard let endpoint else { return EvalProviderClient(client: EchoModelClient(), identity: "echo") }
                 let client = ProviderModelClient(endpoint: endpoint, provider: Self.provider(endpoint, http: http, environment: environment),
@@ -166,7 +191,9 @@ struct EvalCommand: AsyncParsableCommand {
             let progress = EvalProgress()
             var report: (@Sendable (Int, Int) -> Void)?
             if progress.isEnabled, config.showProgressBar { report = { @Sendable done, total in progress.update(done, total) } }
-            outcome = try await EvalRunner.run(config: config, tests: tests, clients: clients, registry: registry, options: options, progress: report)
+            var finished = try await EvalRunner.run(config: config, tests: tests, clients: clients, registry: registry, options: options, progress: report)
+            finished.judgePrompts = judgePrompts.overrides.mapValues { "\($0.name)@\($0.version)" }
+            outcome = finished
             if report != nil { progress.finish() }
             try await http.shutdown()
         } catch {
@@ -177,6 +204,9 @@ struct EvalCommand: AsyncParsableCommand {
         for line in EvalReport.matrix(outcome) { say(line) }
         say()
         for line in EvalReport.summary(outcome) { say(line) }
+        if let server, !outcome.judgePrompts.isEmpty {
+            say("Judge prompts from \(server) (production): " + outcome.judgePrompts.values.sorted().joined(separator: ", "))
+        }
         var regressions: [EvalRegression] = []
         if let reference {
             regressions = reference.regressions(in: outcome)
@@ -189,9 +219,38 @@ struct EvalCommand: AsyncParsableCommand {
             try EvalOutputFormat(path: output)?.write(outcome, config: config, to: output)
             say("Wrote \(output)")
         }
+        if !noWrite {
+            do {
+                try EvalRunStore(directory: URL(fileURLWithPath: runsDir)).save(outcome, config: config.raw, configPath: path)
+                say("Run \(outcome.id) kept in \(runsDir) (tern eval show \(outcome.id))")
+            } catch {
+                say("WARNING: the run could not be kept in \(runsDir): \(error)")
+            }
+        }
         let verdict = EvalVerdict.judge(outcome, passRate: passRate, requireGolden: requireGolden || config.goldenRequireAll, regressions: regressions)
         for message in verdict.messages { say("FAILED: \(message)") }
         if verdict.exitCode != 0 { throw ExitCode(verdict.exitCode) }
+    }
+}
+
+extension EvalCommand {
+    static func trimmed(_ url: String) -> String { url.hasSuffix("/") ? String(url.dropLast()) : url }
+
+    /// `--baseline`: a file, a run of the local history, else (with `--server`) an experiment of the server.
+    func resolveBaseline(_ reference: String, configPath: String, environment: [String: String]) async throws -> EvalBaseline {
+        var histories: [any EvalRunHistory] = [EvalRunStore(directory: URL(fileURLWithPath: runsDir), configPath: configPath)]
+        var hint = "give a JSON file written with -o, a run id of \(runsDir) (tern eval list) or latest"
+        if let server {
+            guard let key = environment["TERN_API_KEY"], !key.isEmpty else {
+                throw ConfigError(source: "--baseline", path: nil, line: nil,
+                                  message: "\(reference) may be an experiment of --server \(server): set TERN_API_KEY to an API key of that server")
+            }
+            histories.append(EvalServerExperiments(client: TernAPIClient(base: Self.trimmed(server), key: key)))
+            hint += ", or an experiment id of \(server)"
+        } else {
+            hint += "; experiment ids of a Tern server need --server URL"
+        }
+        return try await EvalBaseline.resolve(reference, histories: histories, hint: hint)
     }
 }
 

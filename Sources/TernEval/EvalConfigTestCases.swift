@@ -178,6 +178,10 @@ extension EvalConfigParser {
             let at = EvalLocation(source: source, path: "column \(index + 1) (\(column))", line: 1)
             if column == "__providerOutput" { throw at.error("not supported by tern eval: canned provider outputs") }
             if column == "__metadata" { throw at.error("name the field: __metadata:KEY") }
+            // promptfoo warns and reads such a column as a variable; a typo would silently drop the assertion.
+            if !column.hasPrefix("__"), let special = Self.csvSpecialColumns.first(where: { column.hasPrefix("_" + $0) }) {
+                throw at.error("did you mean _\(column)? The special column is __\(special) (two underscores); rename the column if it is a variable")
+            }
             if column.hasPrefix("__config:") {
                 let parts = column.split(separator: ":").map(String.init)
                 guard parts.count == 3, parts[1].hasPrefix("__expected"), columns.contains(parts[1]), ["threshold", "weight", "metric"].contains(parts[2]) else {
@@ -198,9 +202,11 @@ extension EvalConfigParser {
                 let value = row[index]
                 let cell = EvalLocation(source: source, path: "row \(offset + 2), \(column)", line: nil)
                 if column.hasPrefix("__expected") {
-                    guard !value.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
+                    // Trimmed, as promptfoo trims the cell.
+                    let expected = value.trimmingCharacters(in: .whitespacesAndNewlines)
+                    guard !expected.isEmpty else { continue }
                     assertionColumns[column] = test.assertions.count
-                    test.assertions.append(EvalAssertion(spec: try Self.assertion(fromCSV: value, at: cell), location: cell))
+                    test.assertions.append(EvalAssertion(spec: try Self.assertion(fromCSV: expected, at: cell), location: cell))
                 } else if column == "__description" {
                     test.description = value
                 } else if column == "__prefix" {
@@ -243,6 +249,9 @@ extension EvalConfigParser {
         }
         return out
     }
+
+    /// promptfoo's special column names, without their `__`.
+    static let csvSpecialColumns = ["expected", "prefix", "suffix", "description", "providerOutput", "metric", "threshold", "metadata", "config"]
 
     static func splitEscapedCommas(_ text: String) -> [String] {
         var items: [String] = []

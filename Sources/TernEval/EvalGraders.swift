@@ -99,6 +99,16 @@ extension EvalConfig {
         }
     }
 
+    /// Whether an assertion of `tests` (also inside `assert-set`) is graded by a judge model, so
+    /// judge prompts are needed (`similar` alone needs none).
+    public static func usesJudges(_ tests: [EvalTest]) -> Bool {
+        func judged(_ spec: AssertionSpec) -> Bool {
+            if spec.type == "assert-set" { return (spec.assertions ?? []).contains(where: judged) }
+            return GraderReference.Kind.grading(spec.baseType)?.kinds.contains(.text) == true
+        }
+        return tests.contains { $0.assertions.contains { judged($0.spec) } }
+    }
+
     /// Checks, before anything is called, that every model-graded assertion of `tests` has its
     /// graders: each judge and embedding model resolves through `graders` (which reports what to
     /// configure when none is named). Errors name where the assertion was written.
@@ -228,7 +238,8 @@ public final class EvalGraders: GraderProvider {
         if let providerID {
             let provider = try parse(providerID, config: config, embedding: true)
             guard let endpoint = try endpoint(provider) else { throw EvaluationError("\(provider.id) cannot embed") }
-            embedder = ProviderEmbedder(endpoint: endpoint, provider: connections.provider(endpoint), timeoutSeconds: connections.timeoutSeconds)
+            embedder = ProviderEmbedder(endpoint: endpoint, provider: connections.provider(endpoint), timeoutSeconds: connections.timeoutSeconds,
+                                        price: connections.price, cache: connections.cache)
         } else {
             guard let defaultEmbedding else { throw EvaluationError(noEmbedder) }
             do {
@@ -288,33 +299,54 @@ struct GraderClient: ModelClient {
 
 /// An embedding model behind an OpenAI-compatible `POST /embeddings` (an OpenAI-compatible API,
 /// or a Tern server's gateway serving a logical embedding model). Transient failures are retried
-/// twice with backoff. `dimensions` is 0 until the first answer shows it.
-public final class ProviderEmbedder: Embedder {
+/// twice with backoff. `dimensions` is 0 until the first answer shows it. Each call's usage
+/// (`usage.prompt_tokens`) is costed with `price` by the model the answer names (else the
+/// endpoint's), and answers are kept in the response cache, keyed by the endpoint and the texts:
+/// a cached answer costs nothing (its tokens are still counted, as for cached judge answers).
+public final class ProviderEmbedder: MeteredEmbedder {
     public let endpoint: EvalEndpoint
     let provider: any LLMProvider
     let timeoutSeconds: Double
     let retry: JudgeRetryPolicy
+    let price: (@Sendable (String, TokenUsage) -> Double?)?
+    let cache: ResponseDiskCache?
     private let learned = Mutex(0)
 
-    public init(endpoint: EvalEndpoint, provider: any LLMProvider, timeoutSeconds: Double = 120, retry: JudgeRetryPolicy = JudgeRetryPolicy()) {
+    public init(endpoint: EvalEndpoint, provider: any LLMProvider, timeoutSeconds: Double = 120, retry: JudgeRetryPolicy = JudgeRetryPolicy(),
+                price: (@Sendable (String, TokenUsage) -> Double?)? = nil, cache: ResponseDiskCache? = nil) {
         self.endpoint = endpoint
         self.provider = provider
         self.timeoutSeconds = timeoutSeconds
         self.retry = retry
+        self.price = price
+        self.cache = cache
     }
 
     public var modelName: String { endpoint.model }
     public var dimensions: Int { learned.withLock { $0 } }
 
-    public func embed(_ texts: [String]) async throws -> [[Float]] {
-        guard !texts.isEmpty else { return [] }
+    public func embed(_ texts: [String]) async throws -> [[Float]] { try await embedMetered(texts).0 }
+
+    /// What the cache keeps of an answer.
+    struct Cached: Codable {
+        var vectors: [[Float]]
+        var inputTokens: Int
+    }
+
+    public func embedMetered(_ texts: [String]) async throws -> ([[Float]], EmbeddingUsage) {
+        guard !texts.isEmpty else { return ([], EmbeddingUsage(inputTokens: 0, cost: 0)) }
         let body: JSONValue = ["model": .string(endpoint.model), "input": .array(texts.map(JSONValue.string))]
+        let key = ResponseDiskCache.key(["embedding": .string(endpoint.identity), "request": body])
+        if let cached = cache?.value(Cached.self, key: key), cached.vectors.count == texts.count {
+            learned.withLock { $0 = cached.vectors.first?.count ?? $0 }
+            return (cached.vectors, EmbeddingUsage(inputTokens: cached.inputTokens, cost: 0, cached: true))
+        }
         var delay = retry.backoff
         var attempt = 0
-        var json: JSONValue
+        var answer: (response: UpstreamResponse, json: JSONValue, traceID: String?)
         while true {
             do {
-                json = try await endpoint.send(body, through: provider, timeoutSeconds: timeoutSeconds).json
+                answer = try await endpoint.send(body, through: provider, timeoutSeconds: timeoutSeconds)
                 break
             } catch let error as CompletionError {
                 guard error.retryable, attempt < retry.retries else {
@@ -325,9 +357,15 @@ public final class ProviderEmbedder: Embedder {
             try await Task.sleep(for: delay)
             delay *= 2
         }
+        let json = answer.json
         let vectors = try Self.vectors(json, count: texts.count, model: endpoint.model)
         learned.withLock { $0 = vectors.first?.count ?? $0 }
-        return vectors
+        let tokens = json["usage"]?["prompt_tokens"]?.int ?? answer.response.usage?.inputTokens ?? 0
+        let usage = TokenUsage(inputTokens: tokens, outputTokens: 0)
+        let answeredBy = answer.response.model ?? json["model"]?.string
+        let cost = price.flatMap { price in answeredBy.flatMap { price($0, usage) } ?? price(endpoint.model, usage) }
+        cache?.store(Cached(vectors: vectors, inputTokens: tokens), key: key)
+        return (vectors, EmbeddingUsage(inputTokens: tokens, cost: cost, traceIDs: answer.traceID.map { [$0] } ?? []))
     }
 
     /// The vectors of an OpenAI embeddings response, in input order.

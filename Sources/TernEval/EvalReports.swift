@@ -158,20 +158,22 @@ public enum EvalReport {
             ],
         ]
         if let resultsValue { results["results"] = resultsValue }
+        var tern: [String: JSONValue] = [
+            "description": outcome.description.map(JSONValue.string) ?? .null,
+            "passRate": .number(stats.passRate), "cost": .number(stats.cost), "durationMs": .number(outcome.durationMs),
+            "gradingCost": .number(stats.gradingCost),
+            "gradingTokens": ["prompt": .number(Double(stats.gradingInputTokens)), "completion": .number(Double(stats.gradingOutputTokens))],
+            "cachedCells": .number(Double(stats.cached)), "goldenFailures": .number(Double(stats.goldenFailed)),
+            "repeat": .number(Double(outcome.repeatCount)),
+            "columns": .array(outcome.columns.map { ["label": .string($0.label), "key": .string($0.key)] }),
+        ]
+        if !outcome.judgePrompts.isEmpty { tern["judgePrompts"] = .object(outcome.judgePrompts.mapValues(JSONValue.string)) }
         return [
-            "evalId": .string("eval-" + TernID.makeTimeOrdered(at: outcome.startedAt)),
+            "evalId": .string(outcome.id),
             "results": .object(results),
             "config": config,
             "shareableUrl": .null,
-            "tern": [
-                "description": outcome.description.map(JSONValue.string) ?? .null,
-                "passRate": .number(stats.passRate), "cost": .number(stats.cost), "durationMs": .number(outcome.durationMs),
-                "gradingCost": .number(stats.gradingCost),
-                "gradingTokens": ["prompt": .number(Double(stats.gradingInputTokens)), "completion": .number(Double(stats.gradingOutputTokens))],
-                "cachedCells": .number(Double(stats.cached)), "goldenFailures": .number(Double(stats.goldenFailed)),
-                "repeat": .number(Double(outcome.repeatCount)),
-                "columns": .array(outcome.columns.map { ["label": .string($0.label), "key": .string($0.key)] }),
-            ],
+            "tern": .object(tern),
         ]
     }
 

@@ -72,6 +72,9 @@ public struct EvalOutcome: Sendable, Codable, Equatable {
         public var grading: AssertionResult?
     }
 
+    /// The run's id (`eval-` and a time-ordered UUID): its name in the run history (`.tern/evals`,
+    /// `--baseline ID`, `tern eval show ID`) and `evalId` in the JSON output.
+    public var id: String
     public var description: String?
     public var startedAt: Date
     public var prompts: [Prompt]
@@ -97,6 +100,8 @@ public struct EvalOutcome: Sendable, Codable, Equatable {
     public var stats: ExperimentSummary
     public var durationMs: Double
     public var repeatCount: Int
+    /// Judge prompts that replaced the built-in ones (prompt name -> `name@version`), e.g. a Tern server's.
+    public var judgePrompts: [String: String] = [:]
 
     /// The counts of `cells`, golden tests given by index.
     public static func summary(_ cells: [Cell], golden: Set<Int>) -> ExperimentSummary {
@@ -284,7 +289,7 @@ public enum EvalRunner {
             EvalOutcome.Test(key: test.key(uniqueDescription: descriptions[test.description ?? ""] == 1), description: test.description, vars: test.vars,
                              golden: test.golden, assertions: test.assertions.map(\.spec), threshold: test.threshold)
         }
-        return EvalOutcome(description: config.description, startedAt: started, prompts: prompts, providers: providers, columns: columns,
+        return EvalOutcome(id: "eval-" + TernID.makeTimeOrdered(at: started), description: config.description, startedAt: started, prompts: prompts, providers: providers, columns: columns,
                            tests: outcomeTests, cells: [], stats: ExperimentSummary(), durationMs: 0, repeatCount: 1)
     }
 

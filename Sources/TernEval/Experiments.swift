@@ -83,16 +83,27 @@ public struct ResponseDiskCache: Sendable {
 
     func url(_ key: String) -> URL { directory.appendingPathComponent(String(key.prefix(2))).appendingPathComponent(key + ".json") }
 
-    public func get(_ request: CompletionRequest) -> CompletionResult? {
-        guard let data = try? Data(contentsOf: url(request.cacheKey)) else { return nil }
-        return try? JSONDecoder().decode(CompletionResult.self, from: data)
+    public func get(_ request: CompletionRequest) -> CompletionResult? { value(CompletionResult.self, key: request.cacheKey) }
+
+    public func put(_ request: CompletionRequest, _ result: CompletionResult) { store(result, key: request.cacheKey) }
+
+    /// A key for anything else kept in the cache (embeddings): the canonical JSON of `request`, hashed.
+    public static func key(_ request: JSONValue) -> String {
+        Secrets.hash(String(decoding: request.canonicalData(), as: UTF8.self))
     }
 
-    public func put(_ request: CompletionRequest, _ result: CompletionResult) {
-        let target = url(request.cacheKey)
+    /// A value kept under `key`, nil when there is none (or it does not decode).
+    public func value<T: Decodable>(_ type: T.Type, key: String) -> T? {
+        guard let data = try? Data(contentsOf: url(key)) else { return nil }
+        return try? JSONDecoder().decode(T.self, from: data)
+    }
+
+    /// Keeps `value` under `key` (written to a temporary file, then moved into place).
+    public func store<T: Encodable>(_ value: T, key: String) {
+        let target = url(key)
         try? FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
         let temporary = target.appendingPathExtension("tmp-\(UUID().uuidString)")
-        guard let data = try? JSONEncoder().encode(result), (try? data.write(to: temporary)) != nil else { return }
+        guard let data = try? JSONEncoder().encode(value), (try? data.write(to: temporary)) != nil else { return }
         _ = try? FileManager.default.replaceItemAt(target, withItemAt: temporary)
         if FileManager.default.fileExists(atPath: temporary.path) { try? FileManager.default.moveItem(at: temporary, to: target) }
     }

@@ -223,6 +223,15 @@ struct JudgeSession {
         try await ask(context.prompts.prompt(step, of: [step], spec: spec), variables, vars: vars)
     }
 
+    /// Records an embedding call made for this assertion (`answer-relevance`).
+    mutating func record(_ usage: EmbeddingUsage?) {
+        guard let usage else { return }
+        let sum = tokens ?? EvaluationTokenCounts(input: 0, output: 0)
+        tokens = EvaluationTokenCounts(input: sum.input + usage.inputTokens, output: sum.output)
+        if let callCost = usage.cost { cost = (cost ?? 0) + callCost }
+        traceIDs += usage.traceIDs
+    }
+
     private mutating func record(_ result: CompletionResult) {
         let sum = tokens ?? EvaluationTokenCounts(input: 0, output: 0)
         tokens = EvaluationTokenCounts(input: sum.input + result.inputTokens, output: sum.output + result.outputTokens)
@@ -253,4 +262,28 @@ struct JudgeSession {
             return session.finish(.error(spec, "the judge call failed: \(error)"))
         }
     }
+}
+
+/// What one embedding call used: its input tokens, cost (USD; nil when unknown, 0 when served from
+/// the cache) and trace ids. `similar` and `answer-relevance` add it to the assertion's grading
+/// usage, as judge calls are.
+public struct EmbeddingUsage: Sendable, Equatable {
+    public var inputTokens: Int
+    public var cost: Double?
+    public var traceIDs: [String]
+    public var cached: Bool
+
+    public init(inputTokens: Int, cost: Double?, traceIDs: [String] = [], cached: Bool = false) {
+        self.inputTokens = inputTokens
+        self.cost = cost
+        self.traceIDs = traceIDs
+        self.cached = cached
+    }
+}
+
+/// An embedder that reports what each call used (TernCore's `Embedder` returns vectors only).
+/// Embedders without usage (the in-process local model) need not adopt it.
+public protocol MeteredEmbedder: Embedder {
+    /// One vector per text, in order, and the call's usage.
+    func embedMetered(_ texts: [String]) async throws -> ([[Float]], EmbeddingUsage)
 }

@@ -392,7 +392,8 @@ public struct AnswerRelevanceEvaluator: Evaluator {
             guard let questions = JudgeAnswers.list(in: answer, key: "questions")?.prefix(count), !questions.isEmpty else {
                 throw EvaluationError("the judge wrote no questions: \(JudgeAnswers.excerpt(answer))")
             }
-            let similarities = try await Similarity.cosines(of: query, to: Array(questions), embedder)
+            let (similarities, usage) = try await Similarity.cosines(of: query, to: Array(questions), embedder)
+            session.record(usage)
             let score = similarities.reduce(0, +) / Double(similarities.count)
             let pass = score >= threshold - 1e-9
             let listed = zip(questions, similarities).map { "\(SpecValues.quoted($0, limit: 120)) \(GradedInputs.format($1))" }
@@ -505,22 +506,30 @@ public struct SimilarEvaluator: Evaluator {
         let references = try GradedInputs.texts(spec) { try SpecValues.referenceText(spec, input) }
         let threshold = try GradedInputs.threshold(spec, default: 0.75) ?? 0.75
         let embedder = try GraderReference.embedder(spec, primary: .embedding, context.graders)
-        let similarities = try await Similarity.cosines(of: input.output, to: references, embedder)
+        let (similarities, usage) = try await Similarity.cosines(of: input.output, to: references, embedder)
         let best = similarities.indices.max { similarities[$0] < similarities[$1] } ?? 0
         let similarity = similarities[best]
         let pass = similarity >= threshold - 1e-9
         var reason = "Similarity \(GradedInputs.format(similarity)) \(pass ? "≥" : "<") threshold \(GradedInputs.format(threshold))"
         if references.count > 1 { reason += " (closest: reference \(best + 1) of \(references.count))" }
-        return .graded(spec, score: similarity, pass: pass, reason: reason, value: similarity)
+        var result = AssertionResult.graded(spec, score: similarity, pass: pass, reason: reason, value: similarity)
+        if let usage { result.addGrading(tokens: EvaluationTokenCounts(input: usage.inputTokens, output: 0), cost: usage.cost, traceIDs: usage.traceIDs) }
+        return result
     }
 }
 
 enum Similarity {
-    /// Cosine similarities of `text` to each of `others`, embedded in one call.
-    static func cosines(of text: String, to others: [String], _ embedder: any Embedder) async throws -> [Double] {
+    /// Cosine similarities of `text` to each of `others`, embedded in one call, and the call's
+    /// usage when the embedder reports it (`MeteredEmbedder`).
+    static func cosines(of text: String, to others: [String], _ embedder: any Embedder) async throws -> ([Double], EmbeddingUsage?) {
         let vectors: [[Float]]
+        var usage: EmbeddingUsage?
         do {
-            vectors = try await embedder.embed([text] + others)
+            if let metered = embedder as? any MeteredEmbedder {
+                (vectors, usage) = try await metered.embedMetered([text] + others)
+            } else {
+                vectors = try await embedder.embed([text] + others)
+            }
         } catch let error as EvaluationError {
             throw error
         } catch {
@@ -532,7 +541,7 @@ enum Similarity {
         guard vectors.allSatisfy({ $0.count == vectors[0].count && !$0.isEmpty }) else {
             throw EvaluationError("the embedding model \(embedder.modelName) returned vectors of different lengths")
         }
-        return vectors.dropFirst().map { VectorMath.cosine(vectors[0], $0) }
+        return (vectors.dropFirst().map { VectorMath.cosine(vectors[0], $0) }, usage)
     }
 }
 

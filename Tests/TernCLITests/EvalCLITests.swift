@@ -10,9 +10,14 @@ import TernTestSupport
 import Testing
 
 /// Runs `tern eval <arguments>` in process with `environment` as its environment; returns what it
-/// printed and its exit code (0 when it returned normally).
+/// printed and its exit code (0 when it returned normally). Runs keep no history (`--no-write`)
+/// unless the arguments name a `--runs-dir`.
 func ternEval(_ arguments: [String], environment: [String: String]) async throws -> (output: String, code: Int32) {
     let output = CLIOutput.capture()
+    var arguments = arguments
+    if !["list", "show"].contains(arguments.first ?? ""), !arguments.contains("--runs-dir"), !arguments.contains("--no-write") {
+        arguments.append("--no-write")
+    }
     var command = try TernCommand.parseAsRoot(["eval"] + arguments)
     do {
         try await CLIEnvironment.$current.withValue(environment) {
@@ -77,6 +82,45 @@ func withTernServer(stub: StubUpstream, models: String,
         server.cancel()
         _ = await server.result
     }
+}
+
+/// A config of two tests whose answers contain their variable when `model` echoes the prompt; returns
+/// the arguments that run it one call at a time without the cache.
+func writeTwoTestConfig(_ file: String, model: String) throws -> [String] {
+    try """
+        prompts: ['Answer: {{q}}']
+        providers: [openai:chat:\(model)]
+        tests:
+          - {description: first, vars: {q: one}, assert: [{type: icontains, value: one}]}
+          - {description: second, vars: {q: two}, assert: [{type: icontains, value: two}]}
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+    return ["-c", file, "--no-cache", "--max-concurrency", "1"]
+}
+
+/// A gateway model `bot` served by the stub's echoing model `echo-gateway`.
+let echoBotModel = """
+    bot:
+      deployments:
+        - {name: echo, provider: upstream, model: echo-gateway}
+    """
+
+/// Dataset `qa` on the server: item `a` (golden) expects what the echoing `bot` answers, `b` does not;
+/// and a config at `file` running it through `bot` with `equals` (plus `extra` lines).
+func seedQADataset(_ store: any TernStore, projectID: String, config file: String, extra: String = "") async throws -> Dataset {
+    let dataset = try await store.datasets.create(projectID: projectID, name: "qa", description: nil)
+    _ = try await store.datasets.apply(projectID: projectID, dataset: "qa", upserts: [
+        DatasetItem(id: "a", input: ["question": "alpha"], expectedOutput: "alpha", golden: true),
+        DatasetItem(id: "b", input: ["question": "beta"], expectedOutput: "gamma"),
+    ], removals: [], author: "test", message: nil)
+    try """
+        prompts: ['{{question}}']
+        providers: [bot]
+        dataset: qa@1
+        defaultTest:
+          assert: [{type: equals}]
+
+        """.appending(extra).write(toFile: file, atomically: true, encoding: .utf8)
+    return dataset
 }
 
 let promptfooFixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/promptfoo/promptfooconfig.yaml").path
@@ -170,7 +214,7 @@ struct EvalCLITests {
         }
     }
 
-    @Test("exit 1: a provider error, a missing key, an unknown assertion type, a baseline run id")
+    @Test("exit 1: a provider error, a missing key, an unknown assertion type, a baseline that names nothing")
     func errors() async throws {
         try await withStubAndFolder { stub, path in
             let config = path("tern-eval.yaml")
@@ -193,7 +237,8 @@ struct EvalCLITests {
             #expect(typo?.description.contains("tern-eval.yaml:5: tests[0].assert[0]: unknown assertion type \"contians\"") == true, "\(typo?.description ?? "")")
             try write("contains")
             let baseline = await #expect(throws: ConfigError.self) { _ = try await ternEval(["-c", config, "--baseline", "run-42"], environment: environment) }
-            #expect(baseline?.message.contains("baselines by run id need a Tern server") == true)
+            #expect(baseline?.message.contains("run-42 is neither a file nor a stored run") == true, "\(baseline?.message ?? "")")
+            #expect(baseline?.message.contains("experiment ids of a Tern server need --server URL") == true)
             #expect(stub.requests.count == 1, "configuration errors stop before any call")
         }
     }
@@ -201,15 +246,8 @@ struct EvalCLITests {
     @Test("--baseline: a test that passed in the earlier run's JSON and fails now fails the run with exit 100")
     func baselineRegression() async throws {
         try await withStubAndFolder { stub, path in
-            try """
-                prompts: ['Answer: {{q}}']
-                providers: [openai:chat:echo-b]
-                tests:
-                  - {description: first, vars: {q: one}, assert: [{type: icontains, value: one}]}
-                  - {description: second, vars: {q: two}, assert: [{type: icontains, value: two}]}
-                """.write(toFile: path("tern-eval.yaml"), atomically: true, encoding: .utf8)
+            let arguments = try writeTwoTestConfig(path("tern-eval.yaml"), model: "echo-b")
             let environment = ["OPENAI_BASE_URL": stub.baseURL, "OPENAI_API_KEY": "sk"]
-            let arguments = ["-c", path("tern-eval.yaml"), "--no-cache", "--max-concurrency", "1"]
             let before = try await ternEval(arguments + ["-o", path("base.json")], environment: environment)
             #expect(before.code == 0, "\(before.output)")
             stub.script(model: "echo-b", [.reply(text: "something else")])
@@ -226,24 +264,8 @@ struct EvalCLITests {
     @Test("--server: dataset items from a real Tern server's API, a logical model through its gateway to the stub, golden items required")
     func ternServer() async throws {
         try await withStubAndFolder { stub, path in
-            try await withTernServer(stub: stub, models: """
-                bot:
-                  deployments:
-                    - {name: echo, provider: upstream, model: echo-gateway}
-                """) { store, projectID, port, key in
-                _ = try await store.datasets.create(projectID: projectID, name: "qa", description: nil)
-                _ = try await store.datasets.apply(projectID: projectID, dataset: "qa", upserts: [
-                    DatasetItem(id: "a", input: ["question": "alpha"], expectedOutput: "alpha", golden: true),
-                    DatasetItem(id: "b", input: ["question": "beta"], expectedOutput: "gamma"),
-                ], removals: [], author: "test", message: nil)
-                try """
-                    prompts: ['{{question}}']
-                    providers: [bot]
-                    dataset: qa@1
-                    defaultTest:
-                      assert: [{type: equals}]
-                    golden: require-all
-                    """.write(toFile: path("tern-eval.yaml"), atomically: true, encoding: .utf8)
+            try await withTernServer(stub: stub, models: echoBotModel) { store, projectID, port, key in
+                _ = try await seedQADataset(store, projectID: projectID, config: path("tern-eval.yaml"), extra: "golden: require-all\n")
                 let arguments = ["-c", path("tern-eval.yaml"), "--server", "http://127.0.0.1:\(port)", "--no-cache", "-o", path("r.json")]
                 let result = try await ternEval(arguments + ["--pass-rate", "50"], environment: ["TERN_API_KEY": key])
                 #expect(result.code == 0, "the golden item passes; the other fails its expected output: \(result.output)")

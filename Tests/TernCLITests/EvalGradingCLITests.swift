@@ -103,8 +103,9 @@ struct EvalGradingCLITests {
             #expect(closed.count == 2 && closed.allSatisfy { $0.body["temperature"] == 0.5 && $0.authorization == "Bearer jk-test" })
             let embedded = stub.requests(model: "text-embedding-3-small")
             #expect(embedded.count == 2 && embedded.allSatisfy { $0.path == "/v1/embeddings" && $0.body["input"]?.array?.count == 2 })
-            // 13 judge calls of 10 + 5 tokens; gpt-4o-mini's are priced (11 x $0.0000045), closed-judge's are not.
-            #expect(run.output.contains("Grading: 195 tokens (prompt 130, completion 65), cost $0.0000"), "\(run.output)")
+            // 13 judge calls of 10 + 5 tokens and 2 embedding calls of 10; gpt-4o-mini's are priced (11 x $0.0000045),
+            // text-embedding-3-small's too (2 x 10 tokens at $0.02 a million), closed-judge's are not.
+            #expect(run.output.contains("Grading: 215 tokens (prompt 150, completion 65), cost $0.0000"), "\(run.output)")
 
             let json = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: path("r.json"))))
             let results = json["results"]?["results"]?.array ?? []
@@ -114,21 +115,26 @@ struct EvalGradingCLITests {
             #expect(reasons.contains { $0.contains("Clear and coherent") } && reasons.contains { $0.contains("Text 1 has the detail asked for") })
             let perResult = results.compactMap { $0["gradingResult"]?["tern"]?["gradingCost"]?.double }.reduce(0, +)
             let total = try #require(json["tern"]?["gradingCost"]?.double)
-            #expect(abs(total - 11 * 0.0000045) < 1e-12 && abs(perResult - total) < 1e-12, "\(total) \(perResult)")
-            #expect(json["results"]?["stats"]?["tokenUsage"]?["assertions"]?["total"] == 195)
+            #expect(abs(total - (11 * 0.0000045 + 2 * 0.0000002)) < 1e-12 && abs(perResult - total) < 1e-12, "\(total) \(perResult)")
+            #expect(json["results"]?["stats"]?["tokenUsage"]?["assertions"]?["total"] == 215)
+            let similar = results.compactMap { $0["gradingResult"]?["componentResults"]?[0] }.filter { $0["assertion"]?["type"] == "similar" }
+            #expect(similar.count == 2 && similar.allSatisfy { $0["tokensUsed"]?["prompt"] == 10 && $0["tern"]?["gradingCost"]?.double.map { abs($0 - 0.0000002) < 1e-15 } == true },
+                    "each similar records its embedding call: \(similar)")
             #expect(try String(contentsOfFile: path("r.html"), encoding: .utf8).contains("<span>Grading cost</span>"))
 
             // With the cache: a first run fills it (identical judge requests, like g-eval's steps for both
-            // columns, may already be served from it), a rerun takes the answers and the judges' from it at
-            // no cost (embeddings are asked again).
+            // columns, may already be served from it), a rerun takes the answers, the judges' and the
+            // embeddings from it at no cost.
             let cached = arguments + ["--cache-dir", path("cache")]
             let fill = try await ternEval(cached, environment: environment)
             #expect(fill.code == 100 && fill.output.contains("Successes: 10\nFailures: 4"), "\(fill.output)")
             let judgeCalls = stub.requests(model: "gpt-4o-mini").count + stub.requests(model: "closed-judge").count
+            let embeddingCalls = stub.requests(model: "text-embedding-3-small").count
             let rerun = try await ternEval(cached, environment: environment)
             #expect(rerun.code == 100 && rerun.output.contains("Successes: 10\nFailures: 4"), "\(rerun.output)")
             #expect(stub.requests(model: "gpt-4o-mini").count + stub.requests(model: "closed-judge").count == judgeCalls)
-            #expect(rerun.output.contains("Grading: 195 tokens (prompt 130, completion 65), cost $0.000000"), "\(rerun.output)")
+            #expect(stub.requests(model: "text-embedding-3-small").count == embeddingCalls && embeddingCalls == 4, "embeddings come from the cache")
+            #expect(rerun.output.contains("Grading: 215 tokens (prompt 150, completion 65), cost $0.000000"), "\(rerun.output)")
         }
     }
 
@@ -232,11 +238,13 @@ struct EvalGradingCLITests {
                 #expect(judged.authorization == "Bearer sk-upstream" && judged.body["temperature"] == 0, "the gateway called the stub for the judge")
                 let embedded = try #require(stub.requests(model: "emb-upstream").first)
                 #expect(embedded.path == "/v1/embeddings" && embedded.authorization == "Bearer sk-upstream")
-                #expect(result.output.contains("Grading: 15 tokens (prompt 10, completion 5)"), "\(result.output)")
+                #expect(result.output.contains("Grading: 25 tokens (prompt 20, completion 5)"), "judge and embedding tokens: \(result.output)")
                 let json = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: path("r.json"))))
-                #expect(abs((json["tern"]?["gradingCost"]?.double ?? 0) - 0.0000045) < 1e-12, "priced by the deployment's model")
-                let traces = json["results"]?["results"]?[0]?["gradingResult"]?["componentResults"]?[0]?["tern"]?["gradingTraceIds"]?.array ?? []
+                #expect(abs((json["tern"]?["gradingCost"]?.double ?? 0) - 0.0000045) < 1e-12, "priced by the deployment's model (emb-upstream has no price)")
+                let components = json["results"]?["results"]?[0]?["gradingResult"]?["componentResults"]
+                let traces = components?[0]?["tern"]?["gradingTraceIds"]?.array ?? []
                 #expect(traces.count == 1, "the judge call carried its own trace id: \(json)")
+                #expect(components?[1]?["tern"]?["gradingTraceIds"]?.array?.count == 1, "so did the embedding call")
             }
         }
     }

@@ -111,7 +111,7 @@ struct EvalConfigTests {
             "cases.csv": """
                 question,__expected,__expected2,__description,__prefix,__suffix,__metric,__threshold,__metadata:tags[],__config:__expected2:weight
                 "Hello, world",contains: Hello,not-icontains: bye,csv one,>> , <<,accuracy,0.75,"a,b\\,c",3
-                plain,Paris,,,,,,,,
+                plain,  Paris  ,,,,,,,,
                 """,
         ])
         defer { folder.remove() }
@@ -219,10 +219,15 @@ struct EvalConfigTests {
             ("prompts: [a]\ntests: [{vars: {}}]\n", .promptfoo, "c.yaml: providers: required"),
             ("prompts: [a]\nproviders: [echo]\ntests: file://t.csv\n", .promptfoo, "t.csv: row 2, __expected: not supported by tern eval: javascript: assertions run code"),
             ("prompts: [a]\nproviders: [echo]\ntests: file://t.jsonl\n", .promptfoo, "t.jsonl:2: vars: expected a mapping"),
+            ("prompts: [a]\nproviders: [echo]\ntests: file://u.csv\n", .promptfoo,
+             "u.csv:1: column 2 (_expected): did you mean __expected? The special column is __expected (two underscores)"),
+            ("prompts: [a]\nproviders: [echo]\ntests: file://p.csv\n", .promptfoo, "p.csv:1: column 2 (__providerOutput): not supported by tern eval: canned provider outputs"),
+            ("prompts: [a]\nproviders: [echo]\ntests: file://m.csv\n", .promptfoo, "m.csv:1: column 2 (__metadata): name the field: __metadata:KEY"),
             (base + "golden: all\n", .tern, #"c.yaml:4: golden: expected require-all or none, got "all""#),
             ("prompts: [a]\nproviders: [openai:embedding:text-embedding-3-small]\ntests: [{vars: {}}]\n", .promptfoo, "openai:embedding providers"),
         ]
-        let files = ["t.csv": "q,__expected\nx,javascript: output === 'x'\n", "t.jsonl": #"{"vars": {"q": "a"}}"# + "\n" + #"{"vars": "nope"}"# + "\n"]
+        let files = ["t.csv": "q,__expected\nx,javascript: output === 'x'\n", "u.csv": "q,_expected\nx,y\n", "p.csv": "q,__providerOutput\nx,y\n",
+                     "m.csv": "q,__metadata\nx,y\n", "t.jsonl": #"{"vars": {"q": "a"}}"# + "\n" + #"{"vars": "nope"}"# + "\n"]
         for (yaml, flavor, expected) in cases {
             let error = configError(yaml, flavor: flavor, files: files)
             #expect(error?.contains(expected) == true, "\(yaml)\n→ \(error ?? "no error")\nexpected: \(expected)")

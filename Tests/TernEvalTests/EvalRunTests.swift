@@ -178,7 +178,7 @@ struct EvalRunTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("tern-baseline-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: file) }
         try EvalReport.jsonText(EvalReport.json(outcome, config: config.raw)).write(to: file, atomically: true, encoding: .utf8)
-        let baseline = try await EvalBaseline.resolve(file.path, history: nil)
+        let baseline = try await EvalBaseline.resolve(file.path, histories: [], hint: "give a file")
         #expect(baseline.regressions(in: outcome).isEmpty)
         #expect(baseline.comparedPairs(in: outcome) == 16)
         var worse = outcome
@@ -192,8 +192,8 @@ struct EvalRunTests {
                                             inputTokens: 0, outputTokens: 0, cost: nil, cached: false, attempts: 1, traceID: nil, grading: nil))
         let regressions = baseline.regressions(in: worse)
         #expect(regressions == [EvalRegression(testKey: "passes", test: "passes", column: worse.columns[2].label, now: .fail, reason: "now broken")])
-        let missing = await #expect(throws: ConfigError.self) { _ = try await EvalBaseline.resolve("run-123", history: nil) }
-        #expect(missing?.message.contains("JSON file written by tern eval -o") == true)
+        let missing = await #expect(throws: ConfigError.self) { _ = try await EvalBaseline.resolve("run-123", histories: [], hint: "give a file") }
+        #expect(missing?.message == "run-123 is neither a file nor a stored run: give a file")
         try #"{"results": {"results": [{"success": true}]}}"#.write(to: file, atomically: true, encoding: .utf8)
         #expect(throws: ConfigError.self) { try EvalBaseline.load(path: file.path) }
     }
