@@ -33,7 +33,11 @@ struct EvalCommand: AsyncParsableCommand {
             Tern logical models with --server), tests (inline, CSV, JSONL, YAML, JSON), defaultTest, evaluateOptions. \
             Unsupported promptfoo features are refused by name. Answers are cached under .tern/cache (--no-cache to call again).
 
-            Model-graded assertions (llm-rubric, g-eval, factuality, model-graded-closedqa, answer-relevance, context-faithfulness,             similar, select-best) are graded by the assertion's provider, else the test's or defaultTest's options.provider, else             --grader ID; similar and answer-relevance embed with the assertion's embedding provider (openai:embedding:MODEL), else the local model all-minilm-l6-v2 (tern models pull all-minilm-l6-v2). Their cost is shown apart (Grading).
+            Model-graded assertions (llm-rubric, g-eval, factuality, model-graded-closedqa, answer-relevance, context-faithfulness, \
+            similar, select-best) are graded by the assertion's provider, else the test's or defaultTest's options.provider, else \
+            --grader ID. similar and answer-relevance embed with the assertion's embedding provider (openai:embedding:MODEL), \
+            else the local model all-minilm-l6-v2 in process (tern models pull all-minilm-l6-v2). Their cost (embeddings \
+            included) is shown apart (Grading). With --server, judge prompts are the server's tern-judge-* prompts labelled production.
 
             Every run gets an id (eval-...) and is kept in .tern/evals (--runs-dir; --no-write keeps nothing): \
             tern eval list and tern eval show ID read them back, and --baseline ID (or latest) compares with one.

@@ -297,6 +297,53 @@ struct ExperimentsAPITests {
         }
     }
 
+    @Test("similar embeds through the gateway: a priced embedding model's calls add to the grading cost and traces; without options.embedder the built-in local model is used",
+          arguments: StoreKind.available)
+    func embedded(kind: StoreKind) async throws {
+        let models = experimentModels + """
+
+              paid-embedder:
+                deployments:
+                  - {name: e, provider: openai, model: text-embedding-3-small, price: {input_per_mtok: 1000, output_per_mtok: 0}}
+            """
+        try await withGateway(kind, models: models) { g in
+            let h = g.h
+            try await ExperimentFixture.seed(h)
+            let id = try await ExperimentFixture.start(h, """
+                {"name": "embedded", "dataset": "words", "prompts": ["qa@1"], "models": ["echo-a"],
+                 "assert": [{"type": "similar", "value": "Q alpha", "threshold": 0.0}], "options": {"embedder": "paid-embedder"}}
+                """)
+            let run = try await ExperimentFixture.finished(h, id)
+            #expect(run.json["status"] as? String == "completed", "\(run.text)")
+            let summary = try #require(run.json["summary"] as? [String: Any])
+            #expect((summary["grading_cost"] as? Double ?? 0) > 0, "embedding calls are costed: \(summary)")
+            #expect((summary["grading_input_tokens"] as? Int ?? 0) > 0, "\(summary)")
+            await h.gateway.traces.flush()
+            for cell in try await ExperimentFixture.cells(h, id) {
+                let evaluation = try #require(cell["assertions"] as? [String: Any])
+                let traceID = try #require((evaluation["gradingTraceIDs"] as? [String])?.first, "\(evaluation)")
+                let trace = try #require(try await h.store.traces.get(projectID: h.project.id, id: traceID))
+                #expect(trace.observations.first?.type == .embedding)
+                #expect(trace.observations.first?.model == "text-embedding-3-small")
+            }
+
+            guard InstalledModel.enabled else { return }
+            try InstalledModel.requireInstalled()
+            let local = try await ExperimentFixture.start(h, """
+                {"name": "local", "dataset": "words", "prompts": ["qa@1"], "models": ["echo-a"],
+                 "assert": [{"type": "similar", "value": "Q alpha", "threshold": 0.0}]}
+                """)
+            let localRun = try await ExperimentFixture.finished(h, local)
+            #expect(localRun.json["status"] as? String == "completed", "\(localRun.text)")
+            #expect((localRun.json["options"] as? [String: Any])?["embedder"] as? String == "all-minilm-l6-v2", "recorded in the run")
+            let localSummary = try #require(localRun.json["summary"] as? [String: Any])
+            #expect(localSummary["grading_cost"] as? Double ?? 0 == 0, "the local model costs nothing: \(localSummary)")
+            #expect((localSummary["grading_input_tokens"] as? Int ?? 0) > 0)
+            let scores = try await ExperimentFixture.cells(h, local).compactMap { $0["score"] as? Double }
+            #expect(scores.count == 4 && scores.contains { $0 > 0.99 }, "Q alpha against itself: \(scores)")
+        }
+    }
+
     @Test("a run left running by a server that stopped is failed with a clear error when the server starts", arguments: StoreKind.available)
     func interrupted(kind: StoreKind) async throws {
         try await withHarness(kind, beforeStart: { test, project in

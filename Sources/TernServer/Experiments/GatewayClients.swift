@@ -53,14 +53,17 @@ struct GatewayModelClient: ModelClient {
     }
 }
 
-/// An embedding model behind the gateway (for `similar` and `answer-relevance`).
-struct GatewayEmbedder: Embedder {
+/// An embedding model behind the gateway (for `similar` and `answer-relevance`). Metered: each call's
+/// tokens, cost and trace id are added to the assertion's grading usage, as judge calls' are.
+struct GatewayEmbedder: MeteredEmbedder {
     let client: GatewayModelClient
     let modelName: String
     /// Unknown until the first answer; the evaluators do not read it.
     var dimensions: Int { 0 }
 
-    func embed(_ texts: [String]) async throws -> [[Float]] {
+    func embed(_ texts: [String]) async throws -> [[Float]] { try await embedMetered(texts).0 }
+
+    func embedMetered(_ texts: [String]) async throws -> ([[Float]], EmbeddingUsage) {
         let body: JSONValue = ["model": .string(modelName), "input": .array(texts.map(JSONValue.string)),
                                "metadata": ["experiment_id": .string(client.experimentID)]]
         let reply = await client.gateway.handle(GatewayRequest(operation: .embedding, body: body, key: client.key, headers: client.headers))
@@ -69,7 +72,11 @@ struct GatewayEmbedder: Embedder {
             throw EvaluationError(GatewayModelClient.failure(reply, json).message)
         }
         let sorted = data.sorted { ($0["index"]?.int ?? 0) < ($1["index"]?.int ?? 0) }
-        return sorted.map { entry in (entry["embedding"]?.array ?? []).compactMap { $0.double.map(Float.init) } }
+        let vectors = sorted.map { entry in (entry["embedding"]?.array ?? []).compactMap { $0.double.map(Float.init) } }
+        let traceID = reply.headers.first { $0.0 == "x-tern-trace-id" }?.1
+        let usage = EmbeddingUsage(inputTokens: reply.usage?.inputTokens ?? 0, cost: reply.cost, traceIDs: traceID.map { [$0] } ?? [],
+                                   cached: reply.headers.contains { $0.0 == "x-tern-cache" && $0.1 == "hit" })
+        return (vectors, usage)
     }
 }
 
