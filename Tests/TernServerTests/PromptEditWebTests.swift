@@ -286,7 +286,7 @@ struct PromptEditWebTests {
     /// Creates a user with `role` and signs in; returns the session cookie.
     static func signIn(_ h: Harness, email: String, role: String) async throws -> String {
         let created = try await h.call(.post, "/api/v1/users", key: h.adminKey,
-                                       json: #"{"email": "\#(email)", "name": "", "role": "\#(role)", "password": "a long enough password"}"#)
+                                       json: #"{"email": "\#(email)", "name": "Someone", "role": "\#(role)", "password": "a long enough password"}"#)
         #expect(created.status == .created, "\(created.text)")
         let reply = try await h.call(.post, "/ui/login", body: Web.encode([("email", email), ("password", "a long enough password"), ("next", "/ui/default/prompts")]),
                                      headers: Web.form)
