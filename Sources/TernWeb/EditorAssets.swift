@@ -8,11 +8,11 @@ public enum EditorAssets {
         .prompt-form fieldset, #run-form fieldset { border: 1px solid var(--line); border-radius: 6px; padding: 6px 10px; margin: 0; }
         .prompt-form legend, #run-form legend { font-size: 12px; color: var(--muted); padding: 0 4px; }
         .kind-choice { display: flex; gap: 16px; flex-wrap: wrap; }
-        .message-row { display: grid; grid-template-columns: 150px 1fr auto; gap: 8px; align-items: end; border-left: 2px solid var(--line);
+        .message-row { display: grid; grid-template-columns: 150px 1fr auto; gap: 8px; align-items: start; border-left: 2px solid var(--line);
                        padding: 4px 0 4px 8px; margin-bottom: 6px; }
         .message-row.invalid { border-left-color: var(--err); }
         .message-row .field-error { grid-column: 1 / -1; margin-top: 0; }
-        .message-row button { margin-bottom: 2px; }
+        .message-row button { margin-top: 18px; }
         .choice-list { display: flex; flex-direction: column; gap: 6px; max-height: 320px; overflow: auto; border: 1px solid var(--line);
                        border-radius: 6px; padding: 6px 10px; }
         .choice-group { display: flex; flex-wrap: wrap; gap: 4px 14px; align-items: center; }
@@ -20,6 +20,7 @@ public enum EditorAssets {
         .progress { height: 6px; background: var(--code); border-radius: 3px; overflow: hidden; margin: 4px 0 10px; }
         .progress > div { height: 100%; background: var(--accent); }
         .cancel-form { display: inline; margin: 0; }
+        #experiment > .grid { margin-bottom: 14px; }
         """
 
     public static let js = """
