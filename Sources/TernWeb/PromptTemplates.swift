@@ -149,6 +149,7 @@ enum PromptTemplates {
           <label>Version or label <select id="playground-ref" name="ref" data-autosubmit>{{#references}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/references}}</select></label>
           <noscript><button>Load</button></noscript>
           <a class="button secondary" href="{{base}}/versions/{{version}}">View v{{version}}</a>
+          <a class="button secondary" id="playground-edit" href="{{base}}/versions/new?from={{version}}">New version from v{{version}}</a>
         </form>
         {{#error}}<div class="flash error" role="alert" id="playground-error">{{error}}</div>{{/error}}
         <div class="split">

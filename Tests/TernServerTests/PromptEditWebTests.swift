@@ -219,6 +219,8 @@ struct PromptEditWebTests {
             #expect(Self.field(form.text, "base") == "1" && Self.field(form.text, "commit_message") == "")
             #expect(form.text.contains(#"id="older-base""#), "it says the newest version is v2")
             #expect(form.text.contains("now v1") && form.text.contains("now v2"), "where production and staging point now")
+            let playground = try await Web.get(h, "/ui/default/prompts/support/playground?ref=1", cookie: cookie)
+            #expect(playground.text.contains(#"id="playground-edit" href="/ui/default/prompts/support/versions/new?from=1""#))
             let latestForm = try await Web.get(h, "/ui/default/prompts/support/versions/new", cookie: cookie)
             #expect(Self.field(latestForm.text, "base") == "2" && !latestForm.text.contains(#"id="older-base""#))
             #expect(try await Web.get(h, "/ui/default/prompts/support/versions/new?from=9", cookie: cookie).status == .badRequest)

@@ -96,7 +96,6 @@ struct PromptsWebController {
                     chrome: chrome, version: version, history: history, reference: reference, models: modelNames, input: input, results: nil, error: nil)))
             }
         }
-        registerEditing(on: router)
         router.post("ui/{project}/prompts/{name}/playground") { request, context in
             try await web.page(request, context, active: "prompts", form: true) { chrome in
                 let name = try context.parameters.string("name")
@@ -140,6 +139,7 @@ struct PromptsWebController {
                 return page(error: nil, results: results)
             }
         }
+        registerEditing(on: router)
     }
 
     static func base(_ chrome: Chrome, _ name: String) -> String { "/ui/\(Views.percent(chrome.project.slug))/prompts/\(Views.percent(name))" }
