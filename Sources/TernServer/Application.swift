@@ -143,6 +143,11 @@ public func buildApplication(
     web.register(on: router)
     PromptsWebController(web: web, gateway: parts.gateway).register(on: router)
     DatasetsWebController(web: web, embedder: options.embedder).register(on: router)
+    let traces = TracesController(store: store, writer: writer, maxBody: config.server.maxBodyBytes)
+    let experiments = ExperimentService(store: store, gateway: parts.gateway, logger: logger)
+    let experimentsAPI = ExperimentsController(store: store, gateway: parts.gateway, service: experiments, maxBody: config.server.maxBodyBytes,
+                                               projectID: { try await traces.projectID($0, $1) })
+    web.registerExperiments(on: router, api: experimentsAPI)
 
     let api = router.group("api/v1").add(middleware: AuthMiddleware(authenticator: authenticator))
     users.register(on: api)
@@ -150,13 +155,10 @@ public func buildApplication(
     ModelsController(gateway: parts.gateway, store: store, maxBody: config.server.maxBodyBytes).register(on: api)
     TracesController(store: store, writer: writer, maxBody: config.server.maxBodyBytes).register(on: api)
     IngestController(store: store, maxBody: config.server.maxBodyBytes).register(on: api)
-    let traces = TracesController(store: store, writer: writer, maxBody: config.server.maxBodyBytes)
     PromptsController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }).register(on: api)
     DatasetsController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) },
                        embedder: options.embedder).register(on: api)
-    let experiments = ExperimentService(store: store, gateway: parts.gateway, logger: logger)
-    ExperimentsController(store: store, gateway: parts.gateway, service: experiments, maxBody: config.server.maxBodyBytes,
-                          projectID: { try await traces.projectID($0, $1) }).register(on: api)
+    experimentsAPI.register(on: api)
 
     let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
     GatewayController(gateway: parts.gateway, maxBody: config.server.maxBodyBytes, cancelOnDisconnect: config.gateway.cancelOnDisconnect).register(on: v1)

@@ -6,7 +6,7 @@ public enum ExperimentTemplates {
     static let list = """
         {{<layout}}{{$content}}
         <div id="experiments">
-        <h1>Experiments</h1>
+        <div class="toolbar"><h1 style="margin-right:auto">Experiments</h1><a class="button" id="new-run" href="{{newHref}}">New run</a></div>
         {{#canCompare}}<form id="compare-form" class="toolbar" method="get" action="{{compareAction}}">
           <label>Base <select name="base">{{#options}}<option value="{{id}}">{{label}}</option>{{/options}}</select></label>
           <label>Head <select name="head">{{#options}}<option value="{{id}}">{{label}}</option>{{/options}}</select></label>
@@ -28,7 +28,7 @@ public enum ExperimentTemplates {
           </tr>{{/rows}}
           </tbody>
         </table>
-        {{^rows}}<div class="empty">No experiments yet. Start one with <code>tern experiments run</code> or <code>POST /api/v1/experiments</code>.</div>{{/rows}}
+        {{^rows}}<div class="empty">No experiments yet. <a href="{{newHref}}">Start one here</a>, with <code>tern experiments run</code> or <code>POST /api/v1/experiments</code>.</div>{{/rows}}
         <div class="pager">{{#next}}<a id="next-page" class="button secondary" href="{{next}}">Older runs →</a>{{/next}}</div>
         </div>
         </div>
@@ -37,9 +37,14 @@ public enum ExperimentTemplates {
 
     static let run = """
         {{<layout}}{{$content}}
-        <div id="experiment">
+        <div id="experiment"{{#live}} data-refresh-seconds="2"{{/live}}>
         {{#run}}<h1>{{name}} <span class="badge {{statusClass}}" id="experiment-status">{{status}}</span></h1>
         <p class="muted">{{dataset}} · {{prompts}} × {{models}} · {{cells}} cells · pass rate <strong id="experiment-pass-rate">{{passRate}}</strong> · {{cost}} · started {{started}}</p>{{/run}}
+        {{#live}}<div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="{{progress}}" title="{{progress}}% of the cells done"><div style="width:{{progress}}%"></div></div>
+        <form class="cancel-form" id="cancel-form" method="post" action="{{cancelAction}}"><input type="hidden" name="csrf" value="{{csrf}}">
+          <span class="muted">This page reloads until the run has finished.</span> <button class="secondary small" id="cancel-run" type="submit">Cancel the run</button></form>{{/live}}
+        <p class="toolbar"><a class="button secondary" id="rerun" href="{{rerunHref}}">New run like this one</a>
+          {{#compareHref}}<a class="button secondary" id="compare-previous" href="{{compareHref}}">Compare with the previous run</a>{{/compareHref}}</p>
         {{#error}}<div class="flash error" role="alert">{{error}}</div>{{/error}}
         <div class="grid">
           <section class="panel"><h2>Pass rate</h2><div class="chart">{{{passChart}}}</div></section>

@@ -42,6 +42,7 @@ public enum ExperimentViews {
         context["options"] = runs.map { ["id": $0.id, "label": "\($0.name) · \(Format.time($0.createdAt))"] as [String: Any] }
         context["compareAction"] = "\(base(chrome))/compare"
         context["canCompare"] = runs.count >= 2
+        context["newHref"] = "\(base(chrome))/new"
         if let next { context["next"] = Views.url(base(chrome), [("cursor", next)]) }
         return context
     }
@@ -50,12 +51,19 @@ public enum ExperimentViews {
 
     /// The run's matrix: rows are dataset items, columns prompt version x model; `cells` is one page
     /// of cells in cell-key order (whole items), `next` the cursor of the next page.
+    /// `previous` is the run before this one on the same dataset, offered for a comparison.
     public static func run(chrome: Chrome, run: ExperimentRun, columns: [ExperimentColumnTotals], cells: [ExperimentCell],
-                           next: String?) -> [String: Any] {
+                           next: String?, previous: ExperimentRun? = nil) -> [String: Any] {
         var context = chrome.pageContext(title: run.name)
         let slug = Views.percent(chrome.project.slug)
+        let href = "\(base(chrome))/\(Views.percent(run.id))"
         context["run"] = runRow(run, chrome: chrome)
         if let error = run.error { context["error"] = error }
+        context["live"] = !run.status.isFinished
+        context["progress"] = run.plannedCells == 0 ? 0 : min(100, run.totals.cells * 100 / run.plannedCells)
+        context["cancelAction"] = "\(href)/cancel"
+        context["rerunHref"] = rerunHref(chrome, run)
+        context["compareHref"] = previous.map { Views.url("\(base(chrome))/compare", [("base", $0.id), ("head", run.id)]) } ?? false
         // Columns in the run's order: prompts as listed, then models.
         let order = run.prompts.flatMap { prompt in run.models.map { (prompt, $0) } }
         let byKey = Dictionary(columns.map { ("\($0.prompt)\u{1F}\($0.model)", $0) }, uniquingKeysWith: { a, _ in a })
@@ -98,9 +106,22 @@ public enum ExperimentViews {
             }
         }
         context["rows"] = rows
-        if let next { context["next"] = Views.url("\(base(chrome))/\(Views.percent(run.id))", [("cursor", next)]) }
+        if let next { context["next"] = Views.url(href, [("cursor", next)]) }
         context["apiHref"] = "/api/v1/experiments/\(Views.percent(run.id))/results"
         return context
+    }
+
+    /// The run form filled in like `run`: dataset and version, prompt versions, models, assertions, options.
+    static func rerunHref(_ chrome: Chrome, _ run: ExperimentRun) -> String {
+        var query: [(String, String)] = [("dataset", run.datasetName), ("dataset_version", String(run.datasetVersion))]
+        query += run.prompts.map { ("prompt", $0) }
+        query += run.models.map { ("model", $0) }
+        query.append(("repeats", String(run.repeats)))
+        if let concurrency = run.options["max_concurrency"]?.int { query.append(("max_concurrency", String(concurrency))) }
+        for key in ["grader", "embedder"] { if let value = run.options[key]?.string { query.append((key, value)) } }
+        if let threshold = run.options["threshold"]?.double { query.append(("threshold", String(threshold))) }
+        if let list = run.assertions.array, !list.isEmpty { query.append(("assert", Views.pretty(run.assertions.jsonString()))) }
+        return Views.url("\(base(chrome))/new", query)
     }
 
     static func cellContext(_ cell: ExperimentCell, slug: String) -> [String: Any] {

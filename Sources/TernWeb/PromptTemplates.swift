@@ -12,7 +12,7 @@ enum PromptTemplates {
 
     static let prompts = """
         {{<layout}}{{$content}}
-        <h1>Prompts</h1>
+        <div class="toolbar"><h1 style="margin-right:auto">Prompts</h1><a class="button" id="new-prompt" href="/ui/{{project.slug}}/prompts/.new">New prompt</a></div>
         <div class="panel">
         <table id="prompts-table">
           <thead><tr><th>Name</th><th>Type</th><th class="num">Latest</th><th>Labels</th><th>Updated (UTC)</th></tr></thead>
@@ -21,7 +21,7 @@ enum PromptTemplates {
             <td>{{#labels}}<a class="label-chip {{labelClass}}" href="{{href}}">{{label}} → v{{version}}</a> {{/labels}}</td>
             <td class="mono">{{updated}}</td></tr>{{/rows}}</tbody>
         </table>
-        {{^rows}}<div class="empty">No prompts yet. Push one with <code>tern prompts push prompts/</code> or <code>POST /api/v1/prompts</code>.</div>{{/rows}}
+        {{^rows}}<div class="empty">No prompts yet. <a href="/ui/{{project.slug}}/prompts/.new">Create one here</a>, push files with <code>tern prompts push prompts/</code>, or <code>POST /api/v1/prompts</code>.</div>{{/rows}}
         </div>
         <p class="muted"><span class="kbd">j</span>/<span class="kbd">k</span> move · <span class="kbd">Enter</span> open</p>
         {{/content}}{{/layout}}
@@ -33,6 +33,7 @@ enum PromptTemplates {
         <div id="prompt-page">
         <h1>{{name}} <span class="muted" style="font-size:13px">{{kind}} · {{versionsCount}}</span></h1>
         <p>{{#labels}}<a class="label-chip {{labelClass}}" href="{{href}}">{{label}} → v{{version}}</a> {{/labels}}{{^labels}}<span class="muted">No labels yet.</span>{{/labels}}
+          <a class="button" id="new-version" href="{{base}}/versions/new">New version</a>
           <a class="button secondary" id="open-playground" href="{{base}}/playground">Playground</a></p>
         <div class="split">
           <div>
@@ -88,7 +89,9 @@ enum PromptTemplates {
           {{#previousHref}}<a class="button secondary" href="{{previousHref}}" rel="prev">← v{{previousVersion}}</a>{{/previousHref}}
           {{#nextHref}}<a class="button secondary" href="{{nextHref}}" rel="next">newer →</a>{{/nextHref}}
           {{#previousDiff}}<a class="button secondary" id="diff-previous" href="{{previousDiff}}">Diff with previous</a>{{/previousDiff}}
-          <a class="button" id="version-playground" href="{{playgroundHref}}">Open in playground</a>
+          <a class="button" id="version-edit" href="{{editHref}}">New version from v{{version}}</a>
+          <a class="button secondary" id="version-playground" href="{{playgroundHref}}">Open in playground</a>
+          <a class="button secondary" id="version-experiment" href="{{experimentHref}}">Run an experiment</a>
         </p>
         <div class="split">
           <div>
@@ -146,6 +149,7 @@ enum PromptTemplates {
           <label>Version or label <select id="playground-ref" name="ref" data-autosubmit>{{#references}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/references}}</select></label>
           <noscript><button>Load</button></noscript>
           <a class="button secondary" href="{{base}}/versions/{{version}}">View v{{version}}</a>
+          <a class="button secondary" id="playground-edit" href="{{base}}/versions/new?from={{version}}">New version from v{{version}}</a>
         </form>
         {{#error}}<div class="flash error" role="alert" id="playground-error">{{error}}</div>{{/error}}
         <div class="split">

@@ -169,6 +169,8 @@ extension Views {
         context["previousVersion"] = version.version - 1
         context["previousHref"] = version.version > 1 ? "\(base)/versions/\(version.version - 1)" : false
         context["playgroundHref"] = url("\(base)/playground", [("version", String(version.version))])
+        context["editHref"] = url("\(base)/versions/new", [("from", String(version.version))])
+        context["experimentHref"] = url("/ui/\(chrome.project.slug)/experiments/new", [("prompt", "\(version.name)@\(version.version)")])
         return context
     }
 

@@ -13,7 +13,8 @@ public struct WebRenderer: Sendable {
         var library = MustacheLibrary()
         for (name, text) in Templates.all.merging(PromptTemplates.all, uniquingKeysWith: { a, _ in a })
             .merging(DatasetTemplates.all, uniquingKeysWith: { a, _ in a })
-            .merging(ExperimentTemplates.all, uniquingKeysWith: { a, _ in a }) {
+            .merging(ExperimentTemplates.all, uniquingKeysWith: { a, _ in a })
+            .merging(EditorTemplates.all, uniquingKeysWith: { a, _ in a }) {
             try library.register(text, named: name)
         }
         self.library = library

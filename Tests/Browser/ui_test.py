@@ -14,6 +14,12 @@ Reads from the environment:
   TERN_PROMPT         optional: a prompt with at least two versions, variables and a gateway model in
                       its configuration; enables the prompt steps (pages, diff, label move, playground)
   TERN_DATASET        optional: a dataset with items; enables the dataset and "add to dataset" steps
+  TERN_NEW_PROMPT     optional: the name of a prompt to create in the UI (it must not exist); enables
+                      the steps that create it and a second version by form and open their diff
+  TERN_EXPERIMENT_MODELS  optional, with TERN_NEW_PROMPT and TERN_DATASET: comma-separated gateway models
+                      that echo the last message (the stub upstream's echo-*); enables the steps that
+                      start two runs by form (one per version), open a run's matrix, a cell's trace and
+                      the comparison of the two runs. The dataset's items need a `question` variable
 
 Prints 'all browser checks passed' and exits 0, or names the failed step and exits 1.
 """
@@ -36,6 +42,10 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 XSS_INPUT = "<script>window.__xss=1</script>"
 XSS_OUTPUT = "<img src=x onerror=\"window.__xss=5\">"
 NEW_DATASET = "from-browser"
+# The new prompt's system message holds markup that must stay text on every page.
+BROWSER_SYSTEM = "Answer in one line. <img src=x onerror=\"window.__xss=9\">"
+# Echo models answer with the user message: v1's starts with Q:, v2's with R:.
+RUN_ASSERTION = '[{"type": "starts-with", "value": "Q:"}]'
 FILTER_VALUE = "refund"
 
 
@@ -64,6 +74,9 @@ class UITest:
         self.trace_detail_url = None
         self.prompt = env.get("TERN_PROMPT")
         self.dataset = env.get("TERN_DATASET")
+        self.new_prompt = env.get("TERN_NEW_PROMPT")
+        self.experiment_models = [m for m in env.get("TERN_EXPERIMENT_MODELS", "").split(",") if m]
+        self.runs = []
 
     @staticmethod
     def start_browser(chromium, chromedriver):
@@ -484,6 +497,210 @@ class UITest:
         check(self.css("#items-table a.source-trace"), "the item does not link its source trace")
         self.shot("31-dataset-from-trace")
 
+    # ---- prompts and experiments made in the UI ----------------------------------------------------
+
+    def follow(self, selector, what):
+        """Clicks the element and waits for the page it leads to."""
+        self.mark_page()
+        self.present(selector).click()
+        self.wait_new_page(what)
+
+    def message_rows(self):
+        return self.css("#message-rows .message-row")
+
+    def set_field(self, element, value):
+        element.clear()
+        element.send_keys(value)
+
+    def step_prompt_create(self):
+        self.driver.get(self.url(f"/ui/{self.project}/prompts"))
+        self.follow("#new-prompt", "opening the new prompt form")
+        self.present("#prompt-form")
+        check(self.present("#prompt-kind-chat").is_selected(), "a new prompt is not a chat prompt by default")
+        check(not self.present("#text-section").is_displayed(), "the text field shows while chat is chosen")
+        rows = self.message_rows()
+        check(len(rows) == 2, f"a new prompt starts with {len(rows)} message rows, expected 2 (system, user)")
+        self.set_field(self.present("#prompt-name"), self.new_prompt)
+        self.set_field(self.css("textarea", rows[0])[0], BROWSER_SYSTEM)
+        self.set_field(self.css("textarea", rows[1])[0], "Q: {{question}}")
+        # Add a row and remove it again: the script does it in place, without a round trip.
+        self.mark_page()
+        self.present("#add-message").click()
+        self.wait_for(lambda d: len(self.message_rows()) == 3, "a third message row after Add message")
+        third = self.message_rows()[2]
+        check(third.find_element(By.CSS_SELECTOR, "textarea") == self.driver.switch_to.active_element,
+              "the new row's content field does not have the focus")
+        third.find_element(By.CSS_SELECTOR, "textarea").send_keys("to be removed")
+        Select(third.find_element(By.CSS_SELECTOR, "select")).select_by_value("assistant")
+        self.shot("32-prompt-new-rows")
+        third.find_element(By.CSS_SELECTOR, ".remove-message").click()
+        self.wait_for(lambda d: len(self.message_rows()) == 2, "two message rows after Remove")
+        check(self.driver.execute_script("return window.__ternOldPage === true;"),
+              "adding or removing a message row reloaded the page (the script should do it in place)")
+        # The type switch shows the text field and back.
+        self.present("#prompt-kind-text").click()
+        self.wait_for(lambda d: self.present("#text-section").is_displayed() and not self.present("#messages-section").is_displayed(),
+                      "the text field (and no messages) after choosing text")
+        self.present("#prompt-kind-chat").click()
+        self.wait_for(lambda d: self.present("#messages-section").is_displayed(), "the messages again after choosing chat")
+        # Declare too few variables: the error stands under the field, everything typed stays.
+        self.set_field(self.present("#prompt-variables"), "company")
+        self.set_field(self.present("#prompt-temperature"), "0.4")
+        self.set_field(self.present("#prompt-commit"), "created in the browser")
+        self.follow("#prompt-save", "saving a prompt with an undeclared variable")
+        self.present("#prompt-errors")
+        error = self.present("#prompt-variables ~ .field-error").text
+        check("question" in error, f"the variables error reads {error!r}, expected it to name question")
+        rows = self.message_rows()
+        kept = [self.css("textarea", row)[0].get_attribute("value") for row in rows]
+        check(kept == [BROWSER_SYSTEM, "Q: {{question}}"], f"the messages after the error are {kept!r}")
+        check(self.present("#prompt-name").get_attribute("value") == self.new_prompt, "the name was lost")
+        check(self.present("#prompt-temperature").get_attribute("value") == "0.4", "the temperature was lost")
+        self.assert_no_xss("the prompt form with an error")
+        self.shot("33-prompt-new-error")
+        self.set_field(self.present("#prompt-variables"), "question")
+        if not self.present("#label-staging").is_selected():
+            self.present("#label-staging").click()
+        self.follow("#prompt-save", "creating the prompt")
+        self.present("#prompt-version")
+        flash = self.present(".flash.ok").text
+        check("Saved as v1" in flash, f"after creating the prompt the page says {flash!r}")
+        check(self.path() == f"/ui/{self.project}/prompts/{self.new_prompt}/versions/1", f"the new prompt opened {self.path()}")
+        check("staging" in self.present("#prompt-version h1").text, "the staging label is not on the new version")
+        self.assert_no_xss("the new prompt's version page")
+        check(BROWSER_SYSTEM in self.page_text(), "the version page does not show the system message as text")
+        self.shot("34-prompt-created")
+
+    def step_prompt_new_version(self):
+        self.follow("#version-edit", "opening the new version form")
+        rows = self.message_rows()
+        values = [self.css("textarea", row)[0].get_attribute("value") for row in rows]
+        check(values == [BROWSER_SYSTEM, "Q: {{question}}"], f"the new version form is not filled from v1: {values!r}")
+        check(self.present("#prompt-temperature").get_attribute("value") == "0.4", "the temperature is not filled from v1")
+        # Saved unchanged: nothing is made, and the page says so.
+        self.follow("#prompt-save", "saving an unchanged version")
+        notice = self.present("main .flash").text
+        check("Nothing changed" in notice, f"saving unchanged says {notice!r}")
+        check(self.path().endswith("/versions/1"), f"saving unchanged went to {self.path()}")
+        self.shot("35-prompt-unchanged")
+        self.follow("#version-edit", "opening the new version form again")
+        self.set_field(self.css("textarea", self.message_rows()[1])[0], "R: {{question}}")
+        self.set_field(self.present("#prompt-commit"), "second in the browser")
+        self.mark_page()
+        # Ctrl+Enter in a field saves the form.
+        self.present("#prompt-commit").send_keys(Keys.CONTROL, Keys.ENTER)
+        self.wait_new_page("saving the second version (Ctrl+Enter)")
+        flash = self.present(".flash.ok").text
+        check("Saved as v2" in flash, f"after saving the second version the page says {flash!r}")
+        self.shot("36-prompt-v2")
+        self.follow("#diff-previous", "opening the diff with the previous version")
+        self.present("#diff-table")
+        removed = " ".join(cell.text for cell in self.css("#diff-table td.code.del"))
+        added = " ".join(cell.text for cell in self.css("#diff-table td.code.add"))
+        check("Q: {{question}}" in removed and "R: {{question}}" in added, f"the diff shows removed {removed!r} and added {added!r}")
+        self.assert_no_xss("the new prompt's diff")
+        self.shot("37-prompt-diff-v1-v2")
+
+    def wait_run_finished(self, what):
+        """Waits (the page reloads itself while the run is in progress) until the run shows completed."""
+        def status(driver):
+            text = driver.execute_script("var e = document.getElementById('experiment-status'); return e ? e.textContent : null;")
+            return text if text in ("completed", "failed", "cancelled") else False
+        waiter = WebDriverWait(self.driver, self.timeout, ignored_exceptions=(WebDriverException,))
+        try:
+            final = waiter.until(status)
+        except TimeoutException:
+            raise CheckFailed(f"timed out after {self.timeout:g}s waiting for {what} to finish") from None
+        check(final == "completed", f"{what} ended {final}: {self.page_text()[:400]!r}")
+        self.present("#experiment-matrix")
+
+    def start_run(self, name, version, shot):
+        """Fills the run form (already open) for one version of the new prompt and starts it."""
+        self.set_field(self.present("#run-name"), name)
+        Select(self.present("#run-dataset")).select_by_value(self.dataset)
+        for box in self.css("#run-prompts input[name=prompt]"):
+            wanted = box.get_attribute("value") == f"{self.new_prompt}@{version}"
+            if box.is_selected() != wanted:
+                box.click()
+        for box in self.css("#run-models input[name=model]"):
+            if box.is_selected() != (box.get_attribute("value") in self.experiment_models):
+                box.click()
+        self.set_field(self.present("#run-assert"), RUN_ASSERTION)
+        self.shot(shot)
+        self.follow("#run-submit", f"starting {name}")
+        self.wait_run_finished(name)
+        self.runs.append(self.path().rsplit("/", 1)[-1])
+
+    def step_experiment_runs(self):
+        self.present("#nav-experiments").click()
+        self.present("#experiments")
+        self.follow("#new-run", "opening the new run form")
+        self.present("#run-form")
+        # First without a model: the error stands under the models, the choices stay.
+        Select(self.present("#run-dataset")).select_by_value(self.dataset)
+        self.present(f"#run-prompts input[value='{self.new_prompt}@1']").click()
+        for box in self.css("#run-models input[name=model]"):
+            if box.is_selected():
+                box.click()
+        self.set_field(self.present("#run-assert"), RUN_ASSERTION)
+        self.follow("#run-submit", "starting a run without a model")
+        error = self.present("#run-models ~ .field-error").text
+        check("models" in error or "required" in error, f"the models error reads {error!r}")
+        check(self.present(f"#run-prompts input[value='{self.new_prompt}@1']").is_selected(), "the ticked prompt version was lost")
+        check(RUN_ASSERTION in self.present("#run-assert").get_attribute("value"), "the assertions were lost")
+        self.shot("38-run-form-error")
+        self.start_run("browser v1", 1, "39-run-form")
+        cells = self.css("#experiment-matrix td.cell")
+        check(cells, "the run's matrix has no cells")
+        check(all(self.css(".badge.ok", cell) for cell in cells), "v1 answers start with Q:, yet a cell did not pass")
+        self.assert_no_xss("the run's matrix")
+        self.shot("40-run-v1-matrix")
+        # The second run is the first one's form with the other version.
+        self.follow("#rerun", "opening a run form like the first run")
+        check(self.present(f"#run-prompts input[value='{self.new_prompt}@1']").is_selected(), "the rerun form does not tick v1")
+        self.start_run("browser v2", 2, "41-run-form-v2")
+        cells = self.css("#experiment-matrix td.cell")
+        check(cells and all(self.css(".badge.error", cell) for cell in cells), "v2 answers start with R:, yet a cell passed")
+        self.shot("42-run-v2-matrix")
+
+    def step_experiment_trace(self):
+        self.driver.get(self.url(f"/ui/{self.project}/experiments/{self.runs[0]}"))
+        self.present("#experiment-matrix")
+        links = self.css("#experiment-matrix a.cell-link")
+        check(links, "no cell of the matrix links to its trace")
+        output = self.css(".cell-output", links[0].find_element(By.XPATH, "./ancestor::td"))[0].text
+        self.mark_page()
+        links[0].click()
+        self.wait_new_page("opening a cell's trace")
+        self.present("#trace-detail")
+        check(output.strip() and output.strip()[:20] in self.page_text(), f"the trace does not show the cell's output {output!r}")
+        self.assert_no_xss("an experiment cell's trace")
+        self.shot("43-run-cell-trace")
+
+    def step_experiment_compare(self):
+        self.driver.get(self.url(f"/ui/{self.project}/experiments/{self.runs[1]}"))
+        self.follow("#compare-previous", "opening the comparison with the previous run")
+        self.present("#significance")
+        check(self.query().get("base") == [self.runs[0]] and self.query().get("head") == [self.runs[1]],
+              f"the comparison URL {self.driver.current_url} does not name both runs")
+        regressions = self.present("#regression-count").text.strip()
+        rows = self.css("#regressions tbody tr")
+        check(regressions.isdigit() and int(regressions) == len(rows) and rows,
+              f"the comparison counts {regressions!r} regressions and lists {len(rows)}")
+        check("McNemar" in self.page_text(), "the comparison does not name its test")
+        self.assert_no_xss("the comparison")
+        self.shot("44-run-compare")
+        # The list's compare form reaches the same page.
+        self.driver.get(self.url(f"/ui/{self.project}/experiments"))
+        form = self.present("#compare-form")
+        Select(self.css("select[name=base]", form)[0]).select_by_value(self.runs[0])
+        Select(self.css("select[name=head]", form)[0]).select_by_value(self.runs[1])
+        self.mark_page()
+        self.css("button", form)[0].click()
+        self.wait_new_page("comparing from the runs list")
+        check(self.present("#regression-count").text.strip() == regressions, "the runs list's compare form shows another result")
+        self.shot("45-run-compare-from-list")
+
     # ---- driver ----------------------------------------------------------------------------------
 
     def run(self):
@@ -493,6 +710,10 @@ class UITest:
             steps += [self.step_prompts, self.step_prompt_diff, self.step_label_move, self.step_playground]
         if self.dataset:
             steps += [self.step_dataset, self.step_add_to_dataset]
+        if self.new_prompt:
+            steps += [self.step_prompt_create, self.step_prompt_new_version]
+            if self.dataset and self.experiment_models:
+                steps += [self.step_experiment_runs, self.step_experiment_trace, self.step_experiment_compare]
         for step in steps:
             name = step.__name__.removeprefix("step_")
             try:

@@ -81,10 +81,10 @@ struct BrowserTests {
         #expect(items.status == .created, "\(items.text)")
     }
 
-    @Test("log in, dashboard, filter traces, open a trace, add a score, escaping, keyboard, sessions and users; prompts, diff, label move, playground, datasets, add to dataset",
+    @Test("log in, dashboard, filter traces, open a trace, add a score, escaping, keyboard, sessions and users; prompts, diff, label move, playground, datasets, add to dataset; a prompt and a version made by form, two experiment runs started by form, a cell's trace, the comparison",
           .enabled(if: BrowserTests.available, "chromium, chromedriver or selenium is missing (scripts/test installs them)"))
     func browser() async throws {
-        try await withGateway(setup: .live) { g in
+        try await withGateway(setup: .live, models: defaultModels + "\n" + experimentModels) { g in
             let h = g.h
             try await Self.seed(h)
             try await Self.seedLibrary(h)
@@ -104,6 +104,8 @@ struct BrowserTests {
             environment["TERN_XSS_TRACE_ID"] = "xss"
             environment["TERN_PROMPT"] = "support-answer"
             environment["TERN_DATASET"] = "support-golden"
+            environment["TERN_NEW_PROMPT"] = "browser-made"
+            environment["TERN_EXPERIMENT_MODELS"] = "echo-a"
             environment["TERN_SCREENSHOTS"] = screenshots
             let (status, output) = try await runExternalProcess(
                 [Self.python, tests.appendingPathComponent("Browser/ui_test.py").path], environment: environment)
@@ -122,6 +124,19 @@ struct BrowserTests {
             let edited = try await h.store.datasets.items(projectID: h.project.id, dataset: "support-golden", version: 2, after: nil, limit: 10)
             #expect(edited.contains { $0.expectedOutput == "Checked by the browser test." && $0.golden && $0.validatedBy?.hasPrefix("user:") == true },
                     "the browser edited an item into version 2")
+            // The prompt made in the browser, its second version, and the two runs started by form.
+            let browserUser = try #require(try await h.store.users.get(email: "ui@example.com"))
+            let made = try await h.store.prompts.history(projectID: h.project.id, name: "browser-made")
+            #expect(made.map(\.version) == [2, 1], "one prompt, two versions (saving unchanged made none)")
+            #expect(made.allSatisfy { $0.author == "user:\(browserUser.id)" })
+            #expect(made.last?.messages.map(\.role) == ["system", "user"] && made.last?.variables == ["question"])
+            #expect(made.last?.labels == ["staging"] && made.last?.config.temperature == 0.4)
+            #expect(made.first?.messages.last?.content == "R: {{question}}" && made.first?.commitMessage == "second in the browser")
+            let runs = try await h.store.experiments.list(projectID: h.project.id, before: nil, limit: 10)
+            #expect(runs.map(\.name) == ["browser v2", "browser v1"])
+            #expect(runs.allSatisfy { $0.status == .completed && $0.createdBy == "user:\(browserUser.id)" && $0.models == ["echo-a"] })
+            #expect(runs.map(\.prompts) == [["browser-made@2"], ["browser-made@1"]])
+            #expect(runs.last?.totals.passed == 3 && runs.first?.totals.passed == 0, "v1 passes every item, v2 none")
         }
     }
 }

@@ -65,4 +65,114 @@ struct ExperimentsWebTests {
             #expect(picker.status == .ok)
         }
     }
+
+    @Test("a run started by form goes through the API's checks and the same service; errors come back by field with every choice kept; cancel by form",
+          arguments: StoreKind.available)
+    func startByForm(kind: StoreKind) async throws {
+        try await withGateway(kind, models: experimentModels) { g in
+            let h = g.h
+            try await ExperimentFixture.seed(h)
+            let cookie = try await WebUITests.signIn(h)
+            let user = try #require(try await h.store.users.get(email: "ada@example.com"))
+            typealias Web = PromptDatasetWebTests
+            let list = try await Web.get(h, "/ui/default/experiments", cookie: cookie)
+            #expect(list.text.contains(#"id="new-run" href="/ui/default/experiments/new""#))
+            #expect(list.text.contains("Start one here"), "no runs yet")
+
+            let form = try await Web.get(h, "/ui/default/experiments/new?prompt=qa%401", cookie: cookie)
+            #expect(form.status == .ok, "\(form.text.prefix(600))")
+            #expect(form.text.contains(#"<option value="words" selected>words (v1)</option>"#), "the first dataset with items")
+            #expect(form.text.contains(#"value="qa@1" id="run-prompt-qa%401" checked"#), "the version linked from is ticked")
+            #expect(form.text.contains(#"value="qa@2" id="run-prompt-qa%402">"#))
+            for model in ["echo-a", "echo-b", "echo-slow", "judge"] { #expect(form.text.contains(#"name="model" value="\#(model)""#)) }
+            let token = try Web.csrf(form.text)
+
+            func fields(_ changes: [(String, String)] = [], without: Set<String> = []) -> [(String, String)] {
+                let base: [(String, String)] = [
+                    ("csrf", token), ("name", ""), ("dataset", "words"), ("dataset_version", ""), ("prompt", "qa@1"), ("prompt", "qa@2"),
+                    ("prompt_refs", ""), ("model", "echo-a"), ("assert", "[\(ExperimentFixture.assertion)]"), ("grader", ""), ("embedder", ""),
+                    ("threshold", ""), ("repeats", "1"), ("max_concurrency", "2"),
+                ]
+                let replaced = Set(changes.map(\.0))
+                return base.filter { !replaced.contains($0.0) && !without.contains($0.0) } + changes
+            }
+            func refused(_ pairs: [(String, String)], field marker: String, says text: String) async throws -> Harness.Reply {
+                let reply = try await Web.post(h, "/ui/default/experiments", cookie: cookie, pairs)
+                #expect(reply.status == .badRequest, "\(reply.text.prefix(600))")
+                #expect(reply.text.contains(#"id="run-errors""#))
+                let error = PromptEditWebTests.fieldError(reply.text, after: marker)
+                #expect(error?.contains(text) == true, "under \(marker): \(error ?? "no error")")
+                return reply
+            }
+            // Errors: each under its field, with everything chosen still there.
+            let noModel = try await refused(fields(without: ["model"]), field: #"id="run-models""#, says: "required: a non-empty list")
+            #expect(noModel.text.contains(#"value="qa@2" id="run-prompt-qa%402" checked"#), "ticked versions stay ticked")
+            #expect(PromptEditWebTests.field(noModel.text, "assert") == "[\(ExperimentFixture.assertion)]")
+            #expect(PromptEditWebTests.field(noModel.text, "max_concurrency") == "2")
+            let type = try await refused(fields([("assert", #"[{"type": "smells-nice"}]"#), ("model", "echo-b")]), field: #"id="run-assert""#,
+                                         says: "assert[0].type: unknown assertion type &quot;smells-nice&quot;")
+            #expect(type.text.contains(#"value="echo-b" id="run-model-echo-b" checked"#))
+            _ = try await refused(fields([("assert", "[{oops")]), field: #"id="run-assert""#, says: "not valid JSON")
+            _ = try await refused(fields([("repeats", "many")]), field: #"id="run-repeats""#, says: "expected a whole number")
+            _ = try await refused(fields([("repeats", "99")]), field: #"id="run-repeats""#, says: "expected a whole number 1-20")
+            _ = try await refused(fields([("dataset_version", "9")]), field: #"id="run-dataset-version""#, says: "versions 1-1, not 9")
+            _ = try await refused(fields([("prompt_refs", "qa:nowhere")]), field: #"id="run-prompt-refs""#, says: "no prompt version &quot;qa:nowhere&quot;")
+            _ = try await refused(fields([("assert", #"[{"type": "llm-rubric", "value": "polite"}]"#)]), field: #"id="run-grader""#,
+                                  says: "needs a judge model")
+            _ = try await refused(fields([("max_concurrency", "0")]), field: #"id="run-concurrency""#, says: "1-64")
+            #expect(try await Web.post(h, "/ui/default/experiments", cookie: cookie, fields([("csrf", "forged")])).status == .forbidden)
+            #expect(try await h.store.experiments.list(projectID: h.project.id, before: nil, limit: 10).isEmpty, "no run was started")
+
+            // A valid form starts the run as the user and opens its page.
+            let started = try await Web.post(h, "/ui/default/experiments", cookie: cookie, fields())
+            #expect(started.status == .seeOther, "\(started.text.prefix(800))")
+            let location = try #require(started.headers[.location])
+            let id = String(try #require(location.split(separator: "/").last))
+            #expect(location == "/ui/default/experiments/\(id)")
+            let finished = try await ExperimentFixture.finished(h, id)
+            #expect(finished.json["status"] as? String == "completed", "\(finished.text)")
+            let run = try #require(try await h.store.experiments.get(projectID: h.project.id, id: id))
+            #expect(run.createdBy == "user:\(user.id)")
+            #expect(run.name == "qa@1, qa@2 × echo-a on words", "a name made from the choices")
+            #expect(run.prompts == ["qa@1", "qa@2"] && run.models == ["echo-a"] && run.repeats == 1 && run.datasetVersion == 1)
+            #expect(run.options["max_concurrency"]?.int == 2)
+            #expect(run.totals.cells == 8 && run.totals.passed == 5, "qa@1 passes alpha, beta, gamma; qa@2 alpha and delta")
+            let cells = try await ExperimentFixture.cells(h, id)
+            let page = try await Web.get(h, location, cookie: cookie)
+            #expect(page.text.contains(#"id="experiment-matrix""#) && !page.text.contains("data-refresh-seconds"), "a finished run does not reload")
+            for cell in cells {
+                let trace = try #require(cell["trace_id"] as? String)
+                #expect(page.text.contains(#"href="/ui/default/traces/\#(trace)""#))
+                #expect(try await h.store.traces.get(projectID: h.project.id, id: trace) != nil, "the trace is written once the run has completed")
+            }
+            #expect(page.text.contains(#"id="rerun" href="/ui/default/experiments/new?dataset=words&amp;dataset_version=1&amp;prompt=qa%401&amp;prompt=qa%402&amp;model=echo-a"#))
+            let again = try await Web.get(h, "/ui/default/experiments/new?dataset=words&prompt=qa%402&model=echo-b&repeats=2", cookie: cookie)
+            #expect(again.text.contains(#"value="qa@2" id="run-prompt-qa%402" checked"#) && !again.text.contains(#"value="qa@1" id="run-prompt-qa%401" checked"#))
+            #expect(again.text.contains(#"value="echo-b" id="run-model-echo-b" checked"#) && PromptEditWebTests.field(again.text, "repeats") == "2")
+
+            // A second run (v2 only) offers the comparison with the first.
+            let second = try await Web.post(h, "/ui/default/experiments", cookie: cookie, fields([("name", "v2 <b>only</b>")], without: ["prompt"]) + [("prompt", "qa@2")])
+            let secondID = String(try #require(second.headers[.location]?.split(separator: "/").last))
+            #expect(try await ExperimentFixture.finished(h, secondID).json["status"] as? String == "completed")
+            let secondPage = try await Web.get(h, "/ui/default/experiments/\(secondID)", cookie: cookie)
+            #expect(secondPage.text.contains(#"id="compare-previous" href="/ui/default/experiments/compare?base=\#(id)&amp;head=\#(secondID)""#))
+            #expect(secondPage.text.contains("v2 &lt;b&gt;only&lt;/b&gt;"))
+
+            // A run in progress reloads itself and can be cancelled by form.
+            g.stub.script(model: "echo-slow", [.reply()] + Array(repeating: .delay(.seconds(3), then: .reply()), count: 8))
+            let before = g.stub.requests.count
+            let slow = try await Web.post(h, "/ui/default/experiments", cookie: cookie,
+                                          fields([("model", "echo-slow"), ("max_concurrency", "1"), ("assert", "")], without: ["prompt"]) + [("prompt", "qa@1")])
+            let slowID = String(try #require(slow.headers[.location]?.split(separator: "/").last))
+            await g.stub.waitForRequests(before + 2)  // the first cell is done, the second hangs
+            let running = try await Web.get(h, "/ui/default/experiments/\(slowID)", cookie: cookie)
+            #expect(running.text.contains(#"data-refresh-seconds="2""#) && running.text.contains(#"id="cancel-form""#))
+            #expect(try await Web.post(h, "/ui/default/experiments/\(slowID)/cancel", cookie: cookie, [("csrf", "forged")]).status == .forbidden)
+            let cancelled = try await Web.post(h, "/ui/default/experiments/\(slowID)/cancel", cookie: cookie, [("csrf", token)])
+            #expect(cancelled.status == .seeOther && cancelled.headers[.location] == "/ui/default/experiments/\(slowID)")
+            let stopped = try await ExperimentFixture.finished(h, slowID)
+            #expect(stopped.json["status"] as? String == "cancelled")
+            #expect(stopped.json["error"] as? String == "cancelled by user:\(user.id)")
+        }
+    }
 }

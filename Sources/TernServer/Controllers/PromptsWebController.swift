@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import Synchronization
 import TernCore
 import TernGateway
 import TernWeb
@@ -47,7 +46,11 @@ struct PromptsWebController {
                 }
                 let latest = try await store.prompts.get(projectID: chrome.project.id, name: name, label: "latest")?.version ?? number
                 let names = await web.actorNames(projectID: chrome.project.id)
-                return web.html(renderer.render("prompt-version", Views.promptVersion(chrome: chrome, version: version, latest: latest, names: names)))
+                var page = Views.promptVersion(chrome: chrome, version: version, latest: latest, names: names)
+                if let notice = Self.savedNotice(request.uri.queryParameters, version: version) {
+                    page["flash"] = ["kind": notice.kind, "message": notice.message]
+                }
+                return web.html(renderer.render("prompt-version", page))
             }
         }
         router.get("ui/{project}/prompts/{name}/diff") { request, context in
@@ -136,6 +139,7 @@ struct PromptsWebController {
                 return page(error: nil, results: results)
             }
         }
+        registerEditing(on: router)
     }
 
     static func base(_ chrome: Chrome, _ name: String) -> String { "/ui/\(Views.percent(chrome.project.slug))/prompts/\(Views.percent(name))" }
@@ -195,7 +199,7 @@ struct PromptsWebController {
             return out.sorted { $0.0 < $1.0 }.map(\.1)
         }
         // The traces are written off the request path; wait (briefly) so cost and links are ready.
-        await Self.flush(gateway.traces, timeout: .seconds(5))
+        await gateway.traces.flush(within: .seconds(5))
         for index in results.indices {
             guard let id = results[index].traceID, let detail = try? await store.traces.get(projectID: projectID, id: id) else { continue }
             let generations = detail.observations.filter { $0.type == .generation }
@@ -207,19 +211,6 @@ struct PromptsWebController {
             }
         }
         return results
-    }
-
-    static func flush(_ writer: TraceWriter, timeout: Duration) async {
-        final class Once: Sendable {
-            let done = Mutex(false)
-            /// True the first time only.
-            func first() -> Bool { done.withLock { state in defer { state = true }; return !state } }
-        }
-        let once = Once()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            Task { await writer.flush(); if once.first() { continuation.resume() } }
-            Task { try? await Task.sleep(for: timeout); if once.first() { continuation.resume() } }
-        }
     }
 
     /// What a chat completion (or the gateway's error) says: the answer, tool calls, usage.

@@ -4,10 +4,11 @@ import TernCore
 import TernEval
 import TernWeb
 
-/// The Experiments pages: runs list, a run's matrix (paged by item), and the comparison of two runs.
+/// The Experiments pages: runs list, a run's matrix (paged by item), the comparison of two runs, and
+/// the form that starts a run (through the API's own checks and the same `ExperimentService`).
 /// Every selection is in the URL (`?cursor=`, `?base=&head=&by=`), so views can be bookmarked.
 extension WebController {
-    func registerExperiments(on router: Router<TernRequestContext>) {
+    func registerExperiments(on router: Router<TernRequestContext>, api: ExperimentsController) {
         router.get("ui/{project}/experiments") { request, context in
             try await page(request, context, active: "experiments") { chrome in
                 let before = try request.uri.queryParameters.get("cursor").map { try ExperimentsController.runCursor($0) }
@@ -56,8 +57,12 @@ extension WebController {
                 let cells = try await store.experiments.cells(projectID: chrome.project.id, experimentID: id, after: after, limit: limit)
                 let next = cells.count == limit ? cells.last.map { ExperimentsController.encodeCursor($0.cellKey) } : nil
                 let columns = try await store.experiments.columns(projectID: chrome.project.id, experimentID: id)
-                return html(renderer.render("experiment", ExperimentViews.run(chrome: chrome, run: run, columns: columns, cells: cells, next: next)))
+                let earlier = try await store.experiments.list(projectID: chrome.project.id, before: (run.createdAt, run.id), limit: 50)
+                let previous = earlier.first { $0.datasetID == run.datasetID && $0.status.isFinished }
+                return html(renderer.render("experiment", ExperimentViews.run(chrome: chrome, run: run, columns: columns, cells: cells, next: next,
+                                                                               previous: previous)))
             }
         }
+        registerRunForm(on: router, api: api)
     }
 }

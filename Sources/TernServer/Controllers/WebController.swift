@@ -15,8 +15,8 @@ struct WebController {
     let sessionTTL: Duration
     let maxBody: Int
 
-    static let stylesheet = WebAssets.css + "\n" + ChartStyles.css + "\n" + LibraryAssets.css + "\n" + ExperimentTemplates.css
-    static let script = WebAssets.js + "\n" + LibraryAssets.js
+    static let stylesheet = WebAssets.css + "\n" + ChartStyles.css + "\n" + LibraryAssets.css + "\n" + ExperimentTemplates.css + "\n" + EditorAssets.css
+    static let script = WebAssets.js + "\n" + LibraryAssets.js + "\n" + EditorAssets.js
 
     func register(on router: Router<TernRequestContext>) {
         router.get("/") { _, _ in Self.redirect("/ui/") }
@@ -161,7 +161,6 @@ struct WebController {
                 return html(renderer.render("users", Views.users(chrome: chrome, range: range, result: result, limit: limit)))
             }
         }
-        registerExperiments(on: router)
     }
 
     // MARK: - Pages

@@ -152,6 +152,8 @@ final class ExperimentService: Service, Sendable {
                 group.cancelAll()
             }
             try await sink.flush()
+            // The cells link to their traces: have them written before the run shows as completed.
+            await gateway.traces.flush(within: .seconds(5))
             outcome = (.completed, nil)
         } catch {
             // What finished before the stop is kept; the flush must not inherit the cancellation.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TernCore
 import TernEval
 import TernGateway
@@ -99,5 +100,22 @@ struct GatewayGraderProvider: GraderProvider {
             throw EvaluationError("no embedding model is configured: set `provider` on the assertion, or `options.embedder` on the run")
         }
         return GatewayEmbedder(client: client, modelName: model)
+    }
+}
+
+extension TraceWriter {
+    /// Waits until the traces queued so far are written, or `timeout` has passed (a stopped writer
+    /// never answers `flush`).
+    func flush(within timeout: Duration) async {
+        final class Once: Sendable {
+            let done = Mutex(false)
+            /// True the first time only.
+            func first() -> Bool { done.withLock { state in defer { state = true }; return !state } }
+        }
+        let once = Once()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Task { await self.flush(); if once.first() { continuation.resume() } }
+            Task { try? await Task.sleep(for: timeout); if once.first() { continuation.resume() } }
+        }
     }
 }
