@@ -44,8 +44,10 @@ public struct RunFormPrompt: Sendable {
 extension ExperimentViews {
     /// `errors` maps a form field (`name`, `dataset`, `dataset_version`, `prompts`, `models`, `assert`,
     /// `grader`, `embedder`, `threshold`, `repeats`, `max_concurrency`, `form`) to its message.
+    /// `models` answer prompts (and judge); `embeddingModels` may embed (nil: `models`); `defaultEmbedder`
+    /// is what a run without one uses (the gateway's built-in local model), named on the "none" choice.
     public static func newRun(chrome: Chrome, draft: RunDraft, datasets: [Dataset], prompts: [RunFormPrompt], models: [String],
-                              errors: [String: String]) -> [String: Any] {
+                              embeddingModels: [String]? = nil, defaultEmbedder: String? = nil, errors: [String: String]) -> [String: Any] {
         var context = chrome.pageContext(title: "New experiment run")
         context["listHref"] = base(chrome)
         context["form"] = [
@@ -73,12 +75,13 @@ extension ExperimentViews {
         context["hasPrompts"] = !prompts.isEmpty
         context["models"] = models.map { ["name": $0, "id": "run-model-" + Views.percent($0), "checked": draft.models.contains($0)] as [String: Any] }
         context["hasModels"] = !models.isEmpty
-        func choices(_ chosen: String, none: String) -> [[String: Any]] {
+        func choices(_ chosen: String, _ names: [String], none: String) -> [[String: Any]] {
             [["value": "", "label": none, "selected": chosen.isEmpty] as [String: Any]]
-                + models.map { ["value": $0, "label": $0, "selected": $0 == chosen] as [String: Any] }
+                + names.map { ["value": $0, "label": $0, "selected": $0 == chosen] as [String: Any] }
         }
-        context["graders"] = choices(draft.grader, none: "none (assertions name their provider)")
-        context["embedders"] = choices(draft.embedder, none: "none")
+        context["graders"] = choices(draft.grader, models, none: "none (assertions name their provider)")
+        context["embedders"] = choices(draft.embedder, embeddingModels ?? models,
+                                       none: defaultEmbedder.map { "default: \($0), in process" } ?? "none")
         context["err"] = errors
         context["hasErrors"] = !errors.isEmpty
         context["errorCount"] = errors.count == 1 ? "1 field needs" : "\(errors.count) fields need"

@@ -112,6 +112,8 @@ struct ExperimentsWebTests {
             let type = try await refused(fields([("assert", #"[{"type": "smells-nice"}]"#), ("model", "echo-b")]), field: #"id="run-assert""#,
                                          says: "assert[0].type: unknown assertion type &quot;smells-nice&quot;")
             #expect(type.text.contains(#"value="echo-b" id="run-model-echo-b" checked"#))
+            #expect(!type.text.contains(#"id="run-model-all-minilm-l6-v2""#), "the built-in embedding model answers no prompts")
+            #expect(type.text.contains("default: all-minilm-l6-v2, in process"), "runs without an embedding model use the local one")
             _ = try await refused(fields([("assert", "[{oops")]), field: #"id="run-assert""#, says: "not valid JSON")
             _ = try await refused(fields([("repeats", "many")]), field: #"id="run-repeats""#, says: "expected a whole number")
             _ = try await refused(fields([("repeats", "99")]), field: #"id="run-repeats""#, says: "expected a whole number 1-20")

@@ -64,9 +64,12 @@ extension WebController {
             prompts.append(RunFormPrompt(name: summary.name, versions: Array(history.prefix(Self.runFormVersions)),
                                          more: history.count > Self.runFormVersions))
         }
-        let models = api.gateway.registry.all.map(\.name).sorted()
+        let registry = api.gateway.registry
+        let models = registry.generative.map(\.name).sorted()
+        let local = registry.model(BuiltInModels.localEmbeddingModel) != nil ? BuiltInModels.localEmbeddingModel : nil
         return html(renderer.render("experiment-new", ExperimentViews.newRun(
-            chrome: chrome, draft: draft, datasets: datasets, prompts: prompts, models: models, errors: errors)), status: status)
+            chrome: chrome, draft: draft, datasets: datasets, prompts: prompts, models: models,
+            embeddingModels: registry.all.map(\.name).sorted(), defaultEmbedder: local, errors: errors)), status: status)
     }
 
     /// The form filled in from the URL (links from a prompt version, "new run like this one"); the
