@@ -144,7 +144,8 @@ public func buildApplication(
     PromptsWebController(web: web, gateway: parts.gateway).register(on: router)
     DatasetsWebController(web: web, embedder: options.embedder).register(on: router)
     let traces = TracesController(store: store, writer: writer, maxBody: config.server.maxBodyBytes)
-    let experiments = ExperimentService(store: store, gateway: parts.gateway, logger: logger)
+    let experiments = ExperimentService(store: store, gateway: parts.gateway, logger: logger,
+                                        cacheDirectory: URL(fileURLWithPath: config.dataDir, isDirectory: true).appendingPathComponent("cache/experiments"))
     let experimentsAPI = ExperimentsController(store: store, gateway: parts.gateway, service: experiments, maxBody: config.server.maxBodyBytes,
                                                projectID: { try await traces.projectID($0, $1) })
     web.registerExperiments(on: router, api: experimentsAPI)

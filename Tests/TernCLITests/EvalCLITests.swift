@@ -57,6 +57,7 @@ func withTernServer(stub: StubUpstream, models: String,
         let project = try #require(try await store.projects.get(slug: "default"))
         let (key, _) = try await KeyIssuer.issue(store: store, projectID: project.id, name: "ci", role: .member, createdBy: "test")
         var config = TernConfig()
+        config.dataDir = test.directory
         config.server.port = 0
         let indented = models.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
         try config.apply(yaml: """

@@ -15,6 +15,7 @@ struct ExperimentsCLITests {
             let key = try await ExperimentSeed.make(store, words: ["alpha", "beta", "delta", "gamma"], templates: ["Q {{ word }}", "R {{ word }}"]).key
             let stub = try await StubUpstream.start()
             var config = TernConfig()
+            config.dataDir = test.directory
             try config.apply(yaml: """
                 providers:
                   openai: {type: openai, base_url: "\(stub.baseURL)", api_key_env: STUB_OPENAI_KEY}

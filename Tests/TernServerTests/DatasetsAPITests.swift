@@ -47,7 +47,7 @@ struct DatasetsAPITests {
             // Production traces become items (input, output as the expected answer, segments); adding them twice changes nothing.
             let batch = """
                 {"batch": [{"id": "e1", "type": "trace-create", "body": {"id": "t-bad", "input": "Cancel my plan", "output": "Sorry, I cannot",
-                            "metadata": {"task": "support"}, "tags": ["bad"]}},
+                            "metadata": {"task": "support", "language": "en"}, "tags": ["bad"]}},
                            {"id": "e2", "type": "trace-create", "body": {"id": "t-ok", "input": "Hello", "output": "Hi"}}]}
                 """
             _ = try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: batch)

@@ -344,6 +344,44 @@ struct ExperimentsAPITests {
         }
     }
 
+    @Test("a rerun of unchanged cells and judges is answered from the project's response cache at no cost; options.cache false calls again",
+          arguments: StoreKind.available)
+    func cached(kind: StoreKind) async throws {
+        try await withGateway(kind, models: experimentModels) { g in
+            let h = g.h
+            try await ExperimentFixture.seed(h)
+            g.stub.script(model: "judge-model", Array(repeating: .reply(text: #"{"reason": "fine", "pass": true, "score": 1}"#), count: 8))
+            let body = """
+                {"name": "cached", "dataset": "words", "prompts": ["qa@1"], "models": ["echo-a"],
+                 "assert": [{"type": "llm-rubric", "value": "short"}], "options": {"grader": "judge"}}
+                """
+            let first = try await ExperimentFixture.finished(h, try await ExperimentFixture.start(h, body))
+            #expect(g.stub.requests(model: "echo-a").count == 4 && g.stub.requests(model: "judge-model").count == 4)
+            let firstSummary = try #require(first.json["summary"] as? [String: Any])
+            #expect((firstSummary["cost"] as? Double ?? 0) > 0 && (firstSummary["grading_cost"] as? Double ?? 0) > 0, "\(firstSummary)")
+
+            let secondID = try await ExperimentFixture.start(h, body)
+            let second = try await ExperimentFixture.finished(h, secondID)
+            #expect(second.json["status"] as? String == "completed", "\(second.text)")
+            #expect(g.stub.requests(model: "echo-a").count == 4 && g.stub.requests(model: "judge-model").count == 4, "nothing was asked again")
+            let secondSummary = try #require(second.json["summary"] as? [String: Any])
+            #expect(secondSummary["passed"] as? Int == 4)
+            #expect(secondSummary["cost"] as? Double ?? 0 == 0 && secondSummary["grading_cost"] as? Double ?? 0 == 0, "\(secondSummary)")
+            let firstTraces = Set(try await ExperimentFixture.cells(h, first.json["id"] as? String ?? "").compactMap { $0["trace_id"] as? String })
+            let secondTraces = Set(try await ExperimentFixture.cells(h, secondID).compactMap { $0["trace_id"] as? String })
+            #expect(secondTraces.count == 4 && secondTraces == firstTraces, "cached cells link to the traces of the calls that made them")
+
+            let uncached = body.replacingOccurrences(of: #""grader": "judge""#, with: #""grader": "judge", "cache": false"#)
+            let third = try await ExperimentFixture.finished(h, try await ExperimentFixture.start(h, uncached))
+            #expect(third.json["status"] as? String == "completed")
+            #expect(g.stub.requests(model: "echo-a").count == 8 && g.stub.requests(model: "judge-model").count == 8)
+
+            let bad = try await h.call(.post, "/api/v1/experiments", key: h.adminKey,
+                                       json: body.replacingOccurrences(of: #""grader": "judge""#, with: #""grader": "judge", "cache": "yes""#))
+            #expect(bad.status == .badRequest && bad.errorField == "options.cache", "\(bad.text)")
+        }
+    }
+
     @Test("a run left running by a server that stopped is failed with a clear error when the server starts", arguments: StoreKind.available)
     func interrupted(kind: StoreKind) async throws {
         try await withHarness(kind, beforeStart: { test, project in
@@ -386,6 +424,7 @@ struct ExperimentRestartTests {
             let stub = try await StubUpstream.start()
             stub.script(model: "echo-slow", Array(repeating: .delay(.seconds(2), then: .reply()), count: 3))
             var config = TernConfig()
+            config.dataDir = test.directory
             try config.apply(yaml: gatewayYAML(baseURL: stub.baseURL, models: experimentModels))
             let first = try await BackgroundServer.tern(store: store, config: config, environment: GatewayHarness.environment)
             let started = try await Self.call("\(first.baseURL)/api/v1/experiments", key: key, post: """

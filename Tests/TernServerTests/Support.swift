@@ -77,6 +77,7 @@ func withHarness(
         let (adminKey, _) = try await KeyIssuer.issue(
             store: test.store, projectID: project.id, name: "admin", role: .admin, createdBy: "test")
         var config = TernConfig()
+        config.dataDir = test.directory  // caches (experiment answers) stay inside the test's own folder
         config.server.port = 0
         config.server.maxBodyBytes = 64 * 1024
         configure(&config)

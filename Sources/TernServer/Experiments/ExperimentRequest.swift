@@ -6,7 +6,7 @@ import TernGateway
 /// Reading and checking `POST /api/v1/experiments`: every error names the field it is about.
 extension ExperimentsController {
     static let bodyKeys: Set<String> = ["name", "dataset", "dataset_version", "prompts", "models", "repeats", "assert", "options"]
-    static let optionKeys: Set<String> = ["max_concurrency", "grader", "embedder", "threshold"]
+    static let optionKeys: Set<String> = ["max_concurrency", "grader", "embedder", "threshold", "cache"]
     /// Types judged by a chat model, and those that need an embedding model.
     static let judgedTypes = Set(LLMRubricEvaluator.types + GEvalEvaluator.types + FactualityEvaluator.types + ClosedQAEvaluator.types
                                  + AnswerRelevanceEvaluator.types + ContextFaithfulnessEvaluator.types + SelectBestEvaluator.types)
@@ -52,6 +52,12 @@ extension ExperimentsController {
         if let namedEmbedder, gateway.registry.model(namedEmbedder) == nil { throw unknownModel(namedEmbedder, field: "options.embedder") }
         // Without options.embedder, similar and answer-relevance use the built-in local model while the gateway serves it.
         let embedder = namedEmbedder ?? (gateway.registry.model(BuiltInModels.localEmbeddingModel) != nil ? BuiltInModels.localEmbeddingModel : nil)
+        let cache: Bool
+        switch options["cache"] {
+        case nil, .null?: cache = true
+        case .bool(let value)?: cache = value
+        default: throw TernError.invalid("options.cache", "expected true or false")
+        }
         let runThreshold = try FieldReader(body: options, path: "options").double("threshold")
         if let runThreshold, !(0...1).contains(runThreshold) { throw TernError.invalid("options.threshold", "expected a number 0-1") }
 
@@ -92,7 +98,7 @@ extension ExperimentsController {
             prompts: prompts.map { "\($0.name)@\($0.version)" }, models: models, repeats: repeats, assertions: body["assert"] ?? .array([]),
             options: .object(resolvedOptions), plannedCells: plan.cellCount, createdAt: now, createdBy: principal.actor)
         return ExperimentService.Job(run: run, plan: plan, key: gatewayKey(principal, projectID: projectID), concurrency: concurrency, grader: grader,
-                                     embedder: embedder, judgePrompts: JudgePrompts(overrides: overrides))
+                                     embedder: embedder, judgePrompts: JudgePrompts(overrides: overrides), cache: cache)
     }
 
     /// The key the run's gateway calls are made with: the caller's API key (its limits and budget

@@ -21,6 +21,8 @@ final class ExperimentService: Service, Sendable {
         var grader: String?
         var embedder: String?
         var judgePrompts: JudgePrompts
+        /// Whether answers are cached (`options.cache`, default true).
+        var cache = true
     }
 
     struct Local {
@@ -34,13 +36,17 @@ final class ExperimentService: Service, Sendable {
     let heartbeatInterval: Duration
     /// A run whose last heartbeat is older than this belongs to a process that died.
     let staleAfter: Duration
+    /// Where runs keep their response caches, one folder per project (nil: no cache).
+    let cacheDirectory: URL?
     private let local = Mutex<[String: Local]>([:])
     private let stopping = Atomic<Bool>(false)
 
     static let interruptedError = "interrupted: the server stopped while the run was in progress; start the run again"
     static let shutdownError = "interrupted: the server shut down while the run was in progress; start the run again"
 
-    init(store: any TernStore, gateway: Gateway, logger: Logger, heartbeatInterval: Duration = .seconds(5), staleAfter: Duration = .seconds(60)) {
+    init(store: any TernStore, gateway: Gateway, logger: Logger, heartbeatInterval: Duration = .seconds(5), staleAfter: Duration = .seconds(60),
+         cacheDirectory: URL? = nil) {
+        self.cacheDirectory = cacheDirectory
         self.store = store
         self.gateway = gateway
         self.logger = logger
@@ -141,8 +147,9 @@ final class ExperimentService: Service, Sendable {
                     }
                 }
                 group.addTask {
-                    let options = ExperimentOptions(concurrency: job.concurrency, retries: 2)
-                    _ = try await ExperimentRunner.run(job.plan, client: self.client(job, tag: "experiment"), registry: self.registry(job),
+                    let cache = self.cache(job)
+                    let options = ExperimentOptions(concurrency: job.concurrency, retries: 2, cache: cache)
+                    _ = try await ExperimentRunner.run(job.plan, client: self.client(job, tag: "experiment"), registry: self.registry(job, cache: cache),
                                                        options: options) { result in
                         try await sink.add(Self.cell(result))
                     }
@@ -175,10 +182,22 @@ final class ExperimentService: Service, Sendable {
     }
 
     /// promptfoo's deterministic assertions and the model-graded ones, judged through the gateway.
-    func registry(_ job: Job) -> EvaluatorRegistry {
+    /// The run's response cache: the project's folder under `cacheDirectory` (answers never cross
+    /// projects), unless the run asked for none or the folder cannot be made.
+    func cache(_ job: Job) -> ResponseDiskCache? {
+        guard job.cache, let cacheDirectory else { return nil }
+        do {
+            return try ResponseDiskCache(directory: cacheDirectory.appendingPathComponent(job.run.projectID, isDirectory: true))
+        } catch {
+            logger.warning("experiment response cache unavailable", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    func registry(_ job: Job, cache: ResponseDiskCache? = nil) -> EvaluatorRegistry {
         var registry = EvaluatorRegistry.deterministic()
         registry.registerModelGraded(graders: GatewayGraderProvider(client: client(job, tag: "experiment-judge"), defaultJudge: job.grader,
-                                                                    defaultEmbedder: job.embedder),
+                                                                    defaultEmbedder: job.embedder, cache: cache),
                                      prompts: job.judgePrompts)
         return registry
     }

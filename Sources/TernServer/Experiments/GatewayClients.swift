@@ -87,12 +87,14 @@ struct GatewayGraderProvider: GraderProvider {
     let client: GatewayModelClient
     let defaultJudge: String?
     let defaultEmbedder: String?
+    /// The run's response cache: a rerun's unchanged judge requests are answered from it, at no cost.
+    var cache: ResponseDiskCache? = nil
 
     func judge(for providerID: String?) throws -> JudgeModel {
         guard let model = providerID ?? defaultJudge else {
             throw EvaluationError("no grading model is configured: set `provider` on the assertion, or `options.grader` on the run")
         }
-        return JudgeModel(client: client, model: model)
+        return JudgeModel(client: CachedModelClient(client: client, cache: cache), model: model)
     }
 
     func embedder(for providerID: String?) throws -> any Embedder {
@@ -100,6 +102,23 @@ struct GatewayGraderProvider: GraderProvider {
             throw EvaluationError("no embedding model is configured: set `provider` on the assertion, or `options.embedder` on the run")
         }
         return GatewayEmbedder(client: client, modelName: model)
+    }
+}
+
+/// A model client whose answers are kept in (and served from) a response cache; a cached answer costs
+/// nothing and keeps the trace id of the call that made it.
+struct CachedModelClient: ModelClient {
+    let client: any ModelClient
+    let cache: ResponseDiskCache?
+
+    func complete(_ request: CompletionRequest) async throws -> CompletionResult {
+        if var cached = cache?.get(request) {
+            cached.cost = 0
+            return cached
+        }
+        let answer = try await client.complete(request)
+        cache?.put(request, answer)
+        return answer
     }
 }
 
