@@ -287,13 +287,8 @@ struct GraderClient: ModelClient {
         request.topP = request.topP ?? options.topP
         request.responseFormat = request.responseFormat ?? options.responseFormat
         if let parameters = options.parameters { request.parameters = parameters.merging(request.parameters ?? [:]) { _, own in own } }
-        if var cached = cache?.get(request) {
-            cached.cost = 0
-            return cached
-        }
-        let result = try await client.complete(request)
-        cache?.put(request, result)
-        return result
+        guard let cache else { return try await client.complete(request) }
+        return try await cache.answer(request, by: client)
     }
 }
 

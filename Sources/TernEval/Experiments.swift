@@ -87,6 +87,18 @@ public struct ResponseDiskCache: Sendable {
 
     public func put(_ request: CompletionRequest, _ result: CompletionResult) { store(result, key: request.cacheKey) }
 
+    /// `request` answered from the cache (at no cost, with the trace id of the call that made the
+    /// answer) or by `client`, whose answer is then kept.
+    public func answer(_ request: CompletionRequest, by client: any ModelClient) async throws -> CompletionResult {
+        if var cached = get(request) {
+            cached.cost = 0
+            return cached
+        }
+        let result = try await client.complete(request)
+        put(request, result)
+        return result
+    }
+
     /// A key for anything else kept in the cache (embeddings): the canonical JSON of `request`, hashed.
     public static func key(_ request: JSONValue) -> String {
         Secrets.hash(String(decoding: request.canonicalData(), as: UTF8.self))

@@ -112,13 +112,8 @@ struct CachedModelClient: ModelClient {
     let cache: ResponseDiskCache?
 
     func complete(_ request: CompletionRequest) async throws -> CompletionResult {
-        if var cached = cache?.get(request) {
-            cached.cost = 0
-            return cached
-        }
-        let answer = try await client.complete(request)
-        cache?.put(request, answer)
-        return answer
+        guard let cache else { return try await client.complete(request) }
+        return try await cache.answer(request, by: client)
     }
 }
 
