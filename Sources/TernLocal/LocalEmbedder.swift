@@ -63,17 +63,26 @@ public final class LocalEmbedder: Embedder, @unchecked Sendable {
     }
 
     public func embed(_ texts: [String]) async throws -> [[Float]] {
-        if texts.isEmpty { return [] }
+        try await embedCountingTokens(texts).vectors
+    }
+
+    /// `embed`, and the number of word pieces the model read (with `[CLS]`/`[SEP]`, after truncation):
+    /// the usage the gateway reports, counted from the same tokenisation.
+    public func embedCountingTokens(_ texts: [String]) async throws -> (vectors: [[Float]], tokens: Int) {
+        if texts.isEmpty { return ([], 0) }
         return await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: self.embedNow(texts)) }
+            queue.async { continuation.resume(returning: self.embedNow(tokenized: texts.map(self.tokenizer.encode))) }
         }
     }
 
     /// `embed` on the calling thread (benchmarks and tools; async callers should use `embed`).
     public func embedNow(_ texts: [String]) -> [[Float]] {
-        let sequences = texts.map(tokenizer.encode)
+        embedNow(tokenized: texts.map(tokenizer.encode)).vectors
+    }
+
+    func embedNow(tokenized sequences: [[Int32]]) -> (vectors: [[Float]], tokens: Int) {
         var vectors: [[Float]] = []
-        vectors.reserveCapacity(texts.count)
+        vectors.reserveCapacity(sequences.count)
         var start = 0
         while start < sequences.count {
             var end = start, tokens = 0
@@ -84,7 +93,7 @@ public final class LocalEmbedder: Embedder, @unchecked Sendable {
             vectors += model.meanPooled(Array(sequences[start..<end]))
             start = end
         }
-        return normalizes ? vectors.map(Self.normalized) : vectors
+        return (normalizes ? vectors.map(Self.normalized) : vectors, sequences.reduce(0) { $0 + $1.count })
     }
 
     /// The OpenBLAS kernel family in use (for example "SkylakeX" or "Haswell"), for benchmark reports.

@@ -32,8 +32,7 @@ public struct LocalProvider: LLMProvider {
             throw Self.invalid("\(embedder.modelName) makes vectors of \(embedder.dimensions) dimensions and cannot shorten them",
                                param: "dimensions", code: "unsupported_dimensions")
         }
-        let tokens = texts.reduce(0) { $0 + embedder.tokenizer.encode($1).count }
-        let vectors = try await embedder.embed(texts)
+        let (vectors, tokens) = try await embedder.embedCountingTokens(texts)
         let body = Self.responseBody(vectors, base64: base64, model: call.deployment.model, tokens: tokens)
         return UpstreamResponse(body: body, usage: TokenUsage(inputTokens: tokens, outputTokens: 0), model: call.deployment.model, outputText: nil)
     }
