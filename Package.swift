@@ -51,6 +51,8 @@ let package = Package(
             dependencies: [
                 "TernCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The C API, for the ingest path's direct binding (Sources/TernStoreSQLite/RawStatement.swift).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

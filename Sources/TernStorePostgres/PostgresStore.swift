@@ -598,6 +598,9 @@ enum PostgresMigrations {
             "DROP INDEX observations_trace",
         ]),
         PostgresMigration(id: "0009_experiments", statements: ExperimentColumns.schema(.postgres)),
+        // SQLite's traces and observations became rowid tables (rows appended, ids unique by index);
+        // PostgreSQL's heap tables already append and keep their keys in separate indexes.
+        PostgresMigration(id: "0010_append_layout", statements: []),
     ]
 
     /// The per-insert totals statement, for every trace already stored.

@@ -97,6 +97,9 @@ struct SQLiteTraces: TraceRepository {
         let markedAt = Timestamp.micros(Date())
         // One upsert per trace: the events of one trace merge here as the database would merge them.
         let merged = TraceBatchItem.mergedTraces(batch)
+        // JSON texts are made here, on the caller's thread, so that the one writer thread only binds.
+        let observationJSON = batch.map { item in item.observations.map { ($0.modelParameters?.jsonString(), $0.metadata?.jsonString()) } }
+        let traceJSON = merged.traces.map { (tagsText($0.tags), $0.metadata?.jsonString()) }
         // Read here: the closure runs on GRDB's writer queue, outside this task.
         let yield = BackgroundPriority.writeShouldYield
         // The commit (the WAL write) is the costly part, so the idle priority covers the whole transaction.
@@ -154,30 +157,34 @@ struct SQLiteTraces: TraceRepository {
                 """)
             // Observations first: the ones that land (a retried batch adds none) make the totals.
             var deltas: [TraceBatchItem.TraceKey: TraceTotalsDelta] = [:]
-            for item in batch {
-                for o in item.observations {
-                    let values: [(any DatabaseValueConvertible)?] = [
-                        o.id, o.traceID, o.projectID, o.parentID, o.type.rawValue, o.name, Timestamp.micros(o.startTime),
-                        o.endTime.map(Timestamp.micros), o.completionStartTime.map(Timestamp.micros), o.model, o.provider,
-                        o.modelParameters?.jsonString(), o.input, o.output, o.usage?.inputTokens, o.usage?.outputTokens,
-                        o.usage?.cachedTokens, o.usage?.reasoningTokens, (o.usage?.estimated ?? false) ? 1 : 0, o.cost,
-                        o.costEstimated ? 1 : 0, o.level.rawValue, o.statusMessage, o.metadata?.jsonString(), o.requestedModel,
-                        o.deployment, o.variant, o.route, o.cacheStatus, o.statusCode, o.promptName, o.promptVersion,
-                    ]
-                    try observationStatement.execute(arguments: StatementArguments(values))
+            for (item, json) in zip(batch, observationJSON) {
+                for (o, (parameters, metadata)) in zip(item.observations, json) {
+                    var row = RawStatement(observationStatement)
+                    row.bind(o.id); row.bind(o.traceID); row.bind(o.projectID); row.bind(o.parentID); row.bind(o.type.rawValue)
+                    row.bind(o.name); row.bind(Timestamp.micros(o.startTime)); row.bind(o.endTime.map(Timestamp.micros))
+                    row.bind(o.completionStartTime.map(Timestamp.micros)); row.bind(o.model); row.bind(o.provider)
+                    row.bind(parameters); row.bind(o.input); row.bind(o.output); row.bind(o.usage?.inputTokens)
+                    row.bind(o.usage?.outputTokens); row.bind(o.usage?.cachedTokens); row.bind(o.usage?.reasoningTokens)
+                    row.bind(o.usage?.estimated ?? false); row.bind(o.cost); row.bind(o.costEstimated); row.bind(o.level.rawValue)
+                    row.bind(o.statusMessage); row.bind(metadata); row.bind(o.requestedModel); row.bind(o.deployment)
+                    row.bind(o.variant); row.bind(o.route); row.bind(o.cacheStatus); row.bind(o.statusCode); row.bind(o.promptName)
+                    row.bind(o.promptVersion)
+                    try row.run(db)
                     if db.changesCount > 0 { deltas[.init(projectID: o.projectID, id: o.traceID), default: TraceTotalsDelta()].add(o) }
                 }
             }
             var recompute: [String: [String]] = [:]
-            for t in merged.traces {
+            for (t, (tags, metadata)) in zip(merged.traces, traceJSON) {
                 let delta = deltas[.init(projectID: t.projectID, id: t.id)] ?? TraceTotalsDelta()
                 let first = delta.firstGeneration
-                let count = try Int.fetchOne(traceStatement, arguments: [
-                    t.id, t.projectID, t.name, t.userID, t.sessionID, tagsText(t.tags), t.metadata?.jsonString(), t.release,
-                    t.environment, t.input, t.output, Timestamp.micros(t.startTime), t.endTime.map(Timestamp.micros), t.task, t.language, t.domain,
-                    delta.observationCount, delta.inputTokens, delta.outputTokens, delta.cost, delta.errorCount, delta.warningCount,
-                    first?.model, first?.deployment, first?.variant, first?.promptName, first?.promptVersion,
-                ])
+                var row = RawStatement(traceStatement)
+                row.bind(t.id); row.bind(t.projectID); row.bind(t.name); row.bind(t.userID); row.bind(t.sessionID); row.bind(tags)
+                row.bind(metadata); row.bind(t.release); row.bind(t.environment); row.bind(t.input); row.bind(t.output)
+                row.bind(Timestamp.micros(t.startTime)); row.bind(t.endTime.map(Timestamp.micros)); row.bind(t.task); row.bind(t.language)
+                row.bind(t.domain); row.bind(delta.observationCount); row.bind(delta.inputTokens); row.bind(delta.outputTokens)
+                row.bind(delta.cost); row.bind(delta.errorCount); row.bind(delta.warningCount); row.bind(first?.model)
+                row.bind(first?.deployment); row.bind(first?.variant); row.bind(first?.promptName); row.bind(first?.promptVersion)
+                let count = try row.run(db).map(Int.init)
                 // The trace had observations before: which generation is first needs them all.
                 if first != nil, count != delta.observationCount { recompute[t.projectID, default: []].append(t.id) }
             }

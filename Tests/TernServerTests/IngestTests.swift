@@ -67,6 +67,27 @@ struct IngestTests {
         }
     }
 
+    @Test("the 207 answer is compact JSON with sorted keys; ids and messages are escaped")
+    func answerEncoding() async throws {
+        try await withHarness(.sqlite) { h in
+            let id = #"e\"/8 \u00e9\n\\x"#  // JSON escapes: a quote, a slash, é, a newline, a backslash
+            let batch = #"{"batch": [{"id": "ok1", "type": "trace-create", "body": {"id": "t-enc"}}, {"id": "\#(id)", "type": "nope\"", "body": {}}]}"#
+            let reply = try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: batch)
+            #expect(reply.status.code == 207)
+            #expect(reply.headers[.contentType] == "application/json; charset=utf-8")
+            let errors = reply.json["errors"] as? [[String: Any]] ?? []
+            #expect(errors.count == 1)
+            #expect(errors.first?["id"] as? String == "e\"/8 \u{e9}\n\\x")
+            #expect(errors.first?["field"] as? String == "batch[1].type")
+            #expect((errors.first?["message"] as? String)?.contains(#"nope""#) == true)
+            #expect((reply.json["successes"] as? [[String: Any]])?.first?["id"] as? String == "ok1")
+            // Byte for byte what JSONSerialization writes for the same value with sorted keys and unescaped slashes.
+            let object = try JSONSerialization.jsonObject(with: Data(reply.text.utf8))
+            let canonical = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            #expect(reply.text == String(decoding: canonical, as: UTF8.self))
+        }
+    }
+
     @Test("limits and bad input: batch size, missing batch, malformed JSON, viewers")
     func badInput() async throws {
         try await withHarness { h in

@@ -44,7 +44,7 @@ struct IngestLayoutContractTests {
                        ('o3', 't2', '\(project.id)', 'generation', 'llm', \(start + 10_000_000), \(start + 11_000_000), 'gpt-4o-mini', 10, 2, 0.01)
                 """)
             let applied = try await test.store.migrate()
-            #expect(applied == ["0008_ingest_layout", "0009_experiments"])
+            #expect(applied == ["0008_ingest_layout", "0009_experiments", "0010_append_layout"])
             #expect(try await test.store.traces.get(projectID: project.id, id: "t1")?.observations.map(\.id) == ["o1", "o2"])
             #expect(try await test.store.traces.get(projectID: project.id, id: "t2")?.observations.map(\.id) == ["o3"])
             let page = try await test.store.traces.list(projectID: project.id, query: TraceQuery(limit: 10))
@@ -62,6 +62,40 @@ struct IngestLayoutContractTests {
             #expect(t1.inputTokens == 25)
             #expect(abs((t1.cost ?? 0) - 0.52) < 1e-9)
             #expect(t1.model == "claude")
+        }
+    }
+
+    @Test("migration 0010 keeps rows written before it; ids stay unique and rows append (SQLite rowid tables)", arguments: StoreKind.available)
+    func appendLayoutMigration(kind: StoreKind) async throws {
+        try await withTestStore(kind, migrate: false) { test in
+            try await test.migrate(upTo: "0009_experiments")
+            let project = try await test.store.projects.create(slug: "p", name: "P")
+            let batch = Self.events(trace: "t1", project: project.id, observations: ["o1", "o2"])
+                + Self.events(trace: "t2", project: project.id, observations: ["o3"], offset: 10)
+            try await test.store.traces.insert(batch)
+            #expect(try await test.store.migrate() == ["0010_append_layout"])
+            let schema = try await test.dumpSchema()
+            if kind == .sqlite {
+                // Both tables lost WITHOUT ROWID; their former keys are unique constraints.
+                for table in ["traces", "observations"] {
+                    // Entries are "type name: sql" sorted by type then name, and the SQL spans lines.
+                    let start = try #require(schema.range(of: "table \(table): "))
+                    let rest = schema[start.upperBound...]
+                    let create = rest[..<(rest.range(of: "\ntable ")?.lowerBound ?? rest.endIndex)]
+                    #expect(!create.contains("WITHOUT ROWID"), "\(create)")
+                    #expect(create.contains("UNIQUE (project_id, \(table == "traces" ? "" : "trace_id, ")id)"), "\(create)")
+                }
+            }
+            #expect(try await test.store.traces.get(projectID: project.id, id: "t1")?.observations.map(\.id) == ["o1", "o2"])
+            #expect(try await test.store.traces.get(projectID: project.id, id: "t2")?.observations.map(\.id) == ["o3"])
+            // The unique keys still make a retried batch a no-op and serve as the upserts' conflict targets.
+            try await test.store.traces.insert(batch)
+            try await test.store.traces.insert(Self.events(trace: "t1", project: project.id, observations: ["o4"], offset: 20))
+            let page = try await test.store.traces.list(projectID: project.id, query: TraceQuery(limit: 10))
+            #expect(page.traces.map(\.trace.id).sorted() == ["t1", "t2"])
+            #expect(page.traces.first { $0.trace.id == "t1" }?.observationCount == 3)
+            #expect(page.traces.first { $0.trace.id == "t2" }?.observationCount == 1)
+            #expect(try await test.store.traces.get(projectID: project.id, id: "t1")?.observations.map(\.id) == ["o1", "o2", "o4"])
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import TernCore
 import TernGateway
 
@@ -24,6 +25,39 @@ struct IngestController {
         }
         var successes: [Success]
         var errors: [Failure]
+
+        /// The 207 answer, written byte by byte: it lists every event of the batch, and going through
+        /// JSONEncoder cost a sixth of the request threads' time under ingest load. The same JSON as
+        /// `JSON.response` gives (keys sorted, `field` only when known); IngestTests decode it.
+        func response() -> Response {
+            var out: [UInt8] = []
+            out.reserveCapacity(32 + successes.count * 56 + errors.count * 160)
+            out.append(contentsOf: #"{"errors":["#.utf8)
+            for (position, failure) in errors.enumerated() {
+                if position > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(UInt8(ascii: "{"))
+                if let field = failure.field {
+                    out.append(contentsOf: #""field":"#.utf8)
+                    JSONValue.appendString(field, to: &out)
+                    out.append(UInt8(ascii: ","))
+                }
+                out.append(contentsOf: #""id":"#.utf8)
+                JSONValue.appendString(failure.id, to: &out)
+                out.append(contentsOf: #","message":"#.utf8)
+                JSONValue.appendString(failure.message, to: &out)
+                out.append(contentsOf: #","status":\#(failure.status)}"#.utf8)
+            }
+            out.append(contentsOf: #"],"successes":["#.utf8)
+            for (position, success) in successes.enumerated() {
+                if position > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: #"{"id":"#.utf8)
+                JSONValue.appendString(success.id, to: &out)
+                out.append(contentsOf: #","status":\#(success.status)}"#.utf8)
+            }
+            out.append(contentsOf: "]}".utf8)
+            return Response(status: .init(code: 207, reasonPhrase: "Multi-Status"),
+                            headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
+        }
     }
 
     func register(on api: RouterGroup<TernRequestContext>) {
@@ -62,7 +96,7 @@ struct IngestController {
             }
             try await store.traces.insert(items)
             try await store.scores.insert(scores)
-            return try JSON.response(Outcome(successes: successes, errors: errors), status: .init(code: 207, reasonPhrase: "Multi-Status"))
+            return Outcome(successes: successes, errors: errors).response()
         }
     }
 
