@@ -99,6 +99,22 @@ struct IngestLayoutContractTests {
         }
     }
 
+    @Test("a batch that cannot be stored fails whole and keeps nothing; the next batch is stored", arguments: StoreKind.available)
+    func failedBatchKeepsNothing(kind: StoreKind) async throws {
+        try await withTestStore(kind) { test in
+            let project = try await test.store.projects.create(slug: "p", name: "P")
+            let good = Self.events(trace: "t1", project: project.id, observations: ["o1", "o2"])
+            // Rows must belong to an existing project (a foreign key): this trace's observation cannot be stored.
+            let orphan = Self.events(trace: "t2", project: "no-such-project", observations: ["o3"])
+            await #expect(throws: (any Error).self) { try await test.store.traces.insert(good + orphan) }
+            #expect(try await test.store.traces.get(projectID: project.id, id: "t1") == nil)
+            #expect(try await test.store.traces.count(projectID: project.id) == 0)
+            // The prepared statements are reset after the error and serve the next batch.
+            try await test.store.traces.insert(good)
+            #expect(try await test.store.traces.get(projectID: project.id, id: "t1")?.observations.map(\.id) == ["o1", "o2"])
+        }
+    }
+
     @Test("a retried batch adds nothing; an observation id is unique within its trace", arguments: StoreKind.available)
     func idempotentByTrace(kind: StoreKind) async throws {
         try await withTestStore(kind) { test in
