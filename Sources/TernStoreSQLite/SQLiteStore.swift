@@ -164,13 +164,6 @@ public final class SQLiteStore: TernStore {
                 .joined(separator: "\n")
         }
     }
-
-    /// Folds the write-ahead log into the main file (so the file holds everything written).
-    package func checkpoint() async throws {
-        try await pool.writeWithoutTransaction { db in
-            try db.checkpoint(.truncate)
-        }
-    }
 }
 
 enum SQLiteMigrations {
