@@ -101,7 +101,7 @@ public final class SQLiteStore: TernStore {
     /// the log from its beginning again.
     public func run() async throws {
         var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(Double(Self.busyTimeoutMilliseconds) / 1000)
         let checkpointer: DatabaseQueue
         do {
             checkpointer = try DatabaseQueue(path: path, configuration: configuration)
