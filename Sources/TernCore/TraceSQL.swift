@@ -199,22 +199,26 @@ extension TraceSQL {
     /// Recomputes the per-trace totals of the given traces from their observations (run after new
     /// observations land, in the same transaction). The trace's model, deployment, variant and prompt
     /// are its first generation's.
-    public static func refreshTotals(projectID: String, traceIDs: [String], dialect: SQLDialect) -> (sql: String, values: [SQLValue]) {
+    /// `traceKeys` (default: on SQLite) finds a trace's observations by its integer key, as SQLite's
+    /// schema has since migration 0011; earlier migrations pass false.
+    public static func refreshTotals(projectID: String, traceIDs: [String], dialect: SQLDialect, traceKeys: Bool? = nil) -> (sql: String, values: [SQLValue]) {
         var builder = SQLBuilder(dialect: dialect)
         let project = builder.bind(projectID)
         let ids = traceIDs.map { builder.bind($0) }.joined(separator: ",")
         let warning = dialect == .sqlite ? "level = 'WARNING'" : "CASE WHEN level = 'WARNING' THEN 1 ELSE 0 END"
-        // Observations are keyed by (project_id, trace_id, id) on both backends: the key serves this.
         let error = dialect == .sqlite ? "level = 'ERROR'" : "CASE WHEN level = 'ERROR' THEN 1 ELSE 0 END"
+        // A trace's observations: by its integer key on SQLite (observations are unique by (trace_key, id)
+        // there), by (project_id, trace_id) on PostgreSQL (its observations' key).
+        let ofTrace = traceKeys ?? (dialect == .sqlite) ? "o.trace_key = traces.trace_key" : "o.project_id = traces.project_id AND o.trace_id = traces.id"
         let sql = """
             UPDATE traces SET
                 (observation_count, input_tokens, output_tokens, total_cost, error_count, warning_count) = (
                     SELECT COUNT(*), COALESCE(SUM(usage_input), 0), COALESCE(SUM(usage_output), 0), SUM(cost),
                            COALESCE(SUM(\(error)), 0), COALESCE(SUM(\(warning)), 0)
-                    FROM observations o WHERE o.project_id = traces.project_id AND o.trace_id = traces.id),
+                    FROM observations o WHERE \(ofTrace)),
                 (model, deployment, variant, prompt_name, prompt_version) = (
                     SELECT model, deployment, variant, prompt_name, prompt_version FROM observations o
-                    WHERE o.project_id = traces.project_id AND o.trace_id = traces.id AND o.model IS NOT NULL
+                    WHERE \(ofTrace) AND o.model IS NOT NULL
                     ORDER BY o.start_time, o.id LIMIT 1)
             WHERE project_id = \(project) AND id IN (\(ids))
             """

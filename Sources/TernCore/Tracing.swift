@@ -186,8 +186,9 @@ public struct TraceBatchItem: Sendable {
     /// The trace rows a batch writes: one per (project, trace id), merged in batch order as the
     /// stores merge a repeated id (segments read from metadata first), in order of first appearance.
     /// An ingest batch names each trace once per event (a trace event plus one per observation), so
-    /// this turns six upserts of a trace into one. Also returns the distinct (project, hour) pairs
-    /// of every item's start, which the rollups must recompute.
+    /// this turns six upserts of a trace into one. A trace named only by an observation gets a bare
+    /// row (started with the observation). Also returns the distinct (project, hour) pairs of every
+    /// item's start, which the rollups must recompute.
     public static func mergedTraces(_ batch: [TraceBatchItem]) -> (traces: [Trace], hours: [(projectID: String, hour: Int64)]) {
         var index: [TraceKey: Int] = [:]
         var traces: [Trace] = []
@@ -206,6 +207,20 @@ public struct TraceBatchItem: Sendable {
             let hour = TraceSQL.hour(Timestamp.micros(trace.startTime))
             if seenHours.insert(HourKey(projectID: trace.projectID, hour: hour)).inserted {
                 hours.append((trace.projectID, hour))
+            }
+        }
+        // An observation whose trace no item names still gets a trace row (SQLite's observations
+        // point at their trace's key; no backend leaves an observation without its trace).
+        for item in batch {
+            for observation in item.observations {
+                let key = TraceKey(projectID: observation.projectID, id: observation.traceID)
+                guard index[key] == nil else { continue }
+                index[key] = traces.count
+                traces.append(Trace(id: observation.traceID, projectID: observation.projectID, startTime: observation.startTime))
+                let hour = TraceSQL.hour(Timestamp.micros(observation.startTime))
+                if seenHours.insert(HourKey(projectID: observation.projectID, hour: hour)).inserted {
+                    hours.append((observation.projectID, hour))
+                }
             }
         }
         return (traces, hours)

@@ -601,6 +601,9 @@ enum PostgresMigrations {
         // SQLite's traces and observations became rowid tables (rows appended, ids unique by index);
         // PostgreSQL's heap tables already append and keep their keys in separate indexes.
         PostgresMigration(id: "0010_append_layout", statements: []),
+        // SQLite's observations became unique by (trace key, id): an append-ordered index. PostgreSQL's
+        // (project_id, trace_id, id) key stays: its B-tree inserts are not on the single writer's path.
+        PostgresMigration(id: "0011_trace_keys", statements: []),
     ]
 
     /// The per-insert totals statement, for every trace already stored.

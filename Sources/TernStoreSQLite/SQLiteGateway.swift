@@ -112,9 +112,9 @@ struct SQLiteTraces: TraceRepository {
             // of the observations that landed in this batch are added; the answer tells whether the
             // trace had observations before (then its first generation is recomputed below).
             let traceStatement = try db.cachedStatement(sql: """
-                INSERT INTO traces (\(Self.traceColumns), task, language, domain, observation_count, input_tokens, output_tokens,
+                INSERT INTO traces (trace_key, \(Self.traceColumns), task, language, domain, observation_count, input_tokens, output_tokens,
                                     total_cost, error_count, warning_count, model, deployment, variant, prompt_name, prompt_version)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (project_id, id) DO UPDATE SET
                     name = COALESCE(excluded.name, traces.name),
                     user_id = COALESCE(excluded.user_id, traces.user_id),
@@ -147,10 +147,27 @@ struct SQLiteTraces: TraceRepository {
                 RETURNING observation_count
                 """)
             let observationStatement = try db.cachedStatement(sql: """
-                INSERT INTO observations (\(Self.observationColumns))
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (project_id, trace_id, id) DO NOTHING
+                INSERT INTO observations (\(Self.observationColumns), trace_key)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (trace_key, id) DO NOTHING
                 """)
+            // Trace keys first: a stored trace keeps its key; a new one takes the next unused key
+            // (AUTOINCREMENT's counter, so a deleted trace's key never comes back), which its
+            // observations name before its row is written with the totals they add up to.
+            let keyStatement = try db.cachedStatement(sql: "SELECT trace_key FROM traces WHERE project_id = ? AND id = ?")
+            var next = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'traces'") ?? 0
+            var keys: [TraceBatchItem.TraceKey: Int64] = [:]
+            keys.reserveCapacity(merged.traces.count)
+            for t in merged.traces {
+                var lookup = RawStatement(keyStatement)
+                lookup.bind(t.projectID); lookup.bind(t.id)
+                if let key = try lookup.run(db) {
+                    keys[.init(projectID: t.projectID, id: t.id)] = key
+                } else {
+                    next += 1
+                    keys[.init(projectID: t.projectID, id: t.id)] = next
+                }
+            }
             let dirtyStatement = try db.cachedStatement(sql: """
                 INSERT INTO rollup_dirty (project_id, bucket, marked_at) VALUES (?, ?, ?)
                 ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = MAX(rollup_dirty.marked_at + 1, excluded.marked_at)
@@ -168,7 +185,7 @@ struct SQLiteTraces: TraceRepository {
                     row.bind(o.usage?.estimated ?? false); row.bind(o.cost); row.bind(o.costEstimated); row.bind(o.level.rawValue)
                     row.bind(o.statusMessage); row.bind(metadata); row.bind(o.requestedModel); row.bind(o.deployment)
                     row.bind(o.variant); row.bind(o.route); row.bind(o.cacheStatus); row.bind(o.statusCode); row.bind(o.promptName)
-                    row.bind(o.promptVersion)
+                    row.bind(o.promptVersion); row.bind(keys[.init(projectID: o.projectID, id: o.traceID)])
                     try row.run(db)
                     if db.changesCount > 0 { deltas[.init(projectID: o.projectID, id: o.traceID), default: TraceTotalsDelta()].add(o) }
                 }
@@ -178,7 +195,7 @@ struct SQLiteTraces: TraceRepository {
                 let delta = deltas[.init(projectID: t.projectID, id: t.id)] ?? TraceTotalsDelta()
                 let first = delta.firstGeneration
                 var row = RawStatement(traceStatement)
-                row.bind(t.id); row.bind(t.projectID); row.bind(t.name); row.bind(t.userID); row.bind(t.sessionID); row.bind(tags)
+                row.bind(keys[.init(projectID: t.projectID, id: t.id)]); row.bind(t.id); row.bind(t.projectID); row.bind(t.name); row.bind(t.userID); row.bind(t.sessionID); row.bind(tags)
                 row.bind(metadata); row.bind(t.release); row.bind(t.environment); row.bind(t.input); row.bind(t.output)
                 row.bind(Timestamp.micros(t.startTime)); row.bind(t.endTime.map(Timestamp.micros)); row.bind(t.task); row.bind(t.language)
                 row.bind(t.domain); row.bind(delta.observationCount); row.bind(delta.inputTokens); row.bind(delta.outputTokens)
@@ -245,7 +262,10 @@ struct SQLiteTraces: TraceRepository {
                 db, sql: "SELECT \(TraceSQL.listColumns) FROM traces WHERE project_id = ? AND id = ?", arguments: [projectID, id]
             ).map({ Self.row($0).trace }) else { return nil }
             let observations = try Row.fetchAll(
-                db, sql: "SELECT \(Self.observationColumns) FROM observations WHERE project_id = ? AND trace_id = ? ORDER BY start_time, id",
+                db, sql: """
+                    SELECT \(Self.observationColumns) FROM observations
+                    WHERE trace_key = (SELECT trace_key FROM traces WHERE project_id = ? AND id = ?) ORDER BY start_time, id
+                    """,
                 arguments: [projectID, id]).map(Self.observation)
             return TraceDetail(trace: trace, observations: observations)
         }
@@ -259,7 +279,8 @@ struct SQLiteTraces: TraceRepository {
         let micros = Timestamp.micros(cutoff)
         return try await pool.write { db in
             let doomed = "SELECT id FROM traces WHERE project_id = ? AND start_time < ?"
-            try db.execute(sql: "DELETE FROM observations WHERE project_id = ? AND trace_id IN (\(doomed))", arguments: [projectID, projectID, micros])
+            try db.execute(sql: "DELETE FROM observations WHERE trace_key IN (SELECT trace_key FROM traces WHERE project_id = ? AND start_time < ?)",
+                           arguments: [projectID, micros])
             try db.execute(sql: "DELETE FROM scores WHERE project_id = ? AND trace_id IN (\(doomed))", arguments: [projectID, projectID, micros])
             try db.execute(sql: "DELETE FROM traces WHERE project_id = ? AND start_time < ?", arguments: [projectID, micros])
             let deleted = db.changesCount

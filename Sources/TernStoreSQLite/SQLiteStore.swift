@@ -169,7 +169,9 @@ public final class SQLiteStore: TernStore {
 enum SQLiteMigrations {
     /// Recreates `table` with the schema `change` makes of its CREATE statement (columns added by
     /// ALTER TABLE included), copies the rows and recreates its indexes.
-    static func rebuild(_ db: Database, table: String, change: (String) -> String) throws {
+    /// `columns` names what to copy: `into` the new table's columns from the old table's `select`
+    /// expressions (all columns in order when nil).
+    static func rebuild(_ db: Database, table: String, columns: (into: String, select: String)? = nil, change: (String) -> String) throws {
         guard let create = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table]) else {
             throw TernError.internalError("migration: no table \(table)")
         }
@@ -182,14 +184,18 @@ enum SQLiteMigrations {
         let indexes = try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", arguments: [table])
         let temporary = table + "_rebuilt"
         try db.execute(sql: "CREATE TABLE \(temporary) " + changed.dropFirst(head.count))
-        try db.execute(sql: "INSERT INTO \(temporary) SELECT * FROM \(table)")
+        if let columns {
+            try db.execute(sql: "INSERT INTO \(temporary) (\(columns.into)) SELECT \(columns.select) FROM \(table) ORDER BY rowid")
+        } else {
+            try db.execute(sql: "INSERT INTO \(temporary) SELECT * FROM \(table)")
+        }
         try db.execute(sql: "DROP TABLE \(table)")
         try db.execute(sql: "ALTER TABLE \(temporary) RENAME TO \(table)")
         for index in indexes { try db.execute(sql: index) }
     }
 
     static let ordered = ["0001_foundation", "0002_gateway", "0003_scores", "0004_monitoring", "0005_prompts", "0006_datasets", "0007_daily_rollups", "0008_ingest_layout",
-                          "0009_experiments", "0010_append_layout"]
+                          "0009_experiments", "0010_append_layout", "0011_trace_keys"]
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -273,7 +279,7 @@ enum SQLiteMigrations {
         }
         migrator.registerMigration("0004_monitoring") { db in
             try db.execute(sql: SQLiteMigrations.monitoring)
-            let backfill = TraceSQL.refreshTotals(projectID: "", traceIDs: [], dialect: .sqlite).sql
+            let backfill = TraceSQL.refreshTotals(projectID: "", traceIDs: [], dialect: .sqlite, traceKeys: false).sql
             // The same statement as after each insert, for every trace already stored.
             try db.execute(sql: String(backfill[..<backfill.range(of: "WHERE project_id = ?")!.lowerBound]))
             try db.execute(sql: "INSERT INTO rollup_dirty (project_id, bucket, marked_at) SELECT DISTINCT project_id, \(TraceSQL.hourOfStart), 0 FROM traces")
@@ -388,6 +394,34 @@ enum SQLiteMigrations {
             try rebuild(db, table: "observations") {
                 $0.replacingOccurrences(of: "PRIMARY KEY (project_id, trace_id, id)", with: "UNIQUE (project_id, trace_id, id)")
                     .replacingOccurrences(of: ") WITHOUT ROWID", with: ")")
+            }
+        }
+        migrator.registerMigration("0011_trace_keys") { db in
+            // Each trace gets an integer key that never changes (an INTEGER PRIMARY KEY keeps its value
+            // through VACUUM; AUTOINCREMENT never hands out a deleted trace's key again), and its
+            // observations are unique by (trace key, id) instead of (project, trace id, id). Keys grow
+            // with time, so a batch's observations land at the end of that index instead of at about
+            // a hundred random places in the largest index of the database (ingest: docs/BENCHMARKS.md).
+            // Observations whose trace row is missing get one first (the write path never leaves one).
+            try db.execute(sql: """
+                INSERT INTO traces (id, project_id, start_time)
+                SELECT o.trace_id, o.project_id, MIN(o.start_time) FROM observations o
+                WHERE NOT EXISTS (SELECT 1 FROM traces t WHERE t.project_id = o.project_id AND t.id = o.trace_id)
+                GROUP BY o.project_id, o.trace_id
+                """)
+            let traceColumns = try Row.fetchAll(db, sql: "PRAGMA table_info(traces)").map { $0["name"] as String }.joined(separator: ", ")
+            try rebuild(db, table: "traces", columns: ("trace_key, " + traceColumns, "rowid, " + traceColumns)) { create in
+                guard let open = create.firstIndex(of: "(") else { return create }
+                return String(create[...open]) + "\n    trace_key INTEGER PRIMARY KEY AUTOINCREMENT," + create[create.index(after: open)...]
+            }
+            let observationColumns = try Row.fetchAll(db, sql: "PRAGMA table_info(observations)").map { $0["name"] as String }
+            try rebuild(
+                db, table: "observations",
+                columns: (observationColumns.joined(separator: ", ") + ", trace_key",
+                          observationColumns.joined(separator: ", ")
+                            + ", (SELECT t.trace_key FROM traces t WHERE t.project_id = observations.project_id AND t.id = observations.trace_id)")
+            ) {
+                $0.replacingOccurrences(of: "UNIQUE (project_id, trace_id, id)", with: "trace_key INTEGER NOT NULL,\n    UNIQUE (trace_key, id)")
             }
         }
         return migrator

@@ -44,7 +44,7 @@ struct IngestLayoutContractTests {
                        ('o3', 't2', '\(project.id)', 'generation', 'llm', \(start + 10_000_000), \(start + 11_000_000), 'gpt-4o-mini', 10, 2, 0.01)
                 """)
             let applied = try await test.store.migrate()
-            #expect(applied == ["0008_ingest_layout", "0009_experiments", "0010_append_layout"])
+            #expect(applied == ["0008_ingest_layout", "0009_experiments", "0010_append_layout", "0011_trace_keys"])
             #expect(try await test.store.traces.get(projectID: project.id, id: "t1")?.observations.map(\.id) == ["o1", "o2"])
             #expect(try await test.store.traces.get(projectID: project.id, id: "t2")?.observations.map(\.id) == ["o3"])
             let page = try await test.store.traces.list(projectID: project.id, query: TraceQuery(limit: 10))
@@ -72,19 +72,30 @@ struct IngestLayoutContractTests {
             let project = try await test.store.projects.create(slug: "p", name: "P")
             let batch = Self.events(trace: "t1", project: project.id, observations: ["o1", "o2"])
                 + Self.events(trace: "t2", project: project.id, observations: ["o3"], offset: 10)
-            try await test.store.traces.insert(batch)
-            #expect(try await test.store.migrate() == ["0010_append_layout"])
+            // The same rows as `batch` makes, written as version 0009 stored them (today's insert needs 0011).
+            let start = Timestamp.micros(Self.base)
+            try await test.execute(sql: """
+                INSERT INTO traces (id, project_id, name, user_id, tags, input, task, start_time, end_time, observation_count, input_tokens,
+                                    output_tokens, total_cost, model)
+                VALUES ('t1', '\(project.id)', 'turn', 'u1', '["web"]', 'hi', 'chat', \(start), \(start + 1_500_000), 2, 20, 4, 0.02, 'gpt-4o'),
+                       ('t2', '\(project.id)', 'turn', 'u1', '["web"]', 'hi', 'chat', \(start + 10_000_000), \(start + 10_500_000), 1, 10, 2, 0.01, 'gpt-4o')
+                """)
+            try await test.execute(sql: """
+                INSERT INTO observations (id, trace_id, project_id, type, name, start_time, end_time, model, usage_input, usage_output, cost)
+                VALUES ('o1', 't1', '\(project.id)', 'generation', 'llm', \(start), \(start + 500_000), 'gpt-4o', 10, 2, 0.01),
+                       ('o2', 't1', '\(project.id)', 'generation', 'llm', \(start + 1_000_000), \(start + 1_500_000), 'gpt-4o-mini', 10, 2, 0.01),
+                       ('o3', 't2', '\(project.id)', 'generation', 'llm', \(start + 10_000_000), \(start + 10_500_000), 'gpt-4o', 10, 2, 0.01)
+                """)
+            #expect(try await test.store.migrate() == ["0010_append_layout", "0011_trace_keys"])
             let schema = try await test.dumpSchema()
             if kind == .sqlite {
-                // Both tables lost WITHOUT ROWID; their former keys are unique constraints.
-                for table in ["traces", "observations"] {
-                    // Entries are "type name: sql" sorted by type then name, and the SQL spans lines.
-                    let start = try #require(schema.range(of: "table \(table): "))
-                    let rest = schema[start.upperBound...]
-                    let create = rest[..<(rest.range(of: "\ntable ")?.lowerBound ?? rest.endIndex)]
-                    #expect(!create.contains("WITHOUT ROWID"), "\(create)")
-                    #expect(create.contains("UNIQUE (project_id, \(table == "traces" ? "" : "trace_id, ")id)"), "\(create)")
-                }
+                // Both tables lost WITHOUT ROWID; traces are unique by (project, id) and have an integer key
+                // of their own, observations are unique by (trace key, id) (0011).
+                let creates = try ["traces", "observations"].map { try Self.create(of: $0, in: schema) }
+                #expect(!creates[0].contains("WITHOUT ROWID") && !creates[1].contains("WITHOUT ROWID"), "\(creates)")
+                #expect(creates[0].contains("trace_key INTEGER PRIMARY KEY AUTOINCREMENT"), "\(creates[0])")
+                #expect(creates[0].contains("UNIQUE (project_id, id)"), "\(creates[0])")
+                #expect(creates[1].contains("UNIQUE (trace_key, id)"), "\(creates[1])")
             }
             #expect(try await test.store.traces.get(projectID: project.id, id: "t1")?.observations.map(\.id) == ["o1", "o2"])
             #expect(try await test.store.traces.get(projectID: project.id, id: "t2")?.observations.map(\.id) == ["o3"])
@@ -96,6 +107,83 @@ struct IngestLayoutContractTests {
             #expect(page.traces.first { $0.trace.id == "t1" }?.observationCount == 3)
             #expect(page.traces.first { $0.trace.id == "t2" }?.observationCount == 1)
             #expect(try await test.store.traces.get(projectID: project.id, id: "t1")?.observations.map(\.id) == ["o1", "o2", "o4"])
+        }
+    }
+
+    /// The CREATE statement of `table` in a `dumpSchema()` text (entries are "type name: sql" sorted by
+    /// type then name, and the SQL spans lines).
+    static func create(of table: String, in schema: String) throws -> Substring {
+        let start = try #require(schema.range(of: "table \(table): "))
+        let rest = schema[start.upperBound...]
+        return rest[..<(rest.range(of: "\ntable ")?.lowerBound ?? rest.endIndex)]
+    }
+
+    @Test("migration 0011 keys observations by their trace's key: rows before it stay, an orphan observation gets its trace", arguments: StoreKind.available)
+    func traceKeyMigration(kind: StoreKind) async throws {
+        try await withTestStore(kind, migrate: false) { test in
+            try await test.migrate(upTo: "0010_append_layout")
+            let project = try await test.store.projects.create(slug: "p", name: "P")
+            let other = try await test.store.projects.create(slug: "q", name: "Q")
+            // Rows as version 0010 wrote them; the same trace and observation ids in a second project,
+            // and an observation whose trace row is missing (written by hand: the write path never does).
+            let start = Timestamp.micros(Self.base)
+            for (p, cost) in [(project.id, 0.01), (other.id, 0.5)] {
+                try await test.execute(sql: """
+                    INSERT INTO traces (id, project_id, name, start_time, end_time, observation_count, input_tokens, output_tokens, total_cost, model)
+                    VALUES ('t1', '\(p)', 'turn', \(start), \(start + 2_000_000), 2, 20, 4, \(2 * cost), 'gpt-4o')
+                    """)
+                try await test.execute(sql: """
+                    INSERT INTO observations (id, trace_id, project_id, type, name, start_time, end_time, model, usage_input, usage_output, cost)
+                    VALUES ('o1', 't1', '\(p)', 'generation', 'llm', \(start), \(start + 1_000_000), 'gpt-4o', 10, 2, \(cost)),
+                           ('o2', 't1', '\(p)', 'generation', 'llm', \(start + 1_000_000), \(start + 2_000_000), 'gpt-4o-mini', 10, 2, \(cost))
+                    """)
+            }
+            try await test.execute(sql: """
+                INSERT INTO observations (id, trace_id, project_id, type, name, start_time, model, usage_input, usage_output)
+                VALUES ('o9', 'lost', '\(project.id)', 'generation', 'llm', \(start + 5_000_000), 'gpt-4o', 1, 1)
+                """)
+            #expect(try await test.store.migrate() == ["0011_trace_keys"])
+            #expect(try await test.store.traces.get(projectID: project.id, id: "t1")?.observations.map(\.id) == ["o1", "o2"])
+            #expect(try await test.store.traces.get(projectID: other.id, id: "t1")?.observations.map(\.cost) == [0.5, 0.5])
+            if kind == .sqlite {
+                // The orphan got a trace row; PostgreSQL's schema did not change.
+                let lost = try #require(try await test.store.traces.get(projectID: project.id, id: "lost"))
+                #expect(lost.observations.map(\.id) == ["o9"])
+                #expect(lost.trace.startTime == Self.base.addingTimeInterval(5))
+            }
+            // After it: a retried observation adds nothing (per project), a new one adds to its own trace only,
+            // and new traces' observations are theirs.
+            let repeated = Observation(id: "o1", traceID: "t1", projectID: project.id, type: .generation, startTime: Self.base, model: "gpt-4o")
+            let added = Observation(id: "o3", traceID: "t1", projectID: project.id, type: .generation, startTime: Self.base.addingTimeInterval(3),
+                                    model: "gpt-4o", usage: TokenUsage(inputTokens: 5, outputTokens: 1), cost: 0.1)
+            try await test.store.traces.insert([TraceBatchItem(trace: Trace(id: "t1", projectID: project.id, startTime: Self.base), observations: [repeated, added])])
+            try await test.store.traces.insert(Self.events(trace: "t2", project: project.id, observations: ["o1", "o2"], offset: 10))
+            let page = try await test.store.traces.list(projectID: project.id, query: TraceQuery(limit: 10))
+            let t1 = try #require(page.traces.first { $0.trace.id == "t1" })
+            #expect(t1.observationCount == 3)
+            #expect(t1.inputTokens == 25)
+            #expect(try await test.store.traces.get(projectID: project.id, id: "t1")?.observations.map(\.id) == ["o1", "o2", "o3"])
+            #expect(try await test.store.traces.get(projectID: project.id, id: "t2")?.observations.map(\.id) == ["o1", "o2"])
+            #expect(try await test.store.traces.get(projectID: other.id, id: "t1")?.observations.map(\.id) == ["o1", "o2"])
+        }
+    }
+
+    @Test("an observation whose trace has no event in the batch gets a trace row, and retention removes both", arguments: StoreKind.available)
+    func observationWithoutTraceEvent(kind: StoreKind) async throws {
+        try await withTestStore(kind) { test in
+            let project = try await test.store.projects.create(slug: "p", name: "P")
+            let stray = Observation(id: "o1", traceID: "t9", projectID: project.id, type: .span, name: "step", startTime: Self.base)
+            try await test.store.traces.insert([TraceBatchItem(trace: Trace(id: "t1", projectID: project.id, startTime: Self.base), observations: [stray])])
+            let t9 = try #require(try await test.store.traces.get(projectID: project.id, id: "t9"))
+            #expect(t9.observations.map(\.id) == ["o1"])
+            #expect(try await test.store.traces.get(projectID: project.id, id: "t1")?.observations.isEmpty == true)
+            // Newer traces stay; an old trace goes with its observations (a later trace with the same ids starts empty).
+            try await test.store.traces.insert(Self.events(trace: "t2", project: project.id, observations: ["o2"], offset: 3600))
+            #expect(try await test.store.traces.deleteOlderThan(projectID: project.id, cutoff: Self.base.addingTimeInterval(60)) == 2)
+            #expect(try await test.store.traces.get(projectID: project.id, id: "t2")?.observations.map(\.id) == ["o2"])
+            try await test.store.traces.insert([TraceBatchItem(trace: Trace(id: "t9", projectID: project.id, startTime: Self.base.addingTimeInterval(7200)),
+                                                               observations: [])])
+            #expect(try await test.store.traces.get(projectID: project.id, id: "t9")?.observations.isEmpty == true)
         }
     }
 
