@@ -201,19 +201,26 @@ public func buildApplication(
 /// The monitoring duties behind the metrics: language detection for traces that came without one,
 /// then the rollups of the hours that changed.
 public enum MonitoringJobs {
-    /// The hour still filling is recomputed at most this often: recomputing reads all of its traces.
+    /// The hour still filling is recomputed at most this often: recomputing reads all of its traces
+    /// (and its day's). Under heavy ingest that read grows with the hour, so the wait also grows to
+    /// nine times what the last such round took: the job spends at most a tenth of its time there.
     static let currentHourInterval: Duration = .seconds(10)
     static let lastCurrentHourRefresh = Mutex<[String: ContinuousClock.Instant]>([:])
+    static let lastCurrentHourCost = Mutex<Duration>(.zero)
+
+    /// How long to wait between two recomputes of a filling hour after one took `cost`.
+    static func currentHourWait(after cost: Duration) -> Duration { max(currentHourInterval, cost * 9) }
     static let lastStatistics = Mutex<ContinuousClock.Instant?>(nil)
 
     public static func run(store: any TernStore, detect: @escaping @Sendable (String) -> String?, logger: Logger) async {
         let currentHour = TraceSQL.hour(Timestamp.micros(Date()))
         let now = ContinuousClock.now
+        let wait = currentHourWait(after: lastCurrentHourCost.withLock { $0 })
         let deferring: (DirtyBucket) -> Bool = { mark in
             guard mark.bucket >= currentHour else { return false }
             let key = "\(mark.projectID)\u{1}\(mark.bucket)"
             return lastCurrentHourRefresh.withLock { last in
-                if let previous = last[key], now - previous < currentHourInterval { return true }
+                if let previous = last[key], now - previous < wait { return true }
                 last = last.filter { $0.value > now - .seconds(7200) }
                 last[key] = now
                 return false
@@ -224,8 +231,14 @@ public enum MonitoringJobs {
             for _ in 0..<20 {
                 guard try await MetricsEngine.detectLanguages(store.metrics, limit: 1_000, detect: detect) == 1_000 else { break }
             }
+            let refreshStart = ContinuousClock.now
             for _ in 0..<20 {
                 guard try await MetricsEngine.refresh(store.metrics, limit: 200, deferring: deferring) == 200 else { break }
+            }
+            // A filling hour was recomputed in this round (stamped `now` above): remember what it cost.
+            if lastCurrentHourRefresh.withLock({ $0.values.contains(now) }) {
+                let cost = ContinuousClock.now - refreshStart
+                lastCurrentHourCost.withLock { $0 = cost }
             }
             // Planner statistics: at start and then hourly (the data's shape changes slowly).
             let due = lastStatistics.withLock { last in

@@ -1,0 +1,52 @@
+import Foundation
+@testable import TernServer
+import TernCore
+import TernTestSupport
+import Testing
+
+@Suite("Monitoring job: languages and rollups of the filling hour")
+struct MonitoringJobsTests {
+    static func trace(_ id: String, project: String, at start: Date, input: String? = nil, language: String? = "en") -> TraceBatchItem {
+        TraceBatchItem(trace: Trace(id: id, projectID: project, metadata: language.map { ["language": .string($0)] }, input: input,
+                                    startTime: start, endTime: start.addingTimeInterval(1)), observations: [])
+    }
+
+    static func traces(in store: any TernStore, project: String, around now: Date) async throws -> Int {
+        let hour = Timestamp.date(TraceSQL.hour(Timestamp.micros(now)))
+        let result = try await MetricsEngine.run(
+            MetricsQuery(filter: TraceFilter(from: hour, to: hour.addingTimeInterval(3600)), bucket: .hour),
+            projectID: project, repository: store.metrics)
+        #expect(result.source == "rollup")
+        return result.totals.traces
+    }
+
+    @Test("the filling hour is recomputed, then left for the next round; a detected language lands; the wait grows with the cost")
+    func fillingHour() async throws {
+        try await withTestStore(.sqlite) { test in
+            let project = try await test.store.projects.create(slug: "p", name: "P")
+            let now = Date()
+            try await test.store.traces.insert([
+                Self.trace("t1", project: project.id, at: now),
+                Self.trace("t2", project: project.id, at: now, input: "Bonjour, je voudrais changer mon mot de passe s'il vous plaît.", language: nil),
+            ])
+            await MonitoringJobs.run(store: test.store, detect: { _ in "fr" }, logger: .quiet)
+            #expect(try await Self.traces(in: test.store, project: project.id, around: now) == 2)
+            #expect(try await test.store.traces.get(projectID: project.id, id: "t2")?.trace.language == "fr")
+            // Right after, the filling hour waits (its mark stays), so a new trace is not counted yet.
+            try await test.store.traces.insert([Self.trace("t3", project: project.id, at: now)])
+            await MonitoringJobs.run(store: test.store, detect: { _ in nil }, logger: .quiet)
+            // (Unless the clock crossed into the next hour meanwhile: then this hour is a past one.)
+            let sameHour = TraceSQL.hour(Timestamp.micros(now)) == TraceSQL.hour(Timestamp.micros(Date()))
+            #expect(try await Self.traces(in: test.store, project: project.id, around: now) == (sameHour ? 2 : 3))
+            let marks = try await test.store.metrics.dirtyBuckets(limit: 100).filter { $0.projectID == project.id }
+            #expect(marks.map(\.bucket) == (sameHour ? [TraceSQL.hour(Timestamp.micros(now))] : []))
+            // A past hour is never deferred.
+            let past = now.addingTimeInterval(-7200)
+            try await test.store.traces.insert([Self.trace("t4", project: project.id, at: past)])
+            await MonitoringJobs.run(store: test.store, detect: { _ in nil }, logger: .quiet)
+            #expect(try await Self.traces(in: test.store, project: project.id, around: past) == 1)
+        }
+        #expect(MonitoringJobs.currentHourWait(after: .milliseconds(200)) == .seconds(10))
+        #expect(MonitoringJobs.currentHourWait(after: .seconds(3)) == .seconds(27))
+    }
+}
