@@ -129,22 +129,52 @@ struct PGMetrics: MetricsRepository {
     func setDetectedLanguages(_ results: [(PendingLanguage, String?)]) async throws {
         guard !results.isEmpty else { return }
         let now = Timestamp.micros(Date())
+        // One statement per chunk, and the hours marked once at the end in a fixed order: a statement
+        // per trace held the hour's rollup_dirty row lock for the whole transaction, and every ingest
+        // transaction of that hour waited for it (OTLP traces, which need detection, went 3.5x slower).
         try await client.withTransaction(logger: logger) { connection in
-            for (pending, language) in results {
-                try await connection.query("""
-                    UPDATE traces SET language = COALESCE(language, \(language)), language_checked = 1
-                    WHERE project_id = \(pending.projectID) AND id = \(pending.traceID)
-                    """, logger: logger)
-                if language != nil {
-                    try await connection.query("""
-                        INSERT INTO rollup_dirty (project_id, bucket, marked_at)
-                        SELECT project_id, (start_time / 3600000000) * 3600000000, \(now) FROM traces
-                        WHERE project_id = \(pending.projectID) AND id = \(pending.traceID)
-                        ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = GREATEST(rollup_dirty.marked_at + 1, EXCLUDED.marked_at)
-                        """, logger: logger)
+            var hours = Set<HourMark>()
+            for start in stride(from: 0, to: results.count, by: 5_000) {
+                var binder = Binder()
+                let rows = results[start..<min(start + 5_000, results.count)].map { pending, language in
+                    "(\(binder.add(pending.projectID))::text, \(binder.add(pending.traceID))::text, \(binder.add(language))::text)"
+                }
+                let updated = try await connection.query(PostgresQuery(
+                    unsafeSQL: """
+                        UPDATE traces t SET language = COALESCE(t.language, v.language), language_checked = 1
+                        FROM (VALUES \(rows.joined(separator: ","))) AS v(project_id, id, language)
+                        WHERE t.project_id = v.project_id AND t.id = v.id AND v.language IS NOT NULL
+                        RETURNING t.project_id, (t.start_time / 3600000000) * 3600000000
+                        """, binds: binder.bindings), logger: logger)
+                for try await (project, bucket) in updated.decode((String, Int64).self) { hours.insert(HourMark(projectID: project, bucket: bucket)) }
+                // Checked, nothing found: no language, no rollup change.
+                var none = Binder()
+                let unknown = results[start..<min(start + 5_000, results.count)].filter { $0.1 == nil }
+                    .map { "(\(none.add($0.0.projectID))::text, \(none.add($0.0.traceID))::text)" }
+                if !unknown.isEmpty {
+                    try await connection.query(PostgresQuery(
+                        unsafeSQL: """
+                            UPDATE traces t SET language_checked = 1 FROM (VALUES \(unknown.joined(separator: ","))) AS v(project_id, id)
+                            WHERE t.project_id = v.project_id AND t.id = v.id
+                            """, binds: none.bindings), logger: logger)
                 }
             }
+            guard !hours.isEmpty else { return }
+            var binder = Binder()
+            // Sorted: concurrent transactions (the ingest's marks too) take the row locks in the same order.
+            let rows = hours.sorted { ($0.projectID, $0.bucket) < ($1.projectID, $1.bucket) }
+                .map { "(\(binder.add($0.projectID)), \(binder.add($0.bucket)), \(binder.add(now)))" }
+            try await connection.query(PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO rollup_dirty (project_id, bucket, marked_at) VALUES \(rows.joined(separator: ","))
+                    ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = GREATEST(rollup_dirty.marked_at + 1, EXCLUDED.marked_at)
+                    """, binds: binder.bindings), logger: logger)
         }
+    }
+
+    private struct HourMark: Hashable {
+        var projectID: String
+        var bucket: Int64
     }
 
     func refreshPlannerStatistics() async throws {
