@@ -107,7 +107,6 @@ struct SQLiteTraces: TraceRepository {
             let restore = ThreadScheduling.enterIdle(yield)
             defer { restore() }
             try db.inTransaction {
-            // A trace id seen again merges: new non-empty fields win, the time span widens.
             // A trace id seen again merges: new non-empty fields win, the time span widens. The totals
             // of the observations that landed in this batch are added; the answer tells whether the
             // trace had observations before (then its first generation is recomputed below).
