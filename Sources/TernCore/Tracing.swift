@@ -195,6 +195,10 @@ public struct TraceBatchItem: Sendable {
         var seenHours = Set<HourKey>()
         var hours: [(projectID: String, hour: Int64)] = []
         index.reserveCapacity(batch.count)
+        func markHour(_ projectID: String, _ start: Date) {
+            let hour = TraceSQL.hour(Timestamp.micros(start))
+            if seenHours.insert(HourKey(projectID: projectID, hour: hour)).inserted { hours.append((projectID, hour)) }
+        }
         for item in batch {
             let trace = item.trace.withSegmentsFromMetadata()
             let key = TraceKey(projectID: trace.projectID, id: trace.id)
@@ -204,10 +208,7 @@ public struct TraceBatchItem: Sendable {
                 index[key] = traces.count
                 traces.append(trace)
             }
-            let hour = TraceSQL.hour(Timestamp.micros(trace.startTime))
-            if seenHours.insert(HourKey(projectID: trace.projectID, hour: hour)).inserted {
-                hours.append((trace.projectID, hour))
-            }
+            markHour(trace.projectID, trace.startTime)
         }
         // An observation whose trace no item names still gets a trace row (SQLite's observations
         // point at their trace's key; no backend leaves an observation without its trace).
@@ -217,10 +218,7 @@ public struct TraceBatchItem: Sendable {
                 guard index[key] == nil else { continue }
                 index[key] = traces.count
                 traces.append(Trace(id: observation.traceID, projectID: observation.projectID, startTime: observation.startTime))
-                let hour = TraceSQL.hour(Timestamp.micros(observation.startTime))
-                if seenHours.insert(HourKey(projectID: observation.projectID, hour: hour)).inserted {
-                    hours.append((observation.projectID, hour))
-                }
+                markHour(observation.projectID, observation.startTime)
             }
         }
         return (traces, hours)

@@ -207,10 +207,10 @@ public enum MonitoringJobs {
     static let currentHourInterval: Duration = .seconds(10)
     static let lastCurrentHourRefresh = Mutex<[String: ContinuousClock.Instant]>([:])
     static let lastCurrentHourCost = Mutex<Duration>(.zero)
+    static let lastStatistics = Mutex<ContinuousClock.Instant?>(nil)
 
     /// How long to wait between two recomputes of a filling hour after one took `cost`.
     static func currentHourWait(after cost: Duration) -> Duration { max(currentHourInterval, cost * 9) }
-    static let lastStatistics = Mutex<ContinuousClock.Instant?>(nil)
 
     public static func run(store: any TernStore, detect: @escaping @Sendable (String) -> String?, logger: Logger) async {
         let currentHour = TraceSQL.hour(Timestamp.micros(Date()))

@@ -135,28 +135,32 @@ struct PGMetrics: MetricsRepository {
         try await client.withTransaction(logger: logger) { connection in
             var hours = Set<HourMark>()
             for start in stride(from: 0, to: results.count, by: 5_000) {
-                var binder = Binder()
-                let rows = results[start..<min(start + 5_000, results.count)].map { pending, language in
-                    "(\(binder.add(pending.projectID))::text, \(binder.add(pending.traceID))::text, \(binder.add(language))::text)"
+                let chunk = results[start..<min(start + 5_000, results.count)]
+                let detected = chunk.compactMap { pending, language in language.map { (pending, $0) } }
+                if !detected.isEmpty {
+                    var binder = Binder()
+                    let rows = detected.map { pending, language in
+                        "(\(binder.add(pending.projectID))::text, \(binder.add(pending.traceID))::text, \(binder.add(language))::text)"
+                    }
+                    let updated = try await connection.query(PostgresQuery(
+                        unsafeSQL: """
+                            UPDATE traces t SET language = COALESCE(t.language, v.language), language_checked = 1
+                            FROM (VALUES \(rows.joined(separator: ","))) AS v(project_id, id, language)
+                            WHERE t.project_id = v.project_id AND t.id = v.id
+                            RETURNING t.project_id, (t.start_time / 3600000000) * 3600000000
+                            """, binds: binder.bindings), logger: logger)
+                    for try await (project, bucket) in updated.decode((String, Int64).self) { hours.insert(HourMark(projectID: project, bucket: bucket)) }
                 }
-                let updated = try await connection.query(PostgresQuery(
-                    unsafeSQL: """
-                        UPDATE traces t SET language = COALESCE(t.language, v.language), language_checked = 1
-                        FROM (VALUES \(rows.joined(separator: ","))) AS v(project_id, id, language)
-                        WHERE t.project_id = v.project_id AND t.id = v.id AND v.language IS NOT NULL
-                        RETURNING t.project_id, (t.start_time / 3600000000) * 3600000000
-                        """, binds: binder.bindings), logger: logger)
-                for try await (project, bucket) in updated.decode((String, Int64).self) { hours.insert(HourMark(projectID: project, bucket: bucket)) }
                 // Checked, nothing found: no language, no rollup change.
-                var none = Binder()
-                let unknown = results[start..<min(start + 5_000, results.count)].filter { $0.1 == nil }
-                    .map { "(\(none.add($0.0.projectID))::text, \(none.add($0.0.traceID))::text)" }
+                let unknown = chunk.filter { $0.1 == nil }
                 if !unknown.isEmpty {
+                    var binder = Binder()
+                    let rows = unknown.map { pending, _ in "(\(binder.add(pending.projectID))::text, \(binder.add(pending.traceID))::text)" }
                     try await connection.query(PostgresQuery(
                         unsafeSQL: """
-                            UPDATE traces t SET language_checked = 1 FROM (VALUES \(unknown.joined(separator: ","))) AS v(project_id, id)
+                            UPDATE traces t SET language_checked = 1 FROM (VALUES \(rows.joined(separator: ","))) AS v(project_id, id)
                             WHERE t.project_id = v.project_id AND t.id = v.id
-                            """, binds: none.bindings), logger: logger)
+                            """, binds: binder.bindings), logger: logger)
                 }
             }
             guard !hours.isEmpty else { return }

@@ -184,17 +184,19 @@ struct SQLiteTraces: TraceRepository {
                     row.bind(o.usage?.estimated ?? false); row.bind(o.cost); row.bind(o.costEstimated); row.bind(o.level.rawValue)
                     row.bind(o.statusMessage); row.bind(metadata); row.bind(o.requestedModel); row.bind(o.deployment)
                     row.bind(o.variant); row.bind(o.route); row.bind(o.cacheStatus); row.bind(o.statusCode); row.bind(o.promptName)
-                    row.bind(o.promptVersion); row.bind(keys[.init(projectID: o.projectID, id: o.traceID)])
+                    let trace = TraceBatchItem.TraceKey(projectID: o.projectID, id: o.traceID)
+                    row.bind(o.promptVersion); row.bind(keys[trace])
                     try row.run(db)
-                    if db.changesCount > 0 { deltas[.init(projectID: o.projectID, id: o.traceID), default: TraceTotalsDelta()].add(o) }
+                    if db.changesCount > 0 { deltas[trace, default: TraceTotalsDelta()].add(o) }
                 }
             }
             var recompute: [String: [String]] = [:]
             for (t, (tags, metadata)) in zip(merged.traces, traceJSON) {
-                let delta = deltas[.init(projectID: t.projectID, id: t.id)] ?? TraceTotalsDelta()
+                let trace = TraceBatchItem.TraceKey(projectID: t.projectID, id: t.id)
+                let delta = deltas[trace] ?? TraceTotalsDelta()
                 let first = delta.firstGeneration
                 var row = RawStatement(traceStatement)
-                row.bind(keys[.init(projectID: t.projectID, id: t.id)]); row.bind(t.id); row.bind(t.projectID); row.bind(t.name); row.bind(t.userID); row.bind(t.sessionID); row.bind(tags)
+                row.bind(keys[trace]); row.bind(t.id); row.bind(t.projectID); row.bind(t.name); row.bind(t.userID); row.bind(t.sessionID); row.bind(tags)
                 row.bind(metadata); row.bind(t.release); row.bind(t.environment); row.bind(t.input); row.bind(t.output)
                 row.bind(Timestamp.micros(t.startTime)); row.bind(t.endTime.map(Timestamp.micros)); row.bind(t.task); row.bind(t.language)
                 row.bind(t.domain); row.bind(delta.observationCount); row.bind(delta.inputTokens); row.bind(delta.outputTokens)
