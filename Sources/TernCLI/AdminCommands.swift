@@ -116,18 +116,33 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var scope: ProjectOption
         @Option(name: .long, help: "What the key is for, e.g. ci or my-app.") var name: String
         @Option(name: .long, help: "admin, member (default) or viewer.") var role: String = "member"
+        @Option(name: .customLong("scope"), parsing: .singleValue,
+                help: "What the key may do (repeatable): read, write, ingest, gateway, admin. Default: all of its role's (viewer: read; member: read, write, ingest, gateway; admin: those and admin).")
+        var scopes: [String] = []
+        @Flag(name: .customLong("instance-admin"),
+              help: "Also administer the whole instance (users, projects, models): an admin key with the instance scope. Only this command and instance admins can make one.")
+        var instanceAdmin = false
         @OptionGroup var limitOptions: LimitOptions
 
         func run() async throws {
             let name = try Validate.name(self.name, field: "--name", max: 100)
-            let role = try Role.parse(self.role, field: "--role")
+            var role = try Role.parse(self.role, field: "--role")
+            if instanceAdmin {
+                guard self.role == "member" || role == .admin else {
+                    throw TernError.invalid("--instance-admin", "an instance admin key has the admin role; drop --role \(self.role)")
+                }
+                role = .admin
+            }
+            var scopes: [KeyScope]? = self.scopes.isEmpty ? nil : try KeyScope.parse(self.scopes, field: "--scope")
+            if instanceAdmin { scopes = (scopes ?? role.defaultScopes) + [.instance] }
             let limits = try limitOptions.apply(to: KeyLimits())
-            let (secret, key, project) = try await storage.withStore { store, _ in
+            let (secret, key, project) = try await storage.withStore { [scopes, role] store, _ in
                 let project = try await KeysCommand.project(scope.project, store)
-                let (secret, key) = try await KeyIssuer.issue(store: store, projectID: project.id, name: name, role: role, createdBy: "cli", limits: limits)
+                let (secret, key) = try await KeyIssuer.issue(store: store, projectID: project.id, name: name, role: role, createdBy: "cli",
+                                                              limits: limits, scopes: scopes)
                 return (secret, key, project)
             }
-            say("Created \(key.role.rawValue) key \"\(key.name)\" (\(key.id)) for project \(project.slug). It is shown only now:")
+            say("Created \(key.role.rawValue) key \"\(key.name)\" (\(key.id)) for project \(project.slug), scopes \(key.scopes.map(\.rawValue).joined(separator: ", ")). It is shown only now:")
             say(secret)
         }
     }

@@ -79,6 +79,8 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let config = try storage.load(host: host, port: port, quiet: false)
         let logger = CLILogging.logger()
+        // Each connection takes a file descriptor: use all the system allows this process.
+        FileLimit.raiseToHardLimit()
         let store = try StoreFactory.open(config, logger: logger)
         try await withRunningStore(store) { store in
             let report = try await Bootstrap.prepare(store, logger: logger)

@@ -15,6 +15,17 @@ public struct TernConfig: Sendable, Equatable {
         public var port = 7777
         /// Largest request body accepted, in bytes; bigger bodies get 413.
         public var maxBodyBytes = 4 * 1024 * 1024
+        /// A connection with no request under way is closed after this long (keep-alive).
+        public var idleTimeoutSeconds = 60.0
+        /// A request's head must arrive within this long of its first byte.
+        public var headerTimeoutSeconds = 10.0
+        /// A request's body must arrive within this long of its head.
+        public var bodyTimeoutSeconds = 60.0
+        /// Open connections at most; a new one beyond closes the longest-waiting idle one (docs/SECURITY.md).
+        public var maxConnections = 1024
+        /// The address users reach the server at (`https://tern.example.com`), when a proxy terminates TLS:
+        /// with https, session cookies are marked `Secure`.
+        public var publicURL: String?
         public init() {}
     }
 
@@ -135,10 +146,22 @@ extension TernConfig {
             case "gateway":
                 try applyGateway(node)
             case "server":
-                for (key, node) in try node.mapping(allowed: ["host", "port", "max_body_bytes"]) {
+                for (key, node) in try node.mapping(allowed: ["host", "port", "max_body_bytes", "idle_timeout_seconds", "header_timeout_seconds",
+                                                               "body_timeout_seconds", "max_connections", "public_url"]) {
                     switch key {
                     case "host": server.host = try Self.host(node.string(), node)
                     case "port": server.port = try node.int(in: 0...65535)
+                    case "idle_timeout_seconds": server.idleTimeoutSeconds = try node.double(in: 1...86_400)
+                    case "header_timeout_seconds": server.headerTimeoutSeconds = try node.double(in: 1...3600)
+                    case "body_timeout_seconds": server.bodyTimeoutSeconds = try node.double(in: 1...86_400)
+                    case "max_connections": server.maxConnections = try node.int(in: 16...1_000_000)
+                    case "public_url":
+                        let url = try node.string()
+                        guard let parsed = URLComponents(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
+                              parsed.host?.isEmpty == false else {
+                            throw node.error("expected an http:// or https:// address, e.g. https://tern.example.com, got \"\(url)\"")
+                        }
+                        server.publicURL = url
                     default: server.maxBodyBytes = try node.int(in: 1024...1_073_741_824)
                     }
                 }
@@ -244,7 +267,14 @@ extension TernConfig {
     }
 
     static func urlExpectation(_ url: String) -> String {
-        "expected postgres://user:password@host:5432/database, got \"\(url)\""
+        "expected postgres://user:password@host:5432/database, got \"\(redacted(url))\""
+    }
+
+    /// A database URL with its password replaced, for messages and logs.
+    public static func redacted(_ url: String) -> String {
+        guard var parts = URLComponents(string: url), parts.password != nil else { return url }
+        parts.password = "***"
+        return parts.string ?? "(unreadable URL)"
     }
 
     static func host(_ value: String, _ node: ConfigNode) throws -> String {

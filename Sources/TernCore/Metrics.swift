@@ -100,13 +100,13 @@ public struct LatencyHistogram: Sendable, Equatable {
 
     public mutating func add(ms: Double, count: Int = 1) {
         guard ms.isFinite, count > 0 else { return }
-        counts[Self.index(ms: ms), default: 0] += count
-        total += count
+        counts[Self.index(ms: ms), default: 0] = counts[Self.index(ms: ms), default: 0].addingSaturated(count)
+        total = total.addingSaturated(count)
     }
 
     public mutating func merge(_ other: LatencyHistogram) {
-        for (index, count) in other.counts { counts[index, default: 0] += count }
-        total += other.total
+        for (index, count) in other.counts { counts[index, default: 0] = counts[index, default: 0].addingSaturated(count) }
+        total = total.addingSaturated(other.total)
     }
 
     /// Takes away counts that were merged in; bins reaching zero go.
@@ -115,16 +115,16 @@ public struct LatencyHistogram: Sendable, Equatable {
             let left = (counts[index] ?? 0) - count
             counts[index] = left > 0 ? left : nil
         }
-        total = counts.values.reduce(0, +)
+        total = counts.values.reduce(0) { $0.addingSaturated($1) }
     }
 
     /// The value at quantile `q` (0...1): the geometric middle of the bucket holding that rank.
     public func quantile(_ q: Double) -> Double? {
         guard total > 0 else { return nil }
-        let rank = Swift.max(1, Int((q * Double(total)).rounded(.up)))
+        let rank = Swift.max(1, Int.clamping((q * Double(total)).rounded(.up)))
         var seen = 0
         for index in counts.keys.sorted() {
-            seen += counts[index]!
+            seen = seen.addingSaturated(counts[index]!)
             if seen >= rank { return pow(2, (Double(index) + 0.5) / 8) }
         }
         return nil
@@ -139,8 +139,8 @@ public struct LatencyHistogram: Sendable, Equatable {
         for pair in encoded.split(separator: ",") {
             let parts = pair.split(separator: ":")
             guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), count > 0 else { continue }
-            counts[index, default: 0] += count
-            total += count
+            counts[index, default: 0] = counts[index, default: 0].addingSaturated(count)
+            total = total.addingSaturated(count)
         }
     }
 }
@@ -165,53 +165,58 @@ public struct MetricsAccumulator: Sendable, Equatable {
             self.sum = sum
             self.count = count
         }
+
+        mutating func add(sum more: Double, count added: Int) {
+            sum = (sum + more).finiteOrClamped
+            count = count.addingSaturated(added)
+        }
     }
 
     public init() {}
 
+    // Sums saturate and stay finite: stored rows may predate the input bounds, and a read must never
+    // trap or produce a value JSON cannot carry.
     public mutating func add(_ fact: TraceFacts) {
-        traces += 1
-        if fact.isError { errors += 1 }
-        inputTokens += fact.inputTokens
-        outputTokens += fact.outputTokens
-        cost += fact.cost ?? 0
+        traces = traces.addingSaturated(1)
+        if fact.isError { errors = errors.addingSaturated(1) }
+        inputTokens = inputTokens.addingSaturated(fact.inputTokens)
+        outputTokens = outputTokens.addingSaturated(fact.outputTokens)
+        cost = (cost + (fact.cost ?? 0)).finiteOrClamped
         if let ms = fact.latencyMs {
             latency.add(ms: ms)
-            latencySumMs += ms
+            latencySumMs = (latencySumMs + ms).finiteOrClamped
         }
         for (name, value) in fact.scores {
-            scores[name, default: ScoreSum(sum: 0, count: 0)].sum += value
-            scores[name, default: ScoreSum(sum: 0, count: 0)].count += 1
+            scores[name, default: ScoreSum(sum: 0, count: 0)].add(sum: value, count: 1)
         }
     }
 
     public mutating func merge(_ other: MetricsAccumulator) {
-        traces += other.traces
-        errors += other.errors
-        inputTokens += other.inputTokens
-        outputTokens += other.outputTokens
-        cost += other.cost
+        traces = traces.addingSaturated(other.traces)
+        errors = errors.addingSaturated(other.errors)
+        inputTokens = inputTokens.addingSaturated(other.inputTokens)
+        outputTokens = outputTokens.addingSaturated(other.outputTokens)
+        cost = (cost + other.cost).finiteOrClamped
         latency.merge(other.latency)
-        latencySumMs += other.latencySumMs
+        latencySumMs = (latencySumMs + other.latencySumMs).finiteOrClamped
         for (name, sum) in other.scores {
-            scores[name, default: ScoreSum(sum: 0, count: 0)].sum += sum.sum
-            scores[name, default: ScoreSum(sum: 0, count: 0)].count += sum.count
+            scores[name, default: ScoreSum(sum: 0, count: 0)].add(sum: sum.sum, count: sum.count)
         }
     }
 
     /// Takes away a part that was merged in (for "all but these groups"). Counts reaching zero go.
     public mutating func subtract(_ part: MetricsAccumulator) {
-        traces -= part.traces
-        errors -= part.errors
-        inputTokens -= part.inputTokens
-        outputTokens -= part.outputTokens
-        cost = max(0, cost - part.cost)
+        traces = max(0, traces.addingSaturated(-part.traces))
+        errors = max(0, errors.addingSaturated(-part.errors))
+        inputTokens = max(0, inputTokens.addingSaturated(-part.inputTokens))
+        outputTokens = max(0, outputTokens.addingSaturated(-part.outputTokens))
+        cost = max(0, (cost - part.cost).finiteOrClamped)
         latency.subtract(part.latency)
-        latencySumMs = max(0, latencySumMs - part.latencySumMs)
+        latencySumMs = max(0, (latencySumMs - part.latencySumMs).finiteOrClamped)
         for (name, sum) in part.scores {
             guard var mine = scores[name] else { continue }
-            mine.sum -= sum.sum
-            mine.count -= sum.count
+            mine.sum = (mine.sum - sum.sum).finiteOrClamped
+            mine.count = mine.count.addingSaturated(-sum.count)
             scores[name] = mine.count > 0 ? mine : nil
         }
     }
@@ -234,7 +239,7 @@ public struct MetricsAccumulator: Sendable, Equatable {
             traces: traces, errors: errors, errorRate: traces > 0 ? Double(errors) / Double(traces) : 0,
             latencyP50Ms: latency.quantile(0.5), latencyP95Ms: latency.quantile(0.95), latencyP99Ms: latency.quantile(0.99),
             latencyMeanMs: latency.total > 0 ? latencySumMs / Double(latency.total) : nil,
-            inputTokens: inputTokens, outputTokens: outputTokens, totalTokens: inputTokens + outputTokens, cost: cost,
+            inputTokens: inputTokens, outputTokens: outputTokens, totalTokens: inputTokens.addingSaturated(outputTokens), cost: cost,
             scores: scores.mapValues { MetricsSummary.ScoreMean(mean: $0.count > 0 ? $0.sum / Double($0.count) : 0, count: $0.count) })
     }
 }
@@ -301,7 +306,7 @@ public struct TraceFacts: Sendable {
         self.isError = isError
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
-        self.cost = cost
+        self.cost = cost?.finiteOrClamped  // a stored sum may predate the input bounds
         self.latencyMs = latencyMs
     }
 
@@ -552,7 +557,8 @@ public enum MetricsEngine {
         let from = query.bucket.start(of: Timestamp.micros(fromDate))
         var to = query.bucket.start(of: Timestamp.micros(toDate))
         if to < Timestamp.micros(toDate) { to = query.bucket.next(after: to) }
-        guard (to - from) / query.bucket.approximateMicros <= Int64(maxBuckets) else {
+        let span = to.subtractingReportingOverflow(from)
+        guard !span.overflow, span.partialValue / query.bucket.approximateMicros <= Int64(maxBuckets) else {
             throw TernError.invalid("bucket", "\(query.bucket.rawValue) buckets over this range make more than \(maxBuckets) points; choose a larger bucket")
         }
         // Day, week and month buckets read the daily rows; finer buckets the hourly ones.
@@ -632,7 +638,7 @@ public enum MetricsEngine {
         } else if query.groupBy != nil {
             var byValue: [String: [RollupRow]] = [:]
             for row in rows { byValue[row.value, default: []].append(row) }
-            let ranked = byValue.map { (key: $0.key, rows: $0.value, traces: $0.value.reduce(0) { $0 + $1.stats.traces }) }
+            let ranked = byValue.map { (key: $0.key, rows: $0.value, traces: $0.value.reduce(0) { $0.addingSaturated($1.stats.traces) }) }
                 .sorted { ($0.traces, $1.key) > ($1.traces, $0.key) }
             let limit = max(1, query.groupLimit)
             for entry in ranked.prefix(limit) {

@@ -26,6 +26,67 @@ public enum Role: String, Sendable, Codable, CaseIterable, Comparable {
     }
 }
 
+/// What an API key may be used for. A key's role is its ceiling (`Role.scopes`); its scopes narrow it:
+/// an ingest-only key, a gateway-only key. Users signed in with a password have every scope of their role.
+public enum KeyScope: String, Sendable, Codable, CaseIterable, Comparable {
+    /// Reading a project's traces, metrics, prompts, datasets, experiments and keys.
+    case read
+    /// Changing a project's content: prompts, datasets, scores, experiments.
+    case write
+    /// Sending traces: `POST /api/v1/ingest` and OTLP `POST /v1/traces`.
+    case ingest
+    /// Calling models through the gateway (`/v1/chat/completions`, `/v1/messages`, `/v1/embeddings`, ...): spends money.
+    case gateway
+    /// Administering the project: its settings and its keys' limits.
+    case admin
+    /// Administering the instance: users, projects, models. Only `tern keys create --instance-admin`
+    /// (run by whoever operates the server) or an instance admin grants it.
+    case instance
+
+    public static func < (lhs: KeyScope, rhs: KeyScope) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+
+    /// Parses scope names, with an error that lists the allowed values.
+    public static func parse(_ names: [String], field: String) throws -> [KeyScope] {
+        var out: Set<KeyScope> = []
+        for name in names {
+            guard let scope = KeyScope(rawValue: name.trimmingCharacters(in: .whitespaces).lowercased()) else {
+                throw TernError.invalid(field, "unknown scope \"\(name)\": expected \(allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            out.insert(scope)
+        }
+        guard !out.isEmpty else { throw TernError.invalid(field, "give at least one scope") }
+        return out.sorted()
+    }
+
+    /// Stored form: names joined by commas.
+    public static func encode(_ scopes: [KeyScope]) -> String { scopes.sorted().map(\.rawValue).joined(separator: ",") }
+
+    /// Reads the stored form; nil or unreadable text gives the role's default scopes.
+    public static func decode(_ text: String?, role: Role) -> [KeyScope] {
+        guard let text else { return role.defaultScopes }
+        let scopes = text.split(separator: ",").compactMap { KeyScope(rawValue: String($0)) }
+        return scopes.isEmpty ? role.defaultScopes : scopes.filter(role.allowedScopes.contains).sorted()
+    }
+}
+
+extension Role {
+    /// Scopes of a key of this role created without naming any (and of keys created before scopes existed).
+    public var defaultScopes: [KeyScope] {
+        switch self {
+        case .viewer: [.read]
+        case .member: [.read, .write, .ingest, .gateway]
+        case .admin: [.read, .write, .ingest, .gateway, .admin]
+        }
+    }
+
+    /// Scopes a key of this role may have: its defaults, and `instance` for admins.
+    public var allowedScopes: Set<KeyScope> {
+        self == .admin ? Set(defaultScopes + [.instance]) : Set(defaultScopes)
+    }
+}
+
 public struct Project: Sendable, Codable, Equatable, Identifiable {
     public var id: String
     /// URL- and CLI-friendly unique name, e.g. `default`.
@@ -76,11 +137,15 @@ public struct APIKey: Sendable, Codable, Equatable, Identifiable {
     public var revokedAt: Date?
     /// Gateway limits: requests and tokens per minute, spend budget.
     public var limits: KeyLimits
+    /// What the key may be used for, within its role (sorted).
+    public var scopes: [KeyScope]
 
     public init(
         id: String, projectID: String, name: String, prefix: String, role: Role, createdAt: Date,
-        createdBy: String? = nil, lastUsedAt: Date? = nil, revokedAt: Date? = nil, limits: KeyLimits = KeyLimits()
+        createdBy: String? = nil, lastUsedAt: Date? = nil, revokedAt: Date? = nil, limits: KeyLimits = KeyLimits(),
+        scopes: [KeyScope]? = nil
     ) {
+        self.scopes = (scopes ?? role.defaultScopes).filter(role.allowedScopes.contains).sorted()
         self.id = id
         self.projectID = projectID
         self.name = name
@@ -94,6 +159,8 @@ public struct APIKey: Sendable, Codable, Equatable, Identifiable {
     }
 
     public var isRevoked: Bool { revokedAt != nil }
+
+    public func has(_ scope: KeyScope) -> Bool { scopes.contains(scope) }
 }
 
 /// A web session of a signed-in user. The token is stored hashed, like API keys.
@@ -149,8 +216,10 @@ public enum TernID {
 /// Timestamps are stored as integer microseconds since the Unix epoch on every backend,
 /// so both give identical, index-friendly values.
 public enum Timestamp {
+    /// Never traps: a date outside what an `Int64` of microseconds holds (or NaN) is clamped. Input is
+    /// range-checked where it enters (`InputBounds.date`), so a clamped value means a bug upstream.
     public static func micros(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        Int64.clamping((date.timeIntervalSince1970 * 1_000_000).rounded())
     }
 
     public static func date(_ micros: Int64) -> Date {

@@ -198,10 +198,19 @@ public struct PromptSummary: Sendable, Codable, Equatable {
 extension Validate {
     /// Prompt names: ASCII letters, digits, `-`, `_` and `.`, 1-200 characters (they appear in URLs).
     public static func promptName(_ name: String) throws {
+        try urlName(name, kind: "prompt")
+    }
+
+    /// Dataset names follow the same rule as prompt names.
+    public static func datasetName(_ name: String) throws {
+        try urlName(name, kind: "dataset")
+    }
+
+    static func urlName(_ name: String, kind: String) throws {
         guard !name.isEmpty, name.count <= 200, !name.hasPrefix("."),
             name.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)) })
         else {
-            throw TernError.invalid("name", "prompt names use letters, digits, -, _ and . (1-200 characters), got \"\(name)\"")
+            throw TernError.invalid("name", "\(kind) names use letters, digits, -, _ and . (1-200 characters, not starting with .), got \"\(name)\"")
         }
     }
 }

@@ -121,7 +121,9 @@ extension Score {
             guard number == 0 || number == 1 else { throw TernError.invalid("value", "a boolean score is true, false, 0 or 1") }
             return (.boolean, number, number == 1 ? "true" : "false")
         case (.number(let number), nil), (.number(let number), .numeric?):
-            guard number.isFinite else { throw TernError.invalid("value", "must be a finite number") }
+            guard number.isFinite, abs(number) <= InputBounds.maxScore else {
+                throw TernError.invalid("value", "must be a finite number from -1e12 to 1e12")
+            }
             return (.numeric, number, nil)
         case (.string(let text), nil), (.string(let text), .categorical?):
             return (.categorical, nil, text)

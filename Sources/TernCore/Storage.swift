@@ -34,6 +34,12 @@ public protocol TernStore: Sendable {
     func appliedMigrations() async throws -> [String]
     /// Cheap round trip to the database, for readiness checks.
     func ping() async throws
+    /// A small real write (and its removal), for readiness checks while writes are failing: passes only
+    /// when the database can take writes again.
+    func probeWrite() async throws
+    /// The reason when `error` says the database cannot serve now (disk full, read-only, unreachable, busy)
+    /// rather than that the request was wrong; such failures answer 503 with Retry-After.
+    func unavailability(of error: any Error) -> String?
     /// Background duties (the PostgreSQL connection pool). Returns when the task is cancelled.
     func run() async throws
     /// Releases files and connections. The store is unusable afterwards.
@@ -53,8 +59,10 @@ public protocol ProjectRepository: Sendable {
 
 public protocol APIKeyRepository: Sendable {
     /// Stores a key given its hash and display prefix (never the key itself).
+    /// `scopes` nil: the role's default scopes (`Role.defaultScopes`).
     func create(
-        projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?, limits: KeyLimits
+        projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?, limits: KeyLimits,
+        scopes: [KeyScope]?
     ) async throws -> APIKey
     /// Replaces the key's gateway limits; nil when no such key exists in the project.
     func setLimits(projectID: String, id: String, limits: KeyLimits) async throws -> APIKey?
@@ -74,7 +82,16 @@ extension APIKeyRepository {
     public func create(
         projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?
     ) async throws -> APIKey {
-        try await create(projectID: projectID, name: name, role: role, keyHash: keyHash, prefix: prefix, createdBy: createdBy, limits: KeyLimits())
+        try await create(projectID: projectID, name: name, role: role, keyHash: keyHash, prefix: prefix, createdBy: createdBy, limits: KeyLimits(),
+                         scopes: nil)
+    }
+
+    /// A key with the role's default scopes.
+    public func create(
+        projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?, limits: KeyLimits
+    ) async throws -> APIKey {
+        try await create(projectID: projectID, name: name, role: role, keyHash: keyHash, prefix: prefix, createdBy: createdBy, limits: limits,
+                         scopes: nil)
     }
 }
 

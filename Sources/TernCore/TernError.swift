@@ -22,12 +22,15 @@ public struct TernError: Error, Sendable, Equatable, CustomStringConvertible {
     public var code: String
     public var message: String
     public var field: String?
+    /// For `rateLimited` and `unavailable`: seconds to wait before trying again (HTTP Retry-After).
+    public var retryAfterSeconds: Int?
 
-    public init(_ kind: Kind, code: String, message: String, field: String? = nil) {
+    public init(_ kind: Kind, code: String, message: String, field: String? = nil, retryAfterSeconds: Int? = nil) {
         self.kind = kind
         self.code = code
         self.message = message
         self.field = field
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     public var description: String {

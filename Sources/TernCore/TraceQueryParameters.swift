@@ -35,7 +35,7 @@ public enum TraceQueryParameters {
                 if name.hasSuffix(".min") || name.hasSuffix(".max") {
                     let bound = String(name.suffix(3))
                     name = String(name.dropLast(4))
-                    guard let number = Double(value) else { throw TernError.invalid(key, "expected a number, got \"\(value)\"") }
+                    guard let number = Double(value), number.isFinite else { throw TernError.invalid(key, "expected a finite number, got \"\(value.prefix(40))\"") }
                     var condition = score(name)
                     if bound == "min" { condition.min = number } else { condition.max = number }
                     scores[name] = condition
@@ -62,10 +62,10 @@ public enum TraceQueryParameters {
             case "status":
                 guard ["ok", "error"].contains(value.lowercased()) else { throw TernError.invalid(key, "expected ok or error, got \"\(value)\"") }
                 filter.status = value.lowercased()
-            case "min_latency_ms": filter.minLatencyMs = try number(key, value)
-            case "max_latency_ms": filter.maxLatencyMs = try number(key, value)
-            case "min_cost": filter.minCost = try number(key, value)
-            case "max_cost": filter.maxCost = try number(key, value)
+            case "min_latency_ms": filter.minLatencyMs = try number(key, value, max: maxLatencyMs)
+            case "max_latency_ms": filter.maxLatencyMs = try number(key, value, max: maxLatencyMs)
+            case "min_cost": filter.minCost = try number(key, value, max: InputBounds.maxCost * 1_000_000)
+            case "max_cost": filter.maxCost = try number(key, value, max: InputBounds.maxCost * 1_000_000)
             case "task": filter.task = value
             case "language": filter.language = value.lowercased()
             case "domain": filter.domain = value
@@ -114,8 +114,12 @@ public enum TraceQueryParameters {
     }
 
     static func date(_ key: String, _ value: String) throws -> Date {
+        try InputBounds.date(parseDate(key, value), field: key)
+    }
+
+    static func parseDate(_ key: String, _ value: String) throws -> Date {
         if let date = try? Date(value, strategy: .iso8601) { return date }
-        if let seconds = Double(value) { return Date(timeIntervalSince1970: seconds) }
+        if let seconds = Double(value) { return try InputBounds.date(seconds: seconds, field: key) }
         // Date only (the UI's date inputs).
         let parts = value.split(separator: "-").compactMap { Int($0) }
         if parts.count == 3, value.count == 10 {
@@ -129,8 +133,13 @@ public enum TraceQueryParameters {
         throw TernError.invalid(key, "expected an ISO 8601 time, a date (YYYY-MM-DD) or Unix seconds, got \"\(value)\"")
     }
 
-    static func number(_ key: String, _ value: String) throws -> Double {
-        guard let number = Double(value), number.isFinite, number >= 0 else { throw TernError.invalid(key, "expected a non-negative number, got \"\(value)\"") }
+    /// Latency filters up to about 317 years.
+    static let maxLatencyMs = 1e13
+
+    static func number(_ key: String, _ value: String, max: Double) throws -> Double {
+        guard let number = Double(value), number.isFinite, number >= 0, number <= max else {
+            throw TernError.invalid(key, "expected a number from 0 to \(InputBounds.formatSeconds(max)), got \"\(value.prefix(40))\"")
+        }
         return number
     }
 }

@@ -94,8 +94,8 @@ public enum TraceSQL {
                 out.append("(traces.metadata::jsonb ->> \(builder.bind(key))) = \(builder.bind(value))")
             }
         }
-        if let min = filter.minLatencyMs { out.append("end_time - start_time >= \(builder.bind(Int64((min * 1000).rounded())))") }
-        if let max = filter.maxLatencyMs { out.append("end_time - start_time <= \(builder.bind(Int64((max * 1000).rounded())))") }
+        if let min = filter.minLatencyMs { out.append("end_time - start_time >= \(builder.bind(Int64.clamping((min * 1000).rounded())))") }
+        if let max = filter.maxLatencyMs { out.append("end_time - start_time <= \(builder.bind(Int64.clamping((max * 1000).rounded())))") }
         if let min = filter.minCost { out.append("total_cost >= \(builder.bind(min))") }
         if let max = filter.maxCost { out.append("total_cost <= \(builder.bind(max))") }
         for score in filter.scores {
@@ -131,7 +131,7 @@ public enum TraceSQL {
         let direction = query.ascending ? "ASC" : "DESC"
         if let cursor = query.cursor {
             let position = try TraceCursor(encoded: cursor, sort: query.sort)
-            let value: SQLValue = query.sort == .cost ? .double(position.key) : .int(Int64(position.key))
+            let value: SQLValue = query.sort == .cost ? .double(position.key) : .int(Int64.clamping(position.key))
             let compare = query.ascending ? ">" : "<"
             let bound = builder.bind(value)
             conditions.append("(\(key) \(compare) \(bound) OR (\(key) = \(builder.bind(value)) AND id \(compare) \(builder.bind(position.id))))")

@@ -154,7 +154,7 @@ public struct Observation: Sendable, Codable, Equatable, Identifiable {
         self.input = input
         self.output = output
         self.usage = usage
-        self.cost = cost
+        self.cost = cost?.finiteOrClamped  // a stored sum may predate the input bounds
         self.costEstimated = costEstimated
         self.level = level
         self.statusMessage = statusMessage
@@ -174,7 +174,7 @@ public struct Observation: Sendable, Codable, Equatable, Identifiable {
 }
 
 /// What the batch writer stores in one go.
-public struct TraceBatchItem: Sendable {
+public struct TraceBatchItem: Sendable, Codable {
     public var trace: Trace
     public var observations: [Observation]
 
@@ -316,7 +316,7 @@ public struct TraceSummary: Sendable, Codable, Equatable {
         self.latencyMs = latencyMs
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
-        self.cost = cost
+        self.cost = cost?.finiteOrClamped  // a stored sum may predate the input bounds
         self.level = level
         self.observationCount = observationCount
         self.promptName = promptName
@@ -534,7 +534,7 @@ public struct SessionSummary: Sendable, Codable, Equatable {
         self.firstTime = firstTime
         self.lastTime = lastTime
         self.tokens = tokens
-        self.cost = cost
+        self.cost = cost?.finiteOrClamped  // a stored sum may predate the input bounds
         self.errorCount = errorCount
     }
 }

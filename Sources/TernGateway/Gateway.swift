@@ -105,7 +105,7 @@ public final class Gateway: Sendable {
     public let cache: ResponseCache
     public let limiter: KeyLimiter
     public let traces: TraceWriter
-    let settings: GatewaySettings
+    public let settings: GatewaySettings
     let providers: [ProviderType: any LLMProvider]
     let prices: PriceTable
     let logger: Logger
@@ -321,7 +321,7 @@ public final class Gateway: Sendable {
                     }
                     let rateLimited = error.status == 429
                     health.recordFailure(model: model.name, deployment: deployment.name, allowedFails: model.routing.allowedFails,
-                                         cooldown: .milliseconds(Int64(model.routing.cooldownSeconds * 1000)), rateLimited: rateLimited)
+                                         cooldown: .clampedSeconds(model.routing.cooldownSeconds), rateLimited: rateLimited)
                     // A rate-limited deployment goes straight to the next candidate; others get their retries.
                     if rateLimited || attempt >= retries || health.isCoolingDown(model: model.name, deployment: deployment.name) { break }
                     attempt += 1
@@ -340,7 +340,7 @@ public final class Gateway: Sendable {
 
     /// Exponential backoff with full jitter (100 ms base, 2 s cap); a short Retry-After is honoured.
     static func backoff(attempt: Int, retryAfter: Double?) -> Duration {
-        if let retryAfter, retryAfter > 0, retryAfter <= 5 { return .milliseconds(Int64(retryAfter * 1000)) }
+        if let retryAfter, retryAfter > 0, retryAfter <= 5 { return .clampedSeconds(retryAfter) }
         let ceiling = min(2000.0, 100.0 * pow(2.0, Double(attempt - 1)))
         return .milliseconds(Int64(Double.random(in: ceiling / 2...ceiling)))
     }
@@ -442,7 +442,7 @@ public final class Gateway: Sendable {
                 health.releaseProbe(model: model.name, deployment: deployment.name)
             } else if let failure {
                 health.recordFailure(model: model.name, deployment: deployment.name, allowedFails: model.routing.allowedFails,
-                                     cooldown: .milliseconds(Int64(model.routing.cooldownSeconds * 1000)), rateLimited: false)
+                                     cooldown: .clampedSeconds(model.routing.cooldownSeconds), rateLimited: false)
                 let error = Self.clientError(failure, deployment: deployment.name)
                 continuation.yield(Self.encodeError(error, operation: operation))
             } else {
@@ -506,6 +506,11 @@ public final class Gateway: Sendable {
         var usage = reported ?? TokenUsage(
             inputTokens: TokenUsage.estimateTokens(Self.inputText(context.forwardBody, operation: request.operation)),
             outputTokens: TokenUsage.estimateTokens(outputText ?? ""), estimated: true)
+        // An upstream's counts are not trusted to be sane: bounded like ingested ones.
+        usage.inputTokens = min(max(usage.inputTokens, 0), InputBounds.maxTokens)
+        usage.outputTokens = min(max(usage.outputTokens, 0), InputBounds.maxTokens)
+        usage.cachedTokens = usage.cachedTokens.map { min(max($0, 0), InputBounds.maxTokens) }
+        usage.reasoningTokens = usage.reasoningTokens.map { min(max($0, 0), InputBounds.maxTokens) }
         if reported != nil, usage.inputTokens == 0, usage.outputTokens == 0, !(outputText ?? "").isEmpty {
             usage = TokenUsage(inputTokens: TokenUsage.estimateTokens(Self.inputText(context.forwardBody, operation: request.operation)),
                                outputTokens: TokenUsage.estimateTokens(outputText ?? ""), estimated: true)
@@ -553,7 +558,7 @@ public final class Gateway: Sendable {
         let deploymentName = deployment?.name ?? "-"
         metrics.counter("tern_gateway_requests_total", ["model": context.requestedModel, "deployment": deploymentName, "status": String(status)]).increment()
         metrics.timer("tern_gateway_request_duration_seconds", ["model": context.requestedModel])
-            .recordNanoseconds(Int64(end.timeIntervalSince(context.start) * 1e9))
+            .recordNanoseconds(Int64.clamping(end.timeIntervalSince(context.start) * 1e9))
         if let usage {
             metrics.counter("tern_gateway_tokens_total", ["model": context.requestedModel, "direction": "input"]).increment(by: Int64(usage.inputTokens))
             metrics.counter("tern_gateway_tokens_total", ["model": context.requestedModel, "direction": "output"]).increment(by: Int64(usage.outputTokens))

@@ -54,8 +54,10 @@ public enum OTLPMapping {
                     let parent = (span["parentSpanId"]?.string ?? span["parent_span_id"]?.string).flatMap { $0.isEmpty ? nil : $0 }
                     out.append(Span(
                         traceID: traceID.lowercased(), spanID: spanID.lowercased(), parentSpanID: parent?.lowercased(),
-                        name: span["name"]?.string ?? "", startNanos: nanos(span["startTimeUnixNano"] ?? span["start_time_unix_nano"]),
-                        endNanos: nanos(span["endTimeUnixNano"] ?? span["end_time_unix_nano"]), attributes: attributes(span["attributes"]),
+                        name: span["name"]?.string ?? "",
+                        startNanos: try nanos(span["startTimeUnixNano"] ?? span["start_time_unix_nano"], field: "\(at).startTimeUnixNano"),
+                        endNanos: try nanos(span["endTimeUnixNano"] ?? span["end_time_unix_nano"], field: "\(at).endTimeUnixNano"),
+                        attributes: attributes(span["attributes"]),
                         statusCode: span["status"]?["code"]?.int ?? 0, statusMessage: span["status"]?["message"]?.string,
                         resource: resource))
                 }
@@ -68,10 +70,20 @@ public enum OTLPMapping {
         text.count == length && text.allSatisfy(\.isHexDigit) && text.contains(where: { $0 != "0" })
     }
 
-    static func nanos(_ value: JSONValue?) -> UInt64 {
-        if let text = value?.string { return UInt64(text) ?? 0 }
-        if let number = value?.double, number >= 0 { return UInt64(number) }
-        return 0
+    /// Nanoseconds since the epoch, as OTLP/JSON writes them (a decimal string, or a number); absent or
+    /// null is 0 (unset). Anything else is refused: a time read as 0 would silently move the span to 1970.
+    static func nanos(_ value: JSONValue?, field: String) throws -> UInt64 {
+        guard let value, !value.isNull else { return 0 }
+        if let text = value.string {
+            if text.isEmpty { return 0 }
+            guard let parsed = UInt64(text) else {
+                throw TernError.invalid(field, "expected nanoseconds since the Unix epoch (an integer up to 2^64-1), got \"\(text.prefix(40))\"")
+            }
+            return parsed
+        }
+        // Doubles from 2^64 up do not fit in a UInt64 (the conversion would trap).
+        if let number = value.double, number >= 0, number < 1.8e19 { return UInt64(number) }
+        throw TernError.invalid(field, "expected nanoseconds since the Unix epoch (an integer up to 2^64-1)")
     }
 
     /// OTLP `KeyValue` lists as a flat dictionary of plain JSON values.
@@ -98,19 +110,25 @@ public enum OTLPMapping {
 
     /// Turns spans into batch items: one observation per span, and a trace row per span that the
     /// store merges into one trace (root span name, user and session, the widest time span).
-    public static func items(_ spans: [Span], projectID: String, prices: PriceTable = .shared) -> [TraceBatchItem] {
-        spans.map { span in
+    /// Refuses (400, naming the span and field) times outside `InputBounds` and token counts that are
+    /// not integers from 0 to `InputBounds.maxTokens`.
+    public static func items(_ spans: [Span], projectID: String, prices: PriceTable = .shared) throws -> [TraceBatchItem] {
+        try spans.map { span in
             let a = span.attributes
             func string(_ keys: String...) -> String? {
                 for key in keys { if let value = a[key]?.string, !value.isEmpty { return value } }
                 return nil
             }
-            func int(_ keys: String...) -> Int? {
-                for key in keys { if let value = a[key]?.int { return value } }
+            func int(_ keys: String...) throws -> Int? {
+                for key in keys {
+                    guard let value = a[key], !value.isNull else { continue }
+                    return try InputBounds.tokens(value.double ?? -1, field: "span \(span.spanID): attribute \(key)")
+                }
                 return nil
             }
-            let start = Date(timeIntervalSince1970: Double(span.startNanos) / 1e9)
-            let end = span.endNanos > 0 ? Date(timeIntervalSince1970: Double(span.endNanos) / 1e9) : nil
+            let start = try InputBounds.date(seconds: Double(span.startNanos) / 1e9, field: "span \(span.spanID): startTimeUnixNano")
+            let end = span.endNanos > 0
+                ? try InputBounds.date(seconds: Double(span.endNanos) / 1e9, field: "span \(span.spanID): endTimeUnixNano") : nil
             let operation = string("gen_ai.operation.name")
             let isGenAI = a.keys.contains { $0.hasPrefix("gen_ai.") } || a["llm.model_name"] != nil || a["openinference.span.kind"]?.string == "LLM"
             let type: ObservationType
@@ -126,11 +144,11 @@ public enum OTLPMapping {
             let model = string("gen_ai.response.model", "gen_ai.request.model", "llm.model_name")
             let provider = string("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
             var usage: TokenUsage?
-            let input = int("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
-            let output = int("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion")
+            let input = try int("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
+            let output = try int("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion")
             if input != nil || output != nil {
                 usage = TokenUsage(inputTokens: input ?? 0, outputTokens: output ?? 0,
-                                   cachedTokens: int("gen_ai.usage.cache_read.input_tokens", "llm.token_count.prompt_details.cache_read"))
+                                   cachedTokens: try int("gen_ai.usage.cache_read.input_tokens", "llm.token_count.prompt_details.cache_read"))
             }
             var parameters: [String: JSONValue] = [:]
             for (key, name) in [("gen_ai.request.temperature", "temperature"), ("gen_ai.request.max_tokens", "max_tokens"),

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 public import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 public import TernCore
 
 /// The HTTP client shared by every upstream call: one connection pool per host, kept warm.
@@ -35,7 +36,7 @@ public final class UpstreamHTTP: Sendable {
         request.body = .bytes(ByteBuffer(bytes: body))
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+            response = try await client.execute(request, timeout: .milliseconds(Int64(min(max(timeout.isFinite ? timeout : 0, 0), 315_360_000) * 1000)))
         } catch let error as HTTPClientError {
             if error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
                 throw UpstreamError(kind: .timeout, message: "no answer from \(Self.host(url)) within \(timeout) s")
@@ -72,17 +73,48 @@ public final class UpstreamHTTP: Sendable {
         }
     }
 
-    /// Streams SSE events of a successful response, until the upstream ends it.
-    func events(_ response: HTTPClientResponse, url: String) -> AsyncThrowingStream<SSEParser.Event, any Error> {
+    /// Refuses a streaming answer that is not an event stream (a JSON body, say) before any byte reaches
+    /// the client, so the call fails as the same call without streaming would.
+    func requireEventStream(_ response: HTTPClientResponse, url: String) async throws {
+        let type = response.headers.first(name: "content-type")?.lowercased() ?? ""
+        guard !type.isEmpty, !type.contains("text/event-stream") else { return }
+        let bytes = (try? await response.body.collect(upTo: 1024 * 1024)) ?? ByteBuffer()
+        let data = Data(bytes.readableBytesView)
+        let json = try? JSONValue.parse(data)
+        let detail = json?["error"]?["message"]?.string ?? json?["message"]?.string
+        throw UpstreamError(kind: .protocolError,
+                            message: "\(Self.host(url)) answered a streaming request with \(type), not an event stream"
+                                + (detail.map { ": \($0)" } ?? ""), body: json)
+    }
+
+    /// Streams SSE events of a successful response, until the upstream ends it. A gap of more than
+    /// `idleTimeout` between two chunks ends the stream with a timeout error; a body that held bytes but no
+    /// event at all ends it with a protocol error.
+    func events(_ response: HTTPClientResponse, url: String, idleTimeout: Double) -> AsyncThrowingStream<SSEParser.Event, any Error> {
         let (stream, continuation) = AsyncThrowingStream<SSEParser.Event, any Error>.makeStream()
+        let progress = ChunkCounter()
         let task = Task {
             var parser = SSEParser()
+            var sawEvent = false
+            var sawBytes = false
             do {
                 for try await chunk in response.body {
-                    for event in parser.feed(chunk.readableBytesView) { continuation.yield(event) }
+                    progress.count.add(1, ordering: .relaxed)
+                    if chunk.readableBytes > 0 { sawBytes = true }
+                    for event in parser.feed(chunk.readableBytesView) {
+                        sawEvent = true
+                        continuation.yield(event)
+                    }
                 }
-                if let last = parser.finish() { continuation.yield(last) }
-                continuation.finish()
+                if let last = parser.finish() {
+                    sawEvent = true
+                    continuation.yield(last)
+                }
+                if sawBytes, !sawEvent {
+                    continuation.finish(throwing: UpstreamError(kind: .protocolError, message: "\(Self.host(url)) sent a body that is not an event stream"))
+                } else {
+                    continuation.finish()
+                }
             } catch is CancellationError {
                 continuation.finish(throwing: CancellationError())
             } catch let error as HTTPClientError where error == .readTimeout {
@@ -91,11 +123,36 @@ public final class UpstreamHTTP: Sendable {
                 continuation.finish(throwing: UpstreamError(kind: .connection, message: "\(Self.host(url)) broke the stream: \(error)"))
             }
         }
-        continuation.onTermination = { _ in task.cancel() }
+        // The watchdog: no chunk for `idleTimeout` ends the stream (the reader is cancelled).
+        let watchdog = Task {
+            let gap = Duration.clampedSeconds(idleTimeout)
+            guard gap > .zero else { return }
+            var seen = -1
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: gap) } catch { return }
+                let now = progress.count.load(ordering: .relaxed)
+                if now == seen {
+                    continuation.finish(throwing: UpstreamError(
+                        kind: .timeout, message: "\(Self.host(url)) sent nothing for \(InputBounds.formatSeconds(idleTimeout)) s mid-stream"))
+                    task.cancel()
+                    return
+                }
+                seen = now
+            }
+        }
+        continuation.onTermination = { _ in
+            task.cancel()
+            watchdog.cancel()
+        }
         return stream
     }
 
     static func host(_ url: String) -> String { URLComponents(string: url)?.host ?? url }
+}
+
+/// Chunks received so far by a stream's reader, for its watchdog.
+final class ChunkCounter: Sendable {
+    let count = Atomic<Int>(0)
 }
 
 /// The upstream key, read from the environment variable named in config (never from a request).
@@ -177,13 +234,18 @@ public struct OpenAICompatibleProvider: LLMProvider {
         options["include_usage"] = true
         body["stream_options"] = .object(options)
         let response = try await http.post(url: url, body: body.data(), headers: try headers(call), timeout: call.timeout)
-        let events = http.events(response, url: url)
+        try await http.requireEventStream(response, url: url)
+        let events = http.events(response, url: url, idleTimeout: call.timeout)
         let (stream, continuation) = AsyncThrowingStream<StreamEvent, any Error>.makeStream()
         let task = Task {
             var eventer = AnthropicTranslation.MessageEventer()
+            var done = false
             do {
                 for try await event in events {
-                    if event.data == "[DONE]" { break }
+                    if event.data == "[DONE]" {
+                        done = true
+                        break
+                    }
                     guard let chunk = try? JSONValue.parse(Data(event.data.utf8)) else {
                         throw UpstreamError(kind: .protocolError, message: "\(UpstreamHTTP.host(url)) sent a stream event that is not JSON")
                     }
@@ -198,6 +260,10 @@ public struct OpenAICompatibleProvider: LLMProvider {
                     let usageOnly = (chunk["choices"]?.array?.isEmpty ?? true) && usage != nil
                     continuation.yield(StreamEvent(data: chunk, text: OpenAIFormat.deltaText(chunk), usage: usage, model: chunk["model"]?.string,
                                                    forClient: !usageOnly || clientWantsUsage))
+                }
+                // A stream cut before its end marker is a broken answer, not a short one.
+                guard done else {
+                    throw UpstreamError(kind: .protocolError, message: "\(UpstreamHTTP.host(url)) ended the stream without [DONE]")
                 }
                 if translating { for out in eventer.finish() { continuation.yield(out) } }
                 continuation.finish()
@@ -267,18 +333,21 @@ public struct AnthropicProvider: LLMProvider {
         var body = try requestBody(call)
         body["stream"] = true
         let response = try await http.post(url: url, body: body.data(), headers: try headers(call), timeout: call.timeout)
-        let events = http.events(response, url: url)
+        try await http.requireEventStream(response, url: url)
+        let events = http.events(response, url: url, idleTimeout: call.timeout)
         let native = call.operation == .messages
         let includeUsage = call.body["stream_options"]?["include_usage"]?.bool == true
         let (stream, continuation) = AsyncThrowingStream<StreamEvent, any Error>.makeStream()
         let task = Task {
             var chunker = AnthropicTranslation.ChatChunker(created: Int(Date().timeIntervalSince1970), includeUsage: includeUsage)
             var usage = TokenUsage(inputTokens: 0, outputTokens: 0)
+            var stopped = false
             do {
                 for try await event in events {
                     guard let data = try? JSONValue.parse(Data(event.data.utf8)) else {
-                        throw UpstreamError(kind: .protocolError, message: "api.anthropic.com sent a stream event that is not JSON")
+                        throw UpstreamError(kind: .protocolError, message: "\(UpstreamHTTP.host(url)) sent a stream event that is not JSON")
                     }
+                    if (data["type"]?.string ?? event.name) == "message_stop" { stopped = true }
                     if native {
                         let type = data["type"]?.string ?? event.name ?? ""
                         if type == "error" {
@@ -298,6 +367,9 @@ public struct AnthropicProvider: LLMProvider {
                     } else {
                         for out in try chunker.translate(name: event.name, data: data) { continuation.yield(out) }
                     }
+                }
+                guard stopped else {
+                    throw UpstreamError(kind: .protocolError, message: "\(UpstreamHTTP.host(url)) ended the stream without message_stop")
                 }
                 continuation.finish()
             } catch {

@@ -67,7 +67,15 @@ public struct GatewayParts: Sendable {
 public func buildGateway(store: any TernStore, options: TernServerOptions, logger: Logger) async throws -> GatewayParts {
     let config = options.config
     let registry = try await ModelRegistry.start(store: store, config: config, logger: logger)
-    let writer = TraceWriter(store: store, capacity: config.gateway.traceQueueCapacity, logger: logger)
+    let health = WriteHealth()
+    let journal = config.gateway.traceJournal
+        ? try TraceJournal(root: (config.dataDir as NSString).appendingPathComponent("journal"), maxBytes: config.gateway.traceJournalMaxBytes,
+                           logger: logger)
+        : nil
+    let writer = TraceWriter(store: store, capacity: config.gateway.traceQueueCapacity, capacityBytes: config.gateway.traceQueueMaxBytes,
+                             journal: journal, health: health, logger: logger)
+    // Traces an earlier run acknowledged but did not store (a crash, a kill, a full disk) go in first.
+    await writer.replayPending()
     let limiter = KeyLimiter(store: store, logger: logger)
     let cache = ResponseCache(store: store, capacity: config.gateway.cacheMemoryEntries, logger: logger)
     var http: UpstreamHTTP?
@@ -117,29 +125,46 @@ public func buildApplication(
     let authenticator = Authenticator(
         store: store, cacheTTL: .seconds(config.auth.keyCacheSeconds), usage: usage)
     let writer = parts.gateway.traces
+    let health = writer.health
     options.metrics.beforeScrape = {
         let stats = writer.stats
         options.metrics.setGauge("tern_trace_queue_pending", Double(stats.pending))
+        options.metrics.setGauge("tern_trace_queue_pending_bytes", Double(stats.pendingBytes))
         options.metrics.setGauge("tern_trace_queue_capacity", Double(writer.capacity))
+        options.metrics.setGauge("tern_trace_queue_capacity_bytes", Double(writer.capacityBytes))
         options.metrics.setGauge("tern_traces_written_total", Double(stats.written))
         options.metrics.setGauge("tern_traces_dropped_total", Double(stats.dropped))
+        for reason in TraceWriter.LossReason.allCases {
+            options.metrics.setGauge("tern_traces_lost_total", labels: [("reason", reason.rawValue)], Double(stats.lost[reason] ?? 0))
+        }
         options.metrics.setGauge("tern_traces_failed_total", Double(stats.failed))
+        options.metrics.setGauge("tern_traces_replayed_total", Double(stats.replayed))
+        options.metrics.setGauge("tern_traces_retrying", Double(stats.retrying))
+        if let journal = writer.journal {
+            let journalStats = journal.stats
+            options.metrics.setGauge("tern_trace_journal_bytes", Double(journalStats.bytes))
+            options.metrics.setGauge("tern_trace_journal_files_to_replay", Double(journalStats.segmentsToReplay))
+            options.metrics.setGauge("tern_trace_journal_append_failures_total", Double(journalStats.appendFailures))
+        }
+        options.metrics.setGauge("tern_store_writable", health.failure == nil ? 1 : 0)
     }
 
     let router = Router(context: TernRequestContext.self)
     router.add(middleware: ObserveMiddleware(metrics: options.metrics))
-    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: ErrorMiddleware(store: store, health: health))
     router.add(middleware: BodyLimitMiddleware(limit: config.server.maxBodyBytes))
 
-    HealthController(store: store, metrics: options.metrics).register(on: router)
+    HealthController(store: store, metrics: options.metrics, health: health).register(on: router)
 
+    let throttle = LoginThrottle()
+    let secureCookies = config.server.publicURL.map { $0.lowercased().hasPrefix("https://") } ?? false
     let users = UsersController(
         store: store, hasher: options.hasher, sessionTTL: .seconds(config.auth.sessionHours * 3600),
-        maxBody: config.server.maxBodyBytes)
+        maxBody: config.server.maxBodyBytes, throttle: throttle, secureCookies: secureCookies)
     users.registerPublic(on: router.group("api/v1"))
 
     let web = WebController(store: store, authenticator: authenticator, renderer: .shared, sessionTTL: .seconds(config.auth.sessionHours * 3600),
-                            maxBody: config.server.maxBodyBytes)
+                            maxBody: config.server.maxBodyBytes, throttle: throttle, secureCookies: secureCookies)
     web.register(on: router)
     PromptsWebController(web: web, gateway: parts.gateway).register(on: router)
     DatasetsWebController(web: web, embedder: options.embedder).register(on: router)
@@ -165,8 +190,25 @@ public func buildApplication(
     GatewayController(gateway: parts.gateway, maxBody: config.server.maxBodyBytes, cancelOnDisconnect: config.gateway.cancelOnDisconnect).register(on: v1)
     OTLPController(store: store, maxBody: config.server.maxBodyBytes).register(on: v1)
 
+    let connectionLimit = FileLimit.connectionBudget(configured: config.server.maxConnections)
+    if connectionLimit < config.server.maxConnections {
+        logger.notice("server.max_connections lowered to fit the open-file limit", metadata: [
+            "max_connections": .stringConvertible(connectionLimit), "open_file_limit": .stringConvertible(FileLimit.current),
+        ])
+    }
+    var limits = ConnectionLimits(config.server)
+    limits.maxConnections = connectionLimit
+    let connections = ConnectionTable(limit: connectionLimit)
+    let previousScrape = options.metrics.beforeScrape
+    options.metrics.beforeScrape = {
+        previousScrape?()
+        options.metrics.setGauge("tern_http_connections_open", Double(connections.count))
+        options.metrics.setGauge("tern_http_connections_closed_by_limit_total", Double(connections.closedByLimit.load(ordering: .relaxed)))
+        options.metrics.setGauge("tern_http_connections_closed_by_timeout_total", Double(connections.closedByTimeout.load(ordering: .relaxed)))
+    }
     var app = Application(
         router: router,
+        server: .guardedHTTP1(limits: limits, table: connections),
         configuration: .init(address: .hostname(config.server.host, port: config.server.port), serverName: nil),
         onServerRunning: { channel in await options.onServerRunning(channel.localAddress?.port ?? config.server.port) },
         logger: logger)
@@ -186,6 +228,17 @@ public func buildApplication(
         BackgroundService(name: "monitoring", every: .seconds(2), final: false) {
             await withTaskExecutorPreference(BackgroundExecutor.shared) {
                 await MonitoringJobs.run(store: store, detect: options.detectLanguage, logger: logger)
+            }
+        },
+        // While writes fail, a small probe write every few seconds notices when the store takes them again.
+        BackgroundService(name: "write-probe", every: .seconds(3), final: false) {
+            guard health.failure != nil else { return }
+            do {
+                try await store.probeWrite()
+                health.recordSuccess()
+                logger.notice("the store takes writes again")
+            } catch {
+                health.recordFailure(store.unavailability(of: error) ?? "\(error)")
             }
         },
         BackgroundService(name: "session-purge", every: .seconds(3600), final: false) {

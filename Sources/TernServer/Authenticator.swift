@@ -11,6 +11,12 @@ public import TernCore
 public final class Authenticator: Sendable {
     public static let sessionCookie = "tern_session"
 
+    /// The Set-Cookie value of a session (an empty token with max age 0 clears it). `secure` when users
+    /// reach the server over https (`server.public_url`), so the browser never sends it in clear text.
+    static func sessionCookieHeader(token: String, maxAge: Int64, secure: Bool) -> String {
+        "\(sessionCookie)=\(token); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)" + (secure ? "; Secure" : "")
+    }
+
     let store: any TernStore
     let cacheTTL: Duration
     let usage: KeyUsageRecorder
@@ -43,14 +49,21 @@ public final class Authenticator: Sendable {
         if let token = Self.cookie(named: Self.sessionCookie, in: request) {
             // Cookie-authenticated writes must be JSON requests: a cross-site form cannot send them
             // without a CORS preflight, which Tern never grants.
-            if request.method != .get, request.method != .head,
-                !(request.headers[.contentType] ?? "").lowercased().hasPrefix("application/json") {
+            if request.method != .get, request.method != .head, !Self.isJSONMediaType(request.headers[.contentType]) {
                 throw TernError.forbidden("requests authenticated by the session cookie must send Content-Type: application/json")
             }
             return try await session(token: token)
         }
         throw TernError(.unauthorized, code: "missing_credentials",
                         message: "missing API key: send 'Authorization: Bearer tern_...' (create one with 'tern keys create')")
+    }
+
+    /// True for `application/json` with or without parameters (`; charset=utf-8`), and nothing else
+    /// (`application/jsonp` is not JSON).
+    static func isJSONMediaType(_ value: String?) -> Bool {
+        guard let value else { return false }
+        let type = value.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        return type == "application/json"
     }
 
     /// Resolves an API key (without the `Bearer ` prefix).

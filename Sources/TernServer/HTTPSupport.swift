@@ -48,6 +48,9 @@ enum JSON {
         guard !data.isEmpty else {
             throw TernError.invalid(nil, "request body is empty; expected a JSON object", code: "malformed_json")
         }
+        // JSON exchanged between systems is UTF-8 (RFC 8259 §8.1), as ingest reads it: UTF-16 and UTF-32
+        // bodies (which JSONSerialization would guess) are refused everywhere alike.
+        try requireUTF8(data)
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
@@ -67,6 +70,14 @@ enum JSON {
             return try JSONDecoder().decode(type, from: data)
         } catch let error as DecodingError {
             throw describe(error)
+        }
+    }
+
+    static func requireUTF8(_ data: Data) throws {
+        let bomless = data.starts(with: [0xEF, 0xBB, 0xBF]) ? data.dropFirst(3) : data[...]
+        let looksWide = data.starts(with: [0xFE, 0xFF]) || data.starts(with: [0xFF, 0xFE]) || (data.count >= 2 && (data[data.startIndex] == 0 || data[data.startIndex + 1] == 0))
+        guard !looksWide, String(validating: bomless, as: UTF8.self) != nil else {
+            throw TernError.invalid(nil, "the body is not UTF-8 text; send JSON as UTF-8", code: "malformed_json")
         }
     }
 

@@ -20,6 +20,10 @@ public final class TernMetrics: Sendable {
         registry.makeGauge(name: name).set(value)
     }
 
+    public func setGauge(_ name: String, labels: [(String, String)], _ value: Double) {
+        registry.makeGauge(name: name, labels: labels).set(value)
+    }
+
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         var factory = PrometheusMetricsFactory(registry: registry)

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 public import Hummingbird
 import Logging
 import Metrics
@@ -39,16 +40,25 @@ struct ObserveMiddleware: RouterMiddleware {
     }
 }
 
-/// Turns every error into Tern's JSON error body with the right status.
+/// Turns every error into Tern's JSON error body with the right status. A store that cannot serve (disk
+/// full, read-only, unreachable) answers 503 with Retry-After, and is recorded in `health` (/readyz).
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = TernRequestContext
+    let store: any TernStore
+    let health: WriteHealth
+    static let retryAfterSeconds = 5
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
-            let mapped = TernError.from(error, request: request)
-            if mapped.kind == .internal {
+            var mapped = TernError.from(error, request: request)
+            if let reason = store.unavailability(of: error) {
+                if request.method != .get, request.method != .head { health.recordFailure(reason) }
+                mapped = TernError(.unavailable, code: "store_unavailable",
+                                   message: "the database cannot take this request now (\(reason)); nothing was stored: retry later")
+                context.logger.warning("store unavailable", metadata: ["reason": .string(reason), "path": .string(request.uri.path)])
+            } else if mapped.kind == .internal {
                 context.logger.error("unhandled error", metadata: ["error": .string(String(describing: error))])
             }
             // The gateway's endpoints answer in the shape their clients' SDKs expect.
@@ -57,10 +67,17 @@ struct ErrorMiddleware: RouterMiddleware {
                 let operation: GatewayOperation = path.hasPrefix("/v1/messages") ? .messages : .chat
                 var headers: HTTPFields = [.contentType: "application/json"]
                 if mapped.kind == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"tern\"" }
+                if mapped.kind == .unavailable { headers[.retryAfter] = String(Self.retryAfterSeconds) }
                 let body = GatewayError.from(mapped).body(for: operation).data()
                 return Response(status: mapped.kind.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
             }
-            return mapped.response()
+            var response = mapped.response()
+            if let seconds = mapped.retryAfterSeconds {
+                response.headers[.retryAfter] = String(seconds)
+            } else if mapped.kind == .unavailable {
+                response.headers[.retryAfter] = String(Self.retryAfterSeconds)
+            }
+            return response
         }
     }
 }
@@ -85,7 +102,25 @@ struct AuthMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        context.principal = try await authenticator.authenticate(request)
+        let principal = try await authenticator.authenticate(request)
+        if let scope = Self.requiredScope(method: request.method, path: request.uri.path) {
+            try principal.require(scope: scope, to: "\(request.method.rawValue) \(request.uri.path)")
+        }
+        context.principal = principal
         return try await next(request, context)
+    }
+
+    /// The scope every request to `path` needs, decided here for every route at once so that no handler
+    /// can forget it (handlers check roles and instance administration on top): OTLP and the ingest API
+    /// need `ingest`, the gateway `gateway`, reads `read`, everything else that changes a project `write`.
+    static func requiredScope(method: HTTPRequest.Method, path: String) -> KeyScope? {
+        if path == "/v1/traces" || path == "/api/v1/ingest" { return .ingest }
+        if path.hasPrefix("/v1/") { return .gateway }
+        // Signing out and who-am-I need no scope.
+        if path == "/api/v1/auth/logout" || path == "/api/v1/me" { return nil }
+        if method == .get || method == .head { return .read }
+        // Rendering a prompt reads it.
+        if method == .post, path.hasPrefix("/api/v1/prompts/"), path.hasSuffix("/render") { return .read }
+        return .write
     }
 }

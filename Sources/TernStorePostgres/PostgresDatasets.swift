@@ -24,7 +24,7 @@ struct PGDatasets: DatasetRepository {
     static let datasetColumns = "id, project_id, name, description, created_at, latest_version"
 
     func create(projectID: String, name: String, description: String?) async throws -> Dataset {
-        try Validate.promptName(name)
+        try Validate.datasetName(name)
         let dataset = Dataset(id: TernID.make(), projectID: projectID, name: name, description: description, createdAt: Timestamp.now(), latestVersion: 0)
         do {
             try await client.mappedQuery("""

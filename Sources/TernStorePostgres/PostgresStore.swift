@@ -85,6 +85,33 @@ public final class PostgresStore: TernStore {
         try await ping(timeout: .seconds(5))
     }
 
+    public func probeWrite() async throws {
+        try await withTimeout(.seconds(5)) { [client, logger] in
+            do {
+                try await client.withTransaction(logger: logger) { connection in
+                    try await connection.query("INSERT INTO write_probe (filler) VALUES (repeat('x', 65536))", logger: logger)
+                    try await connection.query("DELETE FROM write_probe", logger: logger)
+                }
+            } catch let error as PSQLError {
+                throw mapPostgresError(error)
+            } catch let error as PostgresTransactionError {
+                if let inner = (error.closureError ?? error.beginError ?? error.commitError) as? PSQLError { throw mapPostgresError(inner) }
+                throw error
+            }
+        }
+    }
+
+    public func unavailability(of error: any Error) -> String? {
+        if let error = error as? TernError { return error.kind == .unavailable ? error.message : nil }
+        if let error = error as? PostgresTransactionError,
+           let inner = (error.closureError ?? error.beginError ?? error.commitError) {
+            return unavailability(of: inner)
+        }
+        guard let error = error as? PSQLError else { return nil }
+        let mapped = mapPostgresError(error)
+        return mapped.kind == .unavailable ? mapped.message : nil
+    }
+
     func diagnose() async -> String {
         let configuration: PostgresConnection.Configuration
         if let socket = target.socketPath {
@@ -604,6 +631,10 @@ enum PostgresMigrations {
         // SQLite's observations became unique by (trace key, id): an append-ordered index. PostgreSQL's
         // (project_id, trace_id, id) key stays: its B-tree inserts are not on the single writer's path.
         PostgresMigration(id: "0011_trace_keys", statements: []),
+        PostgresMigration(id: "0012_scopes_and_bounds", statements: [
+            "ALTER TABLE api_keys ADD COLUMN scopes TEXT",
+            "CREATE TABLE write_probe (id BIGSERIAL PRIMARY KEY, filler TEXT)",
+        ] + StoredBounds.statements(.postgres)),
     ]
 
     /// The per-insert totals statement, for every trace already stored.
@@ -637,6 +668,11 @@ func mapPostgresError(_ error: PSQLError) -> TernError {
     let message = error.serverInfo?[.message] ?? "error"
     if state == "23505" {
         return TernError(.conflict, code: "unique_violation", message: "PostgreSQL: \(message)")
+    }
+    // Connection exceptions, insufficient resources (disk full), operator intervention (shutdown),
+    // system errors, a read-only transaction, serialization failures and deadlocks: retry later.
+    if ["08", "53", "57", "58"].contains(where: state.hasPrefix) || ["25006", "40001", "40P01"].contains(state) {
+        return TernError(.unavailable, code: "store_unavailable", message: "PostgreSQL cannot serve now: \(message) (SQLSTATE \(state))")
     }
     return TernError(.internal, code: "database_error", message: "PostgreSQL: \(message) (SQLSTATE \(state))")
 }
@@ -700,26 +736,30 @@ struct PGProjects: ProjectRepository {
 struct PGAPIKeys: APIKeyRepository {
     let client: PostgresClient
     let logger: Logger
-    static let columns = "id, project_id, name, prefix, role, created_at, created_by, last_used_at, revoked_at, rpm_limit, tpm_limit, budget_usd, budget_period"
+    static let columns = "id, project_id, name, prefix, role, created_at, created_by, last_used_at, revoked_at, rpm_limit, tpm_limit, budget_usd, budget_period, scopes"
 
     static func key(_ row: PostgresRow) throws -> APIKey {
-        let (id, project, name, prefix, role, created, createdBy, lastUsed, revoked, rpm, tpm, budget, period) = try row.decode(
-            (String, String, String, String, String, Int64, String?, Int64?, Int64?, Int?, Int?, Double?, String).self)
-        return APIKey(id: id, projectID: project, name: name, prefix: prefix, role: Role(rawValue: role) ?? .viewer,
+        let (id, project, name, prefix, roleName, created, createdBy, lastUsed, revoked, rpm, tpm, budget, period, scopes) = try row.decode(
+            (String, String, String, String, String, Int64, String?, Int64?, Int64?, Int?, Int?, Double?, String, String?).self)
+        let role = Role(rawValue: roleName) ?? .viewer
+        return APIKey(id: id, projectID: project, name: name, prefix: prefix, role: role,
                       createdAt: Timestamp.date(created), createdBy: createdBy, lastUsedAt: lastUsed.date, revokedAt: revoked.date,
                       limits: KeyLimits(requestsPerMinute: rpm, tokensPerMinute: tpm, budgetUSD: budget,
-                                        budgetPeriod: BudgetPeriod(rawValue: period) ?? .month))
+                                        budgetPeriod: BudgetPeriod(rawValue: period) ?? .month),
+                      scopes: KeyScope.decode(scopes, role: role))
     }
 
-    func create(projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?, limits: KeyLimits) async throws -> APIKey {
+    func create(projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?, limits: KeyLimits,
+                scopes: [KeyScope]?) async throws -> APIKey {
         let key = APIKey(id: TernID.make(), projectID: projectID, name: name, prefix: prefix, role: role,
-                         createdAt: Timestamp.now(), createdBy: createdBy, limits: limits)
+                         createdAt: Timestamp.now(), createdBy: createdBy, limits: limits, scopes: scopes)
         let inserted = try await collect(client.mappedQuery(
             """
-            INSERT INTO api_keys (id, project_id, name, prefix, key_hash, role, created_at, created_by, rpm_limit, tpm_limit, budget_usd, budget_period)
+            INSERT INTO api_keys (id, project_id, name, prefix, key_hash, role, created_at, created_by, rpm_limit, tpm_limit, budget_usd, budget_period,
+                                  scopes)
             SELECT \(key.id), id, \(name), \(prefix), \(keyHash), \(role.rawValue), \(Timestamp.micros(key.createdAt)), \(createdBy)::text,
                    \(limits.requestsPerMinute)::integer, \(limits.tokensPerMinute)::integer, \(limits.budgetUSD)::double precision,
-                   \(limits.budgetPeriod.rawValue)
+                   \(limits.budgetPeriod.rawValue), \(KeyScope.encode(key.scopes))
             FROM projects WHERE id = \(projectID)
             RETURNING id
             """, logger: logger)) { try $0.decode(String.self) }

@@ -19,7 +19,7 @@ struct SQLiteDatasets: DatasetRepository {
     }
 
     func create(projectID: String, name: String, description: String?) async throws -> Dataset {
-        try Validate.promptName(name)
+        try Validate.datasetName(name)
         let dataset = Dataset(id: TernID.make(), projectID: projectID, name: name, description: description, createdAt: Timestamp.now(), latestVersion: 0)
         do {
             try await pool.write { db in

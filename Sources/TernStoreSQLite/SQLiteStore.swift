@@ -91,6 +91,49 @@ public final class SQLiteStore: TernStore {
         _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }
 
+    public func probeWrite() async throws {
+        // 64 KiB written and removed in one transaction: its pages reach the log, so a full or read-only
+        // disk fails it.
+        try await pool.write { db in
+            try db.execute(sql: "INSERT INTO write_probe (filler) VALUES (zeroblob(65536))")
+            try db.execute(sql: "DELETE FROM write_probe")
+        }
+    }
+
+    public func unavailability(of error: any Error) -> String? {
+        if let error = error as? TernError { return error.kind == .unavailable ? error.message : nil }
+        guard let error = error as? DatabaseError else { return nil }
+        switch error.resultCode {
+        case .SQLITE_FULL: return "SQLite: the disk or the database is full"
+        case .SQLITE_READONLY: return "SQLite: the database is read-only"
+        case .SQLITE_IOERR, .SQLITE_CANTOPEN, .SQLITE_NOLFS, .SQLITE_PROTOCOL: return "SQLite: cannot read or write the database file (\(error.resultCode))"
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return "SQLite: the database is busy"
+        case .SQLITE_NOMEM: return "SQLite: out of memory"
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB: return "SQLite: the database file is damaged"
+        default: return nil
+        }
+    }
+
+    /// Test support: folds the write-ahead log into the database file and truncates it to nothing, so the
+    /// next write must grow it (as on a disk that has just filled up). Retries while a reader holds the log.
+    package func truncateLog() async throws {
+        for attempt in 1...50 {
+            let busy = try await pool.writeWithoutTransaction { db in
+                try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)").map { ($0[0] as Int?) ?? 0 } ?? 0
+            }
+            if busy == 0 { return }
+            try await Task.sleep(for: .milliseconds(20 * attempt))
+        }
+        throw TernError.unavailable("the log stayed busy")
+    }
+
+    /// Test support: makes the writer connection read-only (SQLITE_READONLY on every write), or writable again.
+    package func simulateReadOnly(_ readOnly: Bool) async throws {
+        try await pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA query_only = \(readOnly ? 1 : 0)")
+        }
+    }
+
     /// Checkpoints off the write path while the server runs. SQLite's automatic checkpoint runs inside
     /// the commit that crosses 1,000 WAL pages, on the one writer thread, so every write waits for it
     /// (a fifth of the writer's time under ingest load). Here the writer's threshold is raised to a
@@ -195,7 +238,7 @@ enum SQLiteMigrations {
     }
 
     static let ordered = ["0001_foundation", "0002_gateway", "0003_scores", "0004_monitoring", "0005_prompts", "0006_datasets", "0007_daily_rollups", "0008_ingest_layout",
-                          "0009_experiments", "0010_append_layout", "0011_trace_keys"]
+                          "0009_experiments", "0010_append_layout", "0011_trace_keys", "0012_scopes_and_bounds"]
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -424,6 +467,11 @@ enum SQLiteMigrations {
                 $0.replacingOccurrences(of: "UNIQUE (project_id, trace_id, id)", with: "trace_key INTEGER NOT NULL,\n    UNIQUE (trace_key, id)")
             }
         }
+        migrator.registerMigration("0012_scopes_and_bounds") { db in
+            try db.execute(sql: "ALTER TABLE api_keys ADD COLUMN scopes TEXT")
+            try db.execute(sql: "CREATE TABLE write_probe (id INTEGER PRIMARY KEY, filler BLOB)")
+            for statement in StoredBounds.statements(.sqlite) { try db.execute(sql: statement) }
+        }
         return migrator
     }()
 
@@ -630,19 +678,22 @@ struct SQLiteProjects: ProjectRepository {
 
 struct SQLiteAPIKeys: APIKeyRepository {
     let pool: DatabasePool
-    static let columns = "id, project_id, name, prefix, role, created_at, created_by, last_used_at, revoked_at, rpm_limit, tpm_limit, budget_usd, budget_period"
+    static let columns = "id, project_id, name, prefix, role, created_at, created_by, last_used_at, revoked_at, rpm_limit, tpm_limit, budget_usd, budget_period, scopes"
 
     static func key(_ row: Row) -> APIKey {
-        APIKey(id: row["id"], projectID: row["project_id"], name: row["name"], prefix: row["prefix"],
-               role: row.role("role"), createdAt: row.date("created_at"), createdBy: row["created_by"],
-               lastUsedAt: row.optionalDate("last_used_at"), revokedAt: row.optionalDate("revoked_at"),
-               limits: KeyLimits(requestsPerMinute: row["rpm_limit"], tokensPerMinute: row["tpm_limit"], budgetUSD: row["budget_usd"],
-                                 budgetPeriod: BudgetPeriod(rawValue: row["budget_period"] ?? "month") ?? .month))
+        let role = row.role("role")
+        return APIKey(id: row["id"], projectID: row["project_id"], name: row["name"], prefix: row["prefix"],
+                      role: role, createdAt: row.date("created_at"), createdBy: row["created_by"],
+                      lastUsedAt: row.optionalDate("last_used_at"), revokedAt: row.optionalDate("revoked_at"),
+                      limits: KeyLimits(requestsPerMinute: row["rpm_limit"], tokensPerMinute: row["tpm_limit"], budgetUSD: row["budget_usd"],
+                                        budgetPeriod: BudgetPeriod(rawValue: row["budget_period"] ?? "month") ?? .month),
+                      scopes: KeyScope.decode(row["scopes"], role: role))
     }
 
-    func create(projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?, limits: KeyLimits) async throws -> APIKey {
+    func create(projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?, limits: KeyLimits,
+                scopes: [KeyScope]?) async throws -> APIKey {
         let key = APIKey(id: TernID.make(), projectID: projectID, name: name, prefix: prefix, role: role,
-                         createdAt: Timestamp.now(), createdBy: createdBy, limits: limits)
+                         createdAt: Timestamp.now(), createdBy: createdBy, limits: limits, scopes: scopes)
         try await pool.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM projects WHERE id = ?", arguments: [projectID]) != nil else {
                 throw TernError.notFound("project \(projectID)", field: "project")
@@ -650,11 +701,12 @@ struct SQLiteAPIKeys: APIKeyRepository {
             try db.execute(
                 sql: """
                     INSERT INTO api_keys (id, project_id, name, prefix, key_hash, role, created_at, created_by,
-                                          rpm_limit, tpm_limit, budget_usd, budget_period)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                          rpm_limit, tpm_limit, budget_usd, budget_period, scopes)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [key.id, projectID, name, prefix, keyHash, role.rawValue, Timestamp.micros(key.createdAt), createdBy,
-                            limits.requestsPerMinute, limits.tokensPerMinute, limits.budgetUSD, limits.budgetPeriod.rawValue])
+                            limits.requestsPerMinute, limits.tokensPerMinute, limits.budgetUSD, limits.budgetPeriod.rawValue,
+                            KeyScope.encode(key.scopes)])
         }
         return key
     }

@@ -28,6 +28,14 @@ public final class StubUpstream: Sendable {
         case streamThenDrop(chunks: Int)
         /// Streams the answer with a pause before each chunk.
         case slowStream(chunkDelay: Duration, text: String? = nil)
+        /// Streams `chunks` chunks, then sends nothing for `stall` (the connection stays open), then ends.
+        case streamThenStall(chunks: Int, stall: Duration)
+        /// Answers a streaming request with a plain JSON answer (`application/json`), as a broken proxy might.
+        case jsonForStream
+        /// Sends `text/event-stream` whose body holds no event at all.
+        case notAnEventStream
+        /// Streams every chunk but the end marker (`[DONE]`, Anthropic's `message_stop`), then closes normally.
+        case streamWithoutEnd
     }
 
     public struct Recorded: Sendable {
@@ -214,6 +222,17 @@ public final class StubUpstream: Sendable {
         case .slowStream(let delay, let text):
             return streamed(Answer(text: text ?? "slow words arrive one at a time here", tool: nil, input: 10, output: 8), api: api,
                             model: model, includeUsage: includeUsage, delay: delay, dropAfter: nil)
+        case .streamThenStall(let chunks, let stall):
+            return streamed(Answer(text: "one two three four five six seven eight", tool: nil, input: 10, output: 8), api: api,
+                            model: model, includeUsage: includeUsage, delay: .zero, dropAfter: nil, stallAfter: (chunks, stall))
+        case .jsonForStream:
+            return complete(Answer(text: "a JSON answer to a stream", tool: nil, input: 10, output: 5), api: api, model: model, body: body, vectors: nil)
+        case .notAnEventStream:
+            return Response(status: .ok, headers: [.contentType: "text/event-stream"],
+                            body: .init(byteBuffer: ByteBuffer(string: "this is not an event stream\nat all")))
+        case .streamWithoutEnd:
+            return streamed(Answer(text: "cut short before the end", tool: nil, input: 10, output: 5), api: api, model: model,
+                            includeUsage: includeUsage, delay: .zero, dropAfter: nil, withoutEnd: true)
         case .delay:
             fatalError("unreachable")
         }
@@ -287,13 +306,16 @@ public final class StubUpstream: Sendable {
          "total_tokens": .number(Double(answer.input + answer.output))]
     }
 
-    func streamed(_ answer: Answer, api: GatewayOperation, model: String, includeUsage: Bool, delay: Duration, dropAfter: Int?) -> Response {
-        let events = api == .messages ? anthropicEvents(answer, model: model) : openAIChunks(answer, api: api, model: model, includeUsage: includeUsage)
+    func streamed(_ answer: Answer, api: GatewayOperation, model: String, includeUsage: Bool, delay: Duration, dropAfter: Int?,
+                  stallAfter: (chunks: Int, stall: Duration)? = nil, withoutEnd: Bool = false) -> Response {
+        var events = api == .messages ? anthropicEvents(answer, model: model) : openAIChunks(answer, api: api, model: model, includeUsage: includeUsage)
+        if withoutEnd { events.removeLast() }
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
-        return Response(status: .ok, headers: headers, body: ResponseBody { [self] writer in
+        return Response(status: .ok, headers: headers, body: ResponseBody { [self, events] writer in
             do {
                 for (index, event) in events.enumerated() {
                     if let dropAfter, index >= dropAfter { throw StubDrop() }
+                    if let stallAfter, index == stallAfter.chunks { try await Task.sleep(for: stallAfter.stall) }
                     if delay > .zero { try await Task.sleep(for: delay) }
                     try await writer.write(ByteBuffer(string: event))
                 }

@@ -26,6 +26,8 @@ public struct TestStore: Sendable {
     public let location: String
     /// Data directory (SQLite) for CLI tests; a fresh empty directory for PostgreSQL.
     public let directory: String
+    /// When the directory is a tmpfs of the test's own (`withTestStore(filesystemMegabytes:)`).
+    public var mountPoint: String? = nil
 
     /// Every row of every table as text.
     public func dumpAllText() async throws -> String {
@@ -69,25 +71,31 @@ public struct TestStore: Sendable {
 }
 
 /// Runs `body` with a fresh, empty store of `kind` (migrated unless `migrate` is false), removed afterwards.
+/// With `filesystemMegabytes`, the test's directory (SQLite's file, the data directory) is a tmpfs of that
+/// size of its own, so the test can fill it up or make it read-only (`setUnwritable`); this needs the
+/// right to mount (root), which scripts/test has.
 public func withTestStore<T: Sendable>(
-    _ kind: StoreKind, migrate: Bool = true, _ body: @Sendable (TestStore) async throws -> T
+    _ kind: StoreKind, migrate: Bool = true, filesystemMegabytes: Int? = nil, _ body: @Sendable (TestStore) async throws -> T
 ) async throws -> T {
     let directory = try TempDirectory.make()
     defer { TempDirectory.remove(directory) }
+    if let megabytes = filesystemMegabytes { try TestFilesystem.mount(directory, megabytes: megabytes) }
+    let mountPoint = filesystemMegabytes.map { _ in directory }
+    defer { if let mountPoint { TestFilesystem.unmount(mountPoint) } }
     switch kind {
     case .sqlite:
         let path = (directory as NSString).appendingPathComponent("tern.sqlite")
         let store = try SQLiteStore(path: path)
         return try await withRunningStore(store) { store in
             if migrate { try await store.migrate() }
-            return try await body(TestStore(kind: kind, store: store, location: path, directory: directory))
+            return try await body(TestStore(kind: kind, store: store, location: path, directory: directory, mountPoint: mountPoint))
         }
     case .postgres:
         return try await TestPostgres.withDatabase { url in
             let store = try PostgresStore(url: url, maxConnections: 4, logger: .quiet)
             return try await withRunningStore(store) { store in
                 if migrate { try await store.migrate() }
-                return try await body(TestStore(kind: kind, store: store, location: url, directory: directory))
+                return try await body(TestStore(kind: kind, store: store, location: url, directory: directory, mountPoint: mountPoint))
             }
         }
     }
@@ -159,6 +167,104 @@ extension TestStore {
         case let sqlite as SQLiteStore: return try await sqlite.schemaText()
         case let postgres as PostgresStore: return try await postgres.schemaText()
         default: fatalError("unknown store type")
+        }
+    }
+}
+
+/// How a store stops taking writes in tests of trace loss, with the database's own failure modes.
+public enum UnwritableMode: Sendable {
+    /// SQLite: its page limit is reached (SQLITE_FULL). PostgreSQL: writes fail with SQLSTATE 53100 (disk_full).
+    case full
+    /// SQLite: the writer is read-only (SQLITE_READONLY). PostgreSQL: SQLSTATE 25006 (read_only_sql_transaction).
+    case readOnly
+}
+
+extension TestStore {
+    /// Makes the store refuse writes (`mode`), or take them again (nil). SQLite, full: its filesystem (a
+    /// tmpfs of the test's own) is filled up, a real full disk under the database file and the data
+    /// directory; read-only: the writer connection is made read-only (`query_only`: SQLITE_READONLY; a
+    /// tmpfs cannot be remounted read-only under open files). PostgreSQL: writes to traces, observations,
+    /// scores and the write probe fail with the server's own error codes.
+    public func setUnwritable(_ mode: UnwritableMode?) async throws {
+        switch kind {
+        case .sqlite:
+            let sqlite = store as! SQLiteStore
+            try await sqlite.simulateReadOnly(mode == .readOnly)
+            if mode == .full {
+                guard let mountPoint else {
+                    throw TernError.internalError("a full SQLite disk needs withTestStore(filesystemMegabytes:)")
+                }
+                // An empty log must grow to take the next write, and cannot.
+                try await sqlite.truncateLog()
+                try TestFilesystem.fill(mountPoint)
+            } else if let mountPoint {
+                TestFilesystem.unfill(mountPoint)
+            }
+        case .postgres:
+            let postgres = store as! PostgresStore
+            let tables = ["traces", "observations", "scores", "write_probe"]
+            for table in tables { try await postgres.execute(sql: "DROP TRIGGER IF EXISTS tern_test_unwritable ON \(table)") }
+            guard let mode else { return }
+            let (state, message) = mode == .full
+                ? ("53100", "could not extend file: No space left on device")
+                : ("25006", "cannot execute INSERT in a read-only transaction")
+            try await postgres.execute(sql: """
+                CREATE OR REPLACE FUNCTION tern_test_refuse() RETURNS trigger AS $$
+                BEGIN RAISE EXCEPTION USING ERRCODE = '\(state)', MESSAGE = '\(message)'; END $$ LANGUAGE plpgsql
+                """)
+            for table in tables {
+                try await postgres.execute(sql: """
+                    CREATE TRIGGER tern_test_unwritable BEFORE INSERT OR UPDATE ON \(table)
+                    FOR EACH STATEMENT EXECUTE FUNCTION tern_test_refuse()
+                    """)
+            }
+        }
+    }
+}
+
+/// A tmpfs of a test's own, mounted on its directory and filled up.
+public enum TestFilesystem {
+    static let filler = ".filler"
+
+    public static func mount(_ directory: String, megabytes: Int) throws {
+        try run(["/bin/mount", "-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", directory],
+                because: "a test of a full or read-only disk mounts a tmpfs of its own (run the tests as root, as scripts/test does in CI)")
+    }
+
+    public static func unmount(_ directory: String) {
+        try? run(["/bin/umount", "-l", directory], because: "unmounting the test's tmpfs")
+    }
+
+    /// Writes a file until the filesystem is full.
+    public static func fill(_ directory: String) throws {
+        let path = (directory as NSString).appendingPathComponent(filler)
+        FileManager.default.createFile(atPath: path, contents: nil)
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw TernError.internalError("cannot create \(path)") }
+        defer { try? handle.close() }
+        let chunk = Data(count: 64 * 1024)
+        while (try? handle.write(contentsOf: chunk)) != nil {}
+        var small = Data(count: 512)
+        while !small.isEmpty {
+            if (try? handle.write(contentsOf: small)) == nil { small = Data(count: small.count / 2) }
+        }
+    }
+
+    public static func unfill(_ directory: String) {
+        try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(filler))
+    }
+
+    static func run(_ arguments: [String], because reason: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw TernError.internalError("\(reason): \(arguments.joined(separator: " ")) failed: \(output)")
         }
     }
 }

@@ -23,7 +23,7 @@ public enum Format {
         if ms < 1 { return String(format: "%.2f ms", ms) }
         if ms < 1000 { return String(format: "%.0f ms", ms) }
         if ms < 60_000 { return String(format: "%.2f s", ms / 1000) }
-        return String(format: "%dm %02ds", Int(ms / 60_000), Int(ms / 1000) % 60)
+        return String(format: "%dm %02ds", Int.clamping(ms / 60_000), Int.clamping(ms / 1000) % 60)
     }
 
     public static func cost(_ usd: Double?) -> String {
@@ -31,11 +31,12 @@ public enum Format {
         if usd == 0 { return "$0" }
         if usd < 0.01 { return String(format: "$%.6f", usd) }
         if usd < 100 { return String(format: "$%.4f", usd) }
+        if usd >= 1e15 { return String(format: "$%.3g", usd) }
         return "$" + integer(Int(usd.rounded()))
     }
 
     public static func integer(_ value: Int) -> String {
-        let digits = String(abs(value))
+        let digits = String(value.magnitude)
         var out = ""
         for (index, character) in digits.enumerated() {
             if index > 0, (digits.count - index) % 3 == 0 { out.append(",") }

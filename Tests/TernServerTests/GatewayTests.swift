@@ -59,7 +59,8 @@ let defaultModels = """
 
 func withGateway(
     _ kind: StoreKind = .sqlite, setup: TestingSetup = .router, models: String = defaultModels,
-    configure: @escaping @Sendable (inout TernConfig) -> Void = { _ in }, _ body: @Sendable (GatewayHarness) async throws -> Void
+    configure: @escaping @Sendable (inout TernConfig) -> Void = { _ in }, filesystemMegabytes: Int? = nil,
+    _ body: @Sendable (GatewayHarness) async throws -> Void
 ) async throws {
     let stub = try await StubUpstream.start()
     do {
@@ -67,7 +68,7 @@ func withGateway(
         try await withHarness(kind, setup: setup, configure: { config in
             do { try config.apply(yaml: yaml) } catch { Issue.record("bad test config: \(error)") }
             configure(&config)
-        }, environment: GatewayHarness.environment) { h in
+        }, environment: GatewayHarness.environment, filesystemMegabytes: filesystemMegabytes) { h in
             try await body(GatewayHarness(h: h, stub: stub))
         }
     } catch {

@@ -372,6 +372,8 @@ struct UnreachableStore: TernStore {
     func migrate() async throws -> [String] { try await base.migrate() }
     func appliedMigrations() async throws -> [String] { try await base.appliedMigrations() }
     func ping() async throws { throw TernError.unavailable("database unreachable") }
+    func probeWrite() async throws { throw TernError.unavailable("database unreachable") }
+    func unavailability(of error: any Error) -> String? { base.unavailability(of: error) }
     func run() async throws { try await base.run() }
     func close() async throws {}
 }

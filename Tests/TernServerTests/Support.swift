@@ -18,6 +18,7 @@ struct Harness: Sendable {
     let logs: CapturedLogs
     let metrics: TernMetrics
     let project: Project
+    /// An admin key of the default project with the `instance` scope (an instance admin).
     let adminKey: String
 
     var store: any TernStore { test.store }
@@ -64,18 +65,20 @@ struct Harness: Sendable {
 /// Builds the application on a fresh store of `kind` and runs `body` against it.
 func withHarness(
     _ kind: StoreKind = .sqlite, setup: TestingSetup = .router, configure: @Sendable (inout TernConfig) -> Void = { _ in },
-    environment: [String: String] = [:],
+    environment: [String: String] = [:], filesystemMegabytes: Int? = nil,
     wrapStore: @Sendable (any TernStore) -> any TernStore = { $0 },
     beforeStart: @Sendable (TestStore, Project) async throws -> Void = { _, _ in },
     _ body: @Sendable (Harness) async throws -> Void
 ) async throws {
-    try await withTestStore(kind) { test in
+    try await withTestStore(kind, filesystemMegabytes: filesystemMegabytes) { test in
         let logs = CapturedLogs()
         let logger = logs.logger(label: "tern")
         _ = try await Bootstrap.prepare(test.store, logger: logger)
         let project = try #require(try await test.store.projects.get(slug: "default"))
+        // The operator's key (`tern keys create --instance-admin`): tests administer the instance with it.
         let (adminKey, _) = try await KeyIssuer.issue(
-            store: test.store, projectID: project.id, name: "admin", role: .admin, createdBy: "test")
+            store: test.store, projectID: project.id, name: "admin", role: .admin, createdBy: "test",
+            scopes: Role.admin.defaultScopes + [.instance])
         var config = TernConfig()
         config.dataDir = test.directory  // caches (experiment answers) stay inside the test's own folder
         config.server.port = 0

@@ -65,7 +65,8 @@ public struct Price: Sendable, Codable, Equatable {
         let cached = min(usage.cachedTokens ?? 0, usage.inputTokens)
         let fresh = usage.inputTokens - cached
         let cachedPrice = cachedInputPerMTok ?? inputPerMTok
-        return (Double(fresh) * inputPerMTok + Double(cached) * cachedPrice + Double(usage.outputTokens) * outputPerMTok) / 1_000_000
+        let cost = (Double(fresh) * inputPerMTok + Double(cached) * cachedPrice + Double(usage.outputTokens) * outputPerMTok) / 1_000_000
+        return cost.isFinite ? min(max(cost, 0), InputBounds.maxCost) : 0
     }
 
     enum CodingKeys: String, CodingKey {
@@ -206,6 +207,20 @@ public struct ModelConfig: Sendable, Codable, Equatable {
                 throw TernError.invalid("\(at).provider", "unknown provider \"\(deployment.provider)\" (defined: \(known.isEmpty ? "none" : known))")
             }
             guard !deployment.model.isEmpty else { throw TernError.invalid("\(at).model", "must not be empty") }
+            if let timeout = deployment.timeoutSeconds {
+                _ = try InputBounds.seconds(timeout, field: "\(at).timeout_seconds", range: 0.001...86_400)
+            }
+            if let window = deployment.contextWindow, !(1...100_000_000).contains(window) {
+                throw TernError.invalid("\(at).context_window", "expected 1-100000000 tokens")
+            }
+            if let price = deployment.price {
+                for (name, value) in [("input_per_mtok", price.inputPerMTok), ("output_per_mtok", price.outputPerMTok),
+                                      ("cached_input_per_mtok", price.cachedInputPerMTok ?? 0)] {
+                    guard value.isFinite, value >= 0, value <= 1_000_000 else {
+                        throw TernError.invalid("\(at).price.\(name)", "expected USD per million tokens from 0 to 1000000")
+                    }
+                }
+            }
         }
         func check(_ name: String, _ field: String) throws {
             guard seen.contains(name) else {
@@ -214,7 +229,9 @@ public struct ModelConfig: Sendable, Codable, Equatable {
         }
         for (name, weight) in routing.split {
             try check(name, "\(path).routing.split.\(name)")
-            guard weight >= 0, weight.isFinite else { throw TernError.invalid("\(path).routing.split.\(name)", "weight must be 0 or more") }
+            guard weight >= 0, weight <= 1_000_000, weight.isFinite else {
+                throw TernError.invalid("\(path).routing.split.\(name)", "weight must be from 0 to 1000000")
+            }
         }
         if !routing.split.isEmpty, routing.split.values.reduce(0, +) <= 0 {
             throw TernError.invalid("\(path).routing.split", "weights must add up to more than 0")
@@ -229,8 +246,11 @@ public struct ModelConfig: Sendable, Codable, Equatable {
         }
         for (index, name) in routing.fallbacks.enumerated() { try check(name, "\(path).routing.fallbacks[\(index)]") }
         guard (0...10).contains(routing.retries) else { throw TernError.invalid("\(path).routing.retries", "expected 0-10") }
-        guard routing.allowedFails >= 1 else { throw TernError.invalid("\(path).routing.allowed_fails", "expected 1 or more") }
-        guard routing.cooldownSeconds >= 0 else { throw TernError.invalid("\(path).routing.cooldown_seconds", "expected 0 or more") }
+        guard (1...1_000_000).contains(routing.allowedFails) else { throw TernError.invalid("\(path).routing.allowed_fails", "expected 1-1000000") }
+        _ = try InputBounds.seconds(routing.cooldownSeconds, field: "\(path).routing.cooldown_seconds", range: 0...86_400)
+        if let cache, !(0...31_536_000).contains(cache.ttlSeconds) {
+            throw TernError.invalid("\(path).cache.ttl_seconds", "expected 0-31536000 seconds")
+        }
     }
 }
 
@@ -242,6 +262,13 @@ extension RoutingRule {
 public struct GatewaySettings: Sendable, Equatable {
     /// Traces waiting for the batch writer; a full queue drops (and counts) rather than blocks.
     public var traceQueueCapacity = 50_000
+    /// The same queue's bound in bytes of trace text (inputs and outputs), whatever the count.
+    public var traceQueueMaxBytes = 64 << 20
+    /// Gateway traces are appended to a local journal (`DATA_DIR/journal`) before the call's response
+    /// completes, so a crash or a database that cannot write loses none of them (docs/SECURITY.md).
+    public var traceJournal = true
+    /// The journal's bound on disk; beyond it, traces are only queued in memory (and counted).
+    public var traceJournalMaxBytes = 1 << 30
     /// Request and response bodies are stored in traces up to this many bytes each.
     public var traceBodyLimitBytes = 32 * 1024
     public var cache = CacheConfig()
@@ -253,6 +280,10 @@ public struct GatewaySettings: Sendable, Equatable {
     /// Off by default: noticing a disconnect before the answer means the server closes the connection
     /// after every answer (no keep-alive), which costs every client a new connection per request.
     public var cancelOnDisconnect = false
+    /// Lets `PUT /api/v1/models/NAME` (instance admins only) give a deployment a `base_url` or `api_key_env`
+    /// of its own. Off: upstream addresses and key variables come from tern.yaml alone, so whoever holds an
+    /// API key cannot send another project's calls, or a server secret, to a host of their choosing.
+    public var allowAPIUpstreams = false
     public init() {}
 }
 

@@ -147,8 +147,13 @@ extension TernConfig {
 
     mutating func applyGateway(_ node: ConfigNode) throws {
         for (key, value) in try node.mapping(allowed: ["trace_queue_capacity", "trace_body_limit_bytes", "cache", "cache_memory_entries",
-                                                        "upstream_connections_per_host", "cancel_on_disconnect"]) {
+                                                        "upstream_connections_per_host", "cancel_on_disconnect", "allow_api_upstreams",
+                                                        "trace_queue_max_bytes", "trace_journal", "trace_journal_max_bytes"]) {
             switch key {
+            case "trace_queue_max_bytes": gateway.traceQueueMaxBytes = try value.int(in: 1 << 20...(1 << 40))
+            case "trace_journal": gateway.traceJournal = try value.bool()
+            case "trace_journal_max_bytes": gateway.traceJournalMaxBytes = try value.int(in: 1 << 20...(1 << 50))
+            case "allow_api_upstreams": gateway.allowAPIUpstreams = try value.bool()
             case "cancel_on_disconnect": gateway.cancelOnDisconnect = try value.oneOf([("streams", false), ("always", true)])
             case "trace_queue_capacity": gateway.traceQueueCapacity = try value.int(in: 100...10_000_000)
             case "trace_body_limit_bytes": gateway.traceBodyLimitBytes = try value.int(in: 0...100_000_000)

@@ -39,8 +39,10 @@ public struct KeyLimits: Sendable, Codable, Equatable {
     }
 
     public func validate() throws {
-        if let rpm = requestsPerMinute, rpm < 1 { throw TernError.invalid("rpm", "expected 1 or more") }
-        if let tpm = tokensPerMinute, tpm < 1 { throw TernError.invalid("tpm", "expected 1 or more") }
-        if let budget = budgetUSD, !(budget >= 0 && budget.isFinite) { throw TernError.invalid("budget_usd", "expected 0 or more") }
+        if let rpm = requestsPerMinute, !(1...1_000_000_000).contains(rpm) { throw TernError.invalid("rpm", "expected 1-1000000000") }
+        if let tpm = tokensPerMinute, !(1...1_000_000_000_000).contains(tpm) { throw TernError.invalid("tpm", "expected 1-1000000000000") }
+        if let budget = budgetUSD, !(budget >= 0 && budget <= 1_000_000_000) {
+            throw TernError.invalid("budget_usd", "expected a number of USD from 0 to 1000000000")
+        }
     }
 }

@@ -21,8 +21,16 @@ struct DatasetsController {
         var versions: [DatasetVersion]
     }
 
+    /// `{"version": ...}`, or `{"version": null}` when the change changed nothing (no new version).
     struct ChangeResult: Encodable {
         var version: DatasetVersion?
+
+        enum CodingKeys: String, CodingKey { case version }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            if let version { try container.encode(version, forKey: .version) } else { try container.encodeNil(forKey: .version) }
+        }
     }
 
     func register(on api: RouterGroup<TernRequestContext>) {
@@ -132,7 +140,15 @@ struct DatasetsController {
                     if let list = value.array { return list.map { (key, $0.string ?? $0.jsonString()) } }
                     return [(key, value.string ?? value.jsonString())]
                 }
-                var query = TraceQuery(filter: try TraceQueryParameters.filter(pairs), limit: 500)
+                let parsed: TraceFilter
+                do { parsed = try TraceQueryParameters.filter(pairs) } catch var error as TernError {
+                    error.field = error.field.map { "filter.\($0)" }
+                    throw error
+                }
+                var query = TraceQuery(filter: parsed, limit: 500)
+                if let given = body["limit"], given.int.map({ $0 >= 1 }) != true {
+                    throw TernError.invalid("limit", "expected a positive integer")
+                }
                 let limit = min(body["limit"]?.int ?? 1000, Self.maxItemsPerChange)
                 while traces.count < limit {
                     query.limit = min(500, limit - traces.count)

@@ -6,6 +6,7 @@ import TernCore
 struct HealthController {
     let store: any TernStore
     let metrics: TernMetrics
+    let health: WriteHealth
 
     struct Status: Encodable {
         var status: String
@@ -20,6 +21,20 @@ struct HealthController {
         router.get("readyz") { _, context in
             do {
                 try await store.ping()
+                // Reachable is not enough: a store that cannot write would lose what this replica acknowledges.
+                if let failure = health.failure {
+                    do {
+                        try await store.probeWrite()
+                        health.recordSuccess()
+                    } catch {
+                        let reason = store.unavailability(of: error) ?? failure.reason
+                        health.recordFailure(reason)
+                        context.logger.warning("readiness check failed: the store cannot write", metadata: ["reason": .string(reason)])
+                        return try JSON.response(
+                            Status(status: "unavailable", database: store.backendName, error: "database cannot write: \(reason)"),
+                            status: .serviceUnavailable, headers: [.retryAfter: String(ErrorMiddleware.retryAfterSeconds)])
+                    }
+                }
                 return try JSON.response(Status(status: "ready", database: store.backendName))
             } catch {
                 context.logger.warning("readiness check failed", metadata: ["error": "\(error)"])

@@ -140,7 +140,7 @@ struct IngestController {
             let end = try reader.date("end_time") ?? (kind == .event ? start : nil)
             let usage = try reader.usage()
             let model = try reader.string("model")
-            var cost = try reader.double("cost")
+            var cost = try reader.double("cost").map { try InputBounds.cost($0, field: "\(at).body.cost") }
             var estimated = false
             if cost == nil, let usage, let model, let price = PriceTable.shared.price(for: model) {
                 cost = price.cost(usage)
@@ -240,11 +240,13 @@ struct FieldReader {
     func date(_ name: String) throws -> Date? {
         guard let value = field(name) else { return nil }
         if let number = value.double {
-            return Date(timeIntervalSince1970: number > 1e11 ? number / 1000 : number)
+            return try InputBounds.date(seconds: number > 1e11 ? number / 1000 : number, field: "\(path).\(name)")
         }
         if let text = value.string {
-            if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return date }
-            if let date = try? Date(text, strategy: .iso8601) { return date }
+            if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) {
+                return try InputBounds.date(date, field: "\(path).\(name)")
+            }
+            if let date = try? Date(text, strategy: .iso8601) { return try InputBounds.date(date, field: "\(path).\(name)") }
         }
         throw TernError.invalid("\(path).\(name)", "expected an ISO 8601 time or Unix seconds")
     }
@@ -253,10 +255,19 @@ struct FieldReader {
     func usage() throws -> TokenUsage? {
         guard let usage = field("usage") else { return nil }
         guard usage.object != nil else { throw TernError.invalid("\(path).usage", "expected an object") }
-        let input = usage["input"]?.int ?? usage["prompt_tokens"]?.int ?? usage["input_tokens"]?.int
-        let output = usage["output"]?.int ?? usage["completion_tokens"]?.int ?? usage["output_tokens"]?.int
+        /// The first of `names` present: a token count 0 ... InputBounds.maxTokens, or an error naming it.
+        func count(_ names: String...) throws -> Int? {
+            for name in names {
+                guard let value = usage[name], !value.isNull else { continue }
+                guard let number = value.double else { throw TernError.invalid("\(path).usage.\(name)", "expected a token count") }
+                return try InputBounds.tokens(number, field: "\(path).usage.\(name)")
+            }
+            return nil
+        }
+        let input = try count("input", "prompt_tokens", "input_tokens")
+        let output = try count("output", "completion_tokens", "output_tokens")
         guard input != nil || output != nil else { throw TernError.invalid("\(path).usage", "expected input and output token counts") }
-        return TokenUsage(inputTokens: input ?? 0, outputTokens: output ?? 0, cachedTokens: usage["cached"]?.int,
-                          reasoningTokens: usage["reasoning"]?.int)
+        return TokenUsage(inputTokens: input ?? 0, outputTokens: output ?? 0, cachedTokens: try count("cached"),
+                          reasoningTokens: try count("reasoning"))
     }
 }

@@ -52,6 +52,30 @@ struct ModelsController {
         VersionView(name: v.name, version: v.version, author: v.author, message: v.message, createdAt: v.createdAt, deleted: v.deleted, config: v.config)
     }
 
+    /// Deployment base URLs and key variables come from tern.yaml: a change through the API may keep the
+    /// ones the model already has (or repeat its provider's), never name new ones, unless
+    /// `gateway.allow_api_upstreams` is on.
+    func checkUpstreams(_ config: ModelConfig) async throws {
+        guard !gateway.settings.allowAPIUpstreams else { return }
+        let current = try await store.modelVersions.latest(name: config.name).flatMap { $0.deleted ? nil : $0.config }
+        for (index, deployment) in config.deployments.enumerated() {
+            let existing = current?.deployment(named: deployment.name)
+            let provider = gateway.registry.providers[deployment.provider]
+            if let url = deployment.baseURL, url != existing?.baseURL, url != provider?.baseURL {
+                throw TernError(.forbidden, code: "upstream_not_configurable",
+                                message: "a deployment's base_url comes from tern.yaml (its provider's or the model's there); "
+                                    + "set gateway.allow_api_upstreams: true in tern.yaml to allow it through the API",
+                                field: "deployments[\(index)].base_url")
+            }
+            if let variable = deployment.apiKeyEnv, variable != existing?.apiKeyEnv, variable != provider?.apiKeyEnv {
+                throw TernError(.forbidden, code: "upstream_not_configurable",
+                                message: "a deployment's api_key_env comes from tern.yaml (its provider's or the model's there); "
+                                    + "set gateway.allow_api_upstreams: true in tern.yaml to allow it through the API",
+                                field: "deployments[\(index)].api_key_env")
+            }
+        }
+    }
+
     func register(on api: RouterGroup<TernRequestContext>) {
         api.get("models") { _, context in
             _ = try context.requirePrincipal()
@@ -74,12 +98,13 @@ struct ModelsController {
         }
         api.put("models/{model}") { request, context in
             let principal = try context.requirePrincipal()
-            try principal.require(.admin, to: "changing a model")
+            try principal.requireInstanceAdmin(to: "changing a model (models serve every project)")
             let name = try context.parameters.string("model")
             let data = try await JSON.collect(request, limit: maxBody)
             var config = try JSON.decode(ModelConfig.self, from: data, allowedKeys: ["name", "deployments", "routing", "cache", "message"])
             if config.name != name { throw TernError.invalid("name", "must match the model in the path (\(name))") }
             config.name = name
+            try await checkUpstreams(config)
             let message = (try? JSONValue.parse(data))?["message"]?.string
             let version = try await gateway.registry.update(config, author: principal.actor, message: message)
             context.logger.info("model changed", metadata: ["model": .string(name), "version": .stringConvertible(version.version), "by": .string(principal.actor)])
@@ -87,7 +112,7 @@ struct ModelsController {
         }
         api.post("models/{model}/rollback") { request, context in
             let principal = try context.requirePrincipal()
-            try principal.require(.admin, to: "rolling back a model")
+            try principal.requireInstanceAdmin(to: "rolling back a model (models serve every project)")
             let name = try context.parameters.string("model")
             let data = try await JSON.collect(request, limit: maxBody)
             let body = data.isEmpty ? Rollback(version: nil) : try JSON.decode(Rollback.self, from: data, allowedKeys: Rollback.keys)
@@ -97,7 +122,7 @@ struct ModelsController {
         }
         api.delete("models/{model}") { _, context in
             let principal = try context.requirePrincipal()
-            try principal.require(.admin, to: "deleting a model")
+            try principal.requireInstanceAdmin(to: "deleting a model (models serve every project)")
             let name = try context.parameters.string("model")
             let version = try await gateway.registry.delete(name: name, author: principal.actor)
             return try JSON.response(Self.versionView(version))
@@ -280,7 +305,14 @@ struct TracesController {
     /// The project whose traces are read or scored: the key's own, or `?project=` for signed-in users.
     func projectID(_ request: Request, _ context: TernRequestContext) async throws -> String {
         let principal = try context.requirePrincipal()
-        if let bound = principal.boundProjectID { return bound }
+        if let bound = principal.boundProjectID {
+            // A key works in its own project; naming another one is refused rather than silently ignored.
+            if let reference = request.uri.queryParameters.get("project"), !reference.isEmpty,
+               let named = try await ProjectLookup.find(reference, in: store), named.id != bound {
+                throw TernError.forbidden("this API key belongs to another project; it cannot access project \"\(named.slug)\"")
+            }
+            return bound
+        }
         let reference = request.uri.queryParameters.get("project") ?? Bootstrap.defaultProjectSlug
         guard let project = try await ProjectLookup.find(reference, in: store) else { throw TernError.notFound("project \"\(reference)\"", field: "project") }
         return project.id

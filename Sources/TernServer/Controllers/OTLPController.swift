@@ -51,7 +51,7 @@ struct OTLPController {
                 }
                 spans = try OTLPMapping.spans(fromJSON: root)
             }
-            try await store.traces.insert(OTLPMapping.items(spans, projectID: projectID))
+            try await store.traces.insert(try OTLPMapping.items(spans, projectID: projectID))
             context.logger.debug("OTLP spans stored", metadata: ["count": .stringConvertible(spans.count)])
             if isProtobuf {
                 // An empty ExportTraceServiceResponse: no partial success to report.

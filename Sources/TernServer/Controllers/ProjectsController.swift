@@ -23,10 +23,11 @@ struct ProjectsController {
         var tpm: Int?
         var budgetUsd: Double?
         var budgetPeriod: String?
-        static let keys: Set<String> = ["name", "role", "rpm", "tpm", "budget_usd", "budget_period"]
+        var scopes: [String]?
+        static let keys: Set<String> = ["name", "role", "rpm", "tpm", "budget_usd", "budget_period", "scopes"]
 
         enum CodingKeys: String, CodingKey {
-            case name, role, rpm, tpm, budgetUsd = "budget_usd", budgetPeriod = "budget_period"
+            case name, role, rpm, tpm, budgetUsd = "budget_usd", budgetPeriod = "budget_period", scopes
         }
     }
 
@@ -79,7 +80,7 @@ struct ProjectsController {
         }
         api.post("projects") { request, context in
             let principal = try context.requirePrincipal()
-            try principal.require(.admin, to: "creating a project")
+            try principal.requireInstanceAdmin(to: "creating a project")
             let body = try await JSON.decode(CreateProject.self, from: request, limit: maxBody, allowedKeys: CreateProject.keys)
             let slug = try Validate.slug(body.slug, field: "slug")
             let name = try Validate.name(body.name ?? slug, field: "name")
@@ -125,10 +126,11 @@ struct ProjectsController {
             guard role <= principal.role else {
                 throw TernError.forbidden("a \(principal.role.rawValue) cannot create a key with the \(role.rawValue) role")
             }
+            let scopes = try Self.scopes(body.scopes, role: role, grantedBy: principal)
             let limits = KeyLimits(requestsPerMinute: body.rpm, tokensPerMinute: body.tpm, budgetUSD: body.budgetUsd,
                                    budgetPeriod: try Self.period(body.budgetPeriod))
             let (secret, key) = try await KeyIssuer.issue(
-                store: store, projectID: project.id, name: name, role: role, createdBy: principal.actor, limits: limits)
+                store: store, projectID: project.id, name: name, role: role, createdBy: principal.actor, limits: limits, scopes: scopes)
             context.logger.info("API key created", metadata: [
                 "key_id": .string(key.id), "prefix": .string(key.prefix), "project_id": .string(project.id), "by": .string(principal.actor),
             ])
@@ -179,6 +181,24 @@ struct ProjectsController {
         }
     }
 
+    /// The scopes of a new key: those named (each allowed for its role and held by whoever creates it), or
+    /// the role's defaults that the creator holds. Only an instance admin grants `instance`.
+    static func scopes(_ names: [String]?, role: Role, grantedBy principal: Principal) throws -> [KeyScope] {
+        let held = principal.scopes
+        guard let names else { return role.defaultScopes.filter(held.contains) }
+        let scopes = try KeyScope.parse(names, field: "scopes")
+        for scope in scopes {
+            guard role.allowedScopes.contains(scope) else {
+                throw TernError.invalid("scopes", "a \(role.rawValue) key cannot have the \(scope.rawValue) scope "
+                                        + "(allowed: \(role.allowedScopes.sorted().map(\.rawValue).joined(separator: ", ")))")
+            }
+            guard held.contains(scope) else {
+                throw TernError.forbidden("you cannot grant the \(scope.rawValue) scope: this \(principal.kindName) does not have it")
+            }
+        }
+        return scopes
+    }
+
     /// The project named in the path (by id or slug), if the caller may see it.
     func resolveProject(_ context: TernRequestContext) async throws -> Project {
         let principal = try context.requirePrincipal()
@@ -203,14 +223,19 @@ public enum ProjectLookup {
 
 /// Creates API keys: the one place a key's secret exists, returned to the caller once.
 public enum KeyIssuer {
+    /// `scopes` nil: the role's defaults. The `instance` scope needs the admin role.
     public static func issue(
-        store: any TernStore, projectID: String, name: String, role: Role, createdBy: String?, limits: KeyLimits = KeyLimits()
+        store: any TernStore, projectID: String, name: String, role: Role, createdBy: String?, limits: KeyLimits = KeyLimits(),
+        scopes: [KeyScope]? = nil
     ) async throws -> (secret: String, key: APIKey) {
         try limits.validate()
+        if let scopes, let refused = scopes.first(where: { !role.allowedScopes.contains($0) }) {
+            throw TernError.invalid("scopes", "a \(role.rawValue) key cannot have the \(refused.rawValue) scope")
+        }
         let secret = Secrets.newAPIKey()
         let key = try await store.apiKeys.create(
             projectID: projectID, name: name, role: role, keyHash: Secrets.hash(secret),
-            prefix: Secrets.displayPrefix(secret), createdBy: createdBy, limits: limits)
+            prefix: Secrets.displayPrefix(secret), createdBy: createdBy, limits: limits, scopes: scopes)
         return (secret, key)
     }
 }

@@ -59,6 +59,7 @@ struct PromptsController {
         api.get("prompts/{name}/labels") { request, context in
             let project = try await projectID(request, context)
             let name = try context.parameters.string("name")
+            guard try await !store.prompts.history(projectID: project, name: name).isEmpty else { throw TernError.notFound("prompt \(name)") }
             return try JSON.response(ProjectsController.ListBody(data: try await store.prompts.labelMoves(projectID: project, name: name)))
         }
         api.post("prompts/{name}/labels") { request, context in

@@ -10,6 +10,9 @@ struct UsersController {
     let hasher: PasswordHasher
     let sessionTTL: Duration
     let maxBody: Int
+    let throttle: LoginThrottle
+    /// Session cookies carry `Secure` (the server is reached over https: `server.public_url`).
+    let secureCookies: Bool
 
     struct CreateUser: Decodable {
         var email: String
@@ -49,11 +52,11 @@ struct UsersController {
     func registerPublic(on api: RouterGroup<TernRequestContext>) {
         api.post("auth/login") { request, context in
             let body = try await JSON.decode(Login.self, from: request, limit: maxBody, allowedKeys: Login.keys)
-            let (user, token, session) = try await Self.signIn(store: store, email: body.email, password: body.password, ttl: sessionTTL)
+            let (user, token, session) = try await Self.signIn(store: store, email: body.email, password: body.password, ttl: sessionTTL,
+                                                                throttle: throttle, address: context.clientAddress)
             context.logger.info("signed in", metadata: ["user_id": .string(user.id)])
             var headers = HTTPFields()
-            headers[.setCookie] =
-                "\(Authenticator.sessionCookie)=\(token); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(sessionTTL.components.seconds)"
+            headers[.setCookie] = Authenticator.sessionCookieHeader(token: token, maxAge: sessionTTL.components.seconds, secure: secureCookies)
             return try JSON.response(LoginResult(user: user, expiresAt: session.expiresAt), headers: headers)
         }
     }
@@ -65,7 +68,7 @@ struct UsersController {
                 try await store.sessions.delete(id: sessionID)
             }
             var headers = HTTPFields()
-            headers[.setCookie] = "\(Authenticator.sessionCookie)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+            headers[.setCookie] = Authenticator.sessionCookieHeader(token: "", maxAge: 0, secure: secureCookies)
             return Response(status: .noContent, headers: headers)
         }
         api.get("me") { _, context in
@@ -78,12 +81,12 @@ struct UsersController {
             }
         }
         api.get("users") { _, context in
-            try context.requirePrincipal().require(.admin, to: "listing users")
+            try context.requirePrincipal().requireInstanceAdmin(to: "listing users")
             return try JSON.response(ProjectsController.ListBody(data: try await store.users.list()))
         }
         api.post("users") { request, context in
             let principal = try context.requirePrincipal()
-            try principal.require(.admin, to: "creating a user")
+            try principal.requireInstanceAdmin(to: "creating a user")
             let body = try await JSON.decode(CreateUser.self, from: request, limit: maxBody, allowedKeys: CreateUser.keys)
             let user = try await UserAdmin.create(
                 store: store, hasher: hasher, email: body.email, name: body.name,
@@ -94,7 +97,7 @@ struct UsersController {
         api.get("users/{user}") { _, context in
             let principal = try context.requirePrincipal()
             let id = try context.parameters.string("user")
-            if !isSelf(principal, id) { try principal.require(.admin, to: "reading another user") }
+            if !isSelf(principal, id) { try principal.requireInstanceAdmin(to: "reading another user") }
             guard let user = try await store.users.get(id: id) else { throw TernError.notFound("user \(id)") }
             return try JSON.response(user)
         }
@@ -103,7 +106,7 @@ struct UsersController {
             let id = try context.parameters.string("user")
             let body = try await JSON.decode(UpdateUser.self, from: request, limit: maxBody, allowedKeys: UpdateUser.keys)
             if !isSelf(principal, id) || body.role != nil || body.disabled != nil {
-                try principal.require(.admin, to: body.role != nil || body.disabled != nil ? "changing a role or disabling a user" : "editing another user")
+                try principal.requireInstanceAdmin(to: body.role != nil || body.disabled != nil ? "changing a role or disabling a user" : "editing another user")
             }
             guard let current = try await store.users.get(id: id) else { throw TernError.notFound("user \(id)") }
             let name = try body.name.map { try Validate.name($0, field: "name") }
@@ -141,17 +144,26 @@ struct UsersController {
 
     /// A valid hash of a random password, used to equalise sign-in timing for unknown e-mails.
     /// Checks an e-mail and password and opens a session: the user, the session token and its row.
-    static func signIn(store: any TernStore, email: String, password: String, ttl: Duration) async throws -> (User, String, WebSession) {
+    /// Sign-in goes through `throttle` (by account and by client `address`): repeated failures make the
+    /// next attempt wait (429 with Retry-After).
+    static func signIn(store: any TernStore, email: String, password: String, ttl: Duration, throttle: LoginThrottle,
+                       address: String?) async throws -> (User, String, WebSession) {
         let email = email.trimmingCharacters(in: .whitespaces).lowercased()
+        try throttle.check(account: email, address: address)
         let invalid = TernError(.unauthorized, code: "invalid_credentials", message: "wrong e-mail or password")
         guard let user = try await store.users.get(email: email),
             let hash = try await store.users.passwordHash(userID: user.id)
         else {
             // Spend the same time as a real check so timing does not reveal which e-mails exist.
             _ = try await offLoop { PasswordHasher.verify(password, against: Self.decoyHash) }
+            throttle.recordFailure(account: email, address: address)
             throw invalid
         }
-        guard try await offLoop({ PasswordHasher.verify(password, against: hash) }) else { throw invalid }
+        guard try await offLoop({ PasswordHasher.verify(password, against: hash) }) else {
+            throttle.recordFailure(account: email, address: address)
+            throw invalid
+        }
+        throttle.recordSuccess(account: email, address: address)
         guard user.disabledAt == nil else {
             throw TernError(.unauthorized, code: "user_disabled", message: "user \(user.email) is disabled")
         }

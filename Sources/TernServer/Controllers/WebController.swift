@@ -14,6 +14,8 @@ struct WebController {
     let renderer: WebRenderer
     let sessionTTL: Duration
     let maxBody: Int
+    let throttle: LoginThrottle
+    let secureCookies: Bool
 
     static let stylesheet = WebAssets.css + "\n" + ChartStyles.css + "\n" + LibraryAssets.css + "\n" + ExperimentTemplates.css + "\n" + EditorAssets.css
     static let script = WebAssets.js + "\n" + LibraryAssets.js + "\n" + EditorAssets.js
@@ -38,24 +40,32 @@ struct WebController {
             let next = Self.safeNext(form["next"])
             do {
                 let (user, token, _) = try await UsersController.signIn(
-                    store: store, email: form["email"] ?? "", password: form["password"] ?? "", ttl: sessionTTL)
+                    store: store, email: form["email"] ?? "", password: form["password"] ?? "", ttl: sessionTTL,
+                    throttle: throttle, address: context.clientAddress)
                 context.logger.info("signed in to the UI", metadata: ["user_id": .string(user.id)])
                 var response = Self.redirect(next)
-                response.headers[.setCookie] =
-                    "\(Authenticator.sessionCookie)=\(token); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(sessionTTL.components.seconds)"
+                response.headers[.setCookie] = Authenticator.sessionCookieHeader(token: token, maxAge: sessionTTL.components.seconds, secure: secureCookies)
                 return response
-            } catch let error as TernError where error.kind == .unauthorized {
-                return html(renderer.plain("login", title: "Sign in", flash: ("error", error.message), ["next": next, "email": form["email"] ?? ""]),
-                            status: .unauthorized)
+            } catch let error as TernError where error.kind == .unauthorized || error.kind == .rateLimited {
+                var response = html(renderer.plain("login", title: "Sign in", flash: ("error", error.message), ["next": next, "email": form["email"] ?? ""]),
+                                    status: error.kind == .rateLimited ? .tooManyRequests : .unauthorized)
+                if let seconds = error.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
+                return response
             }
         }
         router.post("ui/logout") { request, _ in
             let form = try await Self.form(request, limit: maxBody)
-            if let (_, token, sessionID) = await viewer(request), form["csrf"] == Self.csrf(token) {
+            // Signing out ends the session itself, not only the cookie; without the form's token nothing
+            // changes (a cross-site form cannot sign anyone out, and a stolen cookie is not left valid by
+            // a sign-out that seemed to work).
+            if let (_, token, sessionID) = await viewer(request) {
+                guard form["csrf"] == Self.csrf(token) else {
+                    throw TernError.forbidden("signing out needs the page's form token; use the Sign out button")
+                }
                 try await store.sessions.delete(id: sessionID)
             }
             var response = Self.redirect("/ui/login")
-            response.headers[.setCookie] = "\(Authenticator.sessionCookie)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+            response.headers[.setCookie] = Authenticator.sessionCookieHeader(token: "", maxAge: 0, secure: secureCookies)
             return response
         }
         router.get("ui/switch") { request, _ in

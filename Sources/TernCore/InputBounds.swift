@@ -1,0 +1,162 @@
+public import Foundation
+
+/// The ranges every number that enters Tern must fall in (timestamps, token counts, costs, durations,
+/// limits), checked where it enters so that a bad value is refused with a 400 naming its field, and
+/// arithmetic on what was accepted (sums over millions of rows, microsecond conversions) cannot trap.
+///
+/// docs/SECURITY.md lists these bounds.
+public enum InputBounds {
+    /// Earliest accepted time: 1970-01-01T00:00:00Z (Unix second 0).
+    public static let earliestSeconds: Double = 0
+    /// Latest accepted time: 9999-12-31T23:59:59Z.
+    public static let latestSeconds: Double = 253_402_300_799
+    /// Token counts of one call (input, output, cached, reasoning): at most a billion each. Sums of a
+    /// billion traces at this bound still fit in 64 bits.
+    public static let maxTokens = 1_000_000_000
+    /// Cost of one call or one trace in USD.
+    public static let maxCost: Double = 1_000_000
+    /// Numeric scores lie in -1e12 ... 1e12, so their sums and means stay finite.
+    public static let maxScore: Double = 1e12
+    /// Largest sum a report shows for tokens; sums saturate here instead of trapping.
+    public static let maxTokenSum = Int.max / 2
+
+    /// A time checked against the accepted range.
+    public static func date(_ date: Date, field: String) throws -> Date {
+        let seconds = date.timeIntervalSince1970
+        guard seconds.isFinite, seconds >= earliestSeconds, seconds <= latestSeconds else {
+            throw TernError.invalid(field, "time out of range: expected 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z")
+        }
+        return date
+    }
+
+    /// Unix seconds checked against the accepted range.
+    public static func date(seconds: Double, field: String) throws -> Date {
+        guard seconds.isFinite else { throw TernError.invalid(field, "expected a finite number of Unix seconds") }
+        return try date(Date(timeIntervalSince1970: seconds), field: field)
+    }
+
+    /// A token count: an integer 0 ... `maxTokens`.
+    public static func tokens(_ value: Int, field: String) throws -> Int {
+        guard value >= 0, value <= maxTokens else {
+            throw TernError.invalid(field, "expected a token count 0-\(maxTokens), got \(value)")
+        }
+        return value
+    }
+
+    /// A token count given as a JSON number: integral, 0 ... `maxTokens`.
+    public static func tokens(_ value: Double, field: String) throws -> Int {
+        guard value.isFinite, value.rounded() == value, value >= 0, value <= Double(maxTokens) else {
+            throw TernError.invalid(field, "expected a token count: an integer 0-\(maxTokens)")
+        }
+        return Int(value)
+    }
+
+    /// A cost in USD: finite, 0 ... `maxCost`.
+    public static func cost(_ value: Double, field: String) throws -> Double {
+        guard value.isFinite, value >= 0, value <= maxCost else {
+            throw TernError.invalid(field, "expected a cost in USD from 0 to \(Int(maxCost))")
+        }
+        return value
+    }
+
+    /// A number of seconds for a timeout or a wait: finite, `range`.
+    public static func seconds(_ value: Double, field: String, range: ClosedRange<Double>) throws -> Double {
+        guard value.isFinite, range.contains(value) else {
+            throw TernError.invalid(field, "expected a number of seconds from \(format(range.lowerBound)) to \(format(range.upperBound))")
+        }
+        return value
+    }
+
+    /// Seconds as people write them: `3`, `0.5`.
+    public static func formatSeconds(_ value: Double) -> String { format(value) }
+
+    static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}
+
+/// Arithmetic that saturates instead of trapping, for sums over stored rows (which may predate a bound).
+extension FixedWidthInteger where Self: SignedInteger {
+    /// `self + other`, clamped to `Self.min ... Self.max`.
+    @inlinable public func addingSaturated(_ other: Self) -> Self {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
+
+    /// The integer toward zero from `value`, clamped to the range of `Self` (NaN becomes 0).
+    @inlinable public static func clamping(_ value: Double) -> Self {
+        guard value.isFinite else { return value.isNaN ? 0 : (value > 0 ? .max : .min) }
+        // Double(max) rounds up to 2^(bits-1) and Double(min) is exactly -2^(bits-1): beyond either, clamp.
+        if value >= Double(Self.max) { return .max }
+        if value <= Double(Self.min) { return .min }
+        return Self(value)
+    }
+}
+
+extension Double {
+    /// The value when finite; otherwise the largest finite value of its sign (NaN becomes 0). For sums of
+    /// stored costs, which an overflow must not turn into a value JSON cannot carry.
+    @inlinable public var finiteOrClamped: Double {
+        if isFinite { return self }
+        if isNaN { return 0 }
+        return self > 0 ? .greatestFiniteMagnitude : -.greatestFiniteMagnitude
+    }
+}
+
+extension Duration {
+    /// A duration of `seconds`, clamped to 0 ... 10 years (NaN becomes 0): for settings read from
+    /// configuration, whose conversion to integer nanoseconds would otherwise trap.
+    public static func clampedSeconds(_ seconds: Double) -> Duration {
+        guard seconds.isFinite, seconds > 0 else { return .zero }
+        return .milliseconds(Int64(min(seconds, 315_360_000) * 1000))
+    }
+}
+
+/// Brings rows stored before `InputBounds` existed into its ranges (migration 0012 on both backends), so
+/// that no stored value can make a later read overflow or produce a number JSON cannot carry: token
+/// counts above the bound or below zero, costs that are negative, non-finite or above the bound, and
+/// numeric scores beyond ±`InputBounds.maxScore`. Clamped rows' hours are marked for recomputation.
+public enum StoredBounds {
+    public static func statements(_ dialect: SQLDialect) -> [String] {
+        let tokens = InputBounds.maxTokens
+        let cost = "\(Int(InputBounds.maxCost)).0"
+        let score = "\(Int64(InputBounds.maxScore)).0"
+        // PostgreSQL: LEAST/GREATEST; SQLite's two-argument MIN/MAX are scalar functions. NaN (PostgreSQL
+        // only: SQLite stores NaN as NULL) becomes NULL.
+        let least = dialect == .postgres ? "LEAST" : "MIN"
+        let greatest = dialect == .postgres ? "GREATEST" : "MAX"
+        func clampInt(_ table: String, _ column: String, _ max: String) -> String {
+            "UPDATE \(table) SET \(column) = \(least)(\(greatest)(\(column), 0), \(max)) WHERE \(column) < 0 OR \(column) > \(max)"
+        }
+        func clampReal(_ table: String, _ column: String, low: String, high: String) -> [String] {
+            var out: [String] = []
+            if dialect == .postgres { out.append("UPDATE \(table) SET \(column) = NULL WHERE \(column) = 'NaN'::double precision") }
+            out.append("UPDATE \(table) SET \(column) = \(least)(\(greatest)(\(column), \(low)), \(high)) WHERE \(column) < \(low) OR \(column) > \(high)")
+            return out
+        }
+        let hour = TraceSQL.hourOfStart
+        let conflict = "ON CONFLICT (project_id, bucket) DO NOTHING"
+        var out: [String] = [
+            // Hours of traces about to be clamped are recomputed by the monitoring job.
+            """
+            INSERT INTO rollup_dirty (project_id, bucket, marked_at)
+            SELECT DISTINCT project_id, \(hour), 0 FROM traces
+            WHERE input_tokens > \(tokens)000000 OR output_tokens > \(tokens)000000 OR input_tokens < 0 OR output_tokens < 0
+               OR total_cost > \(cost) * 1000000 OR total_cost < 0
+            \(conflict)
+            """,
+        ]
+        for column in ["usage_input", "usage_output", "usage_cached", "usage_reasoning"] {
+            out.append(clampInt("observations", column, String(tokens)))
+        }
+        out += clampReal("observations", "cost", low: "0.0", high: cost)
+        // A trace's totals add up its observations: a million observations at the bound.
+        out.append(clampInt("traces", "input_tokens", "\(tokens)000000"))
+        out.append(clampInt("traces", "output_tokens", "\(tokens)000000"))
+        out += clampReal("traces", "total_cost", low: "0.0", high: "\(cost) * 1000000")
+        out += clampReal("scores", "numeric_value", low: "-\(score)", high: score)
+        for column in ["input_tokens", "output_tokens"] { out.append(clampInt("trace_rollups", column, "\(tokens)000000000")) }
+        out += clampReal("trace_rollups", "cost", low: "0.0", high: "\(cost) * 1000000000")
+        return out
+    }
+}
