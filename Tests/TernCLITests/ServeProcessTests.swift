@@ -102,6 +102,70 @@ struct ServeProcessTests {
         try await store.close()
     }
 
+    @Test("kill -9 under gateway load loses no acknowledged trace: the journal written before each answer is replayed at the next start")
+    func killLosesNothingAcknowledged() async throws {
+        let dir = try TempDirectory.make()
+        defer { TempDirectory.remove(dir) }
+        let stub = try await StubUpstream.start()
+        defer { Task { await stub.stop() } }
+        try """
+            providers:
+              stub: {type: openai, base_url: "\(stub.baseURL)"}
+            models:
+              bot:
+                deployments:
+                  - {name: only, provider: stub, model: gpt-4o-mini}
+            """.write(toFile: (dir as NSString).appendingPathComponent("tern.yaml"), atomically: true, encoding: .utf8)
+        let keyProcess = try RunningProcess(Self.binary, ["keys", "create", "--name", "t", "--data-dir", dir], directory: dir)
+        #expect(try await keyProcess.waitForExit() == 0)
+        let key = try #require(keyProcess.output.split(separator: "\n").last.map(String.init))
+        let server = try RunningProcess(Self.binary, ["serve", "--port", "0", "--data-dir", dir], directory: dir)
+        let listening = try await server.waitForLine(containing: "listening on http://")
+        let base = try #require(listening.split(separator: " ").last.map(String.init))
+
+        // 16 clients call without pause; once 400 calls are answered, the server is killed mid-traffic.
+        let acknowledged = AcknowledgedTraces()
+        await withTaskGroup(of: Void.self) { group in
+            for worker in 0..<16 {
+                group.addTask {
+                    var index = 0
+                    while !acknowledged.killed {
+                        var request = URLRequest(url: URL(string: base + "/v1/chat/completions")!)
+                        request.httpMethod = "POST"
+                        request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+                        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+                        request.httpBody = Data(#"{"model":"bot","messages":[{"role":"user","content":"w\#(worker) n\#(index)"}]}"#.utf8)
+                        index += 1
+                        guard let (_, response) = try? await URLSession.shared.data(for: request),
+                              let http = response as? HTTPURLResponse, http.statusCode == 200,
+                              let trace = http.value(forHTTPHeaderField: "x-tern-trace-id") else { continue }
+                        if acknowledged.add(trace) == 400 {
+                            server.signal(SIGKILL)
+                            acknowledged.kill()
+                        }
+                    }
+                }
+            }
+        }
+        _ = try await server.waitForExit()
+        let ids = acknowledged.ids
+        #expect(ids.count >= 400)
+
+        let restarted = try RunningProcess(Self.binary, ["serve", "--port", "0", "--data-dir", dir], directory: dir)
+        _ = try await restarted.waitForLine(containing: "listening on http://")
+        #expect(restarted.output.contains("trace journal: replaying traces of an earlier run"), "\(restarted.output)")
+        restarted.signal(SIGTERM)
+        #expect(try await restarted.waitForExit() == 0)
+        var config = TernConfig()
+        config.dataDir = dir
+        let store = try StoreFactory.open(config, logger: .quiet)
+        let project = try #require(try await store.projects.get(slug: "default"))
+        var missing: [String] = []
+        for id in ids where try await store.traces.get(projectID: project.id, id: id) == nil { missing.append(id) }
+        #expect(missing.isEmpty, "\(missing.count) of \(ids.count) acknowledged traces were lost")
+        try await store.close()
+    }
+
     @Test("an invalid tern.yaml stops start-up with the key path")
     func invalidConfig() async throws {
         let dir = try TempDirectory.make()
@@ -223,5 +287,38 @@ final class RunningProcess: @unchecked Sendable {
 
     deinit {
         if process.isRunning { process.terminate() }
+    }
+}
+
+/// Trace ids of answered calls, shared by the load's workers.
+final class AcknowledgedTraces: @unchecked Sendable {
+    private let lock = NSLock()
+    private var traces: [String] = []
+    private var stopped = false
+
+    /// Adds an id; returns how many there are now.
+    func add(_ id: String) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        traces.append(id)
+        return traces.count
+    }
+
+    var ids: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return traces
+    }
+
+    var killed: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopped
+    }
+
+    func kill() {
+        lock.lock()
+        stopped = true
+        lock.unlock()
     }
 }
