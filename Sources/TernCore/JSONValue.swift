@@ -33,7 +33,10 @@ public enum JSONValue: Sendable, Hashable, Codable {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
         case .number(let value):
-            if value.rounded() == value, abs(value) < 9.0e15 {
+            // As JSONValue's own writer does: JSON has no infinity or NaN (JSONEncoder would throw).
+            if !value.isFinite {
+                try container.encodeNil()
+            } else if value.rounded() == value, abs(value) < 9.0e15 {
                 try container.encode(Int64(value))
             } else {
                 try container.encode(value)

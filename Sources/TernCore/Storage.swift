@@ -23,6 +23,13 @@ public protocol TernStore: Sendable {
     var datasets: any DatasetRepository { get }
     var experiments: any ExperimentRepository { get }
     var metrics: any MetricsRepository { get }
+    var replicas: any ReplicaRepository { get }
+
+    /// Runs `body` unless another replica (or task) runs the job of this `name` now; returns whether it ran.
+    /// PostgreSQL: a session advisory lock, released when the body ends or its connection drops. SQLite
+    /// (one process): a lock in the process.
+    @discardableResult
+    func withExclusiveJob(_ name: String, _ body: @Sendable () async throws -> Void) async throws -> Bool
 
     /// A short name for logs and `/readyz`: `sqlite` or `postgres`.
     var backendName: String { get }

@@ -352,7 +352,9 @@ public final class Gateway: Sendable {
         case .timeout: return GatewayError(status: 504, type: "api_error", code: "upstream_timeout", message: "\(prefix) timed out: \(error.message)")
         case .connection: return GatewayError(status: 502, type: "api_error", code: "upstream_unreachable", message: "\(prefix) unreachable: \(error.message)")
         case .protocolError: return GatewayError(status: 502, type: "api_error", code: "upstream_protocol_error", message: "\(prefix): \(error.message)")
-        case .configuration: return GatewayError(status: 500, type: "api_error", code: "gateway_misconfigured", message: "\(prefix): \(error.message)")
+        // The server cannot serve this model as configured (an unset key variable, a local model not pulled):
+        // 503, like any service that is up but not ready for this.
+        case .configuration: return GatewayError(status: 503, type: "api_error", code: "gateway_misconfigured", message: "\(prefix): \(error.message)")
         case .status:
             let status = error.status ?? 502
             if status == 429 { return GatewayError(status: 429, type: "rate_limit_error", code: "upstream_rate_limited", message: "\(prefix) is rate limited: \(error.message)") }

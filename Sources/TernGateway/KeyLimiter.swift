@@ -8,8 +8,11 @@ public import TernCore
 /// reservation is replaced by the actual figures after it, so parallel requests can never
 /// together spend more than the budget (LiteLLM checks and spends in separate steps, and leaks).
 ///
-/// Budgets are exact within one Tern process; replicas sharing a database each enforce the
-/// budget with the spend recorded so far (documented limitation).
+/// Budgets and rate limits are exact within one Tern process. Replicas sharing a database tell each other
+/// what they admitted through `sync()` (every `syncInterval`): spend is written and the stored total read
+/// back, and each replica publishes its per-key request and token counts per minute and reads the others'.
+/// A key's limits then hold across replicas up to what the other replicas admit within one sync interval
+/// (docs/SECURITY.md states it). The request path never waits for the database.
 public final class KeyLimiter: Sendable {
     public struct Reservation: Sendable {
         let keyID: String
@@ -41,10 +44,14 @@ public final class KeyLimiter: Sendable {
         var windows: [String: Window] = [:]
         var budgets: [String: Budget] = [:]
         var nextID: UInt64 = 0
+        /// The other replicas' counts per key: minute -> usage (the current and the previous minute).
+        var others: [String: [Int64: RateUsage]] = [:]
     }
 
     let store: any TernStore
     let logger: Logger
+    /// This process among the replicas sharing the database.
+    public let replica = TernID.make()
     private let state = Mutex(State())
     private let pendingSpend = Mutex<[String: (projectID: String, keyID: String, period: String, amount: Double)]>([:])
 
@@ -70,12 +77,13 @@ public final class KeyLimiter: Sendable {
         return try state.withLock { state -> Reservation in
             var window = state.windows[key.id] ?? Window()
             window.prune(now)
-            if let rpm = limits.requestsPerMinute, window.entries.count >= rpm {
+            let others = Self.othersInLastMinute(state.others[key.id], date: date)
+            if let rpm = limits.requestsPerMinute, window.entries.count + others.requests >= rpm {
                 throw TernError(.rateLimited, code: "rpm_limit_exceeded",
                                 message: "API key \"\(key.name)\" allows \(rpm) requests per minute; try again shortly")
             }
             if let tpm = limits.tokensPerMinute {
-                let used = window.entries.reduce(0) { $0 + $1.tokens }
+                let used = window.entries.reduce(0) { $0 + $1.tokens } + others.tokens
                 if used + estimatedTokens > tpm {
                     throw TernError(.rateLimited, code: "tpm_limit_exceeded",
                                     message: "API key \"\(key.name)\" allows \(tpm) tokens per minute (\(used) used, this request needs about \(estimatedTokens))")
@@ -142,6 +150,74 @@ public final class KeyLimiter: Sendable {
                     let slot = entry.keyID + "\u{1}" + entry.period
                     pending[slot] = (entry.projectID, entry.keyID, entry.period, (pending[slot]?.amount ?? 0) + entry.amount)
                 }
+            }
+        }
+    }
+
+    /// The other replicas' requests and tokens within the last 60 s, estimated from their per-minute counts:
+    /// all of the current minute's and the share of the previous minute the sliding window still covers.
+    static func othersInLastMinute(_ counts: [Int64: RateUsage]?, date: Date) -> RateUsage {
+        guard let counts, !counts.isEmpty else { return RateUsage(requests: 0, tokens: 0) }
+        let seconds = date.timeIntervalSince1970
+        let minute = Int64(seconds / 60)
+        let covered = 1 - (seconds / 60 - Double(minute))
+        let current = counts[minute] ?? RateUsage(requests: 0, tokens: 0)
+        let previous = counts[minute - 1] ?? RateUsage(requests: 0, tokens: 0)
+        return RateUsage(requests: current.requests + Int((Double(previous.requests) * covered).rounded(.up)),
+                         tokens: current.tokens + Int((Double(previous.tokens) * covered).rounded(.up)))
+    }
+
+    /// What this process admitted per key with limits, per minute, for the other replicas.
+    func ownUsage(now: ContinuousClock.Instant, date: Date) -> [Int64: [String: RateUsage]] {
+        let nowMinute = Int64(date.timeIntervalSince1970 / 60)
+        return state.withLock { state in
+            var out: [Int64: [String: RateUsage]] = [:]
+            for (keyID, window) in state.windows {
+                for entry in window.entries {
+                    // The minute the entry fell in, from its age.
+                    let age = now - entry.at
+                    let at = date.timeIntervalSince1970 - Double(age.components.seconds) - Double(age.components.attoseconds) / 1e18
+                    let minute = min(nowMinute, Int64(at / 60))
+                    var usage = out[minute, default: [:]][keyID] ?? RateUsage(requests: 0, tokens: 0)
+                    usage.requests += 1
+                    usage.tokens += entry.tokens
+                    out[minute, default: [:]][keyID] = usage
+                }
+            }
+            return out
+        }
+    }
+
+    /// Exchanges with the other replicas through the store: writes this process's spend and per-minute
+    /// counts, then reads the others' counts and every key's stored spend. Off the request path.
+    public func sync(now: ContinuousClock.Instant = .now, date: Date = Date()) async {
+        await flush()
+        let minute = Int64(date.timeIntervalSince1970 / 60)
+        do {
+            let own = ownUsage(now: now, date: date)
+            for (ownMinute, usage) in own where ownMinute >= minute - 1 {
+                try await store.replicas.publishRateUsage(replica: replica, minute: ownMinute, usage: usage)
+            }
+            let others = try await store.replicas.rateUsage(since: minute - 1, excludingReplica: replica)
+            state.withLock { $0.others = others }
+            if minute % 10 == 0 { try await store.replicas.purgeRateUsage(before: minute - 5) }
+        } catch {
+            logger.warning("could not exchange rate limit counts with other replicas", metadata: ["error": "\(error)"])
+        }
+        // Budgets: the stored total (every replica's flushed spend) plus what this one has not flushed.
+        let budgets = state.withLock { $0.budgets.map { (keyID: $0.key, period: $0.value.period) } }
+        for budget in budgets {
+            do {
+                let stored = try await store.spend.spent(keyID: budget.keyID, period: budget.period)
+                let pending = pendingAmount(budget.keyID, budget.period)
+                state.withLock { state in
+                    if var current = state.budgets[budget.keyID], current.period == budget.period {
+                        current.spent = max(current.spent, stored + pending)
+                        state.budgets[budget.keyID] = current
+                    }
+                }
+            } catch {
+                logger.warning("could not read a key's spend", metadata: ["key_id": .string(budget.keyID), "error": "\(error)"])
             }
         }
     }

@@ -52,6 +52,9 @@ public enum OTLPMapping {
                         throw TernError.invalid("\(at).spanId", "expected 16 hex characters")
                     }
                     let parent = (span["parentSpanId"]?.string ?? span["parent_span_id"]?.string).flatMap { $0.isEmpty ? nil : $0 }
+                    if let parent, !isHexID(parent, length: 16) {
+                        throw TernError.invalid("\(at).parentSpanId", "expected 16 hex characters or nothing")
+                    }
                     out.append(Span(
                         traceID: traceID.lowercased(), spanID: spanID.lowercased(), parentSpanID: parent?.lowercased(),
                         name: span["name"]?.string ?? "",
@@ -67,7 +70,8 @@ public enum OTLPMapping {
     }
 
     static func isHexID(_ text: String, length: Int) -> Bool {
-        text.count == length && text.allSatisfy(\.isHexDigit) && text.contains(where: { $0 != "0" })
+        // ASCII only: Character.isHexDigit also takes fullwidth digits, which would store an id nobody can ask for.
+        text.utf8.count == length && text.allSatisfy { $0.isASCII && $0.isHexDigit } && text.contains(where: { $0 != "0" })
     }
 
     /// Nanoseconds since the epoch, as OTLP/JSON writes them (a decimal string, or a number); absent or

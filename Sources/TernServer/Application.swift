@@ -97,7 +97,8 @@ public func buildGateway(store: any TernStore, options: TernServerOptions, logge
     var services: [any Service] = []
     if let http { services.append(ShutdownService(name: "upstream-http") { try? await http.shutdown() }) }
     services.append(TraceWriterService(writer: writer))
-    services.append(BackgroundService(name: "spend", every: .seconds(5)) { await limiter.flush() })
+    // Spend and rate-limit counts go to the store, and the other replicas' come back (KeyLimiter.sync).
+    services.append(BackgroundService(name: "limits-sync", every: .seconds(2)) { await limiter.sync() })
     services.append(BackgroundService(name: "models", every: .seconds(5), final: false) {
         do { try await registry.reload() } catch { logger.warning("could not reload models", metadata: ["error": "\(error)"]) }
     })
@@ -217,17 +218,28 @@ public func buildApplication(
     app.addServices(experiments)
     app.addServices(
         BackgroundService(name: "key-usage", every: .seconds(15)) { await usage.flush() },
+        // Keys revoked through another replica are refused here within this interval (not the key cache's).
+        BackgroundService(name: "revocations", every: .seconds(2), final: false) { await authenticator.syncRevocations() },
+        // Jobs over shared data run on one replica at a time (a database lock on PostgreSQL).
         BackgroundService(name: "retention", every: .seconds(3600), final: false) {
             do {
-                let deleted = try await Retention.enforce(store).filter { $0.value > 0 }
-                if !deleted.isEmpty { logger.info("retention: old traces deleted", metadata: ["deleted": "\(deleted)"]) }
+                try await store.withExclusiveJob("retention") {
+                    let deleted = try await Retention.enforce(store).filter { $0.value > 0 }
+                    if !deleted.isEmpty { logger.info("retention: old traces deleted", metadata: ["deleted": "\(deleted)"]) }
+                }
             } catch {
                 logger.warning("retention job failed", metadata: ["error": "\(error)"])
             }
         },
         BackgroundService(name: "monitoring", every: .seconds(2), final: false) {
             await withTaskExecutorPreference(BackgroundExecutor.shared) {
-                await MonitoringJobs.run(store: store, detect: options.detectLanguage, logger: logger)
+                do {
+                    try await store.withExclusiveJob("monitoring") {
+                        await MonitoringJobs.run(store: store, detect: options.detectLanguage, logger: logger)
+                    }
+                } catch {
+                    logger.warning("monitoring job could not take its lock", metadata: ["error": "\(error)"])
+                }
             }
         },
         // While writes fail, a small probe write every few seconds notices when the store takes them again.

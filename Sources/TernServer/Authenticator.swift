@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Hummingbird
 import HTTPTypes
 public import Logging
@@ -109,6 +109,28 @@ public final class Authenticator: Sendable {
         }
         return .user(user, sessionID: session.id)
     }
+
+    private let lastRevocationCheck = Mutex<Date?>(nil)
+
+    /// Forgets cached keys revoked since the last check (through any replica), so another replica's
+    /// revocation applies here within the check interval rather than the key cache's TTL.
+    public func syncRevocations(now: Date = Date()) async {
+        // Read a little before the last check, so a revocation committed while the last read ran is seen.
+        let since = lastRevocationCheck.withLock { $0 }?.addingTimeInterval(-10) ?? now.addingTimeInterval(-cacheTTLSeconds - 10)
+        do {
+            let revoked = try await store.replicas.revokedKeys(since: since)
+            lastRevocationCheck.withLock { $0 = now }
+            guard !revoked.isEmpty else { return }
+            let ids = Set(revoked)
+            cache.withLock { cache in
+                for (hash, entry) in cache where ids.contains(entry.key.id) && entry.key.revokedAt == nil { cache[hash] = nil }
+            }
+        } catch {
+            // The key cache's TTL still bounds how long a revoked key works here.
+        }
+    }
+
+    var cacheTTLSeconds: Double { Double(cacheTTL.components.seconds) }
 
     /// Forgets a cached key so a revocation applies to the next request.
     public func invalidate(keyID: String) {

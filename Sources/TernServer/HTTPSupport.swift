@@ -198,8 +198,9 @@ extension TernError {
 }
 
 extension Parameters {
+    /// A path parameter, percent-decoded: an id stored as `a/b é` is reached at `/traces/a%2Fb%20%C3%A9`.
     func string(_ name: String) throws -> String {
         guard let value = self.get(name) else { throw TernError.invalid(name, "missing path parameter") }
-        return value
+        return value.removingPercentEncoding ?? value
     }
 }

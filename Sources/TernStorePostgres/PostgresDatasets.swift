@@ -50,7 +50,7 @@ struct PGDatasets: DatasetRepository {
     func apply(projectID: String, dataset name: String, upserts: [DatasetItem], removals: [String], author: String,
                message: String?) async throws -> DatasetVersion? {
         do {
-            return try await client.withTransaction(logger: logger) { connection in
+            return try await client.mappedTransaction(logger: logger) { connection in
                 // The row lock serialises changes to one dataset.
                 guard let dataset = try await collect(connection.query(
                     "SELECT \(unescaped: Self.datasetColumns) FROM datasets WHERE project_id = \(projectID) AND name = \(name) FOR UPDATE",

@@ -19,7 +19,7 @@ struct PGExperiments: ExperimentRepository {
         var bindings = PostgresBindings(capacity: statement.values.count)
         for value in statement.values {
             switch value {
-            case .text(let text): bindings.append(text)
+            case .text(let text): bindings.append(text.map(PostgresText.storable))
             case .int(let number): bindings.append(number)
             case .double(let number): bindings.append(number)
             }
@@ -34,7 +34,7 @@ struct PGExperiments: ExperimentRepository {
     /// Runs `body` in a transaction, with PostgreSQL errors mapped to `TernError`s.
     func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            return try await client.mappedTransaction(logger: logger) { connection in try await body(connection) }
         } catch let error as PSQLError {
             throw mapPostgresError(error)
         } catch let error as PostgresTransactionError {

@@ -10,7 +10,7 @@ extension PostgresQuery {
         var bindings = PostgresBindings()
         for value in values {
             switch value {
-            case .text(let text): bindings.append(text)
+            case .text(let text): bindings.append(PostgresText.storable(text))
             case .int(let number): bindings.append(number)
             case .double(let number): bindings.append(number)
             }
@@ -19,12 +19,45 @@ extension PostgresQuery {
     }
 }
 
+/// PostgreSQL's text cannot hold U+0000 (SQLSTATE 22021), which SQLite and JSON can: every text bound goes
+/// through `storable`, which puts U+FFFD in its place, so such input is stored (not refused with a 500)
+/// and reads back the same on both backends but for that one character.
+enum PostgresText {
+    static func storable(_ text: String) -> String {
+        text.utf8.contains(0) ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
+    }
+}
+
+extension PostgresQuery.StringInterpolation {
+    /// Texts interpolated into a query are bound (as PostgresNIO does) after `PostgresText.storable`.
+    mutating func appendInterpolation(_ value: String) {
+        bind(PostgresText.storable(value))
+    }
+
+    mutating func appendInterpolation(_ value: String?) {
+        bindOptional(value.map(PostgresText.storable))
+    }
+
+    /// PostgresNIO's own interpolations (generic, so not the overloads above).
+    private mutating func bind<Value: PostgresDynamicTypeEncodable>(_ value: Value) {
+        appendInterpolation(value)
+    }
+
+    private mutating func bindOptional<Value: PostgresDynamicTypeEncodable>(_ value: Value?) {
+        appendInterpolation(value)
+    }
+}
+
 struct Binder {
     var bindings = PostgresBindings()
     var count = 0
 
     mutating func add<T: PostgresDynamicTypeEncodable>(_ value: T?) -> String {
-        bindings.append(value)
+        if let text = value as? String {
+            bindings.append(PostgresText.storable(text))
+        } else {
+            bindings.append(value)
+        }
         count += 1
         return "$\(count)"
     }
@@ -121,7 +154,7 @@ struct PGTraces: TraceRepository {
         }
         if !traces.isEmpty { traceChunks.append(traces) }
         if !observations.isEmpty { observationChunks.append(observations) }
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.mappedTransaction(logger: logger) { connection in
             for chunk in traceChunks {
                 var binder = Binder()
                 var rows: [String] = []
@@ -246,7 +279,7 @@ struct PGTraces: TraceRepository {
 
     func deleteOlderThan(projectID: String, cutoff: Date) async throws -> Int {
         let micros = Timestamp.micros(cutoff)
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await client.mappedTransaction(logger: logger) { connection in
             try await connection.query(
                 "DELETE FROM observations WHERE project_id = \(projectID) AND trace_id IN (SELECT id FROM traces WHERE project_id = \(projectID) AND start_time < \(micros))",
                 logger: logger)

@@ -82,7 +82,7 @@ struct PGMetrics: MetricsRepository {
     }
 
     func replaceRollups(projectID: String, from: Int64, to: Int64, dimensions: [String], rows: [RollupRow], clearing: DirtyBucket?) async throws {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.mappedTransaction(logger: logger) { connection in
             // Replicas (or a request and the background job) may recompute the same range at once:
             // serialise them, or the second insert would collide with the first one's rows.
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(projectID)), hashtext(\(String(from))))", logger: logger)
@@ -132,7 +132,7 @@ struct PGMetrics: MetricsRepository {
         // One statement per chunk, and the hours marked once at the end in a fixed order: a statement
         // per trace held the hour's rollup_dirty row lock for the whole transaction, and every ingest
         // transaction of that hour waited for it (OTLP traces, which need detection, went 3.5x slower).
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.mappedTransaction(logger: logger) { connection in
             var hours = Set<HourMark>()
             for start in stride(from: 0, to: results.count, by: 5_000) {
                 let chunk = results[start..<min(start + 5_000, results.count)]

@@ -62,7 +62,7 @@ struct PGPrompts: PromptRepository {
         for label in labels { try Self.checkLabel(label) }
         // Concurrent pushes of one prompt serialise on the advisory lock of its name.
         do {
-            return try await client.withTransaction(logger: logger) { connection in
+            return try await client.mappedTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(version.projectID + "/" + version.name)))", logger: logger)
                 var created = false
                 var number: Int
@@ -139,7 +139,7 @@ struct PGPrompts: PromptRepository {
             throw TernError.notFound("prompt \(name) version \(version)", field: "version")
         }
         do {
-            return try await client.withTransaction(logger: logger) { connection in
+            return try await client.mappedTransaction(logger: logger) { connection in
                 try await move(connection, projectID: projectID, name: name, label: label, version: version, author: author)
             }
         } catch let error as PSQLError {

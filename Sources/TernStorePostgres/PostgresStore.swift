@@ -26,6 +26,7 @@ public final class PostgresStore: TernStore {
     public let prompts: any PromptRepository
     public let datasets: any DatasetRepository
     public let experiments: any ExperimentRepository
+    public let replicas: any ReplicaRepository
 
     /// Creates the pool for `url` (`postgres://user:password@host:port/database?sslmode=disable|prefer|require`,
     /// or `?host=/run/postgresql` for a Unix socket). Connections open once `run()` is running.
@@ -50,6 +51,7 @@ public final class PostgresStore: TernStore {
         prompts = PGPrompts(client: client, logger: logger)
         datasets = PGDatasets(client: client, logger: logger)
         experiments = PGExperiments(client: client, logger: logger)
+        replicas = PGReplicas(client: client, logger: logger)
     }
 
     static func configuration(url: String) throws -> PostgresClient.Configuration {
@@ -85,10 +87,41 @@ public final class PostgresStore: TernStore {
         try await ping(timeout: .seconds(5))
     }
 
+    @discardableResult
+    public func withExclusiveJob(_ name: String, _ body: @Sendable () async throws -> Void) async throws -> Bool {
+        // A session lock on one connection of the pool: other replicas' tries fail while it is held, and
+        // it goes with the connection if this process dies mid-job.
+        let key = Int64(bitPattern: Self.jobLockKey(name))
+        return try await client.withConnection { connection in
+            let rows = try await connection.query("SELECT pg_try_advisory_lock(\(key))", logger: logger)
+            var locked = false
+            for try await row in rows { locked = try row.decode(Bool.self) }
+            guard locked else { return false }
+            do {
+                try await body()
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
+                throw error
+            }
+            _ = try await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
+            return true
+        }
+    }
+
+    /// A stable 64-bit key for a job name (FNV-1a), in a range of its own.
+    static func jobLockKey(_ name: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in ("tern-job:" + name).utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+
     public func probeWrite() async throws {
         try await withTimeout(.seconds(5)) { [client, logger] in
             do {
-                try await client.withTransaction(logger: logger) { connection in
+                try await client.mappedTransaction(logger: logger) { connection in
                     try await connection.query("INSERT INTO write_probe (filler) VALUES (repeat('x', 65536))", logger: logger)
                     try await connection.query("DELETE FROM write_probe", logger: logger)
                 }
@@ -151,7 +184,7 @@ public final class PostgresStore: TernStore {
         } else {
             wanted = PostgresMigrations.all
         }
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await client.mappedTransaction(logger: logger) { connection in
             // One migrator at a time across all replicas; the lock ends with the transaction.
             try await connection.query("SELECT pg_advisory_xact_lock(7777001)", logger: logger)
             try await connection.query(
@@ -634,6 +667,7 @@ enum PostgresMigrations {
         PostgresMigration(id: "0012_scopes_and_bounds", statements: [
             "ALTER TABLE api_keys ADD COLUMN scopes TEXT",
             "CREATE TABLE write_probe (id BIGSERIAL PRIMARY KEY, filler TEXT)",
+            ReplicaSQL.schema(.postgres),
         ] + StoredBounds.statements(.postgres)),
     ]
 
@@ -675,6 +709,30 @@ func mapPostgresError(_ error: PSQLError) -> TernError {
         return TernError(.unavailable, code: "store_unavailable", message: "PostgreSQL cannot serve now: \(message) (SQLSTATE \(state))")
     }
     return TernError(.internal, code: "database_error", message: "PostgreSQL: \(message) (SQLSTATE \(state))")
+}
+
+/// What a failed transaction throws: the closure's own `TernError` as it is (a 404 stays a 404), PostgreSQL's
+/// errors mapped, anything else as it came.
+func transactionFailure(_ error: PostgresTransactionError) -> any Error {
+    let inner = error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError
+    if let inner = inner as? TernError { return inner }
+    if let inner = inner as? PSQLError { return mapPostgresError(inner) }
+    return inner ?? error
+}
+
+extension PostgresClient {
+    /// `withTransaction`, with errors as `transactionFailure` gives them.
+    func mappedTransaction<Result>(
+        logger: Logger, isolation: isolated (any Actor)? = #isolation, _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        do {
+            return try await withTransaction(logger: logger, isolation: isolation, body)
+        } catch let error as PostgresTransactionError {
+            throw transactionFailure(error)
+        } catch let error as PSQLError {
+            throw mapPostgresError(error)
+        }
+    }
 }
 
 func collect<Row>(_ rows: PostgresRowSequence, _ transform: (PostgresRow) throws -> Row) async throws -> [Row] {
@@ -910,5 +968,35 @@ struct PGSessions: SessionRepository {
             "DELETE FROM web_sessions WHERE expires_at <= \(Timestamp.micros(now)) RETURNING id", logger: logger)) {
             try $0.decode(String.self)
         }.count
+    }
+}
+
+struct PGReplicas: ReplicaRepository {
+    let client: PostgresClient
+    let logger: Logger
+
+    func publishRateUsage(replica: String, minute: Int64, usage: [String: RateUsage]) async throws {
+        guard !usage.isEmpty else { return }
+        let (sql, values) = ReplicaSQL.publish(replica: replica, minute: minute, usage: usage, dialect: .postgres)
+        try await client.mappedQuery(PostgresQuery(sql: sql, values: values), logger: logger)
+    }
+
+    func rateUsage(since minute: Int64, excludingReplica replica: String) async throws -> [String: [Int64: RateUsage]] {
+        let (sql, values) = ReplicaSQL.usage(since: minute, excluding: replica, dialect: .postgres)
+        var out: [String: [Int64: RateUsage]] = [:]
+        for row in try await collect(client.mappedQuery(PostgresQuery(sql: sql, values: values), logger: logger), { try $0.decode((String, Int64, Int64, Int64).self) }) {
+            out[row.0, default: [:]][row.1] = RateUsage(requests: Int(row.2), tokens: Int(row.3))
+        }
+        return out
+    }
+
+    func purgeRateUsage(before minute: Int64) async throws {
+        let (sql, values) = ReplicaSQL.purge(before: minute, dialect: .postgres)
+        try await client.mappedQuery(PostgresQuery(sql: sql, values: values), logger: logger)
+    }
+
+    func revokedKeys(since: Date) async throws -> [String] {
+        let (sql, values) = ReplicaSQL.revoked(since: since, dialect: .postgres)
+        return try await collect(client.mappedQuery(PostgresQuery(sql: sql, values: values), logger: logger)) { try $0.decode(String.self) }
     }
 }

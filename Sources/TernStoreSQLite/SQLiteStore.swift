@@ -1,6 +1,7 @@
 public import Foundation
 public import TernCore
 import GRDB
+import Synchronization
 import GRDBSQLite
 
 /// The embedded default: one SQLite file in WAL mode through a GRDB `DatabasePool`
@@ -24,6 +25,8 @@ public final class SQLiteStore: TernStore {
     public let prompts: any PromptRepository
     public let datasets: any DatasetRepository
     public let experiments: any ExperimentRepository
+    public let replicas: any ReplicaRepository
+    private let runningJobs = Mutex<Set<String>>([])
 
     /// Opens (creating when absent) the database file and its directory. Does not migrate.
     public init(path: String) throws {
@@ -60,6 +63,7 @@ public final class SQLiteStore: TernStore {
         prompts = SQLitePrompts(pool: pool)
         datasets = SQLiteDatasets(pool: pool)
         experiments = SQLiteExperiments(pool: pool)
+        replicas = SQLiteReplicas(pool: pool)
     }
 
     @discardableResult
@@ -89,6 +93,14 @@ public final class SQLiteStore: TernStore {
 
     public func ping() async throws {
         _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    @discardableResult
+    public func withExclusiveJob(_ name: String, _ body: @Sendable () async throws -> Void) async throws -> Bool {
+        guard runningJobs.withLock({ $0.insert(name).inserted }) else { return false }
+        defer { _ = runningJobs.withLock { $0.remove(name) } }
+        try await body()
+        return true
     }
 
     public func probeWrite() async throws {
@@ -470,6 +482,7 @@ enum SQLiteMigrations {
         migrator.registerMigration("0012_scopes_and_bounds") { db in
             try db.execute(sql: "ALTER TABLE api_keys ADD COLUMN scopes TEXT")
             try db.execute(sql: "CREATE TABLE write_probe (id INTEGER PRIMARY KEY, filler BLOB)")
+            try db.execute(sql: ReplicaSQL.schema(.sqlite))
             for statement in StoredBounds.statements(.sqlite) { try db.execute(sql: statement) }
         }
         return migrator
@@ -870,5 +883,36 @@ struct SQLiteSessions: SessionRepository {
             try db.execute(sql: "DELETE FROM web_sessions WHERE expires_at <= ?", arguments: [Timestamp.micros(now)])
             return db.changesCount
         }
+    }
+}
+
+struct SQLiteReplicas: ReplicaRepository {
+    let pool: DatabasePool
+
+    func publishRateUsage(replica: String, minute: Int64, usage: [String: RateUsage]) async throws {
+        guard !usage.isEmpty else { return }
+        let (sql, values) = ReplicaSQL.publish(replica: replica, minute: minute, usage: usage, dialect: .sqlite)
+        try await pool.write { db in try db.execute(sql: sql, arguments: StatementArguments(values.map(\.databaseValue))) }
+    }
+
+    func rateUsage(since minute: Int64, excludingReplica replica: String) async throws -> [String: [Int64: RateUsage]] {
+        let (sql, values) = ReplicaSQL.usage(since: minute, excluding: replica, dialect: .sqlite)
+        return try await pool.read { db in
+            var out: [String: [Int64: RateUsage]] = [:]
+            for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values.map(\.databaseValue))) {
+                out[row[0], default: [:]][row[1]] = RateUsage(requests: row[2], tokens: row[3])
+            }
+            return out
+        }
+    }
+
+    func purgeRateUsage(before minute: Int64) async throws {
+        let (sql, values) = ReplicaSQL.purge(before: minute, dialect: .sqlite)
+        try await pool.write { db in try db.execute(sql: sql, arguments: StatementArguments(values.map(\.databaseValue))) }
+    }
+
+    func revokedKeys(since: Date) async throws -> [String] {
+        let (sql, values) = ReplicaSQL.revoked(since: since, dialect: .sqlite)
+        return try await pool.read { db in try String.fetchAll(db, sql: sql, arguments: StatementArguments(values.map(\.databaseValue))) }
     }
 }

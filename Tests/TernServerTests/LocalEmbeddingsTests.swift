@@ -116,7 +116,7 @@ struct LocalEmbeddingsTests {
             config.models.append(ModelConfig(name: "offline-embedder", deployments: [DeploymentConfig(name: "l", provider: "mine", model: "all-minilm-l6-v2")]))
         }) { g in
             let reply = try await Self.embed(g, #"{"model":"offline-embedder","input":"hello"}"#)
-            #expect(reply.status == .internalServerError)
+            #expect(reply.status == .serviceUnavailable)
             #expect((reply.error["message"] as? String)?.contains("run: tern models pull all-minilm-l6-v2 --models-dir \(empty.path)") == true,
                     "\(reply.text)")
         }

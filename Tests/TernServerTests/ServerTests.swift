@@ -368,6 +368,10 @@ struct UnreachableStore: TernStore {
     var prompts: any PromptRepository { base.prompts }
     var datasets: any DatasetRepository { base.datasets }
     var experiments: any ExperimentRepository { base.experiments }
+    var replicas: any ReplicaRepository { base.replicas }
+    func withExclusiveJob(_ name: String, _ body: @Sendable () async throws -> Void) async throws -> Bool {
+        try await base.withExclusiveJob(name, body)
+    }
     var backendName: String { base.backendName }
     func migrate() async throws -> [String] { try await base.migrate() }
     func appliedMigrations() async throws -> [String] { try await base.appliedMigrations() }

@@ -29,7 +29,7 @@ struct BoundsMigrationContractTests {
             let bigKeyValue = kind == .sqlite ? ", (SELECT trace_key FROM traces WHERE id = 'big')" : ""
             try await test.execute(sql: """
                 INSERT INTO observations (id, trace_id, project_id, type, name, start_time, end_time, model, usage_input, usage_output, cost\(bigKey))
-                VALUES ('o1', 'big', '\(project.id)', 'generation', 'llm', \(start), \(start + 500_000), 'gpt-4o', 8990000000000000, -3, \(infinity)\(bigKeyValue)),
+                VALUES ('o1', 'big', '\(project.id)', 'generation', 'llm', \(start), \(start + 500_000), 'gpt-4o', 2000000000, -3, \(infinity)\(bigKeyValue)),
                        ('o2', 'big', '\(project.id)', 'generation', 'llm', \(start), \(start + 500_000), 'gpt-4o', 10, 2, -1\(bigKeyValue))
                 """)
             try await test.execute(sql: """
