@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Gateway memory and tail latency (issue 14): nginx as the upstream (it answers a fixed OpenAI chat
+# completion from memory, faster than Tern's stub), Tern's gateway in front (release build, every call
+# traced to SQLite through the journal), wrk on loopback.
+#
+#   1. Added latency at concurrency 1: ROUNDS pairs of runs, nginx alone then through Tern, interleaved in
+#      this script; added p50/p90/p99 = Tern's minus nginx's, per pair; the report gives each pair and
+#      the medians.
+#   2. RSS over a SOAK-second run at concurrency 64 (sampled every 5 s) and after it.
+#
+#   bench/gateway/soak.sh                      # 10-minute soak, 5 latency pairs of 20 s
+#   SOAK=60 ROUNDS=2 PAIR=10 bench/gateway/soak.sh   # a quick look
+#   MALLOC_ARENA_MAX=2 bench/gateway/soak.sh   # environment reaches tern serve
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+SOAK=${SOAK:-600}
+ROUNDS=${ROUNDS:-5}
+PAIR=${PAIR:-20}
+OUT=$ROOT/bench/out/soak-$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$OUT"
+WORK=$(mktemp -d "${BENCH_TMP:-/tmp}/tern-soak.XXXXXX")
+chmod 755 "$WORK"
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+need() {  # command, package
+    command -v "$1" >/dev/null 2>&1 && return 0
+    [ -x "/usr/sbin/$1" ] && return 0
+    echo "== installing $2 (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq "$2" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }
+}
+need wrk wrk
+need nginx nginx-light
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+echo "== building the release binary"
+swift build -c release --product tern >/dev/null
+BIN=$(swift build -c release --show-bin-path)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_for_line() {
+    for _ in $(seq 1 600); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+    echo "timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
+}
+
+# nginx: one worker (Tern's host has two cores to share), a fixed answer.
+NGINX_PORT=$(free_port)
+ANSWER='{"id":"chatcmpl-nginx","object":"chat.completion","created":1767225600,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop","logprobs":null}],"usage":{"prompt_tokens":24,"completion_tokens":9,"total_tokens":33}}'
+mkdir -p "$WORK/nginx"
+cat >"$WORK/nginx/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/nginx/body;
+    keepalive_requests 1000000;
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        location / {
+            default_type application/json;
+            return 200 '$ANSWER';
+        }
+    }
+}
+CONF
+"$NGINX" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" &
+PIDS+=($!)
+for _ in $(seq 1 100); do curl -sf -X POST "http://127.0.0.1:$NGINX_PORT/v1/chat/completions" >/dev/null && break; sleep 0.1; done
+UPSTREAM=http://127.0.0.1:$NGINX_PORT/v1
+
+cat >"$WORK/tern.yaml" <<YAML
+providers:
+  up: {type: openai, base_url: "$UPSTREAM", api_key_env: BENCH_UPSTREAM_KEY}
+models:
+  bench:
+    deployments:
+      - {name: only, provider: up, model: gpt-4o-mini}
+log:
+  level: warning
+YAML
+export BENCH_UPSTREAM_KEY=sk-bench
+KEY=$("$BIN/tern" keys create --name bench --config "$WORK/tern.yaml" --data-dir "$WORK/data" | tail -n 1)
+TERN_PORT=$(free_port)
+"$BIN/tern" serve --config "$WORK/tern.yaml" --data-dir "$WORK/data" --port "$TERN_PORT" >"$WORK/tern.log" 2>&1 &
+TERN_PID=$!
+PIDS+=($TERN_PID)
+wait_for_line "$WORK/tern.log" "listening on"
+GATEWAY=http://127.0.0.1:$TERN_PORT/v1
+
+BODY='{"model":"MODEL","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Say hello in one short sentence."}],"max_tokens":64,"temperature":0}'
+lua() {
+    local path="$WORK/post-$1.lua"
+    cat >"$path" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $2"
+wrk.body = '${BODY/MODEL/$1}'
+LUA
+    echo "$path"
+}
+UP_LUA=$(lua gpt-4o-mini none)
+TERN_LUA=$(lua bench "$KEY")
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+echo "$(rss_kb $TERN_PID)" >"$OUT/rss-idle.txt"
+
+echo "== warm-up"
+wrk -t 1 -c 8 -d 5s -s "$TERN_LUA" "$GATEWAY/chat/completions" >/dev/null
+wrk -t 1 -c 8 -d 3s -s "$UP_LUA" "$UPSTREAM/chat/completions" >/dev/null
+
+echo "== added latency at concurrency 1: $ROUNDS pairs of ${PAIR}s"
+for round in $(seq 1 "$ROUNDS"); do
+    wrk -t 1 -c 1 -d "${PAIR}s" --latency -s "$UP_LUA" "$UPSTREAM/chat/completions" >"$OUT/c1-nginx-$round.txt"
+    wrk -t 1 -c 1 -d "${PAIR}s" --latency -s "$TERN_LUA" "$GATEWAY/chat/completions" >"$OUT/c1-tern-$round.txt"
+    echo "   pair $round done"
+done
+
+echo "== RSS over a ${SOAK}s run at concurrency 64"
+: >"$OUT/rss-series.txt"
+( for i in $(seq 5 5 "$SOAK"); do sleep 5; echo "$i $(rss_kb $TERN_PID)" >>"$OUT/rss-series.txt"; done ) &
+SAMPLER=$!
+wrk -t 2 -c 64 -d "${SOAK}s" --latency -s "$TERN_LUA" "$GATEWAY/chat/completions" >"$OUT/soak-c64.txt"
+wait $SAMPLER || true
+sleep 5
+echo "$(rss_kb $TERN_PID)" >"$OUT/rss-after.txt"
+awk '/VmHWM/ {print $2}' "/proc/$TERN_PID/status" >"$OUT/rss-peak.txt"
+curl -s "http://127.0.0.1:$TERN_PORT/metrics" | grep -E '^tern_traces_|^tern_trace_queue_pending|^tern_trace_journal' >"$OUT/trace-metrics.txt" || true
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) MiB; load before: $(cut -d' ' -f1-3 /proc/loadavg)" >"$OUT/machine.txt"
+kill -TERM $TERN_PID
+wait $TERN_PID || true
+
+python3 "$ROOT/bench/gateway/soak_report.py" "$OUT" | tee "$OUT/report.md"
+echo "raw output: $OUT"
