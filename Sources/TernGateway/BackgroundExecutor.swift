@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,6 +12,9 @@ public final class BackgroundExecutor: TaskExecutor, @unchecked Sendable {
     private var jobs: [UnownedJob] = []
 
     public static let shared = BackgroundExecutor(name: "tern-background", niceness: 10)
+    /// The monitoring job's own thread (language detection, rollups): it can run for seconds, and on the
+    /// trace writer's thread it held the queue back until tens of thousands of traces waited in memory.
+    public static let monitoring = BackgroundExecutor(name: "tern-monitoring", niceness: 15)
 
     /// `niceness` lowers the thread's scheduling priority on Linux (0 keeps it).
     public init(name: String, niceness: Int32 = 0) {
@@ -52,5 +56,25 @@ public final class BackgroundExecutor: TaskExecutor, @unchecked Sendable {
         guard let tid = link.split(separator: "/").last.flatMap({ id_t($0) }) else { return }
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), tid, niceness)
         #endif
+    }
+}
+
+/// Gives memory that a burst of traffic left free back to the system (glibc keeps freed heap in its arenas,
+/// so a process's RSS otherwise stays at its peak): `malloc_trim(0)`, at most every 10 s.
+public enum MemoryTrim {
+    private static let trim: (@convention(c) (Int) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+    }()
+    private static let last = Mutex<ContinuousClock.Instant?>(nil)
+
+    public static func releaseIfDue(every interval: Duration = .seconds(10)) {
+        let now = ContinuousClock.now
+        let due = last.withLock { last in
+            guard last.map({ now - $0 >= interval }) ?? true else { return false }
+            last = now
+            return true
+        }
+        if due, let trim { _ = trim(0) }
     }
 }

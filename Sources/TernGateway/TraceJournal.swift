@@ -204,6 +204,26 @@ public final class TraceJournal: Sendable {
         state.totalBytes -= segment.bytes
     }
 
+    /// Appends a trace the writer's queue has no room for: it lives only here, so its segment is replayed
+    /// from disk as a whole (the traces of it that were also queued are written twice, harmlessly: writes
+    /// are idempotent). Nil when it could not be written.
+    func appendSpilled(_ line: [UInt8]) -> Int? {
+        guard let segment = append(line) else { return nil }
+        state.withLock { state in
+            if state.current.number == segment { state.current.needsReplay = true }
+            else { state.closed[segment]?.needsReplay = true }
+        }
+        return segment
+    }
+
+    /// Closes the current segment when it holds spilled traces, so the next replay reads them (the writer
+    /// calls this every tick).
+    func rotateForReplay() {
+        state.withLock { state in
+            if state.current.needsReplay, state.current.appended > 0 { rotate(&state) }
+        }
+    }
+
     /// Traces of these segments were stored (or, with `failed`, could not be): a fully stored segment is
     /// deleted; one with a failure is kept for replay.
     func settle(_ counts: [Int: Int], failed: Bool) {
@@ -226,6 +246,21 @@ public final class TraceJournal: Sendable {
             }
             // A failed write: close the segment now so it can be replayed as a whole.
             if failed, state.current.needsReplay { rotate(&state) }
+        }
+    }
+
+    /// At a clean shutdown, after the writer's last batch: when every trace of the current segment is stored,
+    /// the segment and its spare go, so the next start has nothing to replay.
+    func closeIfSettled() {
+        state.withLock { state in
+            guard state.current.settled >= state.current.appended, !state.current.needsReplay else { return }
+            if state.fd >= 0 { close(state.fd) }
+            state.fd = -1
+            unlink(state.current.path)
+            unlink((folder as NSString).appendingPathComponent("\(state.current.number + 1).jsonl"))
+            state.totalBytes -= state.current.bytes
+            state.current = Segment(number: state.current.number + 2,
+                                    path: (folder as NSString).appendingPathComponent("\(state.current.number + 2).jsonl"))
         }
     }
 

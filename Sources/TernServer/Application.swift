@@ -141,6 +141,7 @@ public func buildApplication(
         options.metrics.setGauge("tern_traces_failed_total", Double(stats.failed))
         options.metrics.setGauge("tern_traces_replayed_total", Double(stats.replayed))
         options.metrics.setGauge("tern_traces_retrying", Double(stats.retrying))
+        options.metrics.setGauge("tern_traces_spilled_total", Double(stats.spilled))
         if let journal = writer.journal {
             let journalStats = journal.stats
             options.metrics.setGauge("tern_trace_journal_bytes", Double(journalStats.bytes))
@@ -232,7 +233,7 @@ public func buildApplication(
             }
         },
         BackgroundService(name: "monitoring", every: .seconds(2), final: false) {
-            await withTaskExecutorPreference(BackgroundExecutor.shared) {
+            await withTaskExecutorPreference(BackgroundExecutor.monitoring) {
                 do {
                     try await store.withExclusiveJob("monitoring") {
                         await MonitoringJobs.run(store: store, detect: options.detectLanguage, logger: logger)

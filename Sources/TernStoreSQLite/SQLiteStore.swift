@@ -39,7 +39,10 @@ public final class SQLiteStore: TernStore {
         configuration.maximumReaderCount = 8
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try db.execute(sql: "PRAGMA cache_size = -32768")  // 32 MiB of page cache per connection
+            // Page cache: 32 MiB for the writer, 8 MiB for each of up to 8 readers (the system's file cache
+            // holds the rest): at 32 MiB each, readers that the monitoring job and the dashboard had used
+            // kept over 250 MB of memory.
+            try db.execute(sql: "PRAGMA cache_size = \(db.configuration.readonly ? -8192 : -32768)")
             // Statement journals and sorts in memory: on disk they are a temporary file per upsert batch.
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }

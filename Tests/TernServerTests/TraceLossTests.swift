@@ -109,6 +109,29 @@ struct TraceLossTests {
         }
     }
 
+    @Test("at its byte bound the queue spills to the journal instead of dropping: memory stays bounded and every trace is stored")
+    func spillToJournal() async throws {
+        try await withTestStore(.sqlite) { test in
+            let project = try await test.store.projects.create(slug: "p", name: "P")
+            let journal = try TraceJournal(root: (test.directory as NSString).appendingPathComponent("journal"), logger: .quiet)
+            let writer = TraceWriter(store: test.store, capacity: 1000, capacityBytes: 30_000, journal: journal, logger: .quiet)
+            for index in 0..<200 {
+                #expect(writer.enqueue(TraceBatchItem(trace: Trace(id: "s\(index)", projectID: project.id, input: String(repeating: "z", count: 500),
+                                                                   startTime: Date()), observations: [])))
+            }
+            #expect(writer.stats.pendingBytes <= 30_000)
+            #expect(writer.stats.spilled > 150, "\(writer.stats)")
+            #expect(writer.stats.dropped == 0)
+            let run = Task { await writer.run() }
+            await writer.flush()
+            await writer.replayPending()
+            #expect(try await test.store.traces.count(projectID: project.id) == 200)
+            writer.finish()
+            await run.value
+            #expect(journal.stats.segmentsToReplay == 0)
+        }
+    }
+
     @Test("traces journaled by a process that never stored them (killed) are replayed by the next one; a torn last line is skipped")
     func replayAfterKill() async throws {
         try await withTestStore(.sqlite) { test in
@@ -166,6 +189,10 @@ struct TraceLossTests {
             #expect(journal.stats.bytes <= 4096, "\(journal.stats)")
             writer.finish()
             await run.value
+            // A clean stop leaves nothing for the next start to replay.
+            #expect(journal.stats.bytes == 0)
+            let left = try FileManager.default.subpathsOfDirectory(atPath: root).filter { $0.hasSuffix(".jsonl") }
+            #expect(left.isEmpty, "\(left)")
         }
     }
 }

@@ -3,9 +3,9 @@
 # completion from memory, faster than Tern's stub), Tern's gateway in front (release build, every call
 # traced to SQLite through the journal), wrk on loopback.
 #
-#   1. Added latency at concurrency 1: ROUNDS pairs of runs, nginx alone then through Tern, interleaved in
-#      this script; added p50/p90/p99 = Tern's minus nginx's, per pair; the report gives each pair and
-#      the medians.
+#   1. Added latency at concurrency 1: ROUNDS rounds of runs, nginx alone, through Tern, through a second
+#      Tern without the trace journal, interleaved in this script; added p50/p90/p99 = Tern's minus nginx's,
+#      per round; the report gives each round, the medians, and the journal's cost (with minus without).
 #   2. RSS over a SOAK-second run at concurrency 64 (sampled every 5 s) and after it.
 #
 #   bench/gateway/soak.sh                      # 10-minute soak, 5 latency pairs of 20 s
@@ -89,17 +89,31 @@ log:
   level: warning
 YAML
 export BENCH_UPSTREAM_KEY=sk-bench
-KEY=$("$BIN/tern" keys create --name bench --config "$WORK/tern.yaml" --data-dir "$WORK/data" | tail -n 1)
-TERN_PORT=$(free_port)
-"$BIN/tern" serve --config "$WORK/tern.yaml" --data-dir "$WORK/data" --port "$TERN_PORT" >"$WORK/tern.log" 2>&1 &
-TERN_PID=$!
-PIDS+=($TERN_PID)
-wait_for_line "$WORK/tern.log" "listening on"
-GATEWAY=http://127.0.0.1:$TERN_PORT/v1
+# start_tern NAME CONFIG: a key and a server on its own data directory; sets NAME_KEY, NAME_PID, NAME_URL.
+start_tern() {
+    local key port pid
+    key=$("$BIN/tern" keys create --name bench --config "$2" --data-dir "$WORK/data-$1" | tail -n 1)
+    port=$(free_port)
+    "$BIN/tern" serve --config "$2" --data-dir "$WORK/data-$1" --port "$port" >"$WORK/$1.log" 2>&1 &
+    pid=$!
+    PIDS+=($pid)
+    wait_for_line "$WORK/$1.log" "listening on"
+    printf -v "${1}_KEY" '%s' "$key"
+    printf -v "${1}_PID" '%s' "$pid"
+    printf -v "${1}_URL" '%s' "http://127.0.0.1:$port/v1"
+}
+start_tern TERN "$WORK/tern.yaml"
+KEY=$TERN_KEY; GATEWAY=$TERN_URL
+TERN_PORT=${TERN_URL#http://127.0.0.1:}; TERN_PORT=${TERN_PORT%/v1}
+# A second Tern without the trace journal, for the journal's cost (latency rounds only).
+cp "$WORK/tern.yaml" "$WORK/tern-nojournal.yaml"
+printf 'gateway:\n  trace_journal: false\n' >>"$WORK/tern-nojournal.yaml"
+start_tern TERN2 "$WORK/tern-nojournal.yaml"
+KEY2=$TERN2_KEY; GATEWAY2=$TERN2_URL
 
 BODY='{"model":"MODEL","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Say hello in one short sentence."}],"max_tokens":64,"temperature":0}'
-lua() {
-    local path="$WORK/post-$1.lua"
+lua() {  # model, key, [file name] -> wrk script path
+    local path="$WORK/post-${3:-$1}.lua"
     cat >"$path" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -110,19 +124,29 @@ LUA
 }
 UP_LUA=$(lua gpt-4o-mini none)
 TERN_LUA=$(lua bench "$KEY")
+TERN2_LUA=$(lua bench "$KEY2" bench-nojournal)
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 echo "$(rss_kb $TERN_PID)" >"$OUT/rss-idle.txt"
 
+for pair in "$TERN_URL $TERN_LUA" "$TERN2_URL $TERN2_LUA"; do
+    set -- $pair
+    status=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+        -H "Authorization: $(sed -n 's/.*Authorization"\] = "\(.*\)"/\1/p' "$2")" -d "${BODY/MODEL/bench}" "$1/chat/completions")
+    [ "$status" = 200 ] || { echo "a check call through $1 answered $status" >&2; exit 1; }
+done
 echo "== warm-up"
 wrk -t 1 -c 8 -d 5s -s "$TERN_LUA" "$GATEWAY/chat/completions" >/dev/null
 wrk -t 1 -c 8 -d 3s -s "$UP_LUA" "$UPSTREAM/chat/completions" >/dev/null
+wrk -t 1 -c 8 -d 5s -s "$TERN2_LUA" "$GATEWAY2/chat/completions" >/dev/null
 
 echo "== added latency at concurrency 1: $ROUNDS pairs of ${PAIR}s"
 for round in $(seq 1 "$ROUNDS"); do
     wrk -t 1 -c 1 -d "${PAIR}s" --latency -s "$UP_LUA" "$UPSTREAM/chat/completions" >"$OUT/c1-nginx-$round.txt"
     wrk -t 1 -c 1 -d "${PAIR}s" --latency -s "$TERN_LUA" "$GATEWAY/chat/completions" >"$OUT/c1-tern-$round.txt"
-    echo "   pair $round done"
+    wrk -t 1 -c 1 -d "${PAIR}s" --latency -s "$TERN2_LUA" "$GATEWAY2/chat/completions" >"$OUT/c1-ternnojournal-$round.txt"
+    echo "   round $round done"
 done
+kill -TERM $TERN2_PID; wait $TERN2_PID || true
 
 echo "== RSS over a ${SOAK}s run at concurrency 64"
 : >"$OUT/rss-series.txt"

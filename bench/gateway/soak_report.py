@@ -41,6 +41,18 @@ for r in rounds:
 if rounds:
     print(f"| median | | | {statistics.median(added['50']):.3f} | {statistics.median(added['90']):.3f} | "
           f"{statistics.median(added['99']):.3f} |")
+    if os.path.exists(os.path.join(out, f"c1-ternnojournal-{rounds[0]}.txt")):
+        print("\n### The trace journal's cost at concurrency 1 (Tern with the journal minus Tern without, same round)\n")
+        print("| round | without journal p50 / p99 ms | with p50 / p99 ms | cost p50 ms | cost p99 ms |")
+        print("|---|---|---|---|---|")
+        cost = {"50": [], "99": []}
+        for r in rounds:
+            t, _, _ = wrk(os.path.join(out, f"c1-tern-{r}.txt"))
+            w, _, _ = wrk(os.path.join(out, f"c1-ternnojournal-{r}.txt"))
+            for p in cost:
+                cost[p].append(t[p] - w[p])
+            print(f"| {r} | {w['50']:.3f} / {w['99']:.3f} | {t['50']:.3f} / {t['99']:.3f} | {t['50'] - w['50']:.3f} | {t['99'] - w['99']:.3f} |")
+        print(f"| median | | | {statistics.median(cost['50']):.3f} | {statistics.median(cost['99']):.3f} |")
 
 print("\n### RSS during the soak at concurrency 64\n")
 idle = int(open(os.path.join(out, "rss-idle.txt")).read())
