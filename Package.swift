@@ -176,7 +176,7 @@ let package = Package(
         .executableTarget(
             name: "tern",
             dependencies: [
-                "TernCLI", .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                "TernCLI", "TernGateway", .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -14,12 +14,20 @@ public final class BackgroundExecutor: TaskExecutor, @unchecked Sendable {
     public static let shared = BackgroundExecutor(name: "tern-background", niceness: 10)
     /// The monitoring job's own thread (language detection, rollups): it can run for seconds, and on the
     /// trace writer's thread it held the queue back until tens of thousands of traces waited in memory.
-    public static let monitoring = BackgroundExecutor(name: "tern-monitoring", niceness: 15)
+    public static let monitoring = BackgroundExecutor(name: "tern-monitoring", niceness: 15, idle: true)
 
-    /// `niceness` lowers the thread's scheduling priority on Linux (0 keeps it).
-    public init(name: String, niceness: Int32 = 0) {
+    /// `niceness` lowers the thread's scheduling priority on Linux (0 keeps it); `idle` runs it at
+    /// SCHED_IDLE, so it only gets a core no request thread wants.
+    public init(name: String, niceness: Int32 = 0, idle: Bool = false) {
         let thread = Thread { [unowned self] in
             Self.renice(niceness)
+            #if canImport(Glibc)
+            if idle {
+                var param = sched_param()
+                param.sched_priority = 0
+                _ = sched_setscheduler(0, 5 /* SCHED_IDLE */, &param)
+            }
+            #endif
             self.loop()
         }
         thread.name = name
@@ -67,6 +75,13 @@ public enum MemoryTrim {
         return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
     }()
     private static let last = Mutex<ContinuousClock.Instant?>(nil)
+
+    /// `mallopt(M_ARENA_MAX, count)`: call before threads start.
+    public static func limitArenas(_ count: Int32) {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+        let mallopt = unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32) -> Int32).self)
+        _ = mallopt(-8 /* M_ARENA_MAX */, count)
+    }
 
     public static func releaseIfDue(every interval: Duration = .seconds(10)) {
         let now = ContinuousClock.now

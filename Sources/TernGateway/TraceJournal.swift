@@ -17,11 +17,19 @@ import Glibc
 /// `segmentBytes`; a segment goes once every trace in it is stored. Not fsynced: a power cut can lose what
 /// the kernel had not yet written out, a process kill cannot.
 public final class TraceJournal: Sendable {
+    /// Where a trace went: its segment, and its line in it (from 0).
+    public struct Position: Sendable, Equatable {
+        public var segment: Int
+        public var line: Int
+    }
+
     struct Segment {
         var number: Int
         var path: String
         var appended = 0
         var settled = 0
+        /// Lines whose trace the store took: a replay of the segment skips them.
+        var written: Set<Int> = []
         var bytes = 0
         /// A write of some of its traces failed for good: the whole segment is replayed instead.
         var needsReplay = false
@@ -34,6 +42,8 @@ public final class TraceJournal: Sendable {
         var closed: [Int: Segment] = [:]
         /// Segments (and adopted files) waiting to be replayed into the store, oldest first.
         var replay: [String] = []
+        /// Lines already stored of the files waiting for replay (this process's segments only).
+        var writtenByPath: [String: Set<Int>] = [:]
         var totalBytes = 0
         var appendFailures = 0
     }
@@ -120,8 +130,8 @@ public final class TraceJournal: Sendable {
     /// Appends one encoded trace (a line of JSON). Returns the segment it went to, or nil when it could
     /// not be written (disk full, read-only, over `maxBytes`): the caller still queues it for the store.
     /// Called under the trace writer's lock, so segments and the writer's queue stay in step.
-    func append(_ line: [UInt8]) -> Int? {
-        state.withLock { state -> Int? in
+    func append(_ line: [UInt8]) -> Position? {
+        state.withLock { state -> Position? in
             guard state.totalBytes + line.count <= maxBytes else {
                 state.appendFailures += 1
                 return nil
@@ -143,10 +153,11 @@ public final class TraceJournal: Sendable {
                 }
                 written += n
             }
+            let position = Position(segment: state.current.number, line: state.current.appended)
             state.current.bytes += line.count
             state.current.appended += 1
             state.totalBytes += line.count
-            return state.current.number
+            return position
         }
     }
 
@@ -186,7 +197,7 @@ public final class TraceJournal: Sendable {
         let old = state.current
         if old.appended > 0 {
             if old.needsReplay {
-                state.replay.append(old.path)
+                queueReplay(old, &state)
             } else if old.settled >= old.appended {
                 remove(old, &state)
             } else {
@@ -199,6 +210,11 @@ public final class TraceJournal: Sendable {
         state.current = Segment(number: next, path: (folder as NSString).appendingPathComponent("\(next).jsonl"))
     }
 
+    private func queueReplay(_ segment: Segment, _ state: inout State) {
+        state.replay.append(segment.path)
+        if !segment.written.isEmpty { state.writtenByPath[segment.path] = segment.written }
+    }
+
     private func remove(_ segment: Segment, _ state: inout State) {
         unlink(segment.path)
         state.totalBytes -= segment.bytes
@@ -207,13 +223,13 @@ public final class TraceJournal: Sendable {
     /// Appends a trace the writer's queue has no room for: it lives only here, so its segment is replayed
     /// from disk as a whole (the traces of it that were also queued are written twice, harmlessly: writes
     /// are idempotent). Nil when it could not be written.
-    func appendSpilled(_ line: [UInt8]) -> Int? {
-        guard let segment = append(line) else { return nil }
+    func appendSpilled(_ line: [UInt8]) -> Position? {
+        guard let position = append(line) else { return nil }
         state.withLock { state in
-            if state.current.number == segment { state.current.needsReplay = true }
-            else { state.closed[segment]?.needsReplay = true }
+            if state.current.number == position.segment { state.current.needsReplay = true }
+            else { state.closed[position.segment]?.needsReplay = true }
         }
-        return segment
+        return position
     }
 
     /// Closes the current segment when it holds spilled traces, so the next replay reads them (the writer
@@ -224,24 +240,28 @@ public final class TraceJournal: Sendable {
         }
     }
 
-    /// Traces of these segments were stored (or, with `failed`, could not be): a fully stored segment is
-    /// deleted; one with a failure is kept for replay.
-    func settle(_ counts: [Int: Int], failed: Bool) {
+    /// Traces at these positions were stored (or, with `failed`, could not be): a fully stored segment is
+    /// deleted; one with a failure, or with spilled traces, is kept for replay, which skips what was stored.
+    func settle(_ positions: [Position], failed: Bool) {
         state.withLock { state in
-            for (number, count) in counts {
-                if number == state.current.number {
-                    state.current.settled += count
-                    if failed { state.current.needsReplay = true }
+            for position in positions {
+                if position.segment == state.current.number {
+                    state.current.settled += 1
+                    if failed { state.current.needsReplay = true } else { state.current.written.insert(position.line) }
                     continue
                 }
-                guard var segment = state.closed[number] else { continue }
-                segment.settled += count
-                if failed { segment.needsReplay = true }
-                if segment.settled >= segment.appended {
-                    state.closed[number] = nil
-                    if segment.needsReplay { state.replay.append(segment.path) } else { remove(segment, &state) }
-                } else {
-                    state.closed[number] = segment
+                if var segment = state.closed[position.segment] {
+                    segment.settled += 1
+                    if failed { segment.needsReplay = true } else { segment.written.insert(position.line) }
+                    if segment.settled >= segment.appended {
+                        state.closed[position.segment] = nil
+                        if segment.needsReplay { queueReplay(segment, &state) } else { remove(segment, &state) }
+                    } else {
+                        state.closed[position.segment] = segment
+                    }
+                } else if !failed, let path = state.replay.first(where: { $0.hasSuffix("/\(position.segment).jsonl") && $0.hasPrefix(folder) }) {
+                    // Already waiting for replay (it held spilled traces): the replay skips this one.
+                    state.writtenByPath[path, default: []].insert(position.line)
                 }
             }
             // A failed write: close the segment now so it can be replayed as a whole.
@@ -264,13 +284,16 @@ public final class TraceJournal: Sendable {
         }
     }
 
-    /// The oldest file waiting for replay.
-    func nextReplay() -> String? { state.withLock { $0.replay.first } }
+    /// The oldest file waiting for replay, and the lines of it already stored.
+    func nextReplay() -> (path: String, written: Set<Int>)? {
+        state.withLock { state in state.replay.first.map { ($0, state.writtenByPath[$0] ?? []) } }
+    }
 
     /// A replayed file was stored: delete it.
     func replayed(_ path: String) {
         state.withLock { state in
             state.replay.removeAll { $0 == path }
+            state.writtenByPath[path] = nil
             let size = ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? 0
             unlink(path)
             state.totalBytes = max(0, state.totalBytes - size)
@@ -282,13 +305,14 @@ public final class TraceJournal: Sendable {
         }
     }
 
-    /// Reads a journal file: its traces, skipping a torn last line (a crash mid-write) and unreadable ones.
-    static func read(_ path: String) -> (items: [TraceBatchItem], skipped: Int) {
+    /// Reads a journal file: its traces but those of `written` lines, skipping a torn last line (a crash
+    /// mid-write) and unreadable ones.
+    static func read(_ path: String, skipping written: Set<Int> = []) -> (items: [TraceBatchItem], skipped: Int) {
         guard let data = FileManager.default.contents(atPath: path) else { return ([], 0) }
         var items: [TraceBatchItem] = []
         var skipped = 0
         let decoder = JSONDecoder()
-        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
+        for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).enumerated() where !written.contains(index) {
             if let item = try? decoder.decode(TraceBatchItem.self, from: Data(line)) { items.append(item) } else { skipped += 1 }
         }
         return (items, skipped)

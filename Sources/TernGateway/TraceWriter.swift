@@ -29,8 +29,8 @@ public final class TraceWriter: Sendable {
     struct Queued {
         var item: TraceBatchItem
         var bytes: Int
-        /// The journal segment holding it, or nil.
-        var segment: Int?
+        /// Where the journal holds it, or nil.
+        var segment: TraceJournal.Position?
     }
 
     struct State {
@@ -118,11 +118,11 @@ public final class TraceWriter: Sendable {
     }
 
     /// Roughly the memory a queued trace holds: its texts plus what its fields, ids and metadata take
-    /// (measured: about 2 KiB for a gateway trace with short bodies).
+    /// (measured under load: about 5 KiB for a gateway trace with short bodies).
     static func size(_ item: TraceBatchItem) -> Int {
-        var bytes = 1536 + (item.trace.input?.utf8.count ?? 0) + (item.trace.output?.utf8.count ?? 0)
+        var bytes = 3072 + (item.trace.input?.utf8.count ?? 0) + (item.trace.output?.utf8.count ?? 0)
         for observation in item.observations {
-            bytes += 1024 + (observation.input?.utf8.count ?? 0) + (observation.output?.utf8.count ?? 0)
+            bytes += 2048 + (observation.input?.utf8.count ?? 0) + (observation.output?.utf8.count ?? 0)
         }
         return bytes
     }
@@ -204,8 +204,9 @@ public final class TraceWriter: Sendable {
             await drain()
             journal?.rotateForReplay()
             await replay()
-            // Memory freed by a burst goes back to the system once the queue is small again.
-            if state.withLock({ $0.queue.count }) < batchSize { MemoryTrim.releaseIfDue() }
+            // Memory freed by a burst goes back to the system: when the queue is small again, and at least
+            // every minute under load.
+            MemoryTrim.releaseIfDue(every: state.withLock({ $0.queue.count }) < batchSize ? .seconds(10) : .seconds(60))
             if Task.isCancelled { break }
         }
         ticker.cancel()
@@ -268,12 +269,7 @@ public final class TraceWriter: Sendable {
         let backlog = state.withLock { $0.queue.count }
         BackgroundPriority.set(yieldsToRequests: backlog < min(capacity / 8, Self.yieldingBacklog))
         let ok = await insert(batch.map(\.item))
-        var segments: [Int: Int] = [:]
-        var unjournaled = 0
-        for queued in batch {
-            if let segment = queued.segment { segments[segment, default: 0] += 1 } else { unjournaled += 1 }
-        }
-        journal?.settle(segments, failed: !ok)
+        journal?.settle(batch.compactMap(\.segment), failed: !ok)
         let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             if ok { state.written += batch.count } else {
                 state.failed += batch.count
@@ -345,8 +341,8 @@ public final class TraceWriter: Sendable {
     /// The journal's files; false when the store refused one (the rest wait).
     func replayJournal() async -> Bool {
         guard let journal else { return true }
-        while let path = journal.nextReplay() {
-            let (items, skipped) = TraceJournal.read(path)
+        while let (path, written) = journal.nextReplay() {
+            let (items, skipped) = TraceJournal.read(path, skipping: written)
             var ok = true
             var start = 0
             while start < items.count {

@@ -126,6 +126,7 @@ struct TraceLossTests {
             await writer.flush()
             await writer.replayPending()
             #expect(try await test.store.traces.count(projectID: project.id) == 200)
+            #expect(writer.stats.replayed == writer.stats.spilled, "the replay skipped what the queue had stored: \(writer.stats)")
             writer.finish()
             await run.value
             #expect(journal.stats.segmentsToReplay == 0)
