@@ -298,9 +298,14 @@ public final class TraceWriter: Sendable {
         await replay()
     }
 
+    /// One replay at a time (the writer's loop and `replayPending` may ask at once).
+    private let replayGate = AsyncGate()
+
     /// Stores the journal files waiting for replay, oldest first, then the retry buffer; stops at the first
     /// batch the store refuses (the next tick tries again).
     func replay() async {
+        await replayGate.enter()
+        defer { replayGate.leave() }
         guard await replayJournal() else { return }
         // Taken out of the buffer while being written, but still counted (items and bytes) against its bound.
         let retry = state.withLock { state -> [Queued] in
@@ -367,5 +372,35 @@ public final class TraceWriter: Sendable {
             logger.info("trace journal: replayed into the store", metadata: ["traces": .stringConvertible(items.count), "file": .string(path)])
         }
         return true
+    }
+}
+
+/// A mutual exclusion for async code: `enter` suspends while another task is inside.
+final class AsyncGate: Sendable {
+    private let state = Mutex<(busy: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func enter() async {
+        await withCheckedContinuation { continuation in
+            let entered = state.withLock { state -> Bool in
+                if state.busy {
+                    state.waiters.append(continuation)
+                    return false
+                }
+                state.busy = true
+                return true
+            }
+            if entered { continuation.resume() }
+        }
+    }
+
+    func leave() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiters.isEmpty {
+                state.busy = false
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        next?.resume()
     }
 }
