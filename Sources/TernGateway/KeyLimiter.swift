@@ -16,23 +16,38 @@ public import TernCore
 public final class KeyLimiter: Sendable {
     public struct Reservation: Sendable {
         let keyID: String
-        let entryID: UInt64
+        /// The window's second the request was counted in, and the tokens counted for it.
+        let second: Int64
+        let estimatedTokens: Int
         let period: String?
         let reservedCost: Double
         let projectID: String
     }
 
+    /// A key's last 60 seconds in one-second buckets: at most 60 of them whatever the traffic (a list of
+    /// every request held hundreds of thousands of entries per busy key).
     struct Window {
-        var entries: [(id: UInt64, at: ContinuousClock.Instant, tokens: Int)] = []
-        mutating func prune(_ now: ContinuousClock.Instant) {
-            let cutoff = now - .seconds(60)
-            if let first = entries.firstIndex(where: { $0.at > cutoff }) {
-                if first > 0 { entries.removeFirst(first) }
-            } else {
-                entries.removeAll()
-            }
+        var buckets: [Int64: RateUsage] = [:]
+
+        mutating func prune(_ second: Int64) {
+            if buckets.keys.contains(where: { $0 <= second - 60 }) { buckets = buckets.filter { $0.key > second - 60 } }
+        }
+
+        var total: RateUsage {
+            buckets.values.reduce(RateUsage(requests: 0, tokens: 0)) { RateUsage(requests: $0.requests + $1.requests, tokens: $0.tokens + $1.tokens) }
+        }
+
+        mutating func add(second: Int64, requests: Int, tokens: Int) {
+            var bucket = buckets[second] ?? RateUsage(requests: 0, tokens: 0)
+            bucket.requests += requests
+            bucket.tokens += tokens
+            buckets[second] = bucket
         }
     }
+
+    /// Seconds since this limiter started, for the windows' buckets.
+    private let origin = ContinuousClock.now
+    func second(_ now: ContinuousClock.Instant) -> Int64 { (now - origin).components.seconds }
 
     struct Budget {
         var period: String
@@ -43,7 +58,6 @@ public final class KeyLimiter: Sendable {
     struct State {
         var windows: [String: Window] = [:]
         var budgets: [String: Budget] = [:]
-        var nextID: UInt64 = 0
         /// The other replicas' counts per key: minute -> usage (the current and the previous minute).
         var others: [String: [Int64: RateUsage]] = [:]
     }
@@ -76,14 +90,16 @@ public final class KeyLimiter: Sendable {
         }
         return try state.withLock { state -> Reservation in
             var window = state.windows[key.id] ?? Window()
-            window.prune(now)
+            let second = self.second(now)
+            window.prune(second)
+            let own = window.total
             let others = Self.othersInLastMinute(state.others[key.id], date: date)
-            if let rpm = limits.requestsPerMinute, window.entries.count + others.requests >= rpm {
+            if let rpm = limits.requestsPerMinute, own.requests + others.requests >= rpm {
                 throw TernError(.rateLimited, code: "rpm_limit_exceeded",
                                 message: "API key \"\(key.name)\" allows \(rpm) requests per minute; try again shortly")
             }
             if let tpm = limits.tokensPerMinute {
-                let used = window.entries.reduce(0) { $0 + $1.tokens } + others.tokens
+                let used = own.tokens + others.tokens
                 if used + estimatedTokens > tpm {
                     throw TernError(.rateLimited, code: "tpm_limit_exceeded",
                                     message: "API key \"\(key.name)\" allows \(tpm) tokens per minute (\(used) used, this request needs about \(estimatedTokens))")
@@ -99,10 +115,10 @@ public final class KeyLimiter: Sendable {
                 current.reserved += worstCaseCost
                 state.budgets[key.id] = current
             }
-            state.nextID += 1
-            window.entries.append((state.nextID, now, estimatedTokens))
+            window.add(second: second, requests: 1, tokens: estimatedTokens)
             state.windows[key.id] = window
-            return Reservation(keyID: key.id, entryID: state.nextID, period: period, reservedCost: limits.budgetUSD != nil ? worstCaseCost : 0,
+            return Reservation(keyID: key.id, second: second, estimatedTokens: estimatedTokens, period: period,
+                               reservedCost: limits.budgetUSD != nil ? worstCaseCost : 0,
                                projectID: key.projectID)
         }
     }
@@ -111,8 +127,8 @@ public final class KeyLimiter: Sendable {
     public func settle(_ reservation: Reservation?, tokens: Int, cost: Double) {
         guard let reservation else { return }
         state.withLock { state in
-            if var window = state.windows[reservation.keyID], let index = window.entries.firstIndex(where: { $0.id == reservation.entryID }) {
-                window.entries[index].tokens = tokens
+            if var window = state.windows[reservation.keyID], window.buckets[reservation.second] != nil {
+                window.add(second: reservation.second, requests: 0, tokens: tokens - reservation.estimatedTokens)
                 state.windows[reservation.keyID] = window
             }
             if let period = reservation.period, var budget = state.budgets[reservation.keyID], budget.period == period {
@@ -169,18 +185,17 @@ public final class KeyLimiter: Sendable {
 
     /// What this process admitted per key with limits, per minute, for the other replicas.
     func ownUsage(now: ContinuousClock.Instant, date: Date) -> [Int64: [String: RateUsage]] {
+        let nowSecond = second(now)
         let nowMinute = Int64(date.timeIntervalSince1970 / 60)
         return state.withLock { state in
             var out: [Int64: [String: RateUsage]] = [:]
             for (keyID, window) in state.windows {
-                for entry in window.entries {
-                    // The minute the entry fell in, from its age.
-                    let age = now - entry.at
-                    let at = date.timeIntervalSince1970 - Double(age.components.seconds) - Double(age.components.attoseconds) / 1e18
-                    let minute = min(nowMinute, Int64(at / 60))
+                for (second, bucket) in window.buckets {
+                    // The minute the bucket's second fell in, from its age.
+                    let minute = min(nowMinute, Int64((date.timeIntervalSince1970 - Double(nowSecond - second)) / 60))
                     var usage = out[minute, default: [:]][keyID] ?? RateUsage(requests: 0, tokens: 0)
-                    usage.requests += 1
-                    usage.tokens += entry.tokens
+                    usage.requests += bucket.requests
+                    usage.tokens += bucket.tokens
                     out[minute, default: [:]][keyID] = usage
                 }
             }
@@ -221,6 +236,12 @@ public final class KeyLimiter: Sendable {
             }
         }
     }
+
+    /// The buckets a key's window holds now (tests of its bound).
+    func bucketCount(keyID: String) -> Int { state.withLock { $0.windows[keyID]?.buckets.count ?? 0 } }
+
+    /// What a key's window counts now.
+    func windowTotal(keyID: String) -> RateUsage { state.withLock { $0.windows[keyID]?.total ?? RateUsage(requests: 0, tokens: 0) } }
 
     /// Spend seen by this process for the key's current period (stored plus not yet flushed).
     public func spent(keyID: String) -> Double? {

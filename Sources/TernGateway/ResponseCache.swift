@@ -28,18 +28,25 @@ public final class ResponseCache: Sendable {
         var answer: CachedAnswer
         var expires: Date
         var tick: UInt64
+        var bytes: Int
     }
 
     let store: any TernStore
     let capacity: Int
+    /// The memory part's bound in bytes (answers' bodies and texts), whatever the count.
+    let capacityBytes: Int
     let logger: Logger
-    private let memory = Mutex<(entries: [String: Entry], tick: UInt64)>(([:], 0))
+    private let memory = Mutex<(entries: [String: Entry], tick: UInt64, bytes: Int)>(([:], 0, 0))
 
-    public init(store: any TernStore, capacity: Int, logger: Logger) {
+    public init(store: any TernStore, capacity: Int, capacityBytes: Int = 64 << 20, logger: Logger) {
         self.store = store
         self.capacity = capacity
+        self.capacityBytes = capacityBytes
         self.logger = logger
     }
+
+    /// Answers and bytes held in memory.
+    public var memoryUse: (entries: Int, bytes: Int) { memory.withLock { ($0.entries.count, $0.bytes) } }
 
     /// The key of a request: operation, requested model and the body without fields that do not change the answer.
     public static func key(operation: GatewayOperation, model: String, body: JSONValue) -> String {
@@ -56,6 +63,7 @@ public final class ResponseCache: Sendable {
             guard var entry = memory.entries[memoryKey] else { return nil }
             guard entry.expires > now else {
                 memory.entries[memoryKey] = nil
+                memory.bytes -= entry.bytes
                 return nil
             }
             memory.tick += 1
@@ -91,14 +99,23 @@ public final class ResponseCache: Sendable {
     }
 
     func remember(_ key: String, _ answer: CachedAnswer, expires: Date) {
-        guard capacity > 0 else { return }
+        let bytes = 256 + answer.body.count + (answer.outputText?.utf8.count ?? 0)
+        guard capacity > 0, bytes <= capacityBytes else { return }
         memory.withLock { memory in
             memory.tick += 1
-            memory.entries[key] = Entry(answer: answer, expires: expires, tick: memory.tick)
-            if memory.entries.count > capacity {
-                // Evict the least recently used tenth in one pass.
-                let victims = memory.entries.sorted { $0.value.tick < $1.value.tick }.prefix(max(1, capacity / 10))
-                for (victim, _) in victims { memory.entries[victim] = nil }
+            if let replaced = memory.entries[key] { memory.bytes -= replaced.bytes }
+            memory.entries[key] = Entry(answer: answer, expires: expires, tick: memory.tick, bytes: bytes)
+            memory.bytes += bytes
+            if memory.entries.count > capacity || memory.bytes > capacityBytes {
+                // Evict the least recently used tenth (or more, until under the byte bound) in one pass.
+                var evicted = 0
+                for (victim, entry) in memory.entries.sorted(by: { $0.value.tick < $1.value.tick }) {
+                    guard evicted < max(1, capacity / 10) || memory.bytes > capacityBytes, victim != key else { continue }
+                    memory.entries[victim] = nil
+                    memory.bytes -= entry.bytes
+                    evicted += 1
+                    if evicted >= max(1, capacity / 10), memory.bytes <= capacityBytes { break }
+                }
             }
         }
     }

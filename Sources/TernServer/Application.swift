@@ -77,7 +77,8 @@ public func buildGateway(store: any TernStore, options: TernServerOptions, logge
     // Traces an earlier run acknowledged but did not store (a crash, a kill, a full disk) go in first.
     await writer.replayPending()
     let limiter = KeyLimiter(store: store, logger: logger)
-    let cache = ResponseCache(store: store, capacity: config.gateway.cacheMemoryEntries, logger: logger)
+    let cache = ResponseCache(store: store, capacity: config.gateway.cacheMemoryEntries, capacityBytes: config.gateway.cacheMemoryBytes,
+                              logger: logger)
     var http: UpstreamHTTP?
     var providers: [ProviderType: any LLMProvider]
     if let given = options.providers {

@@ -274,6 +274,8 @@ public struct GatewaySettings: Sendable, Equatable {
     public var cache = CacheConfig()
     /// Responses kept in memory in front of the stored cache.
     public var cacheMemoryEntries = 10_000
+    /// The same memory's bound in bytes.
+    public var cacheMemoryBytes = 64 << 20
     /// Connections per upstream host (AsyncHTTPClient's soft limit).
     public var upstreamConnectionsPerHost = 256
     /// Cancel non-streaming upstream calls when their client disconnects. Streams are always cancelled.

@@ -148,9 +148,10 @@ extension TernConfig {
     mutating func applyGateway(_ node: ConfigNode) throws {
         for (key, value) in try node.mapping(allowed: ["trace_queue_capacity", "trace_body_limit_bytes", "cache", "cache_memory_entries",
                                                         "upstream_connections_per_host", "cancel_on_disconnect", "allow_api_upstreams",
-                                                        "trace_queue_max_bytes", "trace_journal", "trace_journal_max_bytes"]) {
+                                                        "trace_queue_max_bytes", "trace_journal", "trace_journal_max_bytes", "cache_memory_bytes"]) {
             switch key {
             case "trace_queue_max_bytes": gateway.traceQueueMaxBytes = try value.int(in: 1 << 20...(1 << 40))
+            case "cache_memory_bytes": gateway.cacheMemoryBytes = try value.int(in: 0...(1 << 40))
             case "trace_journal": gateway.traceJournal = try value.bool()
             case "trace_journal_max_bytes": gateway.traceJournalMaxBytes = try value.int(in: 1 << 20...(1 << 50))
             case "allow_api_upstreams": gateway.allowAPIUpstreams = try value.bool()
