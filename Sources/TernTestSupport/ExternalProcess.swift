@@ -11,12 +11,24 @@ public func runExternalProcess(_ arguments: [String], environment: [String: Stri
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
-    try process.run()
+    try ProcessLaunch.run(process)
     return await withCheckedContinuation { continuation in
         DispatchQueue.global().async {
             let data = (try? pipe.fileHandleForReading.readToEnd()) ?? Data()
             process.waitUntilExit()
             continuation.resume(returning: (process.terminationStatus, String(decoding: data, as: UTF8.self)))
         }
+    }
+}
+
+/// Starts child processes one at a time: Foundation's `Process.run()` on Linux is not safe to call from
+/// several threads at once (a CI run crashed in its memcpy while parallel tests started processes).
+public enum ProcessLaunch {
+    private static let lock = NSLock()
+
+    public static func run(_ process: Process) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try process.run()
     }
 }

@@ -225,7 +225,7 @@ final class RunningProcess: @unchecked Sendable {
                 waiter.resume(throwing: TernError.internalError("process exited before printing \"\(text)\""))
             }
         }
-        try process.run()
+        try ProcessLaunch.run(process)
     }
 
     var output: String {

@@ -58,6 +58,9 @@ struct AccessTests {
         (.read, .get, "/api/v1/datasets/d/export", nil),
         (.read, .get, "/api/v1/datasets/d/stats", nil),
         (.read, .get, "/api/v1/experiments", nil),
+        (.read, .get, "/api/v1/experiments/nope", nil),
+        (.read, .get, "/api/v1/experiments/nope/results", nil),
+        (.read, .get, "/api/v1/experiments/compare?base=a&head=b", nil),
         (.read, .get, "/api/v1/models", nil),
         (.read, .get, "/api/v1/models/m", nil),
         (.read, .get, "/api/v1/models/m/versions", nil),
@@ -69,6 +72,8 @@ struct AccessTests {
         (.write, .post, "/api/v1/scores", #"{"trace_id":"t-1","name":"q","value":1}"#),
         (.write, .post, "/api/v1/score-configs", #"{"name":"NAME","data_type":"numeric"}"#),
         (.write, .post, "/api/v1/experiments/nope/cancel", nil),
+        (.write, .post, "/api/v1/experiments", #"{"dataset":"d","prompts":["p"],"models":["m"]}"#),
+        (.write, .post, "/api/v1/datasets/d/import?format=jsonl", #"{"id":"NAME","input":"q"}"#),
         (.write, .post, "/api/v1/projects/default/keys", #"{"name":"NAME","role":"viewer"}"#),
         (.projectAdmin, .patch, "/api/v1/projects/default", #"{"retention_days":30}"#),
         (.projectAdmin, .patch, "/api/v1/projects/default/keys/KEYID", #"{"rpm":100}"#),
@@ -86,6 +91,7 @@ struct AccessTests {
         (.gateway, .post, "/v1/chat/completions", #"{"model":"nope","messages":[{"role":"user","content":"x"}]}"#),
         (.gateway, .post, "/v1/messages", #"{"model":"nope","max_tokens":5,"messages":[{"role":"user","content":"x"}]}"#),
         (.instanceAdmin, .delete, "/api/v1/models/m", nil),
+        (.write, .delete, "/api/v1/projects/default/keys/KEYID", nil),
     ]
 
     @Test("every endpoint with every kind of key and user: allowed ones never answer 401/403, the rest answer 403", arguments: StoreKind.available)

@@ -18,7 +18,7 @@ struct FuzzTests {
         process.arguments = [InteropTests.python, "-c", "import hypothesis"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
+        guard (try? ProcessLaunch.run(process)) != nil else { return false }
         process.waitUntilExit()
         return process.terminationStatus == 0
     }

@@ -16,7 +16,7 @@ struct InteropTests {
         process.arguments = [python, "-c", "import openai"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
+        guard (try? ProcessLaunch.run(process)) != nil else { return false }
         process.waitUntilExit()
         return process.terminationStatus == 0
     }
@@ -27,7 +27,7 @@ struct InteropTests {
         process.arguments = [python, "-c", "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
+        guard (try? ProcessLaunch.run(process)) != nil else { return false }
         process.waitUntilExit()
         return process.terminationStatus == 0
     }
