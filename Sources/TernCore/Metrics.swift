@@ -404,8 +404,9 @@ public struct PendingLanguage: Sendable, Equatable {
 /// Storage for the metrics: per-trace facts, the rollup rows and their dirty marks. Inserting
 /// traces or scores marks the hours they touch; `MetricsEngine.refresh` recomputes those hours.
 public protocol MetricsRepository: Sendable {
-    /// The facts of the traces matching a filter, with their numeric scores.
-    func facts(projectID: String, filter: TraceFilter) async throws -> [TraceFacts]
+    /// The traces matching a filter, with their numeric scores, summed by a `FactAggregator` while the rows
+    /// stream by (never all in memory at once).
+    func aggregateFacts(projectID: String, filter: TraceFilter, granularity: MetricsBucket, dimensions: [MetricsDimension?]) async throws -> [RollupRow]
     /// Stored rollup rows of one dimension with `from <= bucket < to`.
     func rollups(projectID: String, dimension: String, from: Int64, to: Int64) async throws -> [RollupRow]
     /// Stored rollup rows of one dimension with `from <= bucket < to` and one of `values`.
@@ -473,29 +474,51 @@ public struct MetricsResult: Sendable, Codable, Equatable {
     public static let otherKey = "(other)"
 }
 
+/// Sums facts one at a time into rows of `granularity` buckets for the given dimensions (`nil` for all
+/// traces): stores stream the rows of a scan through it, so memory grows with the groups, not the traces
+/// (an hour of 18 million gateway calls is a few hundred rows, not 18 million facts).
+public struct FactAggregator: Sendable {
+    struct Key: Hashable {
+        var bucket: Int64
+        var dimension: String
+        var value: String
+    }
+
+    let granularity: MetricsBucket
+    let dimensions: [MetricsDimension?]
+    private var groups: [Key: MetricsAccumulator] = [:]
+
+    public init(granularity: MetricsBucket, dimensions: [MetricsDimension?]) {
+        self.granularity = granularity
+        self.dimensions = dimensions
+    }
+
+    public mutating func add(_ fact: TraceFacts) {
+        let bucket = granularity.start(of: fact.startMicros)
+        for dimension in dimensions {
+            let keys = dimension.map { fact.keys($0) } ?? [""]
+            for value in keys {
+                groups[Key(bucket: bucket, dimension: dimension?.rawValue ?? RollupRow.totalDimension, value: value), default: MetricsAccumulator()].add(fact)
+            }
+        }
+    }
+
+    /// The rows, ordered by bucket, dimension and value.
+    public var rows: [RollupRow] {
+        groups.map { RollupRow(bucket: $0.key.bucket, dimension: $0.key.dimension, value: $0.key.value, stats: $0.value) }
+            .sorted { ($0.bucket, $0.dimension, $0.value) < ($1.bucket, $1.dimension, $1.value) }
+    }
+}
+
 /// Computes rollups and answers metrics queries over any `MetricsRepository`.
 public enum MetricsEngine {
     public static let maxBuckets = 2_000
 
     /// Aggregates facts into rows of `granularity` buckets for the given dimensions (`nil` for all traces).
     public static func aggregate(_ facts: [TraceFacts], granularity: MetricsBucket, dimensions: [MetricsDimension?]) -> [RollupRow] {
-        struct Key: Hashable {
-            var bucket: Int64
-            var dimension: String
-            var value: String
-        }
-        var rows: [Key: MetricsAccumulator] = [:]
-        for fact in facts {
-            let bucket = granularity.start(of: fact.startMicros)
-            for dimension in dimensions {
-                let keys = dimension.map { fact.keys($0) } ?? [""]
-                for value in keys {
-                    rows[Key(bucket: bucket, dimension: dimension?.rawValue ?? RollupRow.totalDimension, value: value), default: MetricsAccumulator()].add(fact)
-                }
-            }
-        }
-        return rows.map { RollupRow(bucket: $0.key.bucket, dimension: $0.key.dimension, value: $0.key.value, stats: $0.value) }
-            .sorted { ($0.bucket, $0.dimension, $0.value) < ($1.bucket, $1.dimension, $1.value) }
+        var aggregator = FactAggregator(granularity: granularity, dimensions: dimensions)
+        for fact in facts { aggregator.add(fact) }
+        return aggregator.rows
     }
 
     /// Recomputes up to `limit` dirty hours (and the user rows of their days). Returns how many hours
@@ -509,18 +532,19 @@ public enum MetricsEngine {
         var days = Set<String>()
         for mark in dirty where !deferring(mark) {
             let end = MetricsBucket.hour.next(after: mark.bucket)
-            let facts = try await repository.facts(
-                projectID: mark.projectID, filter: TraceFilter(from: Timestamp.date(mark.bucket), to: Timestamp.date(end)))
-            let rows = aggregate(facts, granularity: .hour, dimensions: [nil] + hourly)
+            let rows = try await repository.aggregateFacts(
+                projectID: mark.projectID, filter: TraceFilter(from: Timestamp.date(mark.bucket), to: Timestamp.date(end)),
+                granularity: .hour, dimensions: [nil] + hourly)
             let day = MetricsBucket.day.start(of: mark.bucket)
             let dayKey = "\(mark.projectID)\u{1}\(day)"
             if !days.contains(dayKey) {
                 days.insert(dayKey)
                 let dayEnd = MetricsBucket.day.next(after: day)
-                let dayFacts = try await repository.facts(
-                    projectID: mark.projectID, filter: TraceFilter(from: Timestamp.date(day), to: Timestamp.date(dayEnd)))
                 // Daily rows of every dimension too: month-long dashboards read 30 rows a group, not 720.
-                let daily = aggregate(dayFacts, granularity: .day, dimensions: [nil] + MetricsDimension.allCases).map { row in
+                let daily = try await repository.aggregateFacts(
+                    projectID: mark.projectID, filter: TraceFilter(from: Timestamp.date(day), to: Timestamp.date(dayEnd)),
+                    granularity: .day, dimensions: [nil] + MetricsDimension.allCases
+                ).map { row in
                     var row = row
                     if row.dimension != MetricsDimension.user.rawValue { row.dimension = RollupRow.daily(row.dimension) }
                     return row
@@ -592,8 +616,8 @@ public enum MetricsEngine {
             var filter = query.filter
             filter.from = Timestamp.date(from)
             filter.to = Timestamp.date(to)
-            let facts = try await repository.facts(projectID: projectID, filter: filter)
-            let all = aggregate(facts, granularity: query.bucket, dimensions: [nil] + (query.groupBy.map { [$0] } ?? []))
+            let all = try await repository.aggregateFacts(projectID: projectID, filter: filter, granularity: query.bucket,
+                                                          dimensions: [nil] + (query.groupBy.map { [$0] } ?? []))
             totalRows = all.filter { $0.dimension == RollupRow.totalDimension }
             rows = all.filter { $0.dimension != RollupRow.totalDimension }
         }

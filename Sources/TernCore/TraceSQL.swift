@@ -259,13 +259,11 @@ extension TraceSQL {
     }
 
     /// Attaches score facts to trace facts.
-    public static func attach(_ scores: [(traceID: String, name: String, value: Double)], to facts: inout [TraceFacts]) {
-        guard !scores.isEmpty else { return }
-        var index: [String: Int] = [:]
-        for (i, fact) in facts.enumerated() { index[fact.id] = i }
-        for score in scores {
-            if let i = index[score.traceID] { facts[i].scores.append((score.name, score.value)) }
-        }
+    /// Numeric scores by trace, to attach to each fact as it streams by (`TraceFacts.scores`).
+    public static func scoresByTrace(_ scores: [(traceID: String, name: String, value: Double)]) -> [String: [(String, Double)]] {
+        var index: [String: [(String, Double)]] = [:]
+        for score in scores { index[score.traceID, default: []].append((score.name, score.value)) }
+        return index
     }
 
     /// The SQL expression of the hour holding `start_time`.

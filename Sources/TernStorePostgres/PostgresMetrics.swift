@@ -7,29 +7,34 @@ struct PGMetrics: MetricsRepository {
     let client: PostgresClient
     let logger: Logger
 
-    func facts(projectID: String, filter: TraceFilter) async throws -> [TraceFacts] {
-        let (sql, values) = try TraceSQL.facts(filter, projectID: projectID, dialect: .postgres)
-        var facts = try await collect(client.mappedQuery(PostgresQuery(sql: sql, values: values), logger: logger)) { row in
-            let c = row.makeRandomAccess()
-            func text(_ i: Int) throws -> String? { try c[i].decode(String?.self) }
-            let start = try c[1].decode(Int64.self)
-            let end = try c[2].decode(Int64?.self)
-            return TraceFacts(
-                id: try text(0) ?? "", startMicros: start, name: try text(3), userID: try text(4), tags: storedTags(try text(5) ?? "[]"),
-                model: try text(6), prompt: TraceFacts.promptKey(name: try text(7), version: try c[8].decode(Int?.self)),
-                deployment: try text(9), variant: try text(10), task: try text(11), language: try text(12), domain: try text(13),
-                environment: try text(14), isError: try c[15].decode(Int.self) > 0, inputTokens: try c[16].decode(Int.self),
-                outputTokens: try c[17].decode(Int.self), cost: try c[18].decode(Double?.self),
-                latencyMs: end.map { Double($0 - start) / 1000 })
-        }
+    func aggregateFacts(projectID: String, filter: TraceFilter, granularity: MetricsBucket,
+                        dimensions: [MetricsDimension?]) async throws -> [RollupRow] {
         let (scoreSQL, scoreValues) = try TraceSQL.scoreFacts(filter, projectID: projectID, dialect: .postgres)
         var scores: [(traceID: String, name: String, value: Double)] = []
         for try await (trace, name, value) in try await client.mappedQuery(PostgresQuery(sql: scoreSQL, values: scoreValues), logger: logger)
             .decode((String, String, Double).self) {
             scores.append((trace, name, value))
         }
-        TraceSQL.attach(scores, to: &facts)
-        return facts
+        let scoresByTrace = TraceSQL.scoresByTrace(scores)
+        var aggregator = FactAggregator(granularity: granularity, dimensions: dimensions)
+        let (sql, values) = try TraceSQL.facts(filter, projectID: projectID, dialect: .postgres)
+        // Rows stream from the server as they are read: only the groups are kept.
+        for try await row in try await client.mappedQuery(PostgresQuery(sql: sql, values: values), logger: logger) {
+            let c = row.makeRandomAccess()
+            func text(_ i: Int) throws -> String? { try c[i].decode(String?.self) }
+            let start = try c[1].decode(Int64.self)
+            let end = try c[2].decode(Int64?.self)
+            var fact = TraceFacts(
+                id: try text(0) ?? "", startMicros: start, name: try text(3), userID: try text(4), tags: storedTags(try text(5) ?? "[]"),
+                model: try text(6), prompt: TraceFacts.promptKey(name: try text(7), version: try c[8].decode(Int?.self)),
+                deployment: try text(9), variant: try text(10), task: try text(11), language: try text(12), domain: try text(13),
+                environment: try text(14), isError: try c[15].decode(Int.self) > 0, inputTokens: try c[16].decode(Int.self),
+                outputTokens: try c[17].decode(Int.self), cost: try c[18].decode(Double?.self),
+                latencyMs: end.map { Double($0 - start) / 1000 })
+            if let traceScores = scoresByTrace[fact.id] { fact.scores = traceScores }
+            aggregator.add(fact)
+        }
+        return aggregator.rows
     }
 
     func rollups(projectID: String, dimension: String, from: Int64, to: Int64) async throws -> [RollupRow] {

@@ -7,26 +7,29 @@ struct SQLiteMetrics: MetricsRepository {
 
     static func arguments(_ values: [SQLValue]) -> StatementArguments { StatementArguments(values.map(\.databaseValue)) }
 
-    func facts(projectID: String, filter: TraceFilter) async throws -> [TraceFacts] {
+    func aggregateFacts(projectID: String, filter: TraceFilter, granularity: MetricsBucket,
+                        dimensions: [MetricsDimension?]) async throws -> [RollupRow] {
         let (sql, values) = try TraceSQL.facts(filter, projectID: projectID, dialect: .sqlite)
         let (scoreSQL, scoreValues) = try TraceSQL.scoreFacts(filter, projectID: projectID, dialect: .sqlite)
         return try await pool.read { db in
-            var facts: [TraceFacts] = []
+            var scores: [(traceID: String, name: String, value: Double)] = []
+            let scoreCursor = try Row.fetchCursor(db, sql: scoreSQL, arguments: Self.arguments(scoreValues))
+            while let row = try scoreCursor.next() { scores.append((row[0], row[1], row[2])) }
+            let scoresByTrace = TraceSQL.scoresByTrace(scores)
+            var aggregator = FactAggregator(granularity: granularity, dimensions: dimensions)
             let cursor = try Row.fetchCursor(db, sql: sql, arguments: Self.arguments(values))
             while let row = try cursor.next() {
                 let start: Int64 = row[1]
                 let end: Int64? = row[2]
-                facts.append(TraceFacts(
+                var fact = TraceFacts(
                     id: row[0], startMicros: start, name: row[3], userID: row[4], tags: storedTags(row[5]), model: row[6],
                     prompt: TraceFacts.promptKey(name: row[7], version: row[8]), deployment: row[9], variant: row[10], task: row[11],
                     language: row[12], domain: row[13], environment: row[14], isError: (row[15] as Int) > 0, inputTokens: row[16],
-                    outputTokens: row[17], cost: row[18], latencyMs: end.map { Double($0 - start) / 1000 }))
+                    outputTokens: row[17], cost: row[18], latencyMs: end.map { Double($0 - start) / 1000 })
+                if let traceScores = scoresByTrace[fact.id] { fact.scores = traceScores }
+                aggregator.add(fact)
             }
-            var scores: [(traceID: String, name: String, value: Double)] = []
-            let scoreCursor = try Row.fetchCursor(db, sql: scoreSQL, arguments: Self.arguments(scoreValues))
-            while let row = try scoreCursor.next() { scores.append((row[0], row[1], row[2])) }
-            TraceSQL.attach(scores, to: &facts)
-            return facts
+            return aggregator.rows
         }
     }
 
