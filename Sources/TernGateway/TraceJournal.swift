@@ -305,17 +305,23 @@ public final class TraceJournal: Sendable {
         }
     }
 
-    /// Reads a journal file: its traces but those of `written` lines, skipping a torn last line (a crash
-    /// mid-write) and unreadable ones.
-    static func read(_ path: String, skipping written: Set<Int> = []) -> (items: [TraceBatchItem], skipped: Int) {
-        guard let data = FileManager.default.contents(atPath: path) else { return ([], 0) }
-        var items: [TraceBatchItem] = []
-        var skipped = 0
+    /// A journal file's lines but the `written` ones (slices of the file's bytes, not copies).
+    static func lines(_ path: String, skipping written: Set<Int> = []) -> [Data] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        return data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).enumerated()
+            .filter { !written.contains($0.offset) }.map(\.element)
+    }
+
+    /// The traces of some lines; a torn last line (a crash mid-write) or an unreadable one is counted, not kept.
+    static func decode(_ lines: ArraySlice<Data>) -> (items: [TraceBatchItem], unreadable: Int) {
         let decoder = JSONDecoder()
-        for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).enumerated() where !written.contains(index) {
-            if let item = try? decoder.decode(TraceBatchItem.self, from: Data(line)) { items.append(item) } else { skipped += 1 }
+        var items: [TraceBatchItem] = []
+        items.reserveCapacity(lines.count)
+        var unreadable = 0
+        for line in lines {
+            if let item = try? decoder.decode(TraceBatchItem.self, from: line) { items.append(item) } else { unreadable += 1 }
         }
-        return (items, skipped)
+        return (items, unreadable)
     }
 
     /// One trace as a journal line.

@@ -347,29 +347,31 @@ public final class TraceWriter: Sendable {
     func replayJournal() async -> Bool {
         guard let journal else { return true }
         while let (path, written) = journal.nextReplay() {
-            let (items, skipped) = TraceJournal.read(path, skipping: written)
-            var ok = true
+            // The file's lines, decoded a batch at a time: a segment's traces are never all in memory at once.
+            let lines = TraceJournal.lines(path, skipping: written)
+            var stored = 0
+            var skipped = 0
             var start = 0
-            while start < items.count {
-                let batch = Array(items[start..<min(start + batchSize, items.count)])
+            while start < lines.count {
+                let (batch, unreadable) = TraceJournal.decode(lines[start..<min(start + batchSize, lines.count)])
                 start += batchSize
+                skipped += unreadable
                 // One attempt: the next tick tries again.
                 do {
                     try await BackgroundPriority.$isBackgroundWrite.withValue(true) { try await store.traces.insert(batch) }
                     health.recordSuccess()
+                    stored += batch.count
                 } catch {
                     if let reason = store.unavailability(of: error) { health.recordFailure(reason) }
-                    ok = false
-                    break
+                    return false
                 }
             }
-            guard ok else { return false }
             journal.replayed(path)
             state.withLock { state in
-                state.replayed += items.count
+                state.replayed += stored
                 if skipped > 0 { state.lost[.unreadable, default: 0] += skipped }
             }
-            logger.info("trace journal: replayed into the store", metadata: ["traces": .stringConvertible(items.count), "file": .string(path)])
+            logger.info("trace journal: replayed into the store", metadata: ["traces": .stringConvertible(stored), "file": .string(path)])
         }
         return true
     }
