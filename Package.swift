@@ -47,10 +47,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Language identification of trace inputs (a port of langdetect); its profiles are generated data.
+        .target(
+            name: "TernLanguage",
+            dependencies: ["TernCore"],
+            swiftSettings: swiftSettings
+        ),
+        // What both SQL stores share: the dialect, trace filters, and SQL written once for both.
+        .target(
+            name: "TernStoreSQL",
+            dependencies: ["TernCore"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TernStoreSQLite",
             dependencies: [
                 "TernCore",
+                "TernStoreSQL",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The C API, for the ingest path's direct binding (Sources/TernStoreSQLite/RawStatement.swift).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -61,6 +74,7 @@ let package = Package(
             name: "TernStorePostgres",
             dependencies: [
                 "TernCore",
+                "TernStoreSQL",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
@@ -88,17 +102,34 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Data collection: the REST ingest API's and OpenTelemetry's (OTLP) mappings into traces.
         .target(
-            name: "TernMonitor",
+            name: "TernIngest",
             dependencies: [
-                "TernCore", "TernGateway",
+                "TernCore", "TernProviders",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings
         ),
+        // Data and labeling: dataset import, export and statistics.
+        .target(
+            name: "TernData",
+            dependencies: ["TernCore"],
+            swiftSettings: swiftSettings
+        ),
+        // Monitoring and response: the metrics engine and the monitoring job.
+        .target(
+            name: "TernMonitor",
+            dependencies: [
+                "TernCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Evaluation and experiments: the evaluator contract and registry, graders, `tern eval`'s engine.
         .target(
             name: "TernEval",
-            dependencies: ["TernCore"],
+            dependencies: ["TernCore", "TernProviders"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -106,8 +137,12 @@ let package = Package(
             dependencies: [
                 "TernCore",
                 "TernEval",
+                "TernData",
+                "TernMonitor",
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
+            // Templates, stylesheets and scripts as real files, embedded in the binary (WebFiles.swift).
+            resources: [.embedInCode("Templates"), .embedInCode("Assets")],
             swiftSettings: swiftSettings
         ),
         // Element-wise kernels of the local model (GELU), vectorised for AVX-512 / AVX2 and chosen at run time.
@@ -122,6 +157,7 @@ let package = Package(
                 // OpenBLAS (Debian: libopenblas-dev) is loaded at run time (Sources/TernLocal/LinearAlgebra.swift
                 // says why); scripts/test and scripts/serve install it.
                 "TernCore",
+                "TernProviders",
                 "CTernKernels",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -136,7 +172,10 @@ let package = Package(
                 "TernStorePostgres",
                 "TernProviders",
                 "TernGateway",
+                "TernIngest",
+                "TernData",
                 "TernMonitor",
+                "TernLanguage",
                 "TernWeb",
                 "TernEval",
                 "TernLocal",
@@ -164,12 +203,12 @@ let package = Package(
                 "TernEval",
                 "TernProviders",
                 "TernWeb",
+                "TernData",
+                "TernLocal",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                "TernLocal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -204,7 +243,7 @@ let package = Package(
         .executableTarget(
             name: "tern-bench",
             dependencies: [
-                "TernCore", "TernStoreSQLite", "TernStorePostgres", "TernServer", "TernMonitor",
+                "TernCore", "TernStoreSQLite", "TernStorePostgres", "TernServer", "TernMonitor", "TernProviders", "TernLanguage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/TernBench",
@@ -221,18 +260,18 @@ let package = Package(
         .testTarget(
             name: "TernCoreTests",
             dependencies: ["TernCore", "TernTestSupport"],
-            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TernStoreContractTests",
-            dependencies: ["TernCore", "TernTestSupport", "TernStoreSQLite", "TernStorePostgres"],
+            dependencies: ["TernCore", "TernTestSupport", "TernStoreSQL", "TernStoreSQLite", "TernStorePostgres", "TernMonitor"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TernServerTests",
             dependencies: [
                 "TernServer", "TernTestSupport", "TernGateway", "TernProviders", "TernLocal", "TernStoreSQLite", "TernStorePostgres",
+                "TernData", "TernMonitor", "TernIngest",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -241,13 +280,39 @@ let package = Package(
         ),
         .testTarget(
             name: "TernMonitorTests",
-            dependencies: ["TernMonitor", "TernCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["TernMonitor", "TernCore", "TernTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TernIngestTests",
+            dependencies: ["TernIngest", "TernCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TernLanguageTests",
+            dependencies: ["TernLanguage", "TernCore"],
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TernDataTests",
+            dependencies: ["TernData", "TernCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TernGatewayTests",
+            dependencies: ["TernGateway", "TernCore", "TernProviders", "TernTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TernProvidersTests",
+            dependencies: ["TernProviders", "TernCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "TernEvalTests",
-            dependencies: ["TernEval", "TernCore"],
+            dependencies: ["TernEval", "TernCore", "TernProviders"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -262,12 +327,12 @@ let package = Package(
         ),
         .testTarget(
             name: "TernWebTests",
-            dependencies: ["TernWeb", "TernCore"],
+            dependencies: ["TernWeb", "TernCore", "TernData", "TernMonitor"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TernCLITests",
-            dependencies: ["TernCLI", "TernTestSupport", "TernServer", "TernStoreSQLite", "TernEval", "TernLocal"],
+            dependencies: ["TernCLI", "TernTestSupport", "TernServer", "TernStoreSQLite", "TernEval", "TernLocal", "TernData"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

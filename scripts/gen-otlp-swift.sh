@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates Sources/TernMonitor/Generated/*.pb.swift from proto/opentelemetry/**.proto.
+# Regenerates Sources/TernIngest/Generated/*.pb.swift from proto/opentelemetry/**.proto.
 #
 # Builds protoc-gen-swift from swift-protobuf at the same version Package.swift resolves
 # (SWIFT_PROTOBUF_VERSION, default 1.39.0) in a scratch directory outside the repo, then runs
@@ -17,7 +17,7 @@ version="${SWIFT_PROTOBUF_VERSION:-1.39.0}"
 url="${SWIFT_PROTOBUF_URL:-https://github.com/apple/swift-protobuf.git}"
 scratch="${TERN_PROTOC_GEN_SWIFT_DIR:-${TMPDIR:-/tmp}/tern-protoc-gen-swift}"
 jobs="${SWIFT_BUILD_JOBS:-1}"
-out="$repo/Sources/TernMonitor/Generated"
+out="$repo/Sources/TernIngest/Generated"
 protos=(
   opentelemetry/proto/common/v1/common.proto
   opentelemetry/proto/resource/v1/resource.proto

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TernCore
 import TernServer
+import TernMonitor
 
 /// `tern-bench dashboard`: times, in process, the queries the dashboard and the trace list make.
 struct DashboardCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import Foundation
 import TernCore
 import TernGateway
+import TernProviders
 
 /// SplitMix64: small, fast and the same on every platform, so a seed gives the same data everywhere.
 struct SplitMix64: RandomNumberGenerator {

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import TernCore
 import TernServer
+import TernMonitor
+import TernLanguage
 
 /// `tern-bench seed`: N realistic traces straight into a store through `store.traces.insert`, then the
 /// background duties a server would run on them (language detection, rollups), each timed.

@@ -3,6 +3,7 @@ import Foundation
 import TernCore
 import TernServer
 import TernGateway
+import TernProviders
 
 /// `tern-bench write`: the storage half of the ingest benchmark, in process. CONCURRENCY tasks call
 /// `store.traces.insert` for DURATION seconds with batches shaped like bench/ingest's requests (TRACES

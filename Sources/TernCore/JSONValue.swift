@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Any JSON value, for bodies Tern forwards without knowing every field (OpenAI and Anthropic
 /// requests pass through faithfully) and for free-form metadata.

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Crypto
 
 /// API keys and session tokens: random, shown once, stored only as a SHA-256 hash.

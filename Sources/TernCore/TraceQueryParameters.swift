@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Reads trace filters from URL query parameters named after the fields, for the REST API and the
 /// web UI alike (so a page's URL and an API call filter the same way):

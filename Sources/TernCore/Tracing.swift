@@ -196,7 +196,7 @@ public struct TraceBatchItem: Sendable, Codable {
         var hours: [(projectID: String, hour: Int64)] = []
         index.reserveCapacity(batch.count)
         func markHour(_ projectID: String, _ start: Date) {
-            let hour = TraceSQL.hour(Timestamp.micros(start))
+            let hour = Timestamp.hour(Timestamp.micros(start))
             if seenHours.insert(HourKey(projectID: projectID, hour: hour)).inserted { hours.append((projectID, hour)) }
         }
         for item in batch {

@@ -1,5 +1,6 @@
 import Foundation
 public import TernCore
+public import TernProviders
 
 // Model clients for `tern eval`: providers called directly (OpenAI-compatible and Anthropic APIs,
 // with endpoints and keys read from the environment as promptfoo reads them), a Tern server's
@@ -32,8 +33,8 @@ extension EvalEndpoint {
         var traceID: String?
         if isTernGateway {
             traceID = TernID.makeTimeOrdered()
-            headers["x-tern-trace-id"] = traceID
-            headers["x-tern-tags"] = headers["x-tern-tags"] ?? "eval"
+            headers[TernHeader.traceID] = traceID
+            headers[TernHeader.tags] = headers[TernHeader.tags] ?? "eval"
         }
         let providerConfig = ProviderConfig(name: identity, type: type, baseURL: baseURL, apiKeyEnv: apiKeyEnv, headers: headers,
                                             timeoutSeconds: timeoutSeconds)

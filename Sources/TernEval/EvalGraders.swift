@@ -1,6 +1,7 @@
 public import Foundation
 import Synchronization
 public import TernCore
+public import TernProviders
 
 // Graders for `tern eval`: the judge and embedding models of model-graded assertions, named as
 // promptfoo names them (the assertion's `provider`, else the test's or defaultTest's

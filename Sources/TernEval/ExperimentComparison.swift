@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import TernCore
 
 /// How two runs' cells are paired: always on item id and repetition, plus the parts of the column

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import TernCore
 
 // Who grades: the chat models and embedding models that model-graded assertions call, resolved

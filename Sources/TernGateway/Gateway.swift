@@ -158,7 +158,7 @@ public final class Gateway: Sendable {
 
     public func handle(_ request: GatewayRequest) async -> GatewayReply {
         let start = Date()
-        let traceID = Self.validTraceID(request.headers["x-tern-trace-id"]) ?? TernID.makeTimeOrdered()
+        let traceID = Self.validTraceID(request.headers[TernHeader.traceID]) ?? TernID.makeTimeOrdered()
         do {
             var request = request
             var prompt: PromptVersion?
@@ -216,19 +216,19 @@ public final class Gateway: Sendable {
         for (key, value) in bodyMetadata {
             if let text = value.string { metadata[key] = text } else if let number = value.double { metadata[key] = String(number) }
         }
-        var tags = (headers["x-tern-tags"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        var tags = (headers[TernHeader.tags] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         tags += bodyMetadata["tags"]?.array?.compactMap(\.string) ?? []
-        let user = headers["x-tern-user"] ?? body["user"]?.string ?? (request.operation == .messages ? body["metadata"]?["user_id"]?.string : nil)
+        let user = headers[TernHeader.user] ?? body["user"]?.string ?? (request.operation == .messages ? body["metadata"]?["user_id"]?.string : nil)
         let input = RoutingInput(
-            requestedModel: requested, task: headers["x-tern-task"] ?? metadata["task"], tags: tags, user: user,
-            session: headers["x-tern-session"] ?? metadata["session_id"], keyID: request.key.id, keyName: request.key.name, metadata: metadata)
+            requestedModel: requested, task: headers[TernHeader.task] ?? metadata["task"], tags: tags, user: user,
+            session: headers[TernHeader.session] ?? metadata["session_id"], keyID: request.key.id, keyName: request.key.name, metadata: metadata)
 
         var forward = body
         forward["tern"] = nil
         if request.operation != .messages, body["store"]?.bool != true { forward["metadata"] = nil }
         let stream = request.operation != .embedding && body["stream"]?.bool == true
         let cacheConfig = model.cache ?? settings.cache
-        let bypass = (headers["x-tern-cache"] ?? "").lowercased()
+        let bypass = (headers[TernHeader.cache] ?? "").lowercased()
         var cacheKey: String?
         var cacheStatus = "off"
         if cacheConfig.enabled {
@@ -474,11 +474,11 @@ public final class Gateway: Sendable {
     }
 
     func failure(_ error: GatewayError, request: GatewayRequest, traceID: String, start: Date, context: Context?, attempts: [Attempt]) -> GatewayReply {
-        var headers: [(String, String)] = [("content-type", "application/json"), ("x-tern-trace-id", traceID)]
+        var headers: [(String, String)] = [("content-type", "application/json"), (TernHeader.traceID, traceID)]
         if let context {
             limiter.settle(context.reservation, tokens: 0, cost: 0)
-            if let last = attempts.last { headers.append(("x-tern-deployment", last.deployment)) }
-            headers.append(("x-tern-cache", context.cacheStatus))
+            if let last = attempts.last { headers.append((TernHeader.deployment, last.deployment)) }
+            headers.append((TernHeader.cache, context.cacheStatus))
             let deployment = attempts.last.flatMap { context.model.deployment(named: $0.deployment) }
             record(request: request, context: context, end: Date(), firstToken: nil, deployment: deployment,
                    provider: deployment.flatMap { registry.providers[$0.provider] }, servedModel: nil, reason: nil, variant: nil,
@@ -495,9 +495,9 @@ public final class Gateway: Sendable {
     func headers(_ context: Context, deployment: String, variant: String?, json: Bool) -> [(String, String)] {
         var headers: [(String, String)] = [
             ("content-type", json ? "application/json" : "text/event-stream; charset=utf-8"),
-            ("x-tern-trace-id", context.traceID), ("x-tern-deployment", deployment), ("x-tern-cache", context.cacheStatus),
+            (TernHeader.traceID, context.traceID), (TernHeader.deployment, deployment), (TernHeader.cache, context.cacheStatus),
         ]
-        if let variant { headers.append(("x-tern-variant", variant)) }
+        if let variant { headers.append((TernHeader.variant, variant)) }
         if !json { headers.append(("cache-control", "no-cache")) }
         return headers
     }
@@ -579,7 +579,7 @@ public final class Gateway: Sendable {
             metadata: ["api_key_id": .string(request.key.id), "api_key": .string(request.key.name)],
             requestedModel: requested, statusCode: error.status)
         let trace = Trace(id: traceID, projectID: request.key.projectID, name: "\(Self.operationName(request.operation)) \(requested ?? "?")",
-                          userID: request.headers["x-tern-user"] ?? request.body["user"]?.string, sessionID: request.headers["x-tern-session"],
+                          userID: request.headers[TernHeader.user] ?? request.body["user"]?.string, sessionID: request.headers[TernHeader.session],
                           startTime: start, endTime: Date())
         traces.enqueue(TraceBatchItem(trace: trace, observations: [observation]))
     }

@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-public import TernCore
+import TernCore
 
 /// Per-deployment health: consecutive failures, cooldown with a single probe back, and a moving
 /// latency estimate for least-latency routing.

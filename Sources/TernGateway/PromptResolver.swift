@@ -1,6 +1,7 @@
 import Foundation
 public import TernCore
 import Synchronization
+import TernProviders
 
 /// Resolves prompts referenced by gateway requests, with a short in-memory cache so a request
 /// naming a label does not wait on the database each time (a moved label shows within `ttl`).
@@ -56,10 +57,10 @@ struct PromptReference {
 
     static func from(body: JSONValue, headers: [String: String]) throws -> PromptReference? {
         let tern = body["tern"]
-        guard let name = tern?["prompt"]?.string ?? headers["x-tern-prompt"] else { return nil }
+        guard let name = tern?["prompt"]?.string ?? headers[TernHeader.prompt] else { return nil }
         var version = tern?["version"]?.int
-        if version == nil, let text = headers["x-tern-prompt-version"] {
-            guard let number = Int(text) else { throw GatewayError.invalid("x-tern-prompt-version: expected a version number", param: "x-tern-prompt-version") }
+        if version == nil, let text = headers[TernHeader.promptVersion] {
+            guard let number = Int(text) else { throw GatewayError.invalid("x-tern-prompt-version: expected a version number", param: TernHeader.promptVersion) }
             version = number
         }
         var variables: [String: JSONValue] = [:]
@@ -67,7 +68,7 @@ struct PromptReference {
             guard let object = given.object else { throw GatewayError.invalid("tern.variables: expected an object", param: "tern.variables") }
             variables = object
         }
-        return PromptReference(name: name, label: tern?["label"]?.string ?? headers["x-tern-prompt-label"], version: version, variables: variables)
+        return PromptReference(name: name, label: tern?["label"]?.string ?? headers[TernHeader.promptLabel], version: version, variables: variables)
     }
 
     /// The request body with the rendered prompt: its messages before the request's own, its model and

@@ -3,6 +3,7 @@ public import Foundation
 public import Logging
 import Synchronization
 public import TernCore
+public import TernProviders
 
 /// A complete answer kept for exact repeats of a request.
 public struct CachedAnswer: Sendable, Codable, Equatable {

@@ -1,6 +1,6 @@
 import Foundation
 public import TernCore
-import TernProviders
+public import TernProviders
 
 /// Rebuilds a complete answer from streamed events (to cache it), and replays a complete answer as
 /// events (to serve a cached answer to a streaming client).

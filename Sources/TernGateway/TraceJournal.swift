@@ -1,7 +1,7 @@
 import Foundation
 public import Logging
 import Synchronization
-public import TernCore
+import TernCore
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,6 @@
 public import Foundation
-public import TernCore
+import TernCore
+public import TernProviders
 
 /// The gateway's `local` provider: OpenAI's `POST /v1/embeddings` answered by a model that runs in this
 /// process (`all-minilm-l6-v2`), loaded once and shared with everything else that embeds.

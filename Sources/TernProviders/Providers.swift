@@ -3,7 +3,7 @@ public import Foundation
 import NIOCore
 import NIOHTTP1
 import Synchronization
-public import TernCore
+import TernCore
 
 /// The HTTP client shared by every upstream call: one connection pool per host, kept warm.
 public final class UpstreamHTTP: Sendable {

@@ -6,7 +6,9 @@ import Synchronization
 public import TernCore
 public import TernGateway
 import TernLocal
-import TernProviders
+public import TernProviders
+import TernMonitor
+import TernLanguage
 
 /// Everything the HTTP application needs, built once per process.
 public struct TernServerOptions: Sendable {
@@ -157,41 +159,43 @@ public func buildApplication(
     router.add(middleware: ErrorMiddleware(store: store, health: health))
     router.add(middleware: BodyLimitMiddleware(limit: config.server.maxBodyBytes))
 
-    HealthController(store: store, metrics: options.metrics, health: health).register(on: router)
+    router.addRoutes(HealthController(store: store, metrics: options.metrics, health: health).routes)
 
     let throttle = LoginThrottle()
     let secureCookies = config.server.publicURL.map { $0.lowercased().hasPrefix("https://") } ?? false
     let users = UsersController(
         store: store, hasher: options.hasher, sessionTTL: .seconds(config.auth.sessionHours * 3600),
         maxBody: config.server.maxBodyBytes, throttle: throttle, secureCookies: secureCookies)
-    users.registerPublic(on: router.group("api/v1"))
+    router.addRoutes(users.publicRoutes, atPath: "api/v1")
 
     let web = WebController(store: store, authenticator: authenticator, renderer: .shared, sessionTTL: .seconds(config.auth.sessionHours * 3600),
                             maxBody: config.server.maxBodyBytes, throttle: throttle, secureCookies: secureCookies)
-    web.register(on: router)
-    PromptsWebController(web: web, gateway: parts.gateway).register(on: router)
-    DatasetsWebController(web: web, embedder: options.embedder).register(on: router)
+    router.addRoutes(web.routes)
+    router.addRoutes(PromptsWebController(web: web, gateway: parts.gateway).routes)
+    router.addRoutes(DatasetsWebController(web: web, embedder: options.embedder).routes)
     let traces = TracesController(store: store, writer: writer, maxBody: config.server.maxBodyBytes)
     let experiments = ExperimentService(store: store, gateway: parts.gateway, logger: logger,
                                         cacheDirectory: URL(fileURLWithPath: config.dataDir, isDirectory: true).appendingPathComponent("cache/experiments"))
     let experimentsAPI = ExperimentsController(store: store, gateway: parts.gateway, service: experiments, maxBody: config.server.maxBodyBytes,
                                                projectID: { try await traces.projectID($0, $1) })
-    web.registerExperiments(on: router, api: experimentsAPI)
+    let experimentPages = RouteCollection(context: TernRequestContext.self)
+    web.registerExperiments(on: experimentPages, api: experimentsAPI)
+    router.addRoutes(experimentPages)
 
     let api = router.group("api/v1").add(middleware: AuthMiddleware(authenticator: authenticator))
-    users.register(on: api)
-    ProjectsController(store: store, authenticator: authenticator, maxBody: config.server.maxBodyBytes).register(on: api)
-    ModelsController(gateway: parts.gateway, store: store, maxBody: config.server.maxBodyBytes).register(on: api)
-    TracesController(store: store, writer: writer, maxBody: config.server.maxBodyBytes).register(on: api)
-    IngestController(store: store, maxBody: config.server.maxBodyBytes).register(on: api)
-    PromptsController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }).register(on: api)
-    DatasetsController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) },
-                       embedder: options.embedder).register(on: api)
-    experimentsAPI.register(on: api)
+    api.addRoutes(users.routes)
+    api.addRoutes(ProjectsController(store: store, authenticator: authenticator, maxBody: config.server.maxBodyBytes).routes)
+    api.addRoutes(ModelsController(gateway: parts.gateway, store: store, maxBody: config.server.maxBodyBytes).routes)
+    api.addRoutes(traces.routes)
+    api.addRoutes(IngestController(store: store, maxBody: config.server.maxBodyBytes).routes)
+    api.addRoutes(PromptsController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }).routes)
+    api.addRoutes(DatasetsController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) },
+                                     embedder: options.embedder).routes)
+    api.addRoutes(experimentsAPI.routes)
 
     let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
-    GatewayController(gateway: parts.gateway, maxBody: config.server.maxBodyBytes, cancelOnDisconnect: config.gateway.cancelOnDisconnect).register(on: v1)
-    OTLPController(store: store, maxBody: config.server.maxBodyBytes).register(on: v1)
+    v1.addRoutes(GatewayController(gateway: parts.gateway, maxBody: config.server.maxBodyBytes, cancelOnDisconnect: config.gateway.cancelOnDisconnect).routes)
+    v1.addRoutes(OTLPController(store: store, maxBody: config.server.maxBodyBytes).routes)
 
     let connectionLimit = FileLimit.connectionBudget(configured: config.server.maxConnections)
     if connectionLimit < config.server.maxConnections {
@@ -233,11 +237,11 @@ public func buildApplication(
                 logger.warning("retention job failed", metadata: ["error": "\(error)"])
             }
         },
-        BackgroundService(name: "monitoring", every: .seconds(2), final: false) {
+        BackgroundService(name: "monitoring", every: .seconds(2), final: false) { [monitoring = MonitoringJob(store: store, logger: logger)] in
             await withTaskExecutorPreference(BackgroundExecutor.monitoring) {
                 do {
                     try await store.withExclusiveJob("monitoring") {
-                        await MonitoringJobs.run(store: store, detect: options.detectLanguage, logger: logger)
+                        await monitoring.run(detect: options.detectLanguage)
                     }
                 } catch {
                     logger.warning("monitoring job could not take its lock", metadata: ["error": "\(error)"])
@@ -263,61 +267,6 @@ public func buildApplication(
             }
         })
     return app
-}
-
-/// The monitoring duties behind the metrics: language detection for traces that came without one,
-/// then the rollups of the hours that changed.
-public enum MonitoringJobs {
-    /// The hour still filling is recomputed at most this often: recomputing reads all of its traces
-    /// (and its day's). Under heavy ingest that read grows with the hour, so the wait also grows to
-    /// nine times what the last such round took: the job spends at most a tenth of its time there.
-    static let currentHourInterval: Duration = .seconds(10)
-    static let lastCurrentHourRefresh = Mutex<[String: ContinuousClock.Instant]>([:])
-    static let lastCurrentHourCost = Mutex<Duration>(.zero)
-    static let lastStatistics = Mutex<ContinuousClock.Instant?>(nil)
-
-    /// How long to wait between two recomputes of a filling hour after one took `cost`.
-    static func currentHourWait(after cost: Duration) -> Duration { max(currentHourInterval, cost * 9) }
-
-    public static func run(store: any TernStore, detect: @escaping @Sendable (String) -> String?, logger: Logger) async {
-        let currentHour = TraceSQL.hour(Timestamp.micros(Date()))
-        let now = ContinuousClock.now
-        let wait = currentHourWait(after: lastCurrentHourCost.withLock { $0 })
-        let deferring: (DirtyBucket) -> Bool = { mark in
-            guard mark.bucket >= currentHour else { return false }
-            let key = "\(mark.projectID)\u{1}\(mark.bucket)"
-            return lastCurrentHourRefresh.withLock { last in
-                if let previous = last[key], now - previous < wait { return true }
-                last = last.filter { $0.value > now - .seconds(7200) }
-                last[key] = now
-                return false
-            }
-        }
-        do {
-            // Bounded work per round, so a backlog cannot starve the rest.
-            for _ in 0..<20 {
-                guard try await MetricsEngine.detectLanguages(store.metrics, limit: 1_000, detect: detect) == 1_000 else { break }
-            }
-            let refreshStart = ContinuousClock.now
-            for _ in 0..<20 {
-                guard try await MetricsEngine.refresh(store.metrics, limit: 200, deferring: deferring) == 200 else { break }
-            }
-            // A filling hour was recomputed in this round (stamped `now` above): remember what it cost.
-            if lastCurrentHourRefresh.withLock({ $0.values.contains(now) }) {
-                let cost = ContinuousClock.now - refreshStart
-                lastCurrentHourCost.withLock { $0 = cost }
-            }
-            // Planner statistics: at start and then hourly (the data's shape changes slowly).
-            let due = lastStatistics.withLock { last in
-                guard last.map({ now - $0 > .seconds(3600) }) ?? true else { return false }
-                last = now
-                return true
-            }
-            if due { try await store.metrics.refreshPlannerStatistics() }
-        } catch {
-            logger.warning("monitoring job failed", metadata: ["error": "\(error)"])
-        }
-    }
 }
 
 /// Runs `work` periodically and, unless `final` is false, once more at shutdown (so nothing recorded is lost).

@@ -1,11 +1,12 @@
 import Foundation
 import HTTPTypes
-public import Hummingbird
+import Hummingbird
 import Logging
 import Metrics
 import NIOCore
 import TernCore
 import TernGateway
+import TernProviders
 
 /// Outermost: counts and times every request per route (Prometheus) and writes one log line
 /// per request. Never logs headers or bodies, so keys and passwords stay out of logs.

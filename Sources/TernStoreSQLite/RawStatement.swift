@@ -25,7 +25,7 @@ struct RawStatement {
     mutating func bind(_ value: String?) {
         position += 1
         guard var value else { sqlite3_bind_null(handle, position); return }
-        value.withUTF8 { bytes in
+        _ = value.withUTF8 { bytes in
             // A zero-length buffer may have no address; SQLite needs a non-null pointer for an empty text.
             if let base = bytes.baseAddress {
                 sqlite3_bind_text(handle, position, base, Int32(bytes.count), Self.transient)

@@ -1,8 +1,8 @@
-public import Foundation
+import Foundation
 public import Logging
 public import ServiceLifecycle
 public import TernCore
-public import TernServer
+import TernServer
 
 /// A server running in the background of a test on a loopback port, until `stop()`.
 public struct BackgroundServer: Sendable {

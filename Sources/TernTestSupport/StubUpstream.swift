@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Hummingbird
 import HTTPTypes
 public import Logging
@@ -6,6 +6,7 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 public import TernCore
+import TernProviders
 
 /// A real HTTP server on a loopback port that speaks the OpenAI and Anthropic wire formats, with
 /// scripted behaviour per model: answers, tool calls, error statuses, 429s, latency, dropped

@@ -238,7 +238,7 @@ public enum TestFilesystem {
     /// Writes a file until the filesystem is full.
     public static func fill(_ directory: String) throws {
         let path = (directory as NSString).appendingPathComponent(filler)
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         guard let handle = FileHandle(forWritingAtPath: path) else { throw TernError.internalError("cannot create \(path)") }
         defer { try? handle.close() }
         let chunk = Data(count: 64 * 1024)

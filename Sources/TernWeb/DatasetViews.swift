@@ -1,5 +1,6 @@
-public import Foundation
+import Foundation
 public import TernCore
+public import TernData
 
 /// A dataset in the list: its newest version and golden share.
 public struct DatasetListEntry: Sendable {

@@ -1,5 +1,6 @@
 public import Foundation
 public import TernCore
+public import TernMonitor
 
 /// Formats numbers and times the same way on every page.
 public enum Format {

@@ -4,17 +4,14 @@ import Mustache
 public struct WebRenderer: Sendable {
     let library: MustacheLibrary
 
-    /// The templates are constants of this module; the tests render every page.
+    /// The templates are files embedded in this module (WebFiles.swift); the tests render every page.
     public static let shared: WebRenderer = {
         do { return try WebRenderer() } catch { fatalError("Tern's UI templates do not parse: \(error)") }
     }()
 
     public init() throws {
         var library = MustacheLibrary()
-        for (name, text) in Templates.all.merging(PromptTemplates.all, uniquingKeysWith: { a, _ in a })
-            .merging(DatasetTemplates.all, uniquingKeysWith: { a, _ in a })
-            .merging(ExperimentTemplates.all, uniquingKeysWith: { a, _ in a })
-            .merging(EditorTemplates.all, uniquingKeysWith: { a, _ in a }) {
+        for (name, text) in Templates.all {
             try library.register(text, named: name)
         }
         self.library = library

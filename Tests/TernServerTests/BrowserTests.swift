@@ -3,6 +3,7 @@ import TernCore
 import TernServer
 import TernTestSupport
 import Testing
+import TernMonitor
 
 /// The web UI in a real browser: headless Chromium driven by selenium (scripts/test installs
 /// both) against a live server. Screenshots land in `.build/test-artifacts/browser/`.

@@ -5,6 +5,7 @@ import TernCore
 import TernServer
 import TernTestSupport
 import Testing
+import TernData
 
 @Suite("Datasets API")
 struct DatasetsAPITests {

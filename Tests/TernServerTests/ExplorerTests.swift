@@ -4,6 +4,7 @@ import TernCore
 import TernServer
 import TernTestSupport
 import Testing
+import TernMonitor
 
 @Suite("Trace explorer and metrics API")
 struct ExplorerTests {

@@ -4,6 +4,7 @@ import TernCore
 import TernServer
 import TernTestSupport
 import Testing
+import TernMonitor
 
 /// Property-based fuzzing of the running server over HTTP: `Tests/Fuzz/fuzz_server.py` (hypothesis, a fixed
 /// seed) sends hostile ingest batches, OTLP bodies (JSON, protobuf, gzip, gzip bombs), trace/session/metrics
@@ -67,7 +68,7 @@ struct FuzzTests {
 
             // The monitoring job (languages, rollups) over everything the run stored, then every summary read.
             await h.gateway.traces.flush()
-            await MonitoringJobs.run(store: h.store, detect: { _ in nil }, logger: h.logs.logger(label: "fuzz-job"))
+            await MonitoringJob(store: h.store, logger: h.logs.logger(label: "fuzz-job")).run(detect: { _ in nil })
             let to = Int(Date().timeIntervalSince1970) + 86_400
             for path in ["/api/v1/metrics?from=0&to=\(to)&bucket=month", "/api/v1/metrics?from=\(to - 3 * 86_400)&to=\(to)&group_by=model",
                          "/api/v1/traces?sort=cost", "/api/v1/traces?sort=latency", "/api/v1/sessions"] {

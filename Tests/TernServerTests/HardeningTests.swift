@@ -7,6 +7,7 @@ import TernServer
 import TernStoreSQLite
 import TernTestSupport
 import Testing
+import TernMonitor
 
 /// Regression tests of issue 14's defects: every number that enters is range-checked (400 naming the
 /// field) and no stored value can make a read trap or fail; each reproduction ran against the server
@@ -165,7 +166,7 @@ struct OverflowTests {
                                             observations: [observation]))
             }
             try await h.store.traces.insert(items)
-            await MonitoringJobs.run(store: h.store, detect: { _ in nil }, logger: h.logs.logger(label: "job"))
+            await MonitoringJob(store: h.store, logger: h.logs.logger(label: "job")).run(detect: { _ in nil })
             let range = "from=\(Int(now.timeIntervalSince1970) - 3600)&to=\(Int(now.timeIntervalSince1970) + 3600)"
             for path in ["/api/v1/metrics?\(range)", "/api/v1/metrics?\(range)&group_by=model", "/api/v1/metrics?\(range)&model=gpt-4o",
                          "/api/v1/traces", "/api/v1/traces?sort=cost", "/api/v1/sessions"] {
@@ -199,7 +200,7 @@ struct OverflowTests {
             try await h.store.traces.insert([TraceBatchItem(trace: Trace(id: "inf", projectID: h.project.id, startTime: now), observations: [])])
             let sqlite = try #require(h.store as? SQLiteStore)
             try await sqlite.execute(sql: "UPDATE traces SET total_cost = 9e999, input_tokens = 9223372036854775807 WHERE id = 'inf'")
-            await MonitoringJobs.run(store: h.store, detect: { _ in nil }, logger: h.logs.logger(label: "job"))
+            await MonitoringJob(store: h.store, logger: h.logs.logger(label: "job")).run(detect: { _ in nil })
             let range = "from=\(Int(now.timeIntervalSince1970) - 3600)&to=\(Int(now.timeIntervalSince1970) + 3600)"
             for path in ["/api/v1/traces", "/api/v1/traces?sort=cost", "/api/v1/metrics?\(range)", "/api/v1/metrics?\(range)&model=x",
                          "/api/v1/traces/inf", "/api/v1/sessions"] {

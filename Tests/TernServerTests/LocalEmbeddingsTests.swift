@@ -5,6 +5,7 @@ import TernLocal
 import TernServer
 import TernTestSupport
 import Testing
+import TernData
 
 /// The real all-MiniLM-L6-v2, when installed (scripts/test pulls it and sets TERN_TEST_REQUIRE_MODEL=1,
 /// which turns its absence into a failure instead of a skip).

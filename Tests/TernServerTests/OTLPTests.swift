@@ -71,7 +71,7 @@ struct OTLPTests {
 
     static func fixture(_ name: String) throws -> ByteBuffer {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("TernMonitorTests/Fixtures/\(name)")
+            .appendingPathComponent("TernIngestTests/Fixtures/\(name)")
         return ByteBuffer(bytes: [UInt8](try Data(contentsOf: url)))
     }
 

@@ -4,6 +4,7 @@ import TernCore
 import TernServer
 import TernTestSupport
 import Testing
+import TernMonitor
 
 @Suite("Web UI (server side)")
 struct WebUITests {
@@ -49,6 +50,8 @@ struct WebUITests {
             #expect(dashboard.status == .seeOther)
             #expect(dashboard.headers[.location] == "/ui/login?next=%2Fui%2Fdefault%2Fdashboard")
             #expect(try await h.call(.get, "/").headers[.location] == "/ui/")
+            // The UI's entry point sends a signed-out visitor to sign in (not back to itself).
+            #expect(try await h.call(.get, "/ui/").headers[.location] == "/ui/login")
             let login = try await h.call(.get, "/ui/login")
             #expect(login.status == .ok)
             #expect(login.text.contains(#"id="login-email""#))
@@ -61,6 +64,7 @@ struct WebUITests {
             let page = try await h.call(.get, "/ui/default/dashboard", headers: [.cookie: cookie])
             #expect(page.status == .ok, "\(page.text.prefix(500))")
             #expect(page.text.contains(#"id="dashboard""#))
+            #expect(try await h.call(.get, "/ui/", headers: [.cookie: cookie]).headers[.location] == "/ui/default/dashboard")
             // An open redirect through next= is refused.
             let offsite = try await h.call(.post, "/ui/login", body: .init(string: "email=ada%40example.com&password=correct+horse+battery&next=%2F%2Fevil.example"),
                                            headers: [.contentType: "application/x-www-form-urlencoded"])

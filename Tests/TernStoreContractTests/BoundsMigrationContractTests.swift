@@ -2,6 +2,7 @@ import Foundation
 import TernCore
 import TernTestSupport
 import Testing
+import TernStoreSQL
 
 /// Migration 0012: key scopes, and stored values brought into `InputBounds` so no old row can make a
 /// read overflow (issue 14, defect 2).

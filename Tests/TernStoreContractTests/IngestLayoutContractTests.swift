@@ -2,6 +2,7 @@ import Foundation
 import TernCore
 import TernTestSupport
 import Testing
+import TernStoreSQL
 
 /// Migration 0008 (observations keyed by trace) and the batch merge that gives each trace one upsert.
 @Suite("Storage contract: ingest layout")

@@ -2,6 +2,7 @@ import Foundation
 import TernCore
 import TernTestSupport
 import Testing
+import TernMonitor
 
 @Suite("Storage contract: trace explorer and metrics")
 struct MonitoringContractTests {

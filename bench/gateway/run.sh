@@ -41,6 +41,9 @@ echo "== building release binaries"
 swift build -c release --product tern >/dev/null
 swift build -c release --product tern-stub >/dev/null
 BIN=$(swift build -c release --show-bin-path)
+# TERN=/path/to/tern benchmarks another build of Tern (e.g. a saved copy of the previous release, for a
+# before/after comparison) against the same stub.
+TERN=${TERN:-$BIN/tern}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 wait_for_line() {  # file, text
@@ -70,9 +73,9 @@ log:
   level: warning
 YAML
 export BENCH_UPSTREAM_KEY=sk-bench
-KEY=$("$BIN/tern" keys create --name bench --config "$WORK/tern.yaml" --data-dir "$WORK/data" | tail -n 1)
+KEY=$("$TERN" keys create --name bench --config "$WORK/tern.yaml" --data-dir "$WORK/data" | tail -n 1)
 TERN_PORT=$(free_port)
-"$BIN/tern" serve --config "$WORK/tern.yaml" --data-dir "$WORK/data" --port "$TERN_PORT" >"$WORK/tern.log" 2>&1 &
+"$TERN" serve --config "$WORK/tern.yaml" --data-dir "$WORK/data" --port "$TERN_PORT" >"$WORK/tern.log" 2>&1 &
 TERN_PID=$!
 PIDS+=($TERN_PID)
 wait_for_line "$WORK/tern.log" "listening on"

@@ -41,10 +41,14 @@ if ! command -v sqlite3 >/dev/null 2>&1; then
     apt-get install -y -qq sqlite3 >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null; }
 fi
 
-echo "== building release (scratch path .build-bench)"
-swift build -c release -j "${BENCH_JOBS:-2}" --scratch-path .build-bench --product tern >"$OUT/build.log" 2>&1 \
-    || { tail -n 30 "$OUT/build.log" >&2; exit 1; }
-BIN=$(swift build -c release --scratch-path .build-bench --show-bin-path)
+# TERN=/path/to/tern benchmarks that build instead of building one (e.g. a saved copy of the previous
+# release and the current one, for a before/after comparison).
+if [ -z "${TERN:-}" ]; then
+    echo "== building release (scratch path .build-bench)"
+    swift build -c release -j "${BENCH_JOBS:-2}" --scratch-path .build-bench --product tern >"$OUT/build.log" 2>&1 \
+        || { tail -n 30 "$OUT/build.log" >&2; exit 1; }
+    TERN=$(swift build -c release --scratch-path .build-bench --show-bin-path)/tern
+fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 wait_for_line() {  # file, text
@@ -96,9 +100,9 @@ phase() {
         storage=(--database-url "$DB_URL")
     fi
     local key port
-    key=$("$BIN/tern" keys create --name bench --config "$WORK/tern.yaml" "${storage[@]}" | tail -n 1)
+    key=$("$TERN" keys create --name bench --config "$WORK/tern.yaml" "${storage[@]}" | tail -n 1)
     port=$(free_port)
-    "$BIN/tern" serve --config "$WORK/tern.yaml" "${storage[@]}" --port "$port" >"$OUT/server-$name.log" 2>&1 &
+    "$TERN" serve --config "$WORK/tern.yaml" "${storage[@]}" --port "$port" >"$OUT/server-$name.log" 2>&1 &
     SERVER_PID=$!
     wait_for_line "$OUT/server-$name.log" "listening on"
     local cpu0 t0 cpu1 t1

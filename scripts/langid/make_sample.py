@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the held-out language-identification sample used by Tern's tests.
 
-Writes Tests/TernCoreTests/Fixtures/langid-sample.jsonl: one JSON object per line with
+Writes Tests/TernLanguageTests/Fixtures/langid-sample.jsonl: one JSON object per line with
     text        the text
     lang        true label, as a langdetect code (en, de, zh-cn, ...)
     bucket      short (<= 3 words and < 20 characters), medium (a sentence, 25-200
@@ -49,7 +49,7 @@ import zipfile
 
 DJANGO = "django==5.2.19"
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEFAULT_OUT = os.path.join(REPO, "Tests", "TernCoreTests", "Fixtures", "langid-sample.jsonl")
+DEFAULT_OUT = os.path.join(REPO, "Tests", "TernLanguageTests", "Fixtures", "langid-sample.jsonl")
 
 LANGS = ("af ar bg bn ca cs cy da de el en es et fa fi fr gu he hi hr hu id it ja kn ko lt lv mk ml "
          "mr ne nl no pa pl pt ro ru sk sl so sq sv sw ta te th tl tr uk ur vi zh-cn zh-tw").split()

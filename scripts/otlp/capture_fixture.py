@@ -1,6 +1,6 @@
 """Captures the exact OTLP/HTTP protobuf bodies the official Python exporter POSTs.
 
-Writes Tests/TernMonitorTests/Fixtures/otel-python-genai.pb (compression none) and
+Writes Tests/TernIngestTests/Fixtures/otel-python-genai.pb (compression none) and
 otel-python-genai.pb.gz (compression gzip): one small trace, a root span "chat-session" and a
 child GenAI span "chat gpt-4o-mini", exported by opentelemetry-exporter-otlp-proto-http to a
 throwaway http.server on 127.0.0.1 that saves each request body as received.
@@ -40,7 +40,7 @@ CHAT_SPAN_ID = 0x53995C3F42CD8AD8
 START_NS = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "Tests" / "TernMonitorTests" / "Fixtures"
+OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "Tests" / "TernIngestTests" / "Fixtures"
 
 
 class FixedIds(IdGenerator):

@@ -5,6 +5,7 @@ import NIOCore
 import Synchronization
 import TernCore
 import TernWeb
+import TernData
 
 /// Datasets in the web UI: the list, a version's items (paged), adding, editing, removing and
 /// marking items golden (each change a new version), import with a column mapping, export,
@@ -22,243 +23,25 @@ struct DatasetsWebController {
     /// Golden counts of immutable versions, keyed `datasetID@version`, so the list reads each once.
     static let goldenCounts = Mutex<[String: Int]>([:])
 
-    func register(on router: Router<TernRequestContext>) {
-        router.get("ui/{project}/datasets") { request, context in
-            try await web.page(request, context, active: "datasets") { chrome in
-                web.html(renderer.render("datasets", Views.datasets(chrome: chrome, entries: try await entries(chrome))))
-            }
-        }
-        router.post("ui/{project}/datasets") { request, context in
-            try await web.page(request, context, active: "datasets", form: true) { chrome in
-                let form = try await WebForm.read(request, limit: web.maxBody)
-                _ = try await web.editor(request, form, to: "creating a dataset")
-                guard let name = form.text("name") else { throw TernError.invalid("name", "a dataset needs a name") }
-                _ = try await store.datasets.create(projectID: chrome.project.id, name: name, description: form.text("description"))
-                return WebController.redirect(base(chrome, name))
-            }
-        }
-        router.get("ui/{project}/datasets/{dataset}") { request, context in
-            try await web.page(request, context, active: "datasets") { chrome in
-                let dataset = try await loadDataset(chrome, context)
-                let parameters = request.uri.queryParameters
-                let versions = try await store.datasets.versions(projectID: chrome.project.id, dataset: dataset.name)
-                let version = try Self.version(parameters.get("version"), of: dataset)
-                let cursor = parameters.get("cursor").flatMap { $0.isEmpty ? nil : $0 }
-                let items = dataset.latestVersion == 0 ? [] : try await store.datasets.items(
-                    projectID: chrome.project.id, dataset: dataset.name, version: version, after: cursor, limit: Self.pageSize + 1)
-                let shown = Array(items.prefix(Self.pageSize))
-                let next = items.count > Self.pageSize ? shown.last?.id : nil
-                let saved = parameters.get("saved").flatMap { Int($0) }.map { "Saved as version \($0)." }
-                    ?? (parameters.get("saved") == "unchanged" ? "Nothing changed, so no new version was made." : nil)
-                return web.html(renderer.render("dataset", Views.dataset(
-                    chrome: chrome, dataset: dataset, versions: versions, version: version, items: shown, cursor: cursor, nextCursor: next,
-                    names: await web.actorNames(projectID: chrome.project.id), flash: saved)))
-            }
-        }
-        router.get("ui/{project}/datasets/{dataset}/items/new") { request, context in
-            try await web.page(request, context, active: "datasets") { chrome in
-                let dataset = try await loadDataset(chrome, context)
-                return web.html(renderer.render("dataset-item", Views.datasetItem(
-                    chrome: chrome, dataset: dataset, item: nil, variables: try await variables(chrome, dataset), names: [:], error: nil)))
-            }
-        }
-        router.post("ui/{project}/datasets/{dataset}/items") { request, context in
-            try await web.page(request, context, active: "datasets", form: true) { chrome in
-                let dataset = try await loadDataset(chrome, context)
-                let form = try await WebForm.read(request, limit: web.maxBody)
-                let user = try await web.editor(request, form, to: "adding an item")
-                let item: DatasetItem
-                do {
-                    item = try Self.item(form, existing: nil, id: TernID.makeTimeOrdered(), actor: "user:\(user.id)")
-                } catch let error as TernError where error.kind == .invalidInput {
-                    return web.html(renderer.render("dataset-item", Views.datasetItem(
-                        chrome: chrome, dataset: dataset, item: nil, variables: try await variables(chrome, dataset), names: [:],
-                        error: Self.describe(error))), status: .badRequest)
-                }
-                return try await save(chrome, dataset, upserts: [item], removals: [], user: user, message: form.text("message") ?? "add an item")
-            }
-        }
-        router.get("ui/{project}/datasets/{dataset}/items/{item}") { request, context in
-            try await web.page(request, context, active: "datasets") { chrome in
-                let dataset = try await loadDataset(chrome, context)
-                let item = try await findItem(chrome, dataset, try Self.itemID(context))
-                return web.html(renderer.render("dataset-item", Views.datasetItem(
-                    chrome: chrome, dataset: dataset, item: item, variables: [], names: await web.actorNames(projectID: chrome.project.id), error: nil)))
-            }
-        }
-        router.post("ui/{project}/datasets/{dataset}/items/{item}") { request, context in
-            try await web.page(request, context, active: "datasets", form: true) { chrome in
-                let dataset = try await loadDataset(chrome, context)
-                let form = try await WebForm.read(request, limit: web.maxBody)
-                let user = try await web.editor(request, form, to: "editing an item")
-                let existing = try await findItem(chrome, dataset, try Self.itemID(context))
-                let item: DatasetItem
-                do {
-                    item = try Self.item(form, existing: existing, id: existing.id, actor: "user:\(user.id)")
-                } catch let error as TernError where error.kind == .invalidInput {
-                    return web.html(renderer.render("dataset-item", Views.datasetItem(
-                        chrome: chrome, dataset: dataset, item: existing, variables: [], names: await web.actorNames(projectID: chrome.project.id),
-                        error: Self.describe(error))), status: .badRequest)
-                }
-                return try await save(chrome, dataset, upserts: [item], removals: [], user: user, message: form.text("message") ?? "edit \(existing.id)",
-                                      anchor: existing.id)
-            }
-        }
-        router.post("ui/{project}/datasets/{dataset}/items/{item}/golden") { request, context in
-            try await web.page(request, context, active: "datasets", form: true) { chrome in
-                let dataset = try await loadDataset(chrome, context)
-                let form = try await WebForm.read(request, limit: web.maxBody)
-                let user = try await web.editor(request, form, to: "marking an item golden")
-                var item = try await findItem(chrome, dataset, try Self.itemID(context))
-                let golden = form["golden"] != "unmark"
-                if golden != item.golden {
-                    item.golden = golden
-                    item.validatedBy = golden ? "user:\(user.id)" : nil
-                    item.validatedAt = golden ? Timestamp.now() : nil
-                }
-                return try await save(chrome, dataset, upserts: [item], removals: [], user: user,
-                                      message: "\(golden ? "mark" : "unmark") \(item.id) golden", anchor: item.id)
-            }
-        }
-        router.post("ui/{project}/datasets/{dataset}/items/{item}/remove") { request, context in
-            try await web.page(request, context, active: "datasets", form: true) { chrome in
-                let dataset = try await loadDataset(chrome, context)
-                let form = try await WebForm.read(request, limit: web.maxBody)
-                let user = try await web.editor(request, form, to: "removing an item")
-                let item = try await findItem(chrome, dataset, try Self.itemID(context))
-                return try await save(chrome, dataset, upserts: [], removals: [item.id], user: user, message: "remove \(item.id)")
-            }
-        }
-        router.get("ui/{project}/datasets/{dataset}/import") { request, context in
-            try await web.page(request, context, active: "datasets") { chrome in
-                let dataset = try await loadDataset(chrome, context)
-                return web.html(renderer.render("dataset-import", Views.datasetImport(chrome: chrome, dataset: dataset, preview: nil, error: nil)))
-            }
-        }
-        router.post("ui/{project}/datasets/{dataset}/import") { request, context in
-            try await web.page(request, context, active: "datasets", form: true) { chrome in
-                let dataset = try await loadDataset(chrome, context)
-                let form = try await WebForm.read(request, limit: web.maxBody)
-                _ = try await web.editor(request, form, to: "importing")
-                let file = form.files["file"]
-                let text = (file?.text).flatMap { $0.nonBlank == nil ? nil : $0 } ?? form["text"] ?? ""
-                func fail(_ message: String) -> Response {
-                    web.html(renderer.render("dataset-import", Views.datasetImport(chrome: chrome, dataset: dataset, preview: nil, error: message)),
-                             status: .badRequest)
-                }
-                guard text.nonBlank != nil else { return fail("Choose a file or paste its content.") }
-                let format = Self.format(form["format"], filename: file?.filename, text: text)
-                do {
-                    let preview = try Self.preview(format: format, text: text, roles: nil, message: form.text("message") ?? "import \(format)")
-                    return web.html(renderer.render("dataset-import", Views.datasetImport(chrome: chrome, dataset: dataset, preview: preview, error: nil)))
-                } catch let error as TernError where error.kind == .invalidInput {
-                    return fail(Self.describe(error))
-                }
-            }
-        }
-        router.post("ui/{project}/datasets/{dataset}/import/confirm") { request, context in
-            try await web.page(request, context, active: "datasets", form: true) { chrome in
-                let dataset = try await loadDataset(chrome, context)
-                let form = try await WebForm.read(request, limit: web.maxBody)
-                let user = try await web.editor(request, form, to: "importing")
-                let format = form["format"] == "csv" ? "csv" : "jsonl"
-                let text = form["data"] ?? ""
-                let message = form.text("message") ?? "import \(format)"
-                var roles: [(String, String)] = []
-                var index = 0
-                while let column = form["column.\(index)"] {
-                    roles.append((column, form["role.\(index)"] ?? "input"))
-                    index += 1
-                }
-                do {
-                    if form["step"] == "preview" {
-                        let preview = try Self.preview(format: format, text: text, roles: roles, message: message)
-                        return web.html(renderer.render("dataset-import", Views.datasetImport(chrome: chrome, dataset: dataset, preview: preview, error: nil)))
-                    }
-                    let items = try Self.parse(format: format, text: text, roles: roles)
-                    guard !items.isEmpty else { throw TernError.invalid("data", "the file holds no items") }
-                    guard items.count <= DatasetsController.maxItemsPerChange else {
-                        throw TernError.invalid("data", "at most \(DatasetsController.maxItemsPerChange) items per import; split the file")
-                    }
-                    return try await save(chrome, dataset, upserts: items.map { DatasetsController.validated($0, by: "user:\(user.id)") }, removals: [],
-                                          user: user, message: message)
-                } catch let error as TernError where error.kind == .invalidInput {
-                    let preview = try? Self.preview(format: format, text: text, roles: roles.isEmpty ? nil : roles, message: message)
-                    return web.html(renderer.render("dataset-import", Views.datasetImport(
-                        chrome: chrome, dataset: dataset, preview: preview, error: Self.describe(error))), status: .badRequest)
-                }
-            }
-        }
-        router.get("ui/{project}/datasets/{dataset}/export") { request, context in
-            try await web.page(request, context, active: "datasets") { chrome in
-                let dataset = try await loadDataset(chrome, context)
-                let parameters = request.uri.queryParameters
-                let version = try Self.version(parameters.get("version"), of: dataset)
-                let items = try await allItems(chrome, dataset, version: version)
-                let format = parameters.get("format") ?? "jsonl"
-                let (body, type): (String, String)
-                switch format {
-                case "jsonl": (body, type) = (DatasetExport.jsonl(items), "application/x-ndjson")
-                case "csv": (body, type) = (DatasetExport.csv(items), "text/csv; charset=utf-8")
-                default: throw TernError.invalid("format", "expected jsonl or csv, got \"\(format)\"")
-                }
-                let filename = "\(dataset.name)-v\(version).\(format)".filter { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
-                return Response(status: .ok, headers: [.contentType: type, .contentDisposition: "attachment; filename=\"\(filename)\"",
-                                                       .cacheControl: "no-store"],
-                                body: .init(byteBuffer: ByteBuffer(string: body)))
-            }
-        }
-        router.get("ui/{project}/datasets/{dataset}/stats") { request, context in
-            try await web.page(request, context, active: "datasets") { chrome in
-                let dataset = try await loadDataset(chrome, context)
-                let version = try Self.version(request.uri.queryParameters.get("version"), of: dataset)
-                let items = try await allItems(chrome, dataset, version: version)
-                var stats = DatasetStats.compute(items)
-                // Near-duplicates by meaning on request (?semantic=true); a failure is shown on the page.
-                let threshold = try DatasetsController.semanticThreshold(request.uri.queryParameters)
-                var semanticError: String?
-                if let threshold {
-                    do {
-                        stats = try await stats.withSemanticDuplicates(items, embedder: try await embedder(), threshold: threshold)
-                    } catch let error as TernError {
-                        semanticError = error.message
-                    }
-                }
-                let wanted = Set(stats.nearDuplicatePairs.flatMap { $0 } + (stats.semanticDuplicates?.pairs.flatMap { [$0.a, $0.b] } ?? []))
-                var previews: [String: String] = [:]
-                for item in items where wanted.contains(item.id) { previews[item.id] = DatasetStats.inputText(item) }
-                return web.html(renderer.render("dataset-stats", Views.datasetStats(
-                    chrome: chrome, dataset: dataset, version: version, stats: stats, previews: previews,
-                    semantic: .init(threshold: threshold ?? DatasetsController.defaultSemanticThreshold, error: semanticError))))
-            }
-        }
-        router.post("ui/{project}/traces/{trace}/dataset") { request, context in
-            try await web.page(request, context, active: "traces", form: true) { chrome in
-                let id = try context.parameters.string("trace")
-                let form = try await WebForm.read(request, limit: web.maxBody)
-                let user = try await web.editor(request, form, to: "adding a trace to a dataset")
-                guard let detail = try await store.traces.get(projectID: chrome.project.id, id: id) else { throw TernError.notFound("trace \(id)") }
-                let name: String
-                if let fresh = form.text("new_dataset") {
-                    if try await store.datasets.get(projectID: chrome.project.id, name: fresh) == nil {
-                        _ = try await store.datasets.create(projectID: chrome.project.id, name: fresh, description: nil)
-                    }
-                    name = fresh
-                } else if let chosen = form.text("dataset") {
-                    name = chosen
-                } else {
-                    throw TernError.invalid("dataset", "choose a dataset or name a new one")
-                }
-                guard try await store.datasets.get(projectID: chrome.project.id, name: name) != nil else { throw TernError.notFound("dataset \(name)") }
-                var item = DatasetsController.item(from: detail.trace)
-                item.expectedOutput = form["expected"].flatMap { $0.nonBlank == nil ? nil : $0 }
-                let version = try await store.datasets.apply(projectID: chrome.project.id, dataset: name, upserts: [item], removals: [],
-                                                             author: "user:\(user.id)", message: "from trace \(id)")
-                let target = Views.url("/ui/\(Views.percent(chrome.project.slug))/traces/\(Views.percent(id))",
-                                       [("added", name), ("added_version", version.map { String($0.version) } ?? "unchanged")])
-                return WebController.redirect(target + "#add-to-dataset")
-            }
-        }
+    /// The routes, each a named handler below.
+    var routes: RouteCollection<TernRequestContext> {
+        let router = RouteCollection(context: TernRequestContext.self)
+        router.get("ui/{project}/datasets", use: getDatasets)
+        router.post("ui/{project}/datasets", use: postDatasets)
+        router.get("ui/{project}/datasets/{dataset}", use: getDataset)
+        router.get("ui/{project}/datasets/{dataset}/items/new", use: getDatasetItemsNew)
+        router.post("ui/{project}/datasets/{dataset}/items", use: postDatasetItems)
+        router.get("ui/{project}/datasets/{dataset}/items/{item}", use: getDatasetItem)
+        router.post("ui/{project}/datasets/{dataset}/items/{item}", use: postDatasetItem)
+        router.post("ui/{project}/datasets/{dataset}/items/{item}/golden", use: postDatasetItemGolden)
+        router.post("ui/{project}/datasets/{dataset}/items/{item}/remove", use: postDatasetItemRemove)
+        router.get("ui/{project}/datasets/{dataset}/import", use: getDatasetImport)
+        router.post("ui/{project}/datasets/{dataset}/import", use: postDatasetImport)
+        router.post("ui/{project}/datasets/{dataset}/import/confirm", use: postDatasetImportConfirm)
+        router.get("ui/{project}/datasets/{dataset}/export", use: getDatasetExport)
+        router.get("ui/{project}/datasets/{dataset}/stats", use: getDatasetStats)
+        router.post("ui/{project}/traces/{trace}/dataset", use: postTraceDataset)
+        return router
     }
 
     // MARK: - Helpers
@@ -481,5 +264,275 @@ struct DatasetsWebController {
             added = (name, version == "unchanged" ? "already there, unchanged" : version)
         }
         return Views.addToDataset(chrome: chrome, trace: trace, datasets: datasets, added: added)
+    }
+}
+
+// MARK: - Handlers
+
+extension DatasetsWebController {
+    /// `GET /ui/{project}/datasets`
+    @Sendable func getDatasets(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "datasets") { chrome in
+            web.html(renderer.render("datasets", Views.datasets(chrome: chrome, entries: try await entries(chrome))))
+        }
+    }
+
+    /// `POST /ui/{project}/datasets`
+    @Sendable func postDatasets(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "datasets", form: true) { chrome in
+            let form = try await WebForm.read(request, limit: web.maxBody)
+            _ = try await web.editor(request, form, to: "creating a dataset")
+            guard let name = form.text("name") else { throw TernError.invalid("name", "a dataset needs a name") }
+            _ = try await store.datasets.create(projectID: chrome.project.id, name: name, description: form.text("description"))
+            return WebController.redirect(base(chrome, name))
+        }
+    }
+
+    /// `GET /ui/{project}/datasets/{dataset}`
+    @Sendable func getDataset(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "datasets") { chrome in
+            let dataset = try await loadDataset(chrome, context)
+            let parameters = request.uri.queryParameters
+            let versions = try await store.datasets.versions(projectID: chrome.project.id, dataset: dataset.name)
+            let version = try Self.version(parameters.get("version"), of: dataset)
+            let cursor = parameters.get("cursor").flatMap { $0.isEmpty ? nil : $0 }
+            let items = dataset.latestVersion == 0 ? [] : try await store.datasets.items(
+                projectID: chrome.project.id, dataset: dataset.name, version: version, after: cursor, limit: Self.pageSize + 1)
+            let shown = Array(items.prefix(Self.pageSize))
+            let next = items.count > Self.pageSize ? shown.last?.id : nil
+            let saved = parameters.get("saved").flatMap { Int($0) }.map { "Saved as version \($0)." }
+                ?? (parameters.get("saved") == "unchanged" ? "Nothing changed, so no new version was made." : nil)
+            return web.html(renderer.render("dataset", Views.dataset(
+                chrome: chrome, dataset: dataset, versions: versions, version: version, items: shown, cursor: cursor, nextCursor: next,
+                names: await web.actorNames(projectID: chrome.project.id), flash: saved)))
+        }
+    }
+
+    /// `GET /ui/{project}/datasets/{dataset}/items/new`
+    @Sendable func getDatasetItemsNew(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "datasets") { chrome in
+            let dataset = try await loadDataset(chrome, context)
+            return web.html(renderer.render("dataset-item", Views.datasetItem(
+                chrome: chrome, dataset: dataset, item: nil, variables: try await variables(chrome, dataset), names: [:], error: nil)))
+        }
+    }
+
+    /// `POST /ui/{project}/datasets/{dataset}/items`
+    @Sendable func postDatasetItems(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "datasets", form: true) { chrome in
+            let dataset = try await loadDataset(chrome, context)
+            let form = try await WebForm.read(request, limit: web.maxBody)
+            let user = try await web.editor(request, form, to: "adding an item")
+            let item: DatasetItem
+            do {
+                item = try Self.item(form, existing: nil, id: TernID.makeTimeOrdered(), actor: "user:\(user.id)")
+            } catch let error as TernError where error.kind == .invalidInput {
+                return web.html(renderer.render("dataset-item", Views.datasetItem(
+                    chrome: chrome, dataset: dataset, item: nil, variables: try await variables(chrome, dataset), names: [:],
+                    error: Self.describe(error))), status: .badRequest)
+            }
+            return try await save(chrome, dataset, upserts: [item], removals: [], user: user, message: form.text("message") ?? "add an item")
+        }
+    }
+
+    /// `GET /ui/{project}/datasets/{dataset}/items/{item}`
+    @Sendable func getDatasetItem(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "datasets") { chrome in
+            let dataset = try await loadDataset(chrome, context)
+            let item = try await findItem(chrome, dataset, try Self.itemID(context))
+            return web.html(renderer.render("dataset-item", Views.datasetItem(
+                chrome: chrome, dataset: dataset, item: item, variables: [], names: await web.actorNames(projectID: chrome.project.id), error: nil)))
+        }
+    }
+
+    /// `POST /ui/{project}/datasets/{dataset}/items/{item}`
+    @Sendable func postDatasetItem(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "datasets", form: true) { chrome in
+            let dataset = try await loadDataset(chrome, context)
+            let form = try await WebForm.read(request, limit: web.maxBody)
+            let user = try await web.editor(request, form, to: "editing an item")
+            let existing = try await findItem(chrome, dataset, try Self.itemID(context))
+            let item: DatasetItem
+            do {
+                item = try Self.item(form, existing: existing, id: existing.id, actor: "user:\(user.id)")
+            } catch let error as TernError where error.kind == .invalidInput {
+                return web.html(renderer.render("dataset-item", Views.datasetItem(
+                    chrome: chrome, dataset: dataset, item: existing, variables: [], names: await web.actorNames(projectID: chrome.project.id),
+                    error: Self.describe(error))), status: .badRequest)
+            }
+            return try await save(chrome, dataset, upserts: [item], removals: [], user: user, message: form.text("message") ?? "edit \(existing.id)",
+                                  anchor: existing.id)
+        }
+    }
+
+    /// `POST /ui/{project}/datasets/{dataset}/items/{item}/golden`
+    @Sendable func postDatasetItemGolden(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "datasets", form: true) { chrome in
+            let dataset = try await loadDataset(chrome, context)
+            let form = try await WebForm.read(request, limit: web.maxBody)
+            let user = try await web.editor(request, form, to: "marking an item golden")
+            var item = try await findItem(chrome, dataset, try Self.itemID(context))
+            let golden = form["golden"] != "unmark"
+            if golden != item.golden {
+                item.golden = golden
+                item.validatedBy = golden ? "user:\(user.id)" : nil
+                item.validatedAt = golden ? Timestamp.now() : nil
+            }
+            return try await save(chrome, dataset, upserts: [item], removals: [], user: user,
+                                  message: "\(golden ? "mark" : "unmark") \(item.id) golden", anchor: item.id)
+        }
+    }
+
+    /// `POST /ui/{project}/datasets/{dataset}/items/{item}/remove`
+    @Sendable func postDatasetItemRemove(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "datasets", form: true) { chrome in
+            let dataset = try await loadDataset(chrome, context)
+            let form = try await WebForm.read(request, limit: web.maxBody)
+            let user = try await web.editor(request, form, to: "removing an item")
+            let item = try await findItem(chrome, dataset, try Self.itemID(context))
+            return try await save(chrome, dataset, upserts: [], removals: [item.id], user: user, message: "remove \(item.id)")
+        }
+    }
+
+    /// `GET /ui/{project}/datasets/{dataset}/import`
+    @Sendable func getDatasetImport(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "datasets") { chrome in
+            let dataset = try await loadDataset(chrome, context)
+            return web.html(renderer.render("dataset-import", Views.datasetImport(chrome: chrome, dataset: dataset, preview: nil, error: nil)))
+        }
+    }
+
+    /// `POST /ui/{project}/datasets/{dataset}/import`
+    @Sendable func postDatasetImport(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "datasets", form: true) { chrome in
+            let dataset = try await loadDataset(chrome, context)
+            let form = try await WebForm.read(request, limit: web.maxBody)
+            _ = try await web.editor(request, form, to: "importing")
+            let file = form.files["file"]
+            let text = (file?.text).flatMap { $0.nonBlank == nil ? nil : $0 } ?? form["text"] ?? ""
+            func fail(_ message: String) -> Response {
+                web.html(renderer.render("dataset-import", Views.datasetImport(chrome: chrome, dataset: dataset, preview: nil, error: message)),
+                         status: .badRequest)
+            }
+            guard text.nonBlank != nil else { return fail("Choose a file or paste its content.") }
+            let format = Self.format(form["format"], filename: file?.filename, text: text)
+            do {
+                let preview = try Self.preview(format: format, text: text, roles: nil, message: form.text("message") ?? "import \(format)")
+                return web.html(renderer.render("dataset-import", Views.datasetImport(chrome: chrome, dataset: dataset, preview: preview, error: nil)))
+            } catch let error as TernError where error.kind == .invalidInput {
+                return fail(Self.describe(error))
+            }
+        }
+    }
+
+    /// `POST /ui/{project}/datasets/{dataset}/import/confirm`
+    @Sendable func postDatasetImportConfirm(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "datasets", form: true) { chrome in
+            let dataset = try await loadDataset(chrome, context)
+            let form = try await WebForm.read(request, limit: web.maxBody)
+            let user = try await web.editor(request, form, to: "importing")
+            let format = form["format"] == "csv" ? "csv" : "jsonl"
+            let text = form["data"] ?? ""
+            let message = form.text("message") ?? "import \(format)"
+            var roles: [(String, String)] = []
+            var index = 0
+            while let column = form["column.\(index)"] {
+                roles.append((column, form["role.\(index)"] ?? "input"))
+                index += 1
+            }
+            do {
+                if form["step"] == "preview" {
+                    let preview = try Self.preview(format: format, text: text, roles: roles, message: message)
+                    return web.html(renderer.render("dataset-import", Views.datasetImport(chrome: chrome, dataset: dataset, preview: preview, error: nil)))
+                }
+                let items = try Self.parse(format: format, text: text, roles: roles)
+                guard !items.isEmpty else { throw TernError.invalid("data", "the file holds no items") }
+                guard items.count <= DatasetsController.maxItemsPerChange else {
+                    throw TernError.invalid("data", "at most \(DatasetsController.maxItemsPerChange) items per import; split the file")
+                }
+                return try await save(chrome, dataset, upserts: items.map { DatasetsController.validated($0, by: "user:\(user.id)") }, removals: [],
+                                      user: user, message: message)
+            } catch let error as TernError where error.kind == .invalidInput {
+                let preview = try? Self.preview(format: format, text: text, roles: roles.isEmpty ? nil : roles, message: message)
+                return web.html(renderer.render("dataset-import", Views.datasetImport(
+                    chrome: chrome, dataset: dataset, preview: preview, error: Self.describe(error))), status: .badRequest)
+            }
+        }
+    }
+
+    /// `GET /ui/{project}/datasets/{dataset}/export`
+    @Sendable func getDatasetExport(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "datasets") { chrome in
+            let dataset = try await loadDataset(chrome, context)
+            let parameters = request.uri.queryParameters
+            let version = try Self.version(parameters.get("version"), of: dataset)
+            let items = try await allItems(chrome, dataset, version: version)
+            let format = parameters.get("format") ?? "jsonl"
+            let (body, type): (String, String)
+            switch format {
+            case "jsonl": (body, type) = (DatasetExport.jsonl(items), "application/x-ndjson")
+            case "csv": (body, type) = (DatasetExport.csv(items), "text/csv; charset=utf-8")
+            default: throw TernError.invalid("format", "expected jsonl or csv, got \"\(format)\"")
+            }
+            let filename = "\(dataset.name)-v\(version).\(format)".filter { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+            return Response(status: .ok, headers: [.contentType: type, .contentDisposition: "attachment; filename=\"\(filename)\"",
+                                                   .cacheControl: "no-store"],
+                            body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+    }
+
+    /// `GET /ui/{project}/datasets/{dataset}/stats`
+    @Sendable func getDatasetStats(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "datasets") { chrome in
+            let dataset = try await loadDataset(chrome, context)
+            let version = try Self.version(request.uri.queryParameters.get("version"), of: dataset)
+            let items = try await allItems(chrome, dataset, version: version)
+            var stats = DatasetStats.compute(items)
+            // Near-duplicates by meaning on request (?semantic=true); a failure is shown on the page.
+            let threshold = try DatasetsController.semanticThreshold(request.uri.queryParameters)
+            var semanticError: String?
+            if let threshold {
+                do {
+                    stats = try await stats.withSemanticDuplicates(items, embedder: try await embedder(), threshold: threshold)
+                } catch let error as TernError {
+                    semanticError = error.message
+                }
+            }
+            let wanted = Set(stats.nearDuplicatePairs.flatMap { $0 } + (stats.semanticDuplicates?.pairs.flatMap { [$0.a, $0.b] } ?? []))
+            var previews: [String: String] = [:]
+            for item in items where wanted.contains(item.id) { previews[item.id] = DatasetStats.inputText(item) }
+            return web.html(renderer.render("dataset-stats", Views.datasetStats(
+                chrome: chrome, dataset: dataset, version: version, stats: stats, previews: previews,
+                semantic: .init(threshold: threshold ?? DatasetsController.defaultSemanticThreshold, error: semanticError))))
+        }
+    }
+
+    /// `POST /ui/{project}/traces/{trace}/dataset`
+    @Sendable func postTraceDataset(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "traces", form: true) { chrome in
+            let id = try context.parameters.string("trace")
+            let form = try await WebForm.read(request, limit: web.maxBody)
+            let user = try await web.editor(request, form, to: "adding a trace to a dataset")
+            guard let detail = try await store.traces.get(projectID: chrome.project.id, id: id) else { throw TernError.notFound("trace \(id)") }
+            let name: String
+            if let fresh = form.text("new_dataset") {
+                if try await store.datasets.get(projectID: chrome.project.id, name: fresh) == nil {
+                    _ = try await store.datasets.create(projectID: chrome.project.id, name: fresh, description: nil)
+                }
+                name = fresh
+            } else if let chosen = form.text("dataset") {
+                name = chosen
+            } else {
+                throw TernError.invalid("dataset", "choose a dataset or name a new one")
+            }
+            guard try await store.datasets.get(projectID: chrome.project.id, name: name) != nil else { throw TernError.notFound("dataset \(name)") }
+            var item = DatasetsController.item(from: detail.trace)
+            item.expectedOutput = form["expected"].flatMap { $0.nonBlank == nil ? nil : $0 }
+            let version = try await store.datasets.apply(projectID: chrome.project.id, dataset: name, upserts: [item], removals: [],
+                                                         author: "user:\(user.id)", message: "from trace \(id)")
+            let target = Views.url("/ui/\(Views.percent(chrome.project.slug))/traces/\(Views.percent(id))",
+                                   [("added", name), ("added_version", version.map { String($0.version) } ?? "unchanged")])
+            return WebController.redirect(target + "#add-to-dataset")
+        }
     }
 }

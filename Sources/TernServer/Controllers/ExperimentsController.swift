@@ -18,70 +18,16 @@ struct ExperimentsController {
     static let maxCells = 100_000
     static let maxItems = 20_000
 
-    func register(on api: RouterGroup<TernRequestContext>) {
-        api.get("experiments") { request, context in
-            let project = try await projectID(request, context)
-            let parameters = request.uri.queryParameters
-            let limit = try DatasetsController.int(parameters.get("limit"), "limit", range: 1...200) ?? 50
-            let before = try parameters.get("cursor").map { try Self.runCursor($0) }
-            let runs = try await store.experiments.list(projectID: project, before: before, limit: limit)
-            let next = runs.count == limit ? runs.last.map { "\(Timestamp.micros($0.createdAt)).\($0.id)" } : nil
-            return try JSON.response(RunPage(data: runs.map { RunView($0) }, nextCursor: next))
-        }
-        api.post("experiments") { request, context in
-            let principal = try context.requirePrincipal()
-            try principal.require(.member, to: "starting an experiment")
-            let project = try await projectID(request, context)
-            let body = try JSON.decode(JSONValue.self, from: try await JSON.collect(request, limit: maxBody), allowedKeys: Self.bodyKeys)
-            let job = try await prepare(body, projectID: project, principal: principal)
-            _ = try await store.experiments.create(job.run)
-            service.launch(job)
-            return try JSON.response(RunView(job.run), status: .accepted, headers: [.location: "/api/v1/experiments/\(job.run.id)"])
-        }
-        api.get("experiments/compare") { request, context in
-            let project = try await projectID(request, context)
-            let parameters = request.uri.queryParameters
-            guard let base = parameters.get("base"), !base.isEmpty else { throw TernError.invalid("base", "required: the id of the base run") }
-            guard let head = parameters.get("head"), !head.isEmpty else { throw TernError.invalid("head", "required: the id of the run to compare with it") }
-            let by = try parameters.get("by").map { value -> ComparisonKey in
-                guard let key = ComparisonKey(rawValue: value) else {
-                    throw TernError.invalid("by", "expected one of \(ComparisonKey.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(value)\"")
-                }
-                return key
-            }
-            let limit = try DatasetsController.int(parameters.get("limit"), "limit", range: 0...1000) ?? 200
-            return try JSON.response(try await Self.compare(store: store, projectID: project, base: base, head: head, by: by, limit: limit))
-        }
-        api.get("experiments/{id}") { request, context in
-            let project = try await projectID(request, context)
-            let id = try context.parameters.string("id")
-            let wait = try DatasetsController.int(request.uri.queryParameters.get("wait"), "wait", range: 0...60) ?? 0
-            let found = wait > 0 ? try await service.wait(projectID: project, id: id, timeout: .seconds(wait))
-                : try await store.experiments.get(projectID: project, id: id)
-            guard let run = found else { throw TernError.notFound("experiment \(id)") }
-            var view = RunView(run)
-            view.columns = try await store.experiments.columns(projectID: project, experimentID: id).map(ColumnView.init)
-            return try JSON.response(view)
-        }
-        api.get("experiments/{id}/results") { request, context in
-            let project = try await projectID(request, context)
-            let id = try context.parameters.string("id")
-            guard try await store.experiments.get(projectID: project, id: id) != nil else { throw TernError.notFound("experiment \(id)") }
-            let parameters = request.uri.queryParameters
-            let limit = try DatasetsController.int(parameters.get("limit"), "limit", range: 1...1000) ?? 100
-            let after = try parameters.get("cursor").map { try Self.cellCursor($0) }
-            let cells = try await store.experiments.cells(projectID: project, experimentID: id, after: after, limit: limit)
-            let next = cells.count == limit ? cells.last.map { Self.encodeCursor($0.cellKey) } : nil
-            return try JSON.response(CellPage(data: cells, nextCursor: next))
-        }
-        api.post("experiments/{id}/cancel") { request, context in
-            let principal = try context.requirePrincipal()
-            try principal.require(.member, to: "cancelling an experiment")
-            let project = try await projectID(request, context)
-            let id = try context.parameters.string("id")
-            guard let run = try await service.cancel(projectID: project, id: id, by: principal.actor) else { throw TernError.notFound("experiment \(id)") }
-            return try JSON.response(RunView(run))
-        }
+    /// The routes, each a named handler below.
+    var routes: RouteCollection<TernRequestContext> {
+        let api = RouteCollection(context: TernRequestContext.self)
+        api.get("experiments", use: getExperiments)
+        api.post("experiments", use: postExperiments)
+        api.get("experiments/compare", use: getExperimentsCompare)
+        api.get("experiments/{id}", use: getExperiment)
+        api.get("experiments/{id}/results", use: getExperimentResults)
+        api.post("experiments/{id}/cancel", use: postExperimentCancel)
+        return api
     }
 
     // MARK: - Views
@@ -232,5 +178,84 @@ struct ExperimentsController {
             for cell in page { try body(cell) }
             after = page.count == 1000 ? page.last?.cellKey : nil
         } while after != nil
+    }
+}
+
+// MARK: - Handlers
+
+extension ExperimentsController {
+    /// `GET /experiments`
+    @Sendable func getExperiments(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let project = try await projectID(request, context)
+        let parameters = request.uri.queryParameters
+        let limit = try DatasetsController.int(parameters.get("limit"), "limit", range: 1...200) ?? 50
+        let before = try parameters.get("cursor").map { try Self.runCursor($0) }
+        let runs = try await store.experiments.list(projectID: project, before: before, limit: limit)
+        let next = runs.count == limit ? runs.last.map { "\(Timestamp.micros($0.createdAt)).\($0.id)" } : nil
+        return try JSON.response(RunPage(data: runs.map { RunView($0) }, nextCursor: next))
+    }
+
+    /// `POST /experiments`
+    @Sendable func postExperiments(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let principal = try context.requirePrincipal()
+        try principal.require(.member, to: "starting an experiment")
+        let project = try await projectID(request, context)
+        let body = try JSON.decode(JSONValue.self, from: try await JSON.collect(request, limit: maxBody), allowedKeys: Self.bodyKeys)
+        let job = try await prepare(body, projectID: project, principal: principal)
+        _ = try await store.experiments.create(job.run)
+        service.launch(job)
+        return try JSON.response(RunView(job.run), status: .accepted, headers: [.location: "/api/v1/experiments/\(job.run.id)"])
+    }
+
+    /// `GET /experiments/compare`
+    @Sendable func getExperimentsCompare(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let project = try await projectID(request, context)
+        let parameters = request.uri.queryParameters
+        guard let base = parameters.get("base"), !base.isEmpty else { throw TernError.invalid("base", "required: the id of the base run") }
+        guard let head = parameters.get("head"), !head.isEmpty else { throw TernError.invalid("head", "required: the id of the run to compare with it") }
+        let by = try parameters.get("by").map { value -> ComparisonKey in
+            guard let key = ComparisonKey(rawValue: value) else {
+                throw TernError.invalid("by", "expected one of \(ComparisonKey.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(value)\"")
+            }
+            return key
+        }
+        let limit = try DatasetsController.int(parameters.get("limit"), "limit", range: 0...1000) ?? 200
+        return try JSON.response(try await Self.compare(store: store, projectID: project, base: base, head: head, by: by, limit: limit))
+    }
+
+    /// `GET /experiments/{id}`
+    @Sendable func getExperiment(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let project = try await projectID(request, context)
+        let id = try context.parameters.string("id")
+        let wait = try DatasetsController.int(request.uri.queryParameters.get("wait"), "wait", range: 0...60) ?? 0
+        let found = wait > 0 ? try await service.wait(projectID: project, id: id, timeout: .seconds(wait))
+            : try await store.experiments.get(projectID: project, id: id)
+        guard let run = found else { throw TernError.notFound("experiment \(id)") }
+        var view = RunView(run)
+        view.columns = try await store.experiments.columns(projectID: project, experimentID: id).map(ColumnView.init)
+        return try JSON.response(view)
+    }
+
+    /// `GET /experiments/{id}/results`
+    @Sendable func getExperimentResults(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let project = try await projectID(request, context)
+        let id = try context.parameters.string("id")
+        guard try await store.experiments.get(projectID: project, id: id) != nil else { throw TernError.notFound("experiment \(id)") }
+        let parameters = request.uri.queryParameters
+        let limit = try DatasetsController.int(parameters.get("limit"), "limit", range: 1...1000) ?? 100
+        let after = try parameters.get("cursor").map { try Self.cellCursor($0) }
+        let cells = try await store.experiments.cells(projectID: project, experimentID: id, after: after, limit: limit)
+        let next = cells.count == limit ? cells.last.map { Self.encodeCursor($0.cellKey) } : nil
+        return try JSON.response(CellPage(data: cells, nextCursor: next))
+    }
+
+    /// `POST /experiments/{id}/cancel`
+    @Sendable func postExperimentCancel(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let principal = try context.requirePrincipal()
+        try principal.require(.member, to: "cancelling an experiment")
+        let project = try await projectID(request, context)
+        let id = try context.parameters.string("id")
+        guard let run = try await service.cancel(projectID: project, id: id, by: principal.actor) else { throw TernError.notFound("experiment \(id)") }
+        return try JSON.response(RunView(run))
     }
 }

@@ -4,6 +4,7 @@ import HTTPTypes
 import NIOCore
 import TernCore
 import TernGateway
+import TernProviders
 
 /// The OpenAI-compatible endpoints (`/v1/...`) in front of the gateway.
 struct GatewayController {
@@ -11,24 +12,16 @@ struct GatewayController {
     let maxBody: Int
     let cancelOnDisconnect: Bool
 
-    func register(on v1: RouterGroup<TernRequestContext>) {
-        v1.get("models") { _, context in
-            _ = try context.requirePrincipal()
-            return try jsonResponse(gateway.modelList().data(), status: .ok)
-        }
-        v1.get("models/{model}") { _, context in
-            _ = try context.requirePrincipal()
-            let name = try context.parameters.string("model")
-            guard gateway.registry.model(name) != nil else {
-                throw TernError(.notFound, code: "model_not_found", message: "The model `\(name)` does not exist", field: "model")
-            }
-            let model: JSONValue = ["id": .string(name), "object": "model", "created": .number(Double(Int(Date().timeIntervalSince1970))), "owned_by": "tern"]
-            return try jsonResponse(model.data(), status: .ok)
-        }
-        v1.post("chat/completions") { request, context in try await forward(.chat, request, context) }
-        v1.post("completions") { request, context in try await forward(.completion, request, context) }
-        v1.post("embeddings") { request, context in try await forward(.embedding, request, context) }
-        v1.post("messages") { request, context in try await forward(.messages, request, context) }
+    /// The routes, each a named handler below.
+    var routes: RouteCollection<TernRequestContext> {
+        let v1 = RouteCollection(context: TernRequestContext.self)
+        v1.get("models", use: getModels)
+        v1.get("models/{model}", use: getModel)
+        v1.post("chat/completions", use: postChatCompletions)
+        v1.post("completions", use: postCompletions)
+        v1.post("embeddings", use: postEmbeddings)
+        v1.post("messages", use: postMessages)
+        return v1
     }
 
     func forward(_ operation: GatewayOperation, _ request: Request, _ context: TernRequestContext) async throws -> Response {
@@ -36,7 +29,7 @@ struct GatewayController {
             throw TernError.forbidden("the gateway takes API keys, not web sessions")
         }
         var headers: [String: String] = [:]
-        for field in request.headers where field.name.canonicalName.hasPrefix("x-tern-") {
+        for field in request.headers where field.name.canonicalName.hasPrefix(TernHeader.prefix) {
             headers[field.name.canonicalName] = field.value
         }
         if cancelOnDisconnect {
@@ -85,5 +78,46 @@ struct GatewayController {
 
     func jsonResponse(_ data: Data, status: HTTPResponse.Status) throws -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+// MARK: - Handlers
+
+extension GatewayController {
+    /// `POST /v1/chat/completions` (OpenAI)
+    @Sendable func postChatCompletions(_ request: Request, context: TernRequestContext) async throws -> Response {
+        try await forward(.chat, request, context)
+    }
+
+    /// `POST /v1/completions` (OpenAI, legacy)
+    @Sendable func postCompletions(_ request: Request, context: TernRequestContext) async throws -> Response {
+        try await forward(.completion, request, context)
+    }
+
+    /// `POST /v1/embeddings` (OpenAI)
+    @Sendable func postEmbeddings(_ request: Request, context: TernRequestContext) async throws -> Response {
+        try await forward(.embedding, request, context)
+    }
+
+    /// `POST /v1/messages` (Anthropic)
+    @Sendable func postMessages(_ request: Request, context: TernRequestContext) async throws -> Response {
+        try await forward(.messages, request, context)
+    }
+
+    /// `GET /models`
+    @Sendable func getModels(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        _ = try context.requirePrincipal()
+        return try jsonResponse(gateway.modelList().data(), status: .ok)
+    }
+
+    /// `GET /models/{model}`
+    @Sendable func getModel(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        _ = try context.requirePrincipal()
+        let name = try context.parameters.string("model")
+        guard gateway.registry.model(name) != nil else {
+            throw TernError(.notFound, code: "model_not_found", message: "The model `\(name)` does not exist", field: "model")
+        }
+        let model: JSONValue = ["id": .string(name), "object": "model", "created": .number(Double(Int(Date().timeIntervalSince1970))), "owned_by": "tern"]
+        return try jsonResponse(model.data(), status: .ok)
     }
 }

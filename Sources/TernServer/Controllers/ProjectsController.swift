@@ -71,114 +71,19 @@ struct ProjectsController {
         enum CodingKeys: String, CodingKey { case key }
     }
 
-    func register(on api: RouterGroup<TernRequestContext>) {
-        api.get("projects") { _, context in
-            let principal = try context.requirePrincipal()
-            let all = try await store.projects.list()
-            let visible = principal.boundProjectID.map { id in all.filter { $0.id == id } } ?? all
-            return try JSON.response(ListBody(data: visible))
-        }
-        api.post("projects") { request, context in
-            let principal = try context.requirePrincipal()
-            try principal.requireInstanceAdmin(to: "creating a project")
-            let body = try await JSON.decode(CreateProject.self, from: request, limit: maxBody, allowedKeys: CreateProject.keys)
-            let slug = try Validate.slug(body.slug, field: "slug")
-            let name = try Validate.name(body.name ?? slug, field: "name")
-            let project = try await store.projects.create(slug: slug, name: name)
-            context.logger.info("project created", metadata: ["project_id": .string(project.id), "by": .string(principal.actor)])
-            return try JSON.response(project, status: .created)
-        }
-        api.get("projects/{project}") { _, context in
-            let project = try await resolveProject(context)
-            return try JSON.response(project)
-        }
-        api.patch("projects/{project}") { request, context in
-            let principal = try context.requirePrincipal()
-            try principal.require(.admin, to: "changing a project")
-            let project = try await resolveProject(context)
-            let body = try JSON.decode(JSONValue.self, from: try await JSON.collect(request, limit: maxBody), allowedKeys: ["retention_days"])
-            var updated = project
-            if let value = body["retention_days"] {
-                var days: Int?
-                if !value.isNull {
-                    guard let number = value.int, (1...36_500).contains(number) else {
-                        throw TernError.invalid("retention_days", "expected a number of days 1-36500, or null to keep traces forever")
-                    }
-                    days = number
-                }
-                guard let changed = try await store.projects.setRetention(id: project.id, days: days) else { throw TernError.notFound("project") }
-                updated = changed
-            }
-            return try JSON.response(updated)
-        }
-        api.get("projects/{project}/keys") { _, context in
-            let project = try await resolveProject(context)
-            await authenticator.usage.flush()
-            return try JSON.response(ListBody(data: try await store.apiKeys.list(projectID: project.id)))
-        }
-        api.post("projects/{project}/keys") { request, context in
-            let principal = try context.requirePrincipal()
-            let project = try await resolveProject(context)
-            try principal.require(.member, to: "creating an API key")
-            let body = try await JSON.decode(CreateKey.self, from: request, limit: maxBody, allowedKeys: CreateKey.keys)
-            let name = try Validate.name(body.name, field: "name", max: 100)
-            let role = try body.role.map { try Role.parse($0, field: "role") } ?? .member
-            guard role <= principal.role else {
-                throw TernError.forbidden("a \(principal.role.rawValue) cannot create a key with the \(role.rawValue) role")
-            }
-            let scopes = try Self.scopes(body.scopes, role: role, grantedBy: principal)
-            let limits = KeyLimits(requestsPerMinute: body.rpm, tokensPerMinute: body.tpm, budgetUSD: body.budgetUsd,
-                                   budgetPeriod: try Self.period(body.budgetPeriod))
-            let (secret, key) = try await KeyIssuer.issue(
-                store: store, projectID: project.id, name: name, role: role, createdBy: principal.actor, limits: limits, scopes: scopes)
-            context.logger.info("API key created", metadata: [
-                "key_id": .string(key.id), "prefix": .string(key.prefix), "project_id": .string(project.id), "by": .string(principal.actor),
-            ])
-            return try JSON.response(CreatedKey(key: secret, apiKey: key), status: .created)
-        }
-        api.get("projects/{project}/keys/{key}") { _, context in
-            let project = try await resolveProject(context)
-            let id = try context.parameters.string("key")
-            await authenticator.usage.flush()
-            guard let key = try await store.apiKeys.get(projectID: project.id, id: id) else {
-                throw TernError.notFound("API key \(id)")
-            }
-            return try JSON.response(key)
-        }
-        api.patch("projects/{project}/keys/{key}") { request, context in
-            let principal = try context.requirePrincipal()
-            let project = try await resolveProject(context)
-            try principal.require(.admin, to: "changing a key's limits")
-            let id = try context.parameters.string("key")
-            let data = try await JSON.collect(request, limit: maxBody)
-            let body = try JSON.decode(JSONValue.self, from: data, allowedKeys: ["rpm", "tpm", "budget_usd", "budget_period"])
-            guard let existing = try await store.apiKeys.get(projectID: project.id, id: id) else { throw TernError.notFound("API key \(id)") }
-            let limits = try Self.patch(existing.limits, with: body)
-            guard let key = try await store.apiKeys.setLimits(projectID: project.id, id: id, limits: limits) else {
-                throw TernError.notFound("API key \(id)")
-            }
-            authenticator.invalidate(keyID: id)
-            context.logger.info("API key limits changed", metadata: ["key_id": .string(id), "by": .string(principal.actor)])
-            return try JSON.response(key)
-        }
-        api.delete("projects/{project}/keys/{key}") { _, context in
-            let principal = try context.requirePrincipal()
-            let project = try await resolveProject(context)
-            try principal.require(.member, to: "revoking an API key")
-            let id = try context.parameters.string("key")
-            guard let existing = try await store.apiKeys.get(projectID: project.id, id: id) else {
-                throw TernError.notFound("API key \(id)")
-            }
-            guard existing.role <= principal.role else {
-                throw TernError.forbidden("a \(principal.role.rawValue) cannot revoke a key with the \(existing.role.rawValue) role")
-            }
-            guard let key = try await store.apiKeys.revoke(projectID: project.id, id: id, at: Timestamp.now()) else {
-                throw TernError.notFound("API key \(id)")
-            }
-            authenticator.invalidate(keyID: id)
-            context.logger.info("API key revoked", metadata: ["key_id": .string(id), "by": .string(principal.actor)])
-            return try JSON.response(key)
-        }
+    /// The routes, each a named handler below.
+    var routes: RouteCollection<TernRequestContext> {
+        let api = RouteCollection(context: TernRequestContext.self)
+        api.get("projects", use: getProjects)
+        api.post("projects", use: postProjects)
+        api.get("projects/{project}", use: getProject)
+        api.patch("projects/{project}", use: patchProject)
+        api.get("projects/{project}/keys", use: getProjectKeys)
+        api.post("projects/{project}/keys", use: postProjectKeys)
+        api.get("projects/{project}/keys/{key}", use: getProjectKey)
+        api.patch("projects/{project}/keys/{key}", use: patchProjectKey)
+        api.delete("projects/{project}/keys/{key}", use: deleteProjectKey)
+        return api
     }
 
     /// The scopes of a new key: those named (each allowed for its role and held by whoever creates it), or
@@ -237,5 +142,134 @@ public enum KeyIssuer {
             projectID: projectID, name: name, role: role, keyHash: Secrets.hash(secret),
             prefix: Secrets.displayPrefix(secret), createdBy: createdBy, limits: limits, scopes: scopes)
         return (secret, key)
+    }
+}
+
+// MARK: - Handlers
+
+extension ProjectsController {
+    /// `GET /projects`
+    @Sendable func getProjects(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let principal = try context.requirePrincipal()
+        let all = try await store.projects.list()
+        let visible = principal.boundProjectID.map { id in all.filter { $0.id == id } } ?? all
+        return try JSON.response(ListBody(data: visible))
+    }
+
+    /// `POST /projects`
+    @Sendable func postProjects(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let principal = try context.requirePrincipal()
+        try principal.requireInstanceAdmin(to: "creating a project")
+        let body = try await JSON.decode(CreateProject.self, from: request, limit: maxBody, allowedKeys: CreateProject.keys)
+        let slug = try Validate.slug(body.slug, field: "slug")
+        let name = try Validate.name(body.name ?? slug, field: "name")
+        let project = try await store.projects.create(slug: slug, name: name)
+        context.logger.info("project created", metadata: ["project_id": .string(project.id), "by": .string(principal.actor)])
+        return try JSON.response(project, status: .created)
+    }
+
+    /// `GET /projects/{project}`
+    @Sendable func getProject(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let project = try await resolveProject(context)
+        return try JSON.response(project)
+    }
+
+    /// `PATCH /projects/{project}`
+    @Sendable func patchProject(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let principal = try context.requirePrincipal()
+        try principal.require(.admin, to: "changing a project")
+        let project = try await resolveProject(context)
+        let body = try JSON.decode(JSONValue.self, from: try await JSON.collect(request, limit: maxBody), allowedKeys: ["retention_days"])
+        var updated = project
+        if let value = body["retention_days"] {
+            var days: Int?
+            if !value.isNull {
+                guard let number = value.int, (1...36_500).contains(number) else {
+                    throw TernError.invalid("retention_days", "expected a number of days 1-36500, or null to keep traces forever")
+                }
+                days = number
+            }
+            guard let changed = try await store.projects.setRetention(id: project.id, days: days) else { throw TernError.notFound("project") }
+            updated = changed
+        }
+        return try JSON.response(updated)
+    }
+
+    /// `GET /projects/{project}/keys`
+    @Sendable func getProjectKeys(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let project = try await resolveProject(context)
+        await authenticator.usage.flush()
+        return try JSON.response(ListBody(data: try await store.apiKeys.list(projectID: project.id)))
+    }
+
+    /// `POST /projects/{project}/keys`
+    @Sendable func postProjectKeys(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let principal = try context.requirePrincipal()
+        let project = try await resolveProject(context)
+        try principal.require(.member, to: "creating an API key")
+        let body = try await JSON.decode(CreateKey.self, from: request, limit: maxBody, allowedKeys: CreateKey.keys)
+        let name = try Validate.name(body.name, field: "name", max: 100)
+        let role = try body.role.map { try Role.parse($0, field: "role") } ?? .member
+        guard role <= principal.role else {
+            throw TernError.forbidden("a \(principal.role.rawValue) cannot create a key with the \(role.rawValue) role")
+        }
+        let scopes = try Self.scopes(body.scopes, role: role, grantedBy: principal)
+        let limits = KeyLimits(requestsPerMinute: body.rpm, tokensPerMinute: body.tpm, budgetUSD: body.budgetUsd,
+                               budgetPeriod: try Self.period(body.budgetPeriod))
+        let (secret, key) = try await KeyIssuer.issue(
+            store: store, projectID: project.id, name: name, role: role, createdBy: principal.actor, limits: limits, scopes: scopes)
+        context.logger.info("API key created", metadata: [
+            "key_id": .string(key.id), "prefix": .string(key.prefix), "project_id": .string(project.id), "by": .string(principal.actor),
+        ])
+        return try JSON.response(CreatedKey(key: secret, apiKey: key), status: .created)
+    }
+
+    /// `GET /projects/{project}/keys/{key}`
+    @Sendable func getProjectKey(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let project = try await resolveProject(context)
+        let id = try context.parameters.string("key")
+        await authenticator.usage.flush()
+        guard let key = try await store.apiKeys.get(projectID: project.id, id: id) else {
+            throw TernError.notFound("API key \(id)")
+        }
+        return try JSON.response(key)
+    }
+
+    /// `PATCH /projects/{project}/keys/{key}`
+    @Sendable func patchProjectKey(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let principal = try context.requirePrincipal()
+        let project = try await resolveProject(context)
+        try principal.require(.admin, to: "changing a key's limits")
+        let id = try context.parameters.string("key")
+        let data = try await JSON.collect(request, limit: maxBody)
+        let body = try JSON.decode(JSONValue.self, from: data, allowedKeys: ["rpm", "tpm", "budget_usd", "budget_period"])
+        guard let existing = try await store.apiKeys.get(projectID: project.id, id: id) else { throw TernError.notFound("API key \(id)") }
+        let limits = try Self.patch(existing.limits, with: body)
+        guard let key = try await store.apiKeys.setLimits(projectID: project.id, id: id, limits: limits) else {
+            throw TernError.notFound("API key \(id)")
+        }
+        authenticator.invalidate(keyID: id)
+        context.logger.info("API key limits changed", metadata: ["key_id": .string(id), "by": .string(principal.actor)])
+        return try JSON.response(key)
+    }
+
+    /// `DELETE /projects/{project}/keys/{key}`
+    @Sendable func deleteProjectKey(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let principal = try context.requirePrincipal()
+        let project = try await resolveProject(context)
+        try principal.require(.member, to: "revoking an API key")
+        let id = try context.parameters.string("key")
+        guard let existing = try await store.apiKeys.get(projectID: project.id, id: id) else {
+            throw TernError.notFound("API key \(id)")
+        }
+        guard existing.role <= principal.role else {
+            throw TernError.forbidden("a \(principal.role.rawValue) cannot revoke a key with the \(existing.role.rawValue) role")
+        }
+        guard let key = try await store.apiKeys.revoke(projectID: project.id, id: id, at: Timestamp.now()) else {
+            throw TernError.notFound("API key \(id)")
+        }
+        authenticator.invalidate(keyID: id)
+        context.logger.info("API key revoked", metadata: ["key_id": .string(id), "by": .string(principal.actor)])
+        return try JSON.response(key)
     }
 }

@@ -8,49 +8,12 @@ import TernWeb
 /// takes and goes through the same `PromptVersion.definition` and `push`, so the rules are the API's;
 /// an error comes back next to its field with everything the user typed.
 extension PromptsWebController {
-    func registerEditing(on router: Hummingbird.Router<TernRequestContext>) {
+    func registerEditing(on router: RouteCollection<TernRequestContext>) {
         // Prompt names cannot start with a dot, so this path never hides a prompt's page.
-        router.get("ui/{project}/prompts/.new") { request, context in
-            try await web.page(request, context, active: "prompts") { chrome in
-                var draft = PromptDraft()
-                draft.name = request.uri.queryParameters.get("name") ?? ""
-                return web.html(renderer.render("prompt-edit", Views.promptEditor(chrome: chrome, draft: draft, history: [], models: modelNames, errors: [:])))
-            }
-        }
-        router.post("ui/{project}/prompts") { request, context in
-            try await web.page(request, context, active: "prompts", form: true) { chrome in
-                let form = try await WebForm.read(request, limit: web.maxBody)
-                let user = try await web.editor(request, form, to: "creating a prompt")
-                return try await save(chrome, form: form, user: user, existing: nil)
-            }
-        }
-        router.get("ui/{project}/prompts/{name}/versions/new") { request, context in
-            try await web.page(request, context, active: "prompts") { chrome in
-                let name = try context.parameters.string("name")
-                let history = try await loadHistory(chrome, name)
-                let from = try Self.versionNumber(request.uri.queryParameters.get("from"), field: "from")
-                let start: PromptVersion
-                if let from {
-                    guard let found = history.first(where: { $0.version == from }) else {
-                        throw TernError.invalid("from", "\(name) has no version \(from) (versions 1-\(history[0].version))")
-                    }
-                    start = found
-                } else {
-                    start = history[0]
-                }
-                return web.html(renderer.render("prompt-edit", Views.promptEditor(
-                    chrome: chrome, draft: PromptDraft(from: start), history: history, models: modelNames, errors: [:])))
-            }
-        }
-        router.post("ui/{project}/prompts/{name}/versions") { request, context in
-            try await web.page(request, context, active: "prompts", form: true) { chrome in
-                let name = try context.parameters.string("name")
-                let form = try await WebForm.read(request, limit: web.maxBody)
-                let user = try await web.editor(request, form, to: "saving a prompt version")
-                let history = try await loadHistory(chrome, name)
-                return try await save(chrome, form: form, user: user, existing: history)
-            }
-        }
+        router.get("ui/{project}/prompts/.new", use: getPromptsNew)
+        router.post("ui/{project}/prompts", use: postPrompts)
+        router.get("ui/{project}/prompts/{name}/versions/new", use: getPromptVersionsNew)
+        router.post("ui/{project}/prompts/{name}/versions", use: postPromptVersions)
     }
 
     static func versionNumber(_ text: String?, field: String) throws -> Int? {
@@ -222,6 +185,59 @@ extension PromptsWebController {
         case "type": return "kind"
         case "name", "messages", "variables", "tools", "commit_message", "labels": return field
         default: return "form"
+        }
+    }
+}
+
+// MARK: - Handlers
+
+extension PromptsWebController {
+    /// `GET /ui/{project}/prompts/.new`
+    @Sendable func getPromptsNew(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "prompts") { chrome in
+            var draft = PromptDraft()
+            draft.name = request.uri.queryParameters.get("name") ?? ""
+            return web.html(renderer.render("prompt-edit", Views.promptEditor(chrome: chrome, draft: draft, history: [], models: modelNames, errors: [:])))
+        }
+    }
+
+    /// `POST /ui/{project}/prompts`
+    @Sendable func postPrompts(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "prompts", form: true) { chrome in
+            let form = try await WebForm.read(request, limit: web.maxBody)
+            let user = try await web.editor(request, form, to: "creating a prompt")
+            return try await save(chrome, form: form, user: user, existing: nil)
+        }
+    }
+
+    /// `GET /ui/{project}/prompts/{name}/versions/new`
+    @Sendable func getPromptVersionsNew(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "prompts") { chrome in
+            let name = try context.parameters.string("name")
+            let history = try await loadHistory(chrome, name)
+            let from = try Self.versionNumber(request.uri.queryParameters.get("from"), field: "from")
+            let start: PromptVersion
+            if let from {
+                guard let found = history.first(where: { $0.version == from }) else {
+                    throw TernError.invalid("from", "\(name) has no version \(from) (versions 1-\(history[0].version))")
+                }
+                start = found
+            } else {
+                start = history[0]
+            }
+            return web.html(renderer.render("prompt-edit", Views.promptEditor(
+                chrome: chrome, draft: PromptDraft(from: start), history: history, models: modelNames, errors: [:])))
+        }
+    }
+
+    /// `POST /ui/{project}/prompts/{name}/versions`
+    @Sendable func postPromptVersions(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "prompts", form: true) { chrome in
+            let name = try context.parameters.string("name")
+            let form = try await WebForm.read(request, limit: web.maxBody)
+            let user = try await web.editor(request, form, to: "saving a prompt version")
+            let history = try await loadHistory(chrome, name)
+            return try await save(chrome, form: form, user: user, existing: history)
         }
     }
 }

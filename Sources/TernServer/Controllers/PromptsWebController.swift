@@ -14,132 +14,18 @@ struct PromptsWebController {
     var store: any TernStore { web.store }
     var renderer: WebRenderer { web.renderer }
 
-    func register(on router: Hummingbird.Router<TernRequestContext>) {
-        router.get("ui/{project}/prompts") { request, context in
-            try await web.page(request, context, active: "prompts") { chrome in
-                var rows: [(summary: PromptSummary, kind: PromptKind?)] = []
-                for summary in try await store.prompts.list(projectID: chrome.project.id) {
-                    let latest = try await store.prompts.get(projectID: chrome.project.id, name: summary.name, version: summary.latestVersion)
-                    rows.append((summary, latest?.kind))
-                }
-                return web.html(renderer.render("prompts", Views.prompts(chrome: chrome, prompts: rows)))
-            }
-        }
-        router.get("ui/{project}/prompts/{name}") { request, context in
-            try await web.page(request, context, active: "prompts") { chrome in
-                let name = try context.parameters.string("name")
-                let history = try await loadHistory(chrome, name)
-                let moves = try await store.prompts.labelMoves(projectID: chrome.project.id, name: name)
-                let names = await web.actorNames(projectID: chrome.project.id)
-                return web.html(renderer.render("prompt", Views.prompt(chrome: chrome, history: history, moves: moves, names: names)))
-            }
-        }
-        router.get("ui/{project}/prompts/{name}/versions/{version}") { request, context in
-            try await web.page(request, context, active: "prompts") { chrome in
-                let name = try context.parameters.string("name")
-                let text = try context.parameters.string("version")
-                guard let number = Int(text.hasPrefix("v") ? String(text.dropFirst()) : text) else {
-                    throw TernError.invalid("version", "expected a version number, got \"\(text)\"")
-                }
-                guard let version = try await store.prompts.get(projectID: chrome.project.id, name: name, version: number) else {
-                    throw TernError.notFound("prompt \(name) version \(number)")
-                }
-                let latest = try await store.prompts.get(projectID: chrome.project.id, name: name, label: "latest")?.version ?? number
-                let names = await web.actorNames(projectID: chrome.project.id)
-                var page = Views.promptVersion(chrome: chrome, version: version, latest: latest, names: names)
-                if let notice = Self.savedNotice(request.uri.queryParameters, version: version) {
-                    page["flash"] = ["kind": notice.kind, "message": notice.message]
-                }
-                return web.html(renderer.render("prompt-version", page))
-            }
-        }
-        router.get("ui/{project}/prompts/{name}/diff") { request, context in
-            try await web.page(request, context, active: "prompts") { chrome in
-                let name = try context.parameters.string("name")
-                let history = try await loadHistory(chrome, name)
-                let parameters = request.uri.queryParameters
-                func pick(_ key: String, _ fallback: Int) throws -> PromptVersion {
-                    guard let text = parameters.get(key), !text.isEmpty else { return history.first { $0.version == fallback } ?? history[0] }
-                    guard let number = Int(text.hasPrefix("v") ? String(text.dropFirst()) : text) else {
-                        throw TernError.invalid(key, "expected a version number, got \"\(text)\"")
-                    }
-                    guard let version = history.first(where: { $0.version == number }) else {
-                        throw TernError.invalid(key, "\(name) has no version \(number) (versions 1-\(history[0].version))")
-                    }
-                    return version
-                }
-                let head = try pick("head", history[0].version)
-                let base = try pick("base", history.first { $0.version < head.version }?.version ?? head.version)
-                return web.html(renderer.render("prompt-diff", Views.promptDiff(chrome: chrome, base: base, head: head, versions: history)))
-            }
-        }
-        router.post("ui/{project}/prompts/{name}/labels") { request, context in
-            try await web.page(request, context, active: "prompts", form: true) { chrome in
-                let name = try context.parameters.string("name")
-                let form = try await WebForm.read(request, limit: web.maxBody)
-                let user = try await web.editor(request, form, to: "moving a label")
-                guard let label = form.text("label") else { throw TernError.invalid("label", "name the label to move, e.g. production") }
-                guard let text = form.text("version"), let version = Int(text) else { throw TernError.invalid("version", "choose the version the label points at") }
-                _ = try await store.prompts.setLabel(projectID: chrome.project.id, name: name, label: label, version: version, author: "user:\(user.id)")
-                return WebController.redirect("\(Self.base(chrome, name))#label-moves")
-            }
-        }
-        router.get("ui/{project}/prompts/{name}/playground") { request, context in
-            try await web.page(request, context, active: "prompts") { chrome in
-                let name = try context.parameters.string("name")
-                let history = try await loadHistory(chrome, name)
-                let parameters = request.uri.queryParameters
-                let (version, reference) = try resolve(history, ref: parameters.get("ref") ?? parameters.get("version") ?? parameters.get("label"))
-                var input = PlaygroundInput()
-                input.models = parameters.getAll("model").filter { !$0.isEmpty }
-                return web.html(renderer.render("playground", Views.playground(
-                    chrome: chrome, version: version, history: history, reference: reference, models: modelNames, input: input, results: nil, error: nil)))
-            }
-        }
-        router.post("ui/{project}/prompts/{name}/playground") { request, context in
-            try await web.page(request, context, active: "prompts", form: true) { chrome in
-                let name = try context.parameters.string("name")
-                let form = try await WebForm.read(request, limit: web.maxBody)
-                let user = try await web.editor(request, form, to: "running the playground")
-                let history = try await loadHistory(chrome, name)
-                let (version, reference) = try resolve(history, ref: form["ref"])
-                var input = PlaygroundInput(models: form.all("model").filter { !$0.isEmpty }, temperature: form["temperature"] ?? "",
-                                            maxTokens: form["max_tokens"] ?? "")
-                for variable in version.variables { input.values[variable] = form["var.\(variable)"] ?? "" }
-                func page(error: String?, results: [PlaygroundResult]?) -> Response {
-                    web.html(renderer.render("playground", Views.playground(
-                        chrome: chrome, version: version, history: history, reference: reference, models: modelNames, input: input,
-                        results: results, error: error)), status: error == nil ? .ok : .badRequest)
-                }
-                // Empty fields count as missing, so the message names every variable still to fill in.
-                var values: [String: JSONValue] = [:]
-                for (variable, value) in input.values where !value.isEmpty { values[variable] = .string(value) }
-                do {
-                    _ = try version.render(values)
-                } catch let error as TernError {
-                    return page(error: error.message, results: nil)
-                }
-                guard !input.models.isEmpty else { return page(error: "Choose at least one model to run.", results: nil) }
-                let known = Set(modelNames)
-                if let unknown = input.models.first(where: { !known.contains($0) }) {
-                    return page(error: "The gateway has no model \"\(unknown)\" (models: \(modelNames.joined(separator: ", "))).", results: nil)
-                }
-                var temperature: Double?
-                if let text = input.temperature.nonBlank {
-                    guard let value = Double(text), (0...2).contains(value) else { return page(error: "Temperature: expected a number from 0 to 2, got \"\(text)\".", results: nil) }
-                    temperature = value
-                }
-                var maxTokens: Int?
-                if let text = input.maxTokens.nonBlank {
-                    guard let value = Int(text), value >= 1 else { return page(error: "Max tokens: expected a positive whole number, got \"\(text)\".", results: nil) }
-                    maxTokens = value
-                }
-                let results = await run(version, values: values, models: input.models, temperature: temperature, maxTokens: maxTokens,
-                                        projectID: chrome.project.id, user: user)
-                return page(error: nil, results: results)
-            }
-        }
+    /// The routes, each a named handler below.
+    var routes: RouteCollection<TernRequestContext> {
+        let router = RouteCollection(context: TernRequestContext.self)
+        router.get("ui/{project}/prompts", use: getPrompts)
+        router.get("ui/{project}/prompts/{name}", use: getPrompt)
+        router.get("ui/{project}/prompts/{name}/versions/{version}", use: getPromptVersion)
+        router.get("ui/{project}/prompts/{name}/diff", use: getPromptDiff)
+        router.post("ui/{project}/prompts/{name}/labels", use: postPromptLabels)
+        router.get("ui/{project}/prompts/{name}/playground", use: getPromptPlayground)
+        router.post("ui/{project}/prompts/{name}/playground", use: postPromptPlayground)
         registerEditing(on: router)
+        return router
     }
 
     static func base(_ chrome: Chrome, _ name: String) -> String { "/ui/\(Views.percent(chrome.project.slug))/prompts/\(Views.percent(name))" }
@@ -176,7 +62,7 @@ struct PromptsWebController {
              projectID: String, user: User) async -> [PlaygroundResult] {
         // The signed-in user stands in for an API key: bound to this project, no key limits.
         let key = APIKey(id: "ui-playground", projectID: projectID, name: "playground", prefix: "ui", role: .member, createdAt: Date())
-        let headers = ["x-tern-user": user.email, "x-tern-tags": "playground", "x-tern-cache": "no-cache"]
+        let headers = [TernHeader.user: user.email, TernHeader.tags: "playground", TernHeader.cache: "no-cache"]
         let gateway = self.gateway
         var results = await withTaskGroup(of: (Int, PlaygroundResult).self) { group in
             for (index, model) in models.enumerated() {
@@ -215,8 +101,8 @@ struct PromptsWebController {
 
     /// What a chat completion (or the gateway's error) says: the answer, tool calls, usage.
     static func result(model: String, reply: GatewayReply, latencyMs: Double) -> PlaygroundResult {
-        let trace = reply.headers.first { $0.0 == "x-tern-trace-id" }?.1
-        let deployment = reply.headers.first { $0.0 == "x-tern-deployment" }?.1
+        let trace = reply.headers.first { $0.0 == TernHeader.traceID }?.1
+        let deployment = reply.headers.first { $0.0 == TernHeader.deployment }?.1
         var result = PlaygroundResult(model: model, output: nil, error: nil, inputTokens: nil, outputTokens: nil, cost: nil, latencyMs: latencyMs,
                                       traceID: trace, deployment: deployment)
         guard case .data(let data) = reply.body, let json = try? JSONValue.parse(data) else {
@@ -245,5 +131,147 @@ extension String {
     var nonBlank: String? {
         let trimmed = trimmingCharacters(in: .whitespacesAndNewlines)
         return trimmed.isEmpty ? nil : trimmed
+    }
+}
+
+// MARK: - Handlers
+
+extension PromptsWebController {
+    /// `GET /ui/{project}/prompts`
+    @Sendable func getPrompts(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "prompts") { chrome in
+            var rows: [(summary: PromptSummary, kind: PromptKind?)] = []
+            for summary in try await store.prompts.list(projectID: chrome.project.id) {
+                let latest = try await store.prompts.get(projectID: chrome.project.id, name: summary.name, version: summary.latestVersion)
+                rows.append((summary, latest?.kind))
+            }
+            return web.html(renderer.render("prompts", Views.prompts(chrome: chrome, prompts: rows)))
+        }
+    }
+
+    /// `GET /ui/{project}/prompts/{name}`
+    @Sendable func getPrompt(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "prompts") { chrome in
+            let name = try context.parameters.string("name")
+            let history = try await loadHistory(chrome, name)
+            let moves = try await store.prompts.labelMoves(projectID: chrome.project.id, name: name)
+            let names = await web.actorNames(projectID: chrome.project.id)
+            return web.html(renderer.render("prompt", Views.prompt(chrome: chrome, history: history, moves: moves, names: names)))
+        }
+    }
+
+    /// `GET /ui/{project}/prompts/{name}/versions/{version}`
+    @Sendable func getPromptVersion(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "prompts") { chrome in
+            let name = try context.parameters.string("name")
+            let text = try context.parameters.string("version")
+            guard let number = Int(text.hasPrefix("v") ? String(text.dropFirst()) : text) else {
+                throw TernError.invalid("version", "expected a version number, got \"\(text)\"")
+            }
+            guard let version = try await store.prompts.get(projectID: chrome.project.id, name: name, version: number) else {
+                throw TernError.notFound("prompt \(name) version \(number)")
+            }
+            let latest = try await store.prompts.get(projectID: chrome.project.id, name: name, label: "latest")?.version ?? number
+            let names = await web.actorNames(projectID: chrome.project.id)
+            var page = Views.promptVersion(chrome: chrome, version: version, latest: latest, names: names)
+            if let notice = Self.savedNotice(request.uri.queryParameters, version: version) {
+                page["flash"] = ["kind": notice.kind, "message": notice.message]
+            }
+            return web.html(renderer.render("prompt-version", page))
+        }
+    }
+
+    /// `GET /ui/{project}/prompts/{name}/diff`
+    @Sendable func getPromptDiff(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "prompts") { chrome in
+            let name = try context.parameters.string("name")
+            let history = try await loadHistory(chrome, name)
+            let parameters = request.uri.queryParameters
+            func pick(_ key: String, _ fallback: Int) throws -> PromptVersion {
+                guard let text = parameters.get(key), !text.isEmpty else { return history.first { $0.version == fallback } ?? history[0] }
+                guard let number = Int(text.hasPrefix("v") ? String(text.dropFirst()) : text) else {
+                    throw TernError.invalid(key, "expected a version number, got \"\(text)\"")
+                }
+                guard let version = history.first(where: { $0.version == number }) else {
+                    throw TernError.invalid(key, "\(name) has no version \(number) (versions 1-\(history[0].version))")
+                }
+                return version
+            }
+            let head = try pick("head", history[0].version)
+            let base = try pick("base", history.first { $0.version < head.version }?.version ?? head.version)
+            return web.html(renderer.render("prompt-diff", Views.promptDiff(chrome: chrome, base: base, head: head, versions: history)))
+        }
+    }
+
+    /// `POST /ui/{project}/prompts/{name}/labels`
+    @Sendable func postPromptLabels(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "prompts", form: true) { chrome in
+            let name = try context.parameters.string("name")
+            let form = try await WebForm.read(request, limit: web.maxBody)
+            let user = try await web.editor(request, form, to: "moving a label")
+            guard let label = form.text("label") else { throw TernError.invalid("label", "name the label to move, e.g. production") }
+            guard let text = form.text("version"), let version = Int(text) else { throw TernError.invalid("version", "choose the version the label points at") }
+            _ = try await store.prompts.setLabel(projectID: chrome.project.id, name: name, label: label, version: version, author: "user:\(user.id)")
+            return WebController.redirect("\(Self.base(chrome, name))#label-moves")
+        }
+    }
+
+    /// `GET /ui/{project}/prompts/{name}/playground`
+    @Sendable func getPromptPlayground(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "prompts") { chrome in
+            let name = try context.parameters.string("name")
+            let history = try await loadHistory(chrome, name)
+            let parameters = request.uri.queryParameters
+            let (version, reference) = try resolve(history, ref: parameters.get("ref") ?? parameters.get("version") ?? parameters.get("label"))
+            var input = PlaygroundInput()
+            input.models = parameters.getAll("model").filter { !$0.isEmpty }
+            return web.html(renderer.render("playground", Views.playground(
+                chrome: chrome, version: version, history: history, reference: reference, models: modelNames, input: input, results: nil, error: nil)))
+        }
+    }
+
+    /// `POST /ui/{project}/prompts/{name}/playground`
+    @Sendable func postPromptPlayground(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await web.page(request, context, active: "prompts", form: true) { chrome in
+            let name = try context.parameters.string("name")
+            let form = try await WebForm.read(request, limit: web.maxBody)
+            let user = try await web.editor(request, form, to: "running the playground")
+            let history = try await loadHistory(chrome, name)
+            let (version, reference) = try resolve(history, ref: form["ref"])
+            var input = PlaygroundInput(models: form.all("model").filter { !$0.isEmpty }, temperature: form["temperature"] ?? "",
+                                        maxTokens: form["max_tokens"] ?? "")
+            for variable in version.variables { input.values[variable] = form["var.\(variable)"] ?? "" }
+            func page(error: String?, results: [PlaygroundResult]?) -> Response {
+                web.html(renderer.render("playground", Views.playground(
+                    chrome: chrome, version: version, history: history, reference: reference, models: modelNames, input: input,
+                    results: results, error: error)), status: error == nil ? .ok : .badRequest)
+            }
+            // Empty fields count as missing, so the message names every variable still to fill in.
+            var values: [String: JSONValue] = [:]
+            for (variable, value) in input.values where !value.isEmpty { values[variable] = .string(value) }
+            do {
+                _ = try version.render(values)
+            } catch let error as TernError {
+                return page(error: error.message, results: nil)
+            }
+            guard !input.models.isEmpty else { return page(error: "Choose at least one model to run.", results: nil) }
+            let known = Set(modelNames)
+            if let unknown = input.models.first(where: { !known.contains($0) }) {
+                return page(error: "The gateway has no model \"\(unknown)\" (models: \(modelNames.joined(separator: ", "))).", results: nil)
+            }
+            var temperature: Double?
+            if let text = input.temperature.nonBlank {
+                guard let value = Double(text), (0...2).contains(value) else { return page(error: "Temperature: expected a number from 0 to 2, got \"\(text)\".", results: nil) }
+                temperature = value
+            }
+            var maxTokens: Int?
+            if let text = input.maxTokens.nonBlank {
+                guard let value = Int(text), value >= 1 else { return page(error: "Max tokens: expected a positive whole number, got \"\(text)\".", results: nil) }
+                maxTokens = value
+            }
+            let results = await run(version, values: values, models: input.models, temperature: temperature, maxTokens: maxTokens,
+                                    projectID: chrome.project.id, user: user)
+            return page(error: nil, results: results)
+        }
     }
 }

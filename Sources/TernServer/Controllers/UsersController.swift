@@ -49,92 +49,23 @@ struct UsersController {
         var project: Project?
     }
 
-    func registerPublic(on api: RouterGroup<TernRequestContext>) {
-        api.post("auth/login") { request, context in
-            let body = try await JSON.decode(Login.self, from: request, limit: maxBody, allowedKeys: Login.keys)
-            let (user, token, session) = try await Self.signIn(store: store, email: body.email, password: body.password, ttl: sessionTTL,
-                                                                throttle: throttle, address: context.clientAddress)
-            context.logger.info("signed in", metadata: ["user_id": .string(user.id)])
-            var headers = HTTPFields()
-            headers[.setCookie] = Authenticator.sessionCookieHeader(token: token, maxAge: sessionTTL.components.seconds, secure: secureCookies)
-            return try JSON.response(LoginResult(user: user, expiresAt: session.expiresAt), headers: headers)
-        }
+    /// The routes, each a named handler below.
+    var publicRoutes: RouteCollection<TernRequestContext> {
+        let api = RouteCollection(context: TernRequestContext.self)
+        api.post("auth/login", use: postAuthLogin)
+        return api
     }
 
-    func register(on api: RouterGroup<TernRequestContext>) {
-        api.post("auth/logout") { _, context in
-            let principal = try context.requirePrincipal()
-            if case .user(_, let sessionID) = principal {
-                try await store.sessions.delete(id: sessionID)
-            }
-            var headers = HTTPFields()
-            headers[.setCookie] = Authenticator.sessionCookieHeader(token: "", maxAge: 0, secure: secureCookies)
-            return Response(status: .noContent, headers: headers)
-        }
-        api.get("me") { _, context in
-            switch try context.requirePrincipal() {
-            case .apiKey(let key):
-                let project = try await store.projects.get(id: key.projectID)
-                return try JSON.response(Me(type: "api_key", role: key.role, key: key, project: project))
-            case .user(let user, _):
-                return try JSON.response(Me(type: "user", role: user.role, user: user))
-            }
-        }
-        api.get("users") { _, context in
-            try context.requirePrincipal().requireInstanceAdmin(to: "listing users")
-            return try JSON.response(ProjectsController.ListBody(data: try await store.users.list()))
-        }
-        api.post("users") { request, context in
-            let principal = try context.requirePrincipal()
-            try principal.requireInstanceAdmin(to: "creating a user")
-            let body = try await JSON.decode(CreateUser.self, from: request, limit: maxBody, allowedKeys: CreateUser.keys)
-            let user = try await UserAdmin.create(
-                store: store, hasher: hasher, email: body.email, name: body.name,
-                role: try body.role.map { try Role.parse($0, field: "role") } ?? .member, password: body.password)
-            context.logger.info("user created", metadata: ["user_id": .string(user.id), "by": .string(principal.actor)])
-            return try JSON.response(user, status: .created)
-        }
-        api.get("users/{user}") { _, context in
-            let principal = try context.requirePrincipal()
-            let id = try context.parameters.string("user")
-            if !isSelf(principal, id) { try principal.requireInstanceAdmin(to: "reading another user") }
-            guard let user = try await store.users.get(id: id) else { throw TernError.notFound("user \(id)") }
-            return try JSON.response(user)
-        }
-        api.patch("users/{user}") { request, context in
-            let principal = try context.requirePrincipal()
-            let id = try context.parameters.string("user")
-            let body = try await JSON.decode(UpdateUser.self, from: request, limit: maxBody, allowedKeys: UpdateUser.keys)
-            if !isSelf(principal, id) || body.role != nil || body.disabled != nil {
-                try principal.requireInstanceAdmin(to: body.role != nil || body.disabled != nil ? "changing a role or disabling a user" : "editing another user")
-            }
-            guard let current = try await store.users.get(id: id) else { throw TernError.notFound("user \(id)") }
-            let name = try body.name.map { try Validate.name($0, field: "name") }
-            let role = try body.role.map { try Role.parse($0, field: "role") }
-            let hasher = self.hasher
-            var passwordHash: String?
-            if let password = body.password {
-                let valid = try Validate.password(password, field: "password")
-                passwordHash = try await offLoop { try hasher.hash(valid) }
-            }
-            let losesAdmin = current.role == .admin && current.disabledAt == nil
-                && ((role.map { $0 != .admin } ?? false) || body.disabled == true)
-            if losesAdmin {
-                let activeAdmins = try await store.users.list().filter { $0.role == .admin && $0.disabledAt == nil }
-                guard activeAdmins.count > 1 else {
-                    throw TernError.conflict("\(current.email) is the last admin; make another admin first",
-                                             field: body.disabled == true ? "disabled" : "role")
-                }
-            }
-            guard let user = try await store.users.update(
-                id: id, name: name, role: role, passwordHash: passwordHash, disabled: body.disabled)
-            else { throw TernError.notFound("user \(id)") }
-            if body.disabled == true || body.password != nil {
-                try await store.sessions.deleteAll(userID: id)
-            }
-            context.logger.info("user updated", metadata: ["user_id": .string(id), "by": .string(principal.actor)])
-            return try JSON.response(user)
-        }
+    /// The routes, each a named handler below.
+    var routes: RouteCollection<TernRequestContext> {
+        let api = RouteCollection(context: TernRequestContext.self)
+        api.post("auth/logout", use: postAuthLogout)
+        api.get("me", use: getMe)
+        api.get("users", use: getUsers)
+        api.post("users", use: postUsers)
+        api.get("users/{user}", use: getUser)
+        api.patch("users/{user}", use: patchUser)
+        return api
     }
 
     func isSelf(_ principal: Principal, _ id: String) -> Bool {
@@ -193,4 +124,104 @@ public enum UserAdmin {
 /// that serve requests (Swift concurrency runs on them in `tern`).
 func offLoop<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await NIOThreadPool.singleton.runIfActive(work)
+}
+
+// MARK: - Handlers
+
+extension UsersController {
+    /// `POST /auth/login`
+    @Sendable func postAuthLogin(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let body = try await JSON.decode(Login.self, from: request, limit: maxBody, allowedKeys: Login.keys)
+        let (user, token, session) = try await Self.signIn(store: store, email: body.email, password: body.password, ttl: sessionTTL,
+                                                            throttle: throttle, address: context.clientAddress)
+        context.logger.info("signed in", metadata: ["user_id": .string(user.id)])
+        var headers = HTTPFields()
+        headers[.setCookie] = Authenticator.sessionCookieHeader(token: token, maxAge: sessionTTL.components.seconds, secure: secureCookies)
+        return try JSON.response(LoginResult(user: user, expiresAt: session.expiresAt), headers: headers)
+    }
+
+    /// `POST /auth/logout`
+    @Sendable func postAuthLogout(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let principal = try context.requirePrincipal()
+        if case .user(_, let sessionID) = principal {
+            try await store.sessions.delete(id: sessionID)
+        }
+        var headers = HTTPFields()
+        headers[.setCookie] = Authenticator.sessionCookieHeader(token: "", maxAge: 0, secure: secureCookies)
+        return Response(status: .noContent, headers: headers)
+    }
+
+    /// `GET /me`
+    @Sendable func getMe(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        switch try context.requirePrincipal() {
+        case .apiKey(let key):
+            let project = try await store.projects.get(id: key.projectID)
+            return try JSON.response(Me(type: "api_key", role: key.role, key: key, project: project))
+        case .user(let user, _):
+            return try JSON.response(Me(type: "user", role: user.role, user: user))
+        }
+    }
+
+    /// `GET /users`
+    @Sendable func getUsers(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try context.requirePrincipal().requireInstanceAdmin(to: "listing users")
+        return try JSON.response(ProjectsController.ListBody(data: try await store.users.list()))
+    }
+
+    /// `POST /users`
+    @Sendable func postUsers(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let principal = try context.requirePrincipal()
+        try principal.requireInstanceAdmin(to: "creating a user")
+        let body = try await JSON.decode(CreateUser.self, from: request, limit: maxBody, allowedKeys: CreateUser.keys)
+        let user = try await UserAdmin.create(
+            store: store, hasher: hasher, email: body.email, name: body.name,
+            role: try body.role.map { try Role.parse($0, field: "role") } ?? .member, password: body.password)
+        context.logger.info("user created", metadata: ["user_id": .string(user.id), "by": .string(principal.actor)])
+        return try JSON.response(user, status: .created)
+    }
+
+    /// `GET /users/{user}`
+    @Sendable func getUser(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let principal = try context.requirePrincipal()
+        let id = try context.parameters.string("user")
+        if !isSelf(principal, id) { try principal.requireInstanceAdmin(to: "reading another user") }
+        guard let user = try await store.users.get(id: id) else { throw TernError.notFound("user \(id)") }
+        return try JSON.response(user)
+    }
+
+    /// `PATCH /users/{user}`
+    @Sendable func patchUser(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let principal = try context.requirePrincipal()
+        let id = try context.parameters.string("user")
+        let body = try await JSON.decode(UpdateUser.self, from: request, limit: maxBody, allowedKeys: UpdateUser.keys)
+        if !isSelf(principal, id) || body.role != nil || body.disabled != nil {
+            try principal.requireInstanceAdmin(to: body.role != nil || body.disabled != nil ? "changing a role or disabling a user" : "editing another user")
+        }
+        guard let current = try await store.users.get(id: id) else { throw TernError.notFound("user \(id)") }
+        let name = try body.name.map { try Validate.name($0, field: "name") }
+        let role = try body.role.map { try Role.parse($0, field: "role") }
+        let hasher = self.hasher
+        var passwordHash: String?
+        if let password = body.password {
+            let valid = try Validate.password(password, field: "password")
+            passwordHash = try await offLoop { try hasher.hash(valid) }
+        }
+        let losesAdmin = current.role == .admin && current.disabledAt == nil
+            && ((role.map { $0 != .admin } ?? false) || body.disabled == true)
+        if losesAdmin {
+            let activeAdmins = try await store.users.list().filter { $0.role == .admin && $0.disabledAt == nil }
+            guard activeAdmins.count > 1 else {
+                throw TernError.conflict("\(current.email) is the last admin; make another admin first",
+                                         field: body.disabled == true ? "disabled" : "role")
+            }
+        }
+        guard let user = try await store.users.update(
+            id: id, name: name, role: role, passwordHash: passwordHash, disabled: body.disabled)
+        else { throw TernError.notFound("user \(id)") }
+        if body.disabled == true || body.password != nil {
+            try await store.sessions.deleteAll(userID: id)
+        }
+        context.logger.info("user updated", metadata: ["user_id": .string(id), "by": .string(principal.actor)])
+        return try JSON.response(user)
+    }
 }

@@ -11,48 +11,10 @@ extension WebController {
     /// Newest versions of each prompt offered as checkboxes (older ones are named in a text field).
     static let runFormVersions = 12
 
-    func registerRunForm(on router: Router<TernRequestContext>, api: ExperimentsController) {
-        router.get("ui/{project}/experiments/new") { request, context in
-            try await page(request, context, active: "experiments") { chrome in
-                let draft = try await Self.runDraft(query: request.uri.queryParameters, chrome: chrome, store: store, api: api)
-                return try await runForm(chrome, draft: draft, api: api, errors: [:], status: .ok)
-            }
-        }
-        router.post("ui/{project}/experiments") { request, context in
-            try await page(request, context, active: "experiments", form: true) { chrome in
-                let form = try await WebForm.read(request, limit: maxBody)
-                let user = try await editor(request, form, to: "starting an experiment")
-                let draft = Self.runDraft(form)
-                let body: JSONValue
-                switch Self.runBody(draft) {
-                case .failure(let errors): return try await runForm(chrome, draft: draft, api: api, errors: errors.fields, status: .badRequest)
-                case .success(let built): body = built
-                }
-                let session = await viewer(request)?.2 ?? ""
-                let job: ExperimentService.Job
-                do {
-                    job = try await api.prepare(body, projectID: chrome.project.id, principal: .user(user, sessionID: session))
-                } catch let error as TernError where error.kind == .invalidInput {
-                    let field = Self.runField(error.field)
-                    let message = error.field.map { $0 == field ? error.message : "\($0): \(error.message)" } ?? error.message
-                    return try await runForm(chrome, draft: draft, api: api, errors: [field: message], status: .badRequest)
-                }
-                _ = try await store.experiments.create(job.run)
-                api.service.launch(job)
-                return Self.redirect("/ui/\(Views.percent(chrome.project.slug))/experiments/\(Views.percent(job.run.id))")
-            }
-        }
-        router.post("ui/{project}/experiments/{id}/cancel") { request, context in
-            try await page(request, context, active: "experiments", form: true) { chrome in
-                let id = try context.parameters.string("id")
-                let form = try await WebForm.read(request, limit: maxBody)
-                let user = try await editor(request, form, to: "cancelling an experiment")
-                guard try await api.service.cancel(projectID: chrome.project.id, id: id, by: "user:\(user.id)") != nil else {
-                    throw TernError.notFound("experiment \(id)")
-                }
-                return Self.redirect("/ui/\(Views.percent(chrome.project.slug))/experiments/\(Views.percent(id))")
-            }
-        }
+    func registerRunForm(on router: RouteCollection<TernRequestContext>, api: ExperimentsController) {
+        router.get("ui/{project}/experiments/new") { request, context in try await getExperimentsNew(request, context: context, api: api) }
+        router.post("ui/{project}/experiments") { request, context in try await postExperiments(request, context: context, api: api) }
+        router.post("ui/{project}/experiments/{id}/cancel") { request, context in try await postExperimentCancel(request, context: context, api: api) }
     }
 
     func runForm(_ chrome: Chrome, draft: RunDraft, api: ExperimentsController, errors: [String: String],
@@ -170,5 +132,56 @@ extension WebController {
             return ["max_concurrency", "grader", "embedder", "threshold"].contains(option) ? option : "form"
         }
         return ["name", "dataset", "dataset_version", "prompts", "models", "repeats", "assert"].contains(root) ? root : "form"
+    }
+}
+
+// MARK: - Handlers
+
+extension WebController {
+    /// `GET /ui/{project}/experiments/new`
+    @Sendable func getExperimentsNew(_ request: Request, context: TernRequestContext, api: ExperimentsController) async throws -> some ResponseGenerator {
+        try await page(request, context, active: "experiments") { chrome in
+            let draft = try await Self.runDraft(query: request.uri.queryParameters, chrome: chrome, store: store, api: api)
+            return try await runForm(chrome, draft: draft, api: api, errors: [:], status: .ok)
+        }
+    }
+
+    /// `POST /ui/{project}/experiments`
+    @Sendable func postExperiments(_ request: Request, context: TernRequestContext, api: ExperimentsController) async throws -> some ResponseGenerator {
+        try await page(request, context, active: "experiments", form: true) { chrome in
+            let form = try await WebForm.read(request, limit: maxBody)
+            let user = try await editor(request, form, to: "starting an experiment")
+            let draft = Self.runDraft(form)
+            let body: JSONValue
+            switch Self.runBody(draft) {
+            case .failure(let errors): return try await runForm(chrome, draft: draft, api: api, errors: errors.fields, status: .badRequest)
+            case .success(let built): body = built
+            }
+            let session = await viewer(request)?.2 ?? ""
+            let job: ExperimentService.Job
+            do {
+                job = try await api.prepare(body, projectID: chrome.project.id, principal: .user(user, sessionID: session))
+            } catch let error as TernError where error.kind == .invalidInput {
+                let field = Self.runField(error.field)
+                let message = error.field.map { $0 == field ? error.message : "\($0): \(error.message)" } ?? error.message
+                return try await runForm(chrome, draft: draft, api: api, errors: [field: message], status: .badRequest)
+            }
+            _ = try await store.experiments.create(job.run)
+            api.service.launch(job)
+            return Self.redirect("/ui/\(Views.percent(chrome.project.slug))/experiments/\(Views.percent(job.run.id))")
+        }
+    }
+
+    /// `POST /ui/{project}/experiments/{id}/cancel`
+    @Sendable func postExperimentCancel(_ request: Request, context: TernRequestContext, api: ExperimentsController) async throws -> some ResponseGenerator {
+        try await page(request, context, active: "experiments", form: true) { chrome in
+            let id = try context.parameters.string("id")
+            let form = try await WebForm.read(request, limit: maxBody)
+            let user = try await editor(request, form, to: "cancelling an experiment")
+            guard try await api.service.cancel(projectID: chrome.project.id, id: id, by: "user:\(user.id)") != nil else {
+                throw TernError.notFound("experiment \(id)")
+            }
+            return Self.redirect("/ui/\(Views.percent(chrome.project.slug))/experiments/\(Views.percent(id))")
+        }
     }
 }

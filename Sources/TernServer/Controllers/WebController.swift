@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import TernCore
 import TernWeb
+import TernMonitor
 
 /// The web UI under `/ui`: server-rendered pages signed in with a user account (session cookie).
 /// Forms that change data carry a CSRF token derived from the session; every page sends a
@@ -17,160 +18,28 @@ struct WebController {
     let throttle: LoginThrottle
     let secureCookies: Bool
 
-    static let stylesheet = WebAssets.css + "\n" + ChartStyles.css + "\n" + LibraryAssets.css + "\n" + ExperimentTemplates.css + "\n" + EditorAssets.css
-    static let script = WebAssets.js + "\n" + LibraryAssets.js + "\n" + EditorAssets.js
+    static let stylesheet = WebAssets.stylesheet
+    static let script = WebAssets.script
 
-    func register(on router: Router<TernRequestContext>) {
-        router.get("/") { _, _ in Self.redirect("/ui/") }
-        router.get("ui/static/tern.css") { request, _ in Self.asset(Self.stylesheet, type: "text/css; charset=utf-8", request) }
-        router.get("ui/static/tern.js") { request, _ in Self.asset(Self.script, type: "text/javascript; charset=utf-8", request) }
-        router.get("ui") { request, _ in
-            guard let viewer = await viewer(request) else { return Self.redirect("/ui/login") }
-            _ = viewer
-            let projects = try await store.projects.list()
-            let slug = projects.first { $0.slug == Bootstrap.defaultProjectSlug }?.slug ?? projects.first?.slug ?? Bootstrap.defaultProjectSlug
-            return Self.redirect("/ui/\(Views.percent(slug))/dashboard")
-        }
-        router.get("ui/login") { request, _ in
-            if await viewer(request) != nil { return Self.redirect(Self.safeNext(request.uri.queryParameters.get("next"))) }
-            return html(renderer.plain("login", title: "Sign in", ["next": Self.safeNext(request.uri.queryParameters.get("next")), "email": ""]))
-        }
-        router.post("ui/login") { request, context in
-            let form = try await Self.form(request, limit: maxBody)
-            let next = Self.safeNext(form["next"])
-            do {
-                let (user, token, _) = try await UsersController.signIn(
-                    store: store, email: form["email"] ?? "", password: form["password"] ?? "", ttl: sessionTTL,
-                    throttle: throttle, address: context.clientAddress)
-                context.logger.info("signed in to the UI", metadata: ["user_id": .string(user.id)])
-                var response = Self.redirect(next)
-                response.headers[.setCookie] = Authenticator.sessionCookieHeader(token: token, maxAge: sessionTTL.components.seconds, secure: secureCookies)
-                return response
-            } catch let error as TernError where error.kind == .unauthorized || error.kind == .rateLimited {
-                var response = html(renderer.plain("login", title: "Sign in", flash: ("error", error.message), ["next": next, "email": form["email"] ?? ""]),
-                                    status: error.kind == .rateLimited ? .tooManyRequests : .unauthorized)
-                if let seconds = error.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
-                return response
-            }
-        }
-        router.post("ui/logout") { request, _ in
-            let form = try await Self.form(request, limit: maxBody)
-            // Signing out ends the session itself, not only the cookie; without the form's token nothing
-            // changes (a cross-site form cannot sign anyone out, and a stolen cookie is not left valid by
-            // a sign-out that seemed to work).
-            if let (_, token, sessionID) = await viewer(request) {
-                guard form["csrf"] == Self.csrf(token) else {
-                    throw TernError.forbidden("signing out needs the page's form token; use the Sign out button")
-                }
-                try await store.sessions.delete(id: sessionID)
-            }
-            var response = Self.redirect("/ui/login")
-            response.headers[.setCookie] = Authenticator.sessionCookieHeader(token: "", maxAge: 0, secure: secureCookies)
-            return response
-        }
-        router.get("ui/switch") { request, _ in
-            Self.redirect("/ui/\(Views.percent(request.uri.queryParameters.get("project") ?? Bootstrap.defaultProjectSlug))/dashboard")
-        }
-        router.get("ui/{project}/dashboard") { request, context in
-            try await page(request, context, active: "dashboard") { chrome in
-                let parameters = request.uri.queryParameters
-                let range = RangeChoice.named(parameters.get("range"))
-                let bucket = parameters.get("bucket").flatMap(MetricsBucket.init(rawValue:)) ?? range.bucket
-                let segment = parameters.get("segment").flatMap(MetricsDimension.init(rawValue:)) ?? .language
-                let to = Date()
-                let filter = TraceFilter(from: to.addingTimeInterval(-range.seconds), to: to)
-                async let overall = MetricsEngine.run(MetricsQuery(filter: filter, bucket: bucket), projectID: chrome.project.id, repository: store.metrics)
-                async let byModel = MetricsEngine.run(MetricsQuery(filter: filter, bucket: bucket, groupBy: .model, groupLimit: 8),
-                                                      projectID: chrome.project.id, repository: store.metrics)
-                async let bySegment = MetricsEngine.run(MetricsQuery(filter: filter, bucket: bucket, groupBy: segment, groupLimit: 12),
-                                                        projectID: chrome.project.id, repository: store.metrics)
-                return html(renderer.render("dashboard", Views.dashboard(
-                    chrome: chrome, range: range, bucket: bucket, segment: segment, overall: try await overall, byModel: try await byModel,
-                    bySegment: try await bySegment)))
-            }
-        }
-        router.get("ui/{project}/traces") { request, context in
-            try await page(request, context, active: "traces") { chrome in
-                let parameters = Self.pairs(request.uri.queryParameters).filter { !$0.1.isEmpty || $0.0 == "q" }
-                do {
-                    let query = try TraceQueryParameters.query(parameters)
-                    let page = try await store.traces.list(projectID: chrome.project.id, query: query)
-                    return html(renderer.render("traces", Views.traces(chrome: chrome, parameters: parameters, page: page, error: nil)))
-                } catch let error as TernError where error.kind == .invalidInput {
-                    let message = error.field.map { "\($0): \(error.message)" } ?? error.message
-                    return html(renderer.render("traces", Views.traces(chrome: chrome, parameters: parameters, page: nil, error: message)),
-                                status: .badRequest)
-                }
-            }
-        }
-        router.get("ui/{project}/traces/{trace}") { request, context in
-            try await page(request, context, active: "traces") { chrome in
-                let id = try context.parameters.string("trace")
-                guard let detail = try await store.traces.get(projectID: chrome.project.id, id: id) else {
-                    throw TernError.notFound("trace \(id)")
-                }
-                let scores = try await store.scores.list(projectID: chrome.project.id, traceID: id)
-                let names = try await store.scoreConfigs.list(projectID: chrome.project.id).map(\.name)
-                var trace = Views.trace(chrome: chrome, detail: detail, scores: scores, scoreNames: names)
-                trace["datasetForm"] = try await DatasetsWebController.addToDatasetForm(store: store, chrome: chrome, trace: detail.trace, request: request)
-                return html(renderer.render("trace", trace))
-            }
-        }
-        router.post("ui/{project}/traces/{trace}/scores") { request, context in
-            try await page(request, context, active: "traces", form: true) { chrome in
-                let id = try context.parameters.string("trace")
-                let form = try await Self.form(request, limit: maxBody)
-                guard let (user, token, _) = await viewer(request), form["csrf"] == Self.csrf(token) else {
-                    throw TernError.forbidden("the form expired; reload the page and try again")
-                }
-                guard user.role != .viewer else { throw TernError.forbidden("viewers cannot score traces") }
-                guard try await store.traces.get(projectID: chrome.project.id, id: id) != nil else { throw TernError.notFound("trace \(id)") }
-                let name = (form["name"] ?? "").trimmingCharacters(in: .whitespaces)
-                guard !name.isEmpty else { throw TernError.invalid("name", "a score needs a name") }
-                let config = try await store.scoreConfigs.get(projectID: chrome.project.id, name: name)
-                let raw = (form["value"] ?? "").trimmingCharacters(in: .whitespaces)
-                let value: JSONValue = if let number = Double(raw) { .number(number) }
-                    else if raw.lowercased() == "true" || raw.lowercased() == "false" { .bool(raw.lowercased() == "true") } else { .string(raw) }
-                let (dataType, number, text) = try Score.value(value, dataType: config?.dataType)
-                let comment = (form["comment"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-                let score = Score(id: TernID.makeTimeOrdered(), projectID: chrome.project.id, traceID: id, name: name, dataType: dataType,
-                                  numericValue: number, stringValue: text, source: .human, comment: comment.isEmpty ? nil : comment,
-                                  author: "user:\(user.email)", configID: config?.id, createdAt: Timestamp.now())
-                try config?.validate(score)
-                try await store.scores.insert([score])
-                return Self.redirect("/ui/\(Views.percent(chrome.project.slug))/traces/\(Views.percent(id))#scores-table")
-            }
-        }
-        router.get("ui/{project}/sessions") { request, context in
-            try await page(request, context, active: "sessions") { chrome in
-                let range = RangeChoice.named(request.uri.queryParameters.get("range"), default: "7d")
-                let user = request.uri.queryParameters.get("user_id").flatMap { $0.isEmpty ? nil : $0 }
-                let to = Date()
-                let sessions = try await store.traces.sessions(
-                    projectID: chrome.project.id, filter: TraceFilter(from: to.addingTimeInterval(-range.seconds), to: to, userID: user), limit: 100)
-                return html(renderer.render("sessions", Views.sessions(chrome: chrome, range: range, userID: user, sessions: sessions)))
-            }
-        }
-        router.get("ui/{project}/sessions/{session}") { request, context in
-            try await page(request, context, active: "sessions") { chrome in
-                let id = try context.parameters.string("session")
-                let limit = 200
-                let page = try await store.traces.list(
-                    projectID: chrome.project.id, query: TraceQuery(filter: TraceFilter(sessionID: id), ascending: true, limit: limit))
-                return html(renderer.render("session", Views.session(chrome: chrome, id: id, page: page, limit: limit)))
-            }
-        }
-        router.get("ui/{project}/users") { request, context in
-            try await page(request, context, active: "users") { chrome in
-                let range = RangeChoice.named(request.uri.queryParameters.get("range"), default: "30d")
-                let to = Date()
-                let limit = 50
-                let result = try await MetricsEngine.run(
-                    MetricsQuery(filter: TraceFilter(from: to.addingTimeInterval(-range.seconds), to: to), bucket: .day, groupBy: .user, groupLimit: limit),
-                    projectID: chrome.project.id, repository: store.metrics)
-                return html(renderer.render("users", Views.users(chrome: chrome, range: range, result: result, limit: limit)))
-            }
-        }
+    /// The routes, each a named handler below.
+    var routes: RouteCollection<TernRequestContext> {
+        let router = RouteCollection(context: TernRequestContext.self)
+        router.get("/", use: getRoot)
+        router.get("ui/static/tern.css", use: getStylesheet)
+        router.get("ui/static/tern.js", use: getScript)
+        router.get("ui", use: getUI)
+        router.get("ui/login", use: getLogin)
+        router.post("ui/login", use: postLogin)
+        router.post("ui/logout", use: postLogout)
+        router.get("ui/switch", use: getSwitch)
+        router.get("ui/{project}/dashboard", use: getDashboard)
+        router.get("ui/{project}/traces", use: getTraces)
+        router.get("ui/{project}/traces/{trace}", use: getTrace)
+        router.post("ui/{project}/traces/{trace}/scores", use: postTraceScores)
+        router.get("ui/{project}/sessions", use: getSessions)
+        router.get("ui/{project}/sessions/{session}", use: getSession)
+        router.get("ui/{project}/users", use: getUsers)
+        return router
     }
 
     // MARK: - Pages
@@ -258,5 +127,195 @@ struct WebController {
             if out[key] == nil { out[key] = parts.count > 1 ? decode(parts[1]) : "" }
         }
         return out
+    }
+}
+
+// MARK: - Handlers
+
+extension WebController {
+    /// `GET /`: the UI.
+    @Sendable func getRoot(_ request: Request, context: TernRequestContext) async throws -> Response {
+        Self.redirect("/ui/")
+    }
+
+    /// `GET /ui/static/tern.css`
+    @Sendable func getStylesheet(_ request: Request, context: TernRequestContext) async throws -> Response {
+        Self.asset(Self.stylesheet, type: "text/css; charset=utf-8", request)
+    }
+
+    /// `GET /ui/static/tern.js`
+    @Sendable func getScript(_ request: Request, context: TernRequestContext) async throws -> Response {
+        Self.asset(Self.script, type: "text/javascript; charset=utf-8", request)
+    }
+
+    /// `GET /ui`: the default project's dashboard, or the sign-in page.
+    @Sendable func getUI(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        guard let viewer = await viewer(request) else { return Self.redirect("/ui/login") }
+        _ = viewer
+        let projects = try await store.projects.list()
+        let slug = projects.first { $0.slug == Bootstrap.defaultProjectSlug }?.slug ?? projects.first?.slug ?? Bootstrap.defaultProjectSlug
+        return Self.redirect("/ui/\(Views.percent(slug))/dashboard")
+    }
+
+    /// `GET /ui/login`
+    @Sendable func getLogin(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        if await viewer(request) != nil { return Self.redirect(Self.safeNext(request.uri.queryParameters.get("next"))) }
+        return html(renderer.plain("login", title: "Sign in", ["next": Self.safeNext(request.uri.queryParameters.get("next")), "email": ""]))
+    }
+
+    /// `POST /ui/login`
+    @Sendable func postLogin(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let form = try await Self.form(request, limit: maxBody)
+        let next = Self.safeNext(form["next"])
+        do {
+            let (user, token, _) = try await UsersController.signIn(
+                store: store, email: form["email"] ?? "", password: form["password"] ?? "", ttl: sessionTTL,
+                throttle: throttle, address: context.clientAddress)
+            context.logger.info("signed in to the UI", metadata: ["user_id": .string(user.id)])
+            var response = Self.redirect(next)
+            response.headers[.setCookie] = Authenticator.sessionCookieHeader(token: token, maxAge: sessionTTL.components.seconds, secure: secureCookies)
+            return response
+        } catch let error as TernError where error.kind == .unauthorized || error.kind == .rateLimited {
+            var response = html(renderer.plain("login", title: "Sign in", flash: ("error", error.message), ["next": next, "email": form["email"] ?? ""]),
+                                status: error.kind == .rateLimited ? .tooManyRequests : .unauthorized)
+            if let seconds = error.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
+            return response
+        }
+    }
+
+    /// `POST /ui/logout`
+    @Sendable func postLogout(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let form = try await Self.form(request, limit: maxBody)
+        // Signing out ends the session itself, not only the cookie; without the form's token nothing
+        // changes (a cross-site form cannot sign anyone out, and a stolen cookie is not left valid by
+        // a sign-out that seemed to work).
+        if let (_, token, sessionID) = await viewer(request) {
+            guard form["csrf"] == Self.csrf(token) else {
+                throw TernError.forbidden("signing out needs the page's form token; use the Sign out button")
+            }
+            try await store.sessions.delete(id: sessionID)
+        }
+        var response = Self.redirect("/ui/login")
+        response.headers[.setCookie] = Authenticator.sessionCookieHeader(token: "", maxAge: 0, secure: secureCookies)
+        return response
+    }
+
+    /// `GET /ui/switch`
+    @Sendable func getSwitch(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        Self.redirect("/ui/\(Views.percent(request.uri.queryParameters.get("project") ?? Bootstrap.defaultProjectSlug))/dashboard")
+    }
+
+    /// `GET /ui/{project}/dashboard`
+    @Sendable func getDashboard(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await page(request, context, active: "dashboard") { chrome in
+            let parameters = request.uri.queryParameters
+            let range = RangeChoice.named(parameters.get("range"))
+            let bucket = parameters.get("bucket").flatMap(MetricsBucket.init(rawValue:)) ?? range.bucket
+            let segment = parameters.get("segment").flatMap(MetricsDimension.init(rawValue:)) ?? .language
+            let to = Date()
+            let filter = TraceFilter(from: to.addingTimeInterval(-range.seconds), to: to)
+            async let overall = MetricsEngine.run(MetricsQuery(filter: filter, bucket: bucket), projectID: chrome.project.id, repository: store.metrics)
+            async let byModel = MetricsEngine.run(MetricsQuery(filter: filter, bucket: bucket, groupBy: .model, groupLimit: 8),
+                                                  projectID: chrome.project.id, repository: store.metrics)
+            async let bySegment = MetricsEngine.run(MetricsQuery(filter: filter, bucket: bucket, groupBy: segment, groupLimit: 12),
+                                                    projectID: chrome.project.id, repository: store.metrics)
+            return html(renderer.render("dashboard", Views.dashboard(
+                chrome: chrome, range: range, bucket: bucket, segment: segment, overall: try await overall, byModel: try await byModel,
+                bySegment: try await bySegment)))
+        }
+    }
+
+    /// `GET /ui/{project}/traces`
+    @Sendable func getTraces(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await page(request, context, active: "traces") { chrome in
+            let parameters = Self.pairs(request.uri.queryParameters).filter { !$0.1.isEmpty || $0.0 == "q" }
+            do {
+                let query = try TraceQueryParameters.query(parameters)
+                let page = try await store.traces.list(projectID: chrome.project.id, query: query)
+                return html(renderer.render("traces", Views.traces(chrome: chrome, parameters: parameters, page: page, error: nil)))
+            } catch let error as TernError where error.kind == .invalidInput {
+                let message = error.field.map { "\($0): \(error.message)" } ?? error.message
+                return html(renderer.render("traces", Views.traces(chrome: chrome, parameters: parameters, page: nil, error: message)),
+                            status: .badRequest)
+            }
+        }
+    }
+
+    /// `GET /ui/{project}/traces/{trace}`
+    @Sendable func getTrace(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await page(request, context, active: "traces") { chrome in
+            let id = try context.parameters.string("trace")
+            guard let detail = try await store.traces.get(projectID: chrome.project.id, id: id) else {
+                throw TernError.notFound("trace \(id)")
+            }
+            let scores = try await store.scores.list(projectID: chrome.project.id, traceID: id)
+            let names = try await store.scoreConfigs.list(projectID: chrome.project.id).map(\.name)
+            var trace = Views.trace(chrome: chrome, detail: detail, scores: scores, scoreNames: names)
+            trace["datasetForm"] = try await DatasetsWebController.addToDatasetForm(store: store, chrome: chrome, trace: detail.trace, request: request)
+            return html(renderer.render("trace", trace))
+        }
+    }
+
+    /// `POST /ui/{project}/traces/{trace}/scores`
+    @Sendable func postTraceScores(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await page(request, context, active: "traces", form: true) { chrome in
+            let id = try context.parameters.string("trace")
+            let form = try await Self.form(request, limit: maxBody)
+            guard let (user, token, _) = await viewer(request), form["csrf"] == Self.csrf(token) else {
+                throw TernError.forbidden("the form expired; reload the page and try again")
+            }
+            guard user.role != .viewer else { throw TernError.forbidden("viewers cannot score traces") }
+            guard try await store.traces.get(projectID: chrome.project.id, id: id) != nil else { throw TernError.notFound("trace \(id)") }
+            let name = (form["name"] ?? "").trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty else { throw TernError.invalid("name", "a score needs a name") }
+            let config = try await store.scoreConfigs.get(projectID: chrome.project.id, name: name)
+            let raw = (form["value"] ?? "").trimmingCharacters(in: .whitespaces)
+            let value: JSONValue = if let number = Double(raw) { .number(number) }
+                else if raw.lowercased() == "true" || raw.lowercased() == "false" { .bool(raw.lowercased() == "true") } else { .string(raw) }
+            let (dataType, number, text) = try Score.value(value, dataType: config?.dataType)
+            let comment = (form["comment"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            let score = Score(id: TernID.makeTimeOrdered(), projectID: chrome.project.id, traceID: id, name: name, dataType: dataType,
+                              numericValue: number, stringValue: text, source: .human, comment: comment.isEmpty ? nil : comment,
+                              author: "user:\(user.email)", configID: config?.id, createdAt: Timestamp.now())
+            try config?.validate(score)
+            try await store.scores.insert([score])
+            return Self.redirect("/ui/\(Views.percent(chrome.project.slug))/traces/\(Views.percent(id))#scores-table")
+        }
+    }
+
+    /// `GET /ui/{project}/sessions`
+    @Sendable func getSessions(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await page(request, context, active: "sessions") { chrome in
+            let range = RangeChoice.named(request.uri.queryParameters.get("range"), default: "7d")
+            let user = request.uri.queryParameters.get("user_id").flatMap { $0.isEmpty ? nil : $0 }
+            let to = Date()
+            let sessions = try await store.traces.sessions(
+                projectID: chrome.project.id, filter: TraceFilter(from: to.addingTimeInterval(-range.seconds), to: to, userID: user), limit: 100)
+            return html(renderer.render("sessions", Views.sessions(chrome: chrome, range: range, userID: user, sessions: sessions)))
+        }
+    }
+
+    /// `GET /ui/{project}/sessions/{session}`
+    @Sendable func getSession(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await page(request, context, active: "sessions") { chrome in
+            let id = try context.parameters.string("session")
+            let limit = 200
+            let page = try await store.traces.list(
+                projectID: chrome.project.id, query: TraceQuery(filter: TraceFilter(sessionID: id), ascending: true, limit: limit))
+            return html(renderer.render("session", Views.session(chrome: chrome, id: id, page: page, limit: limit)))
+        }
+    }
+
+    /// `GET /ui/{project}/users`
+    @Sendable func getUsers(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        try await page(request, context, active: "users") { chrome in
+            let range = RangeChoice.named(request.uri.queryParameters.get("range"), default: "30d")
+            let to = Date()
+            let limit = 50
+            let result = try await MetricsEngine.run(
+                MetricsQuery(filter: TraceFilter(from: to.addingTimeInterval(-range.seconds), to: to), bucket: .day, groupBy: .user, groupLimit: limit),
+                projectID: chrome.project.id, repository: store.metrics)
+            return html(renderer.render("users", Views.users(chrome: chrome, range: range, result: result, limit: limit)))
+        }
     }
 }

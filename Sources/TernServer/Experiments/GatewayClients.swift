@@ -27,7 +27,7 @@ struct GatewayModelClient: ModelClient {
         let started = ContinuousClock.now
         let reply = await gateway.handle(GatewayRequest(operation: .chat, body: .object(body), key: key, headers: headers))
         let latency = started.duration(to: .now)
-        let traceID = reply.headers.first { $0.0 == "x-tern-trace-id" }?.1
+        let traceID = reply.headers.first { $0.0 == TernHeader.traceID }?.1
         let json = Self.json(reply)
         guard reply.status == 200, let json else { throw Self.failure(reply, json) }
         let message = json["choices"]?[0]?["message"]
@@ -39,7 +39,7 @@ struct GatewayModelClient: ModelClient {
     }
 
     var headers: [String: String] {
-        ["x-tern-tags": tag, "x-tern-session": "experiment:\(experimentID)"]
+        [TernHeader.tags: tag, TernHeader.session: "experiment:\(experimentID)"]
     }
 
     static func json(_ reply: GatewayReply) -> JSONValue? {
@@ -74,9 +74,9 @@ struct GatewayEmbedder: MeteredEmbedder {
         }
         let sorted = data.sorted { ($0["index"]?.int ?? 0) < ($1["index"]?.int ?? 0) }
         let vectors = sorted.map { entry in (entry["embedding"]?.array ?? []).compactMap { $0.double.map(Float.init) } }
-        let traceID = reply.headers.first { $0.0 == "x-tern-trace-id" }?.1
+        let traceID = reply.headers.first { $0.0 == TernHeader.traceID }?.1
         let usage = EmbeddingUsage(inputTokens: reply.usage?.inputTokens ?? 0, cost: reply.cost, traceIDs: traceID.map { [$0] } ?? [],
-                                   cached: reply.headers.contains { $0.0 == "x-tern-cache" && $0.1 == "hit" })
+                                   cached: reply.headers.contains { $0.0 == TernHeader.cache && $0.1 == "hit" })
         return (vectors, usage)
     }
 }
