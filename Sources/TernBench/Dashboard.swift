@@ -41,9 +41,13 @@ struct DashboardCommand: AsyncParsableCommand {
             let end = Timestamp.date(MetricsBucket.hour.next(after: MetricsBucket.hour.start(of: Timestamp.micros(newest.trace.startTime))))
             let from30 = end.addingTimeInterval(-30 * 86_400)
             let from24 = end.addingTimeInterval(-86_400)
-            say("dashboard: \(describe), project \(project.slug), \(formatCount(total)) traces; range \(from30.formatted(.iso8601)) .. \(end.formatted(.iso8601)); \(runs) runs after a warm-up")
+            say(
+                "dashboard: \(describe), project \(project.slug), \(formatCount(total)) traces; range \(from30.formatted(.iso8601)) .. \(end.formatted(.iso8601)); \(runs) runs after a warm-up"
+            )
 
-            func metrics(_ from: Date, _ bucket: MetricsBucket, _ group: MetricsDimension?, filter: TraceFilter = TraceFilter()) -> @Sendable () async throws -> String {
+            func metrics(
+                _ from: Date, _ bucket: MetricsBucket, _ group: MetricsDimension?, filter: TraceFilter = TraceFilter()
+            ) -> @Sendable () async throws -> String {
                 var query = MetricsQuery(filter: filter, bucket: bucket, groupBy: group)
                 query.filter.from = from
                 query.filter.to = end
@@ -80,8 +84,9 @@ struct DashboardCommand: AsyncParsableCommand {
                 Case(name: "list: q=refund", kind: "list", run: list(TraceQuery(filter: TraceFilter(text: "refund"), limit: 50))),
                 Case(name: "list: page 5 (cursor)", kind: "list", run: list(TraceQuery(limit: 50, cursor: cursor))),
                 // Filters on the model read the observations of each trace: last, as they may run long.
-                Case(name: "list: model=\(model) language=\(language)", kind: "list",
-                     run: list(TraceQuery(filter: TraceFilter(model: model, language: language), limit: 50))),
+                Case(
+                    name: "list: model=\(model) language=\(language)", kind: "list",
+                    run: list(TraceQuery(filter: TraceFilter(model: model, language: language), limit: 50))),
                 Case(name: "30d model=\(model) (day, scan)", kind: "metrics-scan", run: metrics(from30, .day, nil, filter: TraceFilter(model: model))),
             ]
             let selected = only.map { text in allCases.filter { $0.name.contains(text) } } ?? allCases
@@ -94,10 +99,11 @@ struct DashboardCommand: AsyncParsableCommand {
                 guard let (answer, first) = await race(item.run, timeout: timeout) else {  // warm-up
                     timedOut = true
                     say("\(item.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0))  timed out after \(fixed(timeout, 0)) s (warm-up)\(note)")
-                    results.append(.object([
-                        "name": .string(item.name), "kind": .string(item.kind), "timed_out": .bool(true), "timeout_s": .number(timeout),
-                        "note": .string(note),
-                    ]))
+                    results.append(
+                        .object([
+                            "name": .string(item.name), "kind": .string(item.kind), "timed_out": .bool(true), "timeout_s": .number(timeout),
+                            "note": .string(note),
+                        ]))
                     continue
                 }
                 let count = first > 0 ? min(runs, max(3, Int(budget * 1000 / first))) : runs
@@ -115,12 +121,15 @@ struct DashboardCommand: AsyncParsableCommand {
                 let median = percentile(sorted, 0.5)
                 let p95 = percentile(sorted, 0.95)
                 let runNote = (count < runs ? " [\(count) runs]" : "") + (failed ? " [a run timed out]" : "") + note
-                say("\(item.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0))  \(pad(fixed(median, 1), 10))  \(pad(fixed(p95, 1), 8))  \(pad(fixed(sorted.last ?? 0, 1), 8))   \(answer)\(runNote)")
-                results.append(.object([
-                    "name": .string(item.name), "kind": .string(item.kind), "median_ms": .number(median), "p95_ms": .number(p95),
-                    "min_ms": .number(sorted.first ?? 0), "max_ms": .number(sorted.last ?? 0), "runs": .number(Double(times.count)),
-                    "result": .string(answer), "timed_out": .bool(failed), "note": .string(note),
-                ]))
+                say(
+                    "\(item.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0))  \(pad(fixed(median, 1), 10))  \(pad(fixed(p95, 1), 8))  \(pad(fixed(sorted.last ?? 0, 1), 8))   \(answer)\(runNote)"
+                )
+                results.append(
+                    .object([
+                        "name": .string(item.name), "kind": .string(item.kind), "median_ms": .number(median), "p95_ms": .number(p95),
+                        "min_ms": .number(sorted.first ?? 0), "max_ms": .number(sorted.last ?? 0), "runs": .number(Double(times.count)),
+                        "result": .string(answer), "timed_out": .bool(failed), "note": .string(note),
+                    ]))
             }
             if let json {
                 let document = JSONValue.object([

@@ -133,8 +133,10 @@ struct TraceGenerator: Sendable {
 
     static let questions: [[String]] = [
         ["How do I", "Can you help me", "I need to", "Please explain how to", "Is it possible to", "What is the best way to"],
-        ["reset my password", "change the billing address", "export my data", "upgrade the plan", "cancel the subscription",
-         "connect the Slack app", "rotate the API key", "invite a colleague", "download last month's invoice", "set up SSO"],
+        [
+            "reset my password", "change the billing address", "export my data", "upgrade the plan", "cancel the subscription",
+            "connect the Slack app", "rotate the API key", "invite a colleague", "download last month's invoice", "set up SSO",
+        ],
         ["on the mobile app", "for my team", "before Friday", "without losing data", "in the EU region", "today", "", ""],
     ]
     static let refundQuestions = [
@@ -254,7 +256,8 @@ struct TraceGenerator: Sendable {
         let answer = isError ? nil : Self.answers[rng.below(Self.answers.count)] + "."
         let primary = Self.models[rng.pick(Self.modelChoice)]
         let deployment = Weighted(primary.deployments).pick(rng.unit())
-        let promptVersion: Int? = rng.chance(0.9) ? max(1, task.promptVersions - min(task.promptVersions - 1, Int(rng.logNormal(median: 0.6, sigma: 1.0)))) : nil
+        let promptVersion: Int? =
+            rng.chance(0.9) ? max(1, task.promptVersions - min(task.promptVersions - 1, Int(rng.logNormal(median: 0.6, sigma: 1.0)))) : nil
         let observationCount = rng.pick(Self.observationCountChoice)
         let generations = observationCount == 1 ? 1 : observationCount - 1 - (traits.task == 1 && observationCount > 2 ? 1 : 0)
         let errorAt = isError ? rng.below(generations) : -1
@@ -266,10 +269,11 @@ struct TraceGenerator: Sendable {
         if traits.task == 1 && observationCount > 2 {
             let ms = rng.logNormal(median: 60, sigma: 0.5)
             let end = cursor + Int64(ms * 1000)
-            observations.append(Observation(
-                id: Self.id(micros: cursor, &rng), traceID: traceID, projectID: projectID, parentID: rootID, type: .retrieval,
-                name: "vector-search", startTime: Timestamp.date(cursor), endTime: Timestamp.date(end), input: input,
-                output: "5 documents"))
+            observations.append(
+                Observation(
+                    id: Self.id(micros: cursor, &rng), traceID: traceID, projectID: projectID, parentID: rootID, type: .retrieval,
+                    name: "vector-search", startTime: Timestamp.date(cursor), endTime: Timestamp.date(end), input: input,
+                    output: "5 documents"))
             cursor = end + 500
         }
         for g in 0..<generations {
@@ -285,23 +289,25 @@ struct TraceGenerator: Sendable {
             let streamed = rng.chance(0.5)
             let usage = TokenUsage(inputTokens: inTokens, outputTokens: outTokens, cachedTokens: rng.chance(0.2) ? inTokens / 2 : nil)
             let cost = prices.price(for: model.name)?.cost(usage)
-            observations.append(Observation(
-                id: Self.id(micros: start, &rng), traceID: traceID, projectID: projectID, parentID: rootID, type: .generation,
-                name: g == 0 ? task.traceName : "follow-up", startTime: Timestamp.date(start), endTime: Timestamp.date(end),
-                completionStartTime: streamed && !failed ? Timestamp.date(start + Int64(min(ms, rng.logNormal(median: 350, sigma: 0.5)) * 1000)) : nil,
-                model: model.name, provider: model.provider, modelParameters: .object(["temperature": .number(g == 0 ? 0.2 : 0)]),
-                input: input, output: failed ? nil : answer, usage: usage, cost: cost, level: failed ? .error : .default,
-                statusMessage: failed ? Self.errorMessages[rng.below(Self.errorMessages.count)] : nil,
-                requestedModel: model.name, deployment: model.name == primary.name ? deployment : "openai-us", variant: traits.variant,
-                route: traits.variant != nil ? "split" : "rule:default", statusCode: failed ? 500 : 200,
-                promptName: promptVersion != nil ? task.prompt : nil, promptVersion: promptVersion))
+            observations.append(
+                Observation(
+                    id: Self.id(micros: start, &rng), traceID: traceID, projectID: projectID, parentID: rootID, type: .generation,
+                    name: g == 0 ? task.traceName : "follow-up", startTime: Timestamp.date(start), endTime: Timestamp.date(end),
+                    completionStartTime: streamed && !failed ? Timestamp.date(start + Int64(min(ms, rng.logNormal(median: 350, sigma: 0.5)) * 1000)) : nil,
+                    model: model.name, provider: model.provider, modelParameters: .object(["temperature": .number(g == 0 ? 0.2 : 0)]),
+                    input: input, output: failed ? nil : answer, usage: usage, cost: cost, level: failed ? .error : .default,
+                    statusMessage: failed ? Self.errorMessages[rng.below(Self.errorMessages.count)] : nil,
+                    requestedModel: model.name, deployment: model.name == primary.name ? deployment : "openai-us", variant: traits.variant,
+                    route: traits.variant != nil ? "split" : "rule:default", statusCode: failed ? 500 : 200,
+                    promptName: promptVersion != nil ? task.prompt : nil, promptVersion: promptVersion))
             cursor = end + Int64(rng.unit() * 5_000)
             if failed { break }
         }
         if let rootID {
-            observations.insert(Observation(
-                id: rootID, traceID: traceID, projectID: projectID, type: .span, name: task.traceName, startTime: Timestamp.date(at),
-                endTime: Timestamp.date(cursor + 1_000), input: input, output: answer, level: isError ? .error : .default), at: 0)
+            observations.insert(
+                Observation(
+                    id: rootID, traceID: traceID, projectID: projectID, type: .span, name: task.traceName, startTime: Timestamp.date(at),
+                    endTime: Timestamp.date(cursor + 1_000), input: input, output: answer, level: isError ? .error : .default), at: 0)
             at = cursor + 1_000
         } else {
             at = cursor
@@ -320,15 +326,17 @@ struct TraceGenerator: Sendable {
         let scoredAt = Timestamp.date(at + 5_000_000)
         if rng.chance(0.20) {
             let value = isError ? rng.unit() * 0.3 : min(1, max(0, 0.75 + 0.15 * rng.normal()))
-            scores.append(Score(
-                id: Self.id(micros: at + 5_000_000, &rng), projectID: projectID, traceID: traceID, name: "quality", dataType: .numeric,
-                numericValue: (value * 100).rounded() / 100, source: .model, comment: nil, author: "judge:gpt-4o-mini", createdAt: scoredAt))
+            scores.append(
+                Score(
+                    id: Self.id(micros: at + 5_000_000, &rng), projectID: projectID, traceID: traceID, name: "quality", dataType: .numeric,
+                    numericValue: (value * 100).rounded() / 100, source: .model, comment: nil, author: "judge:gpt-4o-mini", createdAt: scoredAt))
         }
         if rng.chance(0.05) {
             let up = rng.chance(isError ? 0.2 : 0.8)
-            scores.append(Score(
-                id: Self.id(micros: at + 6_000_000, &rng), projectID: projectID, traceID: traceID, name: "user-feedback", dataType: .boolean,
-                numericValue: up ? 1 : 0, stringValue: up ? "true" : "false", source: .api, createdAt: scoredAt))
+            scores.append(
+                Score(
+                    id: Self.id(micros: at + 6_000_000, &rng), projectID: projectID, traceID: traceID, name: "user-feedback", dataType: .boolean,
+                    numericValue: up ? 1 : 0, stringValue: up ? "true" : "false", source: .api, createdAt: scoredAt))
         }
         return (TraceBatchItem(trace: trace, observations: observations), scores)
     }

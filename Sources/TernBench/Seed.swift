@@ -40,7 +40,9 @@ struct SeedCommand: AsyncParsableCommand {
         let json = json
         try await storage.withStore { store, project in
             let existing = try await store.traces.count(projectID: project.id)
-            say("seed: \(formatCount(traces)) traces over \(days) days ending \(Timestamp.date(endMicros).formatted(.iso8601)), seed \(seed), into \(describe) (project \(project.slug), \(formatCount(existing)) traces before)")
+            say(
+                "seed: \(formatCount(traces)) traces over \(days) days ending \(Timestamp.date(endMicros).formatted(.iso8601)), seed \(seed), into \(describe) (project \(project.slug), \(formatCount(existing)) traces before)"
+            )
             let generator = TraceGenerator(seed: seed, projectID: project.id, users: users)
             var t0 = now()
             let slots = generator.slots(count: traces, end: endMicros, days: days)
@@ -85,9 +87,10 @@ struct SeedCommand: AsyncParsableCommand {
                 }
             }
             let wall = now() - t0
-            say("inserted \(formatCount(traces)) traces, \(formatCount(observationTotal)) observations, \(formatCount(scoreTotal)) scores "
-                + "in \(fixed(wall, 1)) s: \(fixed(Double(traces) / wall, 0)) traces/s, \(fixed(Double(observationTotal) / wall, 0)) observations/s "
-                + "(insert calls alone \(fixed(insertSeconds, 1)) s)")
+            say(
+                "inserted \(formatCount(traces)) traces, \(formatCount(observationTotal)) observations, \(formatCount(scoreTotal)) scores "
+                    + "in \(fixed(wall, 1)) s: \(fixed(Double(traces) / wall, 0)) traces/s, \(fixed(Double(observationTotal) / wall, 0)) observations/s "
+                    + "(insert calls alone \(fixed(insertSeconds, 1)) s)")
             let figures: [String: JSONValue] = [
                 "traces": .number(Double(traces)), "observations": .number(Double(observationTotal)), "scores": .number(Double(scoreTotal)),
                 "days": .number(Double(days)), "seed": .number(Double(seed)), "end": .string(Timestamp.date(endMicros).formatted(.iso8601)),
@@ -107,7 +110,9 @@ struct SeedCommand: AsyncParsableCommand {
                 var t0 = now()
                 var detected = 0
                 while true {
-                    let count = try await MetricsEngine.detectLanguages(store.metrics, limit: 1_000) { LanguageDetector.shared.detect(TraceText.forLanguage($0))?.code }
+                    let count = try await MetricsEngine.detectLanguages(store.metrics, limit: 1_000) {
+                        LanguageDetector.shared.detect(TraceText.forLanguage($0))?.code
+                    }
                     detected += count
                     if count == 0 { break }
                 }

@@ -28,7 +28,9 @@ struct WriteCommand: AsyncParsableCommand {
         let duration = duration, warmup = warmup, concurrency = max(1, concurrency), traces = traces, spans = spans
         let describe = storage.describe
         try await storage.withStore { store, project in
-            say("write: \(concurrency) writers, \(traces) traces x \(spans) observations per batch, \(fixed(warmup, 0))+\(fixed(duration, 0)) s into \(describe)")
+            say(
+                "write: \(concurrency) writers, \(traces) traces x \(spans) observations per batch, \(fixed(warmup, 0))+\(fixed(duration, 0)) s into \(describe)"
+            )
             let start = now()
             let measureFrom = start + warmup, stopAt = measureFrom + duration
             let cpu0 = processCPUSeconds()
@@ -48,7 +50,9 @@ struct WriteCommand: AsyncParsableCommand {
             }
             let cpu = processCPUSeconds() - cpu0
             let wall = now() - start
-            say("  \(formatCount(Int(Double(counts) / duration))) observations/s over \(fixed(duration, 0)) s; process CPU \(fixed(cpu, 1)) s in \(fixed(wall, 1)) s")
+            say(
+                "  \(formatCount(Int(Double(counts) / duration))) observations/s over \(fixed(duration, 0)) s; process CPU \(fixed(cpu, 1)) s in \(fixed(wall, 1)) s"
+            )
         }
     }
 
@@ -60,18 +64,21 @@ struct WriteCommand: AsyncParsableCommand {
         for t in 0..<traces {
             let traceID = UUID().uuidString.lowercased()
             let start = base.addingTimeInterval(Double(t) * 0.01)
-            items.append(TraceBatchItem(trace: Trace(
-                id: traceID, projectID: projectID, name: "chat-turn", userID: "user-\(t % 500)", sessionID: "sess-\(Int.random(in: 0..<2000))",
-                tags: ["web", "bench"], metadata: .object(["task": .string("chat"), "language": .string("en"), "domain": .string("support")]),
-                release: "2026.11.3", environment: "production", input: "How do I reset my password on the mobile app?",
-                output: "Open Settings, then Security.", startTime: start), observations: []))
+            items.append(
+                TraceBatchItem(
+                    trace: Trace(
+                        id: traceID, projectID: projectID, name: "chat-turn", userID: "user-\(t % 500)", sessionID: "sess-\(Int.random(in: 0..<2000))",
+                        tags: ["web", "bench"], metadata: .object(["task": .string("chat"), "language": .string("en"), "domain": .string("support")]),
+                        release: "2026.11.3", environment: "production", input: "How do I reset my password on the mobile app?",
+                        output: "Open Settings, then Security.", startTime: start), observations: []))
             let rootID = UUID().uuidString.lowercased()
             for s in 0..<spans {
                 let oStart = start.addingTimeInterval(0.001 + Double(s) * 0.4)
                 let observation: Observation
                 if s == 0 {
-                    observation = Observation(id: rootID, traceID: traceID, projectID: projectID, type: .span, name: "handle-request",
-                                              startTime: oStart, endTime: start.addingTimeInterval(0.4 * Double(spans) + 0.1))
+                    observation = Observation(
+                        id: rootID, traceID: traceID, projectID: projectID, type: .span, name: "handle-request",
+                        startTime: oStart, endTime: start.addingTimeInterval(0.4 * Double(spans) + 0.1))
                 } else {
                     let usage = TokenUsage(inputTokens: 420, outputTokens: 96)
                     observation = Observation(
@@ -83,8 +90,10 @@ struct WriteCommand: AsyncParsableCommand {
                         cost: PriceTable.shared.price(for: "gpt-4o-mini")?.cost(usage),
                         metadata: .object(["step": .number(Double(s))]))
                 }
-                items.append(TraceBatchItem(trace: Trace(id: traceID, projectID: projectID, startTime: oStart, endTime: observation.endTime),
-                                            observations: [observation]))
+                items.append(
+                    TraceBatchItem(
+                        trace: Trace(id: traceID, projectID: projectID, startTime: oStart, endTime: observation.endTime),
+                        observations: [observation]))
             }
         }
         return items

@@ -43,7 +43,9 @@ struct StoreOptions: ParsableArguments {
     /// Opens and prepares the store (migrations, the default project), finds or creates the project and
     /// runs `body` while the store's background duties run.
     func withStore<T: Sendable>(_ body: @escaping @Sendable (any TernStore, Project) async throws -> T) async throws -> T {
-        let logger = { var logger = Logger(label: "tern-bench"); logger.logLevel = .warning; return logger }()
+        let logger = {
+            var logger = Logger(label: "tern-bench"); logger.logLevel = .warning; return logger
+        }()
         let store: any TernStore
         if let databaseURL {
             store = try PostgresStore(url: databaseURL, maxConnections: 4, logger: logger)

@@ -116,11 +116,17 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var scope: ProjectOption
         @Option(name: .long, help: "What the key is for, e.g. ci or my-app.") var name: String
         @Option(name: .long, help: "admin, member (default) or viewer.") var role: String = "member"
-        @Option(name: .customLong("scope"), parsing: .singleValue,
-                help: "What the key may do (repeatable): read, write, ingest, gateway, admin. Default: all of its role's (viewer: read; member: read, write, ingest, gateway; admin: those and admin).")
+        @Option(
+            name: .customLong("scope"), parsing: .singleValue,
+            help:
+                "What the key may do (repeatable): read, write, ingest, gateway, admin. Default: all of its role's (viewer: read; member: read, write, ingest, gateway; admin: those and admin)."
+        )
         var scopes: [String] = []
-        @Flag(name: .customLong("instance-admin"),
-              help: "Also administer the whole instance (users, projects, models): an admin key with the instance scope. Only this command and instance admins can make one.")
+        @Flag(
+            name: .customLong("instance-admin"),
+            help:
+                "Also administer the whole instance (users, projects, models): an admin key with the instance scope. Only this command and instance admins can make one."
+        )
         var instanceAdmin = false
         @OptionGroup var limitOptions: LimitOptions
 
@@ -138,11 +144,14 @@ struct KeysCommand: AsyncParsableCommand {
             let limits = try limitOptions.apply(to: KeyLimits())
             let (secret, key, project) = try await storage.withStore { [scopes, role] store, _ in
                 let project = try await KeysCommand.project(scope.project, store)
-                let (secret, key) = try await KeyIssuer.issue(store: store, projectID: project.id, name: name, role: role, createdBy: "cli",
-                                                              limits: limits, scopes: scopes)
+                let (secret, key) = try await KeyIssuer.issue(
+                    store: store, projectID: project.id, name: name, role: role, createdBy: "cli",
+                    limits: limits, scopes: scopes)
                 return (secret, key, project)
             }
-            say("Created \(key.role.rawValue) key \"\(key.name)\" (\(key.id)) for project \(project.slug), scopes \(key.scopes.map(\.rawValue).joined(separator: ", ")). It is shown only now:")
+            say(
+                "Created \(key.role.rawValue) key \"\(key.name)\" (\(key.id)) for project \(project.slug), scopes \(key.scopes.map(\.rawValue).joined(separator: ", ")). It is shown only now:"
+            )
             say(secret)
         }
     }
@@ -158,10 +167,14 @@ struct KeysCommand: AsyncParsableCommand {
                 try await store.apiKeys.list(projectID: KeysCommand.project(scope.project, store).id)
             }
             if json { return say(try CLIJSON.encode(keys)) }
-            table(["ID", "NAME", "PREFIX", "ROLE", "LIMITS", "CREATED", "LAST USED", "STATUS"], keys.map { key in
-                [key.id, key.name, key.prefix + "...", key.role.rawValue, KeysCommand.describe(key.limits), CLIJSON.date(key.createdAt),
-                 key.lastUsedAt.map(CLIJSON.date) ?? "never", key.revokedAt.map { "revoked " + CLIJSON.date($0) } ?? "active"]
-            })
+            table(
+                ["ID", "NAME", "PREFIX", "ROLE", "LIMITS", "CREATED", "LAST USED", "STATUS"],
+                keys.map { key in
+                    [
+                        key.id, key.name, key.prefix + "...", key.role.rawValue, KeysCommand.describe(key.limits), CLIJSON.date(key.createdAt),
+                        key.lastUsedAt.map(CLIJSON.date) ?? "never", key.revokedAt.map { "revoked " + CLIJSON.date($0) } ?? "active",
+                    ]
+                })
         }
     }
 
@@ -229,9 +242,11 @@ struct UsersCommand: AsyncParsableCommand {
         func run() async throws {
             let users = try await storage.withStore { store, _ in try await store.users.list() }
             if json { return say(try CLIJSON.encode(users)) }
-            table(["EMAIL", "NAME", "ROLE", "ID", "CREATED", "STATUS"], users.map { user in
-                [user.email, user.name, user.role.rawValue, user.id, CLIJSON.date(user.createdAt), user.disabledAt == nil ? "active" : "disabled"]
-            })
+            table(
+                ["EMAIL", "NAME", "ROLE", "ID", "CREATED", "STATUS"],
+                users.map { user in
+                    [user.email, user.name, user.role.rawValue, user.id, CLIJSON.date(user.createdAt), user.disabledAt == nil ? "active" : "disabled"]
+                })
         }
     }
 }

@@ -18,7 +18,8 @@ public struct TernCommand: AsyncParsableCommand {
             """,
         version: TernVersion.current,
         subcommands: [
-            Serve.self, Migrate.self, ProjectsCommand.self, KeysCommand.self, UsersCommand.self, ModelsCommand.self, PromptsCommand.self, EvalCommand.self, ExperimentsCommand.self, VersionCommand.self,
+            Serve.self, Migrate.self, ProjectsCommand.self, KeysCommand.self, UsersCommand.self, ModelsCommand.self, PromptsCommand.self, EvalCommand.self,
+            ExperimentsCommand.self, VersionCommand.self,
         ]
     )
 
@@ -43,8 +44,9 @@ struct StorageOptions: ParsableArguments {
     /// `--log-level` says otherwise, so their output stays readable.
     func load(host: String? = nil, port: Int? = nil, quiet: Bool = true) throws -> TernConfig {
         let config = try TernConfig.load(
-            overrides: ConfigOverrides(configFile: config, host: host, port: port, dataDir: dataDir,
-                                       databaseURL: databaseURL, logLevel: logLevel))
+            overrides: ConfigOverrides(
+                configFile: config, host: host, port: port, dataDir: dataDir,
+                databaseURL: databaseURL, logLevel: logLevel))
         var log = config.log
         if quiet, logLevel == nil, log.level < .warning { log.level = .warning }
         CLILogging.configure(log)
@@ -87,7 +89,8 @@ struct Serve: AsyncParsableCommand {
             if let config = config.loadedFrom { say("Configuration: \(config)") }
             say("Storage: \(StoreFactory.describe(config))")
             if let project = report.createdDefaultProject {
-                say("""
+                say(
+                    """
                     First start: created project "\(project.slug)".
                       Create the first admin:  tern users create --email you@example.com --role admin
                       Create an API key:       tern keys create --name dev --project \(project.slug)

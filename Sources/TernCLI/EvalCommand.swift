@@ -61,17 +61,20 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(name: .customLong("from-promptfoo"), help: ArgumentHelp("Run a promptfoo config as it is.", valueName: "file"))
     var fromPromptfoo: String?
 
-    @Option(name: [.customShort("o"), .customLong("output")],
-            help: ArgumentHelp("Write results; the format follows the extension: .json, .xml (JUnit), .csv, .html (repeatable).", valueName: "file"))
+    @Option(
+        name: [.customShort("o"), .customLong("output")],
+        help: ArgumentHelp("Write results; the format follows the extension: .json, .xml (JUnit), .csv, .html (repeatable).", valueName: "file"))
     var outputs: [String] = []
 
     @Option(name: .customLong("pass-rate"), help: ArgumentHelp("Required pass rate in percent (default 100).", valueName: "percent"))
     var passRate: Double = 100
 
-    @Option(name: .long, help: ArgumentHelp(
-        "An earlier run: a JSON results file (-o x.json), a stored run id (eval-..., or a unique prefix), latest (the newest stored run "
-            + "of this config), or with --server an experiment id of that server. Any test that passed there and fails now fails the run (exit 100).",
-        valueName: "file|id"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "An earlier run: a JSON results file (-o x.json), a stored run id (eval-..., or a unique prefix), latest (the newest stored run "
+                + "of this config), or with --server an experiment id of that server. Any test that passed there and fails now fails the run (exit 100).",
+            valueName: "file|id"))
     var baseline: String?
 
     @Option(name: .customLong("runs-dir"), help: ArgumentHelp("The run history (default .tern/evals).", valueName: "dir"))
@@ -92,9 +95,11 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(name: .customLong("cache-dir"), help: ArgumentHelp("The response cache (default .tern/cache).", valueName: "dir"))
     var cacheDir = ".tern/cache"
 
-    @Option(name: .long, help: ArgumentHelp(
-        "A Tern server (key in TERN_API_KEY): its gateway serves logical models, its datasets back dataset:, its tern-judge-* prompts "
-            + "(label production) grade model-graded assertions, and its experiments can be --baseline.", valueName: "url"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A Tern server (key in TERN_API_KEY): its gateway serves logical models, its datasets back dataset:, its tern-judge-* prompts "
+                + "(label production) grade model-graded assertions, and its experiments can be --baseline.", valueName: "url"))
     var server: String?
 
     @Option(name: .customLong("filter-pattern"), help: ArgumentHelp("Only tests whose description matches this regular expression.", valueName: "regex"))
@@ -103,10 +108,12 @@ struct EvalCommand: AsyncParsableCommand {
     @Flag(name: .customLong("require-golden"), help: "Every result of a golden test must pass (else exit 1).")
     var requireGolden = false
 
-    @Option(name: .long, help: ArgumentHelp(
-        "The judge of model-graded assertions that name none (no provider on the assertion or in defaultTest.options.provider): "
-            + "a provider id such as openai:chat:gpt-4o-mini, anthropic:messages:MODEL or a Tern logical model (with --server).",
-        valueName: "id"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The judge of model-graded assertions that name none (no provider on the assertion or in defaultTest.options.provider): "
+                + "a provider id such as openai:chat:gpt-4o-mini, anthropic:messages:MODEL or a Tern logical model (with --server).",
+            valueName: "id"))
     var grader: String?
 
     func validate() throws {
@@ -125,7 +132,9 @@ struct EvalCommand: AsyncParsableCommand {
     func configFile() throws -> (String, EvalConfigFlavor) {
         if let fromPromptfoo { return (fromPromptfoo, .promptfoo) }
         if let config { return (config, config.hasSuffix("promptfooconfig.yaml") || config.hasSuffix("promptfooconfig.yml") ? .promptfoo : .tern) }
-        for (name, flavor) in [("tern-eval.yaml", EvalConfigFlavor.tern), ("tern-eval.yml", .tern), ("promptfooconfig.yaml", .promptfoo), ("promptfooconfig.yml", .promptfoo)]
+        for (name, flavor) in [
+            ("tern-eval.yaml", EvalConfigFlavor.tern), ("tern-eval.yml", .tern), ("promptfooconfig.yaml", .promptfoo), ("promptfooconfig.yml", .promptfoo),
+        ]
         where FileManager.default.fileExists(atPath: name) {
             return (name, flavor)
         }
@@ -157,27 +166,31 @@ struct EvalCommand: AsyncParsableCommand {
             tests = tests.filter { (try? pattern.firstMatch(in: $0.description ?? "")) != nil }
         }
         guard !tests.isEmpty else {
-            throw ConfigError(source: path, path: "tests", line: nil, message: filterPattern == nil ? "no tests to run" : "no test description matches --filter-pattern")
+            throw ConfigError(
+                source: path, path: "tests", line: nil, message: filterPattern == nil ? "no tests to run" : "no test description matches --filter-pattern")
         }
         for output in config.outputPaths where EvalOutputFormat(path: output) == nil {
             throw ConfigError(source: path, path: "outputPath", line: nil, message: "\(output): the extension must be .json, .xml, .csv or .html")
         }
         let cache = noCache || config.cache == false ? nil : try ResponseDiskCache(directory: URL(fileURLWithPath: cacheDir))
-        let options = EvalRunOptions(maxConcurrency: maxConcurrency ?? config.maxConcurrency ?? 4, repeatCount: repeatCount ?? config.repeatCount ?? 1, cache: cache)
+        let options = EvalRunOptions(
+            maxConcurrency: maxConcurrency ?? config.maxConcurrency ?? 4, repeatCount: repeatCount ?? config.repeatCount ?? 1, cache: cache)
         let timeout = config.timeoutSeconds ?? 120
 
         let http = UpstreamHTTP()
         let outcome: EvalOutcome
         var reference: EvalBaseline?
         do {
-            let connections = EvalConnections(environment: environment, server: server, timeoutSeconds: timeout,
-                                              provider: { Self.provider($0, http: http, environment: environment) }, price: Self.price, cache: cache)
+            let connections = EvalConnections(
+                environment: environment, server: server, timeoutSeconds: timeout,
+                provider: { Self.provider($0, http: http, environment: environment) }, price: Self.price, cache: cache)
             let graders = EvalGraders(config: config, connections: connections, defaultJudge: defaultJudge, defaultEmbedding: EvalDefaults.embedding)
             var judgePrompts = JudgePrompts()
             if let server, EvalConfig.usesJudges(tests) {
                 guard let key = environment["TERN_API_KEY"], !key.isEmpty else {
-                    throw ConfigError(source: "--server", path: nil, line: nil,
-                                      message: "model-graded assertions take their judge prompts from \(server): set TERN_API_KEY to an API key of that server")
+                    throw ConfigError(
+                        source: "--server", path: nil, line: nil,
+                        message: "model-graded assertions take their judge prompts from \(server): set TERN_API_KEY to an API key of that server")
                 }
                 judgePrompts = JudgePrompts(overrides: try await EvalServerJudgePrompts.fetch(client: TernAPIClient(base: Self.trimmed(server), key: key)))
             }
@@ -188,8 +201,9 @@ struct EvalCommand: AsyncParsableCommand {
             if let baseline { reference = try await resolveBaseline(baseline, configPath: path, environment: environment) }
             let clients = endpoints.map { endpoint -> EvalProviderClient in
                 guard let endpoint else { return EvalProviderClient(client: EchoModelClient(), identity: "echo") }
-                let client = ProviderModelClient(endpoint: endpoint, provider: Self.provider(endpoint, http: http, environment: environment),
-                                                 timeoutSeconds: timeout, price: Self.price)
+                let client = ProviderModelClient(
+                    endpoint: endpoint, provider: Self.provider(endpoint, http: http, environment: environment),
+                    timeoutSeconds: timeout, price: Self.price)
                 return EvalProviderClient(client: client, identity: endpoint.identity)
             }
             let progress = EvalProgress()
@@ -246,8 +260,9 @@ extension EvalCommand {
         var hint = "give a JSON file written with -o, a run id of \(runsDir) (tern eval list) or latest"
         if let server {
             guard let key = environment["TERN_API_KEY"], !key.isEmpty else {
-                throw ConfigError(source: "--baseline", path: nil, line: nil,
-                                  message: "\(reference) may be an experiment of --server \(server): set TERN_API_KEY to an API key of that server")
+                throw ConfigError(
+                    source: "--baseline", path: nil, line: nil,
+                    message: "\(reference) may be an experiment of --server \(server): set TERN_API_KEY to an API key of that server")
             }
             histories.append(EvalServerExperiments(client: TernAPIClient(base: Self.trimmed(server), key: key)))
             hint += ", or an experiment id of \(server)"
@@ -315,7 +330,8 @@ enum EvalDatasetFetcher {
         guard let key = environment["TERN_API_KEY"], !key.isEmpty else {
             throw reference.location.error("dataset: \(reference.name) is read from --server \(server): set TERN_API_KEY to an API key of that server")
         }
-        let base = (server.hasSuffix("/") ? String(server.dropLast()) : server) + "/api/v1/datasets/"
+        let base =
+            (server.hasSuffix("/") ? String(server.dropLast()) : server) + "/api/v1/datasets/"
             + (reference.name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? reference.name) + "/items"
         var items: [DatasetItem] = []
         var cursor: String?
@@ -342,8 +358,10 @@ enum EvalDatasetFetcher {
                 guard let id = value["id"]?.string, let input = value["input"]?.object else {
                     throw reference.location.error("dataset: \(server) sent an item without id or input")
                 }
-                items.append(DatasetItem(id: id, input: input, expectedOutput: value["expected_output"]?.string, metadata: value["metadata"]?.object ?? [:],
-                                         golden: value["golden"]?.bool ?? false))
+                items.append(
+                    DatasetItem(
+                        id: id, input: input, expectedOutput: value["expected_output"]?.string, metadata: value["metadata"]?.object ?? [:],
+                        golden: value["golden"]?.bool ?? false))
             }
             cursor = json?["next_cursor"]?.string
         } while cursor != nil

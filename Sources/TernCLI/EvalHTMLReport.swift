@@ -15,11 +15,13 @@ enum EvalHTMLReport {
         html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         html += "<title>\(esc(title)) - tern eval</title><style>\(ChartStyles.css)\n\(css)</style></head><body>\n"
         html += "<header><h1>\(esc(title))</h1><p class=\"meta\">tern eval · \(esc(ISO8601DateFormatter().string(from: outcome.startedAt)))"
-        html += " · \(outcome.tests.count) tests × \(outcome.columns.count) columns\(outcome.repeatCount > 1 ? " × \(outcome.repeatCount) repeats" : "")</p></header>\n"
+        html +=
+            " · \(outcome.tests.count) tests × \(outcome.columns.count) columns\(outcome.repeatCount > 1 ? " × \(outcome.repeatCount) repeats" : "")</p></header>\n"
         var cards: [(String, String, String)] = [
             ("Pass rate", EvalReport.percent(stats.passRate), stats.passRate >= 1 ? "pass" : "fail"),
             ("Successes", String(stats.passed), "pass"), ("Failures", String(stats.failed), stats.failed > 0 ? "fail" : ""),
-            ("Errors", String(stats.errors), stats.errors > 0 ? "error" : ""), ("Tokens", ValueFormat.integer.format(Double((stats.inputTokens + stats.outputTokens))), ""),
+            ("Errors", String(stats.errors), stats.errors > 0 ? "error" : ""),
+            ("Tokens", ValueFormat.integer.format(Double((stats.inputTokens + stats.outputTokens))), ""),
             ("Cost", ValueFormat.usd.format(stats.cost), ""), ("Duration", ValueFormat.milliseconds.format(outcome.durationMs), ""),
         ]
         if stats.gradingInputTokens + stats.gradingOutputTokens > 0 || stats.gradingCost > 0 {
@@ -35,8 +37,10 @@ enum EvalHTMLReport {
         html += "<section class=\"charts\"><figure><figcaption>Pass rate per column</figcaption>"
         html += SVGChart.bars(rates, format: .percent, width: 560, label: "Pass rate per column") + "</figure>"
         html += "<figure><figcaption>Score distribution</figcaption>"
-        html += SVGChart.histogram(values: outcome.cells.map(\.score), binCount: 10, xFormat: .number, unit: "calls", width: 560,
-                                   label: "Score distribution") + "</figure></section>\n"
+        html +=
+            SVGChart.histogram(
+                values: outcome.cells.map(\.score), binCount: 10, xFormat: .number, unit: "calls", width: 560,
+                label: "Score distribution") + "</figure></section>\n"
         html += "<section><h2>Results</h2><table class=\"matrix\"><thead><tr><th>Test</th>"
         for column in outcome.columns { html += "<th>\(esc(column.label))</th>" }
         html += "</tr></thead><tbody>\n"

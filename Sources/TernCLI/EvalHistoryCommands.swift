@@ -42,10 +42,14 @@ struct EvalListCommand: ParsableCommand {
             say("No runs in \(runsDir) (tern eval keeps every run there unless --no-write).")
             return
         }
-        table(["ID", "STARTED", "PASS RATE", "PASSED", "FAILED", "ERRORS", "COST", "CONFIG"], runs.prefix(limit).map { run in
-            [run.id, EvalRunsOption.date(run.startedAt), EvalReport.percent(run.passRate), String(run.passed), String(run.failed), String(run.errors),
-             "$" + String(format: "%.6f", run.cost + run.gradingCost), EvalRunsOption.shown(run.config)]
-        })
+        table(
+            ["ID", "STARTED", "PASS RATE", "PASSED", "FAILED", "ERRORS", "COST", "CONFIG"],
+            runs.prefix(limit).map { run in
+                [
+                    run.id, EvalRunsOption.date(run.startedAt), EvalReport.percent(run.passRate), String(run.passed), String(run.failed), String(run.errors),
+                    "$" + String(format: "%.6f", run.cost + run.gradingCost), EvalRunsOption.shown(run.config),
+                ]
+            })
         if runs.count > limit { say("(\(runs.count - limit) older; --limit N shows more)") }
     }
 }

@@ -21,7 +21,8 @@ struct EvalServerExperiments: EvalRunHistory {
         }
         let status = run["status"]?.string ?? ""
         guard ["completed", "failed", "cancelled"].contains(status) else {
-            throw ConfigError(source: "--baseline", path: nil, line: nil, message: "experiment \(reference) on \(client.base) is \(status): wait until it finishes")
+            throw ConfigError(
+                source: "--baseline", path: nil, line: nil, message: "experiment \(reference) on \(client.base) is \(status): wait until it finishes")
         }
         // Prompts are `name@version`; columns match on the name.
         let prompts = (run["prompts"]?.array ?? []).compactMap(\.string).map { text in
@@ -36,7 +37,8 @@ struct EvalServerExperiments: EvalRunHistory {
             let page = try await client.get(path + "/results" + query)
             for cell in page["data"]?.array ?? [] {
                 guard let item = cell["item_id"]?.string, let prompt = cell["prompt_name"]?.string, let model = cell["model"]?.string else {
-                    throw ConfigError(source: "--baseline", path: nil, line: nil, message: "\(client.base) sent an experiment cell without item_id, prompt_name or model")
+                    throw ConfigError(
+                        source: "--baseline", path: nil, line: nil, message: "\(client.base) sent an experiment cell without item_id, prompt_name or model")
                 }
                 let verdict: EvalOutcome.Status = (cell["error"]?.string != nil) ? .error : cell["passed"]?.bool == true ? .pass : .fail
                 cells.append(EvalBaseline.ExperimentCellStatus(itemID: item, promptName: prompt, model: model, status: verdict))
@@ -44,8 +46,9 @@ struct EvalServerExperiments: EvalRunHistory {
             cursor = page["next_cursor"]?.string
         } while cursor != nil
         let name = run["name"]?.string.map { " \"\($0)\"" } ?? ""
-        return EvalBaseline.experiment(source: "experiment \(reference)\(name) on \(client.base)",
-                                       shape: EvalBaseline.ExperimentShape(prompts: prompts, models: models), cells: cells)
+        return EvalBaseline.experiment(
+            source: "experiment \(reference)\(name) on \(client.base)",
+            shape: EvalBaseline.ExperimentShape(prompts: prompts, models: models), cells: cells)
     }
 }
 
@@ -84,8 +87,9 @@ enum EvalServerJudgePrompts {
             version.labels = (json["labels"]?.array ?? []).compactMap(\.string)
             return version
         } catch let error as TernError {
-            throw ConfigError(source: "--server", path: nil, line: nil,
-                              message: "the judge prompt \(name) from \(client.base) cannot be used: \(error.field.map { "\($0): " } ?? "")\(error.message)")
+            throw ConfigError(
+                source: "--server", path: nil, line: nil,
+                message: "the judge prompt \(name) from \(client.base) cannot be used: \(error.field.map { "\($0): " } ?? "")\(error.message)")
         }
     }
 }

@@ -55,14 +55,15 @@ struct TernAPIClient: Sendable {
         guard (200..<300).contains(response.status.code) else {
             let error = json["error"]
             let message = error?["message"]?.string ?? String(decoding: data.prefix(300), as: UTF8.self)
-            let kind: TernError.Kind = switch response.status.code {
-            case 400: .invalidInput
-            case 401: .unauthorized
-            case 403: .forbidden
-            case 404: .notFound
-            case 409: .conflict
-            default: .unavailable
-            }
+            let kind: TernError.Kind =
+                switch response.status.code {
+                case 400: .invalidInput
+                case 401: .unauthorized
+                case 403: .forbidden
+                case 404: .notFound
+                case 409: .conflict
+                default: .unavailable
+                }
             throw TernError(kind, code: error?["code"]?.string ?? "http_\(response.status.code)", message: message, field: error?["field"]?.string)
         }
         return json
@@ -112,9 +113,12 @@ struct ExperimentsCommand: AsyncParsableCommand {
             if !models.isEmpty { body["models"] = .array(models.map(JSONValue.string)) }
             if let repeats { body["repeats"] = .number(Double(repeats)) }
             if !assertions.isEmpty {
-                body["assert"] = .array(try assertions.enumerated().map { index, text in
-                    do { return try JSONValue.parse(Data(text.utf8)) } catch { throw TernError.invalid("--assert", "assertion \(index + 1) is not JSON: \(text)") }
-                })
+                body["assert"] = .array(
+                    try assertions.enumerated().map { index, text in
+                        do { return try JSONValue.parse(Data(text.utf8)) } catch {
+                            throw TernError.invalid("--assert", "assertion \(index + 1) is not JSON: \(text)")
+                        }
+                    })
             }
             var options = body["options"]?.object ?? [:]
             if let maxConcurrency { options["max_concurrency"] = .number(Double(maxConcurrency)) }
@@ -150,7 +154,8 @@ struct ExperimentsCommand: AsyncParsableCommand {
                 ExperimentsCommand.show(run)
                 let status = run["status"]?.string ?? ""
                 if status != "completed" {
-                    throw TernError(.unavailable, code: "experiment_\(status)", message: "the run ended \(status)" + (run["error"]?.string.map { ": \($0)" } ?? ""))
+                    throw TernError(
+                        .unavailable, code: "experiment_\(status)", message: "the run ended \(status)" + (run["error"]?.string.map { ": \($0)" } ?? ""))
                 }
             }
         }
@@ -166,14 +171,18 @@ struct ExperimentsCommand: AsyncParsableCommand {
             let page = try await server.client().get("/api/v1/experiments?limit=\(limit)")
             if json { return say(page.jsonString()) }
             let runs = page["data"]?.array ?? []
-            table(["ID", "NAME", "STATUS", "DATASET", "PROMPTS x MODELS", "CELLS", "PASS", "COST", "STARTED"], runs.map { run in
-                let summary = run["summary"]
-                return [run["id"]?.string ?? "", run["name"]?.string ?? "", run["status"]?.string ?? "",
+            table(
+                ["ID", "NAME", "STATUS", "DATASET", "PROMPTS x MODELS", "CELLS", "PASS", "COST", "STARTED"],
+                runs.map { run in
+                    let summary = run["summary"]
+                    return [
+                        run["id"]?.string ?? "", run["name"]?.string ?? "", run["status"]?.string ?? "",
                         "\(run["dataset"]?["name"]?.string ?? "")@\(run["dataset"]?["version"]?.int ?? 0)",
                         "\((run["prompts"]?.array ?? []).compactMap(\.string).joined(separator: ",")) x \((run["models"]?.array ?? []).compactMap(\.string).joined(separator: ","))",
                         "\(summary?["cells"]?.int ?? 0)/\(summary?["planned_cells"]?.int ?? 0)", ExperimentsCommand.percent(summary?["pass_rate"]?.double),
-                        ExperimentsCommand.usd(summary?["cost"]?.double), run["started_at"]?.string ?? "-"]
-            })
+                        ExperimentsCommand.usd(summary?["cost"]?.double), run["started_at"]?.string ?? "-",
+                    ]
+                })
         }
     }
 
@@ -197,9 +206,11 @@ struct ExperimentsCommand: AsyncParsableCommand {
                 for cell in page["data"]?.array ?? [] {
                     if json { say(cell.jsonString()); continue }
                     let verdict = cell["error"]?.string != nil ? "[ERROR]" : cell["passed"]?.bool == true ? "[PASS]" : "[FAIL]"
-                    rows.append([cell["item_id"]?.string ?? "", "\(cell["prompt_name"]?.string ?? "")@\(cell["prompt_version"]?.int ?? 0)",
-                                 cell["model"]?.string ?? "", verdict, cell["score"]?.double.map { String(format: "%.2f", $0) } ?? "-",
-                                 String((cell["error"]?.string ?? cell["output"]?.string ?? "").replacingOccurrences(of: "\n", with: " ").prefix(60))])
+                    rows.append([
+                        cell["item_id"]?.string ?? "", "\(cell["prompt_name"]?.string ?? "")@\(cell["prompt_version"]?.int ?? 0)",
+                        cell["model"]?.string ?? "", verdict, cell["score"]?.double.map { String(format: "%.2f", $0) } ?? "-",
+                        String((cell["error"]?.string ?? cell["output"]?.string ?? "").replacingOccurrences(of: "\n", with: " ").prefix(60)),
+                    ])
                 }
                 cursor = page["next_cursor"]?.string
             } while cursor != nil
@@ -234,14 +245,21 @@ struct ExperimentsCommand: AsyncParsableCommand {
                     guard !pairs.isEmpty else { continue }
                     say()
                     say("\(title) (\(result[count]?.int ?? pairs.count))")
-                    table(["ITEM", "COLUMN", "BASE", "HEAD", "HEAD OUTPUT"], pairs.map { pair in
-                        func verdict(_ side: JSONValue?) -> String {
-                            side?["error"]?.string != nil ? "ERROR" : side?["passed"]?.bool == true ? "PASS" : "FAIL"
-                        }
-                        return [pair["item_id"]?.string ?? "", pair["column"]?.string ?? "", "\(verdict(pair["base"])) \(pair["base"]?["prompt"]?.string ?? "")",
+                    table(
+                        ["ITEM", "COLUMN", "BASE", "HEAD", "HEAD OUTPUT"],
+                        pairs.map { pair in
+                            func verdict(_ side: JSONValue?) -> String {
+                                side?["error"]?.string != nil ? "ERROR" : side?["passed"]?.bool == true ? "PASS" : "FAIL"
+                            }
+                            return [
+                                pair["item_id"]?.string ?? "", pair["column"]?.string ?? "",
+                                "\(verdict(pair["base"])) \(pair["base"]?["prompt"]?.string ?? "")",
                                 "\(verdict(pair["head"])) \(pair["head"]?["prompt"]?.string ?? "")",
-                                String((pair["head"]?["reason"]?.string ?? pair["head"]?["output"]?.string ?? "").replacingOccurrences(of: "\n", with: " ").prefix(60))]
-                    })
+                                String(
+                                    (pair["head"]?["reason"]?.string ?? pair["head"]?["output"]?.string ?? "").replacingOccurrences(of: "\n", with: " ").prefix(
+                                        60)),
+                            ]
+                        })
                 }
             }
             if failOnRegression, (result["regression_count"]?.int ?? 0) > 0 { throw ExitCode(100) }
@@ -273,18 +291,23 @@ struct ExperimentsCommand: AsyncParsableCommand {
         let summary = run["summary"]
         say("\(run["name"]?.string ?? "") (\(run["id"]?.string ?? "")): \(run["status"]?.string ?? "")" + (run["error"]?.string.map { " - \($0)" } ?? ""))
         say(describe(run))
-        say("pass rate \(percent(summary?["pass_rate"]?.double)) · \(summary?["passed"]?.int ?? 0) passed, \(summary?["failed"]?.int ?? 0) failed, "
-            + "\(summary?["errors"]?.int ?? 0) errors · tokens \(summary?["input_tokens"]?.int ?? 0) in, \(summary?["output_tokens"]?.int ?? 0) out · "
-            + "cost \(usd(summary?["cost"]?.double)) + grading \(usd(summary?["grading_cost"]?.double))")
+        say(
+            "pass rate \(percent(summary?["pass_rate"]?.double)) · \(summary?["passed"]?.int ?? 0) passed, \(summary?["failed"]?.int ?? 0) failed, "
+                + "\(summary?["errors"]?.int ?? 0) errors · tokens \(summary?["input_tokens"]?.int ?? 0) in, \(summary?["output_tokens"]?.int ?? 0) out · "
+                + "cost \(usd(summary?["cost"]?.double)) + grading \(usd(summary?["grading_cost"]?.double))")
         let columns = run["columns"]?.array ?? []
         guard !columns.isEmpty else { return }
         say()
-        table(["PROMPT", "MODEL", "PASS", "PASSED", "FAILED", "ERRORS", "COST", "MEAN LATENCY"], columns.map { column in
-            let s = column["summary"]
-            return [column["prompt"]?.string ?? "", column["model"]?.string ?? "", percent(s?["pass_rate"]?.double), "\(s?["passed"]?.int ?? 0)",
+        table(
+            ["PROMPT", "MODEL", "PASS", "PASSED", "FAILED", "ERRORS", "COST", "MEAN LATENCY"],
+            columns.map { column in
+                let s = column["summary"]
+                return [
+                    column["prompt"]?.string ?? "", column["model"]?.string ?? "", percent(s?["pass_rate"]?.double), "\(s?["passed"]?.int ?? 0)",
                     "\(s?["failed"]?.int ?? 0)", "\(s?["errors"]?.int ?? 0)", usd(s?["cost"]?.double),
-                    s?["mean_latency_ms"]?.double.map { String(format: "%.0f ms", $0) } ?? "-"]
-        })
+                    s?["mean_latency_ms"]?.double.map { String(format: "%.0f ms", $0) } ?? "-",
+                ]
+            })
     }
 }
 

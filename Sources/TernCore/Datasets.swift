@@ -33,8 +33,10 @@ public struct DatasetItem: Sendable, Codable, Equatable, Identifiable {
     public var validatedAt: Date?
     public var sourceTraceID: String?
 
-    public init(id: String, input: [String: JSONValue], expectedOutput: String? = nil, metadata: [String: JSONValue] = [:], golden: Bool = false,
-                validatedBy: String? = nil, validatedAt: Date? = nil, sourceTraceID: String? = nil) {
+    public init(
+        id: String, input: [String: JSONValue], expectedOutput: String? = nil, metadata: [String: JSONValue] = [:], golden: Bool = false,
+        validatedBy: String? = nil, validatedAt: Date? = nil, sourceTraceID: String? = nil
+    ) {
         self.id = id
         self.input = input
         self.expectedOutput = expectedOutput
@@ -123,8 +125,9 @@ extension DatasetItem {
         }
         if let golden = value["golden"], golden.bool == nil, !golden.isNull { throw TernError.invalid(key("golden"), "expected true or false") }
         if let id = value["id"], id.string == nil { throw TernError.invalid(key("id"), "expected a string") }
-        return DatasetItem(id: value["id"]?.string ?? defaultID(), input: input, expectedOutput: expected, metadata: metadata,
-                           golden: value["golden"]?.bool ?? false, sourceTraceID: value["source_trace_id"]?.string)
+        return DatasetItem(
+            id: value["id"]?.string ?? defaultID(), input: input, expectedOutput: expected, metadata: metadata,
+            golden: value["golden"]?.bool ?? false, sourceTraceID: value["source_trace_id"]?.string)
     }
 
     /// The item as a JSONL line's object.

@@ -73,10 +73,12 @@ public struct ExperimentRun: Sendable, Codable, Equatable, Identifiable {
     public var heartbeatAt: Date?
     public var error: String?
 
-    public init(id: String, projectID: String, name: String, datasetID: String, datasetName: String, datasetVersion: Int, prompts: [String],
-                models: [String], repeats: Int, assertions: JSONValue, options: JSONValue, status: ExperimentStatus = .queued, plannedCells: Int,
-                totals: ExperimentTotals = ExperimentTotals(), createdAt: Date, createdBy: String, startedAt: Date? = nil, finishedAt: Date? = nil,
-                heartbeatAt: Date? = nil, error: String? = nil) {
+    public init(
+        id: String, projectID: String, name: String, datasetID: String, datasetName: String, datasetVersion: Int, prompts: [String],
+        models: [String], repeats: Int, assertions: JSONValue, options: JSONValue, status: ExperimentStatus = .queued, plannedCells: Int,
+        totals: ExperimentTotals = ExperimentTotals(), createdAt: Date, createdBy: String, startedAt: Date? = nil, finishedAt: Date? = nil,
+        heartbeatAt: Date? = nil, error: String? = nil
+    ) {
         self.id = id
         self.projectID = projectID
         self.name = name
@@ -126,10 +128,12 @@ public struct ExperimentCell: Sendable, Codable, Equatable {
     public var error: String?
     public var createdAt: Date
 
-    public init(itemID: String, promptName: String, promptVersion: Int, model: String, repetition: Int, output: String? = nil, passed: Bool,
-                score: Double? = nil, assertions: JSONValue? = nil, latencyMs: Double? = nil, inputTokens: Int = 0, outputTokens: Int = 0,
-                cost: Double? = nil, gradingInputTokens: Int = 0, gradingOutputTokens: Int = 0, gradingCost: Double? = nil, traceID: String? = nil,
-                error: String? = nil, createdAt: Date) {
+    public init(
+        itemID: String, promptName: String, promptVersion: Int, model: String, repetition: Int, output: String? = nil, passed: Bool,
+        score: Double? = nil, assertions: JSONValue? = nil, latencyMs: Double? = nil, inputTokens: Int = 0, outputTokens: Int = 0,
+        cost: Double? = nil, gradingInputTokens: Int = 0, gradingOutputTokens: Int = 0, gradingCost: Double? = nil, traceID: String? = nil,
+        error: String? = nil, createdAt: Date
+    ) {
         self.itemID = itemID
         self.promptName = promptName
         self.promptVersion = promptVersion
@@ -201,8 +205,10 @@ public protocol ExperimentRepository: Sendable {
     /// Moves the run to `status` when it is in one of `from`: `running` sets `startedAt`, finished
     /// states set `finishedAt`; `error` replaces the stored error. Returns the run after the change,
     /// or nil when it was not in one of `from` (or does not exist).
-    func transition(projectID: String, id: String, from: Set<ExperimentStatus>, to status: ExperimentStatus, error: String?,
-                    at: Date) async throws -> ExperimentRun?
+    func transition(
+        projectID: String, id: String, from: Set<ExperimentStatus>, to status: ExperimentStatus, error: String?,
+        at: Date
+    ) async throws -> ExperimentRun?
     /// Totals per column (prompt version x model), in prompt, version and model order.
     func columns(projectID: String, experimentID: String) async throws -> [ExperimentColumnTotals]
     /// Records a sign of life; returns the run's status (nil when it does not exist).

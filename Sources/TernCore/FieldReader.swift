@@ -78,7 +78,8 @@ public struct FieldReader: Sendable {
         let input = try count("input", "prompt_tokens", "input_tokens")
         let output = try count("output", "completion_tokens", "output_tokens")
         guard input != nil || output != nil else { throw TernError.invalid("\(path).usage", "expected input and output token counts") }
-        return TokenUsage(inputTokens: input ?? 0, outputTokens: output ?? 0, cachedTokens: try count("cached"),
-                          reasoningTokens: try count("reasoning"))
+        return TokenUsage(
+            inputTokens: input ?? 0, outputTokens: output ?? 0, cachedTokens: try count("cached"),
+            reasoningTokens: try count("reasoning"))
     }
 }

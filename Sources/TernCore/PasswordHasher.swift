@@ -27,8 +27,10 @@ public struct PasswordHasher: Sendable {
         var generator = SystemRandomNumberGenerator()
         let salt = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let derived = try Self.derive(password, salt: salt, logN: logN, r: blockSize, p: parallelism)
-        return ["scrypt", String(logN), String(blockSize), String(parallelism),
-                Data(salt).base64EncodedString(), Data(derived).base64EncodedString()].joined(separator: "$")
+        return [
+            "scrypt", String(logN), String(blockSize), String(parallelism),
+            Data(salt).base64EncodedString(), Data(derived).base64EncodedString(),
+        ].joined(separator: "$")
     }
 
     /// Checks a password against an encoded hash in constant time; false for malformed hashes.

@@ -53,9 +53,11 @@ public struct PromptVersion: Sendable, Codable, Equatable {
     /// Labels pointing at this version (`latest` is implied by being the newest).
     public var labels: [String]
 
-    public init(projectID: String, name: String, version: Int = 0, kind: PromptKind, text: String? = nil, messages: [PromptMessage] = [],
-                tools: JSONValue? = nil, variables: [String], config: PromptModelConfig = PromptModelConfig(), commitMessage: String? = nil,
-                author: String, createdAt: Date, labels: [String] = []) {
+    public init(
+        projectID: String, name: String, version: Int = 0, kind: PromptKind, text: String? = nil, messages: [PromptMessage] = [],
+        tools: JSONValue? = nil, variables: [String], config: PromptModelConfig = PromptModelConfig(), commitMessage: String? = nil,
+        author: String, createdAt: Date, labels: [String] = []
+    ) {
         self.projectID = projectID
         self.name = name
         self.version = version
@@ -153,7 +155,8 @@ public enum PromptTemplate {
     static func forEachPlaceholder(_ template: String, _ body: (String, Range<String.Index>) -> Void) {
         var searchStart = template.startIndex
         while let open = template.range(of: "{{", range: searchStart..<template.endIndex),
-            let close = template.range(of: "}}", range: open.upperBound..<template.endIndex) {
+            let close = template.range(of: "}}", range: open.upperBound..<template.endIndex)
+        {
             let name = template[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
             if isVariableName(name) { body(name, open.lowerBound..<close.upperBound) }
             searchStart = close.upperBound
@@ -266,7 +269,9 @@ extension PromptVersion {
             if let unknown = settings.object!.keys.sorted().first(where: { !allowed.contains($0) }) {
                 throw TernError.invalid(key("config.\(unknown)"), "unknown key; expected one of \(allowed.sorted().joined(separator: ", "))")
             }
-            if let model = settings["model"] { guard let text = model.string else { throw TernError.invalid(key("config.model"), "expected a string") }; config.model = text }
+            if let model = settings["model"] {
+                guard let text = model.string else { throw TernError.invalid(key("config.model"), "expected a string") }; config.model = text
+            }
             if let temperature = settings["temperature"] {
                 guard let number = temperature.double else { throw TernError.invalid(key("config.temperature"), "expected a number") }
                 config.temperature = number

@@ -287,9 +287,11 @@ public struct TraceFacts: Sendable {
     public var latencyMs: Double?
     public var scores: [(String, Double)] = []
 
-    public init(id: String, startMicros: Int64, name: String?, userID: String?, tags: [String], model: String?, prompt: String?,
-                deployment: String?, variant: String?, task: String?, language: String?, domain: String?, environment: String?,
-                isError: Bool, inputTokens: Int, outputTokens: Int, cost: Double?, latencyMs: Double?) {
+    public init(
+        id: String, startMicros: Int64, name: String?, userID: String?, tags: [String], model: String?, prompt: String?,
+        deployment: String?, variant: String?, task: String?, language: String?, domain: String?, environment: String?,
+        isError: Bool, inputTokens: Int, outputTokens: Int, cost: Double?, latencyMs: Double?
+    ) {
         self.id = id
         self.startMicros = startMicros
         self.name = name
@@ -420,8 +422,9 @@ public protocol MetricsRepository: Sendable {
     func dirtyBuckets(limit: Int) async throws -> [DirtyBucket]
     /// Replaces the rows of `dimensions` in `[from, to)` with `rows`, and clears `clearing` unless
     /// it was marked again meanwhile. One transaction.
-    func replaceRollups(projectID: String, from: Int64, to: Int64, dimensions: [String], rows: [RollupRow],
-                        clearing: DirtyBucket?) async throws
+    func replaceRollups(
+        projectID: String, from: Int64, to: Int64, dimensions: [String], rows: [RollupRow],
+        clearing: DirtyBucket?) async throws
     /// Traces with input and no language yet (neither sent nor detected), at most `limit`.
     func pendingLanguages(limit: Int) async throws -> [PendingLanguage]
     /// Stores detected languages (`nil`: nothing to detect from) and marks their hours dirty.

@@ -36,9 +36,11 @@ public struct Score: Sendable, Codable, Equatable, Identifiable {
     public var configID: String?
     public var createdAt: Date
 
-    public init(id: String, projectID: String, traceID: String, observationID: String? = nil, name: String, dataType: ScoreDataType,
-                numericValue: Double? = nil, stringValue: String? = nil, source: ScoreSource, comment: String? = nil,
-                author: String? = nil, configID: String? = nil, createdAt: Date) {
+    public init(
+        id: String, projectID: String, traceID: String, observationID: String? = nil, name: String, dataType: ScoreDataType,
+        numericValue: Double? = nil, stringValue: String? = nil, source: ScoreSource, comment: String? = nil,
+        author: String? = nil, configID: String? = nil, createdAt: Date
+    ) {
         self.id = id
         self.projectID = projectID
         self.traceID = traceID
@@ -68,8 +70,10 @@ public struct ScoreConfig: Sendable, Codable, Equatable, Identifiable {
     public var description: String?
     public var createdAt: Date
 
-    public init(id: String, projectID: String, name: String, dataType: ScoreDataType, minValue: Double? = nil, maxValue: Double? = nil,
-                categories: [String] = [], description: String? = nil, createdAt: Date) {
+    public init(
+        id: String, projectID: String, name: String, dataType: ScoreDataType, minValue: Double? = nil, maxValue: Double? = nil,
+        categories: [String] = [], description: String? = nil, createdAt: Date
+    ) {
         self.id = id
         self.projectID = projectID
         self.name = name

@@ -89,16 +89,18 @@ extension APIKeyRepository {
     public func create(
         projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?
     ) async throws -> APIKey {
-        try await create(projectID: projectID, name: name, role: role, keyHash: keyHash, prefix: prefix, createdBy: createdBy, limits: KeyLimits(),
-                         scopes: nil)
+        try await create(
+            projectID: projectID, name: name, role: role, keyHash: keyHash, prefix: prefix, createdBy: createdBy, limits: KeyLimits(),
+            scopes: nil)
     }
 
     /// A key with the role's default scopes.
     public func create(
         projectID: String, name: String, role: Role, keyHash: String, prefix: String, createdBy: String?, limits: KeyLimits
     ) async throws -> APIKey {
-        try await create(projectID: projectID, name: name, role: role, keyHash: keyHash, prefix: prefix, createdBy: createdBy, limits: limits,
-                         scopes: nil)
+        try await create(
+            projectID: projectID, name: name, role: role, keyHash: keyHash, prefix: prefix, createdBy: createdBy, limits: limits,
+            scopes: nil)
     }
 }
 

@@ -35,7 +35,9 @@ public enum TraceQueryParameters {
                 if name.hasSuffix(".min") || name.hasSuffix(".max") {
                     let bound = String(name.suffix(3))
                     name = String(name.dropLast(4))
-                    guard let number = Double(value), number.isFinite else { throw TernError.invalid(key, "expected a finite number, got \"\(value.prefix(40))\"") }
+                    guard let number = Double(value), number.isFinite else {
+                        throw TernError.invalid(key, "expected a finite number, got \"\(value.prefix(40))\"")
+                    }
                     var condition = score(name)
                     if bound == "min" { condition.min = number } else { condition.max = number }
                     scores[name] = condition
@@ -95,7 +97,9 @@ public enum TraceQueryParameters {
         for (key, value) in pairs where !extra.contains(key) {
             switch key {
             case "sort":
-                guard let sort = TraceSort(rawValue: value.lowercased()) else { throw TernError.invalid(key, "expected time, latency or cost, got \"\(value)\"") }
+                guard let sort = TraceSort(rawValue: value.lowercased()) else {
+                    throw TernError.invalid(key, "expected time, latency or cost, got \"\(value)\"")
+                }
                 query.sort = sort
             case "order":
                 switch value.lowercased() {

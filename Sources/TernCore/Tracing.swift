@@ -21,10 +21,12 @@ public struct Trace: Sendable, Codable, Equatable, Identifiable {
     public var language: String?
     public var domain: String?
 
-    public init(id: String, projectID: String, name: String? = nil, userID: String? = nil, sessionID: String? = nil,
-                tags: [String] = [], metadata: JSONValue? = nil, release: String? = nil, environment: String? = nil,
-                input: String? = nil, output: String? = nil, startTime: Date, endTime: Date? = nil,
-                task: String? = nil, language: String? = nil, domain: String? = nil) {
+    public init(
+        id: String, projectID: String, name: String? = nil, userID: String? = nil, sessionID: String? = nil,
+        tags: [String] = [], metadata: JSONValue? = nil, release: String? = nil, environment: String? = nil,
+        input: String? = nil, output: String? = nil, startTime: Date, endTime: Date? = nil,
+        task: String? = nil, language: String? = nil, domain: String? = nil
+    ) {
         self.id = id
         self.projectID = projectID
         self.name = name
@@ -132,13 +134,15 @@ public struct Observation: Sendable, Codable, Equatable, Identifiable {
     public var promptName: String?
     public var promptVersion: Int?
 
-    public init(id: String, traceID: String, projectID: String, parentID: String? = nil, type: ObservationType, name: String? = nil,
-                startTime: Date, endTime: Date? = nil, completionStartTime: Date? = nil, model: String? = nil, provider: String? = nil,
-                modelParameters: JSONValue? = nil, input: String? = nil, output: String? = nil, usage: TokenUsage? = nil,
-                cost: Double? = nil, costEstimated: Bool = false, level: ObservationLevel = .default, statusMessage: String? = nil,
-                metadata: JSONValue? = nil, requestedModel: String? = nil, deployment: String? = nil, variant: String? = nil,
-                route: String? = nil, cacheStatus: String? = nil, statusCode: Int? = nil, promptName: String? = nil,
-                promptVersion: Int? = nil) {
+    public init(
+        id: String, traceID: String, projectID: String, parentID: String? = nil, type: ObservationType, name: String? = nil,
+        startTime: Date, endTime: Date? = nil, completionStartTime: Date? = nil, model: String? = nil, provider: String? = nil,
+        modelParameters: JSONValue? = nil, input: String? = nil, output: String? = nil, usage: TokenUsage? = nil,
+        cost: Double? = nil, costEstimated: Bool = false, level: ObservationLevel = .default, statusMessage: String? = nil,
+        metadata: JSONValue? = nil, requestedModel: String? = nil, deployment: String? = nil, variant: String? = nil,
+        route: String? = nil, cacheStatus: String? = nil, statusCode: Int? = nil, promptName: String? = nil,
+        promptVersion: Int? = nil
+    ) {
         self.id = id
         self.traceID = traceID
         self.projectID = projectID
@@ -308,9 +312,11 @@ public struct TraceSummary: Sendable, Codable, Equatable {
     public var deployment: String?
     public var variant: String?
 
-    public init(trace: Trace, model: String?, latencyMs: Double?, inputTokens: Int, outputTokens: Int, cost: Double?, level: ObservationLevel,
-                observationCount: Int = 0, promptName: String? = nil, promptVersion: Int? = nil, deployment: String? = nil,
-                variant: String? = nil) {
+    public init(
+        trace: Trace, model: String?, latencyMs: Double?, inputTokens: Int, outputTokens: Int, cost: Double?, level: ObservationLevel,
+        observationCount: Int = 0, promptName: String? = nil, promptVersion: Int? = nil, deployment: String? = nil,
+        variant: String? = nil
+    ) {
         self.trace = trace
         self.model = model
         self.latencyMs = latencyMs
@@ -377,12 +383,14 @@ public struct TraceFilter: Sendable, Equatable {
     /// Case-insensitive substring of the input or output.
     public var text: String?
 
-    public init(from: Date? = nil, to: Date? = nil, userID: String? = nil, sessionID: String? = nil, model: String? = nil,
-                name: String? = nil, status: String? = nil, tags: [String] = [], metadata: [String: String] = [:],
-                minLatencyMs: Double? = nil, maxLatencyMs: Double? = nil, minCost: Double? = nil, maxCost: Double? = nil,
-                scores: [ScoreFilter] = [], task: String? = nil, language: String? = nil, domain: String? = nil,
-                environment: String? = nil, release: String? = nil, promptName: String? = nil, promptVersion: Int? = nil,
-                deployment: String? = nil, variant: String? = nil, text: String? = nil) {
+    public init(
+        from: Date? = nil, to: Date? = nil, userID: String? = nil, sessionID: String? = nil, model: String? = nil,
+        name: String? = nil, status: String? = nil, tags: [String] = [], metadata: [String: String] = [:],
+        minLatencyMs: Double? = nil, maxLatencyMs: Double? = nil, minCost: Double? = nil, maxCost: Double? = nil,
+        scores: [ScoreFilter] = [], task: String? = nil, language: String? = nil, domain: String? = nil,
+        environment: String? = nil, release: String? = nil, promptName: String? = nil, promptVersion: Int? = nil,
+        deployment: String? = nil, variant: String? = nil, text: String? = nil
+    ) {
         self.from = from
         self.to = to
         self.userID = userID
@@ -434,8 +442,10 @@ public struct TraceQuery: Sendable, Equatable {
         self.cursor = cursor
     }
 
-    public init(from: Date? = nil, to: Date? = nil, userID: String? = nil, sessionID: String? = nil, model: String? = nil,
-                limit: Int = 50, cursor: String? = nil) {
+    public init(
+        from: Date? = nil, to: Date? = nil, userID: String? = nil, sessionID: String? = nil, model: String? = nil,
+        limit: Int = 50, cursor: String? = nil
+    ) {
         self.init(filter: TraceFilter(from: from, to: to, userID: userID, sessionID: sessionID, model: model), limit: limit, cursor: cursor)
     }
 }

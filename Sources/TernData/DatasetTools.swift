@@ -56,7 +56,8 @@ public enum DatasetImport {
             if let index = columns.firstIndex(of: name) { metadataColumns.append(index) }
         }
         let taken = Set([idColumn, expectedColumn, goldenColumn].compactMap { $0 } + metadataColumns)
-        let inputColumns = try mapping.input.map { try $0.map { try column($0)! } }
+        let inputColumns =
+            try mapping.input.map { try $0.map { try column($0)! } }
             ?? columns.indices.filter { !taken.contains($0) && !columns[$0].hasPrefix("__") }
         var items: [DatasetItem] = []
         for (offset, row) in rows.dropFirst().enumerated() {
@@ -94,7 +95,8 @@ public enum DatasetExport {
         let variables = Array(Set(items.flatMap(\.input.keys))).sorted()
         var lines = [(["id"] + variables + ["expected_output", "task", "language", "domain", "golden"]).map(CSV.escape).joined(separator: ",")]
         for item in items {
-            let values = [item.id] + variables.map { name in item.input[name].map { $0.string ?? $0.jsonString() } ?? "" }
+            let values =
+                [item.id] + variables.map { name in item.input[name].map { $0.string ?? $0.jsonString() } ?? "" }
                 + [item.expectedOutput ?? "", item.task ?? "", item.language ?? "", item.domain ?? "", item.golden ? "true" : "false"]
             lines.append(values.map(CSV.escape).joined(separator: ","))
         }
@@ -192,7 +194,9 @@ public struct DatasetStats: Sendable, Codable, Equatable {
     public func withSemanticDuplicates(_ items: [DatasetItem], embedder: any Embedder, threshold: Double) async throws -> DatasetStats {
         guard (0...1).contains(threshold) else { throw TernError.invalid("semantic_threshold", "expected a number 0-1") }
         guard items.count <= Self.maxSemanticItems else {
-            throw TernError.invalid("semantic_threshold", "semantic near-duplicates compare every pair and take at most \(Self.maxSemanticItems) items; this version has \(items.count)")
+            throw TernError.invalid(
+                "semantic_threshold",
+                "semantic near-duplicates compare every pair and take at most \(Self.maxSemanticItems) items; this version has \(items.count)")
         }
         let texts = items.map(Self.inputText)
         var seen = Set<String>()

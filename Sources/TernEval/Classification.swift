@@ -94,8 +94,10 @@ public struct ClassificationReport: Sendable, Codable, Equatable {
             let precision = Self.ratio(truePositives, predicted)
             let recall = Self.ratio(truePositives, support)
             let f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0
-            classes.append(ClassMetrics(label: label, precision: precision, recall: recall, f1: f1, support: support,
-                                        predicted: predicted, truePositives: truePositives))
+            classes.append(
+                ClassMetrics(
+                    label: label, precision: precision, recall: recall, f1: f1, support: support,
+                    predicted: predicted, truePositives: truePositives))
         }
         self.classes = classes
 

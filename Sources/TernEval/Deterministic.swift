@@ -97,9 +97,11 @@ enum PerformanceCheck {
         }
         guard threshold.isFinite else { throw EvaluationError("`threshold` must be a finite number") }
         let pass = measured <= threshold
-        return .check(spec, pass: pass, reason: pass
-            ? "\(name) \(shown) is within threshold \(threshold.shortText)\(unit)"
-            : "\(name) \(shown) is greater than threshold \(threshold.shortText)\(unit)",
+        return .check(
+            spec, pass: pass,
+            reason: pass
+                ? "\(name) \(shown) is within threshold \(threshold.shortText)\(unit)"
+                : "\(name) \(shown) is greater than threshold \(threshold.shortText)\(unit)",
             value: measured)
     }
 }

@@ -27,8 +27,11 @@ public struct EvalEndpoint: Sendable, Equatable {
 extension EvalEndpoint {
     /// Sends `body` (OpenAI's format) to the endpoint through `provider`; returns the response, its
     /// JSON and, for a Tern gateway, the trace id the call carried (with the tag `eval`).
-    func send(_ body: JSONValue, through provider: any LLMProvider, timeoutSeconds: Double) async throws
-        -> (response: UpstreamResponse, json: JSONValue, traceID: String?) {
+    func send(
+        _ body: JSONValue, through provider: any LLMProvider, timeoutSeconds: Double
+    ) async throws
+        -> (response: UpstreamResponse, json: JSONValue, traceID: String?)
+    {
         var headers = self.headers
         var traceID: String?
         if isTernGateway {
@@ -36,8 +39,9 @@ extension EvalEndpoint {
             headers[TernHeader.traceID] = traceID
             headers[TernHeader.tags] = headers[TernHeader.tags] ?? "eval"
         }
-        let providerConfig = ProviderConfig(name: identity, type: type, baseURL: baseURL, apiKeyEnv: apiKeyEnv, headers: headers,
-                                            timeoutSeconds: timeoutSeconds)
+        let providerConfig = ProviderConfig(
+            name: identity, type: type, baseURL: baseURL, apiKeyEnv: apiKeyEnv, headers: headers,
+            timeoutSeconds: timeoutSeconds)
         let deployment = DeploymentConfig(name: identity, provider: identity, model: model)
         let call = UpstreamCall(operation: operation, body: body, stream: false, deployment: deployment, provider: providerConfig)
         let response: UpstreamResponse
@@ -71,7 +75,8 @@ extension EvalProvider {
             let name = apiKeyEnvar ?? fallback
             if value(name) != nil { return name }
             guard !apiKeyRequired else {
-                throw location.error("\(id): the API key variable \(name) is not set (set it, name another with config.apiKeyEnvar, or set config.apiKeyRequired: false)")
+                throw location.error(
+                    "\(id): the API key variable \(name) is not set (set it, name another with config.apiKeyEnvar, or set config.apiKeyRequired: false)")
             }
             return nil
         }
@@ -90,13 +95,15 @@ extension EvalProvider {
                 base = url
             }
             let operation: GatewayOperation = api == .openAIChat ? .chat : api == .openAICompletion ? .completion : .embedding
-            return EvalEndpoint(type: .openai, operation: operation, baseURL: trimmed(base),
-                                apiKeyEnv: try key("OPENAI_API_KEY"), model: model, headers: headers, isTernGateway: false)
+            return EvalEndpoint(
+                type: .openai, operation: operation, baseURL: trimmed(base),
+                apiKeyEnv: try key("OPENAI_API_KEY"), model: model, headers: headers, isTernGateway: false)
         case .anthropicMessages:
             var base = trimmed(apiBaseURL ?? value("ANTHROPIC_API_BASE_URL") ?? value("ANTHROPIC_BASE_URL") ?? "https://api.anthropic.com")
             if !base.hasSuffix("/v1") { base += "/v1" }
-            return EvalEndpoint(type: .anthropic, operation: .chat, baseURL: base, apiKeyEnv: try key("ANTHROPIC_API_KEY"), model: model,
-                                headers: headers, isTernGateway: false)
+            return EvalEndpoint(
+                type: .anthropic, operation: .chat, baseURL: base, apiKeyEnv: try key("ANTHROPIC_API_KEY"), model: model,
+                headers: headers, isTernGateway: false)
         case .ternGateway, .ternGatewayEmbedding:
             guard let server else {
                 throw location.error("\"\(id)\" is a Tern logical model: give --server URL (the Tern server whose gateway serves it) and TERN_API_KEY")
@@ -104,8 +111,9 @@ extension EvalProvider {
             guard value("TERN_API_KEY") != nil else {
                 throw location.error("\"\(id)\" is served by --server \(server): set TERN_API_KEY to an API key of that server")
             }
-            return EvalEndpoint(type: .openai, operation: api == .ternGateway ? .chat : .embedding, baseURL: trimmed(server) + "/v1",
-                                apiKeyEnv: "TERN_API_KEY", model: model, headers: headers, isTernGateway: true)
+            return EvalEndpoint(
+                type: .openai, operation: api == .ternGateway ? .chat : .embedding, baseURL: trimmed(server) + "/v1",
+                apiKeyEnv: "TERN_API_KEY", model: model, headers: headers, isTernGateway: true)
         }
     }
 }
@@ -122,8 +130,10 @@ public struct ProviderModelClient: ModelClient {
     /// promptfoo's default `max_tokens` for Anthropic models (their API requires one).
     public static let anthropicDefaultMaxTokens = 1024
 
-    public init(endpoint: EvalEndpoint, provider: any LLMProvider, timeoutSeconds: Double = 120,
-                price: (@Sendable (String, TokenUsage) -> Double?)? = nil) {
+    public init(
+        endpoint: EvalEndpoint, provider: any LLMProvider, timeoutSeconds: Double = 120,
+        price: (@Sendable (String, TokenUsage) -> Double?)? = nil
+    ) {
         self.endpoint = endpoint
         self.provider = provider
         self.timeoutSeconds = timeoutSeconds
@@ -156,8 +166,9 @@ public struct ProviderModelClient: ModelClient {
         let latency = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         let usage = response.usage ?? TokenUsage(inputTokens: 0, outputTokens: 0)
         let (output, toolCalls) = Self.output(json)
-        return CompletionResult(output: output, toolCalls: toolCalls, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens,
-                                cost: cost(usage, answeredBy: response.model), latencyMs: latency, traceID: traceID)
+        return CompletionResult(
+            output: output, toolCalls: toolCalls, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens,
+            cost: cost(usage, answeredBy: response.model), latencyMs: latency, traceID: traceID)
     }
 
     /// The call's cost by the price table: the model the answer names (a Tern gateway's logical
@@ -200,10 +211,13 @@ public struct EchoModelClient: ModelClient {
 public enum EvalEvaluators {
     /// `graders` nil: model-graded types are known (configs validate) but every one is an error
     /// saying that no grader is configured.
-    public static func registry(maxConcurrency: Int = 3, graders: (any GraderProvider)? = nil, prompts: JudgePrompts = JudgePrompts(),
-                                retry: JudgeRetryPolicy = JudgeRetryPolicy()) -> EvaluatorRegistry {
+    public static func registry(
+        maxConcurrency: Int = 3, graders: (any GraderProvider)? = nil, prompts: JudgePrompts = JudgePrompts(),
+        retry: JudgeRetryPolicy = JudgeRetryPolicy()
+    ) -> EvaluatorRegistry {
         var registry = EvaluatorRegistry.deterministic(maxConcurrency: maxConcurrency)
-        let none = StaticGraderProvider(client: nil, configurationHint: "set `provider` on the assertion or `defaultTest.options.provider`, or give --grader ID")
+        let none = StaticGraderProvider(
+            client: nil, configurationHint: "set `provider` on the assertion or `defaultTest.options.provider`, or give --grader ID")
         registry.registerModelGraded(JudgeContext(graders: graders ?? none, prompts: prompts, retry: retry))
         return registry
     }

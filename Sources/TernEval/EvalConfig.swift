@@ -124,9 +124,11 @@ public struct EvalTest: Sendable, Equatable {
     public var itemID: String?
     public var location: EvalLocation
 
-    public init(description: String? = nil, vars: [String: JSONValue] = [:], assertions: [EvalAssertion] = [], threshold: Double? = nil,
-                metadata: [String: JSONValue] = [:], golden: Bool = false, prefix: String? = nil, suffix: String? = nil, expected: String? = nil,
-                itemID: String? = nil, location: EvalLocation) {
+    public init(
+        description: String? = nil, vars: [String: JSONValue] = [:], assertions: [EvalAssertion] = [], threshold: Double? = nil,
+        metadata: [String: JSONValue] = [:], golden: Bool = false, prefix: String? = nil, suffix: String? = nil, expected: String? = nil,
+        itemID: String? = nil, location: EvalLocation
+    ) {
         self.description = description
         self.vars = vars
         self.assertions = assertions
@@ -236,8 +238,10 @@ public struct EvalConfig: Sendable {
     public func tests(fromDataset items: [DatasetItem]) -> [EvalTest] {
         let location = dataset?.location ?? EvalLocation(source: source, path: "dataset", line: nil)
         return items.map { item in
-            EvalTest(description: item.id, vars: item.input, metadata: item.metadata, golden: item.golden, expected: item.expectedOutput,
-                     itemID: item.id, location: location).merged(over: defaultTest)
+            EvalTest(
+                description: item.id, vars: item.input, metadata: item.metadata, golden: item.golden, expected: item.expectedOutput,
+                itemID: item.id, location: location
+            ).merged(over: defaultTest)
         }
     }
 
@@ -252,9 +256,12 @@ public struct EvalConfig: Sendable {
                 return
             }
             if registry.rowEvaluator(for: spec.type) != nil {
-                guard !nested else { throw location.error("\(spec.type) compares a test's outputs and must be a top-level assertion, not inside an assert-set") }
+                guard !nested else {
+                    throw location.error("\(spec.type) compares a test's outputs and must be a top-level assertion, not inside an assert-set")
+                }
                 guard columns >= 2 else {
-                    throw location.error("\(spec.type) compares the outputs of a test through every prompt x provider and needs at least two; this config has \(columns)")
+                    throw location.error(
+                        "\(spec.type) compares the outputs of a test through every prompt x provider and needs at least two; this config has \(columns)")
                 }
             }
             guard known.contains(spec.baseType) else {
@@ -269,8 +276,9 @@ public struct EvalConfig: Sendable {
             for prompt in prompts {
                 let missing = prompt.variables.filter { EvalPlanBuilder.lookup($0, in: test.vars) == nil && !EvalPlanBuilder.reserved.contains($0) }
                 guard missing.isEmpty else {
-                    throw test.location.error("prompt \"\(prompt.label)\" uses \(missing.map { "{{\($0)}}" }.joined(separator: ", ")), which this test does not set"
-                        + " (give it in vars, defaultTest.vars or a CSV column)")
+                    throw test.location.error(
+                        "prompt \"\(prompt.label)\" uses \(missing.map { "{{\($0)}}" }.joined(separator: ", ")), which this test does not set"
+                            + " (give it in vars, defaultTest.vars or a CSV column)")
                 }
             }
         }

@@ -9,8 +9,10 @@ struct EvalConfigParser {
 
     // MARK: Keys
 
-    static let topLevel = ["description", "prompts", "providers", "targets", "tests", "defaultTest", "evaluateOptions", "env", "tags",
-                           "outputPath", "sharing", "writeLatestResults"]
+    static let topLevel = [
+        "description", "prompts", "providers", "targets", "tests", "defaultTest", "evaluateOptions", "env", "tags",
+        "outputPath", "sharing", "writeLatestResults",
+    ]
     static let ternTopLevel = ["dataset", "golden"]
     /// promptfoo keys Tern cannot honour, with why.
     static let refusedTopLevel: [String: String] = [
@@ -43,8 +45,10 @@ struct EvalConfigParser {
         "delay": "per-provider delays are not supported",
         "env": "per-provider env is not supported; use the top-level env",
     ]
-    static let providerConfigKeys = ["apiBaseUrl", "apiHost", "apiKeyEnvar", "apiKeyRequired", "temperature", "max_tokens", "top_p", "tools",
-                                     "tool_choice", "response_format", "headers", "seed", "stop", "frequency_penalty", "presence_penalty"]
+    static let providerConfigKeys = [
+        "apiBaseUrl", "apiHost", "apiKeyEnvar", "apiKeyRequired", "temperature", "max_tokens", "top_p", "tools",
+        "tool_choice", "response_format", "headers", "seed", "stop", "frequency_penalty", "presence_penalty",
+    ]
     static let refusedProviderConfigKeys: [String: String] = [
         "apiKey": "keys are not read from config files; put it in an environment variable and name it with apiKeyEnvar",
         "functions": "legacy OpenAI functions are not supported; use tools",
@@ -119,14 +123,21 @@ struct EvalConfigParser {
         }
         if config.prompts.isEmpty {
             // promptfoo's default: the `prompt` variable passes through.
-            config.prompts = [EvalPrompt(label: "{{prompt}}", key: "prompts[0]", raw: "{{prompt}}", kind: .text, text: "{{prompt}}", messages: [],
-                                         location: EvalLocation(source: source, path: "prompts", line: nil))]
+            config.prompts = [
+                EvalPrompt(
+                    label: "{{prompt}}", key: "prompts[0]", raw: "{{prompt}}", kind: .text, text: "{{prompt}}", messages: [],
+                    location: EvalLocation(source: source, path: "prompts", line: nil))
+            ]
         }
         guard !config.providers.isEmpty else {
-            throw ConfigError(source: source, path: "providers", line: nil, message: "required: at least one provider (openai:chat:MODEL, anthropic:messages:MODEL\(flavor == .tern ? ", or a Tern logical model" : ""))")
+            throw ConfigError(
+                source: source, path: "providers", line: nil,
+                message: "required: at least one provider (openai:chat:MODEL, anthropic:messages:MODEL\(flavor == .tern ? ", or a Tern logical model" : ""))")
         }
         guard !config.tests.isEmpty || config.dataset != nil else {
-            throw ConfigError(source: source, path: "tests", line: nil, message: "required: tests (inline, or files: CSV, JSONL, YAML, JSON)\(flavor == .tern ? " or dataset" : "")")
+            throw ConfigError(
+                source: source, path: "tests", line: nil,
+                message: "required: tests (inline, or files: CSV, JSONL, YAML, JSON)\(flavor == .tern ? " or dataset" : "")")
         }
         try checkUniqueColumns(config)
         return config
@@ -177,7 +188,8 @@ struct EvalConfigParser {
         var seen: [String: Int] = [:]
         for (index, provider) in config.providers.enumerated() {
             if let earlier = seen[provider.displayName] {
-                throw provider.location.error("providers[\(earlier)] has the same \(provider.label == nil ? "id" : "label") \"\(provider.displayName)\"; give each a distinct label")
+                throw provider.location.error(
+                    "providers[\(earlier)] has the same \(provider.label == nil ? "id" : "label") \"\(provider.displayName)\"; give each a distinct label")
             }
             seen[provider.displayName] = index
         }
@@ -263,7 +275,8 @@ enum EvalGlob {
         let fixed = components.prefix { !$0.contains("*") && !$0.contains("?") }.joined(separator: "/")
         let start = fixed.isEmpty ? directory : directory.appendingPathComponent(fixed)
         guard let regex = try? Regex(regexSource(pattern)),
-              let walker = FileManager.default.enumerator(at: start, includingPropertiesForKeys: [.isRegularFileKey]) else { return [] }
+            let walker = FileManager.default.enumerator(at: start, includingPropertiesForKeys: [.isRegularFileKey])
+        else { return [] }
         var out: [String] = []
         for case let url as URL in walker {
             guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }

@@ -23,10 +23,12 @@ extension EvalConfigParser {
                 } else if item.isSequence {
                     out.append(try chatPrompt(item.json, label: nil, origin: nil, at: item))
                 } else {
-                    _ = try entries(item, supported: ["id", "label", "raw"], refused: [
-                        "config": "per-prompt provider settings are not supported; set them on the provider",
-                        "function": "prompt functions run JavaScript or Python, which tern eval does not run",
-                    ])
+                    _ = try entries(
+                        item, supported: ["id", "label", "raw"],
+                        refused: [
+                            "config": "per-prompt provider settings are not supported; set them on the provider",
+                            "function": "prompt functions run JavaScript or Python, which tern eval does not run",
+                        ])
                     let label = try item.value("label").map { try $0.string() }
                     if let raw = item.value("raw") {
                         if raw.isSequence {
@@ -62,7 +64,8 @@ extension EvalConfigParser {
             return [try textPrompt(text, label: label, display: nil, at: node)]
         }
         if Self.isCode(text) {
-            throw node.error("\(text.dropFirst(7)) is a prompt function; tern eval does not run JavaScript or Python (use a .txt, .md, .json or .yaml template)")
+            throw node.error(
+                "\(text.dropFirst(7)) is a prompt function; tern eval does not run JavaScript or Python (use a .txt, .md, .json or .yaml template)")
         }
         var out: [EvalPrompt] = []
         let found = try files(text, at: node)
@@ -154,7 +157,9 @@ extension EvalConfigParser {
             guard let close = rest[open.upperBound...].range(of: "}}") else { break }
             let inner = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
             if !PromptTemplate.isVariableName(inner) {
-                throw node.error("the template uses \"{{\(rest[open.upperBound..<close.lowerBound])}}\": Nunjucks filters and expressions are not supported; tern eval substitutes {{ variable }} only")
+                throw node.error(
+                    "the template uses \"{{\(rest[open.upperBound..<close.lowerBound])}}\": Nunjucks filters and expressions are not supported; tern eval substitutes {{ variable }} only"
+                )
             }
             rest = rest[close.upperBound...]
         }
@@ -194,7 +199,9 @@ extension EvalConfigParser {
         func rest(_ from: Int) -> String { parts.dropFirst(from).joined(separator: ":") }
         let embedding = grading == .embedding
         func notEmbedding() -> ConfigError {
-            node.error("\"\(id)\" is not an embedding model; name one as openai:embedding:MODEL\(flavor == .tern ? ", tern:MODEL or a Tern logical model" : " or tern:MODEL")")
+            node.error(
+                "\"\(id)\" is not an embedding model; name one as openai:embedding:MODEL\(flavor == .tern ? ", tern:MODEL or a Tern logical model" : " or tern:MODEL")"
+            )
         }
         switch parts[0] {
         case "openai":
@@ -211,8 +218,9 @@ extension EvalConfigParser {
             case "chat": api = .openAIChat; model = rest(2)
             case "completion": api = .openAICompletion; model = rest(2)
             case "embedding", "embeddings", "responses", "assistant", "image", "realtime", "moderation", "transcription", "tts", "agents", "chatkit", "video":
-                throw node.error("not supported by tern eval: \(parts[0]):\(parts[1]) providers (use openai:chat:MODEL or openai:completion:MODEL"
-                    + (grading == nil && parts[1].hasPrefix("embedding") ? "; embedding models grade `similar` as an assertion's provider" : "") + ")")
+                throw node.error(
+                    "not supported by tern eval: \(parts[0]):\(parts[1]) providers (use openai:chat:MODEL or openai:completion:MODEL"
+                        + (grading == nil && parts[1].hasPrefix("embedding") ? "; embedding models grade `similar` as an assertion's provider" : "") + ")")
             default:
                 model = rest(1)
                 api = embedding ? .openAIEmbedding : Self.legacyCompletionModels.contains(model) ? .openAICompletion : .openAIChat
@@ -235,16 +243,21 @@ extension EvalConfigParser {
                 api = .ternGateway; model = id
             } else {
                 let kind = id.hasPrefix("file://") ? "providers from files" : id.hasPrefix("http") ? "HTTP providers" : "\(parts[0]): providers"
-                let supported = embedding ? "openai:embedding:MODEL, openai:embeddings:MODEL, openai:MODEL"
+                let supported =
+                    embedding
+                    ? "openai:embedding:MODEL, openai:embeddings:MODEL, openai:MODEL"
                     : "openai:chat:MODEL, openai:completion:MODEL, openai:MODEL, anthropic:messages:MODEL" + (grading == nil ? ", echo" : "")
-                throw node.error("not supported by tern eval: \(kind) (\"\(id)\"). Supported: \(supported)"
-                    + (flavor == .tern ? ", tern:MODEL or a Tern logical model name (with --server)" : grading == nil ? "" : ", tern:MODEL (with --server)"))
+                throw node.error(
+                    "not supported by tern eval: \(kind) (\"\(id)\"). Supported: \(supported)"
+                        + (flavor == .tern ? ", tern:MODEL or a Tern logical model name (with --server)" : grading == nil ? "" : ", tern:MODEL (with --server)")
+                )
             }
         }
         if embedding, api == .ternGateway { api = .ternGatewayEmbedding }
         guard !model.isEmpty else { throw node.error("\"\(id)\" names no model") }
-        var provider = EvalProvider(id: id, label: label, api: api, model: model, apiBaseURL: nil, apiHost: nil, apiKeyEnvar: nil, apiKeyRequired: true,
-                                    headers: [:], options: ModelCallOptions(), location: EvalLocation(node, source: source))
+        var provider = EvalProvider(
+            id: id, label: label, api: api, model: model, apiBaseURL: nil, apiHost: nil, apiKeyEnvar: nil, apiKeyRequired: true,
+            headers: [:], options: ModelCallOptions(), location: EvalLocation(node, source: source))
         if let config { try providerConfig(config, into: &provider) }
         return provider
     }

@@ -48,8 +48,10 @@ extension EvalConfigParser {
                 test.metadata = fields
             case "golden": test.golden = try value.bool()
             case "options":
-                let refused = ["transform": "output transforms run JavaScript, which tern eval does not run",
-                               "runSerially": "use evaluateOptions.maxConcurrency: 1"]
+                let refused = [
+                    "transform": "output transforms run JavaScript, which tern eval does not run",
+                    "runSerially": "use evaluateOptions.maxConcurrency: 1",
+                ]
                 for (option, setting) in try entries(value, supported: Self.testOptionKeys, refused: refused) {
                     switch option {
                     case "prefix": test.prefix = try setting.string()
@@ -184,7 +186,8 @@ extension EvalConfigParser {
             }
             if column.hasPrefix("__config:") {
                 let parts = column.split(separator: ":").map(String.init)
-                guard parts.count == 3, parts[1].hasPrefix("__expected"), columns.contains(parts[1]), ["threshold", "weight", "metric"].contains(parts[2]) else {
+                guard parts.count == 3, parts[1].hasPrefix("__expected"), columns.contains(parts[1]), ["threshold", "weight", "metric"].contains(parts[2])
+                else {
                     throw at.error("expected __config:__expected[N]:threshold|weight|metric naming an __expected column of this file")
                 }
             }

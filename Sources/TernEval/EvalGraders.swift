@@ -86,8 +86,10 @@ extension EvalConfig {
     /// A grading model named outside a config file (`--grader ID`) or by an assertion during a run:
     /// parsed like `providers` (`openai:chat:MODEL`, `anthropic:messages:MODEL`, Tern logical
     /// models...; for `embedding`, `openai:embedding:MODEL` too). `source` names it in errors.
-    public static func grader(id: String, config: JSONValue? = nil, embedding: Bool = false, flavor: EvalConfigFlavor, source: String,
-                              directory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) throws -> EvalProvider {
+    public static func grader(
+        id: String, config: JSONValue? = nil, embedding: Bool = false, flavor: EvalConfigFlavor, source: String,
+        directory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    ) throws -> EvalProvider {
         let value: JSONValue = config.map { .object(["id": .string(id), "config": $0]) } ?? .string(id)
         guard let node = try ConfigNode.parse(yaml: value.jsonString(), source: source) else {
             throw ConfigError(source: source, path: nil, line: nil, message: "names no provider")
@@ -168,8 +170,10 @@ public struct EvalConnections: Sendable {
     /// Judge answers are cached like the run's (nil: not cached).
     public var cache: ResponseDiskCache?
 
-    public init(environment: [String: String], server: String?, timeoutSeconds: Double = 120, provider: @escaping @Sendable (EvalEndpoint) -> any LLMProvider,
-                price: (@Sendable (String, TokenUsage) -> Double?)? = nil, cache: ResponseDiskCache? = nil) {
+    public init(
+        environment: [String: String], server: String?, timeoutSeconds: Double = 120, provider: @escaping @Sendable (EvalEndpoint) -> any LLMProvider,
+        price: (@Sendable (String, TokenUsage) -> Double?)? = nil, cache: ResponseDiskCache? = nil
+    ) {
         self.environment = environment
         self.server = server
         self.timeoutSeconds = timeoutSeconds
@@ -202,7 +206,8 @@ public final class EvalGraders: GraderProvider {
         self.defaultEmbedding = defaultEmbedding
     }
 
-    static let noJudge = "no grading model is configured: set `provider` on the assertion, `defaultTest.options.provider` in the config, "
+    static let noJudge =
+        "no grading model is configured: set `provider` on the assertion, `defaultTest.options.provider` in the config, "
         + "or give --grader ID (for example --grader openai:chat:gpt-4o-mini)"
 
     var noEmbedder: String {
@@ -225,11 +230,14 @@ public final class EvalGraders: GraderProvider {
             provider = defaultJudge
         }
         guard let endpoint = try endpoint(provider) else { throw EvaluationError("\(provider.id) cannot grade") }
-        var client: any ModelClient = ProviderModelClient(endpoint: endpoint, provider: connections.provider(endpoint),
-                                                          timeoutSeconds: connections.timeoutSeconds, price: connections.price)
+        var client: any ModelClient = ProviderModelClient(
+            endpoint: endpoint, provider: connections.provider(endpoint),
+            timeoutSeconds: connections.timeoutSeconds, price: connections.price)
         client = GraderClient(client: client, identity: endpoint.identity, options: provider.options, cache: connections.cache)
         let judge = JudgeModel(client: client, model: provider.model)
-        return judges.withLock { $0[key] = $0[key] ?? judge; return $0[key]! }
+        return judges.withLock {
+            $0[key] = $0[key] ?? judge; return $0[key]!
+        }
     }
 
     public func embedder(for providerID: String?, config: JSONValue?) throws -> any Embedder {
@@ -239,8 +247,9 @@ public final class EvalGraders: GraderProvider {
         if let providerID {
             let provider = try parse(providerID, config: config, embedding: true)
             guard let endpoint = try endpoint(provider) else { throw EvaluationError("\(provider.id) cannot embed") }
-            embedder = ProviderEmbedder(endpoint: endpoint, provider: connections.provider(endpoint), timeoutSeconds: connections.timeoutSeconds,
-                                        price: connections.price, cache: connections.cache)
+            embedder = ProviderEmbedder(
+                endpoint: endpoint, provider: connections.provider(endpoint), timeoutSeconds: connections.timeoutSeconds,
+                price: connections.price, cache: connections.cache)
         } else {
             guard let defaultEmbedding else { throw EvaluationError(noEmbedder) }
             do {
@@ -249,7 +258,9 @@ public final class EvalGraders: GraderProvider {
                 throw EvaluationError("the default embedding model \(defaultEmbedding.modelName) cannot be loaded: \(error)")
             }
         }
-        return embedders.withLock { $0[key] = $0[key] ?? embedder; return $0[key]! }
+        return embedders.withLock {
+            $0[key] = $0[key] ?? embedder; return $0[key]!
+        }
     }
 
     static func key(_ id: String?, _ config: JSONValue?) -> String {
@@ -308,8 +319,10 @@ public final class ProviderEmbedder: MeteredEmbedder {
     let cache: ResponseDiskCache?
     private let learned = Mutex(0)
 
-    public init(endpoint: EvalEndpoint, provider: any LLMProvider, timeoutSeconds: Double = 120, retry: JudgeRetryPolicy = JudgeRetryPolicy(),
-                price: (@Sendable (String, TokenUsage) -> Double?)? = nil, cache: ResponseDiskCache? = nil) {
+    public init(
+        endpoint: EvalEndpoint, provider: any LLMProvider, timeoutSeconds: Double = 120, retry: JudgeRetryPolicy = JudgeRetryPolicy(),
+        price: (@Sendable (String, TokenUsage) -> Double?)? = nil, cache: ResponseDiskCache? = nil
+    ) {
         self.endpoint = endpoint
         self.provider = provider
         self.timeoutSeconds = timeoutSeconds

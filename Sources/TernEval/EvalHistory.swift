@@ -50,9 +50,10 @@ public struct EvalRunStore: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try EvalReport.writeJSON(outcome, config: config, to: resultsPath(outcome.id))
         let stats = outcome.stats
-        let summary = Summary(id: outcome.id, startedAt: outcome.startedAt, config: Self.absolute(configPath), description: outcome.description,
-                              cells: stats.cells, passed: stats.passed, failed: stats.failed, errors: stats.errors, passRate: stats.passRate,
-                              cost: stats.cost, gradingCost: stats.gradingCost, durationMs: outcome.durationMs)
+        let summary = Summary(
+            id: outcome.id, startedAt: outcome.startedAt, config: Self.absolute(configPath), description: outcome.description,
+            cells: stats.cells, passed: stats.passed, failed: stats.failed, errors: stats.errors, passRate: stats.passRate,
+            cost: stats.cost, gradingCost: stats.gradingCost, durationMs: outcome.durationMs)
         let line = try Self.encoder.encode(summary) + Data("\n".utf8)
         // One write with O_APPEND, so runs finishing together do not interleave their lines.
         let descriptor = open(index.path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
@@ -83,9 +84,10 @@ public struct EvalRunStore: Sendable {
         if reference == "latest" {
             let candidates = configPath.map { path in runs.filter { $0.config == path } } ?? runs
             guard let newest = candidates.first else {
-                throw ConfigError(source: source, path: nil, line: nil,
-                                  message: "latest: no run\(configPath.map { " of \($0)" } ?? "") is stored in \(directory.path) yet "
-                                      + "(every run is kept there unless --no-write)")
+                throw ConfigError(
+                    source: source, path: nil, line: nil,
+                    message: "latest: no run\(configPath.map { " of \($0)" } ?? "") is stored in \(directory.path) yet "
+                        + "(every run is kept there unless --no-write)")
             }
             return newest
         }
@@ -93,12 +95,14 @@ public struct EvalRunStore: Sendable {
         if let exact = runs.first(where: { $0.id == reference }) { return exact }
         let matching = runs.filter { $0.id.hasPrefix(reference) }
         guard matching.count <= 1 else {
-            throw ConfigError(source: source, path: nil, line: nil,
-                              message: "\(reference) matches \(matching.count) stored runs (\(matching.prefix(3).map(\.id).joined(separator: ", "))...): give more of the id")
+            throw ConfigError(
+                source: source, path: nil, line: nil,
+                message: "\(reference) matches \(matching.count) stored runs (\(matching.prefix(3).map(\.id).joined(separator: ", "))...): give more of the id")
         }
         guard let found = matching.first else {
-            throw ConfigError(source: source, path: nil, line: nil,
-                              message: "no run \(reference) is stored in \(directory.path) (tern eval list shows the stored runs)")
+            throw ConfigError(
+                source: source, path: nil, line: nil,
+                message: "no run \(reference) is stored in \(directory.path) (tern eval list shows the stored runs)")
         }
         return found
     }
@@ -138,9 +142,17 @@ extension EvalOutcome {
             let info = index < promptInfo.count ? promptInfo[index] : .null
             let prompt = Prompt(label: info["label"]?.string ?? label, key: info["label"]?.string ?? label, raw: info["raw"]?.string ?? "")
             let providerName = info["provider"]?.string ?? label
-            let promptIndex = prompts.firstIndex(of: prompt) ?? { prompts.append(prompt); return prompts.count - 1 }()
+            let promptIndex =
+                prompts.firstIndex(of: prompt)
+                ?? {
+                    prompts.append(prompt); return prompts.count - 1
+                }()
             let provider = Provider(id: providerName, label: nil, model: providerName)
-            let providerIndex = providers.firstIndex(of: provider) ?? { providers.append(provider); return providers.count - 1 }()
+            let providerIndex =
+                providers.firstIndex(of: provider)
+                ?? {
+                    providers.append(provider); return providers.count - 1
+                }()
             columns.append(Column(prompt: promptIndex, provider: providerIndex, label: label, key: key))
         }
         let columnIndex = Dictionary(columns.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { first, _ in first })
@@ -148,31 +160,35 @@ extension EvalOutcome {
         var cells: [Cell] = []
         for (index, result) in results.enumerated() {
             guard let tern = result["tern"], let testIndex = result["testIdx"]?.int, let testKey = tern["testKey"]?.string,
-                  let column = tern["columnKey"]?.string.flatMap({ columnIndex[$0] }),
-                  let status = tern["status"]?.string.flatMap(Status.init(rawValue:)) else {
+                let column = tern["columnKey"]?.string.flatMap({ columnIndex[$0] }),
+                let status = tern["status"]?.string.flatMap(Status.init(rawValue:))
+            else {
                 throw invalid("results.results[\(index)] lacks testIdx or tern.testKey, columnKey, status")
             }
             if tests[testIndex] == nil {
                 let testCase = result["testCase"]
                 let assertions = testCase?["assert"].flatMap { try? JSONDecoder().decode([AssertionSpec].self, from: $0.data()) } ?? []
-                tests[testIndex] = Test(key: testKey, description: testCase?["description"]?.string, vars: result["vars"]?.object ?? [:],
-                                        golden: tern["golden"]?.bool ?? false, assertions: assertions, threshold: testCase?["threshold"]?.double)
+                tests[testIndex] = Test(
+                    key: testKey, description: testCase?["description"]?.string, vars: result["vars"]?.object ?? [:],
+                    golden: tern["golden"]?.bool ?? false, assertions: assertions, threshold: testCase?["threshold"]?.double)
             }
             let usage = result["response"]?["tokenUsage"]
-            cells.append(Cell(
-                test: testIndex, column: column, repetition: tern["repetition"]?.int ?? 0, status: status, score: result["score"]?.double ?? 0,
-                reason: tern["reason"]?.string ?? "", output: result["response"]?["output"]?.string, prompt: result["prompt"]?["raw"]?.string,
-                latencyMs: result["latencyMs"]?.double, inputTokens: usage?["prompt"]?.int ?? 0, outputTokens: usage?["completion"]?.int ?? 0,
-                cost: result["cost"]?.double, cached: result["response"]?["cached"]?.bool ?? false, attempts: tern["attempts"]?.int ?? 1,
-                traceID: tern["traceId"]?.string, grading: nil))
+            cells.append(
+                Cell(
+                    test: testIndex, column: column, repetition: tern["repetition"]?.int ?? 0, status: status, score: result["score"]?.double ?? 0,
+                    reason: tern["reason"]?.string ?? "", output: result["response"]?["output"]?.string, prompt: result["prompt"]?["raw"]?.string,
+                    latencyMs: result["latencyMs"]?.double, inputTokens: usage?["prompt"]?.int ?? 0, outputTokens: usage?["completion"]?.int ?? 0,
+                    cost: result["cost"]?.double, cached: result["response"]?["cached"]?.bool ?? false, attempts: tern["attempts"]?.int ?? 1,
+                    traceID: tern["traceId"]?.string, grading: nil))
         }
         let count = (tests.keys.max() ?? -1) + 1
         guard tests.count == count else { throw invalid("test indexes are not contiguous") }
         let started = json["results"]?["timestamp"]?.string.flatMap { ISO8601DateFormatter().date(from: $0) } ?? Date(timeIntervalSince1970: 0)
-        self.init(id: json["evalId"]?.string ?? "", description: json["tern"]?["description"]?.string, startedAt: started, prompts: prompts,
-                  providers: providers, columns: columns, tests: (0..<count).map { tests[$0]! },
-                  cells: cells.sorted { ($0.test, $0.column, $0.repetition) < ($1.test, $1.column, $1.repetition) },
-                  stats: ExperimentSummary(), durationMs: json["tern"]?["durationMs"]?.double ?? 0, repeatCount: json["tern"]?["repeat"]?.int ?? 1)
+        self.init(
+            id: json["evalId"]?.string ?? "", description: json["tern"]?["description"]?.string, startedAt: started, prompts: prompts,
+            providers: providers, columns: columns, tests: (0..<count).map { tests[$0]! },
+            cells: cells.sorted { ($0.test, $0.column, $0.repetition) < ($1.test, $1.column, $1.repetition) },
+            stats: ExperimentSummary(), durationMs: json["tern"]?["durationMs"]?.double ?? 0, repeatCount: json["tern"]?["repeat"]?.int ?? 1)
         stats = Self.summary(self.cells, golden: Set(self.tests.indices.filter { self.tests[$0].golden }))
         stats.gradingInputTokens = json["tern"]?["gradingTokens"]?["prompt"]?.int ?? 0
         stats.gradingOutputTokens = json["tern"]?["gradingTokens"]?["completion"]?.int ?? 0

@@ -52,8 +52,9 @@ public enum EvalReport {
         ]
         let gradingTokens = stats.gradingInputTokens + stats.gradingOutputTokens
         if gradingTokens > 0 || stats.gradingCost > 0 {
-            lines.insert("Grading: \(gradingTokens) tokens (prompt \(stats.gradingInputTokens), completion \(stats.gradingOutputTokens)), cost $"
-                + String(format: "%.6f", stats.gradingCost), at: lines.count - 1)
+            lines.insert(
+                "Grading: \(gradingTokens) tokens (prompt \(stats.gradingInputTokens), completion \(stats.gradingOutputTokens)), cost $"
+                    + String(format: "%.6f", stats.gradingCost), at: lines.count - 1)
         }
         if outcome.tests.contains(where: \.golden) {
             lines.insert("Golden failures: \(stats.goldenFailed)", at: 4)
@@ -153,8 +154,9 @@ public enum EvalReport {
             "stats": [
                 "successes": .number(Double(stats.passed)), "failures": .number(Double(stats.failed)),
                 "errors": .number(Double(stats.errors)), "total": .number(Double(stats.cells)),
-                "tokenUsage": tokenUsage(prompt: stats.inputTokens, completion: stats.outputTokens,
-                                         assertions: tokenUsage(prompt: stats.gradingInputTokens, completion: stats.gradingOutputTokens)),
+                "tokenUsage": tokenUsage(
+                    prompt: stats.inputTokens, completion: stats.outputTokens,
+                    assertions: tokenUsage(prompt: stats.gradingInputTokens, completion: stats.gradingOutputTokens)),
             ],
         ]
         if let resultsValue { results["results"] = resultsValue }
@@ -212,8 +214,10 @@ public enum EvalReport {
 
     /// promptfoo's token usage (`assertions`: the judge calls' usage, in the run's stats).
     static func tokenUsage(prompt: Int, completion: Int, assertions: JSONValue? = nil) -> JSONValue {
-        var usage: [String: JSONValue] = ["total": .number(Double(prompt + completion)), "prompt": .number(Double(prompt)),
-                                          "completion": .number(Double(completion))]
+        var usage: [String: JSONValue] = [
+            "total": .number(Double(prompt + completion)), "prompt": .number(Double(prompt)),
+            "completion": .number(Double(completion)),
+        ]
         if let assertions { usage["assertions"] = assertions }
         return .object(usage)
     }
@@ -253,12 +257,14 @@ public enum EvalReport {
     public static func junit(_ outcome: EvalOutcome) -> String {
         let stats = outcome.stats
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        xml += "<testsuites name=\"\(xmlEscape(outcome.description ?? "tern eval"))\" tests=\"\(stats.cells)\" failures=\"\(stats.failed)\" "
+        xml +=
+            "<testsuites name=\"\(xmlEscape(outcome.description ?? "tern eval"))\" tests=\"\(stats.cells)\" failures=\"\(stats.failed)\" "
             + "errors=\"\(stats.errors)\" time=\"\(seconds(outcome.durationMs))\">\n"
         for (index, column) in outcome.columns.enumerated() {
             let cells = outcome.cells.filter { $0.column == index }
             let time = cells.reduce(0) { $0 + ($1.latencyMs ?? 0) }
-            xml += "  <testsuite name=\"\(xmlEscape(column.label))\" tests=\"\(cells.count)\" failures=\"\(cells.filter { $0.status == .fail }.count)\" "
+            xml +=
+                "  <testsuite name=\"\(xmlEscape(column.label))\" tests=\"\(cells.count)\" failures=\"\(cells.filter { $0.status == .fail }.count)\" "
                 + "errors=\"\(cells.filter { $0.status == .error }.count)\" skipped=\"0\" time=\"\(seconds(time))\">\n"
             xml += "    <properties>\n"
             xml += "      <property name=\"prompt\" value=\"\(xmlEscape(outcome.prompts[column.prompt].label))\"/>\n"
@@ -293,8 +299,10 @@ public enum EvalReport {
     /// One row per call: the test's variables (one column each), then test, prompt, provider,
     /// repetition, pass, status, score, reason, output, latency, tokens, cost, cached, golden.
     public static func csv(_ outcome: EvalOutcome) -> String {
-        let fixed = ["test", "description", "prompt", "provider", "repetition", "pass", "status", "score", "reason", "output", "latency",
-                     "prompt_tokens", "completion_tokens", "cost", "cached", "golden"]
+        let fixed = [
+            "test", "description", "prompt", "provider", "repetition", "pass", "status", "score", "reason", "output", "latency",
+            "prompt_tokens", "completion_tokens", "cost", "cached", "golden",
+        ]
         let variables = Array(Set(outcome.tests.flatMap(\.vars.keys))).sorted()
         let variableColumns = variables.map { fixed.contains($0) ? "var:\($0)" : $0 }
         var lines = [(variableColumns + fixed).map(CSV.escape).joined(separator: ",")]
@@ -302,12 +310,13 @@ public enum EvalReport {
             let test = outcome.tests[cell.test]
             let column = outcome.columns[cell.column]
             let provider = outcome.providers[column.provider]
-            let values = variables.map { name in test.vars[name].map(EvaluationTemplate.text(of:)) ?? "" } + [
-                test.key, test.description ?? "", outcome.prompts[column.prompt].label, provider.label ?? provider.id, String(cell.repetition),
-                cell.status == .pass ? "true" : "false", cell.status.rawValue, String(cell.score), cell.status == .pass ? "" : cell.reason,
-                cell.output ?? "", cell.latencyMs.map { String(format: "%.1f", $0) } ?? "", String(cell.inputTokens), String(cell.outputTokens),
-                cell.cost.map { String($0) } ?? "", cell.cached ? "true" : "false", test.golden ? "true" : "false",
-            ]
+            let values =
+                variables.map { name in test.vars[name].map(EvaluationTemplate.text(of:)) ?? "" } + [
+                    test.key, test.description ?? "", outcome.prompts[column.prompt].label, provider.label ?? provider.id, String(cell.repetition),
+                    cell.status == .pass ? "true" : "false", cell.status.rawValue, String(cell.score), cell.status == .pass ? "" : cell.reason,
+                    cell.output ?? "", cell.latencyMs.map { String(format: "%.1f", $0) } ?? "", String(cell.inputTokens), String(cell.outputTokens),
+                    cell.cost.map { String($0) } ?? "", cell.cached ? "true" : "false", test.golden ? "true" : "false",
+                ]
             lines.append(values.map(CSV.escape).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"

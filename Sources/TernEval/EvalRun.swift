@@ -107,8 +107,9 @@ public struct EvalOutcome: Sendable, Codable, Equatable {
     public static func summary(_ cells: [Cell], golden: Set<Int>) -> ExperimentSummary {
         var summary = ExperimentSummary()
         for cell in cells {
-            summary.count(error: cell.status == .error, passed: cell.status == .pass, cached: cell.cached, inputTokens: cell.inputTokens,
-                          outputTokens: cell.outputTokens, cost: cell.cost, golden: golden.contains(cell.test))
+            summary.count(
+                error: cell.status == .error, passed: cell.status == .pass, cached: cell.cached, inputTokens: cell.inputTokens,
+                outputTokens: cell.outputTokens, cost: cell.cost, golden: golden.contains(cell.test))
         }
         return summary
     }
@@ -189,8 +190,9 @@ enum EvalPlanBuilder {
                 messages[last].content = "{{__prefix}}" + messages[last].content + "{{__suffix}}"
             }
         }
-        var version = PromptVersion(projectID: "local", name: String(index), version: 1, kind: prompt.kind, text: text, messages: messages,
-                                    variables: [], author: "tern eval", createdAt: Date(timeIntervalSince1970: 0))
+        var version = PromptVersion(
+            projectID: "local", name: String(index), version: 1, kind: prompt.kind, text: text, messages: messages,
+            variables: [], author: "tern eval", createdAt: Date(timeIntervalSince1970: 0))
         var variables: [String] = []
         for template in version.templates {
             for name in PromptTemplate.variables(in: template) where !variables.contains(name) { variables.append(name) }
@@ -235,8 +237,9 @@ public enum EvalRunner {
             identities.append(identity)
         }
         let items = tests.enumerated().map { index, test in
-            DatasetItem(id: String(index), input: EvalPlanBuilder.input(test, prompts: versions, wrap: wrap), expectedOutput: test.expected,
-                        metadata: test.metadata, golden: test.golden)
+            DatasetItem(
+                id: String(index), input: EvalPlanBuilder.input(test, prompts: versions, wrap: wrap), expectedOutput: test.expected,
+                metadata: test.metadata, golden: test.golden)
         }
         var plan = ExperimentPlan(items: items, prompts: versions, models: identities, repeats: options.repeatCount)
         for (index, test) in tests.enumerated() {
@@ -286,11 +289,14 @@ public enum EvalRunner {
         var descriptions: [String: Int] = [:]
         for test in tests { if let description = test.description { descriptions[description, default: 0] += 1 } }
         let outcomeTests = tests.map { test in
-            EvalOutcome.Test(key: test.key(uniqueDescription: descriptions[test.description ?? ""] == 1), description: test.description, vars: test.vars,
-                             golden: test.golden, assertions: test.assertions.map(\.spec), threshold: test.threshold)
+            EvalOutcome.Test(
+                key: test.key(uniqueDescription: descriptions[test.description ?? ""] == 1), description: test.description, vars: test.vars,
+                golden: test.golden, assertions: test.assertions.map(\.spec), threshold: test.threshold)
         }
-        return EvalOutcome(id: "eval-" + TernID.makeTimeOrdered(at: started), description: config.description, startedAt: started, prompts: prompts, providers: providers, columns: columns,
-                           tests: outcomeTests, cells: [], stats: ExperimentSummary(), durationMs: 0, repeatCount: 1)
+        return EvalOutcome(
+            id: "eval-" + TernID.makeTimeOrdered(at: started), description: config.description, startedAt: started, prompts: prompts, providers: providers,
+            columns: columns,
+            tests: outcomeTests, cells: [], stats: ExperimentSummary(), durationMs: 0, repeatCount: 1)
     }
 
     static func renderedPrompt(_ version: PromptVersion, _ input: [String: JSONValue]) -> String? {

@@ -54,9 +54,11 @@ public struct EvalBaseline: Sendable, Equatable {
         var statuses: [String: [String: EvalOutcome.Status]] = [:]
         for (index, result) in results.enumerated() {
             guard let tern = result["tern"], let test = tern["testKey"]?.string, let column = tern["columnKey"]?.string,
-                  let status = tern["status"]?.string.flatMap(EvalOutcome.Status.init(rawValue:)) else {
-                throw ConfigError(source: "--baseline", path: "results.results[\(index)]", line: nil,
-                                  message: "\(path) lacks tern.testKey, tern.columnKey or tern.status: only JSON written by tern eval -o can be a baseline")
+                let status = tern["status"]?.string.flatMap(EvalOutcome.Status.init(rawValue:))
+            else {
+                throw ConfigError(
+                    source: "--baseline", path: "results.results[\(index)]", line: nil,
+                    message: "\(path) lacks tern.testKey, tern.columnKey or tern.status: only JSON written by tern eval -o can be a baseline")
             }
             let previous = statuses[test]?[column]
             statuses[test, default: [:]][column] = worse(previous, status)
@@ -107,9 +109,11 @@ public struct EvalBaseline: Sendable, Equatable {
         guard let experiment else { return column.key }
         let prompt = outcome.prompts[column.prompt]
         let provider = outcome.providers[column.provider]
-        let promptName = experiment.prompts.count == 1 && outcome.prompts.count == 1
+        let promptName =
+            experiment.prompts.count == 1 && outcome.prompts.count == 1
             ? experiment.prompts[0] : [prompt.label, prompt.key].first { experiment.prompts.contains($0) }
-        let model = experiment.models.count == 1 && outcome.providers.count == 1
+        let model =
+            experiment.models.count == 1 && outcome.providers.count == 1
             ? experiment.models[0] : [provider.model, provider.label, provider.id].compactMap { $0 }.first { experiment.models.contains($0) }
         guard let promptName, let model else { return nil }
         return promptName + "\u{1F}" + model

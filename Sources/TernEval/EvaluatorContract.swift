@@ -33,9 +33,11 @@ public struct EvaluationCase: Sendable, Equatable {
     /// Free-form facts about the call (provider id, finish reason, the `tools` offered...).
     public var metadata: [String: JSONValue]
 
-    public init(output: String, vars: [String: JSONValue] = [:], expected: String? = nil, prompt: String? = nil,
-                latencyMs: Double? = nil, cost: Double? = nil, tokens: EvaluationTokenCounts? = nil,
-                metadata: [String: JSONValue] = [:]) {
+    public init(
+        output: String, vars: [String: JSONValue] = [:], expected: String? = nil, prompt: String? = nil,
+        latencyMs: Double? = nil, cost: Double? = nil, tokens: EvaluationTokenCounts? = nil,
+        metadata: [String: JSONValue] = [:]
+    ) {
         self.output = output
         self.vars = vars
         self.expected = expected
@@ -73,9 +75,11 @@ public struct AssertionSpec: Sendable, Codable, Equatable {
     /// The grouped assertions of an `assert-set` (the `assert` key in configs).
     public var assertions: [AssertionSpec]?
 
-    public init(type: String, value: JSONValue? = nil, threshold: Double? = nil, weight: Double = 1,
-                metric: String? = nil, provider: JSONValue? = nil, rubricPrompt: JSONValue? = nil,
-                config: JSONValue? = nil, assertions: [AssertionSpec]? = nil) {
+    public init(
+        type: String, value: JSONValue? = nil, threshold: Double? = nil, weight: Double = 1,
+        metric: String? = nil, provider: JSONValue? = nil, rubricPrompt: JSONValue? = nil,
+        config: JSONValue? = nil, assertions: [AssertionSpec]? = nil
+    ) {
         self.type = type
         self.value = value
         self.threshold = threshold
@@ -88,8 +92,10 @@ public struct AssertionSpec: Sendable, Codable, Equatable {
     }
 
     /// An `assert-set` grouping `assertions`.
-    public static func set(_ assertions: [AssertionSpec], threshold: Double? = nil, weight: Double = 1,
-                           metric: String? = nil) -> AssertionSpec {
+    public static func set(
+        _ assertions: [AssertionSpec], threshold: Double? = nil, weight: Double = 1,
+        metric: String? = nil
+    ) -> AssertionSpec {
         AssertionSpec(type: "assert-set", threshold: threshold, weight: weight, metric: metric, assertions: assertions)
     }
 
@@ -217,10 +223,11 @@ public enum EvaluationTemplate {
         switch value {
         case .string(let text): return .string(render(text, vars: vars))
         case .array(let items):
-            return .array(items.map { item in
-                if case .string(let text) = item { return .string(render(text, vars: vars)) }
-                return item
-            })
+            return .array(
+                items.map { item in
+                    if case .string(let text) = item { return .string(render(text, vars: vars)) }
+                    return item
+                })
         default: return value
         }
     }
@@ -250,7 +257,8 @@ public enum EvaluationTemplate {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         for (index, part) in parts.enumerated() {
             guard let first = part.first else { return nil }
-            let isName = (first.isLetter || first == "_" || first == "$")
+            let isName =
+                (first.isLetter || first == "_" || first == "$")
                 && part.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "$" }
             let isIndex = index > 0 && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber)
             guard isName || isIndex else { return nil }
@@ -432,8 +440,10 @@ public struct EvaluatorRegistry: Sendable {
             return .error(spec, "assert-set cannot be negated; negate its assertions instead")
         }
         if rowEvaluator(for: spec.type) != nil {
-            return .error(spec, "\(spec.baseType) compares all the outputs of a test row: list it at the top level of the test's "
-                + "assertions (not in an assert-set), and the runner evaluates it once per row (evaluateRow)")
+            return .error(
+                spec,
+                "\(spec.baseType) compares all the outputs of a test row: list it at the top level of the test's "
+                    + "assertions (not in an assert-set), and the runner evaluates it once per row (evaluateRow)")
         }
         guard let evaluator = evaluator(for: spec.type) else {
             let known = knownTypes
@@ -545,9 +555,10 @@ public struct EvaluatorRegistry: Sendable {
             let weight = metricWeights[metric] ?? 0
             namedScores[metric] = weight > 0 ? sum / weight : 0
         }
-        return AssertionResult(type: "assert-set", pass: pass, score: score, reason: reason, isError: isError,
-                               namedScores: namedScores, components: components, gradingTokens: grading.gradingTokens,
-                               gradingCost: grading.gradingCost, gradingTraceIDs: grading.gradingTraceIDs)
+        return AssertionResult(
+            type: "assert-set", pass: pass, score: score, reason: reason, isError: isError,
+            namedScores: namedScores, components: components, gradingTokens: grading.gradingTokens,
+            gradingCost: grading.gradingCost, gradingTraceIDs: grading.gradingTraceIDs)
     }
 
     /// The known type within edit distance 2 of `type`, if any (for typos such as `contians`).
@@ -578,20 +589,25 @@ public struct EvaluatorRegistry: Sendable {
 extension AssertionResult {
     /// A pass/fail result scoring 1 or 0.
     public static func check(_ spec: AssertionSpec, pass: Bool, reason: String, value: Double? = nil) -> AssertionResult {
-        AssertionResult(type: spec.type, pass: pass, score: pass ? 1 : 0, reason: reason, metric: spec.metric,
-                        weight: spec.weight, value: value)
+        AssertionResult(
+            type: spec.type, pass: pass, score: pass ? 1 : 0, reason: reason, metric: spec.metric,
+            weight: spec.weight, value: value)
     }
 
     /// A graded result.
-    public static func graded(_ spec: AssertionSpec, score: Double, pass: Bool, reason: String,
-                              value: Double? = nil) -> AssertionResult {
-        AssertionResult(type: spec.type, pass: pass, score: score, reason: reason, metric: spec.metric,
-                        weight: spec.weight, value: value)
+    public static func graded(
+        _ spec: AssertionSpec, score: Double, pass: Bool, reason: String,
+        value: Double? = nil
+    ) -> AssertionResult {
+        AssertionResult(
+            type: spec.type, pass: pass, score: score, reason: reason, metric: spec.metric,
+            weight: spec.weight, value: value)
     }
 
     /// A result for an assertion that could not be evaluated.
     public static func error(_ spec: AssertionSpec, _ message: String) -> AssertionResult {
-        AssertionResult(type: spec.type, pass: false, score: 0, reason: message, metric: spec.metric,
-                        weight: spec.weight, isError: true)
+        AssertionResult(
+            type: spec.type, pass: false, score: 0, reason: message, metric: spec.metric,
+            weight: spec.weight, isError: true)
     }
 }

@@ -160,8 +160,10 @@ public struct ExperimentComparer: Sendable {
     }
 
     func duplicate(_ cell: ExperimentCell, run: String) -> TernError {
-        TernError.invalid("by", "run \(run) has two cells for item \(cell.itemID) under by=\(key.rawValue) (column \"\(key.column(cell))\"); "
-                          + "pair on more of the column (by=prompt_model)")
+        TernError.invalid(
+            "by",
+            "run \(run) has two cells for item \(cell.itemID) under by=\(key.rawValue) (column \"\(key.column(cell))\"); "
+                + "pair on more of the column (by=prompt_model)")
     }
 
     public mutating func addBase(_ cell: ExperimentCell) throws {
@@ -186,14 +188,16 @@ public struct ExperimentComparer: Sendable {
             deltaSum += b - a
             deltaCount += 1
         }
-        let change: ComparisonPair.Change = switch (base.passed, cell.passed) {
-        case (true, false): .regression
-        case (false, true): .improvement
-        case (true, true): .bothPassed
-        case (false, false): .bothFailed
-        }
-        let pair = ComparisonPair(itemID: cell.itemID, repetition: cell.repetition, column: self.key.column(cell), change: change, scoreDelta: delta,
-                                  base: ComparedCell(base), head: ComparedCell(cell))
+        let change: ComparisonPair.Change =
+            switch (base.passed, cell.passed) {
+            case (true, false): .regression
+            case (false, true): .improvement
+            case (true, true): .bothPassed
+            case (false, false): .bothFailed
+            }
+        let pair = ComparisonPair(
+            itemID: cell.itemID, repetition: cell.repetition, column: self.key.column(cell), change: change, scoreDelta: delta,
+            base: ComparedCell(base), head: ComparedCell(cell))
         switch change {
         case .regression:
             result.regressionCount += 1

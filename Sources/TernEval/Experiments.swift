@@ -14,8 +14,10 @@ public struct CompletionRequest: Sendable, Equatable, Codable {
     /// Other request body parameters (`seed`, `stop`...), sent as given.
     public var parameters: [String: JSONValue]?
 
-    public init(model: String, messages: [PromptMessage], temperature: Double? = nil, maxTokens: Int? = nil, tools: JSONValue? = nil,
-                responseFormat: JSONValue? = nil, topP: Double? = nil, parameters: [String: JSONValue]? = nil) {
+    public init(
+        model: String, messages: [PromptMessage], temperature: Double? = nil, maxTokens: Int? = nil, tools: JSONValue? = nil,
+        responseFormat: JSONValue? = nil, topP: Double? = nil, parameters: [String: JSONValue]? = nil
+    ) {
         self.model = model
         self.messages = messages
         self.temperature = temperature
@@ -43,8 +45,10 @@ public struct CompletionResult: Sendable, Codable, Equatable {
     public var latencyMs: Double
     public var traceID: String?
 
-    public init(output: String, toolCalls: JSONValue? = nil, inputTokens: Int = 0, outputTokens: Int = 0, cost: Double? = nil, latencyMs: Double,
-                traceID: String? = nil) {
+    public init(
+        output: String, toolCalls: JSONValue? = nil, inputTokens: Int = 0, outputTokens: Int = 0, cost: Double? = nil, latencyMs: Double,
+        traceID: String? = nil
+    ) {
         self.output = output
         self.toolCalls = toolCalls
         self.inputTokens = inputTokens
@@ -141,8 +145,10 @@ public struct ModelCallOptions: Sendable, Equatable {
     public var responseFormat: JSONValue?
     public var parameters: [String: JSONValue]?
 
-    public init(temperature: Double? = nil, maxTokens: Int? = nil, topP: Double? = nil, tools: JSONValue? = nil,
-                responseFormat: JSONValue? = nil, parameters: [String: JSONValue]? = nil) {
+    public init(
+        temperature: Double? = nil, maxTokens: Int? = nil, topP: Double? = nil, tools: JSONValue? = nil,
+        responseFormat: JSONValue? = nil, parameters: [String: JSONValue]? = nil
+    ) {
         self.temperature = temperature
         self.maxTokens = maxTokens
         self.topP = topP
@@ -171,8 +177,10 @@ public struct ExperimentPlan: Sendable {
         itemChecks[item.id] ?? ExperimentChecks(assertions: assertions, threshold: threshold)
     }
 
-    public init(items: [DatasetItem], prompts: [PromptVersion], models: [String], repeats: Int = 1, assertions: [AssertionSpec] = [],
-                threshold: Double? = nil) {
+    public init(
+        items: [DatasetItem], prompts: [PromptVersion], models: [String], repeats: Int = 1, assertions: [AssertionSpec] = [],
+        threshold: Double? = nil
+    ) {
         self.items = items
         self.prompts = prompts
         self.models = models
@@ -243,8 +251,9 @@ public struct ExperimentSummary: Sendable, Codable, Equatable {
     public var passRate: Double { cells == 0 ? 0 : Double(passed) / Double(cells) }
 
     mutating func add(_ result: ExperimentCellResult) {
-        count(error: result.error != nil || result.evaluation?.isError == true, passed: result.passed, cached: result.cached,
-              inputTokens: result.inputTokens, outputTokens: result.outputTokens, cost: result.cost, golden: result.golden)
+        count(
+            error: result.error != nil || result.evaluation?.isError == true, passed: result.passed, cached: result.cached,
+            inputTokens: result.inputTokens, outputTokens: result.outputTokens, cost: result.cost, golden: result.golden)
         if let evaluation = result.evaluation { addGrading(evaluation) }
     }
 
@@ -298,8 +307,9 @@ public enum ExperimentRunner {
             plan.prompts.enumerated().lazy.flatMap { promptIndex, prompt in
                 plan.models.enumerated().lazy.flatMap { modelIndex, model in
                     (0..<plan.repeats).lazy.map {
-                        Cell(item: item, itemIndex: itemIndex, prompt: prompt, model: model, repetition: $0,
-                             slot: promptIndex * plan.models.count + modelIndex)
+                        Cell(
+                            item: item, itemIndex: itemIndex, prompt: prompt, model: model, repetition: $0,
+                            slot: promptIndex * plan.models.count + modelIndex)
                     }
                 }
             }
@@ -311,14 +321,19 @@ public enum ExperimentRunner {
             func startNext() -> Bool {
                 guard let cell = cells.next() else { return false }
                 group.addTask {
-                    var (result, input) = await call(cell.item, prompt: cell.prompt, model: cell.model, repetition: cell.repetition, plan: plan,
-                                                     client: client, options: options)
+                    var (result, input) = await call(
+                        cell.item, prompt: cell.prompt, model: cell.model, repetition: cell.repetition, plan: plan,
+                        client: client, options: options)
                     if !byRow, let input {
                         let checks = plan.checks(for: cell.item)
                         result.evaluation = await registry.evaluate(specs: checks.assertions, threshold: checks.threshold, input: input)
                     }
-                    return .cell(result, byRow ? RowCell(key: RowKey(item: cell.itemIndex, repetition: cell.repetition), item: cell.item, slot: cell.slot,
-                                                         result: result, input: input) : nil)
+                    return .cell(
+                        result,
+                        byRow
+                            ? RowCell(
+                                key: RowKey(item: cell.itemIndex, repetition: cell.repetition), item: cell.item, slot: cell.slot,
+                                result: result, input: input) : nil)
                 }
                 running += 1
                 return true
@@ -384,8 +399,10 @@ public enum ExperimentRunner {
 
     /// Makes a cell's call; returns its result and, when the plan has assertions and the call an
     /// output, the case to evaluate.
-    static func call(_ item: DatasetItem, prompt: PromptVersion, model: String, repetition: Int, plan: ExperimentPlan, client: any ModelClient,
-                     options: ExperimentOptions) async -> (ExperimentCellResult, EvaluationCase?) {
+    static func call(
+        _ item: DatasetItem, prompt: PromptVersion, model: String, repetition: Int, plan: ExperimentPlan, client: any ModelClient,
+        options: ExperimentOptions
+    ) async -> (ExperimentCellResult, EvaluationCase?) {
         var result = ExperimentCellResult(
             itemID: item.id, promptName: prompt.name, promptVersion: prompt.version, model: model, repetition: repetition, golden: item.golden,
             output: nil, inputTokens: 0, outputTokens: 0, cost: nil, latencyMs: nil, cached: false, attempts: 0, error: nil, evaluation: nil, traceID: nil)

@@ -54,9 +54,11 @@ public struct StaticGraderProvider: GraderProvider {
     /// config key...).
     public var configurationHint: String
 
-    public init(client: (any ModelClient)?, defaultModel: String? = nil, embedders: [any Embedder] = [],
-                defaultEmbedder: (any Embedder)? = nil,
-                configurationHint: String = "set `provider` on the assertion, or a default grader for the run") {
+    public init(
+        client: (any ModelClient)?, defaultModel: String? = nil, embedders: [any Embedder] = [],
+        defaultEmbedder: (any Embedder)? = nil,
+        configurationHint: String = "set `provider` on the assertion, or a default grader for the run"
+    ) {
         self.client = client
         self.defaultModel = defaultModel
         self.embedders = embedders
@@ -84,8 +86,9 @@ public struct StaticGraderProvider: GraderProvider {
         let known = embedders + (defaultEmbedder.map { [$0] } ?? [])
         if let match = known.first(where: { $0.modelName == providerID }) { return match }
         let names = known.map(\.modelName)
-        throw EvaluationError("no embedding model named \(providerID) is configured"
-            + (names.isEmpty ? "" : " (configured: \(names.joined(separator: ", ")))"))
+        throw EvaluationError(
+            "no embedding model named \(providerID) is configured"
+                + (names.isEmpty ? "" : " (configured: \(names.joined(separator: ", ")))"))
     }
 }
 
@@ -190,7 +193,8 @@ struct JudgeSession {
     /// the judge's taking precedence) and returns the judge's answer.
     mutating func ask(_ prompt: JudgePrompt, _ variables: [String: JSONValue], vars: [String: JSONValue]) async throws -> String {
         let messages = try prompt.render(variables, vars: vars)
-        let judge = try reference.id.map { try context.graders.judge(for: $0, config: reference.config) }
+        let judge =
+            try reference.id.map { try context.graders.judge(for: $0, config: reference.config) }
             ?? context.graders.judge(for: prompt.version.config.model, config: nil)
         let request = CompletionRequest(
             model: judge.model, messages: messages,
@@ -247,8 +251,10 @@ struct JudgeSession {
     }
 
     /// Runs `body`, turning a failure into an error result that keeps the usage of the calls made.
-    static func run(_ context: JudgeContext, _ spec: AssertionSpec,
-                    _ body: (inout JudgeSession) async throws -> AssertionResult) async throws -> AssertionResult {
+    static func run(
+        _ context: JudgeContext, _ spec: AssertionSpec,
+        _ body: (inout JudgeSession) async throws -> AssertionResult
+    ) async throws -> AssertionResult {
         var session = try JudgeSession(context, spec)
         do {
             // Not `session.finish(try await body(&session))`: that would read `session` before `body` ran.

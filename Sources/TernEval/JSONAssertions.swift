@@ -46,9 +46,11 @@ public struct IsJSONEvaluator: Evaluator {
         }
         guard let validator else { return .check(spec, pass: true, reason: "Output is valid JSON") }
         let problems = try violations(of: parsed, validator)
-        return .check(spec, pass: problems.isEmpty, reason: problems.isEmpty
-            ? "Output is JSON conforming to the schema"
-            : "Output is JSON that does not conform to the schema: \(JSONSchemaValidator.describe(problems))")
+        return .check(
+            spec, pass: problems.isEmpty,
+            reason: problems.isEmpty
+                ? "Output is JSON conforming to the schema"
+                : "Output is JSON that does not conform to the schema: \(JSONSchemaValidator.describe(problems))")
     }
 }
 
@@ -105,7 +107,8 @@ public enum JSONExtraction {
                 continue
             }
             if let end = matchingEnd(bytes, from: start, budget: &budget),
-               let value = try? JSONValue.parse(bytes: bytes[start...end]) {
+                let value = try? JSONValue.parse(bytes: bytes[start...end])
+            {
                 values.append(value)
                 start = end + 1
             } else {
@@ -177,12 +180,20 @@ public struct OpenAIToolsCallEvaluator: Evaluator {
         case .array(let list): calls = list
         case .object where output["tool_calls"]?.array != nil: calls = output["tool_calls"]!.array!
         default:
-            return .check(spec, pass: false, reason: "Output is not a valid-looking tools response (expected an array of tool calls or an object with tool_calls): \(SpecValues.quoted(output.jsonString()))")
+            return .check(
+                spec, pass: false,
+                reason:
+                    "Output is not a valid-looking tools response (expected an array of tool calls or an object with tool_calls): \(SpecValues.quoted(output.jsonString()))"
+            )
         }
         guard !calls.isEmpty else { return .check(spec, pass: false, reason: "Output has no tool calls") }
         for (index, call) in calls.enumerated() {
             guard let function = call["function"], let name = function["name"]?.string, let rawArguments = function["arguments"] else {
-                return .check(spec, pass: false, reason: "Tool call \(index) is not a valid-looking tool call (needs function.name and function.arguments): \(SpecValues.quoted(call.jsonString()))")
+                return .check(
+                    spec, pass: false,
+                    reason:
+                        "Tool call \(index) is not a valid-looking tool call (needs function.name and function.arguments): \(SpecValues.quoted(call.jsonString()))"
+                )
             }
             let arguments: JSONValue
             switch rawArguments {
@@ -223,7 +234,8 @@ public struct OpenAIToolsCallEvaluator: Evaluator {
             ("`metadata.tools`", input.metadata["tools"]),
         ]
         guard let (origin, found) = sources.first(where: { $0.1 != nil && $0.1 != .null }), let found else {
-            throw EvaluationError("no tools to validate against: give them in `value` or `config.tools`, or pass the provider's tools as vars.tools or metadata.tools")
+            throw EvaluationError(
+                "no tools to validate against: give them in `value` or `config.tools`, or pass the provider's tools as vars.tools or metadata.tools")
         }
         let tools = try SpecValues.jsonValue(found, what: origin)
         guard case .array(let list) = tools else {

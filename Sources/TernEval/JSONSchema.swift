@@ -93,15 +93,19 @@ public struct JSONSchemaValidator: Sendable {
         }
 
         /// Whether `instance` conforms to `schema`, without recording violations.
-        mutating func conforms(_ instance: JSONValue, to schema: JSONValue, pointer: String, schemaPath: String,
-                               depth: Int) throws -> Bool {
+        mutating func conforms(
+            _ instance: JSONValue, to schema: JSONValue, pointer: String, schemaPath: String,
+            depth: Int
+        ) throws -> Bool {
             var nested = Context(root: root)
             try nested.check(instance, against: schema, pointer: pointer, schemaPath: schemaPath, depth: depth)
             return nested.violations.isEmpty
         }
 
-        mutating func check(_ instance: JSONValue, against schema: JSONValue, pointer: String, schemaPath: String,
-                            depth: Int) throws {
+        mutating func check(
+            _ instance: JSONValue, against schema: JSONValue, pointer: String, schemaPath: String,
+            depth: Int
+        ) throws {
             guard depth < JSONSchemaValidator.maxDepth else {
                 throw JSONSchemaError(schemaPath: schemaPath, message: "schema nests deeper than \(JSONSchemaValidator.maxDepth) levels (a $ref cycle?)")
             }
@@ -130,7 +134,8 @@ public struct JSONSchemaValidator: Sendable {
                     throw JSONSchemaError(schemaPath: schemaPath + "/enum", message: "enum must be an array")
                 }
                 if !values.contains(where: { Self.jsonEqual($0, instance) }) {
-                    fail(pointer, schemaPath + "/enum", "must be equal to one of the allowed values (\(values.map { $0.jsonString() }.joined(separator: ", ")))")
+                    fail(
+                        pointer, schemaPath + "/enum", "must be equal to one of the allowed values (\(values.map { $0.jsonString() }.joined(separator: ", ")))")
                 }
             }
             if let constant = keywords["const"], !Self.jsonEqual(constant, instance) {
@@ -183,7 +188,8 @@ public struct JSONSchemaValidator: Sendable {
                 }
             }
             if let not = keywords["not"],
-               try conforms(instance, to: not, pointer: pointer, schemaPath: schemaPath + "/not", depth: depth + 1) {
+                try conforms(instance, to: not, pointer: pointer, schemaPath: schemaPath + "/not", depth: depth + 1)
+            {
                 fail(pointer, schemaPath + "/not", "must NOT be valid against the schema in not")
             }
             if let condition = keywords["if"] {
@@ -219,7 +225,8 @@ public struct JSONSchemaValidator: Sendable {
             let matches = names.contains { name in
                 switch (name, instance) {
                 case ("null", .null), ("boolean", .bool), ("object", .object), ("array", .array),
-                     ("number", .number), ("string", .string): true
+                    ("number", .number), ("string", .string):
+                    true
                 case ("integer", .number(let number)): number.isFinite && number == number.rounded()
                 default: false
                 }
@@ -281,8 +288,10 @@ public struct JSONSchemaValidator: Sendable {
             }
         }
 
-        mutating func checkArray(_ items: [JSONValue], _ keywords: [String: JSONValue], pointer: String, schemaPath: String,
-                                 depth: Int) throws {
+        mutating func checkArray(
+            _ items: [JSONValue], _ keywords: [String: JSONValue], pointer: String, schemaPath: String,
+            depth: Int
+        ) throws {
             if let minimum = try countKeyword(keywords, "minItems", schemaPath), items.count < minimum {
                 fail(pointer, schemaPath + "/minItems", "must NOT have fewer than \(minimum) items")
             }
@@ -313,7 +322,9 @@ public struct JSONSchemaValidator: Sendable {
                     }
                     if let additional = keywords["additionalItems"] {
                         for index in tuple.count..<max(tuple.count, items.count) {
-                            try check(items[index], against: additional, pointer: pointer + "/\(index)", schemaPath: schemaPath + "/additionalItems", depth: depth + 1)
+                            try check(
+                                items[index], against: additional, pointer: pointer + "/\(index)", schemaPath: schemaPath + "/additionalItems", depth: depth + 1
+                            )
                         }
                     }
                 } else {
@@ -339,8 +350,10 @@ public struct JSONSchemaValidator: Sendable {
             }
         }
 
-        mutating func checkObject(_ object: [String: JSONValue], _ keywords: [String: JSONValue], pointer: String,
-                                  schemaPath: String, depth: Int) throws {
+        mutating func checkObject(
+            _ object: [String: JSONValue], _ keywords: [String: JSONValue], pointer: String,
+            schemaPath: String, depth: Int
+        ) throws {
             let keys = object.keys.sorted()
             if let minimum = try countKeyword(keywords, "minProperties", schemaPath), object.count < minimum {
                 fail(pointer, schemaPath + "/minProperties", "must NOT have fewer than \(minimum) properties")
@@ -361,8 +374,9 @@ public struct JSONSchemaValidator: Sendable {
                 properties = map
                 for key in keys {
                     if let sub = map[key], let value = object[key] {
-                        try check(value, against: sub, pointer: pointer + "/" + Self.escape(key),
-                                  schemaPath: schemaPath + "/properties/" + Self.escape(key), depth: depth + 1)
+                        try check(
+                            value, against: sub, pointer: pointer + "/" + Self.escape(key),
+                            schemaPath: schemaPath + "/properties/" + Self.escape(key), depth: depth + 1)
                     }
                 }
             }
@@ -377,8 +391,9 @@ public struct JSONSchemaValidator: Sendable {
                 }
                 for key in keys {
                     for pattern in patterns where pattern.regex.firstMatch(in: key, range: NSRange(key.startIndex..., in: key)) != nil {
-                        try check(object[key]!, against: pattern.schema, pointer: pointer + "/" + Self.escape(key),
-                                  schemaPath: schemaPath + "/patternProperties/" + Self.escape(pattern.source), depth: depth + 1)
+                        try check(
+                            object[key]!, against: pattern.schema, pointer: pointer + "/" + Self.escape(key),
+                            schemaPath: schemaPath + "/patternProperties/" + Self.escape(pattern.source), depth: depth + 1)
                     }
                 }
             }
@@ -393,8 +408,9 @@ public struct JSONSchemaValidator: Sendable {
                     }
                 } else {
                     for key in extra {
-                        try check(object[key]!, against: additional, pointer: pointer + "/" + Self.escape(key),
-                                  schemaPath: schemaPath + "/additionalProperties", depth: depth + 1)
+                        try check(
+                            object[key]!, against: additional, pointer: pointer + "/" + Self.escape(key),
+                            schemaPath: schemaPath + "/additionalProperties", depth: depth + 1)
                     }
                 }
             }
@@ -438,7 +454,8 @@ public struct JSONSchemaValidator: Sendable {
 
         func resolve(_ reference: String, schemaPath: String) throws -> JSONValue {
             guard reference.hasPrefix("#") else {
-                throw JSONSchemaError(schemaPath: schemaPath, message: "unsupported $ref \"\(reference)\": only references inside the schema (#/...) are supported")
+                throw JSONSchemaError(
+                    schemaPath: schemaPath, message: "unsupported $ref \"\(reference)\": only references inside the schema (#/...) are supported")
             }
             let fragment = String(reference.dropFirst()).removingPercentEncoding ?? String(reference.dropFirst())
             if fragment.isEmpty { return root }

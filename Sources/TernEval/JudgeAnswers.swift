@@ -28,7 +28,8 @@ enum JudgeAnswers {
             }
             let parts = text.split(separator: "/", omittingEmptySubsequences: false)
             if parts.count == 2, let numerator = Double(parts[0].trimmingCharacters(in: .whitespaces)),
-               let denominator = Double(parts[1].trimmingCharacters(in: .whitespaces)), denominator > 0 {
+                let denominator = Double(parts[1].trimmingCharacters(in: .whitespaces)), denominator > 0
+            {
                 return numerator / denominator
             }
             guard let number = Double(text), number.isFinite else { return nil }

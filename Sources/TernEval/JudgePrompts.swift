@@ -28,8 +28,9 @@ public struct JudgePrompt: Sendable, Equatable {
             for name in PromptTemplate.variables(in: template) {
                 let root = String(name.prefix { $0 != "." })
                 guard values[root] == nil else { continue }
-                throw EvaluationError("judge prompt \(label) uses {{\(name)}}, which is neither a judge variable ("
-                    + variables.keys.sorted().joined(separator: ", ") + ") nor a variable of the test")
+                throw EvaluationError(
+                    "judge prompt \(label) uses {{\(name)}}, which is neither a judge variable ("
+                        + variables.keys.sorted().joined(separator: ", ") + ") nor a variable of the test")
             }
         }
         switch version.kind {
@@ -75,27 +76,35 @@ public struct JudgePrompts: Sendable {
 
     /// The built-in version of a judge prompt, ready to push to a prompt registry (version 0: the
     /// registry numbers it).
-    public static func defaultVersion(named name: String, projectID: String = "", author: String = "tern",
-                                      createdAt: Date = Date(timeIntervalSince1970: 0)) -> PromptVersion? {
+    public static func defaultVersion(
+        named name: String, projectID: String = "", author: String = "tern",
+        createdAt: Date = Date(timeIntervalSince1970: 0)
+    ) -> PromptVersion? {
         guard let messages = defaultMessages[name] else { return nil }
-        return chatVersion(name: name, messages: messages, projectID: projectID, author: author, createdAt: createdAt,
-                           commitMessage: "Built-in judge prompt")
+        return chatVersion(
+            name: name, messages: messages, projectID: projectID, author: author, createdAt: createdAt,
+            commitMessage: "Built-in judge prompt")
     }
 
     /// Every built-in judge prompt, for seeding a project's prompt registry.
-    public static func defaultVersions(projectID: String = "", author: String = "tern",
-                                       createdAt: Date = Date(timeIntervalSince1970: 0)) -> [PromptVersion] {
+    public static func defaultVersions(
+        projectID: String = "", author: String = "tern",
+        createdAt: Date = Date(timeIntervalSince1970: 0)
+    ) -> [PromptVersion] {
         names.compactMap { defaultVersion(named: $0, projectID: projectID, author: author, createdAt: createdAt) }
     }
 
-    static func chatVersion(name: String, messages: [PromptMessage], projectID: String = "", author: String = "tern",
-                            createdAt: Date = Date(timeIntervalSince1970: 0), commitMessage: String? = nil) -> PromptVersion {
+    static func chatVersion(
+        name: String, messages: [PromptMessage], projectID: String = "", author: String = "tern",
+        createdAt: Date = Date(timeIntervalSince1970: 0), commitMessage: String? = nil
+    ) -> PromptVersion {
         var variables: [String] = []
         for message in messages {
             for variable in PromptTemplate.variables(in: message.content) where !variables.contains(variable) { variables.append(variable) }
         }
-        return PromptVersion(projectID: projectID, name: name, kind: .chat, messages: messages, variables: variables,
-                             config: PromptModelConfig(temperature: 0), commitMessage: commitMessage, author: author, createdAt: createdAt)
+        return PromptVersion(
+            projectID: projectID, name: name, kind: .chat, messages: messages, variables: variables,
+            config: PromptModelConfig(temperature: 0), commitMessage: commitMessage, author: author, createdAt: createdAt)
     }
 
     /// The prompt for one step of a judge: the assertion's `rubricPrompt` when it gives one for the
@@ -107,18 +116,24 @@ public struct JudgePrompts: Sendable {
     /// `verdicts`). A plain string or message list replaces the judge's `plainStep`. With
     /// `positional`, a list of one or two strings or messages gives the steps in order, each item
     /// one prompt (promptfoo's form for `context-faithfulness`).
-    func prompt(_ step: JudgeStep, of steps: [JudgeStep], spec: AssertionSpec, plainStep: String? = nil,
-                positional: Bool = false) throws -> JudgePrompt {
-        if let override = try Self.rubricOverride(spec.rubricPrompt, type: spec.baseType, step: step, steps: steps,
-                                                   plainStep: plainStep ?? steps[0].key, positional: positional) {
+    func prompt(
+        _ step: JudgeStep, of steps: [JudgeStep], spec: AssertionSpec, plainStep: String? = nil,
+        positional: Bool = false
+    ) throws -> JudgePrompt {
+        if let override = try Self.rubricOverride(
+            spec.rubricPrompt, type: spec.baseType, step: step, steps: steps,
+            plainStep: plainStep ?? steps[0].key, positional: positional)
+        {
             return try Self.parseOverride(override.value, label: override.label)
         }
         guard let prompt = prompt(named: step.name) else { throw EvaluationError("unknown judge prompt \(step.name)") }
         return prompt
     }
 
-    private static func rubricOverride(_ rubricPrompt: JSONValue?, type: String, step: JudgeStep, steps: [JudgeStep], plainStep: String,
-                                       positional: Bool) throws -> (value: JSONValue, label: String)? {
+    private static func rubricOverride(
+        _ rubricPrompt: JSONValue?, type: String, step: JudgeStep, steps: [JudgeStep], plainStep: String,
+        positional: Bool
+    ) throws -> (value: JSONValue, label: String)? {
         guard let rubricPrompt, rubricPrompt != .null else { return nil }
         if case .object(let object) = rubricPrompt, object["role"] == nil, object["content"] == nil {
             let keys = steps.map(\.key)
@@ -132,8 +147,9 @@ public struct JudgePrompts: Sendable {
         }
         if positional, case .array(let items) = rubricPrompt {
             guard (1...steps.count).contains(items.count) else {
-                throw EvaluationError("`rubricPrompt` must list 1 to \(steps.count) prompts, one a step ("
-                    + steps.map(\.key).joined(separator: ", ") + "), got \(items.count)")
+                throw EvaluationError(
+                    "`rubricPrompt` must list 1 to \(steps.count) prompts, one a step ("
+                        + steps.map(\.key).joined(separator: ", ") + "), got \(items.count)")
             }
             guard let index = steps.firstIndex(where: { $0.key == step.key }), index < items.count else { return nil }
             return (items[index], "rubricPrompt[\(index)]")
@@ -155,8 +171,9 @@ public struct JudgePrompts: Sendable {
                 messagesValue = parsed
             } else {
                 guard !trimmed.isEmpty else { throw EvaluationError("`\(label)` is empty") }
-                let version = PromptVersion(projectID: "", name: "rubricPrompt", kind: .text, text: text,
-                                            variables: PromptTemplate.variables(in: text), author: "", createdAt: Date(timeIntervalSince1970: 0))
+                let version = PromptVersion(
+                    projectID: "", name: "rubricPrompt", kind: .text, text: text,
+                    variables: PromptTemplate.variables(in: text), author: "", createdAt: Date(timeIntervalSince1970: 0))
                 return JudgePrompt(version: version, label: label)
             }
         case .array: messagesValue = value

@@ -68,8 +68,10 @@ enum GradedInputs {
 
     /// The variable named by `config[key]` (default `fallback`) as text: strings as they are, a
     /// list of strings joined by blank lines, anything else as JSON.
-    static func variable(_ spec: AssertionSpec, _ input: EvaluationCase, configKey: String, default fallback: String,
-                         what: String) throws -> String {
+    static func variable(
+        _ spec: AssertionSpec, _ input: EvaluationCase, configKey: String, default fallback: String,
+        what: String
+    ) throws -> String {
         let name: String
         if let configured = spec.config?[configKey] {
             guard let text = configured.string, !text.isEmpty else { throw EvaluationError("`config.\(configKey)` must be a variable name") }
@@ -78,8 +80,9 @@ enum GradedInputs {
             name = fallback
         }
         guard let value = input.vars[name], value != .null else {
-            throw EvaluationError("\(spec.baseType) needs \(what) in the test's `\(name)` variable"
-                + (spec.config?[configKey] == nil ? " (or `config.\(configKey)` naming another variable)" : ""))
+            throw EvaluationError(
+                "\(spec.baseType) needs \(what) in the test's `\(name)` variable"
+                    + (spec.config?[configKey] == nil ? " (or `config.\(configKey)` naming another variable)" : ""))
         }
         if let items = value.array, items.allSatisfy({ $0.string != nil }) {
             return items.compactMap(\.string).joined(separator: "\n\n")
@@ -189,11 +192,13 @@ public struct GEvalEvaluator: Evaluator {
                 guard let steps = JudgeAnswers.list(in: stepsAnswer, key: "steps"), !steps.isEmpty else {
                     throw EvaluationError("the judge proposed no evaluation steps: \(JudgeAnswers.excerpt(stepsAnswer))")
                 }
-                let answer = try await session.ask(evaluatePrompt, [
-                    "criteria": .string(criterion), "steps": .string(steps.joined(separator: "\n- ")),
-                    "maxScore": .string(EvaluationTemplate.numberText(Self.maxScore)),
-                    "input": .string(GradedInputs.request(input)), "output": .string(input.output),
-                ], vars: input.vars)
+                let answer = try await session.ask(
+                    evaluatePrompt,
+                    [
+                        "criteria": .string(criterion), "steps": .string(steps.joined(separator: "\n- ")),
+                        "maxScore": .string(EvaluationTemplate.numberText(Self.maxScore)),
+                        "input": .string(GradedInputs.request(input)), "output": .string(input.output),
+                    ], vars: input.vars)
                 guard let object = JudgeAnswers.object(in: answer, withAnyOf: ["score"]), let raw = JudgeAnswers.number(object["score"]) else {
                     throw EvaluationError("the judge's answer has no JSON object with a numeric `score`: \(JudgeAnswers.excerpt(answer))")
                 }
@@ -247,10 +252,12 @@ public struct FactualityEvaluator: Evaluator {
         let scores = try Self.categoryScores(spec)
         let threshold = try GradedInputs.threshold(spec, default: nil)
         return try await JudgeSession.run(context, spec) { session in
-            let answer = try await session.ask(Self.step, [
-                "input": .string(GradedInputs.request(input)), "ideal": .string(reference), "completion": .string(input.output),
-                "rubric": .string(reference), "output": .string(input.output),
-            ], vars: input.vars)
+            let answer = try await session.ask(
+                Self.step,
+                [
+                    "input": .string(GradedInputs.request(input)), "ideal": .string(reference), "completion": .string(input.output),
+                    "rubric": .string(reference), "output": .string(input.output),
+                ], vars: input.vars)
             let (letter, judgeReason) = try Self.category(in: answer)
             guard let index = Self.categories.firstIndex(where: { $0.letter == letter }) else {
                 throw EvaluationError("the judge's category \(letter) is not one of A-E")
@@ -287,7 +294,8 @@ public struct FactualityEvaluator: Evaluator {
         let trimmed = answer.trimmingCharacters(in: .whitespacesAndNewlines)
         var searchStart = trimmed.startIndex
         while let open = trimmed.range(of: "(", range: searchStart..<trimmed.endIndex),
-              let close = trimmed.range(of: ")", range: open.upperBound..<trimmed.endIndex) {
+            let close = trimmed.range(of: ")", range: open.upperBound..<trimmed.endIndex)
+        {
             if let letter = letter(String(trimmed[open.upperBound..<close.lowerBound])) {
                 let rest = trimmed[close.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines)
                 return (letter, rest.isEmpty ? nil : rest)
@@ -327,10 +335,12 @@ public struct ClosedQAEvaluator: Evaluator {
     public func evaluate(_ spec: AssertionSpec, _ input: EvaluationCase) async throws -> AssertionResult {
         let criterion = try SpecValues.requiredText(spec, what: "the criterion")
         return try await JudgeSession.run(context, spec) { session in
-            let answer = try await session.ask(Self.step, [
-                "input": .string(GradedInputs.request(input)), "criteria": .string(criterion), "completion": .string(input.output),
-                "rubric": .string(criterion), "output": .string(input.output),
-            ], vars: input.vars)
+            let answer = try await session.ask(
+                Self.step,
+                [
+                    "input": .string(GradedInputs.request(input)), "criteria": .string(criterion), "completion": .string(input.output),
+                    "rubric": .string(criterion), "output": .string(input.output),
+                ], vars: input.vars)
             var lines = answer.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             guard let last = lines.popLast(), let verdict = Self.verdict(last) else {
                 throw EvaluationError("the judge's answer does not end with Y or N: \(JudgeAnswers.excerpt(answer))")
@@ -386,9 +396,11 @@ public struct AnswerRelevanceEvaluator: Evaluator {
         let threshold = try GradedInputs.threshold(spec, default: 0.7) ?? 0.7
         let embedder = try GraderReference.embedder(spec, primary: .text, context.graders)
         return try await JudgeSession.run(context, spec) { session in
-            let answer = try await session.ask(Self.step, [
-                "answer": .string(input.output), "output": .string(input.output), "count": .number(Double(count)),
-            ], vars: input.vars)
+            let answer = try await session.ask(
+                Self.step,
+                [
+                    "answer": .string(input.output), "output": .string(input.output), "count": .number(Double(count)),
+                ], vars: input.vars)
             guard let questions = JudgeAnswers.list(in: answer, key: "questions")?.prefix(count), !questions.isEmpty else {
                 throw EvaluationError("the judge wrote no questions: \(JudgeAnswers.excerpt(answer))")
             }
@@ -397,7 +409,8 @@ public struct AnswerRelevanceEvaluator: Evaluator {
             let score = similarities.reduce(0, +) / Double(similarities.count)
             let pass = score >= threshold - 1e-9
             let listed = zip(questions, similarities).map { "\(SpecValues.quoted($0, limit: 120)) \(GradedInputs.format($1))" }
-            let reason = "Relevance \(GradedInputs.format(score)) \(pass ? "≥" : "<") threshold \(GradedInputs.format(threshold)); "
+            let reason =
+                "Relevance \(GradedInputs.format(score)) \(pass ? "≥" : "<") threshold \(GradedInputs.format(threshold)); "
                 + "questions the output answers: " + listed.joined(separator: ", ")
             return .graded(spec, score: score, pass: pass, reason: reason, value: score)
         }
@@ -435,9 +448,11 @@ public struct ContextFaithfulnessEvaluator: Evaluator {
         return try await JudgeSession.run(context, spec) { session in
             let statementsPrompt = try context.prompts.prompt(Self.steps[0], of: Self.steps, spec: spec, positional: true)
             let verdictsPrompt = try context.prompts.prompt(Self.steps[1], of: Self.steps, spec: spec, positional: true)
-            let answer = try await session.ask(statementsPrompt, [
-                "question": .string(query), "query": .string(query), "answer": .string(input.output), "output": .string(input.output),
-            ], vars: input.vars)
+            let answer = try await session.ask(
+                statementsPrompt,
+                [
+                    "question": .string(query), "query": .string(query), "answer": .string(input.output), "output": .string(input.output),
+                ], vars: input.vars)
             guard let statements = JudgeAnswers.list(in: answer, key: "statements") else {
                 throw EvaluationError("the judge's statements are not a list: \(JudgeAnswers.excerpt(answer))")
             }
@@ -445,14 +460,16 @@ public struct ContextFaithfulnessEvaluator: Evaluator {
                 return .graded(spec, score: 1, pass: 1 >= threshold - 1e-9, reason: "The output makes no claims to check against the context")
             }
             let numbered = statements.enumerated().map { "\($0 + 1). \($1)" }.joined(separator: "\n")
-            let verdictAnswer = try await session.ask(verdictsPrompt, ["context": .string(documents), "statements": .string(numbered)],
-                                                      vars: input.vars)
+            let verdictAnswer = try await session.ask(
+                verdictsPrompt, ["context": .string(documents), "statements": .string(numbered)],
+                vars: input.vars)
             let verdicts = try Self.verdicts(in: verdictAnswer)
             let counted = verdicts.prefix(statements.count)
             let supported = counted.filter(\.supported).count
             let score = Double(supported) / Double(statements.count)
             let pass = score >= threshold - 1e-9
-            var reason = "Faithfulness \(GradedInputs.format(score)) \(pass ? "≥" : "<") threshold \(GradedInputs.format(threshold)): "
+            var reason =
+                "Faithfulness \(GradedInputs.format(score)) \(pass ? "≥" : "<") threshold \(GradedInputs.format(threshold)): "
                 + "\(supported) of \(statements.count) statements supported by the context"
             if verdicts.count != statements.count {
                 reason += " (the judge gave \(verdicts.count) verdicts for \(statements.count) statements; missing ones count as unsupported)"
@@ -578,8 +595,9 @@ public struct SelectBestEvaluator: MultiOutputEvaluator {
             let prompt = try context.prompts.prompt(Self.step, of: [Self.step], spec: spec)
             func pick(_ candidates: [Int]) async throws -> (Int, String?) {
                 let blocks = candidates.enumerated().map { "<text index=\"\($0)\">\n\(inputs[$1].output)\n</text>" }
-                let answer = try await session.ask(prompt, ["criteria": .string(criteria), "outputs": .string(blocks.joined(separator: "\n\n"))],
-                                                   vars: vars)
+                let answer = try await session.ask(
+                    prompt, ["criteria": .string(criteria), "outputs": .string(blocks.joined(separator: "\n\n"))],
+                    vars: vars)
                 let (index, reason) = try Self.choice(in: answer)
                 guard candidates.indices.contains(index) else {
                     throw EvaluationError("the judge chose text \(index), but there are \(candidates.count) (0-\(candidates.count - 1))")

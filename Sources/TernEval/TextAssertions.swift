@@ -32,15 +32,19 @@ public struct EqualsEvaluator: Evaluator {
                 return .check(spec, pass: false, reason: "Output is not JSON, so it does not equal \(SpecValues.quoted(expectedJSON))")
             }
             let equal = parsed == value
-            return .check(spec, pass: equal, reason: equal
-                ? "Output equals \(SpecValues.quoted(expectedJSON)) as JSON"
-                : "Output \(SpecValues.quoted(input.output)) does not equal \(SpecValues.quoted(expectedJSON)) as JSON")
+            return .check(
+                spec, pass: equal,
+                reason: equal
+                    ? "Output equals \(SpecValues.quoted(expectedJSON)) as JSON"
+                    : "Output \(SpecValues.quoted(input.output)) does not equal \(SpecValues.quoted(expectedJSON)) as JSON")
         case .string, .number, .bool:
             let text = EvaluationTemplate.text(of: value)
             let equal = input.output == text
-            return .check(spec, pass: equal, reason: equal
-                ? "Output equals \(SpecValues.quoted(text))"
-                : "Output \(SpecValues.quoted(input.output)) does not equal \(SpecValues.quoted(text))")
+            return .check(
+                spec, pass: equal,
+                reason: equal
+                    ? "Output equals \(SpecValues.quoted(text))"
+                    : "Output \(SpecValues.quoted(input.output)) does not equal \(SpecValues.quoted(text))")
         }
     }
 }
@@ -68,23 +72,29 @@ public struct ContainsEvaluator: Evaluator {
         case "contains", "icontains":
             let needle = try SpecValues.requiredText(spec, what: "a string or number value")
             let pass = found(needle)
-            return .check(spec, pass: pass, reason: pass
-                ? "Output contains \(SpecValues.quoted(needle))\(caseNote)"
-                : "Output does not contain \(SpecValues.quoted(needle))\(caseNote)")
+            return .check(
+                spec, pass: pass,
+                reason: pass
+                    ? "Output contains \(SpecValues.quoted(needle))\(caseNote)"
+                    : "Output does not contain \(SpecValues.quoted(needle))\(caseNote)")
         case "contains-any", "icontains-any":
             let needles = try SpecValues.list(spec)
             let hits = needles.filter(found)
             let listed = needles.map { SpecValues.quoted($0) }.joined(separator: ", ")
-            return .check(spec, pass: !hits.isEmpty, reason: hits.isEmpty
-                ? "Output contains none of [\(listed)]\(caseNote)"
-                : "Output contains \(SpecValues.quoted(hits[0])), one of [\(listed)]\(caseNote)")
+            return .check(
+                spec, pass: !hits.isEmpty,
+                reason: hits.isEmpty
+                    ? "Output contains none of [\(listed)]\(caseNote)"
+                    : "Output contains \(SpecValues.quoted(hits[0])), one of [\(listed)]\(caseNote)")
         default:
             let needles = try SpecValues.list(spec)
             let missing = needles.filter { !found($0) }
             let listed = needles.map { SpecValues.quoted($0) }.joined(separator: ", ")
-            return .check(spec, pass: missing.isEmpty, reason: missing.isEmpty
-                ? "Output contains all of [\(listed)]\(caseNote)"
-                : "Output is missing [\(missing.map { SpecValues.quoted($0) }.joined(separator: ", "))] of [\(listed)]\(caseNote)")
+            return .check(
+                spec, pass: missing.isEmpty,
+                reason: missing.isEmpty
+                    ? "Output contains all of [\(listed)]\(caseNote)"
+                    : "Output is missing [\(missing.map { SpecValues.quoted($0) }.joined(separator: ", "))] of [\(listed)]\(caseNote)")
         }
     }
 }
@@ -98,9 +108,11 @@ public struct StartsWithEvaluator: Evaluator {
     public func evaluate(_ spec: AssertionSpec, _ input: EvaluationCase) async throws -> AssertionResult {
         let prefix = try SpecValues.requiredText(spec)
         let pass = input.output.hasPrefix(prefix)
-        return .check(spec, pass: pass, reason: pass
-            ? "Output starts with \(SpecValues.quoted(prefix))"
-            : "Output does not start with \(SpecValues.quoted(prefix))")
+        return .check(
+            spec, pass: pass,
+            reason: pass
+                ? "Output starts with \(SpecValues.quoted(prefix))"
+                : "Output does not start with \(SpecValues.quoted(prefix))")
     }
 }
 
@@ -125,8 +137,10 @@ public struct RegexEvaluator: Evaluator {
         }
         let range = NSRange(input.output.startIndex..., in: input.output)
         let pass = regex.firstMatch(in: input.output, range: range) != nil
-        return .check(spec, pass: pass, reason: pass
-            ? "Output matches /\(pattern)/"
-            : "Output does not match /\(pattern)/")
+        return .check(
+            spec, pass: pass,
+            reason: pass
+                ? "Output matches /\(pattern)/"
+                : "Output does not match /\(pattern)/")
     }
 }

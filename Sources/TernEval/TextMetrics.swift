@@ -22,9 +22,11 @@ public struct LevenshteinEvaluator: Evaluator {
         let threshold = spec.threshold ?? 5
         let distance = TextMetrics.levenshtein(input.output, reference)
         let pass = Double(distance) <= threshold
-        return .check(spec, pass: pass, reason: pass
-            ? "Levenshtein distance \(distance) is within threshold \(threshold.shortText)"
-            : "Levenshtein distance \(distance) is greater than threshold \(threshold.shortText)",
+        return .check(
+            spec, pass: pass,
+            reason: pass
+                ? "Levenshtein distance \(distance) is within threshold \(threshold.shortText)"
+                : "Levenshtein distance \(distance) is greater than threshold \(threshold.shortText)",
             value: Double(distance))
     }
 }
@@ -49,8 +51,10 @@ public struct RougeEvaluator: Evaluator {
         let threshold = spec.threshold ?? 0.75
         let score = TextMetrics.rougeN(candidate: input.output, reference: reference)
         let pass = score >= threshold
-        return .graded(spec, score: score, pass: pass, reason:
-            "ROUGE-N score \(String(format: "%.2f", score)) is \(pass ? "greater than or equal to" : "less than") threshold \(threshold.shortText)",
+        return .graded(
+            spec, score: score, pass: pass,
+            reason:
+                "ROUGE-N score \(String(format: "%.2f", score)) is \(pass ? "greater than or equal to" : "less than") threshold \(threshold.shortText)",
             value: score)
     }
 }
@@ -80,8 +84,10 @@ public struct BleuEvaluator: Evaluator {
         let threshold = spec.threshold ?? 0.5
         let score = TextMetrics.bleu(candidate: input.output, references: references)
         let pass = score >= threshold
-        return .graded(spec, score: score, pass: pass, reason:
-            "BLEU score \(String(format: "%.4f", score)) is \(pass ? "greater than or equal to" : "less than") threshold \(threshold.shortText)",
+        return .graded(
+            spec, score: score, pass: pass,
+            reason:
+                "BLEU score \(String(format: "%.4f", score)) is \(pass ? "greater than or equal to" : "less than") threshold \(threshold.shortText)",
             value: score)
     }
 }

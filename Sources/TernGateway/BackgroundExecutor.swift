@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A task executor on one dedicated thread, for background work (the trace writer) that must not run
@@ -22,11 +22,11 @@ public final class BackgroundExecutor: TaskExecutor, @unchecked Sendable {
         let thread = Thread { [unowned self] in
             Self.renice(niceness)
             #if canImport(Glibc)
-            if idle {
-                var param = sched_param()
-                param.sched_priority = 0
-                _ = sched_setscheduler(0, 5 /* SCHED_IDLE */, &param)
-            }
+                if idle {
+                    var param = sched_param()
+                    param.sched_priority = 0
+                    _ = sched_setscheduler(0, 5 /* SCHED_IDLE */, &param)
+                }
             #endif
             self.loop()
         }
@@ -55,14 +55,14 @@ public final class BackgroundExecutor: TaskExecutor, @unchecked Sendable {
 
     static func renice(_ niceness: Int32) {
         #if canImport(Glibc)
-        guard niceness != 0 else { return }
-        // This thread's kernel id, from /proc/thread-self -> "<pid>/task/<tid>".
-        var buffer = [CChar](repeating: 0, count: 64)
-        let length = readlink("/proc/thread-self", &buffer, 63)
-        guard length > 0 else { return }
-        let link = String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let tid = link.split(separator: "/").last.flatMap({ id_t($0) }) else { return }
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), tid, niceness)
+            guard niceness != 0 else { return }
+            // This thread's kernel id, from /proc/thread-self -> "<pid>/task/<tid>".
+            var buffer = [CChar](repeating: 0, count: 64)
+            let length = readlink("/proc/thread-self", &buffer, 63)
+            guard length > 0 else { return }
+            let link = String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard let tid = link.split(separator: "/").last.flatMap({ id_t($0) }) else { return }
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), tid, niceness)
         #endif
     }
 }

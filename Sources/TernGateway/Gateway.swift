@@ -63,20 +63,25 @@ public struct GatewayError: Error, Sendable {
     /// The error body for the client's API.
     public func body(for operation: GatewayOperation) -> JSONValue {
         if operation == .messages {
-            let anthropicType: String = switch status {
-            case 400: "invalid_request_error"
-            case 401: "authentication_error"
-            case 403: "permission_error"
-            case 404: "not_found_error"
-            case 413: "request_too_large"
-            case 429: "rate_limit_error"
-            case 529: "overloaded_error"
-            default: "api_error"
-            }
+            let anthropicType: String =
+                switch status {
+                case 400: "invalid_request_error"
+                case 401: "authentication_error"
+                case 403: "permission_error"
+                case 404: "not_found_error"
+                case 413: "request_too_large"
+                case 429: "rate_limit_error"
+                case 529: "overloaded_error"
+                default: "api_error"
+                }
             return ["type": "error", "error": ["type": .string(anthropicType), "message": .string(message)]]
         }
-        return ["error": ["message": .string(message), "type": .string(type), "param": param.map(JSONValue.string) ?? .null,
-                          "code": code.map(JSONValue.string) ?? .null]]
+        return [
+            "error": [
+                "message": .string(message), "type": .string(type), "param": param.map(JSONValue.string) ?? .null,
+                "code": code.map(JSONValue.string) ?? .null,
+            ]
+        ]
     }
 
     /// Maps Tern's own errors (auth, limits, validation) to the client's error shape.
@@ -112,9 +117,11 @@ public final class Gateway: Sendable {
     let metrics: MetricHandles
     let prompts: PromptResolver?
 
-    public init(registry: ModelRegistry, health: HealthTracker = HealthTracker(), cache: ResponseCache, limiter: KeyLimiter,
-                traces: TraceWriter, settings: GatewaySettings, providers: [ProviderType: any LLMProvider],
-                prices: PriceTable = .shared, logger: Logger, metrics: any MetricsFactory, prompts: PromptResolver? = nil) {
+    public init(
+        registry: ModelRegistry, health: HealthTracker = HealthTracker(), cache: ResponseCache, limiter: KeyLimiter,
+        traces: TraceWriter, settings: GatewaySettings, providers: [ProviderType: any LLMProvider],
+        prices: PriceTable = .shared, logger: Logger, metrics: any MetricsFactory, prompts: PromptResolver? = nil
+    ) {
         self.prompts = prompts
         self.registry = registry
         self.health = health
@@ -131,9 +138,13 @@ public final class Gateway: Sendable {
     /// The models a key may call, for `GET /v1/models`.
     public func modelList() -> JSONValue {
         let created = Int(Date().timeIntervalSince1970)
-        return ["object": "list", "data": .array(registry.all.map { model in
-            ["id": .string(model.name), "object": "model", "created": .number(Double(created)), "owned_by": "tern"]
-        })]
+        return [
+            "object": "list",
+            "data": .array(
+                registry.all.map { model in
+                    ["id": .string(model.name), "object": "model", "created": .number(Double(created)), "owned_by": "tern"]
+                }),
+        ]
     }
 
     // MARK: - Handling
@@ -164,8 +175,9 @@ public final class Gateway: Sendable {
             var prompt: PromptVersion?
             if let reference = try PromptReference.from(body: request.body, headers: request.headers) {
                 guard let prompts else { throw GatewayError.invalid("prompt references are not enabled on this gateway", param: "tern.prompt") }
-                let version = try await prompts.resolve(projectID: request.key.projectID, name: reference.name, label: reference.label,
-                                                        version: reference.version)
+                let version = try await prompts.resolve(
+                    projectID: request.key.projectID, name: reference.name, label: reference.label,
+                    version: reference.version)
                 request.body = try PromptReference.apply(version, variables: reference.variables, to: request.body, operation: request.operation)
                 request.rawBody = nil
                 prompt = version
@@ -173,7 +185,8 @@ public final class Gateway: Sendable {
             var context = try prepare(request, traceID: traceID, start: start)
             context.prompt = prompt
             if let key = context.cacheKey, context.cacheStatus == "miss",
-               let answer = await cache.get(projectID: request.key.projectID, key: key) {
+                let answer = await cache.get(projectID: request.key.projectID, key: key)
+            {
                 context.cacheStatus = "hit"
                 return served(fromCache: answer, request: request, context: context)
             }
@@ -185,8 +198,9 @@ public final class Gateway: Sendable {
         } catch let error as TernError {
             return failure(.from(error), request: request, traceID: traceID, start: start, context: nil, attempts: [])
         } catch {
-            return failure(GatewayError(status: 500, type: "api_error", message: "internal error"), request: request, traceID: traceID,
-                           start: start, context: nil, attempts: [])
+            return failure(
+                GatewayError(status: 500, type: "api_error", message: "internal error"), request: request, traceID: traceID,
+                start: start, context: nil, attempts: [])
         }
     }
 
@@ -198,8 +212,9 @@ public final class Gateway: Sendable {
         }
         guard let model = registry.model(requested) else {
             let known = registry.all.map(\.name).joined(separator: ", ")
-            throw GatewayError(status: 404, type: "invalid_request_error", code: "model_not_found", param: "model",
-                               message: "The model `\(requested)` does not exist or you do not have access to it. Models: \(known.isEmpty ? "none configured" : known)")
+            throw GatewayError(
+                status: 404, type: "invalid_request_error", code: "model_not_found", param: "model",
+                message: "The model `\(requested)` does not exist or you do not have access to it. Models: \(known.isEmpty ? "none configured" : known)")
         }
         switch request.operation {
         case .chat, .messages:
@@ -283,57 +298,66 @@ public final class Gateway: Sendable {
         for (candidateIndex, candidate) in plan.candidates.enumerated() {
             let deployment = candidate.deployment
             guard let provider = registry.providers[deployment.provider], let client = providers[provider.type] else {
-                lastError = UpstreamError(kind: .configuration, message: "deployment \(deployment.name) names provider \(deployment.provider), which is not configured")
+                lastError = UpstreamError(
+                    kind: .configuration, message: "deployment \(deployment.name) names provider \(deployment.provider), which is not configured")
                 attempts.append(Attempt(deployment: deployment.name, error: lastError))
                 continue
             }
-            let call = UpstreamCall(operation: request.operation, body: Self.withModel(context.forwardBody, deployment.model),
-                                    stream: context.stream, deployment: deployment, provider: provider)
+            let call = UpstreamCall(
+                operation: request.operation, body: Self.withModel(context.forwardBody, deployment.model),
+                stream: context.stream, deployment: deployment, provider: provider)
             let retries = candidate.probe ? 0 : model.routing.retries
             var attempt = 0
             while true {
                 if Task.isCancelled {
                     if candidate.probe { health.releaseProbe(model: model.name, deployment: deployment.name) }
-                    return failure(GatewayError(status: 499, type: "api_error", code: "client_closed", message: "the client closed the request"),
-                                   request: request, traceID: context.traceID, start: context.start, context: context, attempts: attempts)
+                    return failure(
+                        GatewayError(status: 499, type: "api_error", code: "client_closed", message: "the client closed the request"),
+                        request: request, traceID: context.traceID, start: context.start, context: context, attempts: attempts)
                 }
                 let started = ContinuousClock.now
                 do {
                     let reason = candidateIndex == 0 ? candidate.reason : "fallback"
                     if context.stream {
                         let events = try await client.stream(call)
-                        return streamed(events, request: request, context: context, deployment: deployment, provider: provider,
-                                        reason: reason, variant: plan.variant, attempts: attempts, started: started)
+                        return streamed(
+                            events, request: request, context: context, deployment: deployment, provider: provider,
+                            reason: reason, variant: plan.variant, attempts: attempts, started: started)
                     }
                     let response = try await client.send(call)
                     let latency = Self.millis(ContinuousClock.now - started)
                     health.recordSuccess(model: model.name, deployment: deployment.name, latencyMs: latency)
-                    return completed(response, request: request, context: context, deployment: deployment, provider: provider,
-                                     reason: reason, variant: plan.variant, attempts: attempts)
+                    return completed(
+                        response, request: request, context: context, deployment: deployment, provider: provider,
+                        reason: reason, variant: plan.variant, attempts: attempts)
                 } catch let error as UpstreamError {
                     lastError = error
                     attempts.append(Attempt(deployment: deployment.name, error: error))
                     metrics.counter("tern_gateway_upstream_errors_total", ["deployment": deployment.name, "kind": error.kind.rawValue]).increment()
                     guard error.isRetryable else {
                         if candidate.probe { health.releaseProbe(model: model.name, deployment: deployment.name) }
-                        return failure(Self.clientError(error, deployment: deployment.name), request: request, traceID: context.traceID,
-                                       start: context.start, context: context, attempts: attempts)
+                        return failure(
+                            Self.clientError(error, deployment: deployment.name), request: request, traceID: context.traceID,
+                            start: context.start, context: context, attempts: attempts)
                     }
                     let rateLimited = error.status == 429
-                    health.recordFailure(model: model.name, deployment: deployment.name, allowedFails: model.routing.allowedFails,
-                                         cooldown: .clampedSeconds(model.routing.cooldownSeconds), rateLimited: rateLimited)
+                    health.recordFailure(
+                        model: model.name, deployment: deployment.name, allowedFails: model.routing.allowedFails,
+                        cooldown: .clampedSeconds(model.routing.cooldownSeconds), rateLimited: rateLimited)
                     // A rate-limited deployment goes straight to the next candidate; others get their retries.
                     if rateLimited || attempt >= retries || health.isCoolingDown(model: model.name, deployment: deployment.name) { break }
                     attempt += 1
                     try? await Task.sleep(for: Self.backoff(attempt: attempt, retryAfter: error.retryAfter))
                 } catch {
                     if candidate.probe { health.releaseProbe(model: model.name, deployment: deployment.name) }
-                    return failure(GatewayError(status: 499, type: "api_error", code: "client_closed", message: "the client closed the request"),
-                                   request: request, traceID: context.traceID, start: context.start, context: context, attempts: attempts)
+                    return failure(
+                        GatewayError(status: 499, type: "api_error", code: "client_closed", message: "the client closed the request"),
+                        request: request, traceID: context.traceID, start: context.start, context: context, attempts: attempts)
                 }
             }
         }
-        let error = lastError.map { Self.clientError($0, deployment: attempts.last?.deployment ?? "") }
+        let error =
+            lastError.map { Self.clientError($0, deployment: attempts.last?.deployment ?? "") }
             ?? GatewayError(status: 503, type: "api_error", code: "no_deployment", message: "no deployment of \(model.name) is available")
         return failure(error, request: request, traceID: context.traceID, start: context.start, context: context, attempts: attempts)
     }
@@ -357,32 +381,45 @@ public final class Gateway: Sendable {
         case .configuration: return GatewayError(status: 503, type: "api_error", code: "gateway_misconfigured", message: "\(prefix): \(error.message)")
         case .status:
             let status = error.status ?? 502
-            if status == 429 { return GatewayError(status: 429, type: "rate_limit_error", code: "upstream_rate_limited", message: "\(prefix) is rate limited: \(error.message)") }
-            if status == 401 || status == 403 {
-                return GatewayError(status: 502, type: "api_error", code: "upstream_auth_failed", message: "\(prefix) refused Tern's credentials (check api_key_env): \(error.message)")
+            if status == 429 {
+                return GatewayError(
+                    status: 429, type: "rate_limit_error", code: "upstream_rate_limited", message: "\(prefix) is rate limited: \(error.message)")
             }
-            if status >= 500 { return GatewayError(status: 502, type: "api_error", code: "upstream_error", message: "\(prefix) returned \(status): \(error.message)") }
+            if status == 401 || status == 403 {
+                return GatewayError(
+                    status: 502, type: "api_error", code: "upstream_auth_failed",
+                    message: "\(prefix) refused Tern's credentials (check api_key_env): \(error.message)")
+            }
+            if status >= 500 {
+                return GatewayError(status: 502, type: "api_error", code: "upstream_error", message: "\(prefix) returned \(status): \(error.message)")
+            }
             let upstream = error.body?["error"]
-            return GatewayError(status: status, type: upstream?["type"]?.string ?? "invalid_request_error", code: upstream?["code"]?.string,
-                                param: upstream?["param"]?.string, message: error.message)
+            return GatewayError(
+                status: status, type: upstream?["type"]?.string ?? "invalid_request_error", code: upstream?["code"]?.string,
+                param: upstream?["param"]?.string, message: error.message)
         }
     }
 
     // MARK: - Outcomes
 
-    func completed(_ response: UpstreamResponse, request: GatewayRequest, context: Context, deployment: DeploymentConfig,
-                   provider: ProviderConfig, reason: String, variant: String?, attempts: [Attempt]) -> GatewayReply {
+    func completed(
+        _ response: UpstreamResponse, request: GatewayRequest, context: Context, deployment: DeploymentConfig,
+        provider: ProviderConfig, reason: String, variant: String?, attempts: [Attempt]
+    ) -> GatewayReply {
         let end = Date()
         let (usage, cost) = account(response.usage, outputText: response.outputText, request: request, context: context, deployment: deployment)
         if let key = context.cacheKey, context.cacheStatus == "miss" {
-            cache.put(projectID: request.key.projectID, key: key,
-                      answer: CachedAnswer(body: response.body, deployment: deployment.name, model: response.model, usage: usage, outputText: response.outputText),
-                      ttlSeconds: context.cacheTTL)
+            cache.put(
+                projectID: request.key.projectID, key: key,
+                answer: CachedAnswer(body: response.body, deployment: deployment.name, model: response.model, usage: usage, outputText: response.outputText),
+                ttlSeconds: context.cacheTTL)
         }
-        record(request: request, context: context, end: end, firstToken: nil, deployment: deployment, provider: provider, servedModel: response.model,
-               reason: reason, variant: variant, attempts: attempts, usage: usage, cost: cost, output: response.outputText, status: 200, error: nil)
-        return GatewayReply(status: 200, headers: headers(context, deployment: deployment.name, variant: variant, json: true), body: .data(response.body),
-                            usage: usage, cost: cost)
+        record(
+            request: request, context: context, end: end, firstToken: nil, deployment: deployment, provider: provider, servedModel: response.model,
+            reason: reason, variant: variant, attempts: attempts, usage: usage, cost: cost, output: response.outputText, status: 200, error: nil)
+        return GatewayReply(
+            status: 200, headers: headers(context, deployment: deployment.name, variant: variant, json: true), body: .data(response.body),
+            usage: usage, cost: cost)
     }
 
     func served(fromCache answer: CachedAnswer, request: GatewayRequest, context: Context) -> GatewayReply {
@@ -390,9 +427,10 @@ public final class Gateway: Sendable {
         metrics.counter("tern_gateway_cache_total", ["result": "hit"]).increment()
         let deployment = context.model.deployment(named: answer.deployment) ?? context.model.deployments[0]
         let provider = registry.providers[deployment.provider]
-        record(request: request, context: context, end: end, firstToken: context.stream ? end : nil, deployment: deployment, provider: provider,
-               servedModel: answer.model, reason: "cache", variant: nil, attempts: [], usage: answer.usage, cost: 0, output: answer.outputText,
-               status: 200, error: nil)
+        record(
+            request: request, context: context, end: end, firstToken: context.stream ? end : nil, deployment: deployment, provider: provider,
+            servedModel: answer.model, reason: "cache", variant: nil, attempts: [], usage: answer.usage, cost: 0, output: answer.outputText,
+            status: 200, error: nil)
         let headers = headers(context, deployment: answer.deployment, variant: nil, json: !context.stream)
         guard context.stream else { return GatewayReply(status: 200, headers: headers, body: .data(answer.body), usage: answer.usage, cost: 0) }
         let body = (try? JSONValue.parse(answer.body)) ?? .null
@@ -406,9 +444,11 @@ public final class Gateway: Sendable {
         return GatewayReply(status: 200, headers: headers, body: .stream(stream))
     }
 
-    func streamed(_ events: AsyncThrowingStream<StreamEvent, any Error>, request: GatewayRequest, context: Context,
-                  deployment: DeploymentConfig, provider: ProviderConfig, reason: String, variant: String?, attempts: [Attempt],
-                  started: ContinuousClock.Instant) -> GatewayReply {
+    func streamed(
+        _ events: AsyncThrowingStream<StreamEvent, any Error>, request: GatewayRequest, context: Context,
+        deployment: DeploymentConfig, provider: ProviderConfig, reason: String, variant: String?, attempts: [Attempt],
+        started: ContinuousClock.Instant
+    ) -> GatewayReply {
         let operation = request.operation
         let (stream, continuation) = AsyncStream<Data>.makeStream(bufferingPolicy: .bufferingOldest(256))
         let task = Task { [self] in
@@ -443,8 +483,9 @@ public final class Gateway: Sendable {
             if cancelled {
                 health.releaseProbe(model: model.name, deployment: deployment.name)
             } else if let failure {
-                health.recordFailure(model: model.name, deployment: deployment.name, allowedFails: model.routing.allowedFails,
-                                     cooldown: .clampedSeconds(model.routing.cooldownSeconds), rateLimited: false)
+                health.recordFailure(
+                    model: model.name, deployment: deployment.name, allowedFails: model.routing.allowedFails,
+                    cooldown: .clampedSeconds(model.routing.cooldownSeconds), rateLimited: false)
                 let error = Self.clientError(failure, deployment: deployment.name)
                 continuation.yield(Self.encodeError(error, operation: operation))
             } else {
@@ -454,16 +495,19 @@ public final class Gateway: Sendable {
             let end = Date()
             let (finalUsage, cost) = account(usage, outputText: text, request: request, context: context, deployment: deployment)
             if failure == nil, !cancelled, let key = context.cacheKey, context.cacheStatus == "miss" {
-                cache.put(projectID: request.key.projectID, key: key,
-                          answer: CachedAnswer(body: assembler.complete().data(), deployment: deployment.name, model: servedModel,
-                                               usage: finalUsage, outputText: text),
-                          ttlSeconds: context.cacheTTL)
+                cache.put(
+                    projectID: request.key.projectID, key: key,
+                    answer: CachedAnswer(
+                        body: assembler.complete().data(), deployment: deployment.name, model: servedModel,
+                        usage: finalUsage, outputText: text),
+                    ttlSeconds: context.cacheTTL)
             }
             let status = cancelled ? 499 : failure == nil ? 200 : Self.clientError(failure!, deployment: deployment.name).status
             let message = cancelled ? "client disconnected mid-stream" : failure.map { "stream broke: \($0.message)" }
-            record(request: request, context: context, end: end, firstToken: firstToken, deployment: deployment, provider: provider,
-                   servedModel: servedModel, reason: reason, variant: variant, attempts: attempts, usage: finalUsage, cost: cost,
-                   output: text, status: status, error: message)
+            record(
+                request: request, context: context, end: end, firstToken: firstToken, deployment: deployment, provider: provider,
+                servedModel: servedModel, reason: reason, variant: variant, attempts: attempts, usage: finalUsage, cost: cost,
+                output: text, status: status, error: message)
             // The trace is queued before the client sees the end of the stream.
             continuation.finish()
         }
@@ -480,15 +524,21 @@ public final class Gateway: Sendable {
             if let last = attempts.last { headers.append((TernHeader.deployment, last.deployment)) }
             headers.append((TernHeader.cache, context.cacheStatus))
             let deployment = attempts.last.flatMap { context.model.deployment(named: $0.deployment) }
-            record(request: request, context: context, end: Date(), firstToken: nil, deployment: deployment,
-                   provider: deployment.flatMap { registry.providers[$0.provider] }, servedModel: nil, reason: nil, variant: nil,
-                   attempts: attempts, usage: nil, cost: nil, output: nil, status: error.status, error: error.message)
+            record(
+                request: request, context: context, end: Date(), firstToken: nil, deployment: deployment,
+                provider: deployment.flatMap { registry.providers[$0.provider] }, servedModel: nil, reason: nil, variant: nil,
+                attempts: attempts, usage: nil, cost: nil, output: nil, status: error.status, error: error.message)
         } else if error.status != 401 {
             // Rejected before routing (bad request, unknown model, limit): still traced, so operators see refusals.
             recordRejection(request: request, traceID: traceID, start: start, error: error)
         }
-        metrics.counter("tern_gateway_requests_total", ["model": context?.requestedModel ?? "-", "deployment": attempts.last?.deployment ?? "-",
-                                                         "status": String(error.status)]).increment()
+        metrics.counter(
+            "tern_gateway_requests_total",
+            [
+                "model": context?.requestedModel ?? "-", "deployment": attempts.last?.deployment ?? "-",
+                "status": String(error.status),
+            ]
+        ).increment()
         return GatewayReply(status: error.status, headers: headers, body: .data(error.body(for: request.operation).data()))
     }
 
@@ -503,19 +553,24 @@ public final class Gateway: Sendable {
     }
 
     /// Final usage (estimated when the provider gave none) and cost; settles the key's reservation.
-    func account(_ reported: TokenUsage?, outputText: String?, request: GatewayRequest, context: Context,
-                 deployment: DeploymentConfig) -> (TokenUsage, Double?) {
-        var usage = reported ?? TokenUsage(
-            inputTokens: TokenUsage.estimateTokens(Self.inputText(context.forwardBody, operation: request.operation)),
-            outputTokens: TokenUsage.estimateTokens(outputText ?? ""), estimated: true)
+    func account(
+        _ reported: TokenUsage?, outputText: String?, request: GatewayRequest, context: Context,
+        deployment: DeploymentConfig
+    ) -> (TokenUsage, Double?) {
+        var usage =
+            reported
+            ?? TokenUsage(
+                inputTokens: TokenUsage.estimateTokens(Self.inputText(context.forwardBody, operation: request.operation)),
+                outputTokens: TokenUsage.estimateTokens(outputText ?? ""), estimated: true)
         // An upstream's counts are not trusted to be sane: bounded like ingested ones.
         usage.inputTokens = min(max(usage.inputTokens, 0), InputBounds.maxTokens)
         usage.outputTokens = min(max(usage.outputTokens, 0), InputBounds.maxTokens)
         usage.cachedTokens = usage.cachedTokens.map { min(max($0, 0), InputBounds.maxTokens) }
         usage.reasoningTokens = usage.reasoningTokens.map { min(max($0, 0), InputBounds.maxTokens) }
         if reported != nil, usage.inputTokens == 0, usage.outputTokens == 0, !(outputText ?? "").isEmpty {
-            usage = TokenUsage(inputTokens: TokenUsage.estimateTokens(Self.inputText(context.forwardBody, operation: request.operation)),
-                               outputTokens: TokenUsage.estimateTokens(outputText ?? ""), estimated: true)
+            usage = TokenUsage(
+                inputTokens: TokenUsage.estimateTokens(Self.inputText(context.forwardBody, operation: request.operation)),
+                outputTokens: TokenUsage.estimateTokens(outputText ?? ""), estimated: true)
         }
         let cost = price(deployment).map { $0.cost(usage) }
         limiter.settle(context.reservation, tokens: usage.totalTokens, cost: cost ?? 0)
@@ -524,9 +579,11 @@ public final class Gateway: Sendable {
 
     // MARK: - Traces
 
-    func record(request: GatewayRequest, context: Context, end: Date, firstToken: Date?, deployment: DeploymentConfig?, provider: ProviderConfig?,
-                servedModel: String?, reason: String?, variant: String?, attempts: [Attempt], usage: TokenUsage?, cost: Double?,
-                output: String?, status: Int, error: String?) {
+    func record(
+        request: GatewayRequest, context: Context, end: Date, firstToken: Date?, deployment: DeploymentConfig?, provider: ProviderConfig?,
+        servedModel: String?, reason: String?, variant: String?, attempts: [Attempt], usage: TokenUsage?, cost: Double?,
+        output: String?, status: Int, error: String?
+    ) {
         let limit = settings.traceBodyLimitBytes
         let inputBody = Self.cap(request.rawBody.map { String(decoding: $0, as: UTF8.self) } ?? context.forwardBody.jsonString(), limit)
         var route = reason ?? ""
@@ -536,13 +593,16 @@ public final class Gateway: Sendable {
             route += route.isEmpty ? "failed: \(summary)" : " after \(summary)"
         }
         var parameters: [String: JSONValue] = [:]
-        for name in ["temperature", "top_p", "max_tokens", "max_completion_tokens", "n", "stop", "presence_penalty", "frequency_penalty",
-                     "seed", "response_format", "tool_choice", "stream"] {
+        for name in [
+            "temperature", "top_p", "max_tokens", "max_completion_tokens", "n", "stop", "presence_penalty", "frequency_penalty",
+            "seed", "response_format", "tool_choice", "stream",
+        ] {
             if let value = context.forwardBody[name] { parameters[name] = value }
         }
         let level: ObservationLevel = error == nil ? .default : status == 499 ? .warning : .error
         let observation = Observation(
-            id: TernID.makeTimeOrdered(), traceID: context.traceID, projectID: request.key.projectID, type: request.operation == .embedding ? .embedding : .generation,
+            id: TernID.makeTimeOrdered(), traceID: context.traceID, projectID: request.key.projectID,
+            type: request.operation == .embedding ? .embedding : .generation,
             name: Self.operationName(request.operation), startTime: context.start, endTime: end, completionStartTime: firstToken,
             model: servedModel ?? deployment?.model, provider: provider?.name, modelParameters: parameters.isEmpty ? nil : .object(parameters),
             input: inputBody, output: output.map { Self.cap($0, limit) }, usage: usage, cost: cost,
@@ -578,9 +638,10 @@ public final class Gateway: Sendable {
             startTime: start, endTime: Date(), level: .error, statusMessage: error.message,
             metadata: ["api_key_id": .string(request.key.id), "api_key": .string(request.key.name)],
             requestedModel: requested, statusCode: error.status)
-        let trace = Trace(id: traceID, projectID: request.key.projectID, name: "\(Self.operationName(request.operation)) \(requested ?? "?")",
-                          userID: request.headers[TernHeader.user] ?? request.body["user"]?.string, sessionID: request.headers[TernHeader.session],
-                          startTime: start, endTime: Date())
+        let trace = Trace(
+            id: traceID, projectID: request.key.projectID, name: "\(Self.operationName(request.operation)) \(requested ?? "?")",
+            userID: request.headers[TernHeader.user] ?? request.body["user"]?.string, sessionID: request.headers[TernHeader.session],
+            startTime: start, endTime: Date())
         traces.enqueue(TraceBatchItem(trace: trace, observations: [observation]))
     }
 
@@ -645,7 +706,8 @@ public final class Gateway: Sendable {
 
     static func validTraceID(_ value: String?) -> String? {
         guard let value, !value.isEmpty, value.count <= 128,
-              value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
+            value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+        else { return nil }
         return value
     }
 }

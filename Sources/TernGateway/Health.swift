@@ -58,8 +58,10 @@ public final class HealthTracker: Sendable {
     }
 
     /// Counts a failure; `allowedFails` in a row, a failed probe, or a rate limit start a cooldown.
-    public func recordFailure(model: String, deployment: String, allowedFails: Int, cooldown: Duration, rateLimited: Bool,
-                              now: ContinuousClock.Instant = .now) {
+    public func recordFailure(
+        model: String, deployment: String, allowedFails: Int, cooldown: Duration, rateLimited: Bool,
+        now: ContinuousClock.Instant = .now
+    ) {
         states.withLock { states in
             var state = states[Self.key(model, deployment)] ?? State()
             state.consecutiveFailures += 1

@@ -75,7 +75,9 @@ public final class KeyLimiter: Sendable {
     }
 
     /// Admits a request or throws a `rateLimited` error naming the limit.
-    public func admit(key: APIKey, estimatedTokens: Int, worstCaseCost: Double, now: ContinuousClock.Instant = .now, date: Date = Date()) async throws -> Reservation? {
+    public func admit(
+        key: APIKey, estimatedTokens: Int, worstCaseCost: Double, now: ContinuousClock.Instant = .now, date: Date = Date()
+    ) async throws -> Reservation? {
         let limits = key.limits
         if limits.isUnlimited { return nil }
         let period = limits.budgetUSD != nil ? limits.budgetPeriod.label(for: date) : nil
@@ -95,31 +97,37 @@ public final class KeyLimiter: Sendable {
             let own = window.total
             let others = Self.othersInLastMinute(state.others[key.id], date: date)
             if let rpm = limits.requestsPerMinute, own.requests + others.requests >= rpm {
-                throw TernError(.rateLimited, code: "rpm_limit_exceeded",
-                                message: "API key \"\(key.name)\" allows \(rpm) requests per minute; try again shortly")
+                throw TernError(
+                    .rateLimited, code: "rpm_limit_exceeded",
+                    message: "API key \"\(key.name)\" allows \(rpm) requests per minute; try again shortly")
             }
             if let tpm = limits.tokensPerMinute {
                 let used = own.tokens + others.tokens
                 if used + estimatedTokens > tpm {
-                    throw TernError(.rateLimited, code: "tpm_limit_exceeded",
-                                    message: "API key \"\(key.name)\" allows \(tpm) tokens per minute (\(used) used, this request needs about \(estimatedTokens))")
+                    throw TernError(
+                        .rateLimited, code: "tpm_limit_exceeded",
+                        message: "API key \"\(key.name)\" allows \(tpm) tokens per minute (\(used) used, this request needs about \(estimatedTokens))")
                 }
             }
             if let budget = limits.budgetUSD, let period {
                 var current = state.budgets[key.id] ?? Budget(period: period, spent: 0, reserved: 0)
                 if current.spent + current.reserved + worstCaseCost > budget + 1e-12 {
-                    throw TernError(.rateLimited, code: "budget_exceeded",
-                                    message: String(format: "API key \"%@\" has a budget of $%.4f per %@: $%.4f spent, $%.4f reserved by calls in flight, this call may cost up to $%.4f",
-                                                    key.name, budget, limits.budgetPeriod.rawValue, current.spent, current.reserved, worstCaseCost))
+                    throw TernError(
+                        .rateLimited, code: "budget_exceeded",
+                        message: String(
+                            format:
+                                "API key \"%@\" has a budget of $%.4f per %@: $%.4f spent, $%.4f reserved by calls in flight, this call may cost up to $%.4f",
+                            key.name, budget, limits.budgetPeriod.rawValue, current.spent, current.reserved, worstCaseCost))
                 }
                 current.reserved += worstCaseCost
                 state.budgets[key.id] = current
             }
             window.add(second: second, requests: 1, tokens: estimatedTokens)
             state.windows[key.id] = window
-            return Reservation(keyID: key.id, second: second, estimatedTokens: estimatedTokens, period: period,
-                               reservedCost: limits.budgetUSD != nil ? worstCaseCost : 0,
-                               projectID: key.projectID)
+            return Reservation(
+                keyID: key.id, second: second, estimatedTokens: estimatedTokens, period: period,
+                reservedCost: limits.budgetUSD != nil ? worstCaseCost : 0,
+                projectID: key.projectID)
         }
     }
 
@@ -179,8 +187,9 @@ public final class KeyLimiter: Sendable {
         let covered = 1 - (seconds / 60 - Double(minute))
         let current = counts[minute] ?? RateUsage(requests: 0, tokens: 0)
         let previous = counts[minute - 1] ?? RateUsage(requests: 0, tokens: 0)
-        return RateUsage(requests: current.requests + Int((Double(previous.requests) * covered).rounded(.up)),
-                         tokens: current.tokens + Int((Double(previous.tokens) * covered).rounded(.up)))
+        return RateUsage(
+            requests: current.requests + Int((Double(previous.requests) * covered).rounded(.up)),
+            tokens: current.tokens + Int((Double(previous.tokens) * covered).rounded(.up)))
     }
 
     /// What this process admitted per key with limits, per minute, for the other replicas.

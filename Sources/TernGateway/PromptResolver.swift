@@ -60,7 +60,9 @@ struct PromptReference {
         guard let name = tern?["prompt"]?.string ?? headers[TernHeader.prompt] else { return nil }
         var version = tern?["version"]?.int
         if version == nil, let text = headers[TernHeader.promptVersion] {
-            guard let number = Int(text) else { throw GatewayError.invalid("x-tern-prompt-version: expected a version number", param: TernHeader.promptVersion) }
+            guard let number = Int(text) else {
+                throw GatewayError.invalid("x-tern-prompt-version: expected a version number", param: TernHeader.promptVersion)
+            }
             version = number
         }
         var variables: [String: JSONValue] = [:]
@@ -83,7 +85,8 @@ struct PromptReference {
         }
         switch operation {
         case .chat, .messages:
-            var messages: [JSONValue] = version.kind == .chat
+            var messages: [JSONValue] =
+                version.kind == .chat
                 ? rendered.messages.map { .object(["role": .string($0.role), "content": .string($0.content)]) }
                 : [.object(["role": "user", "content": .string(rendered.text ?? "")])]
             if operation == .messages, let system = messages.first, system["role"]?.string == "system" {

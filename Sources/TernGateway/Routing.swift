@@ -12,8 +12,10 @@ public struct RoutingInput: Sendable {
     public var keyName: String
     public var metadata: [String: String]
 
-    public init(requestedModel: String, task: String? = nil, tags: [String] = [], user: String? = nil, session: String? = nil,
-                keyID: String, keyName: String, metadata: [String: String] = [:]) {
+    public init(
+        requestedModel: String, task: String? = nil, tags: [String] = [], user: String? = nil, session: String? = nil,
+        keyID: String, keyName: String, metadata: [String: String] = [:]
+    ) {
         self.requestedModel = requestedModel
         self.task = task
         self.tags = tags
@@ -60,11 +62,12 @@ public enum Router {
         if primary == nil, !routing.split.isEmpty {
             let arms = routing.split.filter { $0.value > 0 }.sorted { $0.key < $1.key }
             let total = arms.reduce(0) { $0 + $1.value }
-            let stickyValue: String? = switch routing.sticky {
-            case .user?: input.user
-            case .session?: input.session
-            case nil: nil
-            }
+            let stickyValue: String? =
+                switch routing.sticky {
+                case .user?: input.user
+                case .session?: input.session
+                case nil: nil
+                }
             let point: Double
             if let stickyValue, !stickyValue.isEmpty {
                 point = unitHash("\(model.name)\u{1}\(stickyValue)")
@@ -87,7 +90,9 @@ public enum Router {
             let usable = model.deployments.filter { !health.isCoolingDown(model: model.name, deployment: $0.name) }
             let pool = usable.isEmpty ? model.deployments : usable
             // Unmeasured deployments go first, so every one gets an estimate.
-            primary = pool.min { (health.latency(model: model.name, deployment: $0.name) ?? -1) < (health.latency(model: model.name, deployment: $1.name) ?? -1) }
+            primary = pool.min {
+                (health.latency(model: model.name, deployment: $0.name) ?? -1) < (health.latency(model: model.name, deployment: $1.name) ?? -1)
+            }
             reason = "least_latency"
         }
         let first = primary ?? model.deployments[0]

@@ -80,20 +80,26 @@ public struct StreamAssembler: Sendable {
         var out: [String: JSONValue] = [
             "id": .string(id ?? TernID.make()), "object": isChat ? "chat.completion" : "text_completion", "created": created,
             "model": .string(model ?? ""),
-            "choices": .array(choices.keys.sorted().map { index in
-                let entry = choices[index]!
-                if !isChat {
-                    return ["index": .number(Double(index)), "text": .string(entry.content), "finish_reason": entry.finish, "logprobs": .null]
-                }
-                var message: [String: JSONValue] = ["role": "assistant", "content": entry.content.isEmpty && !entry.tools.isEmpty ? .null : .string(entry.content)]
-                if !entry.tools.isEmpty {
-                    message["tool_calls"] = .array(entry.tools.keys.sorted().map { toolIndex in
-                        let tool = entry.tools[toolIndex]!
-                        return ["id": .string(tool.id), "type": "function", "function": ["name": .string(tool.name), "arguments": .string(tool.arguments)]]
-                    })
-                }
-                return ["index": .number(Double(index)), "message": .object(message), "finish_reason": entry.finish, "logprobs": .null]
-            }),
+            "choices": .array(
+                choices.keys.sorted().map { index in
+                    let entry = choices[index]!
+                    if !isChat {
+                        return ["index": .number(Double(index)), "text": .string(entry.content), "finish_reason": entry.finish, "logprobs": .null]
+                    }
+                    var message: [String: JSONValue] = [
+                        "role": "assistant", "content": entry.content.isEmpty && !entry.tools.isEmpty ? .null : .string(entry.content),
+                    ]
+                    if !entry.tools.isEmpty {
+                        message["tool_calls"] = .array(
+                            entry.tools.keys.sorted().map { toolIndex in
+                                let tool = entry.tools[toolIndex]!
+                                return [
+                                    "id": .string(tool.id), "type": "function", "function": ["name": .string(tool.name), "arguments": .string(tool.arguments)],
+                                ]
+                            })
+                    }
+                    return ["index": .number(Double(index)), "message": .object(message), "finish_reason": entry.finish, "logprobs": .null]
+                }),
         ]
         if let usage { out["usage"] = usage }
         return .object(out)
@@ -115,26 +121,47 @@ public struct StreamAssembler: Sendable {
                 if block["type"]?.string == "tool_use" {
                     var opening = block.object ?? [:]
                     opening["input"] = .object([:])
-                    events.append(StreamEvent(name: "content_block_start", data: ["type": "content_block_start", "index": position, "content_block": .object(opening)]))
-                    events.append(StreamEvent(name: "content_block_delta", data: ["type": "content_block_delta", "index": position,
-                                                                                 "delta": ["type": "input_json_delta", "partial_json": .string((block["input"] ?? .object([:])).jsonString())]]))
+                    events.append(
+                        StreamEvent(name: "content_block_start", data: ["type": "content_block_start", "index": position, "content_block": .object(opening)]))
+                    events.append(
+                        StreamEvent(
+                            name: "content_block_delta",
+                            data: [
+                                "type": "content_block_delta", "index": position,
+                                "delta": ["type": "input_json_delta", "partial_json": .string((block["input"] ?? .object([:])).jsonString())],
+                            ]))
                 } else {
-                    events.append(StreamEvent(name: "content_block_start", data: ["type": "content_block_start", "index": position, "content_block": ["type": "text", "text": ""]]))
+                    events.append(
+                        StreamEvent(
+                            name: "content_block_start",
+                            data: ["type": "content_block_start", "index": position, "content_block": ["type": "text", "text": ""]]))
                     let text = block["text"]?.string ?? ""
-                    events.append(StreamEvent(name: "content_block_delta", data: ["type": "content_block_delta", "index": position,
-                                                                                 "delta": ["type": "text_delta", "text": .string(text)]], text: text))
+                    events.append(
+                        StreamEvent(
+                            name: "content_block_delta",
+                            data: [
+                                "type": "content_block_delta", "index": position,
+                                "delta": ["type": "text_delta", "text": .string(text)],
+                            ], text: text))
                 }
                 events.append(StreamEvent(name: "content_block_stop", data: ["type": "content_block_stop", "index": position]))
             }
-            events.append(StreamEvent(name: "message_delta", data: ["type": "message_delta",
-                                                                     "delta": ["stop_reason": body["stop_reason"] ?? .null, "stop_sequence": .null],
-                                                                     "usage": ["output_tokens": body["usage"]?["output_tokens"] ?? 0]]))
+            events.append(
+                StreamEvent(
+                    name: "message_delta",
+                    data: [
+                        "type": "message_delta",
+                        "delta": ["stop_reason": body["stop_reason"] ?? .null, "stop_sequence": .null],
+                        "usage": ["output_tokens": body["usage"]?["output_tokens"] ?? 0],
+                    ]))
             events.append(StreamEvent(name: "message_stop", data: ["type": "message_stop"]))
             return events
         }
         let isChat = operation == .chat
-        let base: [String: JSONValue] = ["id": body["id"] ?? .string(TernID.make()), "object": isChat ? "chat.completion.chunk" : "text_completion",
-                                         "created": body["created"] ?? 0, "model": body["model"] ?? ""]
+        let base: [String: JSONValue] = [
+            "id": body["id"] ?? .string(TernID.make()), "object": isChat ? "chat.completion.chunk" : "text_completion",
+            "created": body["created"] ?? 0, "model": body["model"] ?? "",
+        ]
         func chunk(_ choices: [JSONValue]) -> JSONValue {
             var out = base
             out["choices"] = .array(choices)
@@ -150,14 +177,27 @@ public struct StreamAssembler: Sendable {
                     events.append(StreamEvent(data: chunk([["index": index, "delta": ["content": .string(text)], "finish_reason": .null]]), text: text))
                 }
                 for (toolIndex, call) in (message?["tool_calls"]?.array ?? []).enumerated() {
-                    events.append(StreamEvent(data: chunk([["index": index, "delta": ["tool_calls": [[
-                        "index": .number(Double(toolIndex)), "id": call["id"] ?? "", "type": "function", "function": call["function"] ?? [:],
-                    ]]], "finish_reason": .null]])))
+                    events.append(
+                        StreamEvent(
+                            data: chunk([
+                                [
+                                    "index": index,
+                                    "delta": [
+                                        "tool_calls": [
+                                            [
+                                                "index": .number(Double(toolIndex)), "id": call["id"] ?? "", "type": "function",
+                                                "function": call["function"] ?? [:],
+                                            ]
+                                        ]
+                                    ], "finish_reason": .null,
+                                ]
+                            ])))
                 }
                 events.append(StreamEvent(data: chunk([["index": index, "delta": [:], "finish_reason": choice["finish_reason"] ?? "stop"]])))
             } else {
                 let text = choice["text"]?.string ?? ""
-                events.append(StreamEvent(data: chunk([["index": index, "text": .string(text), "finish_reason": choice["finish_reason"] ?? "stop"]]), text: text))
+                events.append(
+                    StreamEvent(data: chunk([["index": index, "text": .string(text), "finish_reason": choice["finish_reason"] ?? "stop"]]), text: text))
             }
         }
         if includeUsage, let usage = body["usage"] {

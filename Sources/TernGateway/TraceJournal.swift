@@ -3,7 +3,7 @@ public import Logging
 import Synchronization
 import TernCore
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An append-only file of the gateway's traces, written before a call's response completes, so that a
@@ -107,8 +107,12 @@ public final class TraceJournal: Sendable {
         _ = Self.openCurrent(&state, folder: folder, segmentBytes: segmentBytes)
         self.state = Mutex(state)
         if !adopted.isEmpty {
-            logger.notice("trace journal: replaying traces of an earlier run", metadata: ["files": .stringConvertible(adopted.count),
-                                                                                       "bytes": .stringConvertible(adoptedBytes)])
+            logger.notice(
+                "trace journal: replaying traces of an earlier run",
+                metadata: [
+                    "files": .stringConvertible(adopted.count),
+                    "bytes": .stringConvertible(adoptedBytes),
+                ])
         }
     }
 
@@ -226,8 +230,7 @@ public final class TraceJournal: Sendable {
     func appendSpilled(_ line: [UInt8]) -> Position? {
         guard let position = append(line) else { return nil }
         state.withLock { state in
-            if state.current.number == position.segment { state.current.needsReplay = true }
-            else { state.closed[position.segment]?.needsReplay = true }
+            if state.current.number == position.segment { state.current.needsReplay = true } else { state.closed[position.segment]?.needsReplay = true }
         }
         return position
     }
@@ -279,8 +282,9 @@ public final class TraceJournal: Sendable {
             unlink(state.current.path)
             unlink((folder as NSString).appendingPathComponent("\(state.current.number + 1).jsonl"))
             state.totalBytes -= state.current.bytes
-            state.current = Segment(number: state.current.number + 2,
-                                    path: (folder as NSString).appendingPathComponent("\(state.current.number + 2).jsonl"))
+            state.current = Segment(
+                number: state.current.number + 2,
+                path: (folder as NSString).appendingPathComponent("\(state.current.number + 2).jsonl"))
         }
     }
 

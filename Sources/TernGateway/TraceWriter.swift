@@ -77,9 +77,11 @@ public final class TraceWriter: Sendable {
     /// Between two replays of journal files while the store refuses them.
     let replayInterval: Duration
 
-    public init(store: any TernStore, capacity: Int, capacityBytes: Int = 64 << 20, batchSize: Int = 1000,
-                lingering: Duration = .milliseconds(20), journal: TraceJournal? = nil, health: WriteHealth = WriteHealth(),
-                attempts: Int = 5, replayInterval: Duration = .seconds(2), logger: Logger) {
+    public init(
+        store: any TernStore, capacity: Int, capacityBytes: Int = 64 << 20, batchSize: Int = 1000,
+        lingering: Duration = .milliseconds(20), journal: TraceJournal? = nil, health: WriteHealth = WriteHealth(),
+        attempts: Int = 5, replayInterval: Duration = .seconds(2), logger: Logger
+    ) {
         self.store = store
         self.capacity = capacity
         self.capacityBytes = capacityBytes
@@ -112,8 +114,9 @@ public final class TraceWriter: Sendable {
 
     public var stats: Stats {
         state.withLock {
-            Stats(pending: $0.queue.count, pendingBytes: $0.queuedBytes, written: $0.written, failed: $0.failed, lost: $0.lost,
-                  replayed: $0.replayed, retrying: $0.retry.count + $0.retryInFlight, spilled: $0.spilled)
+            Stats(
+                pending: $0.queue.count, pendingBytes: $0.queuedBytes, written: $0.written, failed: $0.failed, lost: $0.lost,
+                replayed: $0.replayed, retrying: $0.retry.count + $0.retryInFlight, spilled: $0.spilled)
         }
     }
 
@@ -153,10 +156,14 @@ public final class TraceWriter: Sendable {
             return (true, ready, 0)
         }
         for waiter in ready { waiter.resume() }
-        if accepted { signalContinuation.yield() } else if dropped % 1000 == 1 {
-            logger.warning("trace queue full: traces are being dropped", metadata: [
-                "capacity": .stringConvertible(capacity), "capacity_bytes": .stringConvertible(capacityBytes), "dropped": .stringConvertible(dropped),
-            ])
+        if accepted {
+            signalContinuation.yield()
+        } else if dropped % 1000 == 1 {
+            logger.warning(
+                "trace queue full: traces are being dropped",
+                metadata: [
+                    "capacity": .stringConvertible(capacity), "capacity_bytes": .stringConvertible(capacityBytes), "dropped": .stringConvertible(dropped),
+                ])
         }
         return accepted
     }
@@ -252,10 +259,12 @@ public final class TraceWriter: Sendable {
                 if let reason { health.recordFailure(reason) }
                 attempt += 1
                 if attempt >= attempts {
-                    logger.error("could not write traces", metadata: [
-                        "count": .stringConvertible(items.count), "error": "\(error)",
-                        "kept": .string(journal == nil ? "no: lost" : "in the journal, replayed when the store takes writes"),
-                    ])
+                    logger.error(
+                        "could not write traces",
+                        metadata: [
+                            "count": .stringConvertible(items.count), "error": "\(error)",
+                            "kept": .string(journal == nil ? "no: lost" : "in the journal, replayed when the store takes writes"),
+                        ])
                     return false
                 }
                 logger.warning("trace write failed; retrying", metadata: ["attempt": .stringConvertible(attempt), "error": "\(error)"])
@@ -271,7 +280,9 @@ public final class TraceWriter: Sendable {
         let ok = await insert(batch.map(\.item))
         journal?.settle(batch.compactMap(\.segment), failed: !ok)
         let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            if ok { state.written += batch.count } else {
+            if ok {
+                state.written += batch.count
+            } else {
                 state.failed += batch.count
                 for queued in batch where queued.segment == nil {
                     if state.retryBytes + queued.bytes <= capacityBytes {

@@ -98,10 +98,13 @@ public struct IngestBatchMapper {
                 estimated = usage.estimated
             }
             let levelText = try reader.string("level")?.uppercased()
-            let level = try levelText.map { text -> ObservationLevel in
-                guard let level = ObservationLevel(rawValue: text) else { throw TernError.invalid("\(at).body.level", "expected DEBUG, DEFAULT, WARNING or ERROR") }
-                return level
-            } ?? .default
+            let level =
+                try levelText.map { text -> ObservationLevel in
+                    guard let level = ObservationLevel(rawValue: text) else {
+                        throw TernError.invalid("\(at).body.level", "expected DEBUG, DEFAULT, WARNING or ERROR")
+                    }
+                    return level
+                } ?? .default
             let observation = Observation(
                 id: try reader.id("id") ?? eventID, traceID: traceID, projectID: projectID, parentID: try reader.id("parent_observation_id"),
                 type: kind, name: try reader.string("name"), startTime: start, endTime: end, completionStartTime: try reader.date("completion_start_time"),
@@ -116,7 +119,9 @@ public struct IngestBatchMapper {
             guard let name = try reader.string("name"), !name.isEmpty else { throw TernError.invalid("\(at).body.name", "required") }
             guard let value = body["value"] else { throw TernError.invalid("\(at).body.value", "required") }
             let declared = try reader.string("data_type").map { text -> ScoreDataType in
-                guard let type = ScoreDataType(rawValue: text.lowercased()) else { throw TernError.invalid("\(at).body.data_type", "expected numeric, categorical or boolean") }
+                guard let type = ScoreDataType(rawValue: text.lowercased()) else {
+                    throw TernError.invalid("\(at).body.data_type", "expected numeric, categorical or boolean")
+                }
                 return type
             }
             if configs[name] == nil { configs[name] = .some(try await scoreConfigs.get(projectID: projectID, name: name)) }
@@ -127,20 +132,27 @@ public struct IngestBatchMapper {
             } catch let error as TernError {
                 throw TernError.invalid("\(at).body.value", error.message)
             }
-            let source = try reader.string("source").map { text -> ScoreSource in
-                guard let source = ScoreSource(rawValue: text.lowercased()) else { throw TernError.invalid("\(at).body.source", "expected human, model, rule or api") }
-                return source
-            } ?? .api
-            let score = Score(id: try reader.id("id") ?? eventID, projectID: projectID, traceID: traceID, observationID: try reader.id("observation_id"),
-                              name: name, dataType: dataType, numericValue: number, stringValue: text, source: source,
-                              comment: try reader.string("comment"), author: try reader.string("author"), configID: config?.id,
-                              createdAt: try reader.date("timestamp") ?? eventTime)
+            let source =
+                try reader.string("source").map { text -> ScoreSource in
+                    guard let source = ScoreSource(rawValue: text.lowercased()) else {
+                        throw TernError.invalid("\(at).body.source", "expected human, model, rule or api")
+                    }
+                    return source
+                } ?? .api
+            let score = Score(
+                id: try reader.id("id") ?? eventID, projectID: projectID, traceID: traceID, observationID: try reader.id("observation_id"),
+                name: name, dataType: dataType, numericValue: number, stringValue: text, source: source,
+                comment: try reader.string("comment"), author: try reader.string("author"), configID: config?.id,
+                createdAt: try reader.date("timestamp") ?? eventTime)
             if let config {
-                do { try config.validate(score) } catch let error as TernError { throw TernError.invalid("\(at).body.\(error.field ?? "value")", error.message) }
+                do { try config.validate(score) } catch let error as TernError {
+                    throw TernError.invalid("\(at).body.\(error.field ?? "value")", error.message)
+                }
             }
             return .score(score)
         default:
-            throw TernError.invalid("\(at).type", "unknown event type \"\(type)\" (trace-create, observation-create, span-create, generation-create, event-create, score-create)")
+            throw TernError.invalid(
+                "\(at).type", "unknown event type \"\(type)\" (trace-create, observation-create, span-create, generation-create, event-create, score-create)")
         }
     }
 }

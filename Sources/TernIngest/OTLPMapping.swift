@@ -19,8 +19,10 @@ public enum OTLPMapping {
         public var statusMessage: String?
         public var resource: [String: JSONValue]
 
-        public init(traceID: String, spanID: String, parentSpanID: String?, name: String, startNanos: UInt64, endNanos: UInt64,
-                    attributes: [String: JSONValue], statusCode: Int, statusMessage: String?, resource: [String: JSONValue]) {
+        public init(
+            traceID: String, spanID: String, parentSpanID: String?, name: String, startNanos: UInt64, endNanos: UInt64,
+            attributes: [String: JSONValue], statusCode: Int, statusMessage: String?, resource: [String: JSONValue]
+        ) {
             self.traceID = traceID
             self.spanID = spanID
             self.parentSpanID = parentSpanID
@@ -55,14 +57,15 @@ public enum OTLPMapping {
                     if let parent, !isHexID(parent, length: 16) {
                         throw TernError.invalid("\(at).parentSpanId", "expected 16 hex characters or nothing")
                     }
-                    out.append(Span(
-                        traceID: traceID.lowercased(), spanID: spanID.lowercased(), parentSpanID: parent?.lowercased(),
-                        name: span["name"]?.string ?? "",
-                        startNanos: try nanos(span["startTimeUnixNano"] ?? span["start_time_unix_nano"], field: "\(at).startTimeUnixNano"),
-                        endNanos: try nanos(span["endTimeUnixNano"] ?? span["end_time_unix_nano"], field: "\(at).endTimeUnixNano"),
-                        attributes: attributes(span["attributes"]),
-                        statusCode: span["status"]?["code"]?.int ?? 0, statusMessage: span["status"]?["message"]?.string,
-                        resource: resource))
+                    out.append(
+                        Span(
+                            traceID: traceID.lowercased(), spanID: spanID.lowercased(), parentSpanID: parent?.lowercased(),
+                            name: span["name"]?.string ?? "",
+                            startNanos: try nanos(span["startTimeUnixNano"] ?? span["start_time_unix_nano"], field: "\(at).startTimeUnixNano"),
+                            endNanos: try nanos(span["endTimeUnixNano"] ?? span["end_time_unix_nano"], field: "\(at).endTimeUnixNano"),
+                            attributes: attributes(span["attributes"]),
+                            statusCode: span["status"]?["code"]?.int ?? 0, statusMessage: span["status"]?["message"]?.string,
+                            resource: resource))
                 }
             }
         }
@@ -131,7 +134,8 @@ public enum OTLPMapping {
                 return nil
             }
             let start = try InputBounds.date(seconds: Double(span.startNanos) / 1e9, field: "span \(span.spanID): startTimeUnixNano")
-            let end = span.endNanos > 0
+            let end =
+                span.endNanos > 0
                 ? try InputBounds.date(seconds: Double(span.endNanos) / 1e9, field: "span \(span.spanID): endTimeUnixNano") : nil
             let operation = string("gen_ai.operation.name")
             let isGenAI = a.keys.contains { $0.hasPrefix("gen_ai.") } || a["llm.model_name"] != nil || a["openinference.span.kind"]?.string == "LLM"
@@ -141,9 +145,13 @@ public enum OTLPMapping {
             case "execute_tool"?: type = .tool
             case "invoke_agent"?, "create_agent"?: type = .span
             default:
-                if a["openinference.span.kind"]?.string == "TOOL" { type = .tool }
-                else if a["openinference.span.kind"]?.string == "RETRIEVER" { type = .retrieval }
-                else { type = isGenAI ? .generation : .span }
+                if a["openinference.span.kind"]?.string == "TOOL" {
+                    type = .tool
+                } else if a["openinference.span.kind"]?.string == "RETRIEVER" {
+                    type = .retrieval
+                } else {
+                    type = isGenAI ? .generation : .span
+                }
             }
             let model = string("gen_ai.response.model", "gen_ai.request.model", "llm.model_name")
             let provider = string("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
@@ -151,12 +159,15 @@ public enum OTLPMapping {
             let input = try int("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
             let output = try int("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion")
             if input != nil || output != nil {
-                usage = TokenUsage(inputTokens: input ?? 0, outputTokens: output ?? 0,
-                                   cachedTokens: try int("gen_ai.usage.cache_read.input_tokens", "llm.token_count.prompt_details.cache_read"))
+                usage = TokenUsage(
+                    inputTokens: input ?? 0, outputTokens: output ?? 0,
+                    cachedTokens: try int("gen_ai.usage.cache_read.input_tokens", "llm.token_count.prompt_details.cache_read"))
             }
             var parameters: [String: JSONValue] = [:]
-            for (key, name) in [("gen_ai.request.temperature", "temperature"), ("gen_ai.request.max_tokens", "max_tokens"),
-                                ("gen_ai.request.top_p", "top_p"), ("gen_ai.request.stop_sequences", "stop")] {
+            for (key, name) in [
+                ("gen_ai.request.temperature", "temperature"), ("gen_ai.request.max_tokens", "max_tokens"),
+                ("gen_ai.request.top_p", "top_p"), ("gen_ai.request.stop_sequences", "stop"),
+            ] {
                 if let value = a[key], !value.isNull { parameters[name] = value }
             }
             var inputText = string("gen_ai.input.messages", "input.value")

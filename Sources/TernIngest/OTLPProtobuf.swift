@@ -17,7 +17,8 @@ extension OTLPMapping {
             options.discardUnknownFields = true
             request = try .init(serializedBytes: bytes, options: options)
         } catch {
-            throw TernError.invalid("body", "malformed OTLP protobuf: \(describe(error)) (expected a binary ExportTraceServiceRequest, \(bytes.count) bytes read)")
+            throw TernError.invalid(
+                "body", "malformed OTLP protobuf: \(describe(error)) (expected a binary ExportTraceServiceRequest, \(bytes.count) bytes read)")
         }
         var out: [Span] = []
         for (r, resourceSpan) in request.resourceSpans.enumerated() {
@@ -31,12 +32,13 @@ extension OTLPMapping {
                     guard isID(span.spanID, length: 8) else {
                         throw TernError.invalid("\(at).spanId", "expected an 8-byte span id, not all zero; got \(span.spanID.count) bytes")
                     }
-                    out.append(Span(
-                        traceID: hex(span.traceID), spanID: hex(span.spanID),
-                        parentSpanID: span.parentSpanID.isEmpty ? nil : hex(span.parentSpanID),
-                        name: span.name, startNanos: span.startTimeUnixNano, endNanos: span.endTimeUnixNano,
-                        attributes: protoAttributes(span.attributes), statusCode: span.status.code.rawValue,
-                        statusMessage: span.status.message.isEmpty ? nil : span.status.message, resource: resource))
+                    out.append(
+                        Span(
+                            traceID: hex(span.traceID), spanID: hex(span.spanID),
+                            parentSpanID: span.parentSpanID.isEmpty ? nil : hex(span.parentSpanID),
+                            name: span.name, startNanos: span.startTimeUnixNano, endNanos: span.endTimeUnixNano,
+                            attributes: protoAttributes(span.attributes), statusCode: span.status.code.rawValue,
+                            statusMessage: span.status.message.isEmpty ? nil : span.status.message, resource: resource))
                 }
             }
         }

@@ -127,52 +127,52 @@ public final class LanguageDetector: Sendable {
         var prob = [Double](repeating: 0, count: languageCount)
 
         model.entryStart.withUnsafeBufferPointer { entryStart in
-        model.entryLanguage.withUnsafeBufferPointer { entryLanguage in
-        model.entryProbability.withUnsafeBufferPointer { entryProbability in
-        var savedStorage = [Double](repeating: 0, count: languageCount)
-        savedStorage.withUnsafeMutableBufferPointer { saved in
-        prob.withUnsafeMutableBufferPointer { prob in
-            for _ in 0..<trials {
-                for j in 0..<languageCount { prob[j] = prior[j] }
-                let alpha = alphaDefault + random.gauss() * alphaWidth
-                let weight = alpha / baseFreq
-                var i = 0
-                while true {
-                    // _update_lang_prob: prob[j] *= weight + p[j], where p[j] = 0 (so the factor is
-                    // exactly `weight`) for the languages without this n-gram. Done as one dense
-                    // pass plus a fix-up of the few languages that have it, on their old values.
-                    let row = Int(ngrams[random.below(ngrams.count)])
-                    let eStart = Int(entryStart[row])
-                    let eEnd = Int(entryStart[row + 1])
-                    for e in eStart..<eEnd {
-                        saved[e - eStart] = prob[Int(entryLanguage[e])]
-                    }
-                    for j in 0..<languageCount { prob[j] *= weight }
-                    for e in eStart..<eEnd {
-                        prob[Int(entryLanguage[e])] = saved[e - eStart] * (weight + entryProbability[e])
-                    }
-                    if i % 5 == 0 {
-                        // _normalize_prob
-                        var sum = 0.0
-                        for j in 0..<languageCount { sum += prob[j] }
-                        var maxp = 0.0
-                        for j in 0..<languageCount {
-                            let p = prob[j] / sum
-                            if maxp < p { maxp = p }
-                            prob[j] = p
+            model.entryLanguage.withUnsafeBufferPointer { entryLanguage in
+                model.entryProbability.withUnsafeBufferPointer { entryProbability in
+                    var savedStorage = [Double](repeating: 0, count: languageCount)
+                    savedStorage.withUnsafeMutableBufferPointer { saved in
+                        prob.withUnsafeMutableBufferPointer { prob in
+                            for _ in 0..<trials {
+                                for j in 0..<languageCount { prob[j] = prior[j] }
+                                let alpha = alphaDefault + random.gauss() * alphaWidth
+                                let weight = alpha / baseFreq
+                                var i = 0
+                                while true {
+                                    // _update_lang_prob: prob[j] *= weight + p[j], where p[j] = 0 (so the factor is
+                                    // exactly `weight`) for the languages without this n-gram. Done as one dense
+                                    // pass plus a fix-up of the few languages that have it, on their old values.
+                                    let row = Int(ngrams[random.below(ngrams.count)])
+                                    let eStart = Int(entryStart[row])
+                                    let eEnd = Int(entryStart[row + 1])
+                                    for e in eStart..<eEnd {
+                                        saved[e - eStart] = prob[Int(entryLanguage[e])]
+                                    }
+                                    for j in 0..<languageCount { prob[j] *= weight }
+                                    for e in eStart..<eEnd {
+                                        prob[Int(entryLanguage[e])] = saved[e - eStart] * (weight + entryProbability[e])
+                                    }
+                                    if i % 5 == 0 {
+                                        // _normalize_prob
+                                        var sum = 0.0
+                                        for j in 0..<languageCount { sum += prob[j] }
+                                        var maxp = 0.0
+                                        for j in 0..<languageCount {
+                                            let p = prob[j] / sum
+                                            if maxp < p { maxp = p }
+                                            prob[j] = p
+                                        }
+                                        if maxp > convThreshold || i >= iterationLimit { break }
+                                    }
+                                    i += 1
+                                }
+                                for j in 0..<languageCount {
+                                    langprob[j] += prob[j] / Double(trials)
+                                }
+                            }
                         }
-                        if maxp > convThreshold || i >= iterationLimit { break }
                     }
-                    i += 1
-                }
-                for j in 0..<languageCount {
-                    langprob[j] += prob[j] / Double(trials)
                 }
             }
-        }
-        }
-        }
-        }
         }
         return langprob
     }

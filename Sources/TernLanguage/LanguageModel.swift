@@ -180,7 +180,8 @@ final class LanguageModel: Sendable {
                         scalar = (b0 & 0x0F) << 12 | UInt32(buf[p + 1] & 0x3F) << 6 | UInt32(buf[p + 2] & 0x3F)
                         p += 3
                     } else {
-                        scalar = (b0 & 0x07) << 18 | UInt32(buf[p + 1] & 0x3F) << 12
+                        scalar =
+                            (b0 & 0x07) << 18 | UInt32(buf[p + 1] & 0x3F) << 12
                             | UInt32(buf[p + 2] & 0x3F) << 6 | UInt32(buf[p + 3] & 0x3F)
                         p += 4
                     }

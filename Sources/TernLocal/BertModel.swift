@@ -60,13 +60,15 @@ struct BertModel: Sendable {
         // Checkpoints exported from BertModel have no prefix; from BertForX, a "bert." one.
         let prefix = weights.tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
         func linear(_ name: String, _ inFeatures: Int, _ outFeatures: Int) throws -> Linear {
-            Linear(weight: try weights.floats(prefix + name + ".weight", shape: [outFeatures, inFeatures]),
-                   bias: try weights.floats(prefix + name + ".bias", shape: [outFeatures]),
-                   inFeatures: inFeatures, outFeatures: outFeatures)
+            Linear(
+                weight: try weights.floats(prefix + name + ".weight", shape: [outFeatures, inFeatures]),
+                bias: try weights.floats(prefix + name + ".bias", shape: [outFeatures]),
+                inFeatures: inFeatures, outFeatures: outFeatures)
         }
         func norm(_ name: String) throws -> LayerNorm {
-            LayerNorm(gamma: try weights.floats(prefix + name + ".weight", shape: [h]),
-                      beta: try weights.floats(prefix + name + ".bias", shape: [h]), epsilon: config.layerNormEpsilon)
+            LayerNorm(
+                gamma: try weights.floats(prefix + name + ".weight", shape: [h]),
+                beta: try weights.floats(prefix + name + ".bias", shape: [h]), epsilon: config.layerNormEpsilon)
         }
         wordEmbeddings = try weights.tensor(prefix + "embeddings.word_embeddings.weight")
         guard wordEmbeddings.shape == [config.vocabularySize, h] else {
@@ -78,8 +80,10 @@ struct BertModel: Sendable {
         layers = try (0..<config.layers).map { index in
             let p = "encoder.layer.\(index)."
             return Layer(
-                qkv: Linear(stacking: [try linear(p + "attention.self.query", h, h), try linear(p + "attention.self.key", h, h),
-                                       try linear(p + "attention.self.value", h, h)]),
+                qkv: Linear(stacking: [
+                    try linear(p + "attention.self.query", h, h), try linear(p + "attention.self.key", h, h),
+                    try linear(p + "attention.self.value", h, h),
+                ]),
                 attentionOutput: try linear(p + "attention.output.dense", h, h),
                 attentionNorm: try norm(p + "attention.output.LayerNorm"),
                 intermediate: try linear(p + "intermediate.dense", h, i),
@@ -171,8 +175,9 @@ struct BertModel: Sendable {
                 for j in 0..<length { s[j] *= inverse }
             }
             // context = softmax(scores) V
-            BLAS.sgemm(transB: false, length, d, length, alpha: 1, scores, lda: length, base + 2 * h, ldb: stride,
-                       beta: 0, context + starts[sequence] * h + head * d, ldc: h)
+            BLAS.sgemm(
+                transB: false, length, d, length, alpha: 1, scores, lda: length, base + 2 * h, ldb: stride,
+                beta: 0, context + starts[sequence] * h + head * d, ldc: h)
         }
     }
 }

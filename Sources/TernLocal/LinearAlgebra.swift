@@ -4,9 +4,9 @@ import Foundation
 import TernCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// OpenBLAS, loaded with dlopen rather than linked, so that its kernel family can be chosen before its
@@ -16,8 +16,11 @@ import Darwin
 /// it is set from the CPU's flags: AVX-512 (F, BW, DQ, VL) -> SkylakeX, else AVX2 + FMA -> Haswell.
 /// Debian/Ubuntu: `apt-get install libopenblas-dev` (scripts/test and scripts/serve do it).
 enum BLAS {
-    typealias SGEMM = @convention(c) (Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
-                                      UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
+    typealias SGEMM =
+        @convention(c) (
+            Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+            UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32
+        ) -> Void
     static let rowMajor: Int32 = 101, noTrans: Int32 = 111, trans: Int32 = 112
 
     struct Library: @unchecked Sendable {
@@ -34,8 +37,10 @@ enum BLAS {
             handle = dlopen(name, RTLD_NOW | RTLD_LOCAL)
         }
         guard let handle, let sgemm = dlsym(handle, "cblas_sgemm") else {
-            return .failure(TernError(.unavailable, code: "openblas_missing",
-                                      message: "the local models need OpenBLAS (libopenblas.so.0); install it: apt-get install libopenblas-dev"))
+            return .failure(
+                TernError(
+                    .unavailable, code: "openblas_missing",
+                    message: "the local models need OpenBLAS (libopenblas.so.0); install it: apt-get install libopenblas-dev"))
         }
         if let setThreads = dlsym(handle, "openblas_set_num_threads") {
             unsafeBitCast(setThreads, to: (@convention(c) (Int32) -> Void).self)(1)
@@ -50,7 +55,8 @@ enum BLAS {
     /// The kernel family for this CPU, from /proc/cpuinfo's flags (Linux); nil elsewhere or when unsure.
     static func preferredCore() -> String? {
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+            let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return nil }
         let flags = Set(line.split(separator: " ").map(String.init))
         if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512dq", "avx512vl"]) { return "SkylakeX" }
         if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
@@ -61,11 +67,14 @@ enum BLAS {
 
     /// `cblas_sgemm` in row-major order. Only called after `library()` succeeded (the model's init checks it).
     @inline(__always)
-    static func sgemm(transB: Bool, _ m: Int, _ n: Int, _ k: Int, alpha: Float, _ a: UnsafePointer<Float>, lda: Int,
-                      _ b: UnsafePointer<Float>, ldb: Int, beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+    static func sgemm(
+        transB: Bool, _ m: Int, _ n: Int, _ k: Int, alpha: Float, _ a: UnsafePointer<Float>, lda: Int,
+        _ b: UnsafePointer<Float>, ldb: Int, beta: Float, _ c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         guard case .success(let library) = loaded else { preconditionFailure("OpenBLAS is not loaded") }
-        library.sgemm(rowMajor, noTrans, transB ? trans : noTrans, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda),
-                      b, Int32(ldb), beta, c, Int32(ldc))
+        library.sgemm(
+            rowMajor, noTrans, transB ? trans : noTrans, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda),
+            b, Int32(ldb), beta, c, Int32(ldc))
     }
 }
 
@@ -93,9 +102,11 @@ enum Compute {
         }) { task in
             var task = task
             withUnsafeMutablePointer(to: &task) { context in
-                tern_parallel(parts, workers, { context, part in
-                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(part)
-                }, context)
+                tern_parallel(
+                    parts, workers,
+                    { context, part in
+                        context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(part)
+                    }, context)
             }
         }
     }
@@ -149,8 +160,9 @@ struct Linear: Sendable {
 
     /// Stacks layers that read the same input (query, key and value) into one wider layer.
     init(stacking layers: [Linear]) {
-        self.init(weight: layers.flatMap(\.weight), bias: layers.flatMap(\.bias),
-                  inFeatures: layers[0].inFeatures, outFeatures: layers.reduce(0) { $0 + $1.outFeatures })
+        self.init(
+            weight: layers.flatMap(\.weight), bias: layers.flatMap(\.bias),
+            inFeatures: layers[0].inFeatures, outFeatures: layers.reduce(0) { $0 + $1.outFeatures })
     }
 
     /// `output[rows, outFeatures] = input[rows, inFeatures] Wᵀ + b`, the output columns split over the workers.
@@ -175,8 +187,9 @@ struct Linear: Sendable {
                     for row in 0..<rows {
                         (output + row * n + columns.lowerBound).update(from: biases + columns.lowerBound, count: columns.count)
                     }
-                    BLAS.sgemm(transB: true, rows, columns.count, k, alpha: 1, input, lda: k,
-                               weights + columns.lowerBound * k, ldb: k, beta: 1, output + columns.lowerBound, ldc: n)
+                    BLAS.sgemm(
+                        transB: true, rows, columns.count, k, alpha: 1, input, lda: k,
+                        weights + columns.lowerBound * k, ldb: k, beta: 1, output + columns.lowerBound, ldc: n)
                 }
             }
         }

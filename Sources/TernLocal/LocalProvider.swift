@@ -23,15 +23,17 @@ public struct LocalProvider: LLMProvider {
 
     public func send(_ call: UpstreamCall) async throws -> UpstreamResponse {
         guard call.operation == .embedding else {
-            throw Self.invalid("provider \(call.provider.name) (type local) serves embeddings only: use POST /v1/embeddings",
-                               param: "model", code: "unsupported_operation")
+            throw Self.invalid(
+                "provider \(call.provider.name) (type local) serves embeddings only: use POST /v1/embeddings",
+                param: "model", code: "unsupported_operation")
         }
         let texts = try Self.texts(call.body["input"])
         let base64 = try Self.base64(call.body["encoding_format"])
         let embedder = try await embedder(call)
         if let dimensions = call.body["dimensions"], !dimensions.isNull, dimensions.int != embedder.dimensions {
-            throw Self.invalid("\(embedder.modelName) makes vectors of \(embedder.dimensions) dimensions and cannot shorten them",
-                               param: "dimensions", code: "unsupported_dimensions")
+            throw Self.invalid(
+                "\(embedder.modelName) makes vectors of \(embedder.dimensions) dimensions and cannot shorten them",
+                param: "dimensions", code: "unsupported_dimensions")
         }
         let (vectors, tokens) = try await embedder.embedCountingTokens(texts)
         let body = Self.responseBody(vectors, base64: base64, model: call.deployment.model, tokens: tokens)
@@ -39,9 +41,11 @@ public struct LocalProvider: LLMProvider {
     }
 
     public func stream(_ call: UpstreamCall) async throws -> AsyncThrowingStream<StreamEvent, any Error> {
-        throw Self.invalid(call.operation == .embedding ? "embeddings cannot be streamed"
-                                                        : "provider \(call.provider.name) (type local) serves embeddings only: use POST /v1/embeddings",
-                           param: call.operation == .embedding ? "stream" : "model", code: "unsupported_operation")
+        throw Self.invalid(
+            call.operation == .embedding
+                ? "embeddings cannot be streamed"
+                : "provider \(call.provider.name) (type local) serves embeddings only: use POST /v1/embeddings",
+            param: call.operation == .embedding ? "stream" : "model", code: "unsupported_operation")
     }
 
     func embedder(_ call: UpstreamCall) async throws -> LocalEmbedder {
@@ -65,8 +69,9 @@ public struct LocalProvider: LLMProvider {
                 switch item {
                 case .string(let text): return text
                 case .number, .array:
-                    throw invalid("input[\(index)]: token ids are not accepted by local models (they belong to another tokenizer); send text",
-                                  param: "input")
+                    throw invalid(
+                        "input[\(index)]: token ids are not accepted by local models (they belong to another tokenizer); send text",
+                        param: "input")
                 default:
                     throw invalid("input[\(index)] must be a string", param: "input")
                 }
@@ -106,23 +111,25 @@ public struct LocalProvider: LLMProvider {
             }
             out += "}"
         }
-        out += #"],"model":"# + String(decoding: JSONValue.string(model).data(), as: UTF8.self) + #","usage":{"prompt_tokens":\#(tokens),"total_tokens":\#(tokens)}}"#
+        out +=
+            #"],"model":"# + String(decoding: JSONValue.string(model).data(), as: UTF8.self)
+            + #","usage":{"prompt_tokens":\#(tokens),"total_tokens":\#(tokens)}}"#
         return Data(out.utf8)
     }
 
     /// `data` (floats in host order) as little-endian float32 bytes.
     private static func littleEndian(_ data: Data, count: Int) -> Data {
         #if _endian(little)
-        return data
+            return data
         #else
-        var swapped = Data(capacity: data.count)
-        data.withUnsafeBytes { raw in
-            for index in 0..<count {
-                var bits = raw.load(fromByteOffset: index * 4, as: UInt32.self).littleEndian
-                withUnsafeBytes(of: &bits) { swapped.append(contentsOf: $0) }
+            var swapped = Data(capacity: data.count)
+            data.withUnsafeBytes { raw in
+                for index in 0..<count {
+                    var bits = raw.load(fromByteOffset: index * 4, as: UInt32.self).littleEndian
+                    withUnsafeBytes(of: &bits) { swapped.append(contentsOf: $0) }
+                }
             }
-        }
-        return swapped
+            return swapped
         #endif
     }
 

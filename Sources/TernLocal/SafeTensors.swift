@@ -2,9 +2,9 @@ public import Foundation
 public import TernCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A read-only memory mapping of a whole file, unmapped when the last reference goes.
@@ -82,17 +82,17 @@ public struct SafeTensors: Sendable {
                 continue
             }
             guard let entry = value as? [String: Any],
-                  let dtypeName = entry["dtype"] as? String,
-                  let shape = (entry["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  let offsets = (entry["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  offsets.count == 2
+                let dtypeName = entry["dtype"] as? String,
+                let shape = (entry["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
+                let offsets = (entry["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
+                offsets.count == 2
             else { throw LocalModelError.invalid(path, "tensor \(name): malformed entry") }
             guard let dtype = DType(rawValue: dtypeName) else {
                 throw LocalModelError.invalid(path, "tensor \(name): unsupported dtype \(dtypeName)")
             }
             let range = (dataStart + offsets[0])..<(dataStart + offsets[1])
             guard offsets[0] >= 0, offsets[0] <= offsets[1], range.upperBound <= bytes.count,
-                  shape.allSatisfy({ $0 >= 0 }), range.count == shape.reduce(1, *) * dtype.byteSize
+                shape.allSatisfy({ $0 >= 0 }), range.count == shape.reduce(1, *) * dtype.byteSize
             else { throw LocalModelError.invalid(path, "tensor \(name): data offsets do not match its shape") }
             tensors[name] = Tensor(dtype: dtype, shape: shape, range: range)
         }
@@ -176,18 +176,21 @@ public enum LocalModelError {
     /// The model is not in the models directory; the message names the command that installs it.
     public static func notInstalled(_ name: String, directory: URL, isDefaultDirectory: Bool) -> TernError {
         let command = "tern models pull \(name)" + (isDefaultDirectory ? "" : " --models-dir \(directory.deletingLastPathComponent().path)")
-        return TernError(.unavailable, code: "model_not_installed",
-                         message: "local model \(name) is not installed in \(directory.path); run: \(command)")
+        return TernError(
+            .unavailable, code: "model_not_installed",
+            message: "local model \(name) is not installed in \(directory.path); run: \(command)")
     }
 
     public static func unknownModel(_ name: String) -> TernError {
-        TernError(.notFound, code: "unknown_local_model",
-                  message: "unknown local model \(name); known: \(LocalModels.catalog.map(\.name).joined(separator: ", "))")
+        TernError(
+            .notFound, code: "unknown_local_model",
+            message: "unknown local model \(name); known: \(LocalModels.catalog.map(\.name).joined(separator: ", "))")
     }
 
     public static func digestMismatch(_ file: String, expected: String, actual: String) -> TernError {
-        TernError(.invalidInput, code: "model_digest_mismatch",
-                  message: "\(file): SHA-256 \(actual) does not match the pinned \(expected); the download is corrupt or not the pinned version")
+        TernError(
+            .invalidInput, code: "model_digest_mismatch",
+            message: "\(file): SHA-256 \(actual) does not match the pinned \(expected); the download is corrupt or not the pinned version")
     }
 
     public static func pullFailed(_ message: String) -> TernError {

@@ -61,8 +61,10 @@ public enum MetricsEngine {
     /// it looked at. `deferring` may leave a mark for a later round (the server recomputes the hour
     /// that is still filling at most every few seconds).
     @discardableResult
-    public static func refresh(_ repository: any MetricsRepository, limit: Int = 500,
-                               deferring: (DirtyBucket) -> Bool = { _ in false }) async throws -> Int {
+    public static func refresh(
+        _ repository: any MetricsRepository, limit: Int = 500,
+        deferring: (DirtyBucket) -> Bool = { _ in false }
+    ) async throws -> Int {
         let dirty = try await repository.dirtyBuckets(limit: limit)
         let hourly = MetricsDimension.allCases.filter { $0.rollupGranularity == .hour }
         var days = Set<String>()
@@ -99,8 +101,10 @@ public enum MetricsEngine {
 
     /// Detects the language of up to `limit` traces that have input and no language.
     @discardableResult
-    public static func detectLanguages(_ repository: any MetricsRepository, limit: Int = 1_000,
-                                       detect: (String) -> String?) async throws -> Int {
+    public static func detectLanguages(
+        _ repository: any MetricsRepository, limit: Int = 1_000,
+        detect: (String) -> String?
+    ) async throws -> Int {
         let pending = try await repository.pendingLanguages(limit: limit)
         guard !pending.isEmpty else { return 0 }
         try await repository.setDetectedLanguages(pending.map { ($0, detect($0.input)) })
@@ -139,8 +143,9 @@ public enum MetricsEngine {
                 if dimension.isHighCardinality {
                     // Thousands of users a day: rank them in the database and read only the top rows;
                     // "(other)" is the totals minus the top groups (a user dimension partitions traces).
-                    let top = try await repository.topRollupValues(projectID: projectID, dimension: name, from: from, to: to,
-                                                                   limit: max(1, query.groupLimit) + 1)
+                    let top = try await repository.topRollupValues(
+                        projectID: projectID, dimension: name, from: from, to: to,
+                        limit: max(1, query.groupLimit) + 1)
                     topValues = Array(top.prefix(max(1, query.groupLimit)))
                     othersExist = top.count > topValues!.count
                     rows = try await repository.rollups(projectID: projectID, dimension: name, from: from, to: to, values: topValues!)
@@ -152,8 +157,9 @@ public enum MetricsEngine {
             var filter = query.filter
             filter.from = Timestamp.date(from)
             filter.to = Timestamp.date(to)
-            let all = try await repository.aggregateFacts(projectID: projectID, filter: filter, granularity: query.bucket,
-                                                          dimensions: [nil] + (query.groupBy.map { [$0] } ?? []))
+            let all = try await repository.aggregateFacts(
+                projectID: projectID, filter: filter, granularity: query.bucket,
+                dimensions: [nil] + (query.groupBy.map { [$0] } ?? []))
             totalRows = all.filter { $0.dimension == RollupRow.totalDimension }
             rows = all.filter { $0.dimension != RollupRow.totalDimension }
         }

@@ -45,10 +45,14 @@ public enum AnthropicTranslation {
                 }
                 append(role: "assistant", blocks: blocks)
             case "tool":
-                append(role: "user", blocks: [[
-                    "type": "tool_result", "tool_use_id": message["tool_call_id"] ?? "",
-                    "content": .string(text(of: message["content"])),
-                ]])
+                append(
+                    role: "user",
+                    blocks: [
+                        [
+                            "type": "tool_result", "tool_use_id": message["tool_call_id"] ?? "",
+                            "content": .string(text(of: message["content"])),
+                        ]
+                    ])
             default:
                 throw UpstreamError(kind: .status, status: 400, message: "messages[\(index)].role: unsupported role \"\(role)\"")
             }
@@ -74,14 +78,15 @@ public enum AnthropicTranslation {
             throw UpstreamError(kind: .status, status: 400, message: "n: Anthropic deployments return one choice; n > 1 is not supported")
         }
         if let tools = chat["tools"]?.array {
-            out["tools"] = .array(tools.compactMap { tool in
-                guard let function = tool["function"] else { return nil }
-                var converted: [String: JSONValue] = [
-                    "name": function["name"] ?? "", "input_schema": function["parameters"] ?? ["type": "object", "properties": [:]],
-                ]
-                if let description = function["description"] { converted["description"] = description }
-                return .object(converted)
-            })
+            out["tools"] = .array(
+                tools.compactMap { tool in
+                    guard let function = tool["function"] else { return nil }
+                    var converted: [String: JSONValue] = [
+                        "name": function["name"] ?? "", "input_schema": function["parameters"] ?? ["type": "object", "properties": [:]],
+                    ]
+                    if let description = function["description"] { converted["description"] = description }
+                    return .object(converted)
+                })
         }
         switch chat["tool_choice"] {
         case .string("auto")?: out["tool_choice"] = ["type": "auto"]
@@ -117,9 +122,12 @@ public enum AnthropicTranslation {
                     if url.hasPrefix("data:"), let comma = url.firstIndex(of: ",") {
                         let header = url[url.index(url.startIndex, offsetBy: 5)..<comma]
                         let mediaType = header.split(separator: ";").first.map(String.init) ?? "image/png"
-                        return ["type": "image", "source": [
-                            "type": "base64", "media_type": .string(mediaType), "data": .string(String(url[url.index(after: comma)...])),
-                        ]]
+                        return [
+                            "type": "image",
+                            "source": [
+                                "type": "base64", "media_type": .string(mediaType), "data": .string(String(url[url.index(after: comma)...])),
+                            ],
+                        ]
                     }
                     return ["type": "image", "source": ["type": "url", "url": .string(url)]]
                 default:
@@ -148,8 +156,9 @@ public enum AnthropicTranslation {
         guard let usage, let input = usage["input_tokens"]?.int ?? (usage["output_tokens"] != nil ? 0 : nil) else { return nil }
         let cacheRead = usage["cache_read_input_tokens"]?.int ?? 0
         let cacheWrite = usage["cache_creation_input_tokens"]?.int ?? 0
-        return TokenUsage(inputTokens: input + cacheRead + cacheWrite, outputTokens: usage["output_tokens"]?.int ?? 0,
-                          cachedTokens: cacheRead > 0 ? cacheRead : nil)
+        return TokenUsage(
+            inputTokens: input + cacheRead + cacheWrite, outputTokens: usage["output_tokens"]?.int ?? 0,
+            cachedTokens: cacheRead > 0 ? cacheRead : nil)
     }
 
     public static func openAIUsage(_ usage: TokenUsage) -> JSONValue {
@@ -180,8 +189,12 @@ public enum AnthropicTranslation {
         var out: [String: JSONValue] = [
             "id": .string("chatcmpl-" + (message["id"]?.string ?? TernID.make())),
             "object": "chat.completion", "created": .number(Double(created)), "model": message["model"] ?? "",
-            "choices": [["index": 0, "message": .object(assistant), "finish_reason": finishReason(anthropic: message["stop_reason"]?.string),
-                         "logprobs": .null]],
+            "choices": [
+                [
+                    "index": 0, "message": .object(assistant), "finish_reason": finishReason(anthropic: message["stop_reason"]?.string),
+                    "logprobs": .null,
+                ]
+            ],
         ]
         if let usage = usage(anthropic: message["usage"]) { out["usage"] = openAIUsage(usage) }
         return .object(out)
@@ -203,8 +216,10 @@ public enum AnthropicTranslation {
         }
 
         func chunk(delta: JSONValue, finishReason: JSONValue = .null) -> JSONValue {
-            ["id": .string(id), "object": "chat.completion.chunk", "created": .number(Double(created)), "model": .string(model),
-             "choices": [["index": 0, "delta": delta, "finish_reason": finishReason, "logprobs": .null]]]
+            [
+                "id": .string(id), "object": "chat.completion.chunk", "created": .number(Double(created)), "model": .string(model),
+                "choices": [["index": 0, "delta": delta, "finish_reason": finishReason, "logprobs": .null]],
+            ]
         }
 
         /// Events for one Anthropic event; throws on an `error` event.
@@ -215,17 +230,26 @@ public enum AnthropicTranslation {
                 let message = data["message"]
                 if let messageID = message?["id"]?.string { id = "chatcmpl-" + messageID }
                 model = message?["model"]?.string ?? model
-                if let start = AnthropicTranslation.usage(anthropic: message?["usage"]) { usage.inputTokens = start.inputTokens; usage.cachedTokens = start.cachedTokens }
+                if let start = AnthropicTranslation.usage(anthropic: message?["usage"]) {
+                    usage.inputTokens = start.inputTokens; usage.cachedTokens = start.cachedTokens
+                }
                 return [StreamEvent(data: chunk(delta: ["role": "assistant", "content": ""]), model: model)]
             case "content_block_start":
                 let block = data["content_block"]
                 guard block?["type"]?.string == "tool_use", let blockIndex = data["index"]?.int else { return [] }
                 let toolIndex = toolIndexByBlock.count
                 toolIndexByBlock[blockIndex] = toolIndex
-                return [StreamEvent(data: chunk(delta: ["tool_calls": [[
-                    "index": .number(Double(toolIndex)), "id": block?["id"] ?? "", "type": "function",
-                    "function": ["name": block?["name"] ?? "", "arguments": ""],
-                ]]]))]
+                return [
+                    StreamEvent(
+                        data: chunk(delta: [
+                            "tool_calls": [
+                                [
+                                    "index": .number(Double(toolIndex)), "id": block?["id"] ?? "", "type": "function",
+                                    "function": ["name": block?["name"] ?? "", "arguments": ""],
+                                ]
+                            ]
+                        ]))
+                ]
             case "content_block_delta":
                 let delta = data["delta"]
                 switch delta?["type"]?.string {
@@ -235,9 +259,16 @@ public enum AnthropicTranslation {
                 case "input_json_delta":
                     guard let blockIndex = data["index"]?.int, let toolIndex = toolIndexByBlock[blockIndex] else { return [] }
                     let partial = delta?["partial_json"]?.string ?? ""
-                    return [StreamEvent(data: chunk(delta: ["tool_calls": [[
-                        "index": .number(Double(toolIndex)), "function": ["arguments": .string(partial)],
-                    ]]]), text: partial)]
+                    return [
+                        StreamEvent(
+                            data: chunk(delta: [
+                                "tool_calls": [
+                                    [
+                                        "index": .number(Double(toolIndex)), "function": ["arguments": .string(partial)],
+                                    ]
+                                ]
+                            ]), text: partial)
+                    ]
                 default:
                     return []
                 }
@@ -254,8 +285,9 @@ public enum AnthropicTranslation {
             case "error":
                 let message = data["error"]?["message"]?.string ?? "upstream stream error"
                 let errorType = data["error"]?["type"]?.string
-                throw UpstreamError(kind: errorType == "overloaded_error" ? .connection : .protocolError, status: errorType == "overloaded_error" ? 529 : nil,
-                                    message: message, body: data)
+                throw UpstreamError(
+                    kind: errorType == "overloaded_error" ? .connection : .protocolError, status: errorType == "overloaded_error" ? 529 : nil,
+                    message: message, body: data)
             default:
                 return []
             }
@@ -295,13 +327,16 @@ public enum AnthropicTranslation {
                     parts.append(["type": "text", "text": .string(piece)])
                 case "image":
                     let source = block["source"]
-                    let url = source?["type"]?.string == "base64"
+                    let url =
+                        source?["type"]?.string == "base64"
                         ? "data:\(source?["media_type"]?.string ?? "image/png");base64,\(source?["data"]?.string ?? "")"
                         : source?["url"]?.string ?? ""
                     parts.append(["type": "image_url", "image_url": ["url": .string(url)]])
                 case "tool_use":
-                    toolCalls.append(["id": block["id"] ?? "", "type": "function",
-                                      "function": ["name": block["name"] ?? "", "arguments": .string((block["input"] ?? .object([:])).jsonString())]])
+                    toolCalls.append([
+                        "id": block["id"] ?? "", "type": "function",
+                        "function": ["name": block["name"] ?? "", "arguments": .string((block["input"] ?? .object([:])).jsonString())],
+                    ])
                 case "tool_result":
                     let content: String
                     switch block["content"] {
@@ -330,11 +365,12 @@ public enum AnthropicTranslation {
         if let topP = request["top_p"] { out["top_p"] = topP }
         if let stops = request["stop_sequences"] { out["stop"] = stops }
         if let tools = request["tools"]?.array {
-            out["tools"] = .array(tools.map { tool in
-                var function: [String: JSONValue] = ["name": tool["name"] ?? "", "parameters": tool["input_schema"] ?? ["type": "object"]]
-                if let description = tool["description"] { function["description"] = description }
-                return ["type": "function", "function": .object(function)]
-            })
+            out["tools"] = .array(
+                tools.map { tool in
+                    var function: [String: JSONValue] = ["name": tool["name"] ?? "", "parameters": tool["input_schema"] ?? ["type": "object"]]
+                    if let description = tool["description"] { function["description"] = description }
+                    return ["type": "function", "function": .object(function)]
+                })
         }
         switch request["tool_choice"]?["type"]?.string {
         case "auto": out["tool_choice"] = "auto"
@@ -381,8 +417,10 @@ public enum AnthropicTranslation {
         if !text.isEmpty { content.append(["type": "text", "text": .string(text)]) }
         for call in message?["tool_calls"]?.array ?? [] {
             let arguments = call["function"]?["arguments"]?.string ?? "{}"
-            content.append(["type": "tool_use", "id": call["id"] ?? "", "name": call["function"]?["name"] ?? "",
-                            "input": (try? JSONValue.parse(Data(arguments.utf8))) ?? .object([:])])
+            content.append([
+                "type": "tool_use", "id": call["id"] ?? "", "name": call["function"]?["name"] ?? "",
+                "input": (try? JSONValue.parse(Data(arguments.utf8))) ?? .object([:]),
+            ])
         }
         let usage = OpenAIFormat.usage(chat["usage"]) ?? TokenUsage(inputTokens: 0, outputTokens: 0)
         return [
@@ -413,10 +451,16 @@ public enum AnthropicTranslation {
         mutating func start(_ into: inout [StreamEvent]) {
             guard !started else { return }
             started = true
-            into.append(Self.event("message_start", ["type": "message_start", "message": [
-                "id": .string(id), "type": "message", "role": "assistant", "content": [], "model": .string(model),
-                "stop_reason": .null, "stop_sequence": .null, "usage": ["input_tokens": 0, "output_tokens": 0],
-            ]]))
+            into.append(
+                Self.event(
+                    "message_start",
+                    [
+                        "type": "message_start",
+                        "message": [
+                            "id": .string(id), "type": "message", "role": "assistant", "content": [], "model": .string(model),
+                            "stop_reason": .null, "stop_sequence": .null, "usage": ["input_tokens": 0, "output_tokens": 0],
+                        ],
+                    ]))
         }
 
         mutating func closeBlock(_ into: inout [StreamEvent]) {
@@ -441,27 +485,49 @@ public enum AnthropicTranslation {
                 if openBlock?.isTool != false {
                     closeBlock(&out)
                     openBlock = (nextBlock, false, nil)
-                    out.append(Self.event("content_block_start", ["type": "content_block_start", "index": .number(Double(nextBlock)),
-                                                                   "content_block": ["type": "text", "text": ""]]))
+                    out.append(
+                        Self.event(
+                            "content_block_start",
+                            [
+                                "type": "content_block_start", "index": .number(Double(nextBlock)),
+                                "content_block": ["type": "text", "text": ""],
+                            ]))
                     nextBlock += 1
                 }
-                out.append(Self.event("content_block_delta", ["type": "content_block_delta", "index": .number(Double(openBlock!.index)),
-                                                               "delta": ["type": "text_delta", "text": .string(text)]], text: text))
+                out.append(
+                    Self.event(
+                        "content_block_delta",
+                        [
+                            "type": "content_block_delta", "index": .number(Double(openBlock!.index)),
+                            "delta": ["type": "text_delta", "text": .string(text)],
+                        ], text: text))
             }
             for call in delta?["tool_calls"]?.array ?? [] {
                 let toolIndex = call["index"]?.int ?? 0
                 if openBlock?.toolIndex != toolIndex || openBlock?.isTool != true {
                     closeBlock(&out)
                     openBlock = (nextBlock, true, toolIndex)
-                    out.append(Self.event("content_block_start", ["type": "content_block_start", "index": .number(Double(nextBlock)),
-                                                                   "content_block": ["type": "tool_use", "id": call["id"] ?? "",
-                                                                                     "name": call["function"]?["name"] ?? "", "input": [:]]]))
+                    out.append(
+                        Self.event(
+                            "content_block_start",
+                            [
+                                "type": "content_block_start", "index": .number(Double(nextBlock)),
+                                "content_block": [
+                                    "type": "tool_use", "id": call["id"] ?? "",
+                                    "name": call["function"]?["name"] ?? "", "input": [:],
+                                ],
+                            ]))
                     nextBlock += 1
                 }
                 if let arguments = call["function"]?["arguments"]?.string, !arguments.isEmpty {
-                    out.append(Self.event("content_block_delta", ["type": "content_block_delta", "index": .number(Double(openBlock!.index)),
-                                                                   "delta": ["type": "input_json_delta", "partial_json": .string(arguments)]],
-                                          text: arguments))
+                    out.append(
+                        Self.event(
+                            "content_block_delta",
+                            [
+                                "type": "content_block_delta", "index": .number(Double(openBlock!.index)),
+                                "delta": ["type": "input_json_delta", "partial_json": .string(arguments)],
+                            ],
+                            text: arguments))
                 }
             }
             if let reason = choice["finish_reason"]?.string {
@@ -476,10 +542,12 @@ public enum AnthropicTranslation {
             var out: [StreamEvent] = []
             start(&out)
             closeBlock(&out)
-            var delta = StreamEvent(name: "message_delta", data: [
-                "type": "message_delta", "delta": ["stop_reason": stopReason, "stop_sequence": .null],
-                "usage": ["output_tokens": .number(Double(usage.outputTokens))],
-            ])
+            var delta = StreamEvent(
+                name: "message_delta",
+                data: [
+                    "type": "message_delta", "delta": ["stop_reason": stopReason, "stop_sequence": .null],
+                    "usage": ["output_tokens": .number(Double(usage.outputTokens))],
+                ])
             if sawUsage { delta.usage = usage }
             out.append(delta)
             out.append(StreamEvent(name: "message_stop", data: ["type": "message_stop"]))

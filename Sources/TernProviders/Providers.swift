@@ -51,7 +51,8 @@ public final class UpstreamHTTP: Sendable {
             let bytes = (try? await response.body.collect(upTo: 1024 * 1024)) ?? ByteBuffer()
             let data = Data(bytes.readableBytesView)
             let json = try? JSONValue.parse(data)
-            let message = json?["error"]?["message"]?.string ?? json?["message"]?.string
+            let message =
+                json?["error"]?["message"]?.string ?? json?["message"]?.string
                 ?? String(decoding: data.prefix(500), as: UTF8.self)
             throw UpstreamError(
                 kind: .status, status: Int(response.status.code), message: message.isEmpty ? "\(response.status)" : message,
@@ -82,9 +83,10 @@ public final class UpstreamHTTP: Sendable {
         let data = Data(bytes.readableBytesView)
         let json = try? JSONValue.parse(data)
         let detail = json?["error"]?["message"]?.string ?? json?["message"]?.string
-        throw UpstreamError(kind: .protocolError,
-                            message: "\(Self.host(url)) answered a streaming request with \(type), not an event stream"
-                                + (detail.map { ": \($0)" } ?? ""), body: json)
+        throw UpstreamError(
+            kind: .protocolError,
+            message: "\(Self.host(url)) answered a streaming request with \(type), not an event stream"
+                + (detail.map { ": \($0)" } ?? ""), body: json)
     }
 
     /// Streams SSE events of a successful response, until the upstream ends it. A gap of more than
@@ -132,8 +134,9 @@ public final class UpstreamHTTP: Sendable {
                 do { try await Task.sleep(for: gap) } catch { return }
                 let now = progress.count.load(ordering: .relaxed)
                 if now == seen {
-                    continuation.finish(throwing: UpstreamError(
-                        kind: .timeout, message: "\(Self.host(url)) sent nothing for \(InputBounds.formatSeconds(idleTimeout)) s mid-stream"))
+                    continuation.finish(
+                        throwing: UpstreamError(
+                            kind: .timeout, message: "\(Self.host(url)) sent nothing for \(InputBounds.formatSeconds(idleTimeout)) s mid-stream"))
                     task.cancel()
                     return
                 }
@@ -258,8 +261,10 @@ public struct OpenAICompatibleProvider: LLMProvider {
                         continue
                     }
                     let usageOnly = (chunk["choices"]?.array?.isEmpty ?? true) && usage != nil
-                    continuation.yield(StreamEvent(data: chunk, text: OpenAIFormat.deltaText(chunk), usage: usage, model: chunk["model"]?.string,
-                                                   forClient: !usageOnly || clientWantsUsage))
+                    continuation.yield(
+                        StreamEvent(
+                            data: chunk, text: OpenAIFormat.deltaText(chunk), usage: usage, model: chunk["model"]?.string,
+                            forClient: !usageOnly || clientWantsUsage))
                 }
                 // A stream cut before its end marker is a broken answer, not a short one.
                 guard done else {
@@ -303,8 +308,9 @@ public struct AnthropicProvider: LLMProvider {
         case .chat:
             return try AnthropicTranslation.messagesRequest(fromChat: call.body, model: call.deployment.model)
         case .completion, .embedding:
-            throw UpstreamError(kind: .status, status: 400,
-                                message: "\(call.operation == .embedding ? "embeddings" : "text completions") are not available from Anthropic deployments")
+            throw UpstreamError(
+                kind: .status, status: 400,
+                message: "\(call.operation == .embedding ? "embeddings" : "text completions") are not available from Anthropic deployments")
         }
     }
 
@@ -362,8 +368,10 @@ public struct AnthropicProvider: LLMProvider {
                             reported = usage
                         }
                         let text = data["delta"]?["text"]?.string ?? data["delta"]?["partial_json"]?.string
-                        continuation.yield(StreamEvent(name: event.name ?? type, data: data, text: text, usage: reported,
-                                                       model: data["message"]?["model"]?.string))
+                        continuation.yield(
+                            StreamEvent(
+                                name: event.name ?? type, data: data, text: text, usage: reported,
+                                model: data["message"]?["model"]?.string))
                     } else {
                         for out in try chunker.translate(name: event.name, data: data) { continuation.yield(out) }
                     }

@@ -27,8 +27,11 @@ public struct SSEParser: Sendable {
             if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
                 let line = String(decoding: buffer[start..<index], as: UTF8.self)
                 // \r\n counts as one line break.
-                if byte == UInt8(ascii: "\r"), index + 1 < buffer.count, buffer[index + 1] == UInt8(ascii: "\n") { index += 1 }
-                else if byte == UInt8(ascii: "\r"), index + 1 == buffer.count { break }
+                if byte == UInt8(ascii: "\r"), index + 1 < buffer.count, buffer[index + 1] == UInt8(ascii: "\n") {
+                    index += 1
+                } else if byte == UInt8(ascii: "\r"), index + 1 == buffer.count {
+                    break
+                }
                 index += 1
                 start = index
                 if let event = process(line) { events.append(event) }

@@ -53,7 +53,9 @@ enum ServerEmbedder {
         let key = modelsDirectory?.path ?? ""
         if let known = embedders.withLock({ $0[key] }) { return known }
         let embedder = CachingEmbedder(try SharedLocalEmbedder(modelsDirectory: modelsDirectory))
-        return embedders.withLock { $0[key] = $0[key] ?? embedder; return $0[key]! }
+        return embedders.withLock {
+            $0[key] = $0[key] ?? embedder; return $0[key]!
+        }
     }
 }
 
@@ -70,17 +72,21 @@ public func buildGateway(store: any TernStore, options: TernServerOptions, logge
     let config = options.config
     let registry = try await ModelRegistry.start(store: store, config: config, logger: logger)
     let health = WriteHealth()
-    let journal = config.gateway.traceJournal
-        ? try TraceJournal(root: (config.dataDir as NSString).appendingPathComponent("journal"), maxBytes: config.gateway.traceJournalMaxBytes,
-                           logger: logger)
+    let journal =
+        config.gateway.traceJournal
+        ? try TraceJournal(
+            root: (config.dataDir as NSString).appendingPathComponent("journal"), maxBytes: config.gateway.traceJournalMaxBytes,
+            logger: logger)
         : nil
-    let writer = TraceWriter(store: store, capacity: config.gateway.traceQueueCapacity, capacityBytes: config.gateway.traceQueueMaxBytes,
-                             journal: journal, health: health, logger: logger)
+    let writer = TraceWriter(
+        store: store, capacity: config.gateway.traceQueueCapacity, capacityBytes: config.gateway.traceQueueMaxBytes,
+        journal: journal, health: health, logger: logger)
     // Traces an earlier run acknowledged but did not store (a crash, a kill, a full disk) go in first.
     await writer.replayPending()
     let limiter = KeyLimiter(store: store, logger: logger)
-    let cache = ResponseCache(store: store, capacity: config.gateway.cacheMemoryEntries, capacityBytes: config.gateway.cacheMemoryBytes,
-                              logger: logger)
+    let cache = ResponseCache(
+        store: store, capacity: config.gateway.cacheMemoryEntries, capacityBytes: config.gateway.cacheMemoryBytes,
+        logger: logger)
     var http: UpstreamHTTP?
     var providers: [ProviderType: any LLMProvider]
     if let given = options.providers {
@@ -94,20 +100,25 @@ public func buildGateway(store: any TernStore, options: TernServerOptions, logge
         ]
     }
     if providers[.local] == nil { providers[.local] = LocalProvider() }
-    let gateway = Gateway(registry: registry, cache: cache, limiter: limiter, traces: writer, settings: config.gateway,
-                          providers: providers, logger: logger, metrics: options.metrics.factory,
-                          prompts: PromptResolver(repository: store.prompts))
+    let gateway = Gateway(
+        registry: registry, cache: cache, limiter: limiter, traces: writer, settings: config.gateway,
+        providers: providers, logger: logger, metrics: options.metrics.factory,
+        prompts: PromptResolver(repository: store.prompts))
     var services: [any Service] = []
     if let http { services.append(ShutdownService(name: "upstream-http") { try? await http.shutdown() }) }
     services.append(TraceWriterService(writer: writer))
     // Spend and rate-limit counts go to the store, and the other replicas' come back (KeyLimiter.sync).
     services.append(BackgroundService(name: "limits-sync", every: .seconds(2)) { await limiter.sync() })
-    services.append(BackgroundService(name: "models", every: .seconds(5), final: false) {
-        do { try await registry.reload() } catch { logger.warning("could not reload models", metadata: ["error": "\(error)"]) }
-    })
-    services.append(BackgroundService(name: "cache-purge", every: .seconds(600), final: false) {
-        do { try await store.responseCache.purgeExpired(now: Date()) } catch { logger.warning("could not purge the response cache", metadata: ["error": "\(error)"]) }
-    })
+    services.append(
+        BackgroundService(name: "models", every: .seconds(5), final: false) {
+            do { try await registry.reload() } catch { logger.warning("could not reload models", metadata: ["error": "\(error)"]) }
+        })
+    services.append(
+        BackgroundService(name: "cache-purge", every: .seconds(600), final: false) {
+            do { try await store.responseCache.purgeExpired(now: Date()) } catch {
+                logger.warning("could not purge the response cache", metadata: ["error": "\(error)"])
+            }
+        })
     return GatewayParts(gateway: gateway, http: http, services: services)
 }
 
@@ -168,16 +179,19 @@ public func buildApplication(
         maxBody: config.server.maxBodyBytes, throttle: throttle, secureCookies: secureCookies)
     router.addRoutes(users.publicRoutes, atPath: "api/v1")
 
-    let web = WebController(store: store, authenticator: authenticator, renderer: .shared, sessionTTL: .seconds(config.auth.sessionHours * 3600),
-                            maxBody: config.server.maxBodyBytes, throttle: throttle, secureCookies: secureCookies)
+    let web = WebController(
+        store: store, authenticator: authenticator, renderer: .shared, sessionTTL: .seconds(config.auth.sessionHours * 3600),
+        maxBody: config.server.maxBodyBytes, throttle: throttle, secureCookies: secureCookies)
     router.addRoutes(web.routes)
     router.addRoutes(PromptsWebController(web: web, gateway: parts.gateway).routes)
     router.addRoutes(DatasetsWebController(web: web, embedder: options.embedder).routes)
     let traces = TracesController(store: store, writer: writer, maxBody: config.server.maxBodyBytes)
-    let experiments = ExperimentService(store: store, gateway: parts.gateway, logger: logger,
-                                        cacheDirectory: URL(fileURLWithPath: config.dataDir, isDirectory: true).appendingPathComponent("cache/experiments"))
-    let experimentsAPI = ExperimentsController(store: store, gateway: parts.gateway, service: experiments, maxBody: config.server.maxBodyBytes,
-                                               projectID: { try await traces.projectID($0, $1) })
+    let experiments = ExperimentService(
+        store: store, gateway: parts.gateway, logger: logger,
+        cacheDirectory: URL(fileURLWithPath: config.dataDir, isDirectory: true).appendingPathComponent("cache/experiments"))
+    let experimentsAPI = ExperimentsController(
+        store: store, gateway: parts.gateway, service: experiments, maxBody: config.server.maxBodyBytes,
+        projectID: { try await traces.projectID($0, $1) })
     let experimentPages = RouteCollection(context: TernRequestContext.self)
     web.registerExperiments(on: experimentPages, api: experimentsAPI)
     router.addRoutes(experimentPages)
@@ -189,8 +203,11 @@ public func buildApplication(
     api.addRoutes(traces.routes)
     api.addRoutes(IngestController(store: store, maxBody: config.server.maxBodyBytes).routes)
     api.addRoutes(PromptsController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }).routes)
-    api.addRoutes(DatasetsController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) },
-                                     embedder: options.embedder).routes)
+    api.addRoutes(
+        DatasetsController(
+            store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) },
+            embedder: options.embedder
+        ).routes)
     api.addRoutes(experimentsAPI.routes)
 
     let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
@@ -199,9 +216,11 @@ public func buildApplication(
 
     let connectionLimit = FileLimit.connectionBudget(configured: config.server.maxConnections)
     if connectionLimit < config.server.maxConnections {
-        logger.notice("server.max_connections lowered to fit the open-file limit", metadata: [
-            "max_connections": .stringConvertible(connectionLimit), "open_file_limit": .stringConvertible(FileLimit.current),
-        ])
+        logger.notice(
+            "server.max_connections lowered to fit the open-file limit",
+            metadata: [
+                "max_connections": .stringConvertible(connectionLimit), "open_file_limit": .stringConvertible(FileLimit.current),
+            ])
     }
     var limits = ConnectionLimits(config.server)
     limits.maxConnections = connectionLimit

@@ -33,8 +33,9 @@ public final class Authenticator: Sendable {
         if let header = request.headers[.authorization] {
             let parts = header.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-                throw TernError(.unauthorized, code: "malformed_authorization",
-                                message: "Authorization header must be 'Bearer <API key>'")
+                throw TernError(
+                    .unauthorized, code: "malformed_authorization",
+                    message: "Authorization header must be 'Bearer <API key>'")
             }
             let token = parts[1].trimmingCharacters(in: .whitespaces)
             if token.hasPrefix(Secrets.sessionPrefix) {
@@ -54,8 +55,9 @@ public final class Authenticator: Sendable {
             }
             return try await session(token: token)
         }
-        throw TernError(.unauthorized, code: "missing_credentials",
-                        message: "missing API key: send 'Authorization: Bearer tern_...' (create one with 'tern keys create')")
+        throw TernError(
+            .unauthorized, code: "missing_credentials",
+            message: "missing API key: send 'Authorization: Bearer tern_...' (create one with 'tern keys create')")
     }
 
     /// True for `application/json` with or without parameters (`; charset=utf-8`), and nothing else
@@ -69,8 +71,9 @@ public final class Authenticator: Sendable {
     /// Resolves an API key (without the `Bearer ` prefix).
     public func apiKey(_ token: String) async throws -> APIKey {
         guard Secrets.looksLikeAPIKey(token) else {
-            throw TernError(.unauthorized, code: "invalid_api_key",
-                            message: "malformed API key: Tern keys are 'tern_' followed by 40 letters and digits")
+            throw TernError(
+                .unauthorized, code: "invalid_api_key",
+                message: "malformed API key: Tern keys are 'tern_' followed by 40 letters and digits")
         }
         let hash = Secrets.hash(token)
         let now = ContinuousClock.now
@@ -90,8 +93,9 @@ public final class Authenticator: Sendable {
             }
         }
         if let revoked = key.revokedAt {
-            throw TernError(.unauthorized, code: "revoked_api_key",
-                            message: "API key \(key.prefix)... was revoked at \(JSON.formatDate(revoked))")
+            throw TernError(
+                .unauthorized, code: "revoked_api_key",
+                message: "API key \(key.prefix)... was revoked at \(JSON.formatDate(revoked))")
         }
         usage.record(keyID: key.id)
         return key

@@ -32,8 +32,9 @@ public struct ConnectionLimits: Sendable {
     }
 
     public init(_ server: TernConfig.Server) {
-        self.init(idleTimeout: .clampedSeconds(server.idleTimeoutSeconds), headerTimeout: .clampedSeconds(server.headerTimeoutSeconds),
-                  bodyTimeout: .clampedSeconds(server.bodyTimeoutSeconds), maxConnections: server.maxConnections)
+        self.init(
+            idleTimeout: .clampedSeconds(server.idleTimeoutSeconds), headerTimeout: .clampedSeconds(server.headerTimeoutSeconds),
+            bodyTimeout: .clampedSeconds(server.bodyTimeoutSeconds), maxConnections: server.maxConnections)
     }
 }
 
@@ -236,8 +237,10 @@ public struct GuardedHTTP1Channel: ServerChildChannel {
         return inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
             // After the HTTP codec (the inner setup's handlers), before its connection-state handler is
             // irrelevant: this one only observes parts.
-            try channel.pipeline.syncOperations.addHandler(HTTPPartsHandler(connection: connection), position: .before(
-                try channel.pipeline.syncOperations.handler(type: HTTPConnectionStateHandler.self)))
+            try channel.pipeline.syncOperations.addHandler(
+                HTTPPartsHandler(connection: connection),
+                position: .before(
+                    try channel.pipeline.syncOperations.handler(type: HTTPConnectionStateHandler.self)))
             return value
         }
     }

@@ -75,7 +75,9 @@ enum JSON {
 
     static func requireUTF8(_ data: Data) throws {
         let bomless = data.starts(with: [0xEF, 0xBB, 0xBF]) ? data.dropFirst(3) : data[...]
-        let looksWide = data.starts(with: [0xFE, 0xFF]) || data.starts(with: [0xFF, 0xFE]) || (data.count >= 2 && (data[data.startIndex] == 0 || data[data.startIndex + 1] == 0))
+        let looksWide =
+            data.starts(with: [0xFE, 0xFF]) || data.starts(with: [0xFF, 0xFE])
+            || (data.count >= 2 && (data[data.startIndex] == 0 || data[data.startIndex + 1] == 0))
         guard !looksWide, String(validating: bomless, as: UTF8.self) != nil else {
             throw TernError.invalid(nil, "the body is not UTF-8 text; send JSON as UTF-8", code: "malformed_json")
         }
@@ -85,7 +87,8 @@ enum JSON {
         let nsError = error as NSError
         if let debug = nsError.userInfo["NSDebugDescription"] as? String { return debug }
         if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError,
-            let debug = underlying.userInfo["NSDebugDescription"] as? String {
+            let debug = underlying.userInfo["NSDebugDescription"] as? String
+        {
             return debug
         }
         return "\(error)"

@@ -23,8 +23,10 @@ final class LoginThrottle: Sendable {
     private let accounts = Mutex<[String: Entry]>([:])
     private let addresses = Mutex<[String: Entry]>([:])
 
-    init(freeFailures: Int = 5, freeAddressFailures: Int = 20, window: Duration = .seconds(900), maxDelay: Duration = .seconds(900),
-         maxEntries: Int = 100_000) {
+    init(
+        freeFailures: Int = 5, freeAddressFailures: Int = 20, window: Duration = .seconds(900), maxDelay: Duration = .seconds(900),
+        maxEntries: Int = 100_000
+    ) {
         self.freeFailures = freeFailures
         self.freeAddressFailures = freeAddressFailures
         self.window = window
@@ -45,9 +47,10 @@ final class LoginThrottle: Sendable {
         guard let longest = [accountWait, addressWait].compactMap({ $0 }).max() else { return }
         let seconds = max(1, Int((Double(longest.components.seconds) + Double(longest.components.attoseconds) / 1e18).rounded(.up)))
         let what = accountWait == longest ? "this account" : "this address"
-        throw TernError(.rateLimited, code: "too_many_sign_in_attempts",
-                        message: "too many failed sign-ins for \(what): wait \(seconds) s before trying again (the wait doubles with each failure)",
-                        retryAfterSeconds: seconds)
+        throw TernError(
+            .rateLimited, code: "too_many_sign_in_attempts",
+            message: "too many failed sign-ins for \(what): wait \(seconds) s before trying again (the wait doubles with each failure)",
+            retryAfterSeconds: seconds)
     }
 
     func recordFailure(account: String, address: String?, now: ContinuousClock.Instant = .now) {

@@ -56,8 +56,9 @@ struct ErrorMiddleware: RouterMiddleware {
             var mapped = TernError.from(error, request: request)
             if let reason = store.unavailability(of: error) {
                 if request.method != .get, request.method != .head { health.recordFailure(reason) }
-                mapped = TernError(.unavailable, code: "store_unavailable",
-                                   message: "the database cannot take this request now (\(reason)); nothing was stored: retry later")
+                mapped = TernError(
+                    .unavailable, code: "store_unavailable",
+                    message: "the database cannot take this request now (\(reason)); nothing was stored: retry later")
                 context.logger.warning("store unavailable", metadata: ["reason": .string(reason), "path": .string(request.uri.path)])
             } else if mapped.kind == .internal {
                 context.logger.error("unhandled error", metadata: ["error": .string(String(describing: error))])

@@ -54,19 +54,23 @@ public enum Principal: Sendable, Equatable {
         guard scopes.contains(scope) else {
             let held = scopes.sorted().map(\.rawValue).joined(separator: ", ")
             if !role.allowedScopes.contains(scope), let needed = Role.allCases.sorted().first(where: { $0.allowedScopes.contains(scope) }) {
-                throw TernError(.forbidden, code: "insufficient_scope",
-                                message: "\(action) needs the \(needed.rawValue) role (the \(scope.rawValue) scope); this \(kindName) has the \(role.rawValue) role (\(held))")
+                throw TernError(
+                    .forbidden, code: "insufficient_scope",
+                    message:
+                        "\(action) needs the \(needed.rawValue) role (the \(scope.rawValue) scope); this \(kindName) has the \(role.rawValue) role (\(held))")
             }
-            throw TernError(.forbidden, code: "insufficient_scope",
-                            message: "\(action) needs the \(scope.rawValue) scope; this \(kindName) has \(held) (create a key with --scope \(scope.rawValue))")
+            throw TernError(
+                .forbidden, code: "insufficient_scope",
+                message: "\(action) needs the \(scope.rawValue) scope; this \(kindName) has \(held) (create a key with --scope \(scope.rawValue))")
         }
     }
 
     func requireInstanceAdmin(to action: String) throws {
         guard isInstanceAdmin else {
-            throw TernError(.forbidden, code: "instance_admin_required",
-                            message: "\(action) is instance administration: it needs an admin user or a key with the instance scope; "
-                                + "a project's admin key cannot do it")
+            throw TernError(
+                .forbidden, code: "instance_admin_required",
+                message: "\(action) is instance administration: it needs an admin user or a key with the instance scope; "
+                    + "a project's admin key cannot do it")
         }
     }
 

@@ -46,18 +46,22 @@ public final class TernMetrics: Sendable {
     func recordRequest(method: String, route: String, status: Int, duration: Duration) {
         let key = method + " " + route
         let counterKey = key + " " + String(status)
-        let counter = requestCounters.withLock { $0[counterKey] } ?? {
-            let made = Metrics.Counter(
-                label: "tern_http_requests_total", dimensions: [("method", method), ("route", route), ("status", String(status))], factory: factory)
-            requestCounters.withLock { $0[counterKey] = made }
-            return made
-        }()
+        let counter =
+            requestCounters.withLock { $0[counterKey] }
+            ?? {
+                let made = Metrics.Counter(
+                    label: "tern_http_requests_total", dimensions: [("method", method), ("route", route), ("status", String(status))], factory: factory)
+                requestCounters.withLock { $0[counterKey] = made }
+                return made
+            }()
         counter.increment()
-        let timer = requestTimers.withLock { $0[key] } ?? {
-            let made = Metrics.Timer(label: "tern_http_request_duration_seconds", dimensions: [("method", method), ("route", route)], factory: factory)
-            requestTimers.withLock { $0[key] = made }
-            return made
-        }()
+        let timer =
+            requestTimers.withLock { $0[key] }
+            ?? {
+                let made = Metrics.Timer(label: "tern_http_request_duration_seconds", dimensions: [("method", method), ("route", route)], factory: factory)
+                requestTimers.withLock { $0[key] = made }
+                return made
+            }()
         timer.recordInterval(duration)
     }
 

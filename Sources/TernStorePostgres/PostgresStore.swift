@@ -60,8 +60,9 @@ public final class PostgresStore: TernStore {
         if let socket = target.socketPath {
             return .init(unixSocketPath: socket, username: target.user, password: target.password, database: target.database)
         }
-        return .init(host: target.host, port: target.port, username: target.user, password: target.password,
-                     database: target.database, tls: target.clientTLS)
+        return .init(
+            host: target.host, port: target.port, username: target.user, password: target.password,
+            database: target.database, tls: target.clientTLS)
     }
 
     public func run() async throws {
@@ -138,7 +139,8 @@ public final class PostgresStore: TernStore {
     public func unavailability(of error: any Error) -> String? {
         if let error = error as? TernError { return error.kind == .unavailable ? error.message : nil }
         if let error = error as? PostgresTransactionError,
-           let inner = (error.closureError ?? error.beginError ?? error.commitError) {
+            let inner = (error.closureError ?? error.beginError ?? error.commitError)
+        {
             return unavailability(of: inner)
         }
         guard let error = error as? PSQLError else { return nil }
@@ -151,8 +153,9 @@ public final class PostgresStore: TernStore {
         if let socket = target.socketPath {
             configuration = .init(unixSocketPath: socket, username: target.user, password: target.password, database: target.database)
         } else {
-            configuration = .init(host: target.host, port: target.port, username: target.user, password: target.password,
-                                  database: target.database, tls: (try? target.connectionTLS()) ?? .disable)
+            configuration = .init(
+                host: target.host, port: target.port, username: target.user, password: target.password,
+                database: target.database, tls: (try? target.connectionTLS()) ?? .disable)
         }
         do {
             let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
@@ -211,7 +214,8 @@ public final class PostgresStore: TernStore {
 
     public func appliedMigrations() async throws -> [String] {
         let exists = try await client.query(
-            "SELECT to_regclass('tern_migrations') IS NOT NULL", logger: logger).decode(Bool.self)
+            "SELECT to_regclass('tern_migrations') IS NOT NULL", logger: logger
+        ).decode(Bool.self)
         var hasTable = false
         for try await value in exists { hasTable = value }
         guard hasTable else { return [] }

@@ -209,21 +209,25 @@ extension ExperimentColumns {
     }
 
     public static func insertRun(_ run: ExperimentRun, _ dialect: SQLDialect) -> Statement {
-        Statement(sql: "INSERT INTO experiments (\(runColumns.joined(separator: ", "))) VALUES (\(placeholders(runColumns.count, dialect)))",
-                  values: values(run))
+        Statement(
+            sql: "INSERT INTO experiments (\(runColumns.joined(separator: ", "))) VALUES (\(placeholders(runColumns.count, dialect)))",
+            values: values(run))
     }
 
     /// Inserts one cell unless its key is stored; the backends count the rows it reports.
     public static func insertCell(_ cell: ExperimentCell, experimentID: String, _ dialect: SQLDialect) -> Statement {
-        Statement(sql: """
-            INSERT INTO experiment_cells (\(cellColumns.joined(separator: ", "))) VALUES (\(placeholders(cellColumns.count, dialect)))
-            ON CONFLICT (experiment_id, cell_key) DO NOTHING
-            """, values: values(cell, experimentID: experimentID))
+        Statement(
+            sql: """
+                INSERT INTO experiment_cells (\(cellColumns.joined(separator: ", "))) VALUES (\(placeholders(cellColumns.count, dialect)))
+                ON CONFLICT (experiment_id, cell_key) DO NOTHING
+                """, values: values(cell, experimentID: experimentID))
     }
 
     /// Adds `added` to the run's totals and records a heartbeat.
-    public static func addTotals(_ added: ExperimentTotals, projectID: String, experimentID: String, heartbeat: Date,
-                                 _ dialect: SQLDialect) -> Statement {
+    public static func addTotals(
+        _ added: ExperimentTotals, projectID: String, experimentID: String, heartbeat: Date,
+        _ dialect: SQLDialect
+    ) -> Statement {
         let increments = increments(added)
         var n = 0
         func next() -> String {
@@ -238,83 +242,96 @@ extension ExperimentColumns {
     public static func selectRuns(projectID: String, before: (Date, String)?, limit: Int, _ dialect: SQLDialect) -> Statement {
         let columns = runColumns.joined(separator: ", ")
         guard let before else {
-            return Statement(sql: "SELECT \(columns) FROM experiments WHERE project_id = \(placeholders(1, dialect)) ORDER BY created_at DESC, id DESC LIMIT \(max(1, limit))",
-                             values: [.text(projectID)])
+            return Statement(
+                sql:
+                    "SELECT \(columns) FROM experiments WHERE project_id = \(placeholders(1, dialect)) ORDER BY created_at DESC, id DESC LIMIT \(max(1, limit))",
+                values: [.text(projectID)])
         }
         let p = dialect == .sqlite ? ["?", "?", "?", "?"] : ["$1", "$2", "$3", "$4"]
-        return Statement(sql: """
-            SELECT \(columns) FROM experiments WHERE project_id = \(p[0]) AND (created_at < \(p[1]) OR (created_at = \(p[2]) AND id < \(p[3])))
-            ORDER BY created_at DESC, id DESC LIMIT \(max(1, limit))
-            """, values: [.text(projectID), .int(Timestamp.micros(before.0)), .int(Timestamp.micros(before.0)), .text(before.1)])
+        return Statement(
+            sql: """
+                SELECT \(columns) FROM experiments WHERE project_id = \(p[0]) AND (created_at < \(p[1]) OR (created_at = \(p[2]) AND id < \(p[3])))
+                ORDER BY created_at DESC, id DESC LIMIT \(max(1, limit))
+                """, values: [.text(projectID), .int(Timestamp.micros(before.0)), .int(Timestamp.micros(before.0)), .text(before.1)])
     }
 
     public static func selectRun(projectID: String, id: String, _ dialect: SQLDialect) -> Statement {
         let p = dialect == .sqlite ? ["?", "?"] : ["$1", "$2"]
-        return Statement(sql: "SELECT \(runColumns.joined(separator: ", ")) FROM experiments WHERE project_id = \(p[0]) AND id = \(p[1])",
-                         values: [.text(projectID), .text(id)])
+        return Statement(
+            sql: "SELECT \(runColumns.joined(separator: ", ")) FROM experiments WHERE project_id = \(p[0]) AND id = \(p[1])",
+            values: [.text(projectID), .text(id)])
     }
 
     /// Cells after a key; the run's project is checked by a join, so another project's run reads nothing.
     public static func selectCells(projectID: String, experimentID: String, after: String?, limit: Int, _ dialect: SQLDialect) -> Statement {
         let p = dialect == .sqlite ? ["?", "?", "?"] : ["$1", "$2", "$3"]
         let columns = cellColumns.map { "c.\($0)" }.joined(separator: ", ")
-        return Statement(sql: """
-            SELECT \(columns) FROM experiment_cells c JOIN experiments e ON e.id = c.experiment_id
-            WHERE e.project_id = \(p[0]) AND c.experiment_id = \(p[1]) AND c.cell_key > \(p[2]) ORDER BY c.cell_key LIMIT \(max(1, limit))
-            """, values: [.text(projectID), .text(experimentID), .text(after ?? "")])
+        return Statement(
+            sql: """
+                SELECT \(columns) FROM experiment_cells c JOIN experiments e ON e.id = c.experiment_id
+                WHERE e.project_id = \(p[0]) AND c.experiment_id = \(p[1]) AND c.cell_key > \(p[2]) ORDER BY c.cell_key LIMIT \(max(1, limit))
+                """, values: [.text(projectID), .text(experimentID), .text(after ?? "")])
     }
 
     /// Per-column sums of a run's cells (the totals columns, summed the same way on both backends).
     public static func selectColumns(projectID: String, experimentID: String, _ dialect: SQLDialect) -> Statement {
         let p = dialect == .sqlite ? ["?", "?"] : ["$1", "$2"]
         func sum(_ expression: String, _ type: String = "BIGINT") -> String { "CAST(COALESCE(SUM(\(expression)), 0) AS \(type))" }
-        return Statement(sql: """
-            SELECT c.prompt_name, c.prompt_version, c.model, \(sum("1")) AS cells, \(sum("c.passed")) AS passed,
-                   \(sum("CASE WHEN c.error IS NULL AND c.passed = 0 THEN 1 ELSE 0 END")) AS failed,
-                   \(sum("CASE WHEN c.error IS NOT NULL THEN 1 ELSE 0 END")) AS errors, \(sum("c.input_tokens")) AS input_tokens,
-                   \(sum("c.output_tokens")) AS output_tokens, \(sum("c.cost", "DOUBLE PRECISION")) AS cost,
-                   \(sum("c.grading_input_tokens")) AS grading_input_tokens, \(sum("c.grading_output_tokens")) AS grading_output_tokens,
-                   \(sum("c.grading_cost", "DOUBLE PRECISION")) AS grading_cost, \(sum("c.latency_ms", "DOUBLE PRECISION")) AS latency_ms
-            FROM experiment_cells c JOIN experiments e ON e.id = c.experiment_id
-            WHERE e.project_id = \(p[0]) AND c.experiment_id = \(p[1])
-            GROUP BY c.prompt_name, c.prompt_version, c.model ORDER BY c.prompt_name, c.prompt_version, c.model
-            """, values: [.text(projectID), .text(experimentID)])
+        return Statement(
+            sql: """
+                SELECT c.prompt_name, c.prompt_version, c.model, \(sum("1")) AS cells, \(sum("c.passed")) AS passed,
+                       \(sum("CASE WHEN c.error IS NULL AND c.passed = 0 THEN 1 ELSE 0 END")) AS failed,
+                       \(sum("CASE WHEN c.error IS NOT NULL THEN 1 ELSE 0 END")) AS errors, \(sum("c.input_tokens")) AS input_tokens,
+                       \(sum("c.output_tokens")) AS output_tokens, \(sum("c.cost", "DOUBLE PRECISION")) AS cost,
+                       \(sum("c.grading_input_tokens")) AS grading_input_tokens, \(sum("c.grading_output_tokens")) AS grading_output_tokens,
+                       \(sum("c.grading_cost", "DOUBLE PRECISION")) AS grading_cost, \(sum("c.latency_ms", "DOUBLE PRECISION")) AS latency_ms
+                FROM experiment_cells c JOIN experiments e ON e.id = c.experiment_id
+                WHERE e.project_id = \(p[0]) AND c.experiment_id = \(p[1])
+                GROUP BY c.prompt_name, c.prompt_version, c.model ORDER BY c.prompt_name, c.prompt_version, c.model
+                """, values: [.text(projectID), .text(experimentID)])
     }
 
     public static func column(_ row: any Reader) throws -> ExperimentColumnTotals {
         func int(_ column: String) throws -> Int { Int(try row.int(column) ?? 0) }
         let totals = try Self.totals(row)
-        return ExperimentColumnTotals(promptName: try row.text("prompt_name") ?? "", promptVersion: try int("prompt_version"),
-                                      model: try row.text("model") ?? "", totals: totals)
+        return ExperimentColumnTotals(
+            promptName: try row.text("prompt_name") ?? "", promptVersion: try int("prompt_version"),
+            model: try row.text("model") ?? "", totals: totals)
     }
 
     /// The status change of `transition`: one conditional update.
-    public static func transition(projectID: String, id: String, from: Set<ExperimentStatus>, to status: ExperimentStatus, error: String?,
-                                  at: Date, _ dialect: SQLDialect) -> Statement {
+    public static func transition(
+        projectID: String, id: String, from: Set<ExperimentStatus>, to status: ExperimentStatus, error: String?,
+        at: Date, _ dialect: SQLDialect
+    ) -> Statement {
         let allowed = from.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
         let p = dialect == .sqlite ? ["?", "?", "?", "?", "?", "?"] : ["$1", "$2", "$3", "$4", "$5", "$6"]
-        let stamp: String = switch status {
-        case .running: "started_at = COALESCE(started_at, \(p[2])), heartbeat_at = \(p[3])"
-        case .queued: "heartbeat_at = COALESCE(\(p[2]), \(p[3]))"
-        default: "finished_at = \(p[2]), heartbeat_at = \(p[3])"
-        }
-        return Statement(sql: """
-            UPDATE experiments SET status = \(p[0]), error = \(p[1]), \(stamp)
-            WHERE project_id = \(p[4]) AND id = \(p[5]) AND status IN (\(allowed.isEmpty ? "''" : allowed))
-            """, values: [.text(status.rawValue), .text(error), .int(Timestamp.micros(at)), .int(Timestamp.micros(at)), .text(projectID), .text(id)])
+        let stamp: String =
+            switch status {
+            case .running: "started_at = COALESCE(started_at, \(p[2])), heartbeat_at = \(p[3])"
+            case .queued: "heartbeat_at = COALESCE(\(p[2]), \(p[3]))"
+            default: "finished_at = \(p[2]), heartbeat_at = \(p[3])"
+            }
+        return Statement(
+            sql: """
+                UPDATE experiments SET status = \(p[0]), error = \(p[1]), \(stamp)
+                WHERE project_id = \(p[4]) AND id = \(p[5]) AND status IN (\(allowed.isEmpty ? "''" : allowed))
+                """, values: [.text(status.rawValue), .text(error), .int(Timestamp.micros(at)), .int(Timestamp.micros(at)), .text(projectID), .text(id)])
     }
 
     public static func heartbeat(projectID: String, id: String, at: Date, _ dialect: SQLDialect) -> Statement {
         let p = dialect == .sqlite ? ["?", "?", "?"] : ["$1", "$2", "$3"]
-        return Statement(sql: "UPDATE experiments SET heartbeat_at = \(p[0]) WHERE project_id = \(p[1]) AND id = \(p[2]) AND status IN ('queued', 'running')",
-                         values: [.int(Timestamp.micros(at)), .text(projectID), .text(id)])
+        return Statement(
+            sql: "UPDATE experiments SET heartbeat_at = \(p[0]) WHERE project_id = \(p[1]) AND id = \(p[2]) AND status IN ('queued', 'running')",
+            values: [.int(Timestamp.micros(at)), .text(projectID), .text(id)])
     }
 
     public static func failStale(before cutoff: Date, error: String, at: Date, _ dialect: SQLDialect) -> Statement {
         let p = dialect == .sqlite ? ["?", "?", "?"] : ["$1", "$2", "$3"]
-        return Statement(sql: """
-            UPDATE experiments SET status = 'failed', error = \(p[0]), finished_at = \(p[1])
-            WHERE status IN ('queued', 'running') AND COALESCE(heartbeat_at, created_at) < \(p[2]) RETURNING id
-            """, values: [.text(error), .int(Timestamp.micros(at)), .int(Timestamp.micros(cutoff))])
+        return Statement(
+            sql: """
+                UPDATE experiments SET status = 'failed', error = \(p[0]), finished_at = \(p[1])
+                WHERE status IN ('queued', 'running') AND COALESCE(heartbeat_at, created_at) < \(p[2]) RETURNING id
+                """, values: [.text(error), .int(Timestamp.micros(at)), .int(Timestamp.micros(cutoff))])
     }
 }

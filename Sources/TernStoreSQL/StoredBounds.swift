@@ -33,7 +33,7 @@ public enum StoredBounds {
             WHERE input_tokens > \(tokens)000000 OR output_tokens > \(tokens)000000 OR input_tokens < 0 OR output_tokens < 0
                OR total_cost > \(cost) * 1000000 OR total_cost < 0
             \(conflict)
-            """,
+            """
         ]
         for column in ["usage_input", "usage_output", "usage_cached", "usage_reasoning"] {
             out.append(clampInt("observations", column, String(tokens)))

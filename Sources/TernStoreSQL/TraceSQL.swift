@@ -87,7 +87,8 @@ public enum TraceSQL {
             switch builder.dialect {
             case .sqlite:
                 let path = builder.bind("$.\"\(key)\"")
-                out.append("""
+                out.append(
+                    """
                     (CASE json_type(traces.metadata, \(path)) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
                     ELSE CAST(json_extract(traces.metadata, \(path)) AS TEXT) END) = \(builder.bind(value))
                     """)
@@ -113,7 +114,9 @@ public enum TraceSQL {
             out.append("EXISTS (SELECT 1 FROM scores s WHERE \(parts.joined(separator: " AND ")))")
         }
         if let text = filter.text, !text.isEmpty {
-            let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            let pattern =
+                "%"
+                + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_") + "%"
             let bound = builder.bind(pattern)
             switch builder.dialect {
@@ -147,11 +150,12 @@ public enum TraceSQL {
 
     /// The cursor that continues after `last` in a list ordered by `sort`.
     public static func cursor(after last: TraceSummary, sort: TraceSort) -> String {
-        let key: Double = switch sort {
-        case .time: Double(Timestamp.micros(last.trace.startTime))
-        case .latency: last.trace.endTime.map { Double(Timestamp.micros($0) - Timestamp.micros(last.trace.startTime)) } ?? -1
-        case .cost: last.cost ?? -1
-        }
+        let key: Double =
+            switch sort {
+            case .time: Double(Timestamp.micros(last.trace.startTime))
+            case .latency: last.trace.endTime.map { Double(Timestamp.micros($0) - Timestamp.micros(last.trace.startTime)) } ?? -1
+            case .cost: last.cost ?? -1
+            }
         return TraceCursor(sort: sort, key: key, id: last.trace.id).encoded
     }
 }
@@ -171,8 +175,10 @@ public struct TraceRow: Sendable {
     public var errorCount: Int
     public var warningCount: Int
 
-    public init(trace: Trace, model: String?, deployment: String?, variant: String?, promptName: String?, promptVersion: Int?,
-                observationCount: Int, inputTokens: Int, outputTokens: Int, totalCost: Double?, errorCount: Int, warningCount: Int) {
+    public init(
+        trace: Trace, model: String?, deployment: String?, variant: String?, promptName: String?, promptVersion: Int?,
+        observationCount: Int, inputTokens: Int, outputTokens: Int, totalCost: Double?, errorCount: Int, warningCount: Int
+    ) {
         self.trace = trace
         self.model = model
         self.deployment = deployment
@@ -250,10 +256,12 @@ extension TraceSQL {
         let conditions = try Self.conditions(filter, projectID: projectID, into: &builder)
         // SQLite without planner statistics would walk every score of the project by primary key.
         let index = dialect == .sqlite ? " INDEXED BY scores_trace" : ""
-        return ("""
+        return (
+            """
             SELECT trace_id, name, numeric_value FROM scores\(index) WHERE project_id = \(project) AND numeric_value IS NOT NULL
             AND trace_id IN (SELECT id FROM traces WHERE \(conditions.joined(separator: " AND ")))
-            """, builder.values)
+            """, builder.values
+        )
     }
 
     /// Attaches score facts to trace facts.

@@ -15,8 +15,11 @@ public struct BackgroundServer: Sendable {
 
     /// Builds the service with a callback for the bound port, runs it in a service group, and
     /// returns once it listens.
-    public static func start(logger: Logger, _ build: (_ onRunning: @escaping @Sendable (Int) async -> Void) async throws -> any Service)
-        async throws -> BackgroundServer {
+    public static func start(
+        logger: Logger, _ build: (_ onRunning: @escaping @Sendable (Int) async -> Void) async throws -> any Service
+    )
+        async throws -> BackgroundServer
+    {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let service = try await build { continuation.yield($0) }
         let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
@@ -30,8 +33,10 @@ public struct BackgroundServer: Sendable {
     }
 
     /// The whole Tern application on `store` (migrated and bootstrapped) with `config`, on a free port.
-    public static func tern(store: any TernStore, config: TernConfig, environment: [String: String] = [:],
-                            logger: Logger = .quiet) async throws -> BackgroundServer {
+    public static func tern(
+        store: any TernStore, config: TernConfig, environment: [String: String] = [:],
+        logger: Logger = .quiet
+    ) async throws -> BackgroundServer {
         var config = config
         config.server.host = "127.0.0.1"
         config.server.port = 0
@@ -54,11 +59,14 @@ public struct ExperimentSeed: Sendable {
         guard let project = try await store.projects.get(slug: Bootstrap.defaultProjectSlug) else { throw TernError.notFound("default project") }
         let (key, _) = try await KeyIssuer.issue(store: store, projectID: project.id, name: "experiments", role: .member, createdBy: "test")
         _ = try await store.datasets.create(projectID: project.id, name: "words", description: nil)
-        _ = try await store.datasets.apply(projectID: project.id, dataset: "words", upserts: words.map { DatasetItem(id: $0, input: ["word": .string($0)]) },
-                                           removals: [], author: "test", message: nil)
+        _ = try await store.datasets.apply(
+            projectID: project.id, dataset: "words", upserts: words.map { DatasetItem(id: $0, input: ["word": .string($0)]) },
+            removals: [], author: "test", message: nil)
         for template in templates {
-            _ = try await store.prompts.push(PromptVersion(projectID: project.id, name: "qa", kind: .text, text: template, variables: ["word"],
-                                                           author: "test", createdAt: Timestamp.now()), labels: [])
+            _ = try await store.prompts.push(
+                PromptVersion(
+                    projectID: project.id, name: "qa", kind: .text, text: template, variables: ["word"],
+                    author: "test", createdAt: Timestamp.now()), labels: [])
         }
         return ExperimentSeed(project: project, key: key)
     }

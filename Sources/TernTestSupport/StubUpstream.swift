@@ -170,8 +170,9 @@ public final class StubUpstream: Sendable {
         router.post("v1/embeddings") { request, _ in try await stub().respond(request, api: .embedding) }
         router.post("v1/messages") { request, _ in try await stub().respond(request, api: .messages) }
         let server = try await BackgroundServer.start(logger: logger) { onRunning in
-            Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
-                        onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
+            Application(
+                router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
+                onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
         }
         let instance = StubUpstream(port: server.port) { await server.stop() }
         box.withLock { $0 = instance }
@@ -184,8 +185,10 @@ public final class StubUpstream: Sendable {
         let buffer = try await request.body.collect(upTo: 16 * 1024 * 1024)
         let body = (try? JSONValue.parse(Data(buffer.readableBytesView))) ?? .null
         let model = body["model"]?.string ?? "unknown"
-        record(Recorded(path: request.uri.path, model: model, authorization: request.headers[.authorization],
-                        apiKey: request.headers[HTTPField.Name("x-api-key")!], body: body))
+        record(
+            Recorded(
+                path: request.uri.path, model: model, authorization: request.headers[.authorization],
+                apiKey: request.headers[HTTPField.Name("x-api-key")!], body: body))
         var (action, latency) = nextAction(model: model)
         let (responder, vectors) = state.withLock { ($0.responders[model], $0.vectors[model]) }
         if case .reply(nil, let input, let output) = action, let responder { action = .reply(text: responder(body), inputTokens: input, outputTokens: output) }
@@ -200,40 +203,50 @@ public final class StubUpstream: Sendable {
         case .status(let code, let message, let retryAfter):
             var headers: HTTPFields = [.contentType: "application/json"]
             if let retryAfter { headers[HTTPField.Name("retry-after")!] = String(retryAfter) }
-            let error: JSONValue = api == .messages
+            let error: JSONValue =
+                api == .messages
                 ? ["type": "error", "error": ["type": code == 429 ? "rate_limit_error" : "api_error", "message": .string(message)]]
                 : ["error": ["message": .string(message), "type": code == 429 ? "rate_limit_error" : "server_error", "param": .null, "code": .null]]
             return Response(status: .init(code: code), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.data())))
         case .dropConnection:
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
-                try await writer.write(ByteBuffer(string: "{\"id\": \"partial"))
-                throw StubDrop()
-            })
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody { writer in
+                    try await writer.write(ByteBuffer(string: "{\"id\": \"partial"))
+                    throw StubDrop()
+                })
         case .reply(let text, let input, let output):
             let answer = Answer(text: text ?? Self.echo(model: model, body: body) ?? "Hello from \(model)", tool: nil, input: input, output: output)
-            return stream ? streamed(answer, api: api, model: model, includeUsage: includeUsage, delay: .zero, dropAfter: nil)
-                          : complete(answer, api: api, model: model, body: body, vectors: vectors)
+            return stream
+                ? streamed(answer, api: api, model: model, includeUsage: includeUsage, delay: .zero, dropAfter: nil)
+                : complete(answer, api: api, model: model, body: body, vectors: vectors)
         case .toolCall(let name, let arguments):
             let answer = Answer(text: nil, tool: (name, arguments), input: 20, output: 12)
-            return stream ? streamed(answer, api: api, model: model, includeUsage: includeUsage, delay: .zero, dropAfter: nil)
-                          : complete(answer, api: api, model: model, body: body, vectors: nil)
+            return stream
+                ? streamed(answer, api: api, model: model, includeUsage: includeUsage, delay: .zero, dropAfter: nil)
+                : complete(answer, api: api, model: model, body: body, vectors: nil)
         case .streamThenDrop(let chunks):
-            return streamed(Answer(text: "one two three four five six seven eight", tool: nil, input: 10, output: 8), api: api,
-                            model: model, includeUsage: includeUsage, delay: .zero, dropAfter: chunks)
+            return streamed(
+                Answer(text: "one two three four five six seven eight", tool: nil, input: 10, output: 8), api: api,
+                model: model, includeUsage: includeUsage, delay: .zero, dropAfter: chunks)
         case .slowStream(let delay, let text):
-            return streamed(Answer(text: text ?? "slow words arrive one at a time here", tool: nil, input: 10, output: 8), api: api,
-                            model: model, includeUsage: includeUsage, delay: delay, dropAfter: nil)
+            return streamed(
+                Answer(text: text ?? "slow words arrive one at a time here", tool: nil, input: 10, output: 8), api: api,
+                model: model, includeUsage: includeUsage, delay: delay, dropAfter: nil)
         case .streamThenStall(let chunks, let stall):
-            return streamed(Answer(text: "one two three four five six seven eight", tool: nil, input: 10, output: 8), api: api,
-                            model: model, includeUsage: includeUsage, delay: .zero, dropAfter: nil, stallAfter: (chunks, stall))
+            return streamed(
+                Answer(text: "one two three four five six seven eight", tool: nil, input: 10, output: 8), api: api,
+                model: model, includeUsage: includeUsage, delay: .zero, dropAfter: nil, stallAfter: (chunks, stall))
         case .jsonForStream:
             return complete(Answer(text: "a JSON answer to a stream", tool: nil, input: 10, output: 5), api: api, model: model, body: body, vectors: nil)
         case .notAnEventStream:
-            return Response(status: .ok, headers: [.contentType: "text/event-stream"],
-                            body: .init(byteBuffer: ByteBuffer(string: "this is not an event stream\nat all")))
+            return Response(
+                status: .ok, headers: [.contentType: "text/event-stream"],
+                body: .init(byteBuffer: ByteBuffer(string: "this is not an event stream\nat all")))
         case .streamWithoutEnd:
-            return streamed(Answer(text: "cut short before the end", tool: nil, input: 10, output: 5), api: api, model: model,
-                            includeUsage: includeUsage, delay: .zero, dropAfter: nil, withoutEnd: true)
+            return streamed(
+                Answer(text: "cut short before the end", tool: nil, input: 10, output: 5), api: api, model: model,
+                includeUsage: includeUsage, delay: .zero, dropAfter: nil, withoutEnd: true)
         case .delay:
             fatalError("unreachable")
         }
@@ -273,61 +286,85 @@ public final class StubUpstream: Sendable {
                 let vector = input.string.flatMap { vectors?[$0] } ?? (0..<size).map { sin(Double($0 + 1) * seed * 10) }
                 return ["object": "embedding", "index": .number(Double(index)), "embedding": .array(vector.map(JSONValue.number))]
             }
-            return json(["object": "list", "data": .array(data), "model": .string(model),
-                         "usage": ["prompt_tokens": .number(Double(answer.input)), "total_tokens": .number(Double(answer.input))]])
+            return json([
+                "object": "list", "data": .array(data), "model": .string(model),
+                "usage": ["prompt_tokens": .number(Double(answer.input)), "total_tokens": .number(Double(answer.input))],
+            ])
         case .completion:
-            return json(["id": "cmpl-stub", "object": "text_completion", "created": created, "model": .string(model),
-                         "choices": [["index": 0, "text": .string(answer.text ?? ""), "finish_reason": "stop", "logprobs": .null]],
-                         "usage": usage(answer)])
+            return json([
+                "id": "cmpl-stub", "object": "text_completion", "created": created, "model": .string(model),
+                "choices": [["index": 0, "text": .string(answer.text ?? ""), "finish_reason": "stop", "logprobs": .null]],
+                "usage": usage(answer),
+            ])
         case .chat:
             var message: [String: JSONValue] = ["role": "assistant", "content": answer.text.map(JSONValue.string) ?? .null]
             if let tool = answer.tool {
-                message["tool_calls"] = [["id": "call_stub_1", "type": "function",
-                                          "function": ["name": .string(tool.name), "arguments": .string(tool.arguments)]]]
+                message["tool_calls"] = [
+                    [
+                        "id": "call_stub_1", "type": "function",
+                        "function": ["name": .string(tool.name), "arguments": .string(tool.arguments)],
+                    ]
+                ]
             }
-            return json(["id": "chatcmpl-stub", "object": "chat.completion", "created": created, "model": .string(model),
-                         "choices": [["index": 0, "message": .object(message), "finish_reason": answer.tool == nil ? "stop" : "tool_calls",
-                                      "logprobs": .null]],
-                         "usage": usage(answer), "system_fingerprint": "stub"])
+            return json([
+                "id": "chatcmpl-stub", "object": "chat.completion", "created": created, "model": .string(model),
+                "choices": [
+                    [
+                        "index": 0, "message": .object(message), "finish_reason": answer.tool == nil ? "stop" : "tool_calls",
+                        "logprobs": .null,
+                    ]
+                ],
+                "usage": usage(answer), "system_fingerprint": "stub",
+            ])
         case .messages:
             var content: [JSONValue] = []
             if let text = answer.text { content.append(["type": "text", "text": .string(text)]) }
             if let tool = answer.tool {
-                content.append(["type": "tool_use", "id": "toolu_stub_1", "name": .string(tool.name),
-                                "input": (try? JSONValue.parse(Data(tool.arguments.utf8))) ?? [:]])
+                content.append([
+                    "type": "tool_use", "id": "toolu_stub_1", "name": .string(tool.name),
+                    "input": (try? JSONValue.parse(Data(tool.arguments.utf8))) ?? [:],
+                ])
             }
-            return json(["id": "msg_stub", "type": "message", "role": "assistant", "model": .string(model), "content": .array(content),
-                         "stop_reason": answer.tool == nil ? "end_turn" : "tool_use", "stop_sequence": .null,
-                         "usage": ["input_tokens": .number(Double(answer.input)), "output_tokens": .number(Double(answer.output))]])
+            return json([
+                "id": "msg_stub", "type": "message", "role": "assistant", "model": .string(model), "content": .array(content),
+                "stop_reason": answer.tool == nil ? "end_turn" : "tool_use", "stop_sequence": .null,
+                "usage": ["input_tokens": .number(Double(answer.input)), "output_tokens": .number(Double(answer.output))],
+            ])
         }
     }
 
     func usage(_ answer: Answer) -> JSONValue {
-        ["prompt_tokens": .number(Double(answer.input)), "completion_tokens": .number(Double(answer.output)),
-         "total_tokens": .number(Double(answer.input + answer.output))]
+        [
+            "prompt_tokens": .number(Double(answer.input)), "completion_tokens": .number(Double(answer.output)),
+            "total_tokens": .number(Double(answer.input + answer.output)),
+        ]
     }
 
-    func streamed(_ answer: Answer, api: GatewayOperation, model: String, includeUsage: Bool, delay: Duration, dropAfter: Int?,
-                  stallAfter: (chunks: Int, stall: Duration)? = nil, withoutEnd: Bool = false) -> Response {
+    func streamed(
+        _ answer: Answer, api: GatewayOperation, model: String, includeUsage: Bool, delay: Duration, dropAfter: Int?,
+        stallAfter: (chunks: Int, stall: Duration)? = nil, withoutEnd: Bool = false
+    ) -> Response {
         var events = api == .messages ? anthropicEvents(answer, model: model) : openAIChunks(answer, api: api, model: model, includeUsage: includeUsage)
         if withoutEnd { events.removeLast() }
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
-        return Response(status: .ok, headers: headers, body: ResponseBody { [self, events] writer in
-            do {
-                for (index, event) in events.enumerated() {
-                    if let dropAfter, index >= dropAfter { throw StubDrop() }
-                    if let stallAfter, index == stallAfter.chunks { try await Task.sleep(for: stallAfter.stall) }
-                    if delay > .zero { try await Task.sleep(for: delay) }
-                    try await writer.write(ByteBuffer(string: event))
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { [self, events] writer in
+                do {
+                    for (index, event) in events.enumerated() {
+                        if let dropAfter, index >= dropAfter { throw StubDrop() }
+                        if let stallAfter, index == stallAfter.chunks { try await Task.sleep(for: stallAfter.stall) }
+                        if delay > .zero { try await Task.sleep(for: delay) }
+                        try await writer.write(ByteBuffer(string: event))
+                    }
+                    try await writer.finish(nil)
+                } catch is StubDrop {
+                    throw StubDrop()
+                } catch {
+                    streamCancelled()
+                    throw error
                 }
-                try await writer.finish(nil)
-            } catch is StubDrop {
-                throw StubDrop()
-            } catch {
-                streamCancelled()
-                throw error
-            }
-        })
+            })
     }
 
     func words(_ text: String) -> [String] {
@@ -340,19 +377,34 @@ public final class StubUpstream: Sendable {
         let created = JSONValue.number(Double(Int(Date().timeIntervalSince1970)))
         let isChat = api == .chat
         func chunk(_ choice: JSONValue) -> String {
-            let value: JSONValue = ["id": "chatcmpl-stub", "object": isChat ? "chat.completion.chunk" : "text_completion", "created": created,
-                                    "model": .string(model), "choices": [choice]]
+            let value: JSONValue = [
+                "id": "chatcmpl-stub", "object": isChat ? "chat.completion.chunk" : "text_completion", "created": created,
+                "model": .string(model), "choices": [choice],
+            ]
             return SSEEncoder.encode(data: value.jsonString())
         }
         var out: [String] = []
         if isChat { out.append(chunk(["index": 0, "delta": ["role": "assistant", "content": ""], "finish_reason": .null])) }
         for piece in words(answer.text ?? "") {
-            out.append(chunk(isChat ? ["index": 0, "delta": ["content": .string(piece)], "finish_reason": .null]
-                                    : ["index": 0, "text": .string(piece), "finish_reason": .null]))
+            out.append(
+                chunk(
+                    isChat
+                        ? ["index": 0, "delta": ["content": .string(piece)], "finish_reason": .null]
+                        : ["index": 0, "text": .string(piece), "finish_reason": .null]))
         }
         if let tool = answer.tool {
-            out.append(chunk(["index": 0, "delta": ["tool_calls": [["index": 0, "id": "call_stub_1", "type": "function",
-                                                                   "function": ["name": .string(tool.name), "arguments": ""]]]], "finish_reason": .null]))
+            out.append(
+                chunk([
+                    "index": 0,
+                    "delta": [
+                        "tool_calls": [
+                            [
+                                "index": 0, "id": "call_stub_1", "type": "function",
+                                "function": ["name": .string(tool.name), "arguments": ""],
+                            ]
+                        ]
+                    ], "finish_reason": .null,
+                ]))
             let half = tool.arguments.count / 2
             for part in [String(tool.arguments.prefix(half)), String(tool.arguments.dropFirst(half))] {
                 out.append(chunk(["index": 0, "delta": ["tool_calls": [["index": 0, "function": ["arguments": .string(part)]]]], "finish_reason": .null]))
@@ -361,8 +413,10 @@ public final class StubUpstream: Sendable {
         let finish: JSONValue = answer.tool == nil ? "stop" : "tool_calls"
         out.append(chunk(isChat ? ["index": 0, "delta": [:], "finish_reason": finish] : ["index": 0, "text": "", "finish_reason": finish]))
         if includeUsage {
-            let value: JSONValue = ["id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": created, "model": .string(model),
-                                    "choices": [], "usage": usage(answer)]
+            let value: JSONValue = [
+                "id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": created, "model": .string(model),
+                "choices": [], "usage": usage(answer),
+            ]
             out.append(SSEEncoder.encode(data: value.jsonString()))
         }
         out.append("data: [DONE]\n\n")
@@ -371,10 +425,17 @@ public final class StubUpstream: Sendable {
 
     func anthropicEvents(_ answer: Answer, model: String) -> [String] {
         func event(_ name: String, _ data: JSONValue) -> String { SSEEncoder.encode(name: name, data: data.jsonString()) }
-        var out = [event("message_start", ["type": "message_start", "message": [
-            "id": "msg_stub", "type": "message", "role": "assistant", "model": .string(model), "content": [], "stop_reason": .null,
-            "stop_sequence": .null, "usage": ["input_tokens": .number(Double(answer.input)), "output_tokens": 1],
-        ]])]
+        var out = [
+            event(
+                "message_start",
+                [
+                    "type": "message_start",
+                    "message": [
+                        "id": "msg_stub", "type": "message", "role": "assistant", "model": .string(model), "content": [], "stop_reason": .null,
+                        "stop_sequence": .null, "usage": ["input_tokens": .number(Double(answer.input)), "output_tokens": 1],
+                    ],
+                ])
+        ]
         var index = 0
         if let text = answer.text {
             out.append(event("content_block_start", ["type": "content_block_start", "index": 0, "content_block": ["type": "text", "text": ""]]))
@@ -386,14 +447,29 @@ public final class StubUpstream: Sendable {
         }
         if let tool = answer.tool {
             let position = JSONValue.number(Double(index))
-            out.append(event("content_block_start", ["type": "content_block_start", "index": position,
-                                                     "content_block": ["type": "tool_use", "id": "toolu_stub_1", "name": .string(tool.name), "input": [:]]]))
-            out.append(event("content_block_delta", ["type": "content_block_delta", "index": position,
-                                                     "delta": ["type": "input_json_delta", "partial_json": .string(tool.arguments)]]))
+            out.append(
+                event(
+                    "content_block_start",
+                    [
+                        "type": "content_block_start", "index": position,
+                        "content_block": ["type": "tool_use", "id": "toolu_stub_1", "name": .string(tool.name), "input": [:]],
+                    ]))
+            out.append(
+                event(
+                    "content_block_delta",
+                    [
+                        "type": "content_block_delta", "index": position,
+                        "delta": ["type": "input_json_delta", "partial_json": .string(tool.arguments)],
+                    ]))
             out.append(event("content_block_stop", ["type": "content_block_stop", "index": position]))
         }
-        out.append(event("message_delta", ["type": "message_delta", "delta": ["stop_reason": answer.tool == nil ? "end_turn" : "tool_use", "stop_sequence": .null],
-                                           "usage": ["output_tokens": .number(Double(answer.output))]]))
+        out.append(
+            event(
+                "message_delta",
+                [
+                    "type": "message_delta", "delta": ["stop_reason": answer.tool == nil ? "end_turn" : "tool_use", "stop_sequence": .null],
+                    "usage": ["output_tokens": .number(Double(answer.output))],
+                ]))
         out.append(event("message_stop", ["type": "message_stop"]))
         return out
     }

@@ -205,18 +205,21 @@ extension TestStore {
             let tables = ["traces", "observations", "scores", "write_probe"]
             for table in tables { try await postgres.execute(sql: "DROP TRIGGER IF EXISTS tern_test_unwritable ON \(table)") }
             guard let mode else { return }
-            let (state, message) = mode == .full
+            let (state, message) =
+                mode == .full
                 ? ("53100", "could not extend file: No space left on device")
                 : ("25006", "cannot execute INSERT in a read-only transaction")
-            try await postgres.execute(sql: """
-                CREATE OR REPLACE FUNCTION tern_test_refuse() RETURNS trigger AS $$
-                BEGIN RAISE EXCEPTION USING ERRCODE = '\(state)', MESSAGE = '\(message)'; END $$ LANGUAGE plpgsql
-                """)
-            for table in tables {
-                try await postgres.execute(sql: """
-                    CREATE TRIGGER tern_test_unwritable BEFORE INSERT OR UPDATE ON \(table)
-                    FOR EACH STATEMENT EXECUTE FUNCTION tern_test_refuse()
+            try await postgres.execute(
+                sql: """
+                    CREATE OR REPLACE FUNCTION tern_test_refuse() RETURNS trigger AS $$
+                    BEGIN RAISE EXCEPTION USING ERRCODE = '\(state)', MESSAGE = '\(message)'; END $$ LANGUAGE plpgsql
                     """)
+            for table in tables {
+                try await postgres.execute(
+                    sql: """
+                        CREATE TRIGGER tern_test_unwritable BEFORE INSERT OR UPDATE ON \(table)
+                        FOR EACH STATEMENT EXECUTE FUNCTION tern_test_refuse()
+                        """)
             }
         }
     }
@@ -227,8 +230,9 @@ public enum TestFilesystem {
     static let filler = ".filler"
 
     public static func mount(_ directory: String, megabytes: Int) throws {
-        try run(["/bin/mount", "-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", directory],
-                because: "a test of a full or read-only disk mounts a tmpfs of its own (run the tests as root, as scripts/test does in CI)")
+        try run(
+            ["/bin/mount", "-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", directory],
+            because: "a test of a full or read-only disk mounts a tmpfs of its own (run the tests as root, as scripts/test does in CI)")
     }
 
     public static func unmount(_ directory: String) {

@@ -2,7 +2,6 @@
 // Everything here is locale-independent and deterministic (UTC, ASCII digits, "," grouping).
 import Foundation
 
-
 /// How a chart renders values on axes, in hover titles and in bar labels.
 public enum ValueFormat: Sendable, Hashable {
     /// Compact: `950`, `1.2k`, `3.4M`, `0.0012`.

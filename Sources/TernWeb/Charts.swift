@@ -106,7 +106,11 @@ public enum SVGChart {
         }
         xTicks = thin(xTicks)
 
-        var svg = open(kind: "line", width: W, height: H, aria: lineSummary(series, runs: runs, bucket: bucket, xMin: all.map(\.x).min()!, xMax: all.map(\.x).max()!, yMax: yMax, yFormat: yFormat, unit: unit, label: label))
+        var svg = open(
+            kind: "line", width: W, height: H,
+            aria: lineSummary(
+                series, runs: runs, bucket: bucket, xMin: all.map(\.x).min()!, xMax: all.map(\.x).max()!, yMax: yMax, yFormat: yFormat, unit: unit, label: label
+            ))
         svg += gridAndYAxis(yTicks: yTicks, yLabels: yLabels, py: py, left: left, plotW: plotW)
         svg += xAxis(ticks: xTicks, top: top, plotH: plotH, width: W, labelY: top + plotH + 14)
 
@@ -119,9 +123,11 @@ public enum SVGChart {
                 var d = ""
                 for (k, p) in seg.enumerated() { d += (k == 0 ? "M" : "L") + c(px(p.x)) + " " + c(py(p.y)) }
                 if withArea {
-                    svg += "<path class=\"area\" d=\"\(d)L\(c(px(seg.last!.x))) \(c(baseline))L\(c(px(seg[0].x))) \(c(baseline))Z\" fill=\"currentColor\" fill-opacity=\"0.08\" stroke=\"none\"/>"
+                    svg +=
+                        "<path class=\"area\" d=\"\(d)L\(c(px(seg.last!.x))) \(c(baseline))L\(c(px(seg[0].x))) \(c(baseline))Z\" fill=\"currentColor\" fill-opacity=\"0.08\" stroke=\"none\"/>"
                 }
-                svg += "<path class=\"line\" d=\"\(d)\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.5\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>"
+                svg +=
+                    "<path class=\"line\" d=\"\(d)\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.5\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>"
             }
             svg += "</g>"
         }
@@ -148,7 +154,8 @@ public enum SVGChart {
             for item in legend {
                 let cy = legendTop + Double(item.row) * legendRowH + legendRowH / 2
                 svg += "<g class=\"legend-item\"><title>\(esc(item.full))</title>"
-                svg += "<rect class=\"swatch series-\(item.index % 8)\" x=\"\(c(item.x))\" y=\"\(c(cy - 5))\" width=\"10\" height=\"10\" rx=\"2\" fill=\"currentColor\"/>"
+                svg +=
+                    "<rect class=\"swatch series-\(item.index % 8)\" x=\"\(c(item.x))\" y=\"\(c(cy - 5))\" width=\"10\" height=\"10\" rx=\"2\" fill=\"currentColor\"/>"
                 svg += "<text x=\"\(c(item.x + 15))\" y=\"\(c(cy))\" dy=\"0.35em\">\(esc(item.text))</text></g>"
             }
             svg += "</g>"
@@ -192,7 +199,8 @@ public enum SVGChart {
             svg += "<g class=\"row\"><title>\(esc(title))</title>"
             svg += "<rect class=\"hit\" x=\"0\" y=\"\(c(rowTop))\" width=\"\(c(W))\" height=\"\(c(rowH))\" fill=\"none\" pointer-events=\"all\"/>"
             svg += "<text class=\"label\" x=\"0\" y=\"\(c(cy))\" dy=\"0.35em\">\(esc(truncate(row.label, maxWidth: labelW)))</text>"
-            svg += "<rect class=\"track\" x=\"\(c(barX))\" y=\"\(c(cy - barH / 2))\" width=\"\(c(barMaxW))\" height=\"\(c(barH))\" rx=\"2\" fill=\"currentColor\" fill-opacity=\"0.06\"/>"
+            svg +=
+                "<rect class=\"track\" x=\"\(c(barX))\" y=\"\(c(cy - barH / 2))\" width=\"\(c(barMaxW))\" height=\"\(c(barH))\" rx=\"2\" fill=\"currentColor\" fill-opacity=\"0.06\"/>"
             svg += "<rect class=\"bar\" x=\"\(c(barX))\" y=\"\(c(cy - barH / 2))\" width=\"\(c(barW))\" height=\"\(c(barH))\" rx=\"2\" fill=\"currentColor\"/>"
             svg += "<text class=\"value\" x=\"\(c(W))\" y=\"\(c(cy))\" dy=\"0.35em\" text-anchor=\"end\">\(esc(valueTexts[i]))</text></g>"
         }
@@ -208,7 +216,8 @@ public enum SVGChart {
         width: Int = 640, height: Int = 160, label: String
     ) -> String {
         let W = Double(clamp(width, 160, 4000)), H = Double(clamp(height, 80, 2000))
-        let cleaned = bins
+        let cleaned =
+            bins
             .filter { $0.lower.isFinite && $0.upper.isFinite }
             .map { (lower: min($0.lower, $0.upper), upper: max($0.lower, $0.upper), count: max(0, $0.count)) }
             .sorted { $0.lower < $1.lower }
@@ -216,10 +225,12 @@ public enum SVGChart {
             return noData(kind: "histogram", width: W, height: H, label: label)
         }
         let firstWidth = firstBin.upper - firstBin.lower
-        let linear = firstWidth > 0 && lastBin.upper > firstBin.lower && cleaned.enumerated().allSatisfy { i, b in
-            abs((b.upper - b.lower) - firstWidth) <= firstWidth * 0.01
-                && (i == 0 || abs(b.lower - cleaned[i - 1].upper) <= firstWidth * 0.01)
-        }
+        let linear =
+            firstWidth > 0 && lastBin.upper > firstBin.lower
+            && cleaned.enumerated().allSatisfy { i, b in
+                abs((b.upper - b.lower) - firstWidth) <= firstWidth * 0.01
+                    && (i == 0 || abs(b.lower - cleaned[i - 1].upper) <= firstWidth * 0.01)
+            }
         let top = 8.0, bottom = 20.0, right = 10.0
         let plotH = max(20, H - top - bottom)
         let maxCount = cleaned.map(\.count).max() ?? 0
@@ -251,7 +262,8 @@ public enum SVGChart {
         }
 
         var aria = "\(label). Histogram, \(cleaned.count) \(cleaned.count == 1 ? "bin" : "bins") from "
-        aria += "\(xFormat.format(firstBin.lower)) to \(xFormat.format(lastBin.upper)), \(ValueFormat.integer.format(Double(total)))\(unit.isEmpty ? "" : " " + unit) in total"
+        aria +=
+            "\(xFormat.format(firstBin.lower)) to \(xFormat.format(lastBin.upper)), \(ValueFormat.integer.format(Double(total)))\(unit.isEmpty ? "" : " " + unit) in total"
         var svg = open(kind: "histogram", width: W, height: H, aria: aria)
         svg += gridAndYAxis(yTicks: yTicks, yLabels: yLabels, py: py, left: left, plotW: plotW)
         svg += xAxis(ticks: thin(xTicks), top: top, plotH: plotH, width: W, labelY: top + plotH + 14, verticalGrid: false)
@@ -265,7 +277,8 @@ public enum SVGChart {
             let barTop = py(Double(bin.count))
             svg += "<g class=\"bin\"><title>\(esc(title))</title>"
             svg += "<rect class=\"hit\" x=\"\(c(e.x))\" y=\"\(c(top))\" width=\"\(c(e.w))\" height=\"\(c(plotH))\" fill=\"none\" pointer-events=\"all\"/>"
-            svg += "<rect class=\"bar\" x=\"\(c(e.x + gap / 2))\" y=\"\(c(barTop))\" width=\"\(c(max(0, e.w - gap)))\" height=\"\(c(top + plotH - barTop))\" fill=\"currentColor\"/></g>"
+            svg +=
+                "<rect class=\"bar\" x=\"\(c(e.x + gap / 2))\" y=\"\(c(barTop))\" width=\"\(c(max(0, e.w - gap)))\" height=\"\(c(top + plotH - barTop))\" fill=\"currentColor\"/></g>"
         }
         return svg + "</g></svg>"
     }
@@ -292,8 +305,10 @@ public enum SVGChart {
         for v in finite { counts[min(n - 1, max(0, Int(((v - start) / step).rounded(.down))))] += 1 }
         let decimals = max(0, -Int(log10(step).rounded(.down)))
         return counts.enumerated().map { i, count in
-            (ChartAxis.clean(start + Double(i) * step, decimals: decimals),
-             ChartAxis.clean(start + Double(i + 1) * step, decimals: decimals), count)
+            (
+                ChartAxis.clean(start + Double(i) * step, decimals: decimals),
+                ChartAxis.clean(start + Double(i + 1) * step, decimals: decimals), count
+            )
         }
     }
 
@@ -321,7 +336,8 @@ public enum SVGChart {
         if !current.isEmpty { segments.append(current) }
         for seg in segments where seg.count > 1 {
             let d = seg.enumerated().map { k, i in (k == 0 ? "M" : "L") + c(px(i)) + " " + c(py(values[i])) }.joined()
-            svg += "<path class=\"line\" d=\"\(d)\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.25\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>"
+            svg +=
+                "<path class=\"line\" d=\"\(d)\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.25\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>"
         }
         let lastIndex = values.lastIndex { $0.isFinite }!
         svg += "<circle class=\"last\" cx=\"\(c(px(lastIndex)))\" cy=\"\(c(py(values[lastIndex])))\" r=\"1.75\" fill=\"currentColor\"/>"
@@ -340,7 +356,8 @@ extension SVGChart {
     /// are not allowed in XML.
     static func esc(_ text: String) -> String {
         var cleaned = String.UnicodeScalarView()
-        for s in text.unicodeScalars where !(s.value < 0x20 && s != "\t" && s != "\n" && s != "\r") && s.value != 0x7F
+        for s in text.unicodeScalars
+        where !(s.value < 0x20 && s != "\t" && s != "\n" && s != "\r") && s.value != 0x7F
             && !(0xFFFE...0xFFFF).contains(s.value)
         {
             cleaned.append(s)
@@ -382,11 +399,15 @@ extension SVGChart {
 
     static func noData(kind: String, width: Double, height: Double, label: String) -> String {
         let small = height < 40
-        var svg = open(kind: kind, width: width, height: height, aria: label.isEmpty ? "No data" : "\(label): no data", extraClass: " tern-chart-empty" + (kind == "sparkline" ? " tern-sparkline" : ""))
+        var svg = open(
+            kind: kind, width: width, height: height, aria: label.isEmpty ? "No data" : "\(label): no data",
+            extraClass: " tern-chart-empty" + (kind == "sparkline" ? " tern-sparkline" : ""))
         if !small {
-            svg += "<rect class=\"frame\" x=\"0.5\" y=\"0.5\" width=\"\(c(width - 1))\" height=\"\(c(height - 1))\" rx=\"4\" fill=\"none\" stroke=\"currentColor\" stroke-opacity=\"0.2\" stroke-dasharray=\"3 3\"/>"
+            svg +=
+                "<rect class=\"frame\" x=\"0.5\" y=\"0.5\" width=\"\(c(width - 1))\" height=\"\(c(height - 1))\" rx=\"4\" fill=\"none\" stroke=\"currentColor\" stroke-opacity=\"0.2\" stroke-dasharray=\"3 3\"/>"
         }
-        svg += "<text class=\"empty\" x=\"\(c(width / 2))\" y=\"\(c(height / 2))\" dy=\"0.35em\" text-anchor=\"middle\"\(small ? " font-size=\"9\"" : "")>No data</text>"
+        svg +=
+            "<text class=\"empty\" x=\"\(c(width / 2))\" y=\"\(c(height / 2))\" dy=\"0.35em\" text-anchor=\"middle\"\(small ? " font-size=\"9\"" : "")>No data</text>"
         return svg + "</svg>"
     }
 

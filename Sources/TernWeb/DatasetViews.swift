@@ -74,8 +74,10 @@ extension Views {
 
     // MARK: A dataset
 
-    public static func dataset(chrome: Chrome, dataset: Dataset, versions: [DatasetVersion], version: Int, items: [DatasetItem], cursor: String?,
-                               nextCursor: String?, names: [String: String], flash: String?) -> [String: Any] {
+    public static func dataset(
+        chrome: Chrome, dataset: Dataset, versions: [DatasetVersion], version: Int, items: [DatasetItem], cursor: String?,
+        nextCursor: String?, names: [String: String], flash: String?
+    ) -> [String: Any] {
         var context = chrome.pageContext(title: dataset.name)
         let base = datasetBase(chrome, dataset.name)
         let latest = dataset.latestVersion
@@ -90,8 +92,10 @@ extension Views {
         let current = versions.first { $0.version == version }
         context["itemCount"] = Format.integer(current?.itemCount ?? 0)
         context["versionOptions"] = versions.map { entry -> [String: Any] in
-            ["value": entry.version, "selected": entry.version == version,
-             "label": "v\(entry.version) · \(Format.integer(entry.itemCount)) items" + (entry.message.map { " · " + String($0.prefix(50)) } ?? "")]
+            [
+                "value": entry.version, "selected": entry.version == version,
+                "label": "v\(entry.version) · \(Format.integer(entry.itemCount)) items" + (entry.message.map { " · " + String($0.prefix(50)) } ?? ""),
+            ]
         }
         context["versions"] = versions.map { entry -> [String: Any] in
             [
@@ -137,8 +141,10 @@ extension Views {
     // MARK: An item
 
     /// The add or edit form. `item` nil: a new item, its fields named after `variables`.
-    public static func datasetItem(chrome: Chrome, dataset: Dataset, item: DatasetItem?, variables: [String], names: [String: String],
-                                   error: String?) -> [String: Any] {
+    public static func datasetItem(
+        chrome: Chrome, dataset: Dataset, item: DatasetItem?, variables: [String], names: [String: String],
+        error: String?
+    ) -> [String: Any] {
         var context = chrome.pageContext(title: item.map { "\(dataset.name): \($0.id)" } ?? "\(dataset.name): new item")
         let base = datasetBase(chrome, dataset.name)
         context["name"] = dataset.name
@@ -159,7 +165,8 @@ extension Views {
         let other = (item?.metadata ?? [:]).filter { !["task", "language", "domain"].contains($0.key) }
         context["metadata"] = other.isEmpty ? "" : pretty(JSONValue.object(other).jsonString())
         context["golden"] = item?.golden ?? false
-        context["validated"] = item.flatMap { i in i.validatedBy.map { "validated by \(actor($0, names))" + (i.validatedAt.map { " at \(Format.time($0)) UTC" } ?? "") } } ?? false
+        context["validated"] =
+            item.flatMap { i in i.validatedBy.map { "validated by \(actor($0, names))" + (i.validatedAt.map { " at \(Format.time($0)) UTC" } ?? "") } } ?? false
         context["traceHref"] = item?.sourceTraceID.map { "/ui/\(chrome.project.slug)/traces/\(percent($0))" } ?? false
         if let error { context["error"] = error }
         return context
@@ -174,21 +181,26 @@ extension Views {
         context["base"] = base
         if let error { context["error"] = error }
         if let preview {
-            context["preview"] = [
-                "format": preview.format, "data": preview.data, "message": preview.message, "total": Format.integer(preview.total),
-                "isCSV": preview.format == "csv",
-                "columns": preview.columns.enumerated().map { index, column -> [String: Any] in
-                    ["index": index, "name": column.name,
-                     "roles": importRoles.map { ["value": $0.value, "label": $0.label, "selected": $0.value == column.role] as [String: Any] }]
-                },
-                "items": preview.items.map { item -> [String: Any] in
-                    ["id": item.id,
-                     "inputs": item.input.keys.sorted().map { ["name": $0, "value": clip(valueText(item.input[$0]!), 80)] as [String: Any] },
-                     "expected": item.expectedOutput.map { clip($0, 120) } ?? "",
-                     "metadata": item.metadata.keys.sorted().map { "\($0)=\(clip(valueText(item.metadata[$0]!), 30))" }.joined(separator: " "),
-                     "golden": item.golden]
-                },
-            ] as [String: Any]
+            context["preview"] =
+                [
+                    "format": preview.format, "data": preview.data, "message": preview.message, "total": Format.integer(preview.total),
+                    "isCSV": preview.format == "csv",
+                    "columns": preview.columns.enumerated().map { index, column -> [String: Any] in
+                        [
+                            "index": index, "name": column.name,
+                            "roles": importRoles.map { ["value": $0.value, "label": $0.label, "selected": $0.value == column.role] as [String: Any] },
+                        ]
+                    },
+                    "items": preview.items.map { item -> [String: Any] in
+                        [
+                            "id": item.id,
+                            "inputs": item.input.keys.sorted().map { ["name": $0, "value": clip(valueText(item.input[$0]!), 80)] as [String: Any] },
+                            "expected": item.expectedOutput.map { clip($0, 120) } ?? "",
+                            "metadata": item.metadata.keys.sorted().map { "\($0)=\(clip(valueText(item.metadata[$0]!), 30))" }.joined(separator: " "),
+                            "golden": item.golden,
+                        ]
+                    },
+                ] as [String: Any]
         } else {
             context["preview"] = false
         }
@@ -208,8 +220,10 @@ extension Views {
         }
     }
 
-    public static func datasetStats(chrome: Chrome, dataset: Dataset, version: Int, stats: DatasetStats, previews: [String: String],
-                                    semantic: SemanticRequest = SemanticRequest(threshold: 0.9)) -> [String: Any] {
+    public static func datasetStats(
+        chrome: Chrome, dataset: Dataset, version: Int, stats: DatasetStats, previews: [String: String],
+        semantic: SemanticRequest = SemanticRequest(threshold: 0.9)
+    ) -> [String: Any] {
         var context = chrome.pageContext(title: "\(dataset.name): statistics")
         let base = datasetBase(chrome, dataset.name)
         context["name"] = dataset.name
@@ -224,8 +238,10 @@ extension Views {
         ]
         func bars(_ counts: [String: Int], _ title: String) -> [String: Any] {
             let sorted = counts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
-            return ["title": "Items by \(title)",
-                    "svg": SVGChart.bars(sorted.map { (label: $0.key, value: Double($0.value)) }, format: .integer, width: 480, label: "Items by \(title)")]
+            return [
+                "title": "Items by \(title)",
+                "svg": SVGChart.bars(sorted.map { (label: $0.key, value: Double($0.value)) }, format: .integer, width: 480, label: "Items by \(title)"),
+            ]
         }
         context["charts"] = [bars(stats.byTask, "task"), bars(stats.byLanguage, "language"), bars(stats.byDomain, "domain")]
         context["lengths"] = SVGChart.histogram(
@@ -234,8 +250,10 @@ extension Views {
         context["threshold"] = Format.score(stats.nearDuplicateThreshold)
         context["pairs"] = stats.nearDuplicatePairs.map { pair -> [String: Any] in
             let a = pair.first ?? "", b = pair.count > 1 ? pair[1] : ""
-            return ["a": a, "b": b, "aHref": "\(base)/items/\(percent(a))", "bHref": "\(base)/items/\(percent(b))",
-                    "aText": clip(previews[a] ?? "", 120), "bText": clip(previews[b] ?? "", 120)]
+            return [
+                "a": a, "b": b, "aHref": "\(base)/items/\(percent(a))", "bHref": "\(base)/items/\(percent(b))",
+                "aText": clip(previews[a] ?? "", 120), "bText": clip(previews[b] ?? "", 120),
+            ]
         }
         context["hasPairs"] = !stats.nearDuplicatePairs.isEmpty
         context["statsAction"] = "\(base)/stats"
@@ -245,11 +263,16 @@ extension Views {
         if let error = semantic.error { context["semanticError"] = error }
         if let found = stats.semanticDuplicates {
             let pairs = found.pairs.map { pair -> [String: Any] in
-                ["a": pair.a, "b": pair.b, "aHref": "\(base)/items/\(percent(pair.a))", "bHref": "\(base)/items/\(percent(pair.b))",
-                 "aText": clip(previews[pair.a] ?? "", 120), "bText": clip(previews[pair.b] ?? "", 120), "similarity": Format.score(pair.similarity)]
+                [
+                    "a": pair.a, "b": pair.b, "aHref": "\(base)/items/\(percent(pair.a))", "bHref": "\(base)/items/\(percent(pair.b))",
+                    "aText": clip(previews[pair.a] ?? "", 120), "bText": clip(previews[pair.b] ?? "", 120), "similarity": Format.score(pair.similarity),
+                ]
             }
-            context["semantic"] = ["count": Format.integer(found.count), "threshold": Format.score(found.threshold), "model": found.model,
-                                   "pairs": pairs, "hasPairs": !pairs.isEmpty] as [String: Any]
+            context["semantic"] =
+                [
+                    "count": Format.integer(found.count), "threshold": Format.score(found.threshold), "model": found.model,
+                    "pairs": pairs, "hasPairs": !pairs.isEmpty,
+                ] as [String: Any]
         }
         return context
     }

@@ -46,8 +46,10 @@ extension ExperimentViews {
     /// `grader`, `embedder`, `threshold`, `repeats`, `max_concurrency`, `form`) to its message.
     /// `models` answer prompts (and judge); `embeddingModels` may embed (nil: `models`); `defaultEmbedder`
     /// is what a run without one uses (the gateway's built-in local model), named on the "none" choice.
-    public static func newRun(chrome: Chrome, draft: RunDraft, datasets: [Dataset], prompts: [RunFormPrompt], models: [String],
-                              embeddingModels: [String]? = nil, defaultEmbedder: String? = nil, errors: [String: String]) -> [String: Any] {
+    public static func newRun(
+        chrome: Chrome, draft: RunDraft, datasets: [Dataset], prompts: [RunFormPrompt], models: [String],
+        embeddingModels: [String]? = nil, defaultEmbedder: String? = nil, errors: [String: String]
+    ) -> [String: Any] {
         var context = chrome.pageContext(title: "New experiment run")
         context["listHref"] = base(chrome)
         context["form"] = [
@@ -55,8 +57,10 @@ extension ExperimentViews {
             "threshold": draft.threshold, "repeats": draft.repeats, "concurrency": draft.concurrency,
         ]
         context["datasets"] = datasets.map { dataset -> [String: Any] in
-            ["name": dataset.name, "selected": dataset.name == draft.dataset,
-             "label": dataset.latestVersion == 0 ? "\(dataset.name) (empty)" : "\(dataset.name) (v\(dataset.latestVersion))"]
+            [
+                "name": dataset.name, "selected": dataset.name == draft.dataset,
+                "label": dataset.latestVersion == 0 ? "\(dataset.name) (empty)" : "\(dataset.name) (v\(dataset.latestVersion))",
+            ]
         }
         context["hasDatasets"] = !datasets.isEmpty
         context["prompts"] = prompts.map { prompt -> [String: Any] in
@@ -80,8 +84,9 @@ extension ExperimentViews {
                 + names.map { ["value": $0, "label": $0, "selected": $0 == chosen] as [String: Any] }
         }
         context["graders"] = choices(draft.grader, models, none: "none (assertions name their provider)")
-        context["embedders"] = choices(draft.embedder, embeddingModels ?? models,
-                                       none: defaultEmbedder.map { "default: \($0), in process" } ?? "none")
+        context["embedders"] = choices(
+            draft.embedder, embeddingModels ?? models,
+            none: defaultEmbedder.map { "default: \($0), in process" } ?? "none")
         context["err"] = errors
         context["hasErrors"] = !errors.isEmpty
         context["errorCount"] = errors.count == 1 ? "1 field needs" : "\(errors.count) fields need"

@@ -52,8 +52,10 @@ public enum ExperimentViews {
     /// The run's matrix: rows are dataset items, columns prompt version x model; `cells` is one page
     /// of cells in cell-key order (whole items), `next` the cursor of the next page.
     /// `previous` is the run before this one on the same dataset, offered for a comparison.
-    public static func run(chrome: Chrome, run: ExperimentRun, columns: [ExperimentColumnTotals], cells: [ExperimentCell],
-                           next: String?, previous: ExperimentRun? = nil) -> [String: Any] {
+    public static func run(
+        chrome: Chrome, run: ExperimentRun, columns: [ExperimentColumnTotals], cells: [ExperimentCell],
+        next: String?, previous: ExperimentRun? = nil
+    ) -> [String: Any] {
         var context = chrome.pageContext(title: run.name)
         let slug = Views.percent(chrome.project.slug)
         let href = "\(base(chrome))/\(Views.percent(run.id))"
@@ -79,10 +81,12 @@ public enum ExperimentViews {
         }
         let labels = order.map { "\($0.0) · \($0.1)" }
         let totals = order.map { byKey["\($0.0)\u{1F}\($0.1)"]?.totals ?? ExperimentTotals() }
-        context["passChart"] = SVGChart.bars(Array(zip(labels, totals.map(\.passRate))).map { (label: $0.0, value: $0.1) }, format: .percent,
-                                             width: 480, label: "Pass rate by prompt and model")
-        context["costChart"] = SVGChart.bars(Array(zip(labels, totals.map(\.cost))).map { (label: $0.0, value: $0.1) }, format: .usd,
-                                             width: 480, label: "Cost by prompt and model")
+        context["passChart"] = SVGChart.bars(
+            Array(zip(labels, totals.map(\.passRate))).map { (label: $0.0, value: $0.1) }, format: .percent,
+            width: 480, label: "Pass rate by prompt and model")
+        context["costChart"] = SVGChart.bars(
+            Array(zip(labels, totals.map(\.cost))).map { (label: $0.0, value: $0.1) }, format: .usd,
+            width: 480, label: "Cost by prompt and model")
         // Rows: one per item (and repetition), cells in column order.
         var rows: [[String: Any]] = []
         var index = 0
@@ -141,13 +145,19 @@ public enum ExperimentViews {
 
     // MARK: Comparison
 
-    public static func compare(chrome: Chrome, runs: [ExperimentRun], base: ExperimentRun?, head: ExperimentRun?, key: ComparisonKey?,
-                               comparison: ExperimentComparison?, error: String?) -> [String: Any] {
+    public static func compare(
+        chrome: Chrome, runs: [ExperimentRun], base: ExperimentRun?, head: ExperimentRun?, key: ComparisonKey?,
+        comparison: ExperimentComparison?, error: String?
+    ) -> [String: Any] {
         var context = chrome.pageContext(title: "Compare experiments")
         let slug = Views.percent(chrome.project.slug)
         context["action"] = "\(ExperimentViews.base(chrome))/compare"
-        context["baseOptions"] = runs.map { ["id": $0.id, "label": "\($0.name) · \(Format.time($0.createdAt))", "selected": $0.id == base?.id] as [String: Any] }
-        context["headOptions"] = runs.map { ["id": $0.id, "label": "\($0.name) · \(Format.time($0.createdAt))", "selected": $0.id == head?.id] as [String: Any] }
+        context["baseOptions"] = runs.map {
+            ["id": $0.id, "label": "\($0.name) · \(Format.time($0.createdAt))", "selected": $0.id == base?.id] as [String: Any]
+        }
+        context["headOptions"] = runs.map {
+            ["id": $0.id, "label": "\($0.name) · \(Format.time($0.createdAt))", "selected": $0.id == head?.id] as [String: Any]
+        }
         context["keys"] = ([("", "automatic")] + ComparisonKey.allCases.map { ($0.rawValue, $0.rawValue) }).map {
             ["value": $0.0, "label": $0.1, "selected": (key?.rawValue ?? "") == $0.0] as [String: Any]
         }
@@ -175,24 +185,25 @@ public enum ExperimentViews {
                 "base": side(p.base), "head": side(p.head),
             ]
         }
-        context["comparison"] = [
-            "summary": comparison.summary,
-            "key": comparison.key.rawValue,
-            "pairs": Format.integer(comparison.pairs),
-            "basePassRate": Format.percent(comparison.basePassRate),
-            "headPassRate": Format.percent(comparison.headPassRate),
-            "regressionCount": comparison.regressionCount,
-            "improvementCount": comparison.improvementCount,
-            "meanDelta": comparison.meanScoreDelta.map { String(format: "%+.3f", $0) } ?? "–",
-            "pValue": String(format: "%.4g", comparison.mcnemar.pValue),
-            "method": comparison.mcnemar.method,
-            "unmatched": comparison.unmatchedBase + comparison.unmatchedHead > 0
-                ? "\(comparison.unmatchedBase) cells of the base run and \(comparison.unmatchedHead) of the head run have no partner." : "",
-            "regressions": comparison.regressions.map(pair),
-            "improvements": comparison.improvements.map(pair),
-            "scoreChanges": comparison.scoreChanges.map(pair),
-            "significant": comparison.significant,
-        ] as [String: Any]
+        context["comparison"] =
+            [
+                "summary": comparison.summary,
+                "key": comparison.key.rawValue,
+                "pairs": Format.integer(comparison.pairs),
+                "basePassRate": Format.percent(comparison.basePassRate),
+                "headPassRate": Format.percent(comparison.headPassRate),
+                "regressionCount": comparison.regressionCount,
+                "improvementCount": comparison.improvementCount,
+                "meanDelta": comparison.meanScoreDelta.map { String(format: "%+.3f", $0) } ?? "–",
+                "pValue": String(format: "%.4g", comparison.mcnemar.pValue),
+                "method": comparison.mcnemar.method,
+                "unmatched": comparison.unmatchedBase + comparison.unmatchedHead > 0
+                    ? "\(comparison.unmatchedBase) cells of the base run and \(comparison.unmatchedHead) of the head run have no partner." : "",
+                "regressions": comparison.regressions.map(pair),
+                "improvements": comparison.improvements.map(pair),
+                "scoreChanges": comparison.scoreChanges.map(pair),
+                "significant": comparison.significant,
+            ] as [String: Any]
         return context
     }
 }

@@ -79,8 +79,10 @@ extension Views {
     /// `errors` maps a form field (`name`, `text`, `messages`, `message.N`, `tools`, `variables`,
     /// `model`, `temperature`, `max_tokens`, `response_format`, `commit_message`, `labels`) to its
     /// message; each is shown next to its field. `history` is empty for a new prompt.
-    public static func promptEditor(chrome: Chrome, draft: PromptDraft, history: [PromptVersion], models: [String], errors: [String: String],
-                                    notice: String? = nil) -> [String: Any] {
+    public static func promptEditor(
+        chrome: Chrome, draft: PromptDraft, history: [PromptVersion], models: [String], errors: [String: String],
+        notice: String? = nil
+    ) -> [String: Any] {
         let isNew = history.isEmpty
         var context = chrome.pageContext(title: isNew ? "New prompt" : "New version · \(draft.name)")
         let base = promptBase(chrome, draft.name)
@@ -113,8 +115,10 @@ extension Views {
         context["models"] = models
         context["labelChoices"] = standardLabels.map { label -> [String: Any] in
             let current = history.first { $0.labels.contains(label) }?.version
-            return ["value": label, "checked": draft.labels.contains(label), "labelClass": labelClass(label),
-                    "current": current.map { "now v\($0)" } ?? "unset"]
+            return [
+                "value": label, "checked": draft.labels.contains(label), "labelClass": labelClass(label),
+                "current": current.map { "now v\($0)" } ?? "unset",
+            ]
         }
         context["err"] = errors
         context["hasErrors"] = !errors.isEmpty

@@ -13,8 +13,10 @@ public struct PlaygroundResult: Sendable {
     public var traceID: String?
     public var deployment: String?
 
-    public init(model: String, output: String?, error: String?, inputTokens: Int?, outputTokens: Int?, cost: Double?, latencyMs: Double,
-                traceID: String?, deployment: String?) {
+    public init(
+        model: String, output: String?, error: String?, inputTokens: Int?, outputTokens: Int?, cost: Double?, latencyMs: Double,
+        traceID: String?, deployment: String?
+    ) {
         self.model = model
         self.output = output
         self.error = error
@@ -116,8 +118,12 @@ extension Views {
                 "playgroundHref": url("\(base)/playground", [("version", String(version.version))]),
             ]
         }
-        context["versionOptions"] = history.map { ["value": $0.version, "label": "v\($0.version)" + ($0.commitMessage.map { " – " + String($0.prefix(60)) } ?? ""),
-                                                   "selected": $0.version == latest.version] as [String: Any] }
+        context["versionOptions"] = history.map {
+            [
+                "value": $0.version, "label": "v\($0.version)" + ($0.commitMessage.map { " – " + String($0.prefix(60)) } ?? ""),
+                "selected": $0.version == latest.version,
+            ] as [String: Any]
+        }
         let known = Array(Set(standardLabels + labels.keys.filter { $0 != "latest" })).sorted {
             (standardLabels.firstIndex(of: $0) ?? 9, $0) < (standardLabels.firstIndex(of: $1) ?? 9, $1)
         }
@@ -128,7 +134,8 @@ extension Views {
                 "fromHref": move.fromVersion.map { "\(base)/versions/\($0)" } ?? false, "toHref": "\(base)/versions/\(move.toVersion)",
                 "author": actor(move.author, names), "time": Format.time(move.movedAt),
                 // Rolling back moves the label to where it was before this move, when that is not where it is now.
-                "rollback": move.fromVersion.flatMap { from in labels[move.label] == from ? nil : ["version": from, "label": move.label] as [String: Any] } ?? false,
+                "rollback": move.fromVersion.flatMap { from in labels[move.label] == from ? nil : ["version": from, "label": move.label] as [String: Any] }
+                    ?? false,
             ]
         }
         context["compareBase"] = history.count > 1 ? history[1].version : latest.version
@@ -153,7 +160,8 @@ extension Views {
         context["variables"] = version.variables
         context["hasVariables"] = !version.variables.isEmpty
         context["text"] = version.kind == .text ? highlighted(version.text ?? "") : false
-        context["messages"] = version.kind == .chat
+        context["messages"] =
+            version.kind == .chat
             ? version.messages.map { ["role": $0.role, "html": highlighted($0.content)] as [String: Any] } : false
         var config: [[String: Any]] = []
         if let model = version.config.model { config.append(["label": "Model", "value": model]) }
@@ -163,7 +171,8 @@ extension Views {
         context["config"] = config
         context["hasConfig"] = !config.isEmpty
         context["tools"] = version.tools.map { pretty($0.jsonString()) } ?? false
-        context["previousDiff"] = version.version > 1
+        context["previousDiff"] =
+            version.version > 1
             ? url("\(base)/diff", [("base", String(version.version - 1)), ("head", String(version.version))]) : false
         context["nextHref"] = version.version < latest ? "\(base)/versions/\(version.version + 1)" : false
         context["previousVersion"] = version.version - 1
@@ -265,8 +274,10 @@ extension Views {
 
     // MARK: Playground
 
-    public static func playground(chrome: Chrome, version: PromptVersion, history: [PromptVersion], reference: String, models: [String],
-                                  input: PlaygroundInput, results: [PlaygroundResult]?, error: String?) -> [String: Any] {
+    public static func playground(
+        chrome: Chrome, version: PromptVersion, history: [PromptVersion], reference: String, models: [String],
+        input: PlaygroundInput, results: [PlaygroundResult]?, error: String?
+    ) -> [String: Any] {
         var context = chrome.pageContext(title: "Playground · \(version.name)")
         let base = promptBase(chrome, version.name)
         context["name"] = version.name
@@ -279,15 +290,19 @@ extension Views {
             ["value": label, "label": "\(label) → v\(labels[label]!)", "selected": reference == label]
         }
         references += history.map { entry in
-            ["value": String(entry.version), "label": "v\(entry.version)" + (entry.commitMessage.map { " – " + String($0.prefix(50)) } ?? ""),
-             "selected": reference == String(entry.version)]
+            [
+                "value": String(entry.version), "label": "v\(entry.version)" + (entry.commitMessage.map { " – " + String($0.prefix(50)) } ?? ""),
+                "selected": reference == String(entry.version),
+            ]
         }
         context["references"] = references
         context["variables"] = version.variables.map { name -> [String: Any] in
             ["name": name, "value": input.values[name] ?? "", "missing": error != nil && (input.values[name] ?? "").isEmpty]
         }
         context["hasVariables"] = !version.variables.isEmpty
-        context["template"] = version.kind == .text ? ["kind": "text", "html": highlighted(version.text ?? "")] as [String: Any]
+        context["template"] =
+            version.kind == .text
+            ? ["kind": "text", "html": highlighted(version.text ?? "")] as [String: Any]
             : ["kind": "chat", "html": false] as [String: Any]
         context["messages"] = version.kind == .chat ? version.messages.map { ["role": $0.role, "html": highlighted($0.content)] as [String: Any] } : false
         let chosen = input.models.isEmpty ? [version.config.model.flatMap { models.contains($0) ? $0 : nil } ?? models.first].compactMap { $0 } : input.models

@@ -82,8 +82,10 @@ public struct Chrome: Sendable {
             "project": ["slug": project.slug, "name": project.name],
             "projects": projects.map { ["slug": $0.slug, "name": $0.name, "selected": $0.id == project.id] as [String: Any] },
             "nav": Self.sections.map { section -> [String: Any] in
-                ["id": section.id, "label": section.label, "enabled": section.enabled, "active": section.id == active,
-                 "href": "/ui/\(project.slug)/\(section.id)"]
+                [
+                    "id": section.id, "label": section.label, "enabled": section.enabled, "active": section.id == active,
+                    "href": "/ui/\(project.slug)/\(section.id)",
+                ]
             },
             "user": userName,
             "csrf": csrf,
@@ -121,8 +123,10 @@ public enum Views {
 
     // MARK: Dashboard
 
-    public static func dashboard(chrome: Chrome, range: RangeChoice, bucket: MetricsBucket, segment: MetricsDimension,
-                                 overall: MetricsResult, byModel: MetricsResult, bySegment: MetricsResult) -> [String: Any] {
+    public static func dashboard(
+        chrome: Chrome, range: RangeChoice, bucket: MetricsBucket, segment: MetricsDimension,
+        overall: MetricsResult, byModel: MetricsResult, bySegment: MetricsResult
+    ) -> [String: Any] {
         var context = chrome.pageContext(title: "Dashboard")
         context["ranges"] = RangeChoice.options(range)
         context["buckets"] = MetricsBucket.allCases.map { ["value": $0.rawValue, "label": $0.rawValue.capitalized, "selected": $0 == bucket] }
@@ -155,23 +159,50 @@ public enum Views {
             ChartSeries(name: name, points: points(overall.series) { $0.scores[name].map(\.mean) })
         }
         var charts: [[String: Any]] = [
-            ["title": "Traces by model", "svg": SVGChart.line(Array(modelSeries), bucket: timeBucket, yFormat: .integer, label: "Traces per \(bucket.rawValue) by model")],
-            ["title": "Cost", "svg": SVGChart.line([ChartSeries(name: "cost", points: points(overall.series) { $0.cost })], bucket: timeBucket, yFormat: .usd,
-                                                   label: "Cost per \(bucket.rawValue)")],
-            ["title": "Latency", "svg": SVGChart.line(latency, bucket: timeBucket, yFormat: .milliseconds, label: "Latency percentiles per \(bucket.rawValue)")],
-            ["title": "Error rate", "svg": SVGChart.line([ChartSeries(name: "error rate", points: points(overall.series) { $0.traces > 0 ? $0.errorRate : nil })],
-                                                         bucket: timeBucket, yFormat: .percent, label: "Share of traces with an error")],
-            ["title": "Cost by model", "svg": SVGChart.bars(byModel.groups.map { (label: $0.key, value: $0.totals.cost) }, format: .usd, width: 640,
-                                                            label: "Cost by model")],
-            ["title": "Traces by \(segment.rawValue)", "svg": SVGChart.bars(bySegment.groups.map { (label: $0.key, value: Double($0.totals.traces)) },
-                                                                            format: .integer, width: 640, label: "Traces by \(segment.rawValue)")],
-            ["title": "Latency distribution", "svg": SVGChart.histogram(
-                bins: overall.latencyHistogram.map { (lower: $0.lowerMs, upper: $0.upperMs, count: $0.count) }, xFormat: .milliseconds,
-                label: "How many traces took how long")],
+            [
+                "title": "Traces by model",
+                "svg": SVGChart.line(Array(modelSeries), bucket: timeBucket, yFormat: .integer, label: "Traces per \(bucket.rawValue) by model"),
+            ],
+            [
+                "title": "Cost",
+                "svg": SVGChart.line(
+                    [ChartSeries(name: "cost", points: points(overall.series) { $0.cost })], bucket: timeBucket, yFormat: .usd,
+                    label: "Cost per \(bucket.rawValue)"),
+            ],
+            [
+                "title": "Latency",
+                "svg": SVGChart.line(latency, bucket: timeBucket, yFormat: .milliseconds, label: "Latency percentiles per \(bucket.rawValue)"),
+            ],
+            [
+                "title": "Error rate",
+                "svg": SVGChart.line(
+                    [ChartSeries(name: "error rate", points: points(overall.series) { $0.traces > 0 ? $0.errorRate : nil })],
+                    bucket: timeBucket, yFormat: .percent, label: "Share of traces with an error"),
+            ],
+            [
+                "title": "Cost by model",
+                "svg": SVGChart.bars(
+                    byModel.groups.map { (label: $0.key, value: $0.totals.cost) }, format: .usd, width: 640,
+                    label: "Cost by model"),
+            ],
+            [
+                "title": "Traces by \(segment.rawValue)",
+                "svg": SVGChart.bars(
+                    bySegment.groups.map { (label: $0.key, value: Double($0.totals.traces)) },
+                    format: .integer, width: 640, label: "Traces by \(segment.rawValue)"),
+            ],
+            [
+                "title": "Latency distribution",
+                "svg": SVGChart.histogram(
+                    bins: overall.latencyHistogram.map { (lower: $0.lowerMs, upper: $0.upperMs, count: $0.count) }, xFormat: .milliseconds,
+                    label: "How many traces took how long"),
+            ],
         ]
         if !scores.isEmpty {
-            charts.append(["title": "Scores", "svg": SVGChart.line(scores, bucket: timeBucket, yFormat: .number, label: "Mean score per \(bucket.rawValue)"),
-                           "note": "Mean of numeric and boolean scores of the traces that started in each \(bucket.rawValue)."])
+            charts.append([
+                "title": "Scores", "svg": SVGChart.line(scores, bucket: timeBucket, yFormat: .number, label: "Mean score per \(bucket.rawValue)"),
+                "note": "Mean of numeric and boolean scores of the traces that started in each \(bucket.rawValue).",
+            ])
         }
         context["charts"] = charts
         context["from"] = Format.time(overall.from)
@@ -183,7 +214,9 @@ public enum Views {
     // MARK: Traces
 
     /// The filter parameters a traces page shows in its form (the rest are kept as hidden fields).
-    static let formFields = ["q", "model", "status", "name", "user_id", "session_id", "tag", "task", "language", "domain", "min_latency_ms", "min_cost", "sort"]
+    static let formFields = [
+        "q", "model", "status", "name", "user_id", "session_id", "tag", "task", "language", "domain", "min_latency_ms", "min_cost", "sort",
+    ]
 
     public static func traces(chrome: Chrome, parameters: [(String, String)], page: TracePage?, error: String?) -> [String: Any] {
         var context = chrome.pageContext(title: "Traces")
@@ -191,7 +224,9 @@ public enum Views {
         var filters: [String: String] = [:]
         var hidden: [[String: Any]] = []
         for (key, value) in parameters where key != "cursor" {
-            if formFields.contains(key), filters[key] == nil { filters[key] = value } else if !formFields.contains(key) {
+            if formFields.contains(key), filters[key] == nil {
+                filters[key] = value
+            } else if !formFields.contains(key) {
                 hidden.append(["name": key, "value": value])
             }
         }
@@ -258,8 +293,10 @@ public enum Views {
         let base = "/ui/\(slug)/traces"
         if let user = trace.userID { facts.append(["label": "User", "value": user, "href": url(base, [("user_id", user)])]) }
         if let session = trace.sessionID { facts.append(["label": "Session", "value": session, "href": "/ui/\(slug)/sessions/\(percent(session))"]) }
-        for (label, value) in [("Environment", trace.environment), ("Release", trace.release), ("Task", trace.task),
-                               ("Language", trace.language), ("Domain", trace.domain)] {
+        for (label, value) in [
+            ("Environment", trace.environment), ("Release", trace.release), ("Task", trace.task),
+            ("Language", trace.language), ("Domain", trace.domain),
+        ] {
             if let value { facts.append(["label": label, "value": value, "href": false]) }
         }
         context["facts"] = facts
@@ -269,8 +306,10 @@ public enum Views {
         context["input"] = content(trace.input) ?? false
         context["output"] = content(trace.output) ?? false
         context["scores"] = scores.map { score -> [String: Any] in
-            ["name": score.name, "value": score.numericValue.map(Format.score) ?? score.stringValue ?? "", "source": score.source.rawValue,
-             "comment": score.comment ?? "", "author": score.author ?? ""]
+            [
+                "name": score.name, "value": score.numericValue.map(Format.score) ?? score.stringValue ?? "", "source": score.source.rawValue,
+                "comment": score.comment ?? "", "author": score.author ?? "",
+            ]
         }
         context["scoreNames"] = scoreNames
         // Waterfall over the trace's span (or its observations' span when the trace has no end).
@@ -292,9 +331,11 @@ public enum Views {
             ]
         }
         context["costs"] = generations.map { o -> [String: Any] in
-            ["name": o.name ?? o.id, "model": o.model ?? "", "input": Format.integer(o.usage?.inputTokens ?? 0),
-             "output": Format.integer(o.usage?.outputTokens ?? 0), "cached": Format.integer(o.usage?.cachedTokens ?? 0),
-             "cost": Format.cost(o.cost) + (o.costEstimated ? " (est.)" : "")]
+            [
+                "name": o.name ?? o.id, "model": o.model ?? "", "input": Format.integer(o.usage?.inputTokens ?? 0),
+                "output": Format.integer(o.usage?.outputTokens ?? 0), "cached": Format.integer(o.usage?.cachedTokens ?? 0),
+                "cost": Format.cost(o.cost) + (o.costEstimated ? " (est.)" : ""),
+            ]
         }
         context["hasCosts"] = !generations.isEmpty
         func node(_ n: ObservationNode) -> [String: Any] {
@@ -314,8 +355,13 @@ public enum Views {
                 ("Time to first token", o.completionStartTime.map { Format.duration($0.timeIntervalSince(o.startTime) * 1000) }),
                 ("Prompt", o.promptName.map { name in o.promptVersion.map { "\(name) v\($0)" } ?? name }),
                 ("Parameters", o.modelParameters.map { $0.jsonString() }),
-                ("Usage", o.usage.map { "\($0.inputTokens) in, \($0.outputTokens) out" + ($0.cachedTokens.map { ", \($0) cached" } ?? "")
-                    + ($0.reasoningTokens.map { ", \($0) reasoning" } ?? "") }),
+                (
+                    "Usage",
+                    o.usage.map {
+                        "\($0.inputTokens) in, \($0.outputTokens) out" + ($0.cachedTokens.map { ", \($0) cached" } ?? "")
+                            + ($0.reasoningTokens.map { ", \($0) reasoning" } ?? "")
+                    }
+                ),
                 ("Metadata", o.metadata.map { $0.jsonString() }),
             ]
             for (label, value) in pairs { if let value { facts.append(["label": label, "value": value]) } }
@@ -333,9 +379,11 @@ public enum Views {
         context["ranges"] = RangeChoice.options(range)
         context["userID"] = userID ?? ""
         context["rows"] = sessions.map { s -> [String: Any] in
-            ["id": s.id, "href": "/ui/\(chrome.project.slug)/sessions/\(percent(s.id))", "user": s.userID ?? "", "traces": Format.integer(s.traceCount),
-             "first": Format.time(s.firstTime), "last": Format.time(s.lastTime), "tokens": Format.integer(s.tokens), "cost": Format.cost(s.cost),
-             "errors": Format.integer(s.errorCount)]
+            [
+                "id": s.id, "href": "/ui/\(chrome.project.slug)/sessions/\(percent(s.id))", "user": s.userID ?? "", "traces": Format.integer(s.traceCount),
+                "first": Format.time(s.firstTime), "last": Format.time(s.lastTime), "tokens": Format.integer(s.tokens), "cost": Format.cost(s.cost),
+                "errors": Format.integer(s.errorCount),
+            ]
         }
         return context
     }
@@ -410,11 +458,14 @@ public enum Views {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.first == "[" || trimmed.first == "{", let value = try? JSONValue.parse(Data(trimmed.utf8)) {
             var list: [JSONValue]?
-            if let array = value.array, !array.isEmpty, array.allSatisfy({ $0["role"]?.string != nil }) { list = array }
-            else if let messages = value["messages"]?.array, messages.allSatisfy({ $0["role"]?.string != nil }) {
+            if let array = value.array, !array.isEmpty, array.allSatisfy({ $0["role"]?.string != nil }) {
+                list = array
+            } else if let messages = value["messages"]?.array, messages.allSatisfy({ $0["role"]?.string != nil }) {
                 list = messages
                 if let system = value["system"]?.string { list!.insert(.object(["role": "system", "content": .string(system)]), at: 0) }
-            } else if value["role"]?.string != nil { list = [value] }
+            } else if value["role"]?.string != nil {
+                list = [value]
+            }
             if let list, !list.isEmpty { return ["messages": list.map(message), "text": false] }
             return ["text": pretty(trimmed), "messages": false]
         }

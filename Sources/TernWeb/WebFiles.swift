@@ -50,12 +50,16 @@ enum Templates {
 public enum WebAssets {
     /// Every stylesheet of the UI, in the order they apply: the base, the charts', the prompt and dataset
     /// pages', the experiment pages', the forms'.
-    public static let stylesheet = [css, ChartStyles.css, Templates.text(PackageResources.library_css),
-                                    Templates.text(PackageResources.experiments_css), Templates.text(PackageResources.editor_css)].joined(separator: "\n")
+    public static let stylesheet = [
+        css, ChartStyles.css, Templates.text(PackageResources.library_css),
+        Templates.text(PackageResources.experiments_css), Templates.text(PackageResources.editor_css),
+    ].joined(separator: "\n")
     /// Every script of the UI: the base, the prompt and dataset pages', the forms' (without it every form
     /// still works).
-    public static let script = [Templates.text(PackageResources.tern_js), Templates.text(PackageResources.library_js),
-                                Templates.text(PackageResources.editor_js)].joined(separator: "\n")
+    public static let script = [
+        Templates.text(PackageResources.tern_js), Templates.text(PackageResources.library_js),
+        Templates.text(PackageResources.editor_js),
+    ].joined(separator: "\n")
     /// The base stylesheet.
     public static let css = Templates.text(PackageResources.tern_css)
 }

@@ -176,15 +176,15 @@ struct GatewayCLITests {
             let configPath = (test.directory as NSString).appendingPathComponent("tern.yaml")
             func write(_ split: String) throws {
                 try """
-                    providers:
-                      openai: {type: openai, base_url: "http://127.0.0.1:9/v1"}
-                    models:
-                      bot:
-                        deployments:
-                          - {name: a, provider: openai, model: m-a}
-                          - {name: b, provider: openai, model: m-b}
-                        routing: {split: \(split)}
-                    """.write(toFile: configPath, atomically: true, encoding: .utf8)
+                providers:
+                  openai: {type: openai, base_url: "http://127.0.0.1:9/v1"}
+                models:
+                  bot:
+                    deployments:
+                      - {name: a, provider: openai, model: m-a}
+                      - {name: b, provider: openai, model: m-b}
+                    routing: {split: \(split)}
+                """.write(toFile: configPath, atomically: true, encoding: .utf8)
             }
             let flags = storageFlags(test) + ["--config", configPath]
             try write("{a: 90, b: 10}")

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 import TernCLI
 import TernCore
@@ -49,8 +49,10 @@ func withStubAndFolder(_ body: (StubUpstream, @escaping @Sendable (String) -> St
 /// Runs `body` against a real Tern server (SQLite store, in process, on a free port) whose gateway
 /// serves `models` (YAML under `models:`) through the provider `upstream`, the stub (key `sk-upstream`).
 /// `body` gets the store, the default project's id, the port and an API key of the project.
-func withTernServer(stub: StubUpstream, models: String,
-                    _ body: @escaping @Sendable (any TernStore, String, Int, String) async throws -> Void) async throws {
+func withTernServer(
+    stub: StubUpstream, models: String,
+    _ body: @escaping @Sendable (any TernStore, String, Int, String) async throws -> Void
+) async throws {
     try await withTestStore(.sqlite) { test in
         let store = test.store
         _ = try await Bootstrap.prepare(store, logger: .quiet)
@@ -60,15 +62,17 @@ func withTernServer(stub: StubUpstream, models: String,
         config.dataDir = test.directory
         config.server.port = 0
         let indented = models.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
-        try config.apply(yaml: """
-            providers:
-              upstream: {type: openai, base_url: "\(stub.baseURL)", api_key_env: STUB_KEY}
-            models:
-            \(indented)
-            """)
+        try config.apply(
+            yaml: """
+                providers:
+                  upstream: {type: openai, base_url: "\(stub.baseURL)", api_key_env: STUB_KEY}
+                models:
+                \(indented)
+                """)
         let (ports, announce) = AsyncStream<Int>.makeStream()
-        let options = TernServerOptions(config: config, hasher: .fastForTests, onServerRunning: { announce.yield($0) },
-                                        environment: ["STUB_KEY": "sk-upstream"])
+        let options = TernServerOptions(
+            config: config, hasher: .fastForTests, onServerRunning: { announce.yield($0) },
+            environment: ["STUB_KEY": "sk-upstream"])
         let app = try await buildApplication(store: store, options: options, logger: .quiet)
         let server = Task { try await app.runService() }
         var iterator = ports.makeAsyncIterator()
@@ -89,12 +93,12 @@ func withTernServer(stub: StubUpstream, models: String,
 /// the arguments that run it one call at a time without the cache.
 func writeTwoTestConfig(_ file: String, model: String) throws -> [String] {
     try """
-        prompts: ['Answer: {{q}}']
-        providers: [openai:chat:\(model)]
-        tests:
-          - {description: first, vars: {q: one}, assert: [{type: icontains, value: one}]}
-          - {description: second, vars: {q: two}, assert: [{type: icontains, value: two}]}
-        """.write(toFile: file, atomically: true, encoding: .utf8)
+    prompts: ['Answer: {{q}}']
+    providers: [openai:chat:\(model)]
+    tests:
+      - {description: first, vars: {q: one}, assert: [{type: icontains, value: one}]}
+      - {description: second, vars: {q: two}, assert: [{type: icontains, value: two}]}
+    """.write(toFile: file, atomically: true, encoding: .utf8)
     return ["-c", file, "--no-cache", "--max-concurrency", "1"]
 }
 
@@ -109,18 +113,20 @@ let echoBotModel = """
 /// and a config at `file` running it through `bot` with `equals` (plus `extra` lines).
 func seedQADataset(_ store: any TernStore, projectID: String, config file: String, extra: String = "") async throws -> Dataset {
     let dataset = try await store.datasets.create(projectID: projectID, name: "qa", description: nil)
-    _ = try await store.datasets.apply(projectID: projectID, dataset: "qa", upserts: [
-        DatasetItem(id: "a", input: ["question": "alpha"], expectedOutput: "alpha", golden: true),
-        DatasetItem(id: "b", input: ["question": "beta"], expectedOutput: "gamma"),
-    ], removals: [], author: "test", message: nil)
+    _ = try await store.datasets.apply(
+        projectID: projectID, dataset: "qa",
+        upserts: [
+            DatasetItem(id: "a", input: ["question": "alpha"], expectedOutput: "alpha", golden: true),
+            DatasetItem(id: "b", input: ["question": "beta"], expectedOutput: "gamma"),
+        ], removals: [], author: "test", message: nil)
     try """
-        prompts: ['{{question}}']
-        providers: [bot]
-        dataset: qa@1
-        defaultTest:
-          assert: [{type: equals}]
+    prompts: ['{{question}}']
+    providers: [bot]
+    dataset: qa@1
+    defaultTest:
+      assert: [{type: equals}]
 
-        """.appending(extra).write(toFile: file, atomically: true, encoding: .utf8)
+    """.appending(extra).write(toFile: file, atomically: true, encoding: .utf8)
     return dataset
 }
 
@@ -133,8 +139,11 @@ struct EvalCLITests {
         try await withStubAndFolder { stub, path in
             let environment = ["OPENAI_BASE_URL": stub.baseURL, "OPENAI_API_KEY": "sk-test"]
             let cache = ["--cache-dir", path("cache")]
-            let first = try await ternEval(["--from-promptfoo", promptfooFixture, "-o", path("r.json"), "-o", path("r.xml"), "-o", path("out/r.csv"),
-                                            "-o", path("r.html")] + cache, environment: environment)
+            let first = try await ternEval(
+                [
+                    "--from-promptfoo", promptfooFixture, "-o", path("r.json"), "-o", path("r.xml"), "-o", path("out/r.csv"),
+                    "-o", path("r.html"),
+                ] + cache, environment: environment)
             // 4 tests x 2 prompts x 2 providers. The echo model passes everything but the text prompt's
             // `equals: Hello`; gpt-4o-mini answers "Hello from gpt-4o-mini" and fails everything.
             #expect(first.code == 100, "\(first.output)")
@@ -159,9 +168,9 @@ struct EvalCLITests {
             #expect(json["results"]?["results"]?.array?.count == 16 && json["config"]?["description"] == "Support bot answers")
             let xml = try String(contentsOfFile: path("r.xml"), encoding: .utf8)
             #if canImport(FoundationXML) || os(macOS)
-            let document = try XMLDocument(xmlString: xml)
-            #expect(try document.nodes(forXPath: "/testsuites/testsuite").count == 4)
-            #expect(try document.nodes(forXPath: "//testcase").count == 16 && document.nodes(forXPath: "//failure").count == 9)
+                let document = try XMLDocument(xmlString: xml)
+                #expect(try document.nodes(forXPath: "/testsuites/testsuite").count == 4)
+                #expect(try document.nodes(forXPath: "//testcase").count == 16 && document.nodes(forXPath: "//failure").count == 9)
             #endif
             #expect(xml.hasPrefix("<?xml") && xml.contains("<testsuite name=\"chat | echo\" tests=\"4\" failures=\"0\""))
             let rows = try CSV.parse(String(contentsOfFile: path("out/r.csv"), encoding: .utf8))
@@ -185,20 +194,22 @@ struct EvalCLITests {
     func anthropicServerAndEscaping() async throws {
         try await withStubAndFolder { stub, path in
             try """
-                prompts: ['{{q}}']
-                providers:
-                  - anthropic:messages:echo-claude
-                  - support-bot
-                  - openai:completion:echo-text
-                  - echo
-                tests:
-                  - description: <b>bold</b> test
-                    vars: {q: '<script>alert("x")</script> & more'}
-                    assert: [{type: contains, value: '<script>'}]
-                """.write(toFile: path("tern-eval.yaml"), atomically: true, encoding: .utf8)
+            prompts: ['{{q}}']
+            providers:
+              - anthropic:messages:echo-claude
+              - support-bot
+              - openai:completion:echo-text
+              - echo
+            tests:
+              - description: <b>bold</b> test
+                vars: {q: '<script>alert("x")</script> & more'}
+                assert: [{type: contains, value: '<script>'}]
+            """.write(toFile: path("tern-eval.yaml"), atomically: true, encoding: .utf8)
             let root = String(stub.baseURL.dropLast(3))
-            let environment = ["ANTHROPIC_BASE_URL": root, "ANTHROPIC_API_KEY": "ak-test", "TERN_API_KEY": "tk-test", "OPENAI_BASE_URL": stub.baseURL,
-                               "OPENAI_API_KEY": "sk"]
+            let environment = [
+                "ANTHROPIC_BASE_URL": root, "ANTHROPIC_API_KEY": "ak-test", "TERN_API_KEY": "tk-test", "OPENAI_BASE_URL": stub.baseURL,
+                "OPENAI_API_KEY": "sk",
+            ]
             let result = try await ternEval(["-c", path("tern-eval.yaml"), "--server", root, "--no-cache", "-o", path("r.html")], environment: environment)
             #expect(result.code == 100, "support-bot answers 'Hello from support-bot': \(result.output)")
             let claude = try #require(stub.requests(model: "echo-claude").first)
@@ -235,7 +246,8 @@ struct EvalCLITests {
             #expect(TernCommand.exitCode(for: noKey!).rawValue == 1)
             try write("contians")
             let typo = await #expect(throws: ConfigError.self) { _ = try await ternEval(["-c", config], environment: environment) }
-            #expect(typo?.description.contains("tern-eval.yaml:5: tests[0].assert[0]: unknown assertion type \"contians\"") == true, "\(typo?.description ?? "")")
+            #expect(
+                typo?.description.contains("tern-eval.yaml:5: tests[0].assert[0]: unknown assertion type \"contians\"") == true, "\(typo?.description ?? "")")
             try write("contains")
             let baseline = await #expect(throws: ConfigError.self) { _ = try await ternEval(["-c", config, "--baseline", "run-42"], environment: environment) }
             #expect(baseline?.message.contains("run-42 is neither a file nor a stored run") == true, "\(baseline?.message ?? "")")

@@ -79,9 +79,11 @@ struct EvalGradingCLITests {
             try Self.config.write(toFile: path("promptfooconfig.yaml"), atomically: true, encoding: .utf8)
             stub.answer(model: "gpt-4o-mini", stubJudge)
             stub.answer(model: "closed-judge", stubJudge)
-            stub.embeddings(model: "text-embedding-3-small", [
-                "greeting text": [1, 0, 0], "Answer briefly: hello world": [0.95, 0.31, 0], "Answer in detail: hello world": [0.5, 0.866, 0],
-            ])
+            stub.embeddings(
+                model: "text-embedding-3-small",
+                [
+                    "greeting text": [1, 0, 0], "Answer briefly: hello world": [0.95, 0.31, 0], "Answer in detail: hello world": [0.5, 0.866, 0],
+                ])
             let environment = ["OPENAI_BASE_URL": stub.baseURL, "OPENAI_API_KEY": "sk-test", "JUDGE_KEY": "jk-test"]
             let arguments = ["--from-promptfoo", path("promptfooconfig.yaml")]
             let run = try await ternEval(arguments + ["--no-cache", "-o", path("r.json"), "-o", path("r.html")], environment: environment)
@@ -118,8 +120,12 @@ struct EvalGradingCLITests {
             #expect(abs(total - (11 * 0.0000045 + 2 * 0.0000002)) < 1e-12 && abs(perResult - total) < 1e-12, "\(total) \(perResult)")
             #expect(json["results"]?["stats"]?["tokenUsage"]?["assertions"]?["total"] == 215)
             let similar = results.compactMap { $0["gradingResult"]?["componentResults"]?[0] }.filter { $0["assertion"]?["type"] == "similar" }
-            #expect(similar.count == 2 && similar.allSatisfy { $0["tokensUsed"]?["prompt"] == 10 && $0["tern"]?["gradingCost"]?.double.map { abs($0 - 0.0000002) < 1e-15 } == true },
-                    "each similar records its embedding call: \(similar)")
+            #expect(
+                similar.count == 2
+                    && similar.allSatisfy {
+                        $0["tokensUsed"]?["prompt"] == 10 && $0["tern"]?["gradingCost"]?.double.map { abs($0 - 0.0000002) < 1e-15 } == true
+                    },
+                "each similar records its embedding call: \(similar)")
             #expect(try String(contentsOfFile: path("r.html"), encoding: .utf8).contains("<span>Grading cost</span>"))
 
             // With the cache: a first run fills it (identical judge requests, like g-eval's steps for both
@@ -143,14 +149,14 @@ struct EvalGradingCLITests {
         try await withStubAndFolder { stub, path in
             let config = path("tern-eval.yaml")
             try """
-                prompts: ['{{q}}']
-                providers: [openai:chat:echo-x]
-                tests:
-                  - vars: {q: Paris is the capital of France}
-                    assert:
-                      - {type: llm-rubric, value: names the capital of France}
-                      - {type: similar, value: Paris is the capital of France}
-                """.write(toFile: config, atomically: true, encoding: .utf8)
+            prompts: ['{{q}}']
+            providers: [openai:chat:echo-x]
+            tests:
+              - vars: {q: Paris is the capital of France}
+                assert:
+                  - {type: llm-rubric, value: names the capital of France}
+                  - {type: similar, value: Paris is the capital of France}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
             let environment = ["OPENAI_BASE_URL": stub.baseURL, "OPENAI_API_KEY": "sk"]
             let missing = await #expect(throws: ConfigError.self) { _ = try await ternEval(["-c", config, "--no-cache"], environment: environment) }
             let message = missing?.description ?? ""
@@ -168,7 +174,8 @@ struct EvalGradingCLITests {
             let typo = await #expect(throws: ConfigError.self) {
                 _ = try await ternEval(["-c", config, "--grader", "openai:embedding:text-embedding-3-small"], environment: environment)
             }
-            #expect(typo?.description.contains("--grader: \"openai:embedding:text-embedding-3-small\" is an embedding model") == true, "\(typo?.description ?? "")")
+            #expect(
+                typo?.description.contains("--grader: \"openai:embedding:text-embedding-3-small\" is an embedding model") == true, "\(typo?.description ?? "")")
             #expect(stub.requests.isEmpty, "configuration errors stop before any call")
 
             stub.answer(model: "gpt-4o-mini", stubJudge)
@@ -191,19 +198,23 @@ struct EvalGradingCLITests {
             }
             try write("{type: similar, value: hi, provider: 'openai:chat:gpt-4o'}")
             let chat = await #expect(throws: ConfigError.self) { _ = try await ternEval(["--from-promptfoo", config], environment: [:]) }
-            #expect(chat?.description.contains("promptfooconfig.yaml:6: tests[0].assert[0].provider: \"openai:chat:gpt-4o\" is not an embedding model") == true,
-                    "\(chat?.description ?? "")")
+            #expect(
+                chat?.description.contains("promptfooconfig.yaml:6: tests[0].assert[0].provider: \"openai:chat:gpt-4o\" is not an embedding model") == true,
+                "\(chat?.description ?? "")")
             try write("{type: llm-rubric, value: hi, provider: {id: 'openai:chat:gpt-4o', config: {temprature: 0}}}")
             let key = await #expect(throws: ConfigError.self) { _ = try await ternEval(["--from-promptfoo", config], environment: [:]) }
             #expect(key?.description.contains("provider.config.temprature: unknown key") == true, "\(key?.description ?? "")")
             try write("{type: select-best, value: hi, provider: 'openai:chat:j'}")
             let row = await #expect(throws: ConfigError.self) { _ = try await ternEval(["--from-promptfoo", config], environment: [:]) }
-            #expect(row?.message.contains("select-best compares the outputs of a test through every prompt x provider and needs at least two; this config has 1") == true,
-                    "\(row?.description ?? "")")
+            #expect(
+                row?.message.contains("select-best compares the outputs of a test through every prompt x provider and needs at least two; this config has 1")
+                    == true,
+                "\(row?.description ?? "")")
             try write("{type: llm-rubric, value: hi, provider: 'anthropic:messages:claude-sonnet-4-5'}")
             let noKey = await #expect(throws: ConfigError.self) { _ = try await ternEval(["--from-promptfoo", config], environment: [:]) }
-            #expect(noKey?.message.contains("llm-rubric: anthropic:messages:claude-sonnet-4-5: the API key variable ANTHROPIC_API_KEY is not set") == true,
-                    "\(noKey?.message ?? "")")
+            #expect(
+                noKey?.message.contains("llm-rubric: anthropic:messages:claude-sonnet-4-5: the API key variable ANTHROPIC_API_KEY is not set") == true,
+                "\(noKey?.message ?? "")")
             #expect(stub.requests.isEmpty)
         }
     }
@@ -213,26 +224,30 @@ struct EvalGradingCLITests {
         try await withStubAndFolder { stub, path in
             stub.answer(model: "gpt-4o-mini", stubJudge)
             stub.embeddings(model: "emb-upstream", ["hello": [1, 0], "Say hello": [0.8, 0.6]])
-            try await withTernServer(stub: stub, models: """
-                judge:
-                  deployments:
-                    - {name: mini, provider: upstream, model: gpt-4o-mini}
-                embedder:
-                  deployments:
-                    - {name: emb, provider: upstream, model: emb-upstream}
-                """) { _, _, port, key in
+            try await withTernServer(
+                stub: stub,
+                models: """
+                    judge:
+                      deployments:
+                        - {name: mini, provider: upstream, model: gpt-4o-mini}
+                    embedder:
+                      deployments:
+                        - {name: emb, provider: upstream, model: emb-upstream}
+                    """
+            ) { _, _, port, key in
                 try """
-                    prompts: ['Say {{word}}']
-                    providers: [openai:chat:echo-direct]
-                    tests:
-                      - vars: {word: hello}
-                        assert:
-                          - {type: llm-rubric, value: names the capital, provider: judge}
-                          - {type: similar, value: hello, threshold: 0.75, provider: 'tern:embedder'}
-                    """.write(toFile: path("tern-eval.yaml"), atomically: true, encoding: .utf8)
+                prompts: ['Say {{word}}']
+                providers: [openai:chat:echo-direct]
+                tests:
+                  - vars: {word: hello}
+                    assert:
+                      - {type: llm-rubric, value: names the capital, provider: judge}
+                      - {type: similar, value: hello, threshold: 0.75, provider: 'tern:embedder'}
+                """.write(toFile: path("tern-eval.yaml"), atomically: true, encoding: .utf8)
                 let environment = ["TERN_API_KEY": key, "OPENAI_BASE_URL": stub.baseURL, "OPENAI_API_KEY": "sk"]
-                let result = try await ternEval(["-c", path("tern-eval.yaml"), "--server", "http://127.0.0.1:\(port)", "--no-cache", "-o", path("r.json")],
-                                                environment: environment)
+                let result = try await ternEval(
+                    ["-c", path("tern-eval.yaml"), "--server", "http://127.0.0.1:\(port)", "--no-cache", "-o", path("r.json")],
+                    environment: environment)
                 #expect(result.code == 0 && result.output.contains("Successes: 1"), "\(result.output)")
                 let judged = try #require(stub.requests(model: "gpt-4o-mini").first)
                 #expect(judged.authorization == "Bearer sk-upstream" && judged.body["temperature"] == 0, "the gateway called the stub for the judge")
@@ -265,8 +280,9 @@ struct EvalLocalEmbeddingTests {
             assert: [{type: similar, value: The cat sits on the mat., threshold: 0.7}]
         """
 
-    @Test("similar embeds with all-minilm-l6-v2 in process when the config names no embedding model",
-          .enabled(if: EvalLocalEmbeddingTests.enabled, "all-minilm-l6-v2 is not installed (scripts/test pulls it)"))
+    @Test(
+        "similar embeds with all-minilm-l6-v2 in process when the config names no embedding model",
+        .enabled(if: EvalLocalEmbeddingTests.enabled, "all-minilm-l6-v2 is not installed (scripts/test pulls it)"))
     func localByDefault() async throws {
         try #require(Self.installed, "TERN_TEST_REQUIRE_MODEL=1 but all-minilm-l6-v2 is not installed")
         try await withStubAndFolder { stub, path in
@@ -286,9 +302,11 @@ struct EvalLocalEmbeddingTests {
             let config = path("tern-eval.yaml")
             try Self.config.write(toFile: config, atomically: true, encoding: .utf8)
             let missing = await #expect(throws: ConfigError.self) {
-                _ = try await EvalDefaults.$embedding.withValue(EvalDefaultEmbedding(modelName: "all-minilm-l6-v2") {
-                    try SharedLocalEmbedder(modelsDirectory: empty)
-                }) {
+                _ = try await EvalDefaults.$embedding.withValue(
+                    EvalDefaultEmbedding(modelName: "all-minilm-l6-v2") {
+                        try SharedLocalEmbedder(modelsDirectory: empty)
+                    }
+                ) {
                     try await ternEval(["-c", config, "--no-cache"], environment: [:])
                 }
             }

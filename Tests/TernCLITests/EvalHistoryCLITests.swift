@@ -20,8 +20,9 @@ struct EvalHistoryCLITests {
             let environment = ["OPENAI_BASE_URL": stub.baseURL, "OPENAI_API_KEY": "sk"]
 
             let noBaseline = await #expect(throws: ConfigError.self) { _ = try await ternEval(arguments + ["--baseline", "latest"], environment: environment) }
-            #expect(noBaseline?.message.contains("latest: no run of \(path("tern-eval.yaml")) is stored in \(path("evals")) yet") == true,
-                    "\(noBaseline?.message ?? "")")
+            #expect(
+                noBaseline?.message.contains("latest: no run of \(path("tern-eval.yaml")) is stored in \(path("evals")) yet") == true,
+                "\(noBaseline?.message ?? "")")
             #expect(stub.requests.isEmpty, "the baseline is resolved before any call")
 
             let first = try await ternEval(arguments, environment: environment)
@@ -69,19 +70,24 @@ struct EvalHistoryCLITests {
             try await withTernServer(stub: stub, models: echoBotModel) { store, projectID, port, key in
                 let dataset = try await seedQADataset(store, projectID: projectID, config: path("tern-eval.yaml"))
                 // The nightly experiment on the server: both items passed with prompt qa@1 on bot.
-                let run = ExperimentRun(id: TernID.makeTimeOrdered(), projectID: projectID, name: "nightly", datasetID: dataset.id, datasetName: "qa",
-                                        datasetVersion: 1, prompts: ["qa@1"], models: ["bot"], repeats: 1, assertions: [], options: [:],
-                                        status: .completed, plannedCells: 2, createdAt: Date(), createdBy: "test")
+                let run = ExperimentRun(
+                    id: TernID.makeTimeOrdered(), projectID: projectID, name: "nightly", datasetID: dataset.id, datasetName: "qa",
+                    datasetVersion: 1, prompts: ["qa@1"], models: ["bot"], repeats: 1, assertions: [], options: [:],
+                    status: .completed, plannedCells: 2, createdAt: Date(), createdBy: "test")
                 _ = try await store.experiments.create(run)
-                try await store.experiments.addCells(projectID: projectID, experimentID: run.id, ["a", "b"].map {
-                    ExperimentCell(itemID: $0, promptName: "qa", promptVersion: 1, model: "bot", repetition: 0, output: "ok", passed: true, createdAt: Date())
-                }, heartbeat: Date())
+                try await store.experiments.addCells(
+                    projectID: projectID, experimentID: run.id,
+                    ["a", "b"].map {
+                        ExperimentCell(
+                            itemID: $0, promptName: "qa", promptVersion: 1, model: "bot", repetition: 0, output: "ok", passed: true, createdAt: Date())
+                    }, heartbeat: Date())
                 let server = "http://127.0.0.1:\(port)"
                 let arguments = ["-c", path("tern-eval.yaml"), "--server", server, "--no-cache", "--pass-rate", "0"]
                 let result = try await ternEval(arguments + ["--baseline", run.id], environment: ["TERN_API_KEY": key])
                 #expect(result.code == 100, "\(result.output)")
-                #expect(result.output.contains("Baseline: experiment \(run.id) \"nightly\" on \(server), 2 test x column pairs compared, 1 regressed"),
-                        "\(result.output)")
+                #expect(
+                    result.output.contains("Baseline: experiment \(run.id) \"nightly\" on \(server), 2 test x column pairs compared, 1 regressed"),
+                    "\(result.output)")
                 #expect(result.output.contains("REGRESSION b [bot]: FAIL: assert[0] (equals)"), "\(result.output)")
 
                 let unknown = await #expect(throws: ConfigError.self) {
@@ -103,21 +109,22 @@ struct EvalHistoryCLITests {
             }
             try await withTernServer(stub: stub, models: echoBotModel) { store, projectID, port, key in
                 func rubric(_ text: String) -> PromptVersion {
-                    PromptVersion(projectID: projectID, name: JudgePrompts.llmRubric, kind: .chat,
-                                  messages: [PromptMessage(role: "user", content: text + "\n<output>{{output}}</output>\n<rubric>{{rubric}}</rubric>")],
-                                  variables: ["output", "rubric"], author: "web", createdAt: Date())
+                    PromptVersion(
+                        projectID: projectID, name: JudgePrompts.llmRubric, kind: .chat,
+                        messages: [PromptMessage(role: "user", content: text + "\n<output>{{output}}</output>\n<rubric>{{rubric}}</rubric>")],
+                        variables: ["output", "rubric"], author: "web", createdAt: Date())
                 }
                 _ = try await store.prompts.push(rubric("HOUSE RUBRIC v1"), labels: ["production"])
                 _ = try await store.prompts.push(rubric("HOUSE RUBRIC v2, a draft"), labels: [])
                 try """
-                    prompts: ['{{q}}']
-                    providers: [openai:chat:echo-direct]
-                    tests:
-                      - vars: {q: Paris}
-                        assert:
-                          - {type: llm-rubric, value: names a city}
-                          - {type: factuality, value: Paris is the capital of France}
-                    """.write(toFile: path("tern-eval.yaml"), atomically: true, encoding: .utf8)
+                prompts: ['{{q}}']
+                providers: [openai:chat:echo-direct]
+                tests:
+                  - vars: {q: Paris}
+                    assert:
+                      - {type: llm-rubric, value: names a city}
+                      - {type: factuality, value: Paris is the capital of France}
+                """.write(toFile: path("tern-eval.yaml"), atomically: true, encoding: .utf8)
                 let server = "http://127.0.0.1:\(port)"
                 let environment = ["TERN_API_KEY": key, "OPENAI_BASE_URL": stub.baseURL, "OPENAI_API_KEY": "sk"]
                 let arguments = ["-c", path("tern-eval.yaml"), "--no-cache", "--grader", "openai:chat:gpt-4o-mini", "-o", path("r.json")]
@@ -125,8 +132,9 @@ struct EvalHistoryCLITests {
                 #expect(result.code == 0, "\(result.output)")
                 #expect(result.output.contains("Judge prompts from \(server) (production): tern-judge-llm-rubric@1"), "\(result.output)")
                 let judged = stub.requests(model: "gpt-4o-mini").map { $0.body["messages"]?.jsonString() ?? "" }
-                #expect(judged.count == 2 && judged.filter { $0.contains("HOUSE RUBRIC v1") }.count == 1 && !judged.contains { $0.contains("v2, a draft") },
-                        "llm-rubric took the production version; factuality, which the server has none of, the built-in text: \(judged)")
+                #expect(
+                    judged.count == 2 && judged.filter { $0.contains("HOUSE RUBRIC v1") }.count == 1 && !judged.contains { $0.contains("v2, a draft") },
+                    "llm-rubric took the production version; factuality, which the server has none of, the built-in text: \(judged)")
                 let json = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: path("r.json"))))
                 #expect(json["tern"]?["judgePrompts"] == ["tern-judge-llm-rubric": "tern-judge-llm-rubric@1"])
                 #expect(json["results"]?["results"]?[0]?["gradingResult"]?["componentResults"]?[0]?["reason"] == "graded by the house rubric")
@@ -134,9 +142,11 @@ struct EvalHistoryCLITests {
                 // Without --server the built-in prompt grades.
                 let local = try await ternEval(arguments, environment: environment)
                 #expect(local.code == 0 && !local.output.contains("Judge prompts from"), "\(local.output)")
-                #expect(stub.requests(model: "gpt-4o-mini").count == 4 && stub.requests(model: "gpt-4o-mini").suffix(2).allSatisfy {
-                    !($0.body["messages"]?.jsonString() ?? "").contains("HOUSE RUBRIC")
-                })
+                #expect(
+                    stub.requests(model: "gpt-4o-mini").count == 4
+                        && stub.requests(model: "gpt-4o-mini").suffix(2).allSatisfy {
+                            !($0.body["messages"]?.jsonString() ?? "").contains("HOUSE RUBRIC")
+                        })
             }
         }
     }

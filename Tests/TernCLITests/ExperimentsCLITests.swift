@@ -7,8 +7,9 @@ import Testing
 
 @Suite("CLI: experiments")
 struct ExperimentsCLITests {
-    @Test("run against a server waits and prints the columns; list, show and compare; --fail-on-regression exits 100",
-          arguments: StoreKind.available)
+    @Test(
+        "run against a server waits and prints the columns; list, show and compare; --fail-on-regression exits 100",
+        arguments: StoreKind.available)
     func lifecycle(kind: StoreKind) async throws {
         try await withTestStore(kind) { test in
             let store = test.store
@@ -16,21 +17,23 @@ struct ExperimentsCLITests {
             let stub = try await StubUpstream.start()
             var config = TernConfig()
             config.dataDir = test.directory
-            try config.apply(yaml: """
-                providers:
-                  openai: {type: openai, base_url: "\(stub.baseURL)", api_key_env: STUB_OPENAI_KEY}
-                models:
-                  echo-a:
-                    deployments:
-                      - {name: a, provider: openai, model: echo-a, price: {input_per_mtok: 1000, output_per_mtok: 2000}}
-                """)
+            try config.apply(
+                yaml: """
+                    providers:
+                      openai: {type: openai, base_url: "\(stub.baseURL)", api_key_env: STUB_OPENAI_KEY}
+                    models:
+                      echo-a:
+                        deployments:
+                          - {name: a, provider: openai, model: echo-a, price: {input_per_mtok: 1000, output_per_mtok: 2000}}
+                    """)
             let server = try await BackgroundServer.tern(store: store, config: config, environment: ["STUB_OPENAI_KEY": "sk-stub"])
             do {
                 let flags = ["--server", server.baseURL, "--api-key", key]
                 let assertion = #"{"type": "regex", "value": "^(Q (alpha|beta|gamma)|R (alpha|delta))$"}"#
                 func run(_ prompt: String) async throws -> (String, String) {
-                    let output = try await tern(["experiments", "run", "--dataset", "words", "--prompt", prompt, "--model", "echo-a", "--assert", assertion]
-                                                + flags)
+                    let output = try await tern(
+                        ["experiments", "run", "--dataset", "words", "--prompt", prompt, "--model", "echo-a", "--assert", assertion]
+                            + flags)
                     let id = try #require(output.split(separator: "\n").first?.split(separator: " ").dropFirst().first.map(String.init), "\(output)")
                     return (id, output)
                 }

@@ -19,8 +19,9 @@ struct LocalModelsCLITests {
         #expect(unknown?.code == "unknown_local_model")
     }
 
-    @Test("with the model installed, list shows it and embed prints a unit vector of 384",
-          .enabled(if: ProcessInfo.processInfo.environment["TERN_TEST_REQUIRE_MODEL"] == "1"))
+    @Test(
+        "with the model installed, list shows it and embed prints a unit vector of 384",
+        .enabled(if: ProcessInfo.processInfo.environment["TERN_TEST_REQUIRE_MODEL"] == "1"))
     func installedModel() async throws {
         let list = try await tern(["models", "list", "--local"])
         #expect(list.contains("all-minilm-l6-v2"))

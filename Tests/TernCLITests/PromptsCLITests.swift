@@ -14,18 +14,18 @@ struct PromptsCLITests {
             let file = folder.appendingPathComponent("support.yaml")
             func write(_ system: String) throws {
                 try """
-                    name: support-bot
-                    messages:
-                      - role: system
-                        content: \(system)
-                      - role: user
-                        content: "{{ question }}"
-                    config:
-                      model: bot
-                      temperature: 0.2
-                    commit_message: tone
-                    labels: [staging]
-                    """.write(to: file, atomically: true, encoding: .utf8)
+                name: support-bot
+                messages:
+                  - role: system
+                    content: \(system)
+                  - role: user
+                    content: "{{ question }}"
+                config:
+                  model: bot
+                  temperature: 0.2
+                commit_message: tone
+                labels: [staging]
+                """.write(to: file, atomically: true, encoding: .utf8)
             }
             try write("Be brief.")
             try "name: summary\nprompt: 'Summarise in {{ words }} words: {{ text }}'\n".write(

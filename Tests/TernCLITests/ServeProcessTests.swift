@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 import TernCore
 import TernServer
@@ -64,13 +64,13 @@ struct ServeProcessTests {
         let stub = try await StubUpstream.start()
         defer { Task { await stub.stop() } }
         try """
-            providers:
-              stub: {type: openai, base_url: "\(stub.baseURL)"}
-            models:
-              bot:
-                deployments:
-                  - {name: only, provider: stub, model: gpt-4o-mini}
-            """.write(toFile: (dir as NSString).appendingPathComponent("tern.yaml"), atomically: true, encoding: .utf8)
+        providers:
+          stub: {type: openai, base_url: "\(stub.baseURL)"}
+        models:
+          bot:
+            deployments:
+              - {name: only, provider: stub, model: gpt-4o-mini}
+        """.write(toFile: (dir as NSString).appendingPathComponent("tern.yaml"), atomically: true, encoding: .utf8)
         let keyProcess = try RunningProcess(Self.binary, ["keys", "create", "--name", "t", "--data-dir", dir], directory: dir)
         #expect(try await keyProcess.waitForExit() == 0)
         let key = try #require(keyProcess.output.split(separator: "\n").last.map(String.init))
@@ -109,13 +109,13 @@ struct ServeProcessTests {
         let stub = try await StubUpstream.start()
         defer { Task { await stub.stop() } }
         try """
-            providers:
-              stub: {type: openai, base_url: "\(stub.baseURL)"}
-            models:
-              bot:
-                deployments:
-                  - {name: only, provider: stub, model: gpt-4o-mini}
-            """.write(toFile: (dir as NSString).appendingPathComponent("tern.yaml"), atomically: true, encoding: .utf8)
+        providers:
+          stub: {type: openai, base_url: "\(stub.baseURL)"}
+        models:
+          bot:
+            deployments:
+              - {name: only, provider: stub, model: gpt-4o-mini}
+        """.write(toFile: (dir as NSString).appendingPathComponent("tern.yaml"), atomically: true, encoding: .utf8)
         let keyProcess = try RunningProcess(Self.binary, ["keys", "create", "--name", "t", "--data-dir", dir], directory: dir)
         #expect(try await keyProcess.waitForExit() == 0)
         let key = try #require(keyProcess.output.split(separator: "\n").last.map(String.init))
@@ -137,8 +137,9 @@ struct ServeProcessTests {
                         request.httpBody = Data(#"{"model":"bot","messages":[{"role":"user","content":"w\#(worker) n\#(index)"}]}"#.utf8)
                         index += 1
                         guard let (_, response) = try? await URLSession.shared.data(for: request),
-                              let http = response as? HTTPURLResponse, http.statusCode == 200,
-                              let trace = http.value(forHTTPHeaderField: "x-tern-trace-id") else { continue }
+                            let http = response as? HTTPURLResponse, http.statusCode == 200,
+                            let trace = http.value(forHTTPHeaderField: "x-tern-trace-id")
+                        else { continue }
                         if acknowledged.add(trace) == 400 {
                             server.signal(SIGKILL)
                             acknowledged.kill()

@@ -55,40 +55,46 @@ struct GatewayConfigTests {
 
     @Test("cross-references are checked and reported with the key path and line")
     func references() throws {
-        let unknownProvider = try #require(error("""
-            providers:
-              openai: {type: openai}
-            models:
-              bot:
-                deployments:
-                  - {name: a, provider: opnai, model: m}
-            """))
+        let unknownProvider = try #require(
+            error(
+                """
+                providers:
+                  openai: {type: openai}
+                models:
+                  bot:
+                    deployments:
+                      - {name: a, provider: opnai, model: m}
+                """))
         #expect(unknownProvider.path == "models.bot.deployments[0].provider")
         #expect(unknownProvider.line == 6)
         #expect(unknownProvider.message.contains(#"unknown provider "opnai""#))
 
-        let unknownSplit = try #require(error("""
-            providers:
-              openai: {type: openai}
-            models:
-              bot:
-                deployments:
-                  - {name: a, provider: openai, model: m}
-                routing:
-                  split: {a: 50, b: 50}
-            """))
+        let unknownSplit = try #require(
+            error(
+                """
+                providers:
+                  openai: {type: openai}
+                models:
+                  bot:
+                    deployments:
+                      - {name: a, provider: openai, model: m}
+                    routing:
+                      split: {a: 50, b: 50}
+                """))
         #expect(unknownSplit.path == "models.bot.routing.split.b")
         #expect(unknownSplit.message.contains(#"unknown deployment "b""#))
 
-        let badRule = try #require(error("""
-            providers:
-              openai: {type: openai}
-            models:
-              bot:
-                deployments: [{name: a, provider: openai, model: m}]
-                routing:
-                  rules: [{when: {colour: red}, use: a}]
-            """))
+        let badRule = try #require(
+            error(
+                """
+                providers:
+                  openai: {type: openai}
+                models:
+                  bot:
+                    deployments: [{name: a, provider: openai, model: m}]
+                    routing:
+                      rules: [{when: {colour: red}, use: a}]
+                """))
         #expect(badRule.path == "models.bot.routing.rules[0].when.colour")
 
         let noType = try #require(error("providers:\n  x: {base_url: \"http://localhost:1\"}\n"))
@@ -106,12 +112,13 @@ struct GatewayConfigTests {
     @Test("gateway settings and cache")
     func settings() throws {
         var config = TernConfig()
-        try config.apply(yaml: """
-            gateway:
-              trace_queue_capacity: 1000
-              trace_body_limit_bytes: 0
-              cache: {ttl_seconds: 60}
-            """)
+        try config.apply(
+            yaml: """
+                gateway:
+                  trace_queue_capacity: 1000
+                  trace_body_limit_bytes: 0
+                  cache: {ttl_seconds: 60}
+                """)
         #expect(config.gateway.traceQueueCapacity == 1000)
         #expect(config.gateway.traceBodyLimitBytes == 0)
         #expect(config.gateway.cache == CacheConfig(enabled: true, ttlSeconds: 60))

@@ -37,8 +37,10 @@ struct JSONValueTests {
 
     @Test("malformed input is rejected with a position")
     func errors() {
-        for bad in [#"{"a": }"#, #"{"a" 1}"#, "[1,2", #""unterminated"#, "tru", "01", "1.", "-", #"{"a":1}x"#, #""\x""#,
-                    #""\ud83d""#, "\"tab\tin\"", "", String(repeating: "[", count: 600) + String(repeating: "]", count: 600)] {
+        for bad in [
+            #"{"a": }"#, #"{"a" 1}"#, "[1,2", #""unterminated"#, "tru", "01", "1.", "-", #"{"a":1}x"#, #""\x""#,
+            #""\ud83d""#, "\"tab\tin\"", "", String(repeating: "[", count: 600) + String(repeating: "]", count: 600),
+        ] {
             #expect(throws: (any Error).self, "\(bad.prefix(20))") { _ = try JSONValue.parse(Data(bad.utf8)) }
         }
         do {

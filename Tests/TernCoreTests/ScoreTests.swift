@@ -6,8 +6,9 @@ import Testing
 struct ScoreTests {
     func score(_ value: JSONValue, _ type: ScoreDataType? = nil) throws -> Score {
         let (dataType, number, text) = try Score.value(value, dataType: type)
-        return Score(id: "s", projectID: "p", traceID: "t", name: "n", dataType: dataType, numericValue: number, stringValue: text,
-                     source: .api, createdAt: Date())
+        return Score(
+            id: "s", projectID: "p", traceID: "t", name: "n", dataType: dataType, numericValue: number, stringValue: text,
+            source: .api, createdAt: Date())
     }
 
     @Test("values: numbers, categories and booleans, inferred or declared")

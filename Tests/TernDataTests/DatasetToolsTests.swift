@@ -23,7 +23,11 @@ struct DatasetToolsTests {
     func csvImport() throws {
         let text = "id,question,context,__expected,task,golden\nq1,Where?,shop,Here,qa,true\nq2,When?,,Now,,no\n"
         var counter = 0
-        let items = try DatasetImport.csv(text, makeID: { counter += 1; return "gen\(counter)" })
+        let items = try DatasetImport.csv(
+            text,
+            makeID: {
+                counter += 1; return "gen\(counter)"
+            })
         #expect(items.map(\.id) == ["q1", "q2"])
         #expect(items[0].input == ["question": "Where?", "context": "shop"])
         #expect(items[0].expectedOutput == "Here")
@@ -41,7 +45,8 @@ struct DatasetToolsTests {
 
     @Test("JSONL import: objects or strings as input, errors name the line and key")
     func jsonl() throws {
-        let items = try DatasetImport.jsonl(#"""
+        let items = try DatasetImport.jsonl(
+            #"""
             {"input": {"q": "a"}, "expected": "x", "metadata": {"language": "de"}}
 
             {"vars": {"q": "b"}, "golden": true, "id": "fixed"}

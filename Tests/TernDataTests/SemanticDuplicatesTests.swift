@@ -65,8 +65,10 @@ struct SemanticDuplicatesTests {
             DatasetItem(id: "3", input: ["q": .string("Reset  my password")]),
             DatasetItem(id: "4", input: ["q": .string("opening hours")]),
         ]
-        let embedder = ScriptedEmbedder(["reset my password": [1, 0, 0], "I forgot my password": Self.unit([0.9, 0.3, 0]),
-                                         "Reset  my password": [1, 0, 0], "opening hours": [0, 1, 0]])
+        let embedder = ScriptedEmbedder([
+            "reset my password": [1, 0, 0], "I forgot my password": Self.unit([0.9, 0.3, 0]),
+            "Reset  my password": [1, 0, 0], "opening hours": [0, 1, 0],
+        ])
         let stats = try await DatasetStats.compute(items).withSemanticDuplicates(items, embedder: embedder, threshold: 0.9)
         #expect(stats.exactDuplicates == 1)
         #expect(stats.semanticDuplicates?.count == 1)
@@ -74,7 +76,9 @@ struct SemanticDuplicatesTests {
         #expect(stats.semanticDuplicates?.model == "scripted")
         await #expect(throws: TernError.self) { try await DatasetStats.compute(items).withSemanticDuplicates(items, embedder: embedder, threshold: 1.5) }
         let many = (0...DatasetStats.maxSemanticItems).map { DatasetItem(id: "\($0)", input: ["q": .string("t\($0)")]) }
-        let tooMany = await #expect(throws: TernError.self) { try await DatasetStats.compute([]).withSemanticDuplicates(many, embedder: embedder, threshold: 0.9) }
+        let tooMany = await #expect(throws: TernError.self) {
+            try await DatasetStats.compute([]).withSemanticDuplicates(many, embedder: embedder, threshold: 0.9)
+        }
         #expect(tooMany?.message.contains("at most \(DatasetStats.maxSemanticItems) items") == true)
     }
 

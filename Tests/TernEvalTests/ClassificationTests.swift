@@ -14,15 +14,16 @@ import Testing
         // Checked by hand, and identical to scikit-learn 1.x confusion_matrix / precision_recall_fscore_support
         // (labels sorted, zero_division=0).
         #expect(report.labels == ["bird", "cat", "dog", "fish", "lizard"])
-        #expect(report.confusionMatrix == [
-            [1, 0, 1, 0, 1], // bird
-            [0, 3, 1, 0, 0], // cat
-            [0, 1, 2, 0, 0], // dog
-            [0, 1, 0, 0, 0], // fish
-            [0, 0, 0, 0, 0], // lizard
-        ])
+        #expect(
+            report.confusionMatrix == [
+                [1, 0, 1, 0, 1],  // bird
+                [0, 3, 1, 0, 0],  // cat
+                [0, 1, 2, 0, 0],  // dog
+                [0, 1, 0, 0, 0],  // fish
+                [0, 0, 0, 0, 0],  // lizard
+            ])
         #expect(report.total == 11)
-        #expect(close(report.accuracy, 6.0 / 11.0)) // 0.5454545454545454
+        #expect(close(report.accuracy, 6.0 / 11.0))  // 0.5454545454545454
         let bird = report.metrics(for: "bird")!
         #expect(bird.precision == 1 && close(bird.recall, 1.0 / 3.0) && close(bird.f1, 0.5) && bird.support == 3)
         let cat = report.metrics(for: "cat")!
@@ -51,7 +52,7 @@ import Testing
 
     @Test func labelOrderAndEdgeCases() {
         let ordered = ClassificationReport(expected: ["yes", "no", "no"], predicted: ["yes", "yes", "no"], labels: ["yes", "maybe", "yes"])
-        #expect(ordered.labels == ["yes", "maybe", "no"]) // given order first, duplicates dropped, the rest sorted after
+        #expect(ordered.labels == ["yes", "maybe", "no"])  // given order first, duplicates dropped, the rest sorted after
         #expect(ordered.confusionMatrix == [[1, 0, 0], [0, 0, 0], [1, 0, 1]])
         #expect(ordered.metrics(for: "maybe")!.f1 == 0)
 
@@ -60,6 +61,6 @@ import Testing
 
         let perfect = ClassificationReport(expected: ["a", "b"], predicted: ["a", "b"])
         #expect(perfect.accuracy == 1 && perfect.macroF1 == 1)
-        #expect(ClassificationReport(expected: ["B", "a"], predicted: ["B", "a"]).labels == ["B", "a"]) // code point order
+        #expect(ClassificationReport(expected: ["B", "a"], predicted: ["B", "a"]).labels == ["B", "a"])  // code point order
     }
 }

@@ -42,61 +42,61 @@ struct EvalConfigTests {
     @Test("a full config: every prompt form, provider form, test source, defaultTest merge, options and Tern extensions")
     func fullConfig() throws {
         let yaml = """
-                description: Support answers
-                prompts:
-                  - 'Answer briefly: {{question}}'
-                  - file://prompts/two.txt
-                  - file://prompts/chat.json
-                  - id: file://prompts/chat.yaml
-                    label: yaml-chat
-                  - label: raw
-                    raw: 'Hi {{ name }}, {{ order.id }}'
-                  - - role: system
-                      content: You are terse.
-                    - role: user
-                      content: '{{question}}'
-                providers:
-                  - openai:chat:gpt-4o-mini
-                  - openai:gpt-4.1
-                  - openai:gpt-3.5-turbo-instruct
-                  - id: anthropic:messages:claude-sonnet-4-5
-                    label: claude
-                    config: {temperature: 0.1, max_tokens: 300, top_p: 0.9, apiKeyEnvar: MY_KEY, seed: 7}
-                  - support-bot
-                  - openai:completion:davinci-002: {label: legacy}
-                  - echo
-                defaultTest:
-                  vars: {name: Ada, order: {id: 42}}
-                  assert:
-                    - type: latency
-                      threshold: 5000
-                  threshold: 0.5
-                  metadata: {team: support}
-                tests:
-                  - description: inline
-                    vars:
-                      question: [What is 1+1?, What is 2+2?]
-                      notes: file://vars/notes.txt
-                      record: file://vars/record.json
+            description: Support answers
+            prompts:
+              - 'Answer briefly: {{question}}'
+              - file://prompts/two.txt
+              - file://prompts/chat.json
+              - id: file://prompts/chat.yaml
+                label: yaml-chat
+              - label: raw
+                raw: 'Hi {{ name }}, {{ order.id }}'
+              - - role: system
+                  content: You are terse.
+                - role: user
+                  content: '{{question}}'
+            providers:
+              - openai:chat:gpt-4o-mini
+              - openai:gpt-4.1
+              - openai:gpt-3.5-turbo-instruct
+              - id: anthropic:messages:claude-sonnet-4-5
+                label: claude
+                config: {temperature: 0.1, max_tokens: 300, top_p: 0.9, apiKeyEnvar: MY_KEY, seed: 7}
+              - support-bot
+              - openai:completion:davinci-002: {label: legacy}
+              - echo
+            defaultTest:
+              vars: {name: Ada, order: {id: 42}}
+              assert:
+                - type: latency
+                  threshold: 5000
+              threshold: 0.5
+              metadata: {team: support}
+            tests:
+              - description: inline
+                vars:
+                  question: [What is 1+1?, What is 2+2?]
+                  notes: file://vars/notes.txt
+                  record: file://vars/record.json
+                assert:
+                  - type: contains
+                    value: '4'
+                  - type: assert-set
+                    threshold: 0.5
                     assert:
-                      - type: contains
-                        value: '4'
-                      - type: assert-set
-                        threshold: 0.5
-                        assert:
-                          - {type: icontains, value: four}
-                          - {type: regex, value: '\\\\d'}
-                    options: {prefix: 'P: ', suffix: ' :S'}
-                    golden: true
-                  - file://cases/*.yaml
-                  - file://cases.jsonl
-                  - file://cases.csv
-                dataset: support-golden@3
-                golden: require-all
-                evaluateOptions: {maxConcurrency: 8, repeat: 2, cache: false, timeoutMs: 30000}
-                env: {OPENAI_BASE_URL: 'http://127.0.0.1:9/v1'}
-                outputPath: out/results.json
-                """
+                      - {type: icontains, value: four}
+                      - {type: regex, value: '\\\\d'}
+                options: {prefix: 'P: ', suffix: ' :S'}
+                golden: true
+              - file://cases/*.yaml
+              - file://cases.jsonl
+              - file://cases.csv
+            dataset: support-golden@3
+            golden: require-all
+            evaluateOptions: {maxConcurrency: 8, repeat: 2, cache: false, timeoutMs: 30000}
+            env: {OPENAI_BASE_URL: 'http://127.0.0.1:9/v1'}
+            outputPath: out/results.json
+            """
         let folder = try ConfigFolder([
             "tern-eval.yaml": yaml,
             "prompts/two.txt": "First {{question}}\n---\nSecond {{question}}\n",
@@ -109,10 +109,10 @@ struct EvalConfigTests {
             "cases.jsonl": #"{"vars": {"question": "from jsonl"}, "assert": [{"type": "starts-with", "value": "fr"}]}"# + "\n\n"
                 + #"{"description": "second line", "vars": {"question": "q2"}, "threshold": 0.25}"# + "\n",
             "cases.csv": """
-                question,__expected,__expected2,__description,__prefix,__suffix,__metric,__threshold,__metadata:tags[],__config:__expected2:weight
-                "Hello, world",contains: Hello,not-icontains: bye,csv one,>> , <<,accuracy,0.75,"a,b\\,c",3
-                plain,  Paris  ,,,,,,,,
-                """,
+            question,__expected,__expected2,__description,__prefix,__suffix,__metric,__threshold,__metadata:tags[],__config:__expected2:weight
+            "Hello, world",contains: Hello,not-icontains: bye,csv one,>> , <<,accuracy,0.75,"a,b\\,c",3
+            plain,  Paris  ,,,,,,,,
+            """,
         ])
         defer { folder.remove() }
         let config = try folder.load()
@@ -127,7 +127,8 @@ struct EvalConfigTests {
         #expect(config.prompts[0].key == "prompts[0]" && config.prompts[6].key == "prompts[6]")
         // Providers.
         #expect(config.providers.map(\.api) == [.openAIChat, .openAIChat, .openAICompletion, .anthropicMessages, .ternGateway, .openAICompletion, .echo])
-        #expect(config.providers.map(\.model) == ["gpt-4o-mini", "gpt-4.1", "gpt-3.5-turbo-instruct", "claude-sonnet-4-5", "support-bot", "davinci-002", "echo"])
+        #expect(
+            config.providers.map(\.model) == ["gpt-4o-mini", "gpt-4.1", "gpt-3.5-turbo-instruct", "claude-sonnet-4-5", "support-bot", "davinci-002", "echo"])
         let claude = config.providers[3]
         #expect(claude.displayName == "claude" && claude.apiKeyEnvar == "MY_KEY")
         #expect(claude.options == ModelCallOptions(temperature: 0.1, maxTokens: 300, topP: 0.9, parameters: ["seed": 7]))
@@ -190,44 +191,75 @@ struct EvalConfigTests {
     func errors() throws {
         let base = "prompts: ['Q: {{q}}']\nproviders: [openai:chat:m]\ntests: [{vars: {q: x}}]\n"
         let cases: [(String, EvalConfigFlavor, String)] = [
-            ("prompts: [a]\nproviders: [python:provider.py]\ntests: [{vars: {}}]\n", .promptfoo,
-             #"c.yaml:2: providers[0]: not supported by tern eval: python: providers ("python:provider.py")"#),
+            (
+                "prompts: [a]\nproviders: [python:provider.py]\ntests: [{vars: {}}]\n", .promptfoo,
+                #"c.yaml:2: providers[0]: not supported by tern eval: python: providers ("python:provider.py")"#
+            ),
             (base + "scenarios: []\n", .promptfoo, "c.yaml:4: scenarios: not supported by tern eval: scenarios are not supported"),
-            ("prompts: [a]\nproviders: [openai:chat:m]\ntests:\n  - vars: {}\n    assert:\n      - type: contains\n        value: x\n        transform: output.trim()\n",
-             .promptfoo, "c.yaml:8: tests[0].assert[0].transform: not supported by tern eval: output transforms run JavaScript"),
-            ("prompts: [a]\nproviders:\n  - id: openai:chat:m\n    config:\n      temprature: 1\ntests: [{vars: {}}]\n", .promptfoo,
-             #"c.yaml:5: providers[0].config.temprature: unknown key, did you mean "temperature"?"#),
+            (
+                "prompts: [a]\nproviders: [openai:chat:m]\ntests:\n  - vars: {}\n    assert:\n      - type: contains\n        value: x\n        transform: output.trim()\n",
+                .promptfoo, "c.yaml:8: tests[0].assert[0].transform: not supported by tern eval: output transforms run JavaScript"
+            ),
+            (
+                "prompts: [a]\nproviders:\n  - id: openai:chat:m\n    config:\n      temprature: 1\ntests: [{vars: {}}]\n", .promptfoo,
+                #"c.yaml:5: providers[0].config.temprature: unknown key, did you mean "temperature"?"#
+            ),
             (base + "evaluateOptions:\n  maxConcurrency: 0\n", .tern, "c.yaml:5: evaluateOptions.maxConcurrency: expected an integer 1-1000, got 0"),
             (base + "evaluateOptions: {delay: 100}\n", .promptfoo, "evaluateOptions.delay: not supported by tern eval: delays"),
             (base + "dataset: golden\n", .promptfoo, "c.yaml:4: dataset: not supported by tern eval: dataset is a Tern extension"),
             ("prompts: [a]\nproviders: [support-bot]\ntests: [{vars: {}}]\n", .promptfoo, #"providers[0]: not supported by tern eval: support-bot: providers"#),
-            ("prompts: [a]\nproviders: [{id: 'openai:chat:m', config: {apiKey: sk-1}}]\ntests: [{vars: {}}]\n", .promptfoo,
-             "providers[0].config.apiKey: not supported by tern eval: keys are not read from config files"),
-            ("prompts: ['Hi {{ name | upper }}']\nproviders: [echo]\ntests: [{vars: {}}]\n", .promptfoo,
-             "c.yaml:1: prompts[0]: the template uses \"{{ name | upper }}\": Nunjucks filters and expressions are not supported"),
+            (
+                "prompts: [a]\nproviders: [{id: 'openai:chat:m', config: {apiKey: sk-1}}]\ntests: [{vars: {}}]\n", .promptfoo,
+                "providers[0].config.apiKey: not supported by tern eval: keys are not read from config files"
+            ),
+            (
+                "prompts: ['Hi {{ name | upper }}']\nproviders: [echo]\ntests: [{vars: {}}]\n", .promptfoo,
+                "c.yaml:1: prompts[0]: the template uses \"{{ name | upper }}\": Nunjucks filters and expressions are not supported"
+            ),
             ("prompts: ['{% if x %}y{% endif %}']\nproviders: [echo]\ntests: [{vars: {}}]\n", .promptfoo, "prompts[0]: the template uses Nunjucks tags"),
             ("prompts: [file://gen.py]\nproviders: [echo]\ntests: [{vars: {}}]\n", .promptfoo, "prompts[0]: gen.py is a prompt function"),
             ("prompts: [a]\nproviders: [echo]\ntests: file://missing.csv\n", .promptfoo, "c.yaml:3: tests: missing.csv does not exist"),
-            ("prompts: [a]\nproviders: [echo]\ntests: file://make_tests.py:create\n", .promptfoo, "tests: file://make_tests.py:create generates tests with code"),
+            (
+                "prompts: [a]\nproviders: [echo]\ntests: file://make_tests.py:create\n", .promptfoo,
+                "tests: file://make_tests.py:create generates tests with code"
+            ),
             ("prompts: [a]\nproviders: [echo]\ntests: [{vars: {v: file://v.js}}]\n", .promptfoo, "tests[0].vars.v: file://v.js is code"),
-            ("prompts: [a]\nproviders: [echo]\ntests: [{vars: {q: 1}, providers: [x]}]\n", .promptfoo, "tests[0].providers: not supported by tern eval: per-test provider filters"),
-            ("prompts: [a]\nproviders: [echo]\ntests: [{vars: {q: 1}, assert: [{type: javascript, value: 'output'}]}]\n", .promptfoo,
-             "tests[0].assert[0]: not supported by tern eval: javascript assertions run code"),
+            (
+                "prompts: [a]\nproviders: [echo]\ntests: [{vars: {q: 1}, providers: [x]}]\n", .promptfoo,
+                "tests[0].providers: not supported by tern eval: per-test provider filters"
+            ),
+            (
+                "prompts: [a]\nproviders: [echo]\ntests: [{vars: {q: 1}, assert: [{type: javascript, value: 'output'}]}]\n", .promptfoo,
+                "tests[0].assert[0]: not supported by tern eval: javascript assertions run code"
+            ),
             ("prompts: [a]\nproviders: [echo]\ntests: [{vars: {q: 1}, assert: [{value: x}]}]\n", .promptfoo, "tests[0].assert[0]: an assertion needs a type"),
-            ("prompts: [a]\nproviders: [echo, echo]\ntests: [{vars: {}}]\n", .promptfoo, "providers[1]: providers[0] has the same id \"echo\"; give each a distinct label"),
+            (
+                "prompts: [a]\nproviders: [echo, echo]\ntests: [{vars: {}}]\n", .promptfoo,
+                "providers[1]: providers[0] has the same id \"echo\"; give each a distinct label"
+            ),
             ("prompts: [a]\nproviders: [echo]\n", .promptfoo, "c.yaml: tests: required"),
             ("prompts: [a]\ntests: [{vars: {}}]\n", .promptfoo, "c.yaml: providers: required"),
-            ("prompts: [a]\nproviders: [echo]\ntests: file://t.csv\n", .promptfoo, "t.csv: row 2, __expected: not supported by tern eval: javascript: assertions run code"),
+            (
+                "prompts: [a]\nproviders: [echo]\ntests: file://t.csv\n", .promptfoo,
+                "t.csv: row 2, __expected: not supported by tern eval: javascript: assertions run code"
+            ),
             ("prompts: [a]\nproviders: [echo]\ntests: file://t.jsonl\n", .promptfoo, "t.jsonl:2: vars: expected a mapping"),
-            ("prompts: [a]\nproviders: [echo]\ntests: file://u.csv\n", .promptfoo,
-             "u.csv:1: column 2 (_expected): did you mean __expected? The special column is __expected (two underscores)"),
-            ("prompts: [a]\nproviders: [echo]\ntests: file://p.csv\n", .promptfoo, "p.csv:1: column 2 (__providerOutput): not supported by tern eval: canned provider outputs"),
+            (
+                "prompts: [a]\nproviders: [echo]\ntests: file://u.csv\n", .promptfoo,
+                "u.csv:1: column 2 (_expected): did you mean __expected? The special column is __expected (two underscores)"
+            ),
+            (
+                "prompts: [a]\nproviders: [echo]\ntests: file://p.csv\n", .promptfoo,
+                "p.csv:1: column 2 (__providerOutput): not supported by tern eval: canned provider outputs"
+            ),
             ("prompts: [a]\nproviders: [echo]\ntests: file://m.csv\n", .promptfoo, "m.csv:1: column 2 (__metadata): name the field: __metadata:KEY"),
             (base + "golden: all\n", .tern, #"c.yaml:4: golden: expected require-all or none, got "all""#),
             ("prompts: [a]\nproviders: [openai:embedding:text-embedding-3-small]\ntests: [{vars: {}}]\n", .promptfoo, "openai:embedding providers"),
         ]
-        let files = ["t.csv": "q,__expected\nx,javascript: output === 'x'\n", "u.csv": "q,_expected\nx,y\n", "p.csv": "q,__providerOutput\nx,y\n",
-                     "m.csv": "q,__metadata\nx,y\n", "t.jsonl": #"{"vars": {"q": "a"}}"# + "\n" + #"{"vars": "nope"}"# + "\n"]
+        let files = [
+            "t.csv": "q,__expected\nx,javascript: output === 'x'\n", "u.csv": "q,_expected\nx,y\n", "p.csv": "q,__providerOutput\nx,y\n",
+            "m.csv": "q,__metadata\nx,y\n", "t.jsonl": #"{"vars": {"q": "a"}}"# + "\n" + #"{"vars": "nope"}"# + "\n",
+        ]
         for (yaml, flavor, expected) in cases {
             let error = configError(yaml, flavor: flavor, files: files)
             #expect(error?.contains(expected) == true, "\(yaml)\n→ \(error ?? "no error")\nexpected: \(expected)")
@@ -237,7 +269,8 @@ struct EvalConfigTests {
     @Test("validation before the run: unknown assertion types and unset prompt variables are refused with their location")
     func validation() throws {
         let folder = try ConfigFolder([
-            "c.yaml": "prompts: ['Q: {{q}} {{ctx.topic}}']\nproviders: [echo]\ntests:\n  - vars: {q: a, ctx: {topic: t}}\n    assert:\n      - type: context-recall\n        value: polite\n  - vars: {q: b}\n",
+            "c.yaml":
+                "prompts: ['Q: {{q}} {{ctx.topic}}']\nproviders: [echo]\ntests:\n  - vars: {q: a, ctx: {topic: t}}\n    assert:\n      - type: context-recall\n        value: polite\n  - vars: {q: b}\n"
         ])
         defer { folder.remove() }
         let config = try folder.load("c.yaml", flavor: .promptfoo)
@@ -248,13 +281,15 @@ struct EvalConfigTests {
         #expect(unknown?.message.contains("llm-rubric") == true && unknown?.message.contains("select-best") == true, "model-graded types are known")
         #expect(unknown?.message.contains("contains") == true, "the known types are listed")
         let missing = #expect(throws: ConfigError.self) { try config.validate(tests: [config.tests[1]], registry: registry) }
-        #expect(missing?.path == "tests[1]" && missing?.message.contains("uses {{ctx.topic}}, which this test does not set") == true,
-                "\(missing?.description ?? "")")
+        #expect(
+            missing?.path == "tests[1]" && missing?.message.contains("uses {{ctx.topic}}, which this test does not set") == true,
+            "\(missing?.description ?? "")")
     }
 
     @Test("graders: options.provider and rubricPrompt are copied onto model-graded assertions without their own, by kind; ids parse like providers")
     func graders() throws {
-        let folder = try ConfigFolder(["c.yaml": """
+        let folder = try ConfigFolder([
+            "c.yaml": """
             prompts: ['{{q}}']
             providers: [echo]
             defaultTest:
@@ -274,7 +309,8 @@ struct EvalConfigTests {
                 options:
                   provider: openai:embedding:text-embedding-3-small
                 assert: [{type: similar, value: b}, {type: answer-relevance}]
-            """])
+            """
+        ])
         defer { folder.remove() }
         let config = try folder.load("c.yaml", flavor: .promptfoo)
         let first = config.tests[0].assertions.map(\.spec)
@@ -289,8 +325,10 @@ struct EvalConfigTests {
         #expect(grader.api == .openAIEmbedding && grader.model == "e")
         #expect(try EvalConfig.grader(id: "support-judge", flavor: .tern, source: "--grader").api == .ternGateway)
         #expect(try EvalConfig.grader(id: "tern:vectors", embedding: true, flavor: .promptfoo, source: "x").api == .ternGatewayEmbedding)
-        let endpoint = try EvalConfig.grader(id: "openai:text-embedding-3-small", config: ["apiBaseUrl": "http://e/v1"], embedding: true, flavor: .promptfoo,
-                                             source: "x").endpoint(environment: ["OPENAI_API_KEY": "k"], server: nil)
+        let endpoint = try EvalConfig.grader(
+            id: "openai:text-embedding-3-small", config: ["apiBaseUrl": "http://e/v1"], embedding: true, flavor: .promptfoo,
+            source: "x"
+        ).endpoint(environment: ["OPENAI_API_KEY": "k"], server: nil)
         #expect(endpoint?.operation == .embedding && endpoint?.baseURL == "http://e/v1")
         for (id, embedding, expected) in [
             ("openai:chat:gpt-4o", true, "\"openai:chat:gpt-4o\" is not an embedding model"),
@@ -303,14 +341,18 @@ struct EvalConfigTests {
             #expect(error?.description.hasPrefix("--grader: ") == true && error?.message.contains(expected) == true, "\(id): \(error?.description ?? "")")
         }
         let refused = configError("prompts: [a]\nproviders: [echo]\ntests:\n  - assert: [{type: similar, value: a, provider: 'openai:chat:x'}]\n")
-        #expect(refused == "c.yaml:4: tests[0].assert[0].provider: \"openai:chat:x\" is not an embedding model; name one as openai:embedding:MODEL, tern:MODEL or a Tern logical model",
-                "\(refused ?? "")")
+        #expect(
+            refused
+                == "c.yaml:4: tests[0].assert[0].provider: \"openai:chat:x\" is not an embedding model; name one as openai:embedding:MODEL, tern:MODEL or a Tern logical model",
+            "\(refused ?? "")")
     }
 
     @Test("endpoints and keys are read from config and environment in promptfoo's order")
     func endpoints() throws {
         func provider(_ id: String, _ config: String = "") throws -> EvalProvider {
-            let folder = try ConfigFolder(["c.yaml": "prompts: [a]\nproviders:\n  - id: '\(id)'\(config.isEmpty ? "" : "\n    config: {\(config)}")\ntests: [{vars: {}}]\n"])
+            let folder = try ConfigFolder([
+                "c.yaml": "prompts: [a]\nproviders:\n  - id: '\(id)'\(config.isEmpty ? "" : "\n    config: {\(config)}")\ntests: [{vars: {}}]\n"
+            ])
             defer { folder.remove() }
             return try folder.load("c.yaml").providers[0]
         }
@@ -318,10 +360,12 @@ struct EvalConfigTests {
         let openai = try provider("openai:chat:m")
         #expect(try openai.endpoint(environment: key, server: nil)?.baseURL == "https://api.openai.com/v1")
         #expect(try openai.endpoint(environment: key.merging(["OPENAI_BASE_URL": "http://b/v1/"]) { $1 }, server: nil)?.baseURL == "http://b/v1")
-        #expect(try openai.endpoint(environment: key.merging(["OPENAI_BASE_URL": "http://b/v1", "OPENAI_API_BASE_URL": "http://a/v1"]) { $1 }, server: nil)?.baseURL
-            == "http://a/v1", "OPENAI_API_BASE_URL wins over OPENAI_BASE_URL")
-        #expect(try openai.endpoint(environment: key.merging(["OPENAI_API_HOST": "h.example", "OPENAI_BASE_URL": "http://b/v1"]) { $1 }, server: nil)?.baseURL
-            == "https://h.example/v1")
+        #expect(
+            try openai.endpoint(environment: key.merging(["OPENAI_BASE_URL": "http://b/v1", "OPENAI_API_BASE_URL": "http://a/v1"]) { $1 }, server: nil)?.baseURL
+                == "http://a/v1", "OPENAI_API_BASE_URL wins over OPENAI_BASE_URL")
+        #expect(
+            try openai.endpoint(environment: key.merging(["OPENAI_API_HOST": "h.example", "OPENAI_BASE_URL": "http://b/v1"]) { $1 }, server: nil)?.baseURL
+                == "https://h.example/v1")
         let configured = try provider("openai:chat:m", "apiBaseUrl: 'http://c/v1', apiKeyEnvar: OTHER")
         let endpoint = try configured.endpoint(environment: ["OTHER": "k", "OPENAI_BASE_URL": "http://b/v1"], server: nil)
         #expect(endpoint?.baseURL == "http://c/v1" && endpoint?.apiKeyEnv == "OTHER")
@@ -336,7 +380,9 @@ struct EvalConfigTests {
         #expect(throws: ConfigError.self) { try logical.endpoint(environment: ["TERN_API_KEY": "t"], server: nil) }
         #expect(throws: ConfigError.self) { try logical.endpoint(environment: [:], server: "http://tern:7777") }
         let gateway = try logical.endpoint(environment: ["TERN_API_KEY": "t"], server: "http://tern:7777/")
-        #expect(gateway?.baseURL == "http://tern:7777/v1" && gateway?.apiKeyEnv == "TERN_API_KEY" && gateway?.isTernGateway == true && gateway?.model == "support-bot")
+        #expect(
+            gateway?.baseURL == "http://tern:7777/v1" && gateway?.apiKeyEnv == "TERN_API_KEY" && gateway?.isTernGateway == true
+                && gateway?.model == "support-bot")
         #expect(try provider("echo").endpoint(environment: [:], server: nil) == nil)
     }
 

@@ -68,7 +68,10 @@ struct EvalHistoryTests {
                 return cell
             }
             let byID = try await EvalBaseline.resolve(outcome.id, histories: [history], hint: "")
-            #expect(byID.regressions(in: worse) == [EvalRegression(testKey: "passes", test: "passes", column: outcome.columns[3].label, now: .error, reason: "timeout")])
+            #expect(
+                byID.regressions(in: worse) == [
+                    EvalRegression(testKey: "passes", test: "passes", column: outcome.columns[3].label, now: .error, reason: "timeout")
+                ])
 
             // Read back: the same matrix and summary as the run printed.
             let reloaded = try EvalOutcome(resultsJSON: JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: store.resultsPath(outcome.id)))))
@@ -91,8 +94,9 @@ struct EvalHistoryTests {
         let items = [DatasetItem(id: "a", input: ["q": "a"]), DatasetItem(id: "b", input: ["q": "b"])]
         var outcome = EvalRunner.outcomeShell(config: config, tests: config.tests(fromDataset: items), started: Date())
         func cell(_ test: Int, _ column: Int, _ status: EvalOutcome.Status) -> EvalOutcome.Cell {
-            EvalOutcome.Cell(test: test, column: column, repetition: 0, status: status, score: 0, reason: "why \(test)", output: nil, prompt: nil,
-                             latencyMs: nil, inputTokens: 0, outputTokens: 0, cost: nil, cached: false, attempts: 1, traceID: nil, grading: nil)
+            EvalOutcome.Cell(
+                test: test, column: column, repetition: 0, status: status, score: 0, reason: "why \(test)", output: nil, prompt: nil,
+                latencyMs: nil, inputTokens: 0, outputTokens: 0, cost: nil, cached: false, attempts: 1, traceID: nil, grading: nil)
         }
         outcome.cells = [cell(0, 0, .fail), cell(0, 1, .pass), cell(1, 0, .pass), cell(1, 1, .fail)]
         #expect(outcome.tests.map(\.key) == ["item:a", "item:b"])
@@ -106,13 +110,16 @@ struct EvalHistoryTests {
         ]
         let both = EvalBaseline.experiment(source: "experiment x", shape: .init(prompts: ["support"], models: ["gpt-4o-mini", "large"]), cells: cells)
         #expect(both.comparedPairs(in: outcome) == 3)
-        #expect(both.regressions(in: outcome).map { "\($0.testKey) \($0.column)" } == ["item:a openai:chat:gpt-4o-mini"],
-                "b on large failed in one repetition of the baseline, so it did not pass there")
+        #expect(
+            both.regressions(in: outcome).map { "\($0.testKey) \($0.column)" } == ["item:a openai:chat:gpt-4o-mini"],
+            "b on large failed in one repetition of the baseline, so it did not pass there")
 
         // One model against one provider: matched whatever the names; other models are not compared.
-        let single = EvalBaseline.experiment(source: "experiment y", shape: .init(prompts: ["support"], models: ["other-model"]), cells: [
-            EvalBaseline.ExperimentCellStatus(itemID: "a", promptName: "support", model: "other-model", status: .pass),
-        ])
+        let single = EvalBaseline.experiment(
+            source: "experiment y", shape: .init(prompts: ["support"], models: ["other-model"]),
+            cells: [
+                EvalBaseline.ExperimentCellStatus(itemID: "a", promptName: "support", model: "other-model", status: .pass)
+            ])
         #expect(single.comparedPairs(in: outcome) == 0, "two providers here: other-model names neither")
         var narrow = outcome
         narrow.providers.removeLast()

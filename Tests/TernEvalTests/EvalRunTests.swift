@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 import Synchronization
 import TernCore
@@ -59,8 +59,10 @@ struct EvalRunTests {
         let clients = [EvalProviderClient(client: model, identity: "a"), EvalProviderClient(client: model, identity: "b")]
         try config.validate(tests: config.tests, registry: EvalEvaluators.registry())
         let seen = Mutex(0)
-        let outcome = try await EvalRunner.run(config: config, tests: config.tests, clients: clients, registry: EvalEvaluators.registry(),
-                                               options: EvalRunOptions(maxConcurrency: 3, repeatCount: repeatCount, backoff: .milliseconds(1))) { done, total in
+        let outcome = try await EvalRunner.run(
+            config: config, tests: config.tests, clients: clients, registry: EvalEvaluators.registry(),
+            options: EvalRunOptions(maxConcurrency: 3, repeatCount: repeatCount, backoff: .milliseconds(1))
+        ) { done, total in
             seen.withLock { $0 = max($0, done) }
             #expect(total == 16 * repeatCount)
         }
@@ -89,8 +91,12 @@ struct EvalRunTests {
         #expect(outcome.cells.first { $0.test == 2 }?.reason.contains("400 bad request") == true)
         let requests = model.requests.withLock { $0 }
         let plain = try #require(requests.first { $0.model == "a" && $0.messages.count == 1 && $0.messages[0].content.contains("hello") })
-        #expect(plain.messages[0].content == "Say hello about <b>widget</b>" && plain.temperature == 0.3 && plain.maxTokens == 50 && plain.parameters == ["seed": 1])
-        #expect(requests.contains { $0.model == "b" && $0.messages.count == 2 && $0.messages[1].content == "PRE fail SUF" }, "chat prompts take the prefix on the user message")
+        #expect(
+            plain.messages[0].content == "Say hello about <b>widget</b>" && plain.temperature == 0.3 && plain.maxTokens == 50 && plain.parameters == ["seed": 1]
+        )
+        #expect(
+            requests.contains { $0.model == "b" && $0.messages.count == 2 && $0.messages[1].content == "PRE fail SUF" },
+            "chat prompts take the prefix on the user message")
         #expect(outcome.tests[0].golden && outcome.stats.goldenFailed == 0)
         #expect(outcome.tests[0].key == "passes" && outcome.tests[3].key.hasPrefix("vars:"))
     }
@@ -127,13 +133,13 @@ struct EvalRunTests {
         // JUnit XML: one suite per column, one case per test and repetition, failures and errors.
         let xml = EvalReport.junit(outcome)
         #if canImport(FoundationXML) || os(macOS)
-        let document = try XMLDocument(xmlString: xml)
-        let suites = try document.nodes(forXPath: "/testsuites/testsuite")
-        #expect(suites.count == 4)
-        #expect(try document.nodes(forXPath: "//testcase").count == 32)
-        #expect(try document.nodes(forXPath: "//testcase/failure").count == 8)
-        #expect(try document.nodes(forXPath: "//testcase/error").count == 16)
-        #expect(document.rootElement()?.attribute(forName: "name")?.stringValue == "Run <test> & \"reports\"")
+            let document = try XMLDocument(xmlString: xml)
+            let suites = try document.nodes(forXPath: "/testsuites/testsuite")
+            #expect(suites.count == 4)
+            #expect(try document.nodes(forXPath: "//testcase").count == 32)
+            #expect(try document.nodes(forXPath: "//testcase/failure").count == 8)
+            #expect(try document.nodes(forXPath: "//testcase/error").count == 16)
+            #expect(document.rootElement()?.attribute(forName: "name")?.stringValue == "Run <test> & \"reports\"")
         #endif
         #expect(xml.contains("<testsuites name=\"Run &lt;test&gt; &amp; &quot;reports&quot;\" tests=\"32\" failures=\"8\" errors=\"16\""))
         #expect(EvalReport.xmlEscape("a\u{1}b\u{FFFE}<") == "ab&lt;", "characters XML forbids are dropped")
@@ -188,8 +194,10 @@ struct EvalRunTests {
             return cell
         }
         worse.tests.append(EvalOutcome.Test(key: "new", description: "new", vars: [:], golden: false, assertions: [], threshold: nil))
-        worse.cells.append(EvalOutcome.Cell(test: 4, column: 0, repetition: 0, status: .fail, score: 0, reason: "x", output: nil, prompt: nil, latencyMs: nil,
-                                            inputTokens: 0, outputTokens: 0, cost: nil, cached: false, attempts: 1, traceID: nil, grading: nil))
+        worse.cells.append(
+            EvalOutcome.Cell(
+                test: 4, column: 0, repetition: 0, status: .fail, score: 0, reason: "x", output: nil, prompt: nil, latencyMs: nil,
+                inputTokens: 0, outputTokens: 0, cost: nil, cached: false, attempts: 1, traceID: nil, grading: nil))
         let regressions = baseline.regressions(in: worse)
         #expect(regressions == [EvalRegression(testKey: "passes", test: "passes", column: worse.columns[2].label, now: .fail, reason: "now broken")])
         let missing = await #expect(throws: ConfigError.self) { _ = try await EvalBaseline.resolve("run-123", histories: [], hint: "give a file") }

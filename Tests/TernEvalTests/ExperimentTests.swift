@@ -18,11 +18,15 @@ final class FakeModel: ModelClient, @unchecked Sendable {
 
     func complete(_ request: CompletionRequest) async throws -> CompletionResult {
         calls.withLock { $0 += 1 }
-        active.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
+        active.withLock {
+            $0.now += 1; $0.peak = max($0.peak, $0.now)
+        }
         defer { active.withLock { $0.now -= 1 } }
         await Task.yield()
         if permanentFailure { throw CompletionError("400 bad request", retryable: false) }
-        if failuresLeft.withLock({ left in defer { left = max(0, left - 1) }; return left > 0 }) {
+        if failuresLeft.withLock({ left in
+            defer { left = max(0, left - 1) }; return left > 0
+        }) {
             throw CompletionError("503 overloaded", retryable: true)
         }
         let question = request.messages.last?.content ?? ""
@@ -34,8 +38,9 @@ final class FakeModel: ModelClient, @unchecked Sendable {
 
 @Suite("Experiments")
 struct ExperimentTests {
-    static let prompt = PromptVersion(projectID: "p", name: "shout", version: 1, kind: .chat,
-                                      messages: [PromptMessage(role: "user", content: "{{ q }}")], variables: ["q"], author: "t", createdAt: Date())
+    static let prompt = PromptVersion(
+        projectID: "p", name: "shout", version: 1, kind: .chat,
+        messages: [PromptMessage(role: "user", content: "{{ q }}")], variables: ["q"], author: "t", createdAt: Date())
     static func items(_ count: Int) -> [DatasetItem] {
         (0..<count).map { DatasetItem(id: "i\($0)", input: ["q": .string("hello \($0)")], expectedOutput: "HELLO \($0)", golden: $0 == 0) }
     }
@@ -44,8 +49,9 @@ struct ExperimentTests {
     func matrix() async throws {
         let model = FakeModel()
         let seen = Mutex<[ExperimentCellResult]>([])
-        let plan = ExperimentPlan(items: Self.items(10), prompts: [Self.prompt], models: ["good", "bad"], repeats: 2,
-                                  assertions: [AssertionSpec(type: "equals")])
+        let plan = ExperimentPlan(
+            items: Self.items(10), prompts: [Self.prompt], models: ["good", "bad"], repeats: 2,
+            assertions: [AssertionSpec(type: "equals")])
         let summary = try await ExperimentRunner.run(plan, client: model, registry: .deterministic(), options: ExperimentOptions(concurrency: 3)) { result in
             seen.withLock { $0.append(result) }
         }
@@ -64,12 +70,16 @@ struct ExperimentTests {
         let flaky = FakeModel(transientFailures: 2)
         let plan = ExperimentPlan(items: Self.items(1), prompts: [Self.prompt], models: ["good"])
         let results = Mutex<[ExperimentCellResult]>([])
-        let summary = try await ExperimentRunner.run(plan, client: flaky, registry: .deterministic(),
-                                                     options: ExperimentOptions(retries: 2, backoff: .milliseconds(1))) { r in results.withLock { $0.append(r) } }
+        let summary = try await ExperimentRunner.run(
+            plan, client: flaky, registry: .deterministic(),
+            options: ExperimentOptions(retries: 2, backoff: .milliseconds(1))
+        ) { r in results.withLock { $0.append(r) } }
         #expect(summary.errors == 0 && results.withLock { $0.first?.attempts } == 3)
         let broken = FakeModel(permanentFailure: true)
-        let failed = try await ExperimentRunner.run(plan, client: broken, registry: .deterministic(),
-                                                    options: ExperimentOptions(retries: 3, backoff: .milliseconds(1))) { _ in }
+        let failed = try await ExperimentRunner.run(
+            plan, client: broken, registry: .deterministic(),
+            options: ExperimentOptions(retries: 3, backoff: .milliseconds(1))
+        ) { _ in }
         #expect(failed.errors == 1)
         #expect(broken.calls.withLock { $0 } == 1, "a 400 is not retried")
     }
@@ -91,8 +101,10 @@ struct ExperimentTests {
         var changed = Self.prompt
         changed.messages = [PromptMessage(role: "user", content: "Please: {{ q }}")]
         let third = FakeModel()
-        _ = try await ExperimentRunner.run(ExperimentPlan(items: Self.items(5), prompts: [changed], models: ["good"]), client: third,
-                                           registry: .deterministic(), options: options) { _ in }
+        _ = try await ExperimentRunner.run(
+            ExperimentPlan(items: Self.items(5), prompts: [changed], models: ["good"]), client: third,
+            registry: .deterministic(), options: options
+        ) { _ in }
         #expect(third.calls.withLock { $0 } == 5)
     }
 

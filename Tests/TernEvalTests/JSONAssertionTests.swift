@@ -18,7 +18,7 @@ let latLongSchema: JSONValue = [
     @Test func validAndInvalidJSON() async {
         #expect(await check(spec("is-json"), #"{"a": [1, 2]}"#).pass)
         #expect(await check(spec("is-json"), " [1, 2] \n").pass)
-        #expect(await check(spec("is-json"), "42").pass) // JSON.parse accepts scalars
+        #expect(await check(spec("is-json"), "42").pass)  // JSON.parse accepts scalars
         let invalid = await check(spec("is-json"), "{'a': 1}")
         #expect(!invalid.pass && !invalid.isError)
         #expect(invalid.reason.contains("not valid JSON"))
@@ -40,7 +40,7 @@ let latLongSchema: JSONValue = [
     @Test func schemaGivenAsJSONText() async {
         let text = JSONValue.string(latLongSchema.jsonString())
         #expect(await check(spec("is-json", text), #"{"latitude": 1, "longitude": 2}"#).pass)
-        #expect(await check(spec("is-json", ""), "{}").pass) // an empty value means no schema
+        #expect(await check(spec("is-json", ""), "{}").pass)  // an empty value means no schema
     }
 
     @Test func badSchemasAreErrors() async {
@@ -112,8 +112,9 @@ let latLongSchema: JSONValue = [
     }
 
     @Test func validCallsPass() async {
-        let result = await check(spec("is-valid-openai-tools-call", config: ["tools": Self.tools]),
-                                 Self.call("get_weather", #"{"city": "Paris", "unit": "c"}"#))
+        let result = await check(
+            spec("is-valid-openai-tools-call", config: ["tools": Self.tools]),
+            Self.call("get_weather", #"{"city": "Paris", "unit": "c"}"#))
         #expect(result.pass, "\(result.reason)")
         // An object with tool_calls, tools from metadata (how a runner passes the provider's tools).
         let wrapped: JSONValue = ["tool_calls": [["type": "function", "function": ["name": "get_weather", "arguments": #"{"city":"Oslo"}"#]]]]

@@ -40,11 +40,11 @@ import TernCore
     @Test func strings() throws {
         #expect(try violations(["minLength": 3], "ab") == ["(root) must NOT have fewer than 3 characters"])
         #expect(try violations(["maxLength": 3], "abcd") == ["(root) must NOT have more than 3 characters"])
-        #expect(try valid(["maxLength": 2], "é😀")) // code points, not bytes or UTF-16 units
+        #expect(try valid(["maxLength": 2], "é😀"))  // code points, not bytes or UTF-16 units
         #expect(try valid(["pattern": "^[a-z]+-\\d+$"], "abc-12"))
-        #expect(try valid(["pattern": "\\d"], "a1b")) // unanchored
+        #expect(try valid(["pattern": "\\d"], "a1b"))  // unanchored
         #expect(try violations(["pattern": "^a"], "ba") == ["(root) must match pattern \"^a\""])
-        #expect(try valid(["format": "email"], "not an email")) // format is an annotation
+        #expect(try valid(["format": "email"], "not an email"))  // format is an annotation
     }
 
     @Test func arrays() throws {
@@ -81,17 +81,20 @@ import TernCore
             "additionalProperties": false,
         ]
         #expect(try valid(schema, ["name": "x", "tags": ["a"]]))
-        #expect(try violations(schema, ["tags": ["a", 2], "extra": 1]) == [
-            "(root) must have required property 'name'",
-            "/tags/1 must be string",
-            "(root) must NOT have additional properties ('extra')",
-        ])
+        #expect(
+            try violations(schema, ["tags": ["a", 2], "extra": 1]) == [
+                "(root) must have required property 'name'",
+                "/tags/1 must be string",
+                "(root) must NOT have additional properties ('extra')",
+            ])
         let patterns: JSONValue = ["patternProperties": ["^x-": ["type": "string"]], "additionalProperties": ["type": "number"]]
         #expect(try valid(patterns, ["x-a": "s", "n": 1]))
         #expect(try violations(patterns, ["x-a": 1, "n": "s"]) == ["/x-a must be string", "/n must be number"])
         #expect(try violations(["propertyNames": ["maxLength": 3]], ["abcd": 1]) == ["(root) property name 'abcd' is invalid"])
         #expect(try violations(["minProperties": 2], ["a": 1]) == ["(root) must NOT have fewer than 2 properties"])
-        #expect(try violations(["dependentRequired": ["card": ["billing"]]], ["card": 1]) == ["(root) must have property 'billing' when property 'card' is present"])
+        #expect(
+            try violations(["dependentRequired": ["card": ["billing"]]], ["card": 1]) == ["(root) must have property 'billing' when property 'card' is present"]
+        )
         // Pointers escape ~ and /.
         #expect(try violations(["properties": ["a/b~c": ["type": "string"]]], ["a/b~c": 1]) == ["/a~1b~0c must be string"])
     }

@@ -55,8 +55,9 @@ struct LLMRubricTests {
 
     @Test("not-llm-rubric inverts pass and score")
     func negated() async {
-        let result = await graded(spec("not-llm-rubric", "Speaks like a pirate"), "Good day.",
-                                  judge: FakeJudge(#"{"reason": "No pirate talk", "pass": false, "score": 0.1}"#))
+        let result = await graded(
+            spec("not-llm-rubric", "Speaks like a pirate"), "Good day.",
+            judge: FakeJudge(#"{"reason": "No pirate talk", "pass": false, "score": 0.1}"#))
         #expect(result.pass && close(result.score, 0.9) && result.type == "not-llm-rubric")
     }
 
@@ -104,8 +105,12 @@ struct LLMRubricTests {
     func retries() async {
         let attempts = Counter()
         let flaky = FakeJudge(replies: [
-            { _ in attempts.add(); throw CompletionError("503 overloaded", retryable: true) },
-            { _ in attempts.add(); return #"{"pass": true, "score": 1}"# },
+            { _ in
+                attempts.add(); throw CompletionError("503 overloaded", retryable: true)
+            },
+            { _ in
+                attempts.add(); return #"{"pass": true, "score": 1}"#
+            },
         ])
         let result = await graded(rubric, "x", judge: flaky)
         #expect(result.pass && attempts.value == 2)
@@ -158,10 +163,18 @@ struct JudgePromptTests {
         custom.rubricPrompt = .string(#"[{"role": "system", "content": "Be strict."}, {"role": "user", "content": "{{output}} / {{rubric}}"}]"#)
         #expect(!(await graded(custom, "Once upon a time", judge: judge)).pass)
         let requests = await judge.requests
-        #expect(requests[0].messages == [PromptMessage(role: "user", content:
-            "Grade this for children: Once upon a time\nRubric: is age-appropriate\nAnswer JSON {pass, score, reason}.")])
-        #expect(requests[1].messages == [PromptMessage(role: "system", content: "Be strict."),
-                                         PromptMessage(role: "user", content: "Once upon a time / is age-appropriate")])
+        #expect(
+            requests[0].messages == [
+                PromptMessage(
+                    role: "user",
+                    content:
+                        "Grade this for children: Once upon a time\nRubric: is age-appropriate\nAnswer JSON {pass, score, reason}.")
+            ])
+        #expect(
+            requests[1].messages == [
+                PromptMessage(role: "system", content: "Be strict."),
+                PromptMessage(role: "user", content: "Once upon a time / is age-appropriate"),
+            ])
         #expect(requests.allSatisfy { $0.temperature == 0 })
 
         var whole = AssertionSpec(type: "llm-rubric", rubricPrompt: "Is {{output}} a greeting? JSON {pass, score}")
@@ -183,10 +196,11 @@ struct JudgePromptTests {
 
     @Test("a registry override replaces a built-in prompt by name, with its model settings")
     func registryOverride() async throws {
-        let override = PromptVersion(projectID: "p", name: JudgePrompts.llmRubric, version: 3, kind: .chat,
-                                     messages: [PromptMessage(role: "user", content: "Output: {{output}}\nRubric: {{rubric}}\nJSON please.")],
-                                     variables: ["output", "rubric"], config: PromptModelConfig(model: "house-judge", maxTokens: 50),
-                                     author: "me", createdAt: Date())
+        let override = PromptVersion(
+            projectID: "p", name: JudgePrompts.llmRubric, version: 3, kind: .chat,
+            messages: [PromptMessage(role: "user", content: "Output: {{output}}\nRubric: {{rubric}}\nJSON please.")],
+            variables: ["output", "rubric"], config: PromptModelConfig(model: "house-judge", maxTokens: 50),
+            author: "me", createdAt: Date())
         let prompts = JudgePrompts(overrides: [JudgePrompts.llmRubric: override])
         #expect(prompts.prompt(named: JudgePrompts.llmRubric)?.label == "tern-judge-llm-rubric v3")
         #expect(prompts.prompt(named: JudgePrompts.factuality)?.label == "tern-judge-factuality (built-in)")
@@ -224,7 +238,8 @@ struct GEvalTests {
 
     @Test("a list of criteria is graded one by one and averaged; thresholds and bad scores")
     func listsAndFailures() async {
-        let judge = FakeJudge("1. Read it\n2. Judge tone", #"{"score": "9", "reason": "Warm"}"#, #"{"steps": ["Count words"]}"#, #"{"score": 4, "reason": "Long"}"#)
+        let judge = FakeJudge(
+            "1. Read it\n2. Judge tone", #"{"score": "9", "reason": "Warm"}"#, #"{"steps": ["Count words"]}"#, #"{"score": 4, "reason": "Long"}"#)
         let result = await graded(spec("g-eval", ["Friendly tone", "Concise"]), "Hello there!", judge: judge)
         #expect(close(result.score, 0.65) && !result.pass)
         #expect(result.reason == "Score 0.65 < threshold 0.70: \"Friendly tone\" 0.90: Warm; \"Concise\" 0.40: Long")
@@ -331,8 +346,9 @@ struct AnswerRelevanceTests {
     @Test("questions from the judge, compared with the query by cosine similarity; threshold 0.7 by default")
     func relevance() async throws {
         let judge = FakeJudge(#"{"questions": ["Which city is France's capital?", "Where is the Eiffel Tower?", "What is the capital of France?"]}"#)
-        let result = await graded(spec("answer-relevance"), "Paris is the capital.", judge: judge, embedder: Self.embedder,
-                                  vars: ["query": "What is the capital of France?"])
+        let result = await graded(
+            spec("answer-relevance"), "Paris is the capital.", judge: judge, embedder: Self.embedder,
+            vars: ["query": "What is the capital of France?"])
         // cosines 1, 0.6, 1: mean 0.8667
         #expect(result.pass && close(result.score, 2.6 / 3, tolerance: 1e-6))
         #expect(result.reason.hasPrefix("Relevance 0.87 ≥ threshold 0.70; questions the output answers: \"Which city is France's capital?\" 1.00"))
@@ -340,8 +356,9 @@ struct AnswerRelevanceTests {
         #expect(await judge.shown(0).contains("Answer:\nParis is the capital."))
 
         let offTopic = FakeJudge("1. How do I bake bread?\n2. Where is the Eiffel Tower?")
-        let poor = await graded(spec("answer-relevance", config: ["questions": 2]), "Knead the dough.", judge: offTopic,
-                                embedder: Self.embedder, prompt: "What is the capital of France?")
+        let poor = await graded(
+            spec("answer-relevance", config: ["questions": 2]), "Knead the dough.", judge: offTopic,
+            embedder: Self.embedder, prompt: "What is the capital of France?")
         #expect(!poor.pass && close(poor.score, 0.3, tolerance: 1e-6), "the prompt is the query without a query variable")
         #expect(await offTopic.shown(0).contains("write 2 different questions"))
     }
@@ -373,11 +390,13 @@ struct ContextFaithfulnessTests {
     func supportedShare() async throws {
         let judge = FakeJudge(
             #"{"statements": ["The shop opens at 9.", "The shop closes at 17.", "The shop is open on Sundays."]}"#,
-            #"{"verdicts": [{"statement": "a", "verdict": "yes"}, {"statement": "b", "verdict": "Yes"}, {"statement": "c", "reason": "Not mentioned", "verdict": "no"}]}"#)
+            #"{"verdicts": [{"statement": "a", "verdict": "yes"}, {"statement": "b", "verdict": "Yes"}, {"statement": "c", "reason": "Not mentioned", "verdict": "no"}]}"#
+        )
         let result = await graded(spec("context-faithfulness"), "It opens at 9, closes at 17, and opens on Sundays.", judge: judge, vars: vars)
         #expect(!result.pass && close(result.score, 2.0 / 3.0))
-        #expect(result.reason == "Faithfulness 0.67 < threshold 0.70: 2 of 3 statements supported by the context; "
-            + "unsupported: \"The shop is open on Sundays.\" (Not mentioned)")
+        #expect(
+            result.reason == "Faithfulness 0.67 < threshold 0.70: 2 of 3 statements supported by the context; "
+                + "unsupported: \"The shop is open on Sundays.\" (Not mentioned)")
         #expect(await judge.shown(0).contains("Question:\nWhat are the opening hours?"))
         let second = await judge.shown(1)
         #expect(second.contains("Context:\nThe shop opens at 9 and closes at 17 on weekdays."))
@@ -388,15 +407,17 @@ struct ContextFaithfulnessTests {
     @Test("config names other variables; list contexts join; text verdicts; no claims scores 1")
     func variants() async {
         let judge = FakeJudge("- Opens at 9.\n- Closes at 17.", "1. Verdict: Yes.\n2. Verdict: yes")
-        let result = await graded(spec("context-faithfulness", threshold: 1, config: ["queryVar": "question", "contextVar": "docs"]),
-                                  "Opens 9-17.", judge: judge, vars: ["question": "Hours?", "docs": ["Opens at 9.", "Closes at 17."]])
+        let result = await graded(
+            spec("context-faithfulness", threshold: 1, config: ["queryVar": "question", "contextVar": "docs"]),
+            "Opens 9-17.", judge: judge, vars: ["question": "Hours?", "docs": ["Opens at 9.", "Closes at 17."]])
         #expect(result.pass && result.score == 1)
         #expect(await judge.shown(1).contains("Context:\nOpens at 9.\n\nCloses at 17."))
         let nothing = await graded(spec("context-faithfulness"), "I don't know.", judge: FakeJudge(#"{"statements": []}"#), vars: vars)
         #expect(nothing.pass && nothing.score == 1 && nothing.reason == "The output makes no claims to check against the context")
         let missing = await graded(spec("context-faithfulness"), "x", judge: FakeJudge(), vars: ["context": "c"])
         #expect(missing.isError)
-        #expect(missing.reason == "context-faithfulness needs the user's question in the test's `query` variable (or `config.queryVar` naming another variable)")
+        #expect(
+            missing.reason == "context-faithfulness needs the user's question in the test's `query` variable (or `config.queryVar` naming another variable)")
         let noVerdicts = await graded(spec("context-faithfulness"), "x", judge: FakeJudge(#"{"statements": ["a"]}"#, "All good."), vars: vars)
         #expect(noVerdicts.isError && noVerdicts.reason.hasPrefix("the judge's answer has no verdicts"))
     }
@@ -511,8 +532,9 @@ struct SelectBestTests {
         #expect(alone[0].isError && alone[0].reason.hasSuffix("needs at least two; this row has 1"))
         let single = await gradingRegistry(FakeJudge()).evaluate(spec("select-best", "best"), input: EvaluationCase(output: "x"))
         #expect(single.isError && single.reason.hasPrefix("select-best compares all the outputs of a test row"))
-        let bare = await gradingRegistry(FakeJudge("I'd go with 0, it is clearer.")).evaluateRow(specs: [spec("select-best", "clear")],
-                                                                                                inputs: Self.row())
+        let bare = await gradingRegistry(FakeJudge("I'd go with 0, it is clearer.")).evaluateRow(
+            specs: [spec("select-best", "clear")],
+            inputs: Self.row())
         #expect(bare.map(\.pass) == [true, false, false])
         #expect(gradingRegistry(nil).knownTypes.contains("select-best"))
     }
@@ -524,12 +546,15 @@ struct SelectBestTests {
             let text = request.messages.map(\.content).joined()
             return text.contains("<text index=\"0\">\nHELLO") ? #"{"best": 0}"# : #"{"best": 1}"#
         }
-        let plan = ExperimentPlan(items: ExperimentTests.items(2), prompts: [ExperimentTests.prompt], models: ["bad", "good"], repeats: 2,
-                                  assertions: [spec("select-best", "the answer in capitals")])
+        let plan = ExperimentPlan(
+            items: ExperimentTests.items(2), prompts: [ExperimentTests.prompt], models: ["bad", "good"], repeats: 2,
+            assertions: [spec("select-best", "the answer in capitals")])
         let seen = Counter()
         let results = ResultLog()
-        let summary = try await ExperimentRunner.run(plan, client: FakeModel(), registry: gradingRegistry(judge),
-                                                     options: ExperimentOptions(concurrency: 3)) { result in
+        let summary = try await ExperimentRunner.run(
+            plan, client: FakeModel(), registry: gradingRegistry(judge),
+            options: ExperimentOptions(concurrency: 3)
+        ) { result in
             seen.add()
             results.append(result)
         }
@@ -580,8 +605,9 @@ struct GradingCostTests {
         let plain = AssertionResult(type: "contains", pass: true, score: 1, reason: "ok")
         let plainJSON = String(decoding: try JSONEncoder().encode(plain), as: UTF8.self)
         #expect(!plainJSON.contains("grading"))
-        let judged = AssertionResult(type: "llm-rubric", pass: true, score: 0.5, reason: "r",
-                                     gradingTokens: EvaluationTokenCounts(input: 3, output: 4), gradingCost: 0.25, gradingTraceIDs: ["t1"])
+        let judged = AssertionResult(
+            type: "llm-rubric", pass: true, score: 0.5, reason: "r",
+            gradingTokens: EvaluationTokenCounts(input: 3, output: 4), gradingCost: 0.25, gradingTraceIDs: ["t1"])
         let data = try JSONEncoder().encode(judged)
         #expect(try JSONDecoder().decode(AssertionResult.self, from: data) == judged)
         #expect(String(decoding: data, as: UTF8.self).contains(#""gradingTraceIDs":["t1"]"#))
@@ -590,8 +616,9 @@ struct GradingCostTests {
     @Test("an experiment's summary adds up the grading cost apart from the models' cost")
     func experimentSummary() async throws {
         let judge = FakeJudge { _ in #"{"pass": true, "score": 1}"# }
-        let plan = ExperimentPlan(items: ExperimentTests.items(2), prompts: [ExperimentTests.prompt], models: ["good", "bad"],
-                                  assertions: [spec("llm-rubric", "shouts")])
+        let plan = ExperimentPlan(
+            items: ExperimentTests.items(2), prompts: [ExperimentTests.prompt], models: ["good", "bad"],
+            assertions: [spec("llm-rubric", "shouts")])
         let summary = try await ExperimentRunner.run(plan, client: FakeModel(), registry: gradingRegistry(judge)) { _ in }
         #expect(summary.cells == 4 && summary.passed == 4)
         #expect(close(summary.cost, 0.004) && close(summary.gradingCost, 0.004))

@@ -42,8 +42,8 @@ import TernCore
     @Test func weightZeroIsAMetricOnly() async {
         let specs = [spec("contains", "Paris"), spec("contains", "Lyon", weight: 0, metric: "mentions_lyon")]
         let result = await registry.evaluate(specs: specs, input: input)
-        #expect(result.pass) // weight 0 cannot fail the test
-        #expect(result.score == 1) // and does not count in the score
+        #expect(result.pass)  // weight 0 cannot fail the test
+        #expect(result.score == 1)  // and does not count in the score
         #expect(result.components[1].pass)
         #expect(result.components[1].score == 0)
         #expect(result.namedScores["mentions_lyon"] == 0)
@@ -61,19 +61,20 @@ import TernCore
         ]
         let case_ = EvaluationCase(output: input.output, vars: ["kind": "summary"], latencyMs: 420)
         let result = await registry.evaluate(specs: specs, input: case_)
-        #expect(close(result.namedScores["accuracy"] ?? -1, 0.25)) // (1·1 + 3·0) / 4
-        #expect(result.namedScores["latency_ms"] == 420) // a recorded-only measurement records its value
-        #expect(result.components[3].metric == "summary_rouge") // metric names render vars
+        #expect(close(result.namedScores["accuracy"] ?? -1, 0.25))  // (1·1 + 3·0) / 4
+        #expect(result.namedScores["latency_ms"] == 420)  // a recorded-only measurement records its value
+        #expect(result.components[3].metric == "summary_rouge")  // metric names render vars
         #expect(result.namedScores["summary_rouge"] != nil)
     }
 
     @Test func assertSetWithThreshold() async {
         // doc: assert-set, threshold 0.5: "50% of assertions must pass".
-        let set = AssertionSpec.set([
-            spec("contains", "hello"), spec("not-contains", "error"), spec("is-json"), spec("contains", "Paris"),
-        ], threshold: 0.5)
+        let set = AssertionSpec.set(
+            [
+                spec("contains", "hello"), spec("not-contains", "error"), spec("is-json"), spec("contains", "Paris"),
+            ], threshold: 0.5)
         let result = await registry.evaluate(specs: [set], input: input)
-        #expect(result.pass) // 2 of 4 pass
+        #expect(result.pass)  // 2 of 4 pass
         #expect(close(result.score, 0.5))
         let setResult = result.components[0]
         #expect(setResult.type == "assert-set")
@@ -84,14 +85,15 @@ import TernCore
 
     @Test func assertSetWeightAndMetric() async {
         // doc: assert-set with threshold 0.25 ("1 out of 4"), weight 2, metric quality_checks.
-        let set = AssertionSpec.set([spec("contains", "Paris"), spec("contains", "Lyon")], threshold: 0.25, weight: 2,
-                                    metric: "quality_checks")
+        let set = AssertionSpec.set(
+            [spec("contains", "Paris"), spec("contains", "Lyon")], threshold: 0.25, weight: 2,
+            metric: "quality_checks")
         let result = await registry.evaluate(specs: [set, spec("contains", "Berlin")], input: input)
         // set score 0.5 (passes its own threshold) at weight 2, Berlin 0 at weight 1: (2·0.5 + 0) / 3.
         #expect(result.components[0].pass)
         #expect(result.components[0].weight == 2)
         #expect(close(result.score, 1.0 / 3.0))
-        #expect(!result.pass) // Berlin fails and the test has no threshold
+        #expect(!result.pass)  // Berlin fails and the test has no threshold
         #expect(result.namedScores["quality_checks"] == 0.5)
         #expect(await registry.evaluate(specs: [set, spec("contains", "Berlin")], threshold: 0.3, input: input).pass)
         // Without a threshold a set needs every assertion to pass.
@@ -124,7 +126,8 @@ import TernCore
     }
 
     @Test func valuesRenderVars() async {
-        let case_ = EvaluationCase(output: "Bonjour Marie, 3 items", vars: ["name": "Marie", "count": 3, "user": ["first": "Marie"], "list": ["a", "Bonjour"]])
+        let case_ = EvaluationCase(
+            output: "Bonjour Marie, 3 items", vars: ["name": "Marie", "count": 3, "user": ["first": "Marie"], "list": ["a", "Bonjour"]])
         #expect(await registry.evaluate(spec("contains", "{{ name }}"), input: case_).pass)
         #expect(await registry.evaluate(spec("contains", "{{count}} items"), input: case_).pass)
         #expect(await registry.evaluate(spec("contains-all", ["{{user.first}}", "{{ list.1 }}"]), input: case_).pass)
@@ -136,7 +139,9 @@ import TernCore
         let specs = (0..<20).map { spec("contains", .string(String($0))) }
         let case_ = EvaluationCase(output: (0..<20).filter { $0 % 2 == 0 }.map(String.init).joined(separator: " "))
         let result = await EvaluatorRegistry.deterministic(maxConcurrency: 4).evaluate(specs: specs, threshold: 0, input: case_)
-        #expect(result.components.map(\.reason) == specs.map { "Output \(case_.output.contains($0.value!.string!) ? "contains" : "does not contain") \"\($0.value!.string!)\"" })
+        #expect(
+            result.components.map(\.reason)
+                == specs.map { "Output \(case_.output.contains($0.value!.string!) ? "contains" : "does not contain") \"\($0.value!.string!)\"" })
     }
 
     @Test func customEvaluatorsAndErrors() async {
@@ -167,14 +172,14 @@ import TernCore
 
     @Test func specDecodesPromptfooConfig() throws {
         let json = """
-        [
-          {"type": "contains", "value": "Paris"},
-          {"type": "assert-set", "threshold": 0.5, "weight": 2, "metric": "quality",
-           "assert": [{"type": "is-json", "value": {"type": "object"}}, {"type": "not-regex", "value": "\\\\d+"}]},
-          {"type": "llm-rubric", "value": "is polite", "provider": {"id": "openai:gpt-4o-mini", "config": {"temperature": 0}},
-           "rubricPrompt": "Grade: {{output}}"}
-        ]
-        """
+            [
+              {"type": "contains", "value": "Paris"},
+              {"type": "assert-set", "threshold": 0.5, "weight": 2, "metric": "quality",
+               "assert": [{"type": "is-json", "value": {"type": "object"}}, {"type": "not-regex", "value": "\\\\d+"}]},
+              {"type": "llm-rubric", "value": "is polite", "provider": {"id": "openai:gpt-4o-mini", "config": {"temperature": 0}},
+               "rubricPrompt": "Grade: {{output}}"}
+            ]
+            """
         let specs = try JSONDecoder().decode([AssertionSpec].self, from: Data(json.utf8))
         #expect(specs[0] == spec("contains", "Paris"))
         #expect(specs[1].type == "assert-set" && specs[1].weight == 2 && specs[1].threshold == 0.5)

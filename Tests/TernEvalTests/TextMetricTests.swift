@@ -14,7 +14,7 @@ import TernCore
 
 @Suite struct LevenshteinTests {
     @Test func distances() {
-        #expect(TextMetrics.levenshtein("kitten", "sitting") == 3) // doc example
+        #expect(TextMetrics.levenshtein("kitten", "sitting") == 3)  // doc example
         #expect(TextMetrics.levenshtein("hello world", "helo wrld") == 2)
         #expect(TextMetrics.levenshtein("The quick brown fox", "The quack brown fax!") == 3)
         #expect(TextMetrics.levenshtein("naïve café", "naive cafe") == 2)
@@ -28,7 +28,7 @@ import TernCore
         #expect(result.pass)
         #expect(result.value == 2)
         #expect(!(await check(spec("levenshtein", "hello world", threshold: 1), "helo wrld").pass))
-        #expect(await check(spec("levenshtein", "hello world", threshold: 2), "helo wrld").pass) // ≤, inclusive
+        #expect(await check(spec("levenshtein", "hello world", threshold: 2), "helo wrld").pass)  // ≤, inclusive
         // Default threshold 5.
         #expect(await check(spec("levenshtein", "kitten"), "sitting").pass)
         #expect(!(await check(spec("levenshtein", "kitten"), "a completely different text").pass))
@@ -48,8 +48,8 @@ import TernCore
     @Test func rougeOneMatchesRougeScore() {
         #expect(close(TextMetrics.rougeN(candidate: "the cat sat on the mat", reference: "the cat is on the mat"), 0.8333333333333334))
         #expect(close(TextMetrics.rougeN(candidate: "hello world", reference: "hello there world friend"), 0.6666666666666666))
-        #expect(close(TextMetrics.rougeN(candidate: "The Cat", reference: "the cat"), 1.0)) // case-insensitive
-        #expect(close(TextMetrics.rougeN(candidate: "the the the", reference: "the cat"), 0.4)) // clipped counts
+        #expect(close(TextMetrics.rougeN(candidate: "The Cat", reference: "the cat"), 1.0))  // case-insensitive
+        #expect(close(TextMetrics.rougeN(candidate: "the the the", reference: "the cat"), 0.4))  // clipped counts
         #expect(TextMetrics.rougeN(candidate: "completely different", reference: "nothing shared") == 0)
         #expect(TextMetrics.rougeN(candidate: "", reference: "something") == 0)
     }
@@ -89,25 +89,37 @@ import TernCore
 
 @Suite struct BleuTests {
     @Test func matchesNLTKWhereAllOrdersMatch() {
-        #expect(close(TextMetrics.bleu(candidate: "the quick brown fox jumps over the dog",
-                                       references: ["the quick brown fox jumped over the lazy dog"]), 0.37707945965932077))
-        #expect(close(TextMetrics.bleu(candidate: "the quick brown fox jumps over the lazy dog",
-                                       references: ["the quick brown fox jumps over the lazy dog"]), 1.0))
+        #expect(
+            close(
+                TextMetrics.bleu(
+                    candidate: "the quick brown fox jumps over the dog",
+                    references: ["the quick brown fox jumped over the lazy dog"]), 0.37707945965932077))
+        #expect(
+            close(
+                TextMetrics.bleu(
+                    candidate: "the quick brown fox jumps over the lazy dog",
+                    references: ["the quick brown fox jumps over the lazy dog"]), 1.0))
         // Short candidates: orders it is too short for are dropped and weights renormalized.
         #expect(close(TextMetrics.bleu(candidate: "hello world", references: ["hello world"]), 1.0))
-        #expect(close(TextMetrics.bleu(candidate: "hello", references: ["hello world"]), 0.36787944117144233)) // BP = e^(1-2)
+        #expect(close(TextMetrics.bleu(candidate: "hello", references: ["hello world"]), 0.36787944117144233))  // BP = e^(1-2)
     }
 
     @Test func promptfooSmoothingAndReferences() {
         // No 4-gram matches: p4 smoothed to 1e-7 (NLTK without smoothing would say 0).
-        #expect(close(TextMetrics.bleu(candidate: "the cat sat on the mat", references: ["the cat is on the mat"]),
-                      0.010573712634405643, tolerance: 1e-12))
+        #expect(
+            close(
+                TextMetrics.bleu(candidate: "the cat sat on the mat", references: ["the cat is on the mat"]),
+                0.010573712634405643, tolerance: 1e-12))
         // Several references: each clipped on its own, the best kept (not NLTK's max-count clipping).
-        #expect(close(TextMetrics.bleu(candidate: "the cat sat", references: ["the dog sat", "a cat sat"]),
-                      0.0032182979486854307, tolerance: 1e-12))
+        #expect(
+            close(
+                TextMetrics.bleu(candidate: "the cat sat", references: ["the dog sat", "a cat sat"]),
+                0.0032182979486854307, tolerance: 1e-12))
         // Case-insensitive; blank references ignored.
-        #expect(close(TextMetrics.bleu(candidate: "The Cat sat on the mat", references: ["", "the cat sat on the mat today"]),
-                      0.846481724890614))
+        #expect(
+            close(
+                TextMetrics.bleu(candidate: "The Cat sat on the mat", references: ["", "the cat sat on the mat today"]),
+                0.846481724890614))
         #expect(TextMetrics.bleu(candidate: "anything", references: ["  "]) == 0)
         #expect(TextMetrics.bleu(candidate: " ", references: ["reference"]) == 0)
     }
@@ -120,9 +132,12 @@ import TernCore
         #expect(close(low.score, 0.010573712634405643, tolerance: 1e-12))
         #expect(low.value == low.score)
         // doc: custom threshold 0.7
-        #expect(!(await check(spec("bleu", "the quick brown fox jumped over the lazy dog", threshold: 0.7),
-                              "the quick brown fox jumps over the dog").pass))
-        #expect(await check(spec("bleu", ["the dog sat", "hello world"]), "Hello World").pass) // list of references
+        #expect(
+            !(await check(
+                spec("bleu", "the quick brown fox jumped over the lazy dog", threshold: 0.7),
+                "the quick brown fox jumps over the dog"
+            ).pass))
+        #expect(await check(spec("bleu", ["the dog sat", "hello world"]), "Hello World").pass)  // list of references
         let negated = await check(spec("not-bleu", "the cat is on the mat"), "the cat sat on the mat")
         #expect(negated.pass)
         #expect(close(negated.score, 1 - 0.010573712634405643, tolerance: 1e-12))

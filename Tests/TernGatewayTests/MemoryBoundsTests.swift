@@ -18,8 +18,9 @@ struct MemoryBoundsTests {
             }
             #expect(cache.memoryUse.entries >= 5, "recent answers stay: \(cache.memoryUse)")
             // An answer larger than the whole bound is not kept in memory at all.
-            cache.remember("huge", CachedAnswer(body: Data(count: 300_000), deployment: "d", model: nil, usage: nil, outputText: nil),
-                          expires: Date().addingTimeInterval(600))
+            cache.remember(
+                "huge", CachedAnswer(body: Data(count: 300_000), deployment: "d", model: nil, usage: nil, outputText: nil),
+                expires: Date().addingTimeInterval(600))
             #expect(cache.memoryUse.bytes <= 200_000)
         }
     }
@@ -29,9 +30,10 @@ struct MemoryBoundsTests {
         try await withTestStore(.sqlite) { test in
             let project = try await test.store.projects.create(slug: "p", name: "P")
             let secret = Secrets.newAPIKey()
-            let key = try await test.store.apiKeys.create(projectID: project.id, name: "k", role: .member, keyHash: Secrets.hash(secret),
-                                                          prefix: Secrets.displayPrefix(secret), createdBy: "t",
-                                                          limits: KeyLimits(tokensPerMinute: 1_000_000))
+            let key = try await test.store.apiKeys.create(
+                projectID: project.id, name: "k", role: .member, keyHash: Secrets.hash(secret),
+                prefix: Secrets.displayPrefix(secret), createdBy: "t",
+                limits: KeyLimits(tokensPerMinute: 1_000_000))
             let limiter = KeyLimiter(store: test.store, logger: .quiet)
             let start = ContinuousClock.now
             var admitted = 0

@@ -7,31 +7,32 @@ import Testing
 struct RouterTests {
     static func model(_ yaml: String) throws -> ModelConfig {
         var config = TernConfig()
-        try config.apply(yaml: """
-            providers:
-              openai: {type: openai, base_url: "http://127.0.0.1:1/v1"}
-            models:
-            \(yaml)
-            """)
+        try config.apply(
+            yaml: """
+                providers:
+                  openai: {type: openai, base_url: "http://127.0.0.1:1/v1"}
+                models:
+                \(yaml)
+                """)
         return try #require(config.models.first)
     }
 
     static let abModel = """
-          ab:
-            deployments:
-              - {name: a, provider: openai, model: m-a}
-              - {name: b, provider: openai, model: m-b}
-              - {name: c, provider: openai, model: m-c}
-            routing:
-              split: {a: 70, b: 20, c: 10}
-              sticky: user
-              rules:
-                - when: {task: summarize}
-                  use: c
-                - when: {metadata.tier: gold, tags: vip}
-                  use: b
-              fallbacks: [c, b]
-    """
+              ab:
+                deployments:
+                  - {name: a, provider: openai, model: m-a}
+                  - {name: b, provider: openai, model: m-b}
+                  - {name: c, provider: openai, model: m-c}
+                routing:
+                  split: {a: 70, b: 20, c: 10}
+                  sticky: user
+                  rules:
+                    - when: {task: summarize}
+                      use: c
+                    - when: {metadata.tier: gold, tags: vip}
+                      use: b
+                  fallbacks: [c, b]
+        """
 
     @Test("weights converge to their share; users stick to their variant")
     func weightsAndStickiness() throws {
@@ -55,7 +56,10 @@ struct RouterTests {
             }
         }
         var randomCounts: [String: Int] = [:]
-        for _ in 0..<n { randomCounts[Router.plan(model, input: RoutingInput(requestedModel: "ab", keyID: "k", keyName: "k"), health: health).variant ?? "-", default: 0] += 1 }
+        for _ in 0..<n {
+            randomCounts[Router.plan(model, input: RoutingInput(requestedModel: "ab", keyID: "k", keyName: "k"), health: health).variant ?? "-", default: 0] +=
+                1
+        }
         #expect(abs(Double(randomCounts["a"] ?? 0) / Double(n) - 0.7) < 0.015, "without a user the split is random but weighted")
     }
 
@@ -86,7 +90,8 @@ struct RouterTests {
 
     @Test("least latency prefers the faster deployment")
     func leastLatency() throws {
-        let model = try Self.model("""
+        let model = try Self.model(
+            """
               fast:
                 deployments:
                   - {name: x, provider: openai, model: m}

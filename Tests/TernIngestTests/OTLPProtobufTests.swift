@@ -49,9 +49,17 @@ private func sampleRequest() -> Request {
         $0.endTimeUnixNano = 1_767_225_602_500_000_000
         $0.attributes = [kv("user.id", .stringValue("u-1")), kv("gen_ai.conversation.id", .stringValue("c-1"))]
         $0.droppedAttributesCount = 2
-        $0.events = [.with { $0.name = "started"; $0.timeUnixNano = 1_767_225_600_000_000_001; $0.attributes = [kv("n", .intValue(1))] }]
+        $0.events = [
+            .with {
+                $0.name = "started"; $0.timeUnixNano = 1_767_225_600_000_000_001; $0.attributes = [kv("n", .intValue(1))]
+            }
+        ]
         $0.droppedEventsCount = 1
-        $0.links = [.with { $0.traceID = bytes(hex: otherTraceHex); $0.spanID = bytes(hex: otherSpanHex); $0.flags = 1 }]
+        $0.links = [
+            .with {
+                $0.traceID = bytes(hex: otherTraceHex); $0.spanID = bytes(hex: otherSpanHex); $0.flags = 1
+            }
+        ]
         $0.droppedLinksCount = 3
     }
     var noValue = KeyValue()
@@ -72,23 +80,37 @@ private func sampleRequest() -> Request {
             kv("i", .intValue(-42)),
             kv("big", .intValue(1 << 53)),
             kv("d", .doubleValue(0.25)),
-            kv("arr", .arrayValue(.with {
-                $0.values = [any(.stringValue("a")), any(.intValue(1)), any(.boolValue(false)),
-                             any(.arrayValue(.with { $0.values = [any(.doubleValue(1.5))] }))]
-            })),
-            kv("kv", .kvlistValue(.with {
-                $0.values = [kv("inner", .stringValue("x")), kv("n", .intValue(3)),
-                             kv("deep", .kvlistValue(.with { $0.values = [kv("z", .boolValue(true))] }))]
-            })),
+            kv(
+                "arr",
+                .arrayValue(
+                    .with {
+                        $0.values = [
+                            any(.stringValue("a")), any(.intValue(1)), any(.boolValue(false)),
+                            any(.arrayValue(.with { $0.values = [any(.doubleValue(1.5))] })),
+                        ]
+                    })),
+            kv(
+                "kv",
+                .kvlistValue(
+                    .with {
+                        $0.values = [
+                            kv("inner", .stringValue("x")), kv("n", .intValue(3)),
+                            kv("deep", .kvlistValue(.with { $0.values = [kv("z", .boolValue(true))] })),
+                        ]
+                    })),
             kv("raw", .bytesValue(Data([0, 1, 2, 250, 255]))),
             noValue,
             kv("unset", nil),
             kv("strindex", .stringValueStrindex(5)),
-            KeyValue.with { $0.keyStrindex = 3; $0.value = any(.stringValue("profiles only")) },
+            KeyValue.with {
+                $0.keyStrindex = 3; $0.value = any(.stringValue("profiles only"))
+            },
             kv("dup", .stringValue("first")),
             kv("dup", .stringValue("last")),
         ]
-        $0.status = .with { $0.code = .error; $0.message = "boom" }
+        $0.status = .with {
+            $0.code = .error; $0.message = "boom"
+        }
     }
     let other = ProtoSpan.with {
         $0.traceID = bytes(hex: otherTraceHex)
@@ -104,10 +126,14 @@ private func sampleRequest() -> Request {
                     $0.attributes = [kv("service.name", .stringValue("shop")), kv("service.version", .stringValue("1.2.3"))]
                 }
                 $0.schemaURL = "https://opentelemetry.io/schemas/1.30.0"
-                $0.scopeSpans = [.with {
-                    $0.scope = .with { $0.name = "tern.tests"; $0.version = "1"; $0.attributes = [kv("scope.attr", .boolValue(true))] }
-                    $0.spans = [root, child]
-                }]
+                $0.scopeSpans = [
+                    .with {
+                        $0.scope = .with {
+                            $0.name = "tern.tests"; $0.version = "1"; $0.attributes = [kv("scope.attr", .boolValue(true))]
+                        }
+                        $0.spans = [root, child]
+                    }
+                ]
             },
             .with {
                 $0.resource = .with { $0.attributes = [kv("service.name", .stringValue("worker")), kv("host.id", .bytesValue(Data([9])))] }
@@ -119,20 +145,21 @@ private func sampleRequest() -> Request {
 
 /// Span is not Equatable; this view compares every field.
 private func canonical(_ spans: [OTLPMapping.Span]) -> JSONValue {
-    .array(spans.map { span in
-        var view: [String: JSONValue] = [:]
-        view["traceID"] = .string(span.traceID)
-        view["spanID"] = .string(span.spanID)
-        view["parentSpanID"] = span.parentSpanID.map(JSONValue.string) ?? .null
-        view["name"] = .string(span.name)
-        view["startNanos"] = .string(String(span.startNanos))
-        view["endNanos"] = .string(String(span.endNanos))
-        view["attributes"] = .object(span.attributes)
-        view["statusCode"] = .number(Double(span.statusCode))
-        view["statusMessage"] = span.statusMessage.map(JSONValue.string) ?? .null
-        view["resource"] = .object(span.resource)
-        return .object(view)
-    })
+    .array(
+        spans.map { span in
+            var view: [String: JSONValue] = [:]
+            view["traceID"] = .string(span.traceID)
+            view["spanID"] = .string(span.spanID)
+            view["parentSpanID"] = span.parentSpanID.map(JSONValue.string) ?? .null
+            view["name"] = .string(span.name)
+            view["startNanos"] = .string(String(span.startNanos))
+            view["endNanos"] = .string(String(span.endNanos))
+            view["attributes"] = .object(span.attributes)
+            view["statusCode"] = .number(Double(span.statusCode))
+            view["statusMessage"] = span.statusMessage.map(JSONValue.string) ?? .null
+            view["resource"] = .object(span.resource)
+            return .object(view)
+        })
 }
 
 /// OTLP/JSON for a request: proto3 JSON with enums as integers and, unlike proto3 JSON, trace
@@ -280,13 +307,14 @@ private func fixture(_ name: String) throws -> Data {
         #expect(error?.kind == .invalidInput)
     }
 
-    @Test(arguments: [
-        ("truncated length", Data([0x0A, 0x05, 0x01])),
-        ("bad wire type", Data([0x0F, 0x00])),
-        ("field number zero", Data([0x00, 0x01])),
-        ("invalid UTF-8 name", Data([0x0A, 0x08, 0x12, 0x06, 0x12, 0x04, 0x2A, 0x02, 0xC3, 0x28])),
-        ("garbage", Data("not protobuf at all".utf8)),
-    ] as [(String, Data)])
+    @Test(
+        arguments: [
+            ("truncated length", Data([0x0A, 0x05, 0x01])),
+            ("bad wire type", Data([0x0F, 0x00])),
+            ("field number zero", Data([0x00, 0x01])),
+            ("invalid UTF-8 name", Data([0x0A, 0x08, 0x12, 0x06, 0x12, 0x04, 0x2A, 0x02, 0xC3, 0x28])),
+            ("garbage", Data("not protobuf at all".utf8)),
+        ] as [(String, Data)])
     func malformedBytes(label: String, body: Data) throws {
         do {
             let spans = try OTLPMapping.spans(fromProtobuf: body)
@@ -313,15 +341,21 @@ private func fixture(_ name: String) throws -> Data {
 
     @Test func emptyArrayAndKeyValueListStayEmpty() throws {
         var request = Request.with {
-            $0.resourceSpans = [.with {
-                $0.scopeSpans = [.with {
-                    $0.spans = [.with {
-                        $0.traceID = bytes(hex: traceHex)
-                        $0.spanID = bytes(hex: childHex)
-                        $0.attributes = [kv("arr", .arrayValue(.init())), kv("kv", .kvlistValue(.init())), kv("raw", .bytesValue(Data()))]
-                    }]
-                }]
-            }]
+            $0.resourceSpans = [
+                .with {
+                    $0.scopeSpans = [
+                        .with {
+                            $0.spans = [
+                                .with {
+                                    $0.traceID = bytes(hex: traceHex)
+                                    $0.spanID = bytes(hex: childHex)
+                                    $0.attributes = [kv("arr", .arrayValue(.init())), kv("kv", .kvlistValue(.init())), kv("raw", .bytesValue(Data()))]
+                                }
+                            ]
+                        }
+                    ]
+                }
+            ]
         }
         let span = try #require(try decode(request).first)
         #expect(span.attributes == ["arr": [], "kv": [:], "raw": ""])
@@ -329,22 +363,25 @@ private func fixture(_ name: String) throws -> Data {
         #expect(try decode(request).first?.parentSpanID == nil)
     }
 
-    @Test(arguments: [
-        ("traceId", Data(), nil),
-        ("traceId", Data(repeating: 0, count: 16), nil),
-        ("traceId", Data(repeating: 1, count: 8), nil),
-        ("traceId", Data(repeating: 1, count: 17), nil),
-        ("spanId", nil, Data()),
-        ("spanId", nil, Data(repeating: 0, count: 8)),
-        ("spanId", nil, Data(repeating: 0xAB, count: 16)),
-    ] as [(String, Data?, Data?)])
+    @Test(
+        arguments: [
+            ("traceId", Data(), nil),
+            ("traceId", Data(repeating: 0, count: 16), nil),
+            ("traceId", Data(repeating: 1, count: 8), nil),
+            ("traceId", Data(repeating: 1, count: 17), nil),
+            ("spanId", nil, Data()),
+            ("spanId", nil, Data(repeating: 0, count: 8)),
+            ("spanId", nil, Data(repeating: 0xAB, count: 16)),
+        ] as [(String, Data?, Data?)])
     func badIDsAreRejectedLikeJSON(field: String, traceID: Data?, spanID: Data?) throws {
         var request = sampleRequest()
         // The bad span is the first one of the second scope of the second resource.
-        request.resourceSpans[1].scopeSpans[1].spans = [.with {
-            $0.traceID = traceID ?? bytes(hex: otherTraceHex)
-            $0.spanID = spanID ?? bytes(hex: otherSpanHex)
-        }]
+        request.resourceSpans[1].scopeSpans[1].spans = [
+            .with {
+                $0.traceID = traceID ?? bytes(hex: otherTraceHex)
+                $0.spanID = spanID ?? bytes(hex: otherSpanHex)
+            }
+        ]
         let expectedField = "resourceSpans[1].scopeSpans.spans[0].\(field)"
         var protobufError: TernError?
         do { _ = try decode(request) } catch let error as TernError { protobufError = error }

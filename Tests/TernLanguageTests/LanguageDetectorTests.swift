@@ -183,8 +183,9 @@ func traceTextForLanguage() {
 @Test("prompt templates: variables found, rendered, missing ones named")
 func promptTemplates() throws {
     #expect(PromptTemplate.variables(in: "Hi {{ name }}, about {{topic}} and {{ name }}; {{ not a var }}") == ["name", "topic"])
-    let version = PromptVersion(projectID: "p", name: "greet", kind: .text, text: "Hi {{ name }}, {{ info.city }}!", variables: ["name", "info.city"],
-                                author: "a", createdAt: Date())
+    let version = PromptVersion(
+        projectID: "p", name: "greet", kind: .text, text: "Hi {{ name }}, {{ info.city }}!", variables: ["name", "info.city"],
+        author: "a", createdAt: Date())
     try version.validate()
     #expect(try version.render(["name": "Ada", "info.city": "Paris"]).text == "Hi Ada, Paris!")
     #expect(try version.render(["name": 3, "info.city": ["a": 1]]).text == #"Hi 3, {"a":1}!"#)

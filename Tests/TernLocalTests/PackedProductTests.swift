@@ -30,9 +30,12 @@ struct PackedProductTests {
         #expect(abs(data[7] - 0.1) < 0.1 / 1024 && data[7] != 0.1)
     }
 
-    @Test("the product matches a plain one for odd rows, columns off the 32-column panels and k off 16", .enabled(if: available),
-          arguments: [(1, 1, 1), (1, 384, 384), (5, 45, 17), (12, 32, 16), (13, 70, 31), (23, 1152, 384), (23, 384, 1536),
-                      (25, 33, 100), (37, 97, 7)])
+    @Test(
+        "the product matches a plain one for odd rows, columns off the 32-column panels and k off 16", .enabled(if: available),
+        arguments: [
+            (1, 1, 1), (1, 384, 384), (5, 45, 17), (12, 32, 16), (13, 70, 31), (23, 1152, 384), (23, 384, 1536),
+            (25, 33, 100), (37, 97, 7),
+        ])
     func matchesPlainProduct(shape: (Int, Int, Int)) {
         let (m, n, k) = shape
         let a = Self.values(m * k, seed: UInt64(m * 1_000_003 + n * 1009 + k))

@@ -19,7 +19,9 @@ struct ReferenceTests {
         let fixture = ReferenceFixture.shared
         #expect(fixture.sentences.count >= 60)
         let categories = Set(fixture.sentences.map(\.category))
-        for category in ["english", "french", "spanish", "portuguese", "vietnamese", "german", "chinese", "japanese", "emoji", "code", "punctuation", "control", "long"] {
+        for category in [
+            "english", "french", "spanish", "portuguese", "vietnamese", "german", "chinese", "japanese", "emoji", "code", "punctuation", "control", "long",
+        ] {
             #expect(categories.contains(category), "no \(category) sentence")
         }
         #expect(fixture.sentences.contains { $0.text.isEmpty })

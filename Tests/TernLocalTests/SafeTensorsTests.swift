@@ -10,7 +10,9 @@ struct SafeTensorsTests {
         var entries: [String] = []
         var data: [UInt8] = []
         for tensor in tensors {
-            entries.append("\"\(tensor.name)\":{\"dtype\":\"\(tensor.dtype)\",\"shape\":\(tensor.shape),\"data_offsets\":[\(data.count),\(data.count + tensor.bytes.count)]}")
+            entries.append(
+                "\"\(tensor.name)\":{\"dtype\":\"\(tensor.dtype)\",\"shape\":\(tensor.shape),\"data_offsets\":[\(data.count),\(data.count + tensor.bytes.count)]}"
+            )
             data += tensor.bytes
         }
         var header = Array(("{\"__metadata__\":{\"format\":\"pt\"}," + entries.joined(separator: ",") + "}").utf8)
@@ -31,10 +33,13 @@ struct SafeTensorsTests {
         let half: [UInt16] = [0x3C00, 0xC000, 0x3800, 0x7BFF, 0x0001, 0x8000, 0x7C00, 0x3555]
         let expected: [Float] = [1, -2, 0.5, 65504, 5.9604645e-8, -0, .infinity, 0.333251953125]
         let single: [Float] = [1.5, -3.25, 1e-12, 42]
-        let bfloat: [UInt16] = [0x3F80, 0xC040] // 1.0, -3.0
+        let bfloat: [UInt16] = [0x3F80, 0xC040]  // 1.0, -3.0
         // An odd-sized first tensor puts the F32 data at an unaligned offset.
-        try Self.write([("odd", "U8", [3], [1, 2, 3]), ("half", "F16", [2, 4], Self.bytes(half)),
-                        ("single", "F32", [4], Self.bytes(single)), ("brain", "BF16", [2], Self.bytes(bfloat))], to: url, headerPadding: false)
+        try Self.write(
+            [
+                ("odd", "U8", [3], [1, 2, 3]), ("half", "F16", [2, 4], Self.bytes(half)),
+                ("single", "F32", [4], Self.bytes(single)), ("brain", "BF16", [2], Self.bytes(bfloat)),
+            ], to: url, headerPadding: false)
         let file = try SafeTensors(path: url.path)
         #expect(file.metadata["format"] == "pt")
         #expect(file.tensors["half"]?.dtype == .f16)
@@ -57,8 +62,8 @@ struct SafeTensorsTests {
         for bits in UInt16.min...UInt16.max {
             let ours = Float(halfBits: bits)
             #if arch(x86_64) || arch(arm64)
-            let reference = Float(Float16(bitPattern: bits))
-            if reference.isNaN { #expect(ours.isNaN) } else { #expect(ours.bitPattern == reference.bitPattern, "bits \(bits)") }
+                let reference = Float(Float16(bitPattern: bits))
+                if reference.isNaN { #expect(ours.isNaN) } else { #expect(ours.bitPattern == reference.bitPattern, "bits \(bits)") }
             #endif
         }
     }
@@ -68,7 +73,7 @@ struct SafeTensorsTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("bad.safetensors")
-        try Self.write([("t", "F32", [4], [0, 0, 0, 0])], to: url) // 4 bytes for 4 floats
+        try Self.write([("t", "F32", [4], [0, 0, 0, 0])], to: url)  // 4 bytes for 4 floats
         #expect(throws: TernError.self) { try SafeTensors(path: url.path) }
         try Data([255, 0, 0, 0, 0, 0, 0, 0, 123]).write(to: url)
         #expect(throws: TernError.self) { try SafeTensors(path: url.path) }

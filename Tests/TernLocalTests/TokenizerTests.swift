@@ -5,8 +5,10 @@ import Testing
 /// The tokenizer's rules on a tiny vocabulary (the fixture test covers the real one).
 @Suite("WordPiece tokenizer")
 struct TokenizerTests {
-    static let vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world", "un", "##aff", "##able",
-                             ",", "!", "cafe", "中", "国", "$", "a", "##a", "b"]
+    static let vocabulary = [
+        "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world", "un", "##aff", "##able",
+        ",", "!", "cafe", "中", "国", "$", "a", "##a", "b",
+    ]
 
     static func tokenizer(maxLength: Int = 256) throws -> WordPieceTokenizer {
         var options = WordPieceTokenizer.Options()

@@ -7,8 +7,10 @@ import Testing
 @Suite("Monitoring job: languages and rollups of the filling hour")
 struct MonitoringJobsTests {
     static func trace(_ id: String, project: String, at start: Date, input: String? = nil, language: String? = "en") -> TraceBatchItem {
-        TraceBatchItem(trace: Trace(id: id, projectID: project, metadata: language.map { ["language": .string($0)] }, input: input,
-                                    startTime: start, endTime: start.addingTimeInterval(1)), observations: [])
+        TraceBatchItem(
+            trace: Trace(
+                id: id, projectID: project, metadata: language.map { ["language": .string($0)] }, input: input,
+                startTime: start, endTime: start.addingTimeInterval(1)), observations: [])
     }
 
     static func traces(in store: any TernStore, project: String, around now: Date) async throws -> Int {

@@ -15,9 +15,10 @@ struct SSETests {
                 events += parser.feed(bytes[index..<min(index + size, bytes.count)])
                 index += size
             }
-            #expect(events == [
-                .init(name: "message_start", data: #"{"a":1}"#), .init(data: "line one\nline two"), .init(data: "[DONE]"),
-            ], "chunk size \(size)")
+            #expect(
+                events == [
+                    .init(name: "message_start", data: #"{"a":1}"#), .init(data: "line one\nline two"), .init(data: "[DONE]"),
+                ], "chunk size \(size)")
         }
     }
 

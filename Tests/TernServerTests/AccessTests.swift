@@ -82,7 +82,10 @@ struct AccessTests {
         (.instanceAdmin, .post, "/api/v1/users", #"{"email":"NAME@example.com","password":"long enough password"}"#),
         (.instanceAdmin, .get, "/api/v1/users/USERID", nil),
         (.instanceAdmin, .patch, "/api/v1/users/USERID", #"{"name":"Renamed"}"#),
-        (.instanceAdmin, .put, "/api/v1/models/m", #"{"name":"m","deployments":[{"name":"d","provider":"local","model":"all-minilm-l6-v2"}],"routing":{"split":{},"rules":[],"fallbacks":[],"strategy":"weighted","retries":1,"allowed_fails":3,"cooldown_seconds":30}}"#),
+        (
+            .instanceAdmin, .put, "/api/v1/models/m",
+            #"{"name":"m","deployments":[{"name":"d","provider":"local","model":"all-minilm-l6-v2"}],"routing":{"split":{},"rules":[],"fallbacks":[],"strategy":"weighted","retries":1,"allowed_fails":3,"cooldown_seconds":30}}"#
+        ),
         (.instanceAdmin, .post, "/api/v1/models/m/rollback", #"{"version":1}"#),
         (.ingest, .post, "/api/v1/ingest", #"{"batch":[{"id":"NAME","type":"trace-create","body":{"id":"NAME"}}]}"#),
         (.ingest, .post, "/v1/traces", #"{"resourceSpans":[]}"#),
@@ -98,26 +101,33 @@ struct AccessTests {
     func matrix(kind: StoreKind) async throws {
         try await withHarness(kind) { h in
             // What the endpoints name.
-            #expect(try await h.call(.post, "/api/v1/ingest", key: h.adminKey,
-                                     json: #"{"batch":[{"id":"e","type":"trace-create","body":{"id":"t-1","input":"hello"}}]}"#).status.code == 207)
+            #expect(
+                try await h.call(
+                    .post, "/api/v1/ingest", key: h.adminKey,
+                    json: #"{"batch":[{"id":"e","type":"trace-create","body":{"id":"t-1","input":"hello"}}]}"#
+                ).status.code == 207)
             #expect(try await h.call(.post, "/api/v1/prompts", key: h.adminKey, json: #"{"name":"p","prompt":"Q: {{q}}"}"#).status == .created)
             #expect(try await h.call(.post, "/api/v1/datasets", key: h.adminKey, json: #"{"name":"d"}"#).status == .created)
             let model = AccessTests.endpoints.first { $0.method == .put }!.body!
             #expect(try await h.call(.put, "/api/v1/models/m", key: h.adminKey, json: model).status == .ok)
             let spare = try await h.call(.post, "/api/v1/projects/default/keys", key: h.adminKey, json: #"{"name":"spare","role":"viewer"}"#)
             let keyID = try #require((spare.json["id"] as? String))
-            let other = try await h.call(.post, "/api/v1/users", key: h.adminKey,
-                                         json: #"{"email":"other@example.com","password":"long enough password"}"#)
+            let other = try await h.call(
+                .post, "/api/v1/users", key: h.adminKey,
+                json: #"{"email":"other@example.com","password":"long enough password"}"#)
             let userID = try #require(other.json["id"] as? String)
 
             var principals: [Principal] = []
             func key(_ name: String, role: Role, scopes: [KeyScope]? = nil) async throws -> Principal {
-                let (secret, key) = try await KeyIssuer.issue(store: h.store, projectID: h.project.id, name: name, role: role,
-                                                              createdBy: "test", scopes: scopes)
+                let (secret, key) = try await KeyIssuer.issue(
+                    store: h.store, projectID: h.project.id, name: name, role: role,
+                    createdBy: "test", scopes: scopes)
                 return Principal(name: name, key: secret, role: role, scopes: Set(key.scopes))
             }
-            principals.append(Principal(name: "instance admin key", key: h.adminKey, role: .admin,
-                                        scopes: Set(Role.admin.defaultScopes + [.instance])))
+            principals.append(
+                Principal(
+                    name: "instance admin key", key: h.adminKey, role: .admin,
+                    scopes: Set(Role.admin.defaultScopes + [.instance])))
             principals.append(try await key("project admin key", role: .admin))
             principals.append(try await key("member key", role: .member))
             principals.append(try await key("viewer key", role: .viewer))
@@ -126,8 +136,11 @@ struct AccessTests {
             principals.append(try await key("read-only admin key", role: .admin, scopes: [.read]))
             for role in Role.allCases {
                 let email = "\(role.rawValue)-user@example.com"
-                #expect(try await h.call(.post, "/api/v1/users", key: h.adminKey,
-                                         json: #"{"email":"\#(email)","role":"\#(role.rawValue)","password":"long enough password"}"#).status == .created)
+                #expect(
+                    try await h.call(
+                        .post, "/api/v1/users", key: h.adminKey,
+                        json: #"{"email":"\#(email)","role":"\#(role.rawValue)","password":"long enough password"}"#
+                    ).status == .created)
                 let login = try await h.call(.post, "/api/v1/auth/login", json: #"{"email":"\#(email)","password":"long enough password"}"#)
                 let cookie = try #require(login.headers[.setCookie]?.split(separator: ";").first.map(String.init))
                 principals.append(Principal(name: "\(role.rawValue) user", cookie: cookie, role: role, scopes: role.allowedScopes))
@@ -140,15 +153,18 @@ struct AccessTests {
                     let path = endpoint.path.replacingOccurrences(of: "KEYID", with: keyID).replacingOccurrences(of: "USERID", with: userID)
                     var headers: HTTPFields = [.contentType: "application/json"]
                     if let cookie = principal.cookie { headers[.cookie] = cookie }
-                    let reply = try await h.call(endpoint.method, path, key: principal.key,
-                                                 json: endpoint.body?.replacingOccurrences(of: "NAME", with: name), headers: headers)
+                    let reply = try await h.call(
+                        endpoint.method, path, key: principal.key,
+                        json: endpoint.body?.replacingOccurrences(of: "NAME", with: name), headers: headers)
                     let expected = principal.allowed(endpoint.need)
                     if expected {
-                        #expect(reply.status != .unauthorized && reply.status != .forbidden,
-                                "\(principal.name) should be allowed \(endpoint.method) \(path) (\(endpoint.need)): \(reply.status) \(reply.text.prefix(200))")
+                        #expect(
+                            reply.status != .unauthorized && reply.status != .forbidden,
+                            "\(principal.name) should be allowed \(endpoint.method) \(path) (\(endpoint.need)): \(reply.status) \(reply.text.prefix(200))")
                     } else {
-                        #expect(reply.status == .forbidden,
-                                "\(principal.name) must be refused \(endpoint.method) \(path) (\(endpoint.need)): \(reply.status) \(reply.text.prefix(200))")
+                        #expect(
+                            reply.status == .forbidden,
+                            "\(principal.name) must be refused \(endpoint.method) \(path) (\(endpoint.need)): \(reply.status) \(reply.text.prefix(200))")
                     }
                     #expect(reply.status.code < 500, "\(principal.name) \(endpoint.method) \(path): \(reply.status) \(reply.text.prefix(200))")
                     checked += 1
@@ -161,8 +177,11 @@ struct AccessTests {
     @Test("a key of another project reads nothing of this one, by id, by ?project= or by path", arguments: StoreKind.available)
     func otherProject(kind: StoreKind) async throws {
         try await withHarness(kind) { h in
-            #expect(try await h.call(.post, "/api/v1/ingest", key: h.adminKey,
-                                     json: #"{"batch":[{"id":"e","type":"trace-create","body":{"id":"secret-trace","input":"secret"}}]}"#).status.code == 207)
+            #expect(
+                try await h.call(
+                    .post, "/api/v1/ingest", key: h.adminKey,
+                    json: #"{"batch":[{"id":"e","type":"trace-create","body":{"id":"secret-trace","input":"secret"}}]}"#
+                ).status.code == 207)
             #expect(try await h.call(.post, "/api/v1/prompts", key: h.adminKey, json: #"{"name":"p","prompt":"secret"}"#).status == .created)
             #expect(try await h.call(.post, "/api/v1/datasets", key: h.adminKey, json: #"{"name":"d"}"#).status == .created)
             let b = try await h.store.projects.create(slug: "b", name: "B")
@@ -170,8 +189,10 @@ struct AccessTests {
             for path in ["/api/v1/traces/secret-trace", "/api/v1/prompts/p", "/api/v1/datasets/d", "/api/v1/datasets/d/items"] {
                 #expect(try await h.call(.get, path, key: bAdmin).status == .notFound, "\(path)")
             }
-            for path in ["/api/v1/projects/default", "/api/v1/projects/default/keys", "/api/v1/traces?project=default",
-                         "/api/v1/prompts?project=default", "/api/v1/datasets?project=default"] {
+            for path in [
+                "/api/v1/projects/default", "/api/v1/projects/default/keys", "/api/v1/traces?project=default",
+                "/api/v1/prompts?project=default", "/api/v1/datasets?project=default",
+            ] {
                 #expect(try await h.call(.get, path, key: bAdmin).status == .forbidden, "\(path)")
             }
             let list = try await h.call(.get, "/api/v1/traces", key: bAdmin)
@@ -182,14 +203,16 @@ struct AccessTests {
         }
     }
 
-    @Test("a project's admin key cannot make an instance admin, create projects or change models; base URLs and key variables come from tern.yaml",
-          arguments: StoreKind.available)
+    @Test(
+        "a project's admin key cannot make an instance admin, create projects or change models; base URLs and key variables come from tern.yaml",
+        arguments: StoreKind.available)
     func instanceAdministration(kind: StoreKind) async throws {
         try await withGateway(kind) { g in
             let h = g.h
             let (projectAdmin, _) = try await KeyIssuer.issue(store: h.store, projectID: h.project.id, name: "pa", role: .admin, createdBy: "test")
-            let user = try await h.call(.post, "/api/v1/users", key: projectAdmin,
-                                        json: #"{"email":"evil@example.com","role":"admin","password":"long enough password"}"#)
+            let user = try await h.call(
+                .post, "/api/v1/users", key: projectAdmin,
+                json: #"{"email":"evil@example.com","role":"admin","password":"long enough password"}"#)
             #expect(user.status == .forbidden && user.errorCode == "instance_admin_required", "\(user.text)")
             #expect(try await h.store.users.get(email: "evil@example.com") == nil)
             #expect(try await h.call(.post, "/api/v1/projects", key: projectAdmin, json: #"{"slug":"x"}"#).status == .forbidden)
@@ -208,10 +231,14 @@ struct AccessTests {
             #expect(refused.errorField == "deployments[0].base_url")
             // ...but can change the routing among what tern.yaml configured.
             var rerouted = config
-            rerouted["routing"] = ["split": ["small": 1, "haiku": 3], "rules": [], "fallbacks": [], "strategy": "weighted", "retries": 1,
-                                   "allowed_fails": 3, "cooldown_seconds": 30] as [String: Any]
-            let allowed = try await h.call(.put, "/api/v1/models/support-bot", key: h.adminKey,
-                                           json: String(decoding: try JSONSerialization.data(withJSONObject: rerouted), as: UTF8.self))
+            rerouted["routing"] =
+                [
+                    "split": ["small": 1, "haiku": 3], "rules": [], "fallbacks": [], "strategy": "weighted", "retries": 1,
+                    "allowed_fails": 3, "cooldown_seconds": 30,
+                ] as [String: Any]
+            let allowed = try await h.call(
+                .put, "/api/v1/models/support-bot", key: h.adminKey,
+                json: String(decoding: try JSONSerialization.data(withJSONObject: rerouted), as: UTF8.self))
             #expect(allowed.status == .ok, "\(allowed.text)")
             let chat = try await g.chat()
             #expect(chat.status == .ok)
@@ -219,14 +246,16 @@ struct AccessTests {
         }
         // With gateway.allow_api_upstreams an instance admin may name one.
         try await withGateway(kind, configure: { $0.gateway.allowAPIUpstreams = true }) { g in
-            let body = #"{"name":"custom","deployments":[{"name":"d","provider":"openai","model":"gpt-4o-mini","base_url":"\#(g.stub.baseURL)"}],"routing":{"split":{},"rules":[],"fallbacks":[],"strategy":"weighted","retries":1,"allowed_fails":3,"cooldown_seconds":30}}"#
+            let body =
+                #"{"name":"custom","deployments":[{"name":"d","provider":"openai","model":"gpt-4o-mini","base_url":"\#(g.stub.baseURL)"}],"routing":{"split":{},"rules":[],"fallbacks":[],"strategy":"weighted","retries":1,"allowed_fails":3,"cooldown_seconds":30}}"#
             let reply = try await g.h.call(.put, "/api/v1/models/custom", key: g.h.adminKey, json: body)
             #expect(reply.status == .ok, "\(reply.text)")
         }
     }
 
-    @Test("key scopes: a viewer key cannot spend money; new keys cannot exceed their creator; only an instance admin grants instance",
-          arguments: StoreKind.available)
+    @Test(
+        "key scopes: a viewer key cannot spend money; new keys cannot exceed their creator; only an instance admin grants instance",
+        arguments: StoreKind.available)
     func scopes(kind: StoreKind) async throws {
         try await withGateway(kind) { g in
             let h = g.h
@@ -236,8 +265,9 @@ struct AccessTests {
             #expect((chat.error["code"] as? String) == "insufficient_scope", "\(chat.text)")
             #expect(g.stub.requests.isEmpty, "nothing reached the upstream")
 
-            let gatewayOnly = try await h.call(.post, "/api/v1/projects/default/keys", key: h.adminKey,
-                                               json: #"{"name":"app","role":"member","scopes":["gateway"]}"#)
+            let gatewayOnly = try await h.call(
+                .post, "/api/v1/projects/default/keys", key: h.adminKey,
+                json: #"{"name":"app","role":"member","scopes":["gateway"]}"#)
             #expect(gatewayOnly.status == .created, "\(gatewayOnly.text)")
             #expect(gatewayOnly.json["scopes"] as? [String] == ["gateway"])
             let app = try #require(gatewayOnly.json["key"] as? String)
@@ -245,17 +275,20 @@ struct AccessTests {
             #expect(try await h.call(.get, "/api/v1/traces", key: app).status == .forbidden)
 
             let member = try await h.createKey(name: "m", role: "member", as: h.adminKey)
-            let escalate = try await h.call(.post, "/api/v1/projects/default/keys", key: member,
-                                            json: #"{"name":"x","role":"member","scopes":["admin"]}"#)
+            let escalate = try await h.call(
+                .post, "/api/v1/projects/default/keys", key: member,
+                json: #"{"name":"x","role":"member","scopes":["admin"]}"#)
             #expect(escalate.status == .badRequest && escalate.errorField == "scopes", "\(escalate.text)")
             let narrowed = try await h.call(.post, "/api/v1/projects/default/keys", key: app, json: #"{"name":"x","role":"member"}"#)
             #expect(narrowed.status == .forbidden, "a gateway-only key cannot create keys (no write scope): \(narrowed.text)")
             let (projectAdmin, _) = try await KeyIssuer.issue(store: h.store, projectID: h.project.id, name: "pa", role: .admin, createdBy: "test")
-            let instance = try await h.call(.post, "/api/v1/projects/default/keys", key: projectAdmin,
-                                            json: #"{"name":"x","role":"admin","scopes":["admin","instance"]}"#)
+            let instance = try await h.call(
+                .post, "/api/v1/projects/default/keys", key: projectAdmin,
+                json: #"{"name":"x","role":"admin","scopes":["admin","instance"]}"#)
             #expect(instance.status == .forbidden, "\(instance.text)")
-            let made = try await h.call(.post, "/api/v1/projects/default/keys", key: h.adminKey,
-                                        json: #"{"name":"ops","role":"admin","scopes":["read","instance"]}"#)
+            let made = try await h.call(
+                .post, "/api/v1/projects/default/keys", key: h.adminKey,
+                json: #"{"name":"ops","role":"admin","scopes":["read","instance"]}"#)
             #expect(made.status == .created && made.json["scopes"] as? [String] == ["read", "instance"], "\(made.text)")
             let unknown = try await h.call(.post, "/api/v1/projects/default/keys", key: h.adminKey, json: #"{"name":"x","scopes":["root"]}"#)
             #expect(unknown.status == .badRequest && unknown.errorField == "scopes")

@@ -39,19 +39,22 @@ struct BrowserTests {
         for index in 0..<24 {
             let start = now - Double(index) * 900
             let topic = index % 3 == 0 ? "I want a refund for order \(index)" : "What is the delivery time for order \(index)?"
-            events.append("""
+            events.append(
+                """
                 {"id": "t\(index)", "type": "trace-create", "body": {"id": "t\(index)", "name": "support", "user_id": "user-\(index % 4)",
                  "session_id": "session-\(index % 5)", "tags": ["web"], "metadata": {"task": "support", "language": "en"}, "timestamp": \(start),
                  "input": "\(topic)", "output": "We are on it."}}
                 """)
-            events.append("""
+            events.append(
+                """
                 {"id": "g\(index)", "type": "generation-create", "body": {"id": "g\(index)", "trace_id": "t\(index)", "name": "answer",
                  "model": "\(index % 2 == 0 ? "gpt-4o-mini" : "gpt-4o")", "start_time": \(start), "end_time": \(start + 0.2 + Double(index) * 0.05),
                  "usage": {"input": 300, "output": 80}, "level": "\(index % 7 == 3 ? "ERROR" : "DEFAULT")",
                  "input": [{"role": "user", "content": "\(topic)"}], "output": "We are on it."}}
                 """)
         }
-        events.append("""
+        events.append(
+            """
             {"id": "xss", "type": "trace-create", "body": {"id": "xss", "name": "<img src=x onerror=\\"window.__xss=2\\">", "timestamp": \(now + 1),
              "input": "<script>window.__xss=1</script>", "output": "<script>window.__xss=3</script>", "tags": ["<b>tag</b>"]}}
             """)
@@ -65,25 +68,34 @@ struct BrowserTests {
     static func seedLibrary(_ h: Harness) async throws {
         func json(_ object: Any) throws -> String { String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self) }
         for (index, system) in ["You answer for {{company}}. <img src=x onerror=\"window.__xss=7\">", "You answer for {{company}}, briefly."].enumerated() {
-            let reply = try await h.call(.post, "/api/v1/prompts", key: h.adminKey, json: try json([
-                "name": "support-answer", "messages": [["role": "system", "content": system], ["role": "user", "content": "{{question}}"]],
-                "config": ["model": "support-bot", "temperature": 0.3], "commit_message": index == 0 ? "first" : "briefer",
-                "labels": index == 0 ? ["production"] : ["staging"],
-            ]))
+            let reply = try await h.call(
+                .post, "/api/v1/prompts", key: h.adminKey,
+                json: try json([
+                    "name": "support-answer", "messages": [["role": "system", "content": system], ["role": "user", "content": "{{question}}"]],
+                    "config": ["model": "support-bot", "temperature": 0.3], "commit_message": index == 0 ? "first" : "briefer",
+                    "labels": index == 0 ? ["production"] : ["staging"],
+                ]))
             #expect(reply.status == .created, "\(reply.text)")
         }
         #expect(try await h.call(.post, "/api/v1/datasets", key: h.adminKey, json: #"{"name": "support-golden"}"#).status == .created)
-        let items = try await h.call(.post, "/api/v1/datasets/support-golden/items", key: h.adminKey, json: try json(["items": [
-            ["input": ["question": "<script>window.__xss=1</script> where is my order?"], "expected_output": "In transit.",
-             "metadata": ["task": "support", "language": "en", "domain": "retail"], "golden": true],
-            ["input": ["question": "Wo ist meine Bestellung?"], "metadata": ["task": "support", "language": "de", "domain": "retail"]],
-            ["input": ["question": "where is my order??"], "metadata": ["task": "faq", "language": "en"]],
-        ]]))
+        let items = try await h.call(
+            .post, "/api/v1/datasets/support-golden/items", key: h.adminKey,
+            json: try json([
+                "items": [
+                    [
+                        "input": ["question": "<script>window.__xss=1</script> where is my order?"], "expected_output": "In transit.",
+                        "metadata": ["task": "support", "language": "en", "domain": "retail"], "golden": true,
+                    ],
+                    ["input": ["question": "Wo ist meine Bestellung?"], "metadata": ["task": "support", "language": "de", "domain": "retail"]],
+                    ["input": ["question": "where is my order??"], "metadata": ["task": "faq", "language": "en"]],
+                ]
+            ]))
         #expect(items.status == .created, "\(items.text)")
     }
 
-    @Test("log in, dashboard, filter traces, open a trace, add a score, escaping, keyboard, sessions and users; prompts, diff, label move, playground, datasets, add to dataset; a prompt and a version made by form, two experiment runs started by form, a cell's trace, the comparison",
-          .enabled(if: BrowserTests.available, "chromium, chromedriver or selenium is missing (scripts/test installs them)"))
+    @Test(
+        "log in, dashboard, filter traces, open a trace, add a score, escaping, keyboard, sessions and users; prompts, diff, label move, playground, datasets, add to dataset; a prompt and a version made by form, two experiment runs started by form, a cell's trace, the comparison",
+        .enabled(if: BrowserTests.available, "chromium, chromedriver or selenium is missing (scripts/test installs them)"))
     func browser() async throws {
         try await withGateway(setup: .live, models: defaultModels + "\n" + experimentModels) { g in
             let h = g.h
@@ -91,8 +103,9 @@ struct BrowserTests {
             try await Self.seedLibrary(h)
             g.stub.script(model: "gpt-4o-mini", [.reply(text: "<img src=x onerror=\"window.__xss=5\"> Your order ships today.")])
             let password = "browser test password"
-            let created = try await h.call(.post, "/api/v1/users", key: h.adminKey,
-                                           json: #"{"email": "ui@example.com", "name": "UI Tester", "role": "member", "password": "\#(password)"}"#)
+            let created = try await h.call(
+                .post, "/api/v1/users", key: h.adminKey,
+                json: #"{"email": "ui@example.com", "name": "UI Tester", "role": "member", "password": "\#(password)"}"#)
             #expect(created.status == .created, "\(created.text)")
             let port = try #require(h.client.port)
             let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -113,18 +126,23 @@ struct BrowserTests {
             #expect(status == 0, "\(output)")
             #expect(output.contains("all browser checks passed"), "\(output)")
             // What the browser did reached the store.
-            let scores = try await h.store.scores.list(projectID: h.project.id, traceID: try #require(
-                try await h.store.traces.list(projectID: h.project.id, query: TraceQueryParameters.query([("q", "refund")])).traces.first?.trace.id))
+            let scores = try await h.store.scores.list(
+                projectID: h.project.id,
+                traceID: try #require(
+                    try await h.store.traces.list(projectID: h.project.id, query: TraceQueryParameters.query([("q", "refund")])).traces.first?.trace.id))
             #expect(scores.contains { $0.name == "helpfulness" && $0.numericValue == 0.8 && $0.source == .human })
-            #expect(try await h.store.prompts.get(projectID: h.project.id, name: "support-answer", label: "production")?.version == 2,
-                    "the browser moved production to the newest version")
-            #expect(g.stub.requests(model: "gpt-4o-mini").contains { $0.body["messages"]?.array?.last?["content"]?.string == "Acme" },
-                    "the playground ran the prompt through the gateway")
+            #expect(
+                try await h.store.prompts.get(projectID: h.project.id, name: "support-answer", label: "production")?.version == 2,
+                "the browser moved production to the newest version")
+            #expect(
+                g.stub.requests(model: "gpt-4o-mini").contains { $0.body["messages"]?.array?.last?["content"]?.string == "Acme" },
+                "the playground ran the prompt through the gateway")
             let added = try await h.store.datasets.items(projectID: h.project.id, dataset: "from-browser", version: nil, after: nil, limit: 10)
             #expect(added.count == 1 && added.first?.sourceTraceID != nil, "the browser added a trace to a new dataset")
             let edited = try await h.store.datasets.items(projectID: h.project.id, dataset: "support-golden", version: 2, after: nil, limit: 10)
-            #expect(edited.contains { $0.expectedOutput == "Checked by the browser test." && $0.golden && $0.validatedBy?.hasPrefix("user:") == true },
-                    "the browser edited an item into version 2")
+            #expect(
+                edited.contains { $0.expectedOutput == "Checked by the browser test." && $0.golden && $0.validatedBy?.hasPrefix("user:") == true },
+                "the browser edited an item into version 2")
             // The prompt made in the browser, its second version, and the two runs started by form.
             let browserUser = try #require(try await h.store.users.get(email: "ui@example.com"))
             let made = try await h.store.prompts.history(projectID: h.project.id, name: "browser-made")

@@ -15,8 +15,9 @@ struct DatasetsAPITests {
             #expect(try await h.call(.post, "/api/v1/datasets", key: h.adminKey, json: #"{"name": "faq", "description": "support"}"#).status == .created)
             #expect(try await h.call(.post, "/api/v1/datasets", key: h.adminKey, json: #"{"name": "faq"}"#).status == .conflict)
             let csv = "id,question,__expected,language,golden\nq1,Where is my order?,In transit,en,true\nq2,Wo ist meine Bestellung?,Unterwegs,de,false\n"
-            let imported = try await h.call(.post, "/api/v1/datasets/faq/import?format=csv", key: h.adminKey, body: ByteBuffer(string: csv),
-                                            headers: [.contentType: "text/csv"])
+            let imported = try await h.call(
+                .post, "/api/v1/datasets/faq/import?format=csv", key: h.adminKey, body: ByteBuffer(string: csv),
+                headers: [.contentType: "text/csv"])
             #expect(imported.status == .created, "\(imported.text)")
             #expect((imported.json["version"] as? [String: Any])?["added"] as? Int == 2)
             let jsonl = #"{"id": "q3", "input": {"question": "Refund please"}, "expected": "Sure"}"# + "\n"
@@ -61,7 +62,8 @@ struct DatasetsAPITests {
             #expect((added?["metadata"] as? [String: Any])?["task"] as? String == "support")
 
             #expect(try await h.call(.post, "/api/v1/datasets/faq/import?format=xml", key: h.adminKey, body: ByteBuffer(string: "<a/>")).errorField == "format")
-            #expect(try await h.call(.post, "/api/v1/datasets/faq/items", key: h.adminKey, json: #"{"items": [{"expected": "x"}]}"#).errorField == "items[0].input")
+            #expect(
+                try await h.call(.post, "/api/v1/datasets/faq/items", key: h.adminKey, json: #"{"items": [{"expected": "x"}]}"#).errorField == "items[0].input")
             #expect(try await h.call(.get, "/api/v1/datasets/nope/items", key: h.adminKey).status == .notFound)
         }
     }

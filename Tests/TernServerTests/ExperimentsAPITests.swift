@@ -34,10 +34,12 @@ struct ExperimentFixture {
 
     static func seed(_ h: Harness) async throws {
         #expect(try await h.call(.post, "/api/v1/datasets", key: h.adminKey, json: #"{"name": "words"}"#).status == .created)
-        let items = try await h.call(.post, "/api/v1/datasets/words/items", key: h.adminKey, json: """
-            {"items": [{"id": "alpha", "input": {"word": "alpha"}}, {"id": "beta", "input": {"word": "beta"}},
-                       {"id": "delta", "input": {"word": "delta"}}, {"id": "gamma", "input": {"word": "gamma"}}]}
-            """)
+        let items = try await h.call(
+            .post, "/api/v1/datasets/words/items", key: h.adminKey,
+            json: """
+                {"items": [{"id": "alpha", "input": {"word": "alpha"}}, {"id": "beta", "input": {"word": "beta"}},
+                           {"id": "delta", "input": {"word": "delta"}}, {"id": "gamma", "input": {"word": "gamma"}}]}
+                """)
         #expect(items.status == .created, "\(items.text)")
         for template in ["Q {{ word }}", "R {{ word }}"] {
             let push = try await h.call(.post, "/api/v1/prompts", key: h.adminKey, json: #"{"name": "qa", "prompt": "\#(template)"}"#)
@@ -87,13 +89,16 @@ struct ExperimentFixture {
 
 @Suite("Experiments API")
 struct ExperimentsAPITests {
-    @Test("a 2 prompts x 2 models run over 4 items: every cell traced and costed through the gateway; summary, columns, pages",
-          arguments: StoreKind.available)
+    @Test(
+        "a 2 prompts x 2 models run over 4 items: every cell traced and costed through the gateway; summary, columns, pages",
+        arguments: StoreKind.available)
     func endToEnd(kind: StoreKind) async throws {
         try await withGateway(kind, models: experimentModels) { g in
             let h = g.h
             try await ExperimentFixture.seed(h)
-            let id = try await ExperimentFixture.start(h, """
+            let id = try await ExperimentFixture.start(
+                h,
+                """
                 {"name": "q vs r", "dataset": "words", "prompts": ["qa@1", "qa@2"], "models": ["echo-a", "echo-b"],
                  "assert": [\(ExperimentFixture.assertion)], "options": {"max_concurrency": 3}}
                 """)
@@ -110,15 +115,17 @@ struct ExperimentsAPITests {
             #expect(run.json["prompts"] as? [String] == ["qa@1", "qa@2"])
             let columns = try #require(run.json["columns"] as? [[String: Any]])
             #expect(columns.count == 4)
-            let passedByColumn = Dictionary(uniqueKeysWithValues: columns.map {
-                ("\($0["prompt"] as? String ?? "")/\($0["model"] as? String ?? "")", ($0["summary"] as? [String: Any])?["passed"] as? Int ?? -1)
-            })
+            let passedByColumn = Dictionary(
+                uniqueKeysWithValues: columns.map {
+                    ("\($0["prompt"] as? String ?? "")/\($0["model"] as? String ?? "")", ($0["summary"] as? [String: Any])?["passed"] as? Int ?? -1)
+                })
             #expect(passedByColumn == ["qa@1/echo-a": 3, "qa@1/echo-b": 3, "qa@2/echo-a": 2, "qa@2/echo-b": 2])
 
             let cells = try await ExperimentFixture.cells(h, id)
             #expect(cells.count == 16)
-            #expect(cells.map { $0["item_id"] as? String ?? "" } == ["alpha", "beta", "delta", "gamma"].flatMap { Array(repeating: $0, count: 4) },
-                    "pages come in matrix order")
+            #expect(
+                cells.map { $0["item_id"] as? String ?? "" } == ["alpha", "beta", "delta", "gamma"].flatMap { Array(repeating: $0, count: 4) },
+                "pages come in matrix order")
             let outputs = Set(cells.compactMap { $0["output"] as? String })
             #expect(outputs.contains("Q alpha") && outputs.contains("R delta"))
             // Every cell is a traced, costed gateway call.
@@ -148,7 +155,9 @@ struct ExperimentsAPITests {
             let h = g.h
             try await ExperimentFixture.seed(h)
             func run(_ prompt: String) async throws -> String {
-                let id = try await ExperimentFixture.start(h, """
+                let id = try await ExperimentFixture.start(
+                    h,
+                    """
                     {"name": "\(prompt)", "dataset": "words", "prompts": ["\(prompt)"], "models": ["echo-a"], "assert": [\(ExperimentFixture.assertion)]}
                     """)
                 #expect(try await ExperimentFixture.finished(h, id).json["status"] as? String == "completed")
@@ -232,7 +241,9 @@ struct ExperimentsAPITests {
             try await ExperimentFixture.seed(h)
             // The first answer comes at once, the others only after a long pause.
             g.stub.script(model: "echo-slow", [.reply()] + Array(repeating: .delay(.seconds(3), then: .reply()), count: 8))
-            let id = try await ExperimentFixture.start(h, """
+            let id = try await ExperimentFixture.start(
+                h,
+                """
                 {"name": "slow", "dataset": "words", "prompts": ["qa@1"], "models": ["echo-slow"], "options": {"max_concurrency": 1}}
                 """)
             await g.stub.waitForRequests(2)  // the first cell is done, the second hangs
@@ -258,19 +269,24 @@ struct ExperimentsAPITests {
         }
     }
 
-    @Test("model-graded assertions are judged through the gateway with the project's judge prompt; judge calls are traced and costed",
-          arguments: StoreKind.available)
+    @Test(
+        "model-graded assertions are judged through the gateway with the project's judge prompt; judge calls are traced and costed",
+        arguments: StoreKind.available)
     func judged(kind: StoreKind) async throws {
         try await withGateway(kind, models: experimentModels) { g in
             let h = g.h
             try await ExperimentFixture.seed(h)
             // The project's own llm-rubric judge prompt replaces the built-in one.
-            let judgePrompt = try await h.call(.post, "/api/v1/prompts", key: h.adminKey, json: """
-                {"name": "tern-judge-llm-rubric", "messages": [{"role": "user", "content": "HOUSE RUBRIC {{ rubric }} FOR {{ output }}"}], "labels": ["production"]}
-                """)
+            let judgePrompt = try await h.call(
+                .post, "/api/v1/prompts", key: h.adminKey,
+                json: """
+                    {"name": "tern-judge-llm-rubric", "messages": [{"role": "user", "content": "HOUSE RUBRIC {{ rubric }} FOR {{ output }}"}], "labels": ["production"]}
+                    """)
             #expect(judgePrompt.status == .created, "\(judgePrompt.text)")
             g.stub.script(model: "judge-model", Array(repeating: .reply(text: #"{"reason": "reads fine", "pass": true, "score": 0.9}"#), count: 4))
-            let id = try await ExperimentFixture.start(h, """
+            let id = try await ExperimentFixture.start(
+                h,
+                """
                 {"name": "judged", "dataset": "words", "prompts": ["qa@1"], "models": ["echo-a"],
                  "assert": [{"type": "llm-rubric", "value": "is a short answer"}], "options": {"grader": "judge"}}
                 """)
@@ -280,7 +296,8 @@ struct ExperimentsAPITests {
             #expect(summary["passed"] as? Int == 4)
             #expect((summary["grading_cost"] as? Double ?? 0) > 0, "\(summary)")
             #expect(summary["grading_input_tokens"] as? Int == 40)
-            #expect(((run.json["options"] as? [String: Any])?["judge_prompts"] as? [String: Any])?["tern-judge-llm-rubric"] as? String
+            #expect(
+                ((run.json["options"] as? [String: Any])?["judge_prompts"] as? [String: Any])?["tern-judge-llm-rubric"] as? String
                     == "tern-judge-llm-rubric@1")
             let judgeRequests = g.stub.requests(model: "judge-model")
             #expect(judgeRequests.count == 4)
@@ -297,19 +314,23 @@ struct ExperimentsAPITests {
         }
     }
 
-    @Test("similar embeds through the gateway: a priced embedding model's calls add to the grading cost and traces; without options.embedder the built-in local model is used",
-          arguments: StoreKind.available)
+    @Test(
+        "similar embeds through the gateway: a priced embedding model's calls add to the grading cost and traces; without options.embedder the built-in local model is used",
+        arguments: StoreKind.available)
     func embedded(kind: StoreKind) async throws {
-        let models = experimentModels + """
+        let models =
+            experimentModels + """
 
-              paid-embedder:
-                deployments:
-                  - {name: e, provider: openai, model: text-embedding-3-small, price: {input_per_mtok: 1000, output_per_mtok: 0}}
-            """
+                  paid-embedder:
+                    deployments:
+                      - {name: e, provider: openai, model: text-embedding-3-small, price: {input_per_mtok: 1000, output_per_mtok: 0}}
+                """
         try await withGateway(kind, models: models) { g in
             let h = g.h
             try await ExperimentFixture.seed(h)
-            let id = try await ExperimentFixture.start(h, """
+            let id = try await ExperimentFixture.start(
+                h,
+                """
                 {"name": "embedded", "dataset": "words", "prompts": ["qa@1"], "models": ["echo-a"],
                  "assert": [{"type": "similar", "value": "Q alpha", "threshold": 0.0}], "options": {"embedder": "paid-embedder"}}
                 """)
@@ -329,7 +350,9 @@ struct ExperimentsAPITests {
 
             guard InstalledModel.enabled else { return }
             try InstalledModel.requireInstalled()
-            let local = try await ExperimentFixture.start(h, """
+            let local = try await ExperimentFixture.start(
+                h,
+                """
                 {"name": "local", "dataset": "words", "prompts": ["qa@1"], "models": ["echo-a"],
                  "assert": [{"type": "similar", "value": "Q alpha", "threshold": 0.0}]}
                 """)
@@ -344,8 +367,9 @@ struct ExperimentsAPITests {
         }
     }
 
-    @Test("a rerun of unchanged cells and judges is answered from the project's response cache at no cost; options.cache false calls again",
-          arguments: StoreKind.available)
+    @Test(
+        "a rerun of unchanged cells and judges is answered from the project's response cache at no cost; options.cache false calls again",
+        arguments: StoreKind.available)
     func cached(kind: StoreKind) async throws {
         try await withGateway(kind, models: experimentModels) { g in
             let h = g.h
@@ -376,22 +400,27 @@ struct ExperimentsAPITests {
             #expect(third.json["status"] as? String == "completed")
             #expect(g.stub.requests(model: "echo-a").count == 8 && g.stub.requests(model: "judge-model").count == 8)
 
-            let bad = try await h.call(.post, "/api/v1/experiments", key: h.adminKey,
-                                       json: body.replacingOccurrences(of: #""grader": "judge""#, with: #""grader": "judge", "cache": "yes""#))
+            let bad = try await h.call(
+                .post, "/api/v1/experiments", key: h.adminKey,
+                json: body.replacingOccurrences(of: #""grader": "judge""#, with: #""grader": "judge", "cache": "yes""#))
             #expect(bad.status == .badRequest && bad.errorField == "options.cache", "\(bad.text)")
         }
     }
 
     @Test("a run left running by a server that stopped is failed with a clear error when the server starts", arguments: StoreKind.available)
     func interrupted(kind: StoreKind) async throws {
-        try await withHarness(kind, beforeStart: { test, project in
-            // As a process that died left it: started, its last heartbeat long ago.
-            let old = Date().addingTimeInterval(-3600)
-            _ = try await test.store.experiments.create(ExperimentRun(
-                id: "left-running", projectID: project.id, name: "old", datasetID: "d", datasetName: "words", datasetVersion: 1,
-                prompts: ["qa@1"], models: ["echo-a"], repeats: 1, assertions: [], options: [:], plannedCells: 4, createdAt: old, createdBy: "test"))
-            _ = try await test.store.experiments.transition(projectID: project.id, id: "left-running", from: [.queued], to: .running, error: nil, at: old)
-        }) { h in
+        try await withHarness(
+            kind,
+            beforeStart: { test, project in
+                // As a process that died left it: started, its last heartbeat long ago.
+                let old = Date().addingTimeInterval(-3600)
+                _ = try await test.store.experiments.create(
+                    ExperimentRun(
+                        id: "left-running", projectID: project.id, name: "old", datasetID: "d", datasetName: "words", datasetVersion: 1,
+                        prompts: ["qa@1"], models: ["echo-a"], repeats: 1, assertions: [], options: [:], plannedCells: 4, createdAt: old, createdBy: "test"))
+                _ = try await test.store.experiments.transition(projectID: project.id, id: "left-running", from: [.queued], to: .running, error: nil, at: old)
+            }
+        ) { h in
             let run = try await ExperimentFixture.finished(h, "left-running")
             #expect(run.json["status"] as? String == "failed", "\(run.text)")
             #expect((run.json["error"] as? String)?.hasPrefix("interrupted: the server stopped") == true)
@@ -427,9 +456,11 @@ struct ExperimentRestartTests {
             config.dataDir = test.directory
             try config.apply(yaml: gatewayYAML(baseURL: stub.baseURL, models: experimentModels))
             let first = try await BackgroundServer.tern(store: store, config: config, environment: GatewayHarness.environment)
-            let started = try await Self.call("\(first.baseURL)/api/v1/experiments", key: key, post: """
-                {"name": "slow", "dataset": "words", "prompts": ["qa@1"], "models": ["echo-slow"], "options": {"max_concurrency": 1}}
-                """)
+            let started = try await Self.call(
+                "\(first.baseURL)/api/v1/experiments", key: key,
+                post: """
+                    {"name": "slow", "dataset": "words", "prompts": ["qa@1"], "models": ["echo-slow"], "options": {"max_concurrency": 1}}
+                    """)
             let id = try #require(started["id"] as? String, "\(started)")
             await stub.waitForRequests(1)
             await first.stop()

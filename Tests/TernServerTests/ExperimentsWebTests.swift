@@ -13,12 +13,15 @@ struct ExperimentsWebTests {
             let h = g.h
             try await ExperimentFixture.seed(h)
             // An item whose output (the echoed prompt) is markup.
-            let hostile = try await h.call(.post, "/api/v1/datasets/words/items", key: h.adminKey,
-                                           json: #"{"items": [{"id": "zz<i>evil</i>", "input": {"word": "<script>alert(1)</script>"}}]}"#)
+            let hostile = try await h.call(
+                .post, "/api/v1/datasets/words/items", key: h.adminKey,
+                json: #"{"items": [{"id": "zz<i>evil</i>", "input": {"word": "<script>alert(1)</script>"}}]}"#)
             #expect(hostile.status == .created, "\(hostile.text)")
             var ids: [String] = []
             for prompt in ["qa@1", "qa@2"] {
-                let id = try await ExperimentFixture.start(h, """
+                let id = try await ExperimentFixture.start(
+                    h,
+                    """
                     {"name": "<b>run</b> \(prompt)", "dataset": "words", "prompts": ["\(prompt)"], "models": ["echo-a", "echo-b"],
                      "assert": [\(ExperimentFixture.assertion)]}
                     """)
@@ -66,8 +69,9 @@ struct ExperimentsWebTests {
         }
     }
 
-    @Test("a run started by form goes through the API's checks and the same service; errors come back by field with every choice kept; cancel by form",
-          arguments: StoreKind.available)
+    @Test(
+        "a run started by form goes through the API's checks and the same service; errors come back by field with every choice kept; cancel by form",
+        arguments: StoreKind.available)
     func startByForm(kind: StoreKind) async throws {
         try await withGateway(kind, models: experimentModels) { g in
             let h = g.h
@@ -109,8 +113,9 @@ struct ExperimentsWebTests {
             #expect(noModel.text.contains(#"value="qa@2" id="run-prompt-qa%402" checked"#), "ticked versions stay ticked")
             #expect(PromptEditWebTests.field(noModel.text, "assert") == "[\(ExperimentFixture.assertion)]")
             #expect(PromptEditWebTests.field(noModel.text, "max_concurrency") == "2")
-            let type = try await refused(fields([("assert", #"[{"type": "smells-nice"}]"#), ("model", "echo-b")]), field: #"id="run-assert""#,
-                                         says: "assert[0].type: unknown assertion type &quot;smells-nice&quot;")
+            let type = try await refused(
+                fields([("assert", #"[{"type": "smells-nice"}]"#), ("model", "echo-b")]), field: #"id="run-assert""#,
+                says: "assert[0].type: unknown assertion type &quot;smells-nice&quot;")
             #expect(type.text.contains(#"value="echo-b" id="run-model-echo-b" checked"#))
             #expect(!type.text.contains(#"id="run-model-all-minilm-l6-v2""#), "the built-in embedding model answers no prompts")
             #expect(type.text.contains("default: all-minilm-l6-v2, in process"), "runs without an embedding model use the local one")
@@ -119,8 +124,9 @@ struct ExperimentsWebTests {
             _ = try await refused(fields([("repeats", "99")]), field: #"id="run-repeats""#, says: "expected a whole number 1-20")
             _ = try await refused(fields([("dataset_version", "9")]), field: #"id="run-dataset-version""#, says: "versions 1-1, not 9")
             _ = try await refused(fields([("prompt_refs", "qa:nowhere")]), field: #"id="run-prompt-refs""#, says: "no prompt version &quot;qa:nowhere&quot;")
-            _ = try await refused(fields([("assert", #"[{"type": "llm-rubric", "value": "polite"}]"#)]), field: #"id="run-grader""#,
-                                  says: "needs a judge model")
+            _ = try await refused(
+                fields([("assert", #"[{"type": "llm-rubric", "value": "polite"}]"#)]), field: #"id="run-grader""#,
+                says: "needs a judge model")
             _ = try await refused(fields([("max_concurrency", "0")]), field: #"id="run-concurrency""#, says: "1-64")
             #expect(try await Web.post(h, "/ui/default/experiments", cookie: cookie, fields([("csrf", "forged")])).status == .forbidden)
             #expect(try await h.store.experiments.list(projectID: h.project.id, before: nil, limit: 10).isEmpty, "no run was started")
@@ -147,13 +153,17 @@ struct ExperimentsWebTests {
                 #expect(page.text.contains(#"href="/ui/default/traces/\#(trace)""#))
                 #expect(try await h.store.traces.get(projectID: h.project.id, id: trace) != nil, "the trace is written once the run has completed")
             }
-            #expect(page.text.contains(#"id="rerun" href="/ui/default/experiments/new?dataset=words&amp;dataset_version=1&amp;prompt=qa%401&amp;prompt=qa%402&amp;model=echo-a"#))
+            #expect(
+                page.text.contains(
+                    #"id="rerun" href="/ui/default/experiments/new?dataset=words&amp;dataset_version=1&amp;prompt=qa%401&amp;prompt=qa%402&amp;model=echo-a"#))
             let again = try await Web.get(h, "/ui/default/experiments/new?dataset=words&prompt=qa%402&model=echo-b&repeats=2", cookie: cookie)
-            #expect(again.text.contains(#"value="qa@2" id="run-prompt-qa%402" checked"#) && !again.text.contains(#"value="qa@1" id="run-prompt-qa%401" checked"#))
+            #expect(
+                again.text.contains(#"value="qa@2" id="run-prompt-qa%402" checked"#) && !again.text.contains(#"value="qa@1" id="run-prompt-qa%401" checked"#))
             #expect(again.text.contains(#"value="echo-b" id="run-model-echo-b" checked"#) && PromptEditWebTests.field(again.text, "repeats") == "2")
 
             // A second run (v2 only) offers the comparison with the first.
-            let second = try await Web.post(h, "/ui/default/experiments", cookie: cookie, fields([("name", "v2 <b>only</b>")], without: ["prompt"]) + [("prompt", "qa@2")])
+            let second = try await Web.post(
+                h, "/ui/default/experiments", cookie: cookie, fields([("name", "v2 <b>only</b>")], without: ["prompt"]) + [("prompt", "qa@2")])
             let secondID = String(try #require(second.headers[.location]?.split(separator: "/").last))
             #expect(try await ExperimentFixture.finished(h, secondID).json["status"] as? String == "completed")
             let secondPage = try await Web.get(h, "/ui/default/experiments/\(secondID)", cookie: cookie)
@@ -163,8 +173,9 @@ struct ExperimentsWebTests {
             // A run in progress reloads itself and can be cancelled by form.
             g.stub.script(model: "echo-slow", [.reply()] + Array(repeating: .delay(.seconds(3), then: .reply()), count: 8))
             let before = g.stub.requests.count
-            let slow = try await Web.post(h, "/ui/default/experiments", cookie: cookie,
-                                          fields([("model", "echo-slow"), ("max_concurrency", "1"), ("assert", "")], without: ["prompt"]) + [("prompt", "qa@1")])
+            let slow = try await Web.post(
+                h, "/ui/default/experiments", cookie: cookie,
+                fields([("model", "echo-slow"), ("max_concurrency", "1"), ("assert", "")], without: ["prompt"]) + [("prompt", "qa@1")])
             let slowID = String(try #require(slow.headers[.location]?.split(separator: "/").last))
             await g.stub.waitForRequests(before + 2)  // the first cell is done, the second hangs
             let running = try await Web.get(h, "/ui/default/experiments/\(slowID)", cookie: cookie)

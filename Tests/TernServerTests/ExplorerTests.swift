@@ -16,18 +16,21 @@ struct ExplorerTests {
             let model = index % 3 == 0 ? "gpt-4o" : "gpt-4o-mini"
             // Every trace names its language, so the server's background detection never changes these results.
             let language = index % 2 == 0 ? #", "language": "fr""# : #", "language": "en""#
-            events.append("""
+            events.append(
+                """
                 {"id": "t\(index)", "type": "trace-create", "body": {"id": "t\(index)", "name": "\(index % 4 == 0 ? "search" : "chat")",
                  "user_id": "user-\(index % 3)", "session_id": "s\(index % 2)", "tags": ["\(index % 2 == 0 ? "even" : "odd")"],
                  "metadata": {"task": "\(index % 2 == 0 ? "qa" : "summary")", "domain": "retail"\(language)}, "timestamp": \(start),
                  "input": "question <script>alert(\(index))</script>", "output": "answer \(index)"}}
                 """)
-            events.append("""
+            events.append(
+                """
                 {"id": "g\(index)", "type": "generation-create", "body": {"id": "g\(index)", "trace_id": "t\(index)", "model": "\(model)",
                  "start_time": \(start), "end_time": \(start + 0.1 * Double(index + 1)), "usage": {"input": \(100 * (index + 1)), "output": 10},
                  "level": "\(index == 5 ? "ERROR" : "DEFAULT")"}}
                 """)
-            events.append("""
+            events.append(
+                """
                 {"id": "sp\(index)", "type": "span-create", "body": {"id": "sp\(index)", "trace_id": "t\(index)", "parent_observation_id": "g\(index)",
                  "name": "tool", "start_time": \(start + 0.01), "end_time": \(start + 0.02)}}
                 """)

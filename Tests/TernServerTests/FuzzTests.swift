@@ -31,20 +31,23 @@ struct FuzzTests {
         }
     }
 
-    @Test("ingest, OTLP, trace queries, datasets, scores, prompts and the gateway survive hostile input; the store stays consistent",
-          .enabled(if: FuzzTests.hypothesisInstalled, "the hypothesis Python package is not installed (scripts/test installs it)"),
-          arguments: StoreKind.available)
+    @Test(
+        "ingest, OTLP, trace queries, datasets, scores, prompts and the gateway survive hostile input; the store stays consistent",
+        .enabled(if: FuzzTests.hypothesisInstalled, "the hypothesis Python package is not installed (scripts/test installs it)"),
+        arguments: StoreKind.available)
     func fuzzServer(kind: StoreKind) async throws {
         // The run lasts about a minute: the test client's pooled connection must outlive it (idle timeout).
         try await withGateway(kind, setup: .live, configure: { $0.server.idleTimeoutSeconds = 3600 }) { g in
             let h = g.h
             let port = try #require(h.client.port)
-            let (viewer, _) = try await KeyIssuer.issue(store: h.store, projectID: h.project.id, name: "fuzz-viewer", role: .viewer,
-                                                        createdBy: "test")
+            let (viewer, _) = try await KeyIssuer.issue(
+                store: h.store, projectID: h.project.id, name: "fuzz-viewer", role: .viewer,
+                createdBy: "test")
             // A signed-in member, so the web UI's filtered pages are fuzzed too.
             let password = "fuzz test password"
-            _ = try await UserAdmin.create(store: h.store, hasher: .fastForTests, email: "fuzz@example.com", name: nil, role: .member,
-                                           password: password)
+            _ = try await UserAdmin.create(
+                store: h.store, hasher: .fastForTests, email: "fuzz@example.com", name: nil, role: .member,
+                password: password)
             let login = try await h.call(.post, "/api/v1/auth/login", json: #"{"email": "fuzz@example.com", "password": "\#(password)"}"#)
             let cookie = try #require(login.headers[.setCookie]?.split(separator: ";").first.map(String.init), "\(login.text)")
 
@@ -70,8 +73,10 @@ struct FuzzTests {
             await h.gateway.traces.flush()
             await MonitoringJob(store: h.store, logger: h.logs.logger(label: "fuzz-job")).run(detect: { _ in nil })
             let to = Int(Date().timeIntervalSince1970) + 86_400
-            for path in ["/api/v1/metrics?from=0&to=\(to)&bucket=month", "/api/v1/metrics?from=\(to - 3 * 86_400)&to=\(to)&group_by=model",
-                         "/api/v1/traces?sort=cost", "/api/v1/traces?sort=latency", "/api/v1/sessions"] {
+            for path in [
+                "/api/v1/metrics?from=0&to=\(to)&bucket=month", "/api/v1/metrics?from=\(to - 3 * 86_400)&to=\(to)&group_by=model",
+                "/api/v1/traces?sort=cost", "/api/v1/traces?sort=latency", "/api/v1/sessions",
+            ] {
                 let reply = try await h.call(.get, path, key: h.adminKey)
                 #expect(reply.status.code < 500, "\(path): \(reply.status) \(reply.text.prefix(300))")
             }
@@ -89,10 +94,12 @@ struct FuzzTests {
                 let page = try await h.store.traces.list(projectID: h.project.id, query: query)
                 for summary in page.traces {
                     listed += 1
-                    let detail = try #require(try await h.store.traces.get(projectID: h.project.id, id: summary.trace.id),
-                                              "trace \(summary.trace.id) is listed but cannot be read")
-                    #expect(detail.observations.allSatisfy { $0.traceID == summary.trace.id && $0.projectID == h.project.id },
-                            "trace \(summary.trace.id) has observations of another trace")
+                    let detail = try #require(
+                        try await h.store.traces.get(projectID: h.project.id, id: summary.trace.id),
+                        "trace \(summary.trace.id) is listed but cannot be read")
+                    #expect(
+                        detail.observations.allSatisfy { $0.traceID == summary.trace.id && $0.projectID == h.project.id },
+                        "trace \(summary.trace.id) has observations of another trace")
                 }
                 guard let next = page.nextCursor, !page.traces.isEmpty else { break }
                 query.cursor = next
@@ -102,10 +109,11 @@ struct FuzzTests {
             do {
                 // Inserting the number of orphaned observations into a column that must be 0 fails when there is one.
                 try await h.test.execute(sql: "CREATE TABLE fuzz_orphans (observations INTEGER NOT NULL CHECK (observations = 0))")
-                try await h.test.execute(sql: """
-                    INSERT INTO fuzz_orphans (observations) SELECT count(*) FROM observations o
-                    WHERE NOT EXISTS (SELECT 1 FROM traces t WHERE t.id = o.trace_id AND t.project_id = o.project_id)
-                    """)
+                try await h.test.execute(
+                    sql: """
+                        INSERT INTO fuzz_orphans (observations) SELECT count(*) FROM observations o
+                        WHERE NOT EXISTS (SELECT 1 FROM traces t WHERE t.id = o.trace_id AND t.project_id = o.project_id)
+                        """)
             } catch {
                 Issue.record("observations without their trace after the fuzz run: \(error)")
             }

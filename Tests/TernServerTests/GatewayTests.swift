@@ -17,8 +17,10 @@ struct GatewayHarness: Sendable {
 
     static let environment = ["STUB_OPENAI_KEY": "sk-upstream-openai", "STUB_ANTHROPIC_KEY": "sk-ant-upstream"]
 
-    func chat(_ model: String = "support-bot", text: String = "Hi", key: String? = nil, extra: String = "",
-              headers: HTTPFields = [:]) async throws -> Harness.Reply {
+    func chat(
+        _ model: String = "support-bot", text: String = "Hi", key: String? = nil, extra: String = "",
+        headers: HTTPFields = [:]
+    ) async throws -> Harness.Reply {
         let body = #"{"model":"\#(model)","messages":[{"role":"user","content":"\#(text)"}]\#(extra)}"#
         return try await h.call(.post, "/v1/chat/completions", key: key ?? h.adminKey, json: body, headers: headers)
     }
@@ -66,10 +68,13 @@ func withGateway(
     let stub = try await StubUpstream.start()
     do {
         let yaml = gatewayYAML(baseURL: stub.baseURL, models: models)
-        try await withHarness(kind, setup: setup, configure: { config in
-            do { try config.apply(yaml: yaml) } catch { Issue.record("bad test config: \(error)") }
-            configure(&config)
-        }, environment: GatewayHarness.environment, filesystemMegabytes: filesystemMegabytes) { h in
+        try await withHarness(
+            kind, setup: setup,
+            configure: { config in
+                do { try config.apply(yaml: yaml) } catch { Issue.record("bad test config: \(error)") }
+                configure(&config)
+            }, environment: GatewayHarness.environment, filesystemMegabytes: filesystemMegabytes
+        ) { h in
             try await body(GatewayHarness(h: h, stub: stub))
         }
     } catch {
@@ -81,12 +86,14 @@ func withGateway(
 
 @Suite("Gateway: OpenAI-compatible endpoints")
 struct GatewayEndpointTests {
-    @Test("chat completion: forwarded with the upstream model and key, answered with trace headers, traced and costed",
-          arguments: StoreKind.available)
+    @Test(
+        "chat completion: forwarded with the upstream model and key, answered with trace headers, traced and costed",
+        arguments: StoreKind.available)
     func chat(kind: StoreKind) async throws {
         try await withGateway(kind) { g in
-            let reply = try await g.chat(extra: #","temperature":0.2,"user":"u-1","metadata":{"task":"faq"}"#,
-                                         headers: [HTTPField.Name("x-tern-session")!: "s-9", HTTPField.Name("x-tern-tags")!: "beta, web"])
+            let reply = try await g.chat(
+                extra: #","temperature":0.2,"user":"u-1","metadata":{"task":"faq"}"#,
+                headers: [HTTPField.Name("x-tern-session")!: "s-9", HTTPField.Name("x-tern-tags")!: "beta, web"])
             #expect(reply.status == .ok)
             let message = ((reply.json["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String
             #expect(message == "Hello from gpt-4o-mini")
@@ -165,10 +172,12 @@ struct GatewayEndpointTests {
     @Test("Anthropic deployments behind the OpenAI API: translation both ways, tools and streams included")
     func anthropicTranslation() async throws {
         try await withGateway { g in
-            let reply = try await g.h.call(.post, "/v1/chat/completions", key: g.h.adminKey, json: """
-                {"model":"claude-direct","max_tokens":64,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}],
-                 "tools":[{"type":"function","function":{"name":"lookup","parameters":{"type":"object"}}}],"stop":"END"}
-                """)
+            let reply = try await g.h.call(
+                .post, "/v1/chat/completions", key: g.h.adminKey,
+                json: """
+                    {"model":"claude-direct","max_tokens":64,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}],
+                     "tools":[{"type":"function","function":{"name":"lookup","parameters":{"type":"object"}}}],"stop":"END"}
+                    """)
             #expect(reply.status == .ok)
             let upstream = try #require(g.stub.requests.last)
             #expect(upstream.path == "/v1/messages")
@@ -203,15 +212,17 @@ struct GatewayEndpointTests {
     @Test("/v1/messages in Anthropic's format: native to Anthropic, translated to OpenAI-compatible deployments")
     func messagesEndpoint() async throws {
         try await withGateway { g in
-            let native = try await g.h.call(.post, "/v1/messages",
-                                            body: ByteBuffer(string: #"{"model":"claude-direct","max_tokens":32,"messages":[{"role":"user","content":"Hi"}]}"#),
-                                            headers: [HTTPField.Name("x-api-key")!: g.h.adminKey, .contentType: "application/json"])
+            let native = try await g.h.call(
+                .post, "/v1/messages",
+                body: ByteBuffer(string: #"{"model":"claude-direct","max_tokens":32,"messages":[{"role":"user","content":"Hi"}]}"#),
+                headers: [HTTPField.Name("x-api-key")!: g.h.adminKey, .contentType: "application/json"])
             #expect(native.status == .ok)
             #expect(native.json["type"] as? String == "message")
             #expect((native.json["content"] as? [[String: Any]])?.first?["text"] as? String == "Hello from claude-3-5-haiku-latest")
 
-            let translated = try await g.h.call(.post, "/v1/messages", key: g.h.adminKey,
-                                                json: #"{"model":"support-bot","max_tokens":32,"system":"Be brief.","messages":[{"role":"user","content":"Hi"}]}"#)
+            let translated = try await g.h.call(
+                .post, "/v1/messages", key: g.h.adminKey,
+                json: #"{"model":"support-bot","max_tokens":32,"system":"Be brief.","messages":[{"role":"user","content":"Hi"}]}"#)
             #expect(translated.status == .ok)
             let upstream = try #require(g.stub.requests.last)
             #expect(upstream.path == "/v1/chat/completions")
@@ -219,8 +230,9 @@ struct GatewayEndpointTests {
             #expect(translated.json["stop_reason"] as? String == "end_turn")
             #expect((translated.json["usage"] as? [String: Any])?["output_tokens"] as? Int == 5)
 
-            let streamed = try await g.h.call(.post, "/v1/messages", key: g.h.adminKey,
-                                              json: #"{"model":"support-bot","max_tokens":32,"stream":true,"messages":[{"role":"user","content":"Hi"}]}"#)
+            let streamed = try await g.h.call(
+                .post, "/v1/messages", key: g.h.adminKey,
+                json: #"{"model":"support-bot","max_tokens":32,"stream":true,"messages":[{"role":"user","content":"Hi"}]}"#)
             let names = streamed.text.components(separatedBy: "\n").filter { $0.hasPrefix("event: ") }.map { String($0.dropFirst(7)) }
             #expect(names.first == "message_start")
             #expect(names.contains("content_block_delta"))
@@ -243,8 +255,9 @@ struct GatewayEndpointTests {
             #expect(completion.status == .ok)
             #expect((completion.json["choices"] as? [[String: Any]])?.first?["text"] as? String == "Hello from gpt-4o-mini")
             let models = try await g.h.call(.get, "/v1/models", key: g.h.adminKey)
-            #expect(Set(models.data.compactMap { $0["id"] as? String }) == ["support-bot", "claude-direct", "embedder", "all-minilm-l6-v2"],
-                    "tern.yaml's models and the built-in local one")
+            #expect(
+                Set(models.data.compactMap { $0["id"] as? String }) == ["support-bot", "claude-direct", "embedder", "all-minilm-l6-v2"],
+                "tern.yaml's models and the built-in local one")
             let viaAnthropic = try await g.h.call(.post, "/v1/embeddings", key: g.h.adminKey, json: #"{"model":"claude-direct","input":"x"}"#)
             #expect(viaAnthropic.status == .badRequest, "Anthropic has no embeddings; the error says so")
         }
@@ -351,12 +364,12 @@ struct GatewayRoutingTests {
     @Test("A/B split over HTTP: the variant header, stickiness per user, and rollback restoring the previous routing")
     func splitAndRollback() async throws {
         let models = """
-              ab:
-                deployments:
-                  - {name: a, provider: openai, model: up-a}
-                  - {name: b, provider: openai, model: up-b}
-                routing: {split: {a: 50, b: 50}, sticky: user}
-        """
+                  ab:
+                    deployments:
+                      - {name: a, provider: openai, model: up-a}
+                      - {name: b, provider: openai, model: up-b}
+                    routing: {split: {a: 50, b: 50}, sticky: user}
+            """
         try await withGateway(models: models) { g in
             var variants: [String: String] = [:]
             for user in (0..<20).map({ "user-\($0)" }) {
@@ -370,13 +383,17 @@ struct GatewayRoutingTests {
             #expect(Set(variants.values) == ["a", "b"])
 
             // Send everyone to b, then roll back.
-            let change = try await g.h.call(.put, "/api/v1/models/ab", key: g.h.adminKey, json: """
-                {"name":"ab","message":"all to b","deployments":[{"name":"a","provider":"openai","model":"up-a"},{"name":"b","provider":"openai","model":"up-b"}],
-                 "routing":{"split":{"b":100},"sticky":"user","rules":[],"fallbacks":[],"strategy":"weighted","retries":1,"allowed_fails":3,"cooldown_seconds":30}}
-                """)
+            let change = try await g.h.call(
+                .put, "/api/v1/models/ab", key: g.h.adminKey,
+                json: """
+                    {"name":"ab","message":"all to b","deployments":[{"name":"a","provider":"openai","model":"up-a"},{"name":"b","provider":"openai","model":"up-b"}],
+                     "routing":{"split":{"b":100},"sticky":"user","rules":[],"fallbacks":[],"strategy":"weighted","retries":1,"allowed_fails":3,"cooldown_seconds":30}}
+                    """)
             #expect(change.status == .ok, "\(change.text)")
             #expect(change.json["version"] as? Int == 2)
-            for user in variants.keys { #expect(try await g.chat("ab", headers: [HTTPField.Name("x-tern-user")!: user]).headers[HTTPField.Name("x-tern-variant")!] == "b") }
+            for user in variants.keys {
+                #expect(try await g.chat("ab", headers: [HTTPField.Name("x-tern-user")!: user]).headers[HTTPField.Name("x-tern-variant")!] == "b")
+            }
 
             let history = try await g.h.call(.get, "/api/v1/models/ab/versions", key: g.h.adminKey)
             #expect(history.data.map { $0["version"] as? Int } == [2, 1])
@@ -392,9 +409,11 @@ struct GatewayRoutingTests {
                 #expect(try await g.chat("ab", headers: [HTTPField.Name("x-tern-user")!: user]).headers[HTTPField.Name("x-tern-variant")!] == variant)
             }
 
-            let invalid = try await g.h.call(.put, "/api/v1/models/ab", key: g.h.adminKey, json: """
-                {"name":"ab","deployments":[{"name":"a","provider":"nope","model":"m"}],"routing":{"split":{},"rules":[],"fallbacks":[],"strategy":"weighted","retries":1,"allowed_fails":3,"cooldown_seconds":30}}
-                """)
+            let invalid = try await g.h.call(
+                .put, "/api/v1/models/ab", key: g.h.adminKey,
+                json: """
+                    {"name":"ab","deployments":[{"name":"a","provider":"nope","model":"m"}],"routing":{"split":{},"rules":[],"fallbacks":[],"strategy":"weighted","retries":1,"allowed_fails":3,"cooldown_seconds":30}}
+                    """)
             #expect(invalid.status == .badRequest)
             #expect(invalid.errorField == "model.deployments[0].provider")
             let member = try await g.h.createKey(name: "m", role: "member", as: g.h.adminKey)
@@ -435,10 +454,10 @@ struct GatewayCacheLimitTests {
     func budgetUnderConcurrency(kind: StoreKind) async throws {
         // Output is the only priced part: each call costs exactly 5 tokens x $2000/M = $0.01, and reserves the same.
         let models = """
-              priced:
-                deployments:
-                  - {name: only, provider: openai, model: up-priced, price: {input_per_mtok: 0, output_per_mtok: 2000}}
-        """
+                  priced:
+                    deployments:
+                      - {name: only, provider: openai, model: up-priced, price: {input_per_mtok: 0, output_per_mtok: 2000}}
+            """
         try await withGateway(kind, models: models) { g in
             let (secret, key) = try await KeyIssuer.issue(
                 store: g.h.store, projectID: g.h.project.id, name: "budgeted", role: .member, createdBy: "test",
@@ -471,8 +490,9 @@ struct GatewayCacheLimitTests {
     @Test("requests-per-minute and tokens-per-minute limits answer 429 naming the limit")
     func rateLimits() async throws {
         try await withGateway { g in
-            let (rpmKey, _) = try await KeyIssuer.issue(store: g.h.store, projectID: g.h.project.id, name: "rpm", role: .member, createdBy: "t",
-                                                        limits: KeyLimits(requestsPerMinute: 3))
+            let (rpmKey, _) = try await KeyIssuer.issue(
+                store: g.h.store, projectID: g.h.project.id, name: "rpm", role: .member, createdBy: "t",
+                limits: KeyLimits(requestsPerMinute: 3))
             for _ in 0..<3 { #expect(try await g.chat(key: rpmKey).status == .ok) }
             let limited = try await g.chat(key: rpmKey)
             #expect(limited.status == .tooManyRequests)
@@ -480,8 +500,9 @@ struct GatewayCacheLimitTests {
             #expect((limited.error["message"] as? String)?.contains("3 requests per minute") == true)
             #expect((limited.error["type"] as? String) == "rate_limit_error")
 
-            let (tpmKey, _) = try await KeyIssuer.issue(store: g.h.store, projectID: g.h.project.id, name: "tpm", role: .member, createdBy: "t",
-                                                        limits: KeyLimits(tokensPerMinute: 100))
+            let (tpmKey, _) = try await KeyIssuer.issue(
+                store: g.h.store, projectID: g.h.project.id, name: "tpm", role: .member, createdBy: "t",
+                limits: KeyLimits(tokensPerMinute: 100))
             let big = try await g.chat(key: tpmKey, extra: #","max_tokens":500"#)
             #expect(big.status == .tooManyRequests)
             #expect((big.error["code"] as? String) == "tpm_limit_exceeded")

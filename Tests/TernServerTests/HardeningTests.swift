@@ -20,23 +20,32 @@ struct NumberBoundsTests {
         (#"{"batch":[{"id":"c3","type":"trace-create","body":{"id":"tc3","start_time":-1e300}}]}"#, "batch[0].body.start_time"),
         (#"{"batch":[{"id":"c4","type":"trace-create","body":{"id":"tc4","end_time":1e300}}]}"#, "batch[0].body.end_time"),
         (#"{"batch":[{"id":"c5","type":"generation-create","body":{"id":"g5","trace_id":"tc5","end_time":-1e300}}]}"#, "batch[0].body.end_time"),
-        (#"{"batch":[{"id":"c6","type":"generation-create","body":{"id":"g6","trace_id":"tc6","completion_start_time":1e300}}]}"#,
-         "batch[0].body.completion_start_time"),
+        (
+            #"{"batch":[{"id":"c6","type":"generation-create","body":{"id":"g6","trace_id":"tc6","completion_start_time":1e300}}]}"#,
+            "batch[0].body.completion_start_time"
+        ),
         (#"{"batch":[{"id":"c7","type":"span-create","timestamp":9.3e15,"body":{"id":"s7","trace_id":"tc7"}}]}"#, "batch[0].timestamp"),
         (#"{"batch":[{"id":"c8","type":"score-create","timestamp":1e300,"body":{"trace_id":"tc8","name":"q","value":1}}]}"#, "batch[0].timestamp"),
-        (#"{"batch":[{"id":"c9","type":"score-create","body":{"trace_id":"tc9","name":"q","value":1,"timestamp":-1e300}}]}"#,
-         "batch[0].body.timestamp"),
-        (#"{"batch":[{"id":"c10","type":"generation-create","body":{"id":"g10","trace_id":"tc10","usage":{"input":8.99e15,"output":1}}}]}"#,
-         "batch[0].body.usage.input"),
-        (#"{"batch":[{"id":"c11","type":"generation-create","body":{"id":"g11","trace_id":"tc11","usage":{"prompt_tokens":-1,"completion_tokens":1}}}]}"#,
-         "batch[0].body.usage.prompt_tokens"),
+        (
+            #"{"batch":[{"id":"c9","type":"score-create","body":{"trace_id":"tc9","name":"q","value":1,"timestamp":-1e300}}]}"#,
+            "batch[0].body.timestamp"
+        ),
+        (
+            #"{"batch":[{"id":"c10","type":"generation-create","body":{"id":"g10","trace_id":"tc10","usage":{"input":8.99e15,"output":1}}}]}"#,
+            "batch[0].body.usage.input"
+        ),
+        (
+            #"{"batch":[{"id":"c11","type":"generation-create","body":{"id":"g11","trace_id":"tc11","usage":{"prompt_tokens":-1,"completion_tokens":1}}}]}"#,
+            "batch[0].body.usage.prompt_tokens"
+        ),
         (#"{"batch":[{"id":"c12","type":"generation-create","body":{"id":"g12","trace_id":"tc12","cost":1.7e308}}]}"#, "batch[0].body.cost"),
         (#"{"batch":[{"id":"c13","type":"generation-create","body":{"id":"g13","trace_id":"tc13","cost":-5}}]}"#, "batch[0].body.cost"),
         (#"{"batch":[{"id":"c14","type":"score-create","body":{"trace_id":"tc14","name":"q","value":1.7e308}}]}"#, "batch[0].body.value"),
     ]
 
-    @Test("ingest refuses out-of-range times, token counts, costs and scores per event, naming the field, and stores nothing of them",
-          arguments: StoreKind.available)
+    @Test(
+        "ingest refuses out-of-range times, token counts, costs and scores per event, naming the field, and stores nothing of them",
+        arguments: StoreKind.available)
     func ingest(kind: StoreKind) async throws {
         try await withHarness(kind) { h in
             for (body, field) in Self.ingestCases {
@@ -52,8 +61,9 @@ struct NumberBoundsTests {
         }
     }
 
-    @Test("query parameters out of range answer 400 naming the parameter: traces, sessions, metrics, from-traces, the UI",
-          arguments: StoreKind.available)
+    @Test(
+        "query parameters out of range answer 400 naming the parameter: traces, sessions, metrics, from-traces, the UI",
+        arguments: StoreKind.available)
     func queries(kind: StoreKind) async throws {
         try await withHarness(kind) { h in
             let cases: [(String, String)] = [
@@ -76,8 +86,9 @@ struct NumberBoundsTests {
             #expect(limit.errorField == "limit", "\(limit.text)")
 
             // The web UI reads the same filters: a viewer's page answers 400, and the server lives on.
-            _ = try await h.call(.post, "/api/v1/users", key: h.adminKey,
-                                 json: #"{"email": "vi@example.com", "role": "viewer", "password": "correct horse battery"}"#)
+            _ = try await h.call(
+                .post, "/api/v1/users", key: h.adminKey,
+                json: #"{"email": "vi@example.com", "role": "viewer", "password": "correct horse battery"}"#)
             let login = try await h.call(.post, "/api/v1/auth/login", json: #"{"email":"vi@example.com","password":"correct horse battery"}"#)
             let cookie = try #require(login.headers[.setCookie]?.split(separator: ";").first.map(String.init))
             let page = try await h.call(.get, "/ui/default/traces?from=1e300", headers: [.cookie: cookie])
@@ -118,7 +129,8 @@ struct NumberBoundsTests {
     @Test("a model change through the API with out-of-range timeouts, cooldowns, prices or weights is refused", arguments: StoreKind.available)
     func modelSettings(kind: StoreKind) async throws {
         try await withHarness(kind) { h in
-            let base = #"{"name":"m","deployments":[{"name":"d","provider":"local","model":"all-minilm-l6-v2"XX}],"routing":{"split":{SPLIT},"rules":[],"fallbacks":[],"strategy":"weighted","retries":1,"allowed_fails":3,"cooldown_seconds":COOL}YY}"#
+            let base =
+                #"{"name":"m","deployments":[{"name":"d","provider":"local","model":"all-minilm-l6-v2"XX}],"routing":{"split":{SPLIT},"rules":[],"fallbacks":[],"strategy":"weighted","retries":1,"allowed_fails":3,"cooldown_seconds":COOL}YY}"#
             let cases: [(String, String, String, String, String)] = [
                 (#","timeout_seconds":1e300"#, "", "", "30", "model.deployments[0].timeout_seconds"),
                 ("", "", "", "1e300", "model.routing.cooldown_seconds"),
@@ -139,8 +151,9 @@ struct NumberBoundsTests {
 
 @Suite("Hardening: totals that overflow")
 struct OverflowTests {
-    @Test("1,100 generations of 8.99e15 tokens are refused; stored rows near the 64-bit limit and costs of 1.7e308 leave metrics, the dashboard and the trace list answering",
-          arguments: StoreKind.available)
+    @Test(
+        "1,100 generations of 8.99e15 tokens are refused; stored rows near the 64-bit limit and costs of 1.7e308 leave metrics, the dashboard and the trace list answering",
+        arguments: StoreKind.available)
     func overflowingTotals(kind: StoreKind) async throws {
         try await withHarness(kind, configure: { $0.server.maxBodyBytes = 1 << 20 }) { h in
             for part in 0..<2 {
@@ -158,18 +171,23 @@ struct OverflowTests {
             var items: [TraceBatchItem] = []
             for index in 0..<3 {
                 let id = "old-\(index)"
-                let observation = Observation(id: "o\(index)", traceID: id, projectID: h.project.id, type: .generation, startTime: now,
-                                              endTime: now.addingTimeInterval(1), model: "gpt-4o",
-                                              usage: TokenUsage(inputTokens: 4_000_000_000_000_000_000, outputTokens: 4_000_000_000_000_000_000),
-                                              cost: 1.7e308)
-                items.append(TraceBatchItem(trace: Trace(id: id, projectID: h.project.id, startTime: now, endTime: now.addingTimeInterval(1)),
-                                            observations: [observation]))
+                let observation = Observation(
+                    id: "o\(index)", traceID: id, projectID: h.project.id, type: .generation, startTime: now,
+                    endTime: now.addingTimeInterval(1), model: "gpt-4o",
+                    usage: TokenUsage(inputTokens: 4_000_000_000_000_000_000, outputTokens: 4_000_000_000_000_000_000),
+                    cost: 1.7e308)
+                items.append(
+                    TraceBatchItem(
+                        trace: Trace(id: id, projectID: h.project.id, startTime: now, endTime: now.addingTimeInterval(1)),
+                        observations: [observation]))
             }
             try await h.store.traces.insert(items)
             await MonitoringJob(store: h.store, logger: h.logs.logger(label: "job")).run(detect: { _ in nil })
             let range = "from=\(Int(now.timeIntervalSince1970) - 3600)&to=\(Int(now.timeIntervalSince1970) + 3600)"
-            for path in ["/api/v1/metrics?\(range)", "/api/v1/metrics?\(range)&group_by=model", "/api/v1/metrics?\(range)&model=gpt-4o",
-                         "/api/v1/traces", "/api/v1/traces?sort=cost", "/api/v1/sessions"] {
+            for path in [
+                "/api/v1/metrics?\(range)", "/api/v1/metrics?\(range)&group_by=model", "/api/v1/metrics?\(range)&model=gpt-4o",
+                "/api/v1/traces", "/api/v1/traces?sort=cost", "/api/v1/sessions",
+            ] {
                 let answer = try await h.call(.get, path, key: h.adminKey)
                 #expect(answer.status == .ok, "\(path): \(answer.text.prefix(300))")
             }
@@ -183,8 +201,9 @@ struct OverflowTests {
             }
             #expect(((totals["cost"] as? NSNumber)?.doubleValue).map { $0.isFinite && $0 > 1e308 } == true, "\(totals)")
 
-            _ = try await h.call(.post, "/api/v1/users", key: h.adminKey,
-                                 json: #"{"email": "ad@example.com", "role": "admin", "password": "correct horse battery"}"#)
+            _ = try await h.call(
+                .post, "/api/v1/users", key: h.adminKey,
+                json: #"{"email": "ad@example.com", "role": "admin", "password": "correct horse battery"}"#)
             let login = try await h.call(.post, "/api/v1/auth/login", json: #"{"email":"ad@example.com","password":"correct horse battery"}"#)
             let cookie = try #require(login.headers[.setCookie]?.split(separator: ";").first.map(String.init))
             for page in ["/ui/default/dashboard", "/ui/default/traces", "/ui/default/traces?sort=cost", "/ui/default/sessions", "/ui/default/users"] {
@@ -202,8 +221,10 @@ struct OverflowTests {
             try await sqlite.execute(sql: "UPDATE traces SET total_cost = 9e999, input_tokens = 9223372036854775807 WHERE id = 'inf'")
             await MonitoringJob(store: h.store, logger: h.logs.logger(label: "job")).run(detect: { _ in nil })
             let range = "from=\(Int(now.timeIntervalSince1970) - 3600)&to=\(Int(now.timeIntervalSince1970) + 3600)"
-            for path in ["/api/v1/traces", "/api/v1/traces?sort=cost", "/api/v1/metrics?\(range)", "/api/v1/metrics?\(range)&model=x",
-                         "/api/v1/traces/inf", "/api/v1/sessions"] {
+            for path in [
+                "/api/v1/traces", "/api/v1/traces?sort=cost", "/api/v1/metrics?\(range)", "/api/v1/metrics?\(range)&model=x",
+                "/api/v1/traces/inf", "/api/v1/sessions",
+            ] {
                 let answer = try await h.call(.get, path, key: h.adminKey)
                 #expect(answer.status == .ok, "\(path): \(answer.text.prefix(300))")
             }

@@ -28,8 +28,9 @@ struct IngestTests {
     @Test("a batch: traces, observations and scores stored; bad events reported one by one; a retry adds nothing", arguments: StoreKind.available)
     func ingest(kind: StoreKind) async throws {
         try await withHarness(kind) { h in
-            _ = try await h.store.scoreConfigs.create(ScoreConfig(
-                id: TernID.make(), projectID: h.project.id, name: "tone", dataType: .categorical, categories: ["polite", "rude"], createdAt: Date()))
+            _ = try await h.store.scoreConfigs.create(
+                ScoreConfig(
+                    id: TernID.make(), projectID: h.project.id, name: "tone", dataType: .categorical, categories: ["polite", "rude"], createdAt: Date()))
             let reply = try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: Self.batch)
             #expect(reply.status.code == 207)
             let successes = (reply.json["successes"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
@@ -112,8 +113,9 @@ struct ScoresAPITests {
     func scores() async throws {
         try await withHarness { h in
             _ = try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: #"{"batch":[{"id":"e1","type":"trace-create","body":{"id":"t1"}}]}"#)
-            let config = try await h.call(.post, "/api/v1/score-configs", key: h.adminKey,
-                                          json: #"{"name":"quality","data_type":"numeric","min_value":1,"max_value":5}"#)
+            let config = try await h.call(
+                .post, "/api/v1/score-configs", key: h.adminKey,
+                json: #"{"name":"quality","data_type":"numeric","min_value":1,"max_value":5}"#)
             #expect(config.status == .created)
             let bad = try await h.call(.post, "/api/v1/score-configs", key: h.adminKey, json: #"{"name":"tone","data_type":"categorical"}"#)
             #expect(bad.errorField == "categories")
@@ -146,10 +148,12 @@ struct RetentionTests {
     func retention() async throws {
         try await withHarness { h in
             let old = Date().addingTimeInterval(-10 * 86_400).timeIntervalSince1970
-            _ = try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: """
-                {"batch":[{"id":"e1","type":"trace-create","body":{"id":"old","start_time":\(old)}},
-                          {"id":"e2","type":"trace-create","body":{"id":"new"}}]}
-                """)
+            _ = try await h.call(
+                .post, "/api/v1/ingest", key: h.adminKey,
+                json: """
+                    {"batch":[{"id":"e1","type":"trace-create","body":{"id":"old","start_time":\(old)}},
+                              {"id":"e2","type":"trace-create","body":{"id":"new"}}]}
+                    """)
             let bad = try await h.call(.patch, "/api/v1/projects/default", key: h.adminKey, json: #"{"retention_days":0}"#)
             #expect(bad.errorField == "retention_days")
             let set = try await h.call(.patch, "/api/v1/projects/default", key: h.adminKey, json: #"{"retention_days":7}"#)

@@ -42,22 +42,25 @@ struct InteropTests {
         }
     }
 
-    @Test("chat, streaming, tools, embeddings, models and errors, as the SDK sees them",
-          .enabled(if: InteropTests.openAIInstalled, "the openai Python package is not installed (scripts/test installs it)"))
+    @Test(
+        "chat, streaming, tools, embeddings, models and errors, as the SDK sees them",
+        .enabled(if: InteropTests.openAIInstalled, "the openai Python package is not installed (scripts/test installs it)"))
     func openAIClient() async throws {
-        let models = defaultModels + """
+        let models =
+            defaultModels + """
 
-              tools-openai:
-                deployments:
-                  - {name: t, provider: openai, model: tool-get_weather}
-              tools-anthropic:
-                deployments:
-                  - {name: t, provider: claude, model: tool-get_weather}
-            """
+                  tools-openai:
+                    deployments:
+                      - {name: t, provider: openai, model: tool-get_weather}
+                  tools-anthropic:
+                    deployments:
+                      - {name: t, provider: claude, model: tool-get_weather}
+                """
         try await withGateway(setup: .live, models: models) { g in
             let port = try #require(g.h.client.port)
-            let (limited, _) = try await KeyIssuer.issue(store: g.h.store, projectID: g.h.project.id, name: "limited", role: .member,
-                                                         createdBy: "test", limits: KeyLimits(requestsPerMinute: 1))
+            let (limited, _) = try await KeyIssuer.issue(
+                store: g.h.store, projectID: g.h.project.id, name: "limited", role: .member,
+                createdBy: "test", limits: KeyLimits(requestsPerMinute: 1))
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("Interop/openai_interop.py").path
             var environment = ProcessInfo.processInfo.environment
@@ -75,8 +78,9 @@ struct InteropTests {
         }
     }
 
-    @Test("the official OpenTelemetry SDK exports GenAI spans (protobuf, plain and gzip) that come out of the query API priced",
-          .enabled(if: InteropTests.openTelemetryInstalled, "opentelemetry-sdk is not installed (scripts/test installs it)"))
+    @Test(
+        "the official OpenTelemetry SDK exports GenAI spans (protobuf, plain and gzip) that come out of the query API priced",
+        .enabled(if: InteropTests.openTelemetryInstalled, "opentelemetry-sdk is not installed (scripts/test installs it)"))
     func openTelemetryExporter() async throws {
         try await withHarness(setup: .live) { h in
             let port = try #require(h.client.port)

@@ -32,9 +32,10 @@ struct LocalEmbeddingsTests {
         }
     }
 
-    @Test("POST /v1/embeddings with all-minilm-l6-v2 works with no configuration, is traced and costs nothing",
-          .enabled(if: InstalledModel.enabled, "all-minilm-l6-v2 is not installed (scripts/test pulls it)"),
-          arguments: StoreKind.available)
+    @Test(
+        "POST /v1/embeddings with all-minilm-l6-v2 works with no configuration, is traced and costs nothing",
+        .enabled(if: InstalledModel.enabled, "all-minilm-l6-v2 is not installed (scripts/test pulls it)"),
+        arguments: StoreKind.available)
     func outOfTheBox(kind: StoreKind) async throws {
         try InstalledModel.requireInstalled()
         let texts = ["The cat sits on the mat.", "A cat is sitting on a mat.", "Quarterly revenue grew by four percent."]
@@ -69,8 +70,9 @@ struct LocalEmbeddingsTests {
         }
     }
 
-    @Test("base64 encoding (the official clients' default) carries the same float32 vectors",
-          .enabled(if: InstalledModel.enabled, "all-minilm-l6-v2 is not installed (scripts/test pulls it)"))
+    @Test(
+        "base64 encoding (the official clients' default) carries the same float32 vectors",
+        .enabled(if: InstalledModel.enabled, "all-minilm-l6-v2 is not installed (scripts/test pulls it)"))
     func base64() async throws {
         try InstalledModel.requireInstalled()
         try await withGateway { g in
@@ -86,8 +88,9 @@ struct LocalEmbeddingsTests {
         }
     }
 
-    @Test("bad input is refused with a 400 naming the field",
-          .enabled(if: InstalledModel.enabled, "all-minilm-l6-v2 is not installed (scripts/test pulls it)"))
+    @Test(
+        "bad input is refused with a 400 naming the field",
+        .enabled(if: InstalledModel.enabled, "all-minilm-l6-v2 is not installed (scripts/test pulls it)"))
     func badInput() async throws {
         try InstalledModel.requireInstalled()
         try await withGateway { g in
@@ -118,19 +121,21 @@ struct LocalEmbeddingsTests {
         }) { g in
             let reply = try await Self.embed(g, #"{"model":"offline-embedder","input":"hello"}"#)
             #expect(reply.status == .serviceUnavailable)
-            #expect((reply.error["message"] as? String)?.contains("run: tern models pull all-minilm-l6-v2 --models-dir \(empty.path)") == true,
-                    "\(reply.text)")
+            #expect(
+                (reply.error["message"] as? String)?.contains("run: tern models pull all-minilm-l6-v2 --models-dir \(empty.path)") == true,
+                "\(reply.text)")
         }
     }
 
     @Test("tern.yaml can replace the built-in model or take the name local for another provider")
     func configuredWins() async throws {
-        let models = defaultModels + """
+        let models =
+            defaultModels + """
 
-              all-minilm-l6-v2:
-                deployments:
-                  - {name: remote, provider: openai, model: text-embedding-3-small}
-            """
+                  all-minilm-l6-v2:
+                    deployments:
+                      - {name: remote, provider: openai, model: text-embedding-3-small}
+                """
         try await withGateway(models: models) { g in
             let model = try #require(g.h.gateway.registry.model("all-minilm-l6-v2"))
             #expect(model.deployments.map(\.provider) == ["openai"])
@@ -176,9 +181,10 @@ struct SemanticDuplicatesTests {
         ], "message": "seed"}
         """
 
-    @Test("GET stats?semantic=true finds paraphrases that MinHash misses; the page shows them; bad thresholds name the field",
-          .enabled(if: InstalledModel.enabled, "all-minilm-l6-v2 is not installed (scripts/test pulls it)"),
-          arguments: StoreKind.available)
+    @Test(
+        "GET stats?semantic=true finds paraphrases that MinHash misses; the page shows them; bad thresholds name the field",
+        .enabled(if: InstalledModel.enabled, "all-minilm-l6-v2 is not installed (scripts/test pulls it)"),
+        arguments: StoreKind.available)
     func semantic(kind: StoreKind) async throws {
         try InstalledModel.requireInstalled()
         try await withHarness(kind) { h in

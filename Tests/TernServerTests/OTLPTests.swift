@@ -103,12 +103,14 @@ struct OTLPTests {
     @Test("bad OTLP input is refused with a reason")
     func badInput() async throws {
         try await withHarness { h in
-            let protobuf = try await h.call(.post, "/v1/traces", key: h.adminKey, body: ByteBuffer(bytes: [0x0a, 0x05, 0xff]),
-                                            headers: [.contentType: "application/x-protobuf"])
+            let protobuf = try await h.call(
+                .post, "/v1/traces", key: h.adminKey, body: ByteBuffer(bytes: [0x0a, 0x05, 0xff]),
+                headers: [.contentType: "application/x-protobuf"])
             #expect(protobuf.status == .badRequest)
             #expect((protobuf.error["message"] as? String)?.contains("protobuf") == true)
-            let notGzip = try await h.call(.post, "/v1/traces", key: h.adminKey, body: ByteBuffer(string: "plain"),
-                                           headers: [.contentType: "application/x-protobuf", .contentEncoding: "gzip"])
+            let notGzip = try await h.call(
+                .post, "/v1/traces", key: h.adminKey, body: ByteBuffer(string: "plain"),
+                headers: [.contentType: "application/x-protobuf", .contentEncoding: "gzip"])
             #expect(notGzip.status == .badRequest)
             #expect(notGzip.errorCode == "malformed_gzip")
             let brotli = try await h.call(.post, "/v1/traces", key: h.adminKey, json: "{}", headers: [.contentEncoding: "br"])
@@ -119,11 +121,13 @@ struct OTLPTests {
             var zeros = ByteBuffer(bytes: [UInt8](repeating: 0, count: 1_000_000))
             let bomb = try zeros.compress(with: .gzip())
             #expect(bomb.readableBytes < 64 * 1024)
-            let refused = try await h.call(.post, "/v1/traces", key: h.adminKey, body: bomb,
-                                           headers: [.contentType: "application/x-protobuf", .contentEncoding: "gzip"])
+            let refused = try await h.call(
+                .post, "/v1/traces", key: h.adminKey, body: bomb,
+                headers: [.contentType: "application/x-protobuf", .contentEncoding: "gzip"])
             #expect(refused.status == .contentTooLarge)
-            let badID = try await h.call(.post, "/v1/traces", key: h.adminKey,
-                                         json: #"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz","spanId":"eee19b7ec3c1b174","name":"a"}]}]}]}"#)
+            let badID = try await h.call(
+                .post, "/v1/traces", key: h.adminKey,
+                json: #"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz","spanId":"eee19b7ec3c1b174","name":"a"}]}]}]}"#)
             #expect(badID.status == .badRequest)
             #expect((badID.error["param"] as? String)?.hasSuffix("traceId") == true)
             #expect(try await h.call(.post, "/v1/traces", json: "{}").status == .unauthorized)

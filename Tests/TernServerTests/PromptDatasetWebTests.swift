@@ -18,7 +18,10 @@ struct PromptDatasetWebTests {
     static func encode(_ pairs: [(String, String)]) -> ByteBuffer {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
-        return ByteBuffer(string: pairs.map { "\($0.0.addingPercentEncoding(withAllowedCharacters: allowed)!)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed)!)" }
+        return ByteBuffer(
+            string: pairs.map {
+                "\($0.0.addingPercentEncoding(withAllowedCharacters: allowed)!)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed)!)"
+            }
             .joined(separator: "&"))
     }
 
@@ -39,17 +42,21 @@ struct PromptDatasetWebTests {
     }
 
     static func pushPrompts(_ h: Harness) async throws {
-        let first = try await h.call(.post, "/api/v1/prompts", key: h.adminKey, json: """
-            {"name": "support", "messages": [{"role": "system", "content": "You help <script>alert(1)</script> customers of {{ company }}."},
-                                             {"role": "user", "content": "{{ question }}"}],
-             "config": {"model": "support-bot", "temperature": 0.2}, "commit_message": "first <b>bold</b> try", "labels": ["production"]}
-            """)
+        let first = try await h.call(
+            .post, "/api/v1/prompts", key: h.adminKey,
+            json: """
+                {"name": "support", "messages": [{"role": "system", "content": "You help <script>alert(1)</script> customers of {{ company }}."},
+                                                 {"role": "user", "content": "{{ question }}"}],
+                 "config": {"model": "support-bot", "temperature": 0.2}, "commit_message": "first <b>bold</b> try", "labels": ["production"]}
+                """)
         #expect(first.status == .created, "\(first.text)")
-        let second = try await h.call(.post, "/api/v1/prompts", key: h.adminKey, json: """
-            {"name": "support", "messages": [{"role": "system", "content": "You help customers of {{ company }} kindly."},
-                                             {"role": "user", "content": "{{ question }}"}],
-             "config": {"model": "support-bot", "temperature": 0.2}, "commit_message": "kinder", "labels": ["staging"]}
-            """)
+        let second = try await h.call(
+            .post, "/api/v1/prompts", key: h.adminKey,
+            json: """
+                {"name": "support", "messages": [{"role": "system", "content": "You help customers of {{ company }} kindly."},
+                                                 {"role": "user", "content": "{{ question }}"}],
+                 "config": {"model": "support-bot", "temperature": 0.2}, "commit_message": "kinder", "labels": ["staging"]}
+                """)
         #expect(second.status == .created, "\(second.text)")
     }
 
@@ -63,21 +70,26 @@ struct PromptDatasetWebTests {
             #expect(list.text.contains(#"id="prompts-table""#))
             #expect(list.text.contains("production → v1") && list.text.contains("staging → v2"))
             #expect(list.text.contains(#"id="nav-prompts" href="/ui/default/prompts" aria-current="page""#), "the nav links the section")
-            for path in ["/ui/default/prompts", "/ui/default/prompts/support", "/ui/default/prompts/support/versions/1", "/ui/default/prompts/support/versions/2",
-                         "/ui/default/prompts/support/diff?base=1&head=2", "/ui/default/prompts/support/diff", "/ui/default/prompts/support/playground",
-                         "/ui/default/prompts/support/playground?ref=staging"] {
+            for path in [
+                "/ui/default/prompts", "/ui/default/prompts/support", "/ui/default/prompts/support/versions/1", "/ui/default/prompts/support/versions/2",
+                "/ui/default/prompts/support/diff?base=1&head=2", "/ui/default/prompts/support/diff", "/ui/default/prompts/support/playground",
+                "/ui/default/prompts/support/playground?ref=staging",
+            ] {
                 let page = try await Self.get(h, path, cookie: cookie)
                 #expect(page.status == .ok, "\(path): \(page.text.prefix(400))")
                 Self.expectEscaped(page, path)
             }
             let version = try await Self.get(h, "/ui/default/prompts/support/versions/1", cookie: cookie)
-            #expect(version.text.contains("You help &lt;script&gt;alert(1)&lt;/script&gt; customers of <mark class=\"var\" title=\"variable company\">{{ company }}</mark>"))
+            #expect(
+                version.text.contains(
+                    "You help &lt;script&gt;alert(1)&lt;/script&gt; customers of <mark class=\"var\" title=\"variable company\">{{ company }}</mark>"))
             #expect(version.text.contains("first &lt;b&gt;bold&lt;/b&gt; try"))
             #expect(version.text.contains(#"<code class="chip">company</code>"#))
             #expect(version.text.contains("support-bot"))
 
             let diff = try await Self.get(h, "/ui/default/prompts/support/diff?base=1&head=2", cookie: cookie)
-            #expect(diff.text.contains(#"<td class="code del">You help &lt;script&gt;alert(1)&lt;/script&gt; customers of {{ company }}.</td>"#), "\(diff.text)")
+            #expect(
+                diff.text.contains(#"<td class="code del">You help &lt;script&gt;alert(1)&lt;/script&gt; customers of {{ company }}.</td>"#), "\(diff.text)")
             #expect(diff.text.contains(#"<td class="code add">You help customers of {{ company }} kindly.</td>"#))
             #expect(diff.text.contains(#"<td class="code same">{{ question }}</td>"#))
             #expect(try await Self.get(h, "/ui/default/prompts/support/diff?base=9", cookie: cookie).status == .badRequest)
@@ -86,7 +98,8 @@ struct PromptDatasetWebTests {
             // Moving production to v2 by form, then rolling back from the history.
             let page = try await Self.get(h, "/ui/default/prompts/support", cookie: cookie)
             let token = try Self.csrf(page.text)
-            let moved = try await Self.post(h, "/ui/default/prompts/support/labels", cookie: cookie, [("csrf", token), ("label", "production"), ("version", "2")])
+            let moved = try await Self.post(
+                h, "/ui/default/prompts/support/labels", cookie: cookie, [("csrf", token), ("label", "production"), ("version", "2")])
             #expect(moved.status == .seeOther, "\(moved.text.prefix(300))")
             #expect(try await h.store.prompts.get(projectID: h.project.id, name: "support", label: "production")?.version == 2)
             let user = try #require(try await h.store.users.get(email: "ada@example.com"))
@@ -95,12 +108,14 @@ struct PromptDatasetWebTests {
             let after = try await Self.get(h, "/ui/default/prompts/support", cookie: cookie)
             #expect(after.text.contains("Roll back to v1"))
             #expect(after.text.contains("Ada (ada@example.com)"), "authors are shown by name")
-            let rolled = try await Self.post(h, "/ui/default/prompts/support/labels", cookie: cookie, [("csrf", token), ("label", "production"), ("version", "1")])
+            let rolled = try await Self.post(
+                h, "/ui/default/prompts/support/labels", cookie: cookie, [("csrf", token), ("label", "production"), ("version", "1")])
             #expect(rolled.status == .seeOther)
             #expect(try await h.store.prompts.get(projectID: h.project.id, name: "support", label: "production")?.version == 1)
 
             // A forged form changes nothing.
-            let forged = try await Self.post(h, "/ui/default/prompts/support/labels", cookie: cookie, [("csrf", "forged"), ("label", "production"), ("version", "2")])
+            let forged = try await Self.post(
+                h, "/ui/default/prompts/support/labels", cookie: cookie, [("csrf", "forged"), ("label", "production"), ("version", "2")])
             #expect(forged.status == .forbidden)
             #expect(try await h.store.prompts.get(projectID: h.project.id, name: "support", label: "production")?.version == 1)
             let latest = try await Self.post(h, "/ui/default/prompts/support/labels", cookie: cookie, [("csrf", token), ("label", "latest"), ("version", "1")])
@@ -109,8 +124,9 @@ struct PromptDatasetWebTests {
         }
     }
 
-    @Test("the playground renders the prompt, runs it on several models at once through the gateway and shows output, tokens, cost and trace",
-          arguments: StoreKind.available)
+    @Test(
+        "the playground renders the prompt, runs it on several models at once through the gateway and shows output, tokens, cost and trace",
+        arguments: StoreKind.available)
     func playground(kind: StoreKind) async throws {
         try await withGateway(kind) { g in
             let h = g.h
@@ -120,15 +136,18 @@ struct PromptDatasetWebTests {
             #expect(page.status == .ok)
             #expect(page.text.contains(#"name="var.company""#) && page.text.contains(#"name="var.question""#), "fields for the variables")
             #expect(page.text.contains(#"value="support-bot" id="model-support-bot" checked"#), "the version's model is preselected")
-            #expect(page.text.contains(#"value="claude-direct""#) && !page.text.contains(#"value="all-minilm-l6-v2""#),
-                    "chat models are offered; the built-in embedding model is not")
+            #expect(
+                page.text.contains(#"value="claude-direct""#) && !page.text.contains(#"value="all-minilm-l6-v2""#),
+                "chat models are offered; the built-in embedding model is not")
             let token = try Self.csrf(page.text)
             g.stub.script(model: "gpt-4o-mini", [.reply(text: "<script>alert(7)</script> Sure, Acme ships <img src=x onerror=alert(8)>.")])
 
-            let run = try await Self.post(h, "/ui/default/prompts/support/playground", cookie: cookie, [
-                ("csrf", token), ("ref", "1"), ("var.company", "Acme"), ("var.question", "When do you ship?"),
-                ("model", "support-bot"), ("model", "claude-direct"), ("max_tokens", "64"),
-            ])
+            let run = try await Self.post(
+                h, "/ui/default/prompts/support/playground", cookie: cookie,
+                [
+                    ("csrf", token), ("ref", "1"), ("var.company", "Acme"), ("var.question", "When do you ship?"),
+                    ("model", "support-bot"), ("model", "claude-direct"), ("max_tokens", "64"),
+                ])
             #expect(run.status == .ok, "\(run.text.prefix(600))")
             Self.expectEscaped(run, "playground results")
             #expect(run.text.contains("&lt;script&gt;alert(7)&lt;/script&gt; Sure, Acme ships &lt;img src=x onerror=alert(8)&gt;."))
@@ -161,27 +180,35 @@ struct PromptDatasetWebTests {
 
             // Missing variables are named; nothing is sent.
             let before = g.stub.requests.count
-            let missing = try await Self.post(h, "/ui/default/prompts/support/playground", cookie: cookie, [
-                ("csrf", token), ("ref", "production"), ("var.company", ""), ("var.question", "Hi"), ("model", "support-bot"),
-            ])
+            let missing = try await Self.post(
+                h, "/ui/default/prompts/support/playground", cookie: cookie,
+                [
+                    ("csrf", token), ("ref", "production"), ("var.company", ""), ("var.question", "Hi"), ("model", "support-bot"),
+                ])
             #expect(missing.status == .badRequest)
             #expect(missing.text.contains(#"id="playground-error""#) && missing.text.contains("needs values for: company"), "\(missing.text.prefix(2000))")
-            let noModel = try await Self.post(h, "/ui/default/prompts/support/playground", cookie: cookie, [
-                ("csrf", token), ("ref", "1"), ("var.company", "A"), ("var.question", "Hi"),
-            ])
+            let noModel = try await Self.post(
+                h, "/ui/default/prompts/support/playground", cookie: cookie,
+                [
+                    ("csrf", token), ("ref", "1"), ("var.company", "A"), ("var.question", "Hi"),
+                ])
             #expect(noModel.status == .badRequest)
             #expect(noModel.text.contains("Choose at least one model"))
-            let forged = try await Self.post(h, "/ui/default/prompts/support/playground", cookie: cookie, [
-                ("csrf", "nope"), ("ref", "1"), ("var.company", "A"), ("var.question", "Hi"), ("model", "support-bot"),
-            ])
+            let forged = try await Self.post(
+                h, "/ui/default/prompts/support/playground", cookie: cookie,
+                [
+                    ("csrf", "nope"), ("ref", "1"), ("var.company", "A"), ("var.question", "Hi"), ("model", "support-bot"),
+                ])
             #expect(forged.status == .forbidden)
             #expect(g.stub.requests.count == before, "refused runs call no model")
 
             // An upstream error is shown in its column, the other model still answers.
             g.stub.script(model: "gpt-4o-mini", [.status(400, message: "bad <b>bold</b> request")])
-            let failed = try await Self.post(h, "/ui/default/prompts/support/playground", cookie: cookie, [
-                ("csrf", token), ("ref", "1"), ("var.company", "A"), ("var.question", "Hi"), ("model", "support-bot"), ("model", "claude-direct"),
-            ])
+            let failed = try await Self.post(
+                h, "/ui/default/prompts/support/playground", cookie: cookie,
+                [
+                    ("csrf", token), ("ref", "1"), ("var.company", "A"), ("var.question", "Hi"), ("model", "support-bot"), ("model", "claude-direct"),
+                ])
             #expect(failed.status == .ok)
             #expect(failed.text.contains("result-error"))
             #expect(failed.text.contains("bad &lt;b&gt;bold&lt;/b&gt; request"))
@@ -190,16 +217,19 @@ struct PromptDatasetWebTests {
     }
 
     static func seedDataset(_ h: Harness) async throws {
-        #expect(try await h.call(.post, "/api/v1/datasets", key: h.adminKey, json: #"{"name": "qa", "description": "questions <b>bold</b>"}"#).status == .created)
-        let items = try await h.call(.post, "/api/v1/datasets/qa/items", key: h.adminKey, json: """
-            {"items": [
-              {"id": "a1", "input": {"question": "<script>alert(1)</script> where is my order?"}, "expected_output": "</textarea><script>alert(2)</script>",
-               "metadata": {"task": "qa", "language": "en", "domain": "<img src=x onerror=alert(3)>"}},
-              {"id": "a2", "input": {"question": "where is my order?"}, "expected_output": "In transit.", "metadata": {"task": "qa", "language": "en"}, "golden": true},
-              {"id": "a3", "input": {"question": "where is my order??"}, "metadata": {"task": "qa", "language": "de"}},
-              {"id": "a4", "input": {"question": "Wie spät ist es?", "n": 3}, "metadata": {"task": "chat", "language": "de"}}
-            ], "message": "seed"}
-            """)
+        #expect(
+            try await h.call(.post, "/api/v1/datasets", key: h.adminKey, json: #"{"name": "qa", "description": "questions <b>bold</b>"}"#).status == .created)
+        let items = try await h.call(
+            .post, "/api/v1/datasets/qa/items", key: h.adminKey,
+            json: """
+                {"items": [
+                  {"id": "a1", "input": {"question": "<script>alert(1)</script> where is my order?"}, "expected_output": "</textarea><script>alert(2)</script>",
+                   "metadata": {"task": "qa", "language": "en", "domain": "<img src=x onerror=alert(3)>"}},
+                  {"id": "a2", "input": {"question": "where is my order?"}, "expected_output": "In transit.", "metadata": {"task": "qa", "language": "en"}, "golden": true},
+                  {"id": "a3", "input": {"question": "where is my order??"}, "metadata": {"task": "qa", "language": "de"}},
+                  {"id": "a4", "input": {"question": "Wie spät ist es?", "n": 3}, "metadata": {"task": "chat", "language": "de"}}
+                ], "message": "seed"}
+                """)
         #expect(items.status == .created, "\(items.text)")
     }
 
@@ -209,8 +239,10 @@ struct PromptDatasetWebTests {
             try await Self.seedDataset(h)
             let cookie = try await WebUITests.signIn(h)
             let user = try #require(try await h.store.users.get(email: "ada@example.com"))
-            for path in ["/ui/default/datasets", "/ui/default/datasets/qa", "/ui/default/datasets/qa?version=1", "/ui/default/datasets/qa/items/a1",
-                         "/ui/default/datasets/qa/items/new", "/ui/default/datasets/qa/import", "/ui/default/datasets/qa/stats"] {
+            for path in [
+                "/ui/default/datasets", "/ui/default/datasets/qa", "/ui/default/datasets/qa?version=1", "/ui/default/datasets/qa/items/a1",
+                "/ui/default/datasets/qa/items/new", "/ui/default/datasets/qa/import", "/ui/default/datasets/qa/stats",
+            ] {
                 let page = try await Self.get(h, path, cookie: cookie)
                 #expect(page.status == .ok, "\(path): \(page.text.prefix(400))")
                 Self.expectEscaped(page, path)
@@ -230,44 +262,55 @@ struct PromptDatasetWebTests {
             #expect(stats.text.contains(#"id="stat-golden">25.0%<"#))
             #expect(stats.text.contains("Items by language"))
             #expect(stats.text.contains("<svg"), "charts")
-            #expect(stats.text.contains(#"href="/ui/default/datasets/qa/items/a2">a2</a>"#) || stats.text.contains(#"href="/ui/default/datasets/qa/items/a3">a3</a>"#),
-                    "near-duplicate examples link their items")
+            #expect(
+                stats.text.contains(#"href="/ui/default/datasets/qa/items/a2">a2</a>"#)
+                    || stats.text.contains(#"href="/ui/default/datasets/qa/items/a3">a3</a>"#),
+                "near-duplicate examples link their items")
             #expect(try await Self.get(h, "/ui/default/datasets/qa?version=7", cookie: cookie).status == .badRequest)
 
             // Edit a1: its expected output and golden flag; a new version records who validated it.
             let token = try Self.csrf(page.text)
-            let edited = try await Self.post(h, "/ui/default/datasets/qa/items/a1", cookie: cookie, [
-                ("csrf", token), ("input.0.name", "question"), ("input.0.value", "where is my order?\r\nplease"), ("expected", "Shipped."),
-                ("task", "qa"), ("language", "en"), ("domain", "retail"), ("metadata", ""), ("golden", "1"), ("message", "fix a1"),
-            ])
+            let edited = try await Self.post(
+                h, "/ui/default/datasets/qa/items/a1", cookie: cookie,
+                [
+                    ("csrf", token), ("input.0.name", "question"), ("input.0.value", "where is my order?\r\nplease"), ("expected", "Shipped."),
+                    ("task", "qa"), ("language", "en"), ("domain", "retail"), ("metadata", ""), ("golden", "1"), ("message", "fix a1"),
+                ])
             #expect(edited.status == .seeOther, "\(edited.text.prefix(400))")
             #expect(edited.headers[.location] == "/ui/default/datasets/qa?saved=2#item-a1")
             let versions = try await h.store.datasets.versions(projectID: h.project.id, dataset: "qa")
             #expect(versions.first?.version == 2 && versions.first?.changed == 1 && versions.first?.message == "fix a1")
             #expect(versions.first?.author == "user:\(user.id)")
-            let a1 = try #require(try await h.store.datasets.items(projectID: h.project.id, dataset: "qa", version: 2, after: nil, limit: 10).first { $0.id == "a1" })
+            let a1 = try #require(
+                try await h.store.datasets.items(projectID: h.project.id, dataset: "qa", version: 2, after: nil, limit: 10).first { $0.id == "a1" })
             #expect(a1.input["question"] == .string("where is my order?\nplease"), "textarea line breaks are normalised")
             #expect(a1.expectedOutput == "Shipped." && a1.domain == "retail" && a1.golden && a1.validatedBy == "user:\(user.id)")
-            let old = try #require(try await h.store.datasets.items(projectID: h.project.id, dataset: "qa", version: 1, after: nil, limit: 10).first { $0.id == "a1" })
+            let old = try #require(
+                try await h.store.datasets.items(projectID: h.project.id, dataset: "qa", version: 1, after: nil, limit: 10).first { $0.id == "a1" })
             #expect(old.expectedOutput == "</textarea><script>alert(2)</script>", "version 1 is unchanged")
             let saved = try await Self.get(h, "/ui/default/datasets/qa?saved=2", cookie: cookie)
             #expect(saved.text.contains("Saved as version 2."))
             #expect(saved.text.contains("Ada (ada@example.com)"), "who validated")
 
             // Saving a golden item unchanged makes no version and keeps who validated it.
-            let same = try await Self.post(h, "/ui/default/datasets/qa/items/a2", cookie: cookie, [
-                ("csrf", token), ("input.0.name", "question"), ("input.0.value", "where is my order?"), ("expected", "In transit."),
-                ("task", "qa"), ("language", "en"), ("golden", "1"),
-            ])
+            let same = try await Self.post(
+                h, "/ui/default/datasets/qa/items/a2", cookie: cookie,
+                [
+                    ("csrf", token), ("input.0.name", "question"), ("input.0.value", "where is my order?"), ("expected", "In transit."),
+                    ("task", "qa"), ("language", "en"), ("golden", "1"),
+                ])
             #expect(same.headers[.location] == "/ui/default/datasets/qa?saved=unchanged#item-a2")
             #expect(try await Self.get(h, "/ui/default/datasets/qa?saved=unchanged", cookie: cookie).text.contains("Nothing changed"))
 
             // Unmark golden, add an item, remove one: one version each.
-            #expect(try await Self.post(h, "/ui/default/datasets/qa/items/a2/golden", cookie: cookie, [("csrf", token), ("golden", "unmark")]).status == .seeOther)
-            let added = try await Self.post(h, "/ui/default/datasets/qa/items", cookie: cookie, [
-                ("csrf", token), ("input.0.name", "question"), ("input.0.value", "Do you ship to Mars?"), ("new.name", "tone"), ("new.value", "formal"),
-                ("expected", ""), ("task", "qa"),
-            ])
+            #expect(
+                try await Self.post(h, "/ui/default/datasets/qa/items/a2/golden", cookie: cookie, [("csrf", token), ("golden", "unmark")]).status == .seeOther)
+            let added = try await Self.post(
+                h, "/ui/default/datasets/qa/items", cookie: cookie,
+                [
+                    ("csrf", token), ("input.0.name", "question"), ("input.0.value", "Do you ship to Mars?"), ("new.name", "tone"), ("new.value", "formal"),
+                    ("expected", ""), ("task", "qa"),
+                ])
             #expect(added.status == .seeOther)
             #expect(try await Self.post(h, "/ui/default/datasets/qa/items/a3/remove", cookie: cookie, [("csrf", token)]).status == .seeOther)
             let latest = try await h.store.datasets.items(projectID: h.project.id, dataset: "qa", version: nil, after: nil, limit: 10)
@@ -276,16 +319,20 @@ struct PromptDatasetWebTests {
             #expect(latest.first { $0.id == "a2" }?.golden == false)
             #expect(latest.contains { $0.input == ["question": "Do you ship to Mars?", "tone": "formal"] && $0.expectedOutput == nil && $0.task == "qa" })
             #expect(!latest.contains { $0.id == "a3" })
-            let invalid = try await Self.post(h, "/ui/default/datasets/qa/items/a1", cookie: cookie, [
-                ("csrf", token), ("input.0.name", "question"), ("input.0.value", "x"), ("metadata", "not json"),
-            ])
+            let invalid = try await Self.post(
+                h, "/ui/default/datasets/qa/items/a1", cookie: cookie,
+                [
+                    ("csrf", token), ("input.0.name", "question"), ("input.0.value", "x"), ("metadata", "not json"),
+                ])
             #expect(invalid.status == .badRequest)
             #expect(invalid.text.contains("metadata: expected a JSON object"))
 
             // Forged forms change nothing.
-            let forged = try await Self.post(h, "/ui/default/datasets/qa/items/a1", cookie: cookie, [
-                ("csrf", "forged"), ("input.0.name", "question"), ("input.0.value", "hacked"),
-            ])
+            let forged = try await Self.post(
+                h, "/ui/default/datasets/qa/items/a1", cookie: cookie,
+                [
+                    ("csrf", "forged"), ("input.0.name", "question"), ("input.0.value", "hacked"),
+                ])
             #expect(forged.status == .forbidden)
             #expect(try await Self.post(h, "/ui/default/datasets/qa/items/a1/golden", cookie: cookie, [("csrf", "x")]).status == .forbidden)
             #expect(try await h.store.datasets.versions(projectID: h.project.id, dataset: "qa").first?.version == 5)
@@ -310,15 +357,19 @@ struct PromptDatasetWebTests {
             #expect(try await h.call(.post, "/api/v1/datasets", key: h.adminKey, json: #"{"name": "big"}"#).status == .created)
             let items = (0..<55).map { String(format: #"{"id": "i%03d", "input": {"q": "question %d"}}"#, $0, $0) }.joined(separator: ",")
             #expect(try await h.call(.post, "/api/v1/datasets/big/items", key: h.adminKey, json: #"{"items": [\#(items)]}"#).status == .created)
-            #expect(try await h.call(.post, "/api/v1/datasets/big/items", key: h.adminKey,
-                                     json: #"{"items": [{"id": "i000", "input": {"q": "changed"}}], "remove": ["i054"]}"#).status == .created)
+            #expect(
+                try await h.call(
+                    .post, "/api/v1/datasets/big/items", key: h.adminKey,
+                    json: #"{"items": [{"id": "i000", "input": {"q": "changed"}}], "remove": ["i054"]}"#
+                ).status == .created)
             let cookie = try await WebUITests.signIn(h)
             let first = try await Self.get(h, "/ui/default/datasets/big", cookie: cookie)
             #expect(first.text.components(separatedBy: #"class="item-row""#).count == 51)
             #expect(first.text.contains("changed"))
-            let next = try #require(first.text.range(of: #"id="next-page" class="button secondary" href=""#).map { r in
-                String(first.text[r.upperBound...].prefix { $0 != "\"" }).replacingOccurrences(of: "&amp;", with: "&")
-            })
+            let next = try #require(
+                first.text.range(of: #"id="next-page" class="button secondary" href=""#).map { r in
+                    String(first.text[r.upperBound...].prefix { $0 != "\"" }).replacingOccurrences(of: "&amp;", with: "&")
+                })
             #expect(next == "/ui/default/datasets/big?cursor=i049")
             let second = try await Self.get(h, next, cookie: cookie)
             #expect(second.text.components(separatedBy: #"class="item-row""#).count == 5, "i050-i053")
@@ -361,8 +412,9 @@ struct PromptDatasetWebTests {
                 --\(boundary)--\r
 
                 """
-            let preview = try await h.call(.post, "/ui/default/datasets/imp/import", body: ByteBuffer(string: body),
-                                           headers: [.cookie: cookie, .contentType: "multipart/form-data; boundary=\(boundary)"])
+            let preview = try await h.call(
+                .post, "/ui/default/datasets/imp/import", body: ByteBuffer(string: body),
+                headers: [.cookie: cookie, .contentType: "multipart/form-data; boundary=\(boundary)"])
             #expect(preview.status == .ok, "\(preview.text.prefix(600))")
             #expect(preview.text.contains(#"id="import-mapping""#))
             #expect(preview.text.contains(#"<input type="hidden" name="column.1" value="answer">"#))
@@ -370,11 +422,13 @@ struct PromptDatasetWebTests {
             #expect(preview.text.contains("2 items"))
 
             // Map answer as the expected output and ignore notes.
-            let imported = try await Self.post(h, "/ui/default/datasets/imp/import/confirm", cookie: cookie, [
-                ("csrf", token), ("format", "csv"), ("message", "from csv"), ("data", csv.replacingOccurrences(of: "\r\n", with: "\n")),
-                ("column.0", "question"), ("role.0", "input"), ("column.1", "answer"), ("role.1", "expected"),
-                ("column.2", "task"), ("role.2", "metadata"), ("column.3", "notes"), ("role.3", "ignore"), ("step", "import"),
-            ])
+            let imported = try await Self.post(
+                h, "/ui/default/datasets/imp/import/confirm", cookie: cookie,
+                [
+                    ("csrf", token), ("format", "csv"), ("message", "from csv"), ("data", csv.replacingOccurrences(of: "\r\n", with: "\n")),
+                    ("column.0", "question"), ("role.0", "input"), ("column.1", "answer"), ("role.1", "expected"),
+                    ("column.2", "task"), ("role.2", "metadata"), ("column.3", "notes"), ("role.3", "ignore"), ("step", "import"),
+                ])
             #expect(imported.status == .seeOther, "\(imported.text.prefix(600))")
             let items = try await h.store.datasets.items(projectID: h.project.id, dataset: "imp", version: nil, after: nil, limit: 10)
             #expect(items.count == 2)
@@ -384,20 +438,26 @@ struct PromptDatasetWebTests {
             #expect(try await h.store.datasets.versions(projectID: h.project.id, dataset: "imp").first?.message == "from csv")
 
             // Two expected columns are refused with a clear message; JSONL pasted imports directly after a preview.
-            let twice = try await Self.post(h, "/ui/default/datasets/imp/import/confirm", cookie: cookie, [
-                ("csrf", token), ("format", "csv"), ("data", csv), ("column.0", "question"), ("role.0", "expected"), ("column.1", "answer"),
-                ("role.1", "expected"), ("column.2", "task"), ("role.2", "metadata"), ("column.3", "notes"), ("role.3", "input"), ("step", "import"),
-            ])
+            let twice = try await Self.post(
+                h, "/ui/default/datasets/imp/import/confirm", cookie: cookie,
+                [
+                    ("csrf", token), ("format", "csv"), ("data", csv), ("column.0", "question"), ("role.0", "expected"), ("column.1", "answer"),
+                    ("role.1", "expected"), ("column.2", "task"), ("role.2", "metadata"), ("column.3", "notes"), ("role.3", "input"), ("step", "import"),
+                ])
             #expect(twice.status == .badRequest)
             #expect(twice.text.contains("only one column can be the expected output"))
-            let bad = try await Self.post(h, "/ui/default/datasets/imp/import/confirm", cookie: cookie, [
-                ("csrf", token), ("format", "jsonl"), ("data", "{\"input\": 3}"), ("step", "import"),
-            ])
+            let bad = try await Self.post(
+                h, "/ui/default/datasets/imp/import/confirm", cookie: cookie,
+                [
+                    ("csrf", token), ("format", "jsonl"), ("data", "{\"input\": 3}"), ("step", "import"),
+                ])
             #expect(bad.status == .badRequest)
             #expect(bad.text.contains("line 1.input"))
-            let forged = try await Self.post(h, "/ui/default/datasets/imp/import/confirm", cookie: cookie, [
-                ("csrf", "no"), ("format", "jsonl"), ("data", "{\"input\": \"x\"}"), ("step", "import"),
-            ])
+            let forged = try await Self.post(
+                h, "/ui/default/datasets/imp/import/confirm", cookie: cookie,
+                [
+                    ("csrf", "no"), ("format", "jsonl"), ("data", "{\"input\": \"x\"}"), ("step", "import"),
+                ])
             #expect(forged.status == .forbidden)
             #expect(try await h.store.datasets.versions(projectID: h.project.id, dataset: "imp").count == 1)
         }
@@ -413,9 +473,11 @@ struct PromptDatasetWebTests {
             #expect(trace.text.contains(#"action="/ui/default/traces/evil/dataset""#))
             #expect(trace.text.contains("&lt;svg onload=alert(3)&gt;</textarea>"), "the answer is offered as the expected output, escaped")
             let token = try Self.csrf(trace.text)
-            let added = try await Self.post(h, "/ui/default/traces/evil/dataset", cookie: cookie, [
-                ("csrf", token), ("dataset", ""), ("new_dataset", "from-prod"), ("expected", "A better answer"),
-            ])
+            let added = try await Self.post(
+                h, "/ui/default/traces/evil/dataset", cookie: cookie,
+                [
+                    ("csrf", token), ("dataset", ""), ("new_dataset", "from-prod"), ("expected", "A better answer"),
+                ])
             #expect(added.status == .seeOther, "\(added.text.prefix(300))")
             #expect(added.headers[.location] == "/ui/default/traces/evil?added=from-prod&added_version=1#add-to-dataset")
             let items = try await h.store.datasets.items(projectID: h.project.id, dataset: "from-prod", version: nil, after: nil, limit: 10)
@@ -427,7 +489,8 @@ struct PromptDatasetWebTests {
             #expect(after.text.contains(#"id="added-to-dataset""#))
             #expect(after.text.contains(#"<option value="from-prod" selected>"#))
             // Again into the same dataset: nothing changes; a forged form adds nothing.
-            let again = try await Self.post(h, "/ui/default/traces/evil/dataset", cookie: cookie, [("csrf", token), ("dataset", "from-prod"), ("expected", "A better answer")])
+            let again = try await Self.post(
+                h, "/ui/default/traces/evil/dataset", cookie: cookie, [("csrf", token), ("dataset", "from-prod"), ("expected", "A better answer")])
             #expect(again.headers[.location] == "/ui/default/traces/evil?added=from-prod&added_version=unchanged#add-to-dataset")
             let forged = try await Self.post(h, "/ui/default/traces/calm/dataset", cookie: cookie, [("csrf", "x"), ("dataset", "from-prod")])
             #expect(forged.status == .forbidden)

@@ -46,12 +46,15 @@ struct PromptEditWebTests {
 
     /// The error shown under the field (the first `field-error` after the field's name).
     static func fieldError(_ page: String, after marker: String) -> String? {
-        guard let start = page.range(of: marker), let error = page[start.upperBound...].range(of: #"<div class="field-error" role="alert">"#) else { return nil }
+        guard let start = page.range(of: marker), let error = page[start.upperBound...].range(of: #"<div class="field-error" role="alert">"#) else {
+            return nil
+        }
         return String(page[error.upperBound...].prefix { $0 != "<" })
     }
 
-    @Test("a new chat prompt is created by form with messages, tools, variables, model settings, a commit message and labels; the author is the user",
-          arguments: StoreKind.available)
+    @Test(
+        "a new chat prompt is created by form with messages, tools, variables, model settings, a commit message and labels; the author is the user",
+        arguments: StoreKind.available)
     func create(kind: StoreKind) async throws {
         try await withGateway(kind) { g in
             let h = g.h
@@ -65,14 +68,18 @@ struct PromptEditWebTests {
             #expect(page.text.contains(#"id="message-template""#))
             let token = try Web.csrf(page.text)
 
-            let created = try await Web.post(h, "/ui/default/prompts", cookie: cookie, Self.chatForm(token, [("label", "staging"), ("labels_other", "canary")]))
+            let created = try await Web.post(
+                h, "/ui/default/prompts", cookie: cookie, Self.chatForm(token, [("label", "staging"), ("labels_other", "canary")]))
             #expect(created.status == .seeOther, "\(created.text.prefix(1200))")
             #expect(created.headers[.location] == "/ui/default/prompts/support/versions/1?created=1")
             let user = try #require(try await h.store.users.get(email: "ada@example.com"))
             let stored = try #require(try await h.store.prompts.get(projectID: h.project.id, name: "support", version: 1))
             #expect(stored.kind == .chat)
-            #expect(stored.messages == [PromptMessage(role: "system", content: "You help customers of {{ company }}.\nBe brief."),
-                                        PromptMessage(role: "user", content: "{{question}}")])
+            #expect(
+                stored.messages == [
+                    PromptMessage(role: "system", content: "You help customers of {{ company }}.\nBe brief."),
+                    PromptMessage(role: "user", content: "{{question}}"),
+                ])
             #expect(stored.variables == ["company", "question"])
             #expect(stored.config == PromptModelConfig(model: "support-bot", temperature: 0.3, maxTokens: 256, responseFormat: ["type": "json_object"]))
             #expect(stored.tools?.array?.first?["function"]?["name"]?.string == "lookup_order")
@@ -89,10 +96,12 @@ struct PromptEditWebTests {
             #expect(shown.text.contains(#"href="/ui/default/experiments/new?prompt=support%401""#))
 
             // A text prompt whose variables are left to the template.
-            let text = try await Web.post(h, "/ui/default/prompts", cookie: cookie, [
-                ("csrf", token), ("name", "summary"), ("kind", "text"), ("text", "Summarise {{ document }} in {{n}} words."), ("variables", ""),
-                ("message.0.role", "user"), ("message.0.content", "kept but unused"),
-            ])
+            let text = try await Web.post(
+                h, "/ui/default/prompts", cookie: cookie,
+                [
+                    ("csrf", token), ("name", "summary"), ("kind", "text"), ("text", "Summarise {{ document }} in {{n}} words."), ("variables", ""),
+                    ("message.0.role", "user"), ("message.0.content", "kept but unused"),
+                ])
             #expect(text.status == .seeOther, "\(text.text.prefix(800))")
             let summary = try #require(try await h.store.prompts.get(projectID: h.project.id, name: "summary", version: 1))
             #expect(summary.kind == .text && summary.text == "Summarise {{ document }} in {{n}} words." && summary.messages.isEmpty)
@@ -100,9 +109,11 @@ struct PromptEditWebTests {
             #expect(summary.config == PromptModelConfig() && summary.tools == nil && summary.commitMessage == nil)
 
             // The same through the API gives the same version: the form is the API's definition.
-            let api = try await h.call(.post, "/api/v1/prompts", key: h.adminKey, json: """
-                {"name": "summary", "prompt": "Summarise {{ document }} in {{n}} words."}
-                """)
+            let api = try await h.call(
+                .post, "/api/v1/prompts", key: h.adminKey,
+                json: """
+                    {"name": "summary", "prompt": "Summarise {{ document }} in {{n}} words."}
+                    """)
             #expect(api.status == .ok && (api.json["created"] as? Bool) == false, "\(api.text)")
         }
     }
@@ -182,26 +193,31 @@ struct PromptEditWebTests {
             #expect(Self.field(added.text, "message.1.content") == "{{question}}")
             #expect(!added.text.contains(#"id="prompt-errors""#))
             // Rows numbered with gaps (the script removed one) keep their order; Remove drops the one named.
-            let removed = try await Web.post(h, "/ui/default/prompts", cookie: cookie, [
-                ("csrf", token), ("name", "gaps"), ("kind", "chat"), ("message.0.role", "system"), ("message.0.content", "first"),
-                ("message.4.role", "user"), ("message.4.content", "second"), ("message.7.role", "assistant"), ("message.7.content", "third"),
-                ("remove", "1"),
-            ])
+            let removed = try await Web.post(
+                h, "/ui/default/prompts", cookie: cookie,
+                [
+                    ("csrf", token), ("name", "gaps"), ("kind", "chat"), ("message.0.role", "system"), ("message.0.content", "first"),
+                    ("message.4.role", "user"), ("message.4.content", "second"), ("message.7.role", "assistant"), ("message.7.content", "third"),
+                    ("remove", "1"),
+                ])
             #expect(removed.status == .ok)
             #expect(Self.field(removed.text, "message.0.content") == "first" && Self.field(removed.text, "message.1.content") == "third")
             #expect(Self.field(removed.text, "message.2.content") == nil)
             #expect(try await h.store.prompts.list(projectID: h.project.id).isEmpty)
-            let gaps = try await Web.post(h, "/ui/default/prompts", cookie: cookie, [
-                ("csrf", token), ("name", "gaps"), ("kind", "chat"), ("message.0.role", "system"), ("message.0.content", "first"),
-                ("message.4.role", "user"), ("message.4.content", "second"), ("message.7.role", "assistant"), ("message.7.content", "third"),
-            ])
+            let gaps = try await Web.post(
+                h, "/ui/default/prompts", cookie: cookie,
+                [
+                    ("csrf", token), ("name", "gaps"), ("kind", "chat"), ("message.0.role", "system"), ("message.0.content", "first"),
+                    ("message.4.role", "user"), ("message.4.content", "second"), ("message.7.role", "assistant"), ("message.7.content", "third"),
+                ])
             #expect(gaps.status == .seeOther)
             #expect(try await h.store.prompts.get(projectID: h.project.id, name: "gaps", version: 1)?.messages.map(\.content) == ["first", "second", "third"])
         }
     }
 
-    @Test("a new version starts from the version shown; unchanged content makes none and says so; labels move; CSRF and roles are checked",
-          arguments: StoreKind.available)
+    @Test(
+        "a new version starts from the version shown; unchanged content makes none and says so; labels move; CSRF and roles are checked",
+        arguments: StoreKind.available)
     func newVersion(kind: StoreKind) async throws {
         try await withHarness(kind) { h in
             try await Web.pushPrompts(h)  // support v1 (production, hostile markup) and v2 (staging)
@@ -228,43 +244,51 @@ struct PromptEditWebTests {
             let token = try Web.csrf(form.text)
 
             func versionForm(base: Int, system: String, _ extra: [(String, String)] = []) -> [(String, String)] {
-                [("csrf", token), ("base", String(base)), ("kind", "chat"), ("message.0.role", "system"), ("message.0.content", system),
-                 ("message.1.role", "user"), ("message.1.content", "{{ question }}"), ("variables", "company, question"), ("model", "support-bot"),
-                 ("temperature", "0.2")] + extra
+                [
+                    ("csrf", token), ("base", String(base)), ("kind", "chat"), ("message.0.role", "system"), ("message.0.content", system),
+                    ("message.1.role", "user"), ("message.1.content", "{{ question }}"), ("variables", "company, question"), ("model", "support-bot"),
+                    ("temperature", "0.2"),
+                ] + extra
             }
             let v2System = "You help customers of {{ company }} kindly."
             // Saved unchanged from v2 (only a commit message typed): no version, and the page says so.
-            let same = try await Web.post(h, "/ui/default/prompts/support/versions", cookie: cookie,
-                                          versionForm(base: 2, system: v2System, [("commit_message", "no edits")]))
+            let same = try await Web.post(
+                h, "/ui/default/prompts/support/versions", cookie: cookie,
+                versionForm(base: 2, system: v2System, [("commit_message", "no edits")]))
             #expect(same.status == .seeOther)
             #expect(same.headers[.location] == "/ui/default/prompts/support/versions/2?unchanged=1")
             #expect(try await h.store.prompts.history(projectID: h.project.id, name: "support").count == 2)
             let said = try await Web.get(h, try #require(same.headers[.location]), cookie: cookie)
             #expect(said.text.contains("Nothing changed: v2 already has this content, so no new version was made."))
             // Unchanged from v1 (not the newest): still nothing, and a label asked for moves to v1.
-            let old = try await Web.post(h, "/ui/default/prompts/support/versions", cookie: cookie,
-                                         versionForm(base: 1, system: "You help <script>alert(1)</script> customers of {{ company }}.", [("labels_other", "canary")]))
+            let old = try await Web.post(
+                h, "/ui/default/prompts/support/versions", cookie: cookie,
+                versionForm(base: 1, system: "You help <script>alert(1)</script> customers of {{ company }}.", [("labels_other", "canary")]))
             #expect(old.headers[.location] == "/ui/default/prompts/support/versions/1?unchanged=1")
             #expect(try await h.store.prompts.history(projectID: h.project.id, name: "support").count == 2)
             #expect(try await h.store.prompts.get(projectID: h.project.id, name: "support", label: "canary")?.version == 1)
 
             // A change makes v3 with the user as author, and production moves to it.
-            let changed = try await Web.post(h, "/ui/default/prompts/support/versions", cookie: cookie,
-                                             versionForm(base: 2, system: "You help customers of {{ company }} briefly.",
-                                                         [("commit_message", "briefer"), ("label", "production"), ("name", "someone-else")]))
+            let changed = try await Web.post(
+                h, "/ui/default/prompts/support/versions", cookie: cookie,
+                versionForm(
+                    base: 2, system: "You help customers of {{ company }} briefly.",
+                    [("commit_message", "briefer"), ("label", "production"), ("name", "someone-else")]))
             #expect(changed.headers[.location] == "/ui/default/prompts/support/versions/3?created=1", "\(changed.text.prefix(600))")
             let v3 = try #require(try await h.store.prompts.get(projectID: h.project.id, name: "support", version: 3))
             let user = try #require(try await h.store.users.get(email: "ada@example.com"))
             #expect(v3.author == "user:\(user.id)" && v3.commitMessage == "briefer" && v3.labels == ["production"])
             #expect(v3.messages.first?.content == "You help customers of {{ company }} briefly.")
-            #expect(try await h.store.prompts.get(projectID: h.project.id, name: "someone-else", label: "latest") == nil,
-                    "the name comes from the URL, not the form")
+            #expect(
+                try await h.store.prompts.get(projectID: h.project.id, name: "someone-else", label: "latest") == nil,
+                "the name comes from the URL, not the form")
             let diff = try await Web.get(h, "/ui/default/prompts/support/diff?base=2&head=3", cookie: cookie)
             #expect(diff.text.contains(#"<td class="code add">You help customers of {{ company }} briefly.</td>"#))
 
             // An error keeps the form and stores nothing.
-            let bad = try await Web.post(h, "/ui/default/prompts/support/versions", cookie: cookie,
-                                         versionForm(base: 3, system: "Hi {{ nobody }}"))
+            let bad = try await Web.post(
+                h, "/ui/default/prompts/support/versions", cookie: cookie,
+                versionForm(base: 3, system: "Hi {{ nobody }}"))
             #expect(bad.status == .badRequest)
             #expect(Self.fieldError(bad.text, after: #"id="prompt-variables""#)?.contains("nobody") == true)
             #expect(Self.field(bad.text, "message.0.content") == "Hi {{ nobody }}" && Self.field(bad.text, "base") == "3")
@@ -277,8 +301,9 @@ struct PromptEditWebTests {
             #expect(try await Web.post(h, "/ui/default/prompts", cookie: cookie, Self.chatForm("forged", name: "forged")).status == .forbidden)
             let viewer = try await Self.signIn(h, email: "vic@example.com", role: "viewer")
             let viewerToken = try Web.csrf(try await Web.get(h, "/ui/default/prompts/support/versions/new", cookie: viewer).text)
-            let refused = try await Web.post(h, "/ui/default/prompts/support/versions", cookie: viewer,
-                                             [("csrf", viewerToken)] + Array(versionForm(base: 3, system: "viewer").dropFirst()))
+            let refused = try await Web.post(
+                h, "/ui/default/prompts/support/versions", cookie: viewer,
+                [("csrf", viewerToken)] + Array(versionForm(base: 3, system: "viewer").dropFirst()))
             #expect(refused.status == .forbidden && refused.text.contains("viewer role"))
             #expect(try await h.store.prompts.history(projectID: h.project.id, name: "support").count == 3)
             #expect(try await h.store.prompts.get(projectID: h.project.id, name: "forged", label: "latest") == nil)
@@ -287,11 +312,13 @@ struct PromptEditWebTests {
 
     /// Creates a user with `role` and signs in; returns the session cookie.
     static func signIn(_ h: Harness, email: String, role: String) async throws -> String {
-        let created = try await h.call(.post, "/api/v1/users", key: h.adminKey,
-                                       json: #"{"email": "\#(email)", "name": "Someone", "role": "\#(role)", "password": "a long enough password"}"#)
+        let created = try await h.call(
+            .post, "/api/v1/users", key: h.adminKey,
+            json: #"{"email": "\#(email)", "name": "Someone", "role": "\#(role)", "password": "a long enough password"}"#)
         #expect(created.status == .created, "\(created.text)")
-        let reply = try await h.call(.post, "/ui/login", body: Web.encode([("email", email), ("password", "a long enough password"), ("next", "/ui/default/prompts")]),
-                                     headers: Web.form)
+        let reply = try await h.call(
+            .post, "/ui/login", body: Web.encode([("email", email), ("password", "a long enough password"), ("next", "/ui/default/prompts")]),
+            headers: Web.form)
         #expect(reply.status == .seeOther)
         return try #require(reply.headers[.setCookie]?.split(separator: ";").first.map(String.init))
     }

@@ -50,21 +50,25 @@ struct PromptsAPITests {
             #expect(try await h.call(.get, "/api/v1/prompts/support-bot/versions", key: h.adminKey).data.compactMap { $0["version"] as? Int } == [2, 1])
             #expect(try await h.call(.get, "/api/v1/prompts", key: h.adminKey).data.first?["latest_version"] as? Int == 2)
 
-            let rendered = try await h.call(.post, "/api/v1/prompts/support-bot/render?version=1", key: h.adminKey,
-                                            json: #"{"variables": {"company": "Acme", "question": "Where is my parcel?"}}"#)
+            let rendered = try await h.call(
+                .post, "/api/v1/prompts/support-bot/render?version=1", key: h.adminKey,
+                json: #"{"variables": {"company": "Acme", "question": "Where is my parcel?"}}"#)
             #expect(rendered.status == .ok, "\(rendered.text)")
             #expect((rendered.json["messages"] as? [[String: Any]])?.map { $0["content"] as? String } == ["You help Acme customers.", "Where is my parcel?"])
             let missing = try await h.call(.post, "/api/v1/prompts/support-bot/render", key: h.adminKey, json: #"{"variables": {"company": "Acme"}}"#)
             #expect(missing.status == .badRequest)
             #expect((missing.error["message"] as? String)?.contains("question") == true)
 
-            let undeclared = try await h.call(.post, "/api/v1/prompts", key: h.adminKey,
-                                              json: #"{"name": "x", "prompt": "Hi {{ who }}", "variables": ["name"]}"#)
+            let undeclared = try await h.call(
+                .post, "/api/v1/prompts", key: h.adminKey,
+                json: #"{"name": "x", "prompt": "Hi {{ who }}", "variables": ["name"]}"#)
             #expect(undeclared.errorField == "variables")
             #expect((undeclared.error["message"] as? String)?.contains("who") == true)
             #expect(try await h.call(.post, "/api/v1/prompts", key: h.adminKey, json: #"{"name": "x", "prompt": "a", "colour": 1}"#).errorField == "colour")
             #expect(try await h.call(.post, "/api/v1/prompts", key: h.adminKey, json: #"{"name": "bad name", "prompt": "a"}"#).errorField == "name")
-            #expect(try await h.call(.post, "/api/v1/prompts/support-bot/labels", key: h.adminKey, json: #"{"label": "latest", "version": 1}"#).errorField == "label")
+            #expect(
+                try await h.call(.post, "/api/v1/prompts/support-bot/labels", key: h.adminKey, json: #"{"label": "latest", "version": 1}"#).errorField
+                    == "label")
             #expect(try await h.call(.get, "/api/v1/prompts/support-bot?version=9", key: h.adminKey).status == .notFound)
             #expect(try await h.call(.get, "/api/v1/prompts/nothing", key: h.adminKey).status == .notFound)
             let viewer = try await h.createKey(name: "v", role: "viewer", as: h.adminKey)

@@ -7,7 +7,7 @@ import TernGateway
 import TernTestSupport
 import Testing
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Issue 14, defects 7 and 8: a stream that goes quiet times out; broken streams are errors, not successes.
@@ -29,8 +29,9 @@ struct StreamFailureTests {
         return try #require(detail.observations.first)
     }
 
-    @Test("an upstream that sends two chunks and goes quiet: the stream ends within the deployment's timeout with an error event and an ERROR trace",
-          arguments: ["stall-bot", "stall-claude"])
+    @Test(
+        "an upstream that sends two chunks and goes quiet: the stream ends within the deployment's timeout with an error event and an ERROR trace",
+        arguments: ["stall-bot", "stall-claude"])
     func stalledStream(model: String) async throws {
         try await withGateway(setup: .live, models: defaultModels + "\n" + Self.stallModels) { g in
             g.stub.script(model: "stall-model", [.streamThenStall(chunks: 2, stall: .seconds(12))])
@@ -64,8 +65,9 @@ struct StreamFailureTests {
         }
     }
 
-    @Test("an event stream without a single event, and a stream cut before its end marker, end with an error event and an ERROR trace",
-          arguments: [StubUpstream.Action.notAnEventStream, .streamWithoutEnd], ["support-bot", "claude-direct"])
+    @Test(
+        "an event stream without a single event, and a stream cut before its end marker, end with an error event and an ERROR trace",
+        arguments: [StubUpstream.Action.notAnEventStream, .streamWithoutEnd], ["support-bot", "claude-direct"])
     func brokenStreams(action: StubUpstream.Action, model: String) async throws {
         try await withGateway(setup: .live) { g in
             g.stub.script(model: "gpt-4o-mini", [action])
@@ -176,11 +178,14 @@ struct ConnectionTests {
 
     @Test("at the connection limit, a flood of idle sockets cannot keep /healthz out: the longest-waiting one is closed for it")
     func floodOfIdleConnections() async throws {
-        try await withHarness(setup: .live, configure: { config in
-            config.server.maxConnections = 16
-            config.server.idleTimeoutSeconds = 600
-            config.server.headerTimeoutSeconds = 600
-        }) { h in
+        try await withHarness(
+            setup: .live,
+            configure: { config in
+                config.server.maxConnections = 16
+                config.server.idleTimeoutSeconds = 600
+                config.server.headerTimeoutSeconds = 600
+            }
+        ) { h in
             let port = try #require(h.client.port)
             var sockets: [RawSocket] = []
             for _ in 0..<40 { sockets.append(try RawSocket(port: port)) }
@@ -257,8 +262,9 @@ struct SignInThrottleTests {
             #expect(right.errorCode == "too_many_sign_in_attempts")
             #expect(Int(right.headers[.retryAfter] ?? "") ?? 0 >= 1)
             #expect((right.error["message"] as? String)?.contains("wait") == true)
-            let form = try await h.call(.post, "/ui/login", body: .init(string: "email=ada%40example.com&password=correct+horse+battery"),
-                                        headers: [.contentType: "application/x-www-form-urlencoded"])
+            let form = try await h.call(
+                .post, "/ui/login", body: .init(string: "email=ada%40example.com&password=correct+horse+battery"),
+                headers: [.contentType: "application/x-www-form-urlencoded"])
             #expect(form.status == .tooManyRequests)
             #expect(form.text.contains("too many failed sign-ins"))
         }
@@ -269,8 +275,9 @@ struct SignInThrottleTests {
 @Suite("Reliability: smaller defects")
 struct SmallDefectTests {
     static func signIn(_ h: Harness, role: String = "member") async throws -> String {
-        _ = try await h.call(.post, "/api/v1/users", key: h.adminKey,
-                             json: #"{"email":"s@example.com","role":"\#(role)","password":"correct horse battery"}"#)
+        _ = try await h.call(
+            .post, "/api/v1/users", key: h.adminKey,
+            json: #"{"email":"s@example.com","role":"\#(role)","password":"correct horse battery"}"#)
         let login = try await h.call(.post, "/api/v1/auth/login", json: #"{"email":"s@example.com","password":"correct horse battery"}"#)
         return try #require(login.headers[.setCookie]?.split(separator: ";").first.map(String.init))
     }
@@ -281,8 +288,9 @@ struct SmallDefectTests {
             _ = try await h.call(.post, "/api/v1/users", key: h.adminKey, json: #"{"email":"s@example.com","password":"correct horse battery"}"#)
             let login = try await h.call(.post, "/api/v1/auth/login", json: #"{"email":"s@example.com","password":"correct horse battery"}"#)
             #expect(login.headers[.setCookie]?.contains("; Secure") == true, "\(login.headers)")
-            let form = try await h.call(.post, "/ui/login", body: .init(string: "email=s%40example.com&password=correct+horse+battery"),
-                                        headers: [.contentType: "application/x-www-form-urlencoded"])
+            let form = try await h.call(
+                .post, "/ui/login", body: .init(string: "email=s%40example.com&password=correct+horse+battery"),
+                headers: [.contentType: "application/x-www-form-urlencoded"])
             #expect(form.headers[.setCookie]?.contains("; Secure") == true)
         }
         try await withHarness { h in
@@ -296,13 +304,15 @@ struct SmallDefectTests {
     func logout() async throws {
         try await withHarness { h in
             let cookie = try await Self.signIn(h)
-            let forged = try await h.call(.post, "/ui/logout", body: .init(string: ""), headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"])
+            let forged = try await h.call(
+                .post, "/ui/logout", body: .init(string: ""), headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"])
             #expect(forged.status == .forbidden)
             #expect(forged.headers[.setCookie] == nil)
             #expect(try await h.call(.get, "/api/v1/me", headers: [.cookie: cookie]).status == .ok, "still signed in")
             let token = try #require(cookie.split(separator: "=", maxSplits: 1).last.map(String.init))
-            let real = try await h.call(.post, "/ui/logout", body: .init(string: "csrf=\(WebController.csrf(token))"),
-                                        headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"])
+            let real = try await h.call(
+                .post, "/ui/logout", body: .init(string: "csrf=\(WebController.csrf(token))"),
+                headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"])
             #expect(real.status == .seeOther)
             #expect(try await h.call(.get, "/api/v1/me", headers: [.cookie: cookie]).status == .unauthorized, "the session ended, not only the cookie")
         }
@@ -316,13 +326,16 @@ struct SmallDefectTests {
                 let reply = try await h.call(.post, "/api/v1/datasets", body: .init(string: #"{"name":"x"}"#), headers: [.cookie: cookie, .contentType: type])
                 #expect(reply.status == .forbidden, "\(type): \(reply.text)")
             }
-            let ok = try await h.call(.post, "/api/v1/datasets", body: .init(string: #"{"name":"x"}"#),
-                                      headers: [.cookie: cookie, .contentType: "application/json; charset=utf-8"])
+            let ok = try await h.call(
+                .post, "/api/v1/datasets", body: .init(string: #"{"name":"x"}"#),
+                headers: [.cookie: cookie, .contentType: "application/json; charset=utf-8"])
             #expect(ok.status == .created, "\(ok.text)")
         }
     }
 
-    @Test("datasets: name errors speak of datasets; a change that changes nothing answers version null; prompts' missing labels are 404; UTF-16 bodies are refused everywhere alike")
+    @Test(
+        "datasets: name errors speak of datasets; a change that changes nothing answers version null; prompts' missing labels are 404; UTF-16 bodies are refused everywhere alike"
+    )
     func apiDetails() async throws {
         try await withHarness { h in
             let bad = try await h.call(.post, "/api/v1/datasets", key: h.adminKey, json: #"{"name":"no spaces allowed"}"#)

@@ -47,8 +47,9 @@ struct ReplicaTests {
     func rateLimitAcrossReplicas() async throws {
         try await Self.withTwoReplicas { a, b in
             let project = try await a.projects.create(slug: "p", name: "P")
-            let (_, key) = try await KeyIssuer.issue(store: a, projectID: project.id, name: "k", role: .member, createdBy: "t",
-                                                     limits: KeyLimits(requestsPerMinute: 10))
+            let (_, key) = try await KeyIssuer.issue(
+                store: a, projectID: project.id, name: "k", role: .member, createdBy: "t",
+                limits: KeyLimits(requestsPerMinute: 10))
             let limiterA = KeyLimiter(store: a, logger: .quiet)
             let limiterB = KeyLimiter(store: b, logger: .quiet)
             // Mid-minute, so the whole window is this minute.
@@ -71,8 +72,9 @@ struct ReplicaTests {
     func budgetAcrossReplicas() async throws {
         try await Self.withTwoReplicas { a, b in
             let project = try await a.projects.create(slug: "p", name: "P")
-            let (_, key) = try await KeyIssuer.issue(store: a, projectID: project.id, name: "k", role: .member, createdBy: "t",
-                                                     limits: KeyLimits(budgetUSD: 1.0))
+            let (_, key) = try await KeyIssuer.issue(
+                store: a, projectID: project.id, name: "k", role: .member, createdBy: "t",
+                limits: KeyLimits(budgetUSD: 1.0))
             let limiterA = KeyLimiter(store: a, logger: .quiet)
             let limiterB = KeyLimiter(store: b, logger: .quiet)
             // B has seen the key already (its budget loaded at $0) before A spends.

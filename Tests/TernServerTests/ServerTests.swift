@@ -323,8 +323,9 @@ struct KeyLimitsAPITests {
     @Test("keys are created with limits and changed by PATCH; null removes a limit; bad values name the field")
     func limits() async throws {
         try await withHarness { h in
-            let created = try await h.call(.post, "/api/v1/projects/default/keys", key: h.adminKey,
-                                           json: #"{"name":"app","rpm":60,"budget_usd":5,"budget_period":"day"}"#)
+            let created = try await h.call(
+                .post, "/api/v1/projects/default/keys", key: h.adminKey,
+                json: #"{"name":"app","rpm":60,"budget_usd":5,"budget_period":"day"}"#)
             #expect(created.status == .created)
             let limits = try #require(created.json["limits"] as? [String: Any])
             #expect(limits["rpm"] as? Int == 60)

@@ -19,8 +19,9 @@ struct TraceLossTests {
         return nil
     }
 
-    @Test("a gateway call on a full or read-only store answers 200, its trace waits in the journal; /readyz and ingest say 503; when writes work again the trace is stored and /readyz recovers",
-          arguments: StoreKind.available, [UnwritableMode.full, .readOnly])
+    @Test(
+        "a gateway call on a full or read-only store answers 200, its trace waits in the journal; /readyz and ingest say 503; when writes work again the trace is stored and /readyz recovers",
+        arguments: StoreKind.available, [UnwritableMode.full, .readOnly])
     func unwritable(kind: StoreKind, mode: UnwritableMode) async throws {
         // SQLite's file and the data directory (the journal) sit on a 24 MB filesystem of the test's own.
         try await withGateway(kind, filesystemMegabytes: 24) { g in
@@ -44,8 +45,9 @@ struct TraceLossTests {
             #expect((Self.metric(metrics, "tern_trace_journal_files_to_replay") ?? 0) >= 1, "\(metrics)")
             #expect(metrics.contains(#"tern_traces_lost_total{reason="store_failed"} 0"#), "\(metrics)")
 
-            let ingest = try await h.call(.post, "/api/v1/ingest", key: h.adminKey,
-                                          json: #"{"batch":[{"id":"e","type":"trace-create","body":{"id":"ingested"}}]}"#)
+            let ingest = try await h.call(
+                .post, "/api/v1/ingest", key: h.adminKey,
+                json: #"{"batch":[{"id":"e","type":"trace-create","body":{"id":"ingested"}}]}"#)
             #expect(ingest.status == .serviceUnavailable, "\(ingest.text)")
             #expect(ingest.errorCode == "store_unavailable")
             #expect(ingest.headers[.retryAfter] == "5")
@@ -60,17 +62,23 @@ struct TraceLossTests {
             let after = try await h.call(.get, "/metrics").text
             #expect(Self.metric(after, "tern_store_writable") == 1)
             #expect(Self.metric(after, "tern_trace_journal_files_to_replay") == 0)
-            #expect(try await h.call(.post, "/api/v1/ingest", key: h.adminKey,
-                                     json: #"{"batch":[{"id":"e","type":"trace-create","body":{"id":"ingested"}}]}"#).status.code == 207)
+            #expect(
+                try await h.call(
+                    .post, "/api/v1/ingest", key: h.adminKey,
+                    json: #"{"batch":[{"id":"e","type":"trace-create","body":{"id":"ingested"}}]}"#
+                ).status.code == 207)
         }
     }
 
     @Test("without the journal, refused traces wait in a bounded retry buffer; past its bound they are counted as lost by reason, and exported")
     func countedWithoutJournal() async throws {
-        try await withGateway(.sqlite, configure: { config in
-            config.gateway.traceJournal = false
-            config.gateway.traceQueueMaxBytes = 40_000
-        }, filesystemMegabytes: 24) { g in
+        try await withGateway(
+            .sqlite,
+            configure: { config in
+                config.gateway.traceJournal = false
+                config.gateway.traceQueueMaxBytes = 40_000
+            }, filesystemMegabytes: 24
+        ) { g in
             try await g.h.test.setUnwritable(.readOnly)
             #expect(try await g.chat(text: String(repeating: "a", count: 12_000)).status == .ok)
             await g.h.gateway.traces.flush()
@@ -93,8 +101,9 @@ struct TraceLossTests {
             let project = try await test.store.projects.create(slug: "p", name: "P")
             let writer = TraceWriter(store: test.store, capacity: 1000, capacityBytes: 40_000, logger: .quiet)
             func item(_ size: Int) -> TraceBatchItem {
-                TraceBatchItem(trace: Trace(id: TernID.make(), projectID: project.id, input: String(repeating: "x", count: size), startTime: Date()),
-                               observations: [])
+                TraceBatchItem(
+                    trace: Trace(id: TernID.make(), projectID: project.id, input: String(repeating: "x", count: size), startTime: Date()),
+                    observations: [])
             }
             #expect(writer.enqueue(item(30_000)))
             #expect(!writer.enqueue(item(30_000)), "over the byte bound")
@@ -116,8 +125,12 @@ struct TraceLossTests {
             let journal = try TraceJournal(root: (test.directory as NSString).appendingPathComponent("journal"), logger: .quiet)
             let writer = TraceWriter(store: test.store, capacity: 1000, capacityBytes: 30_000, journal: journal, logger: .quiet)
             for index in 0..<200 {
-                #expect(writer.enqueue(TraceBatchItem(trace: Trace(id: "s\(index)", projectID: project.id, input: String(repeating: "z", count: 500),
-                                                                   startTime: Date()), observations: [])))
+                #expect(
+                    writer.enqueue(
+                        TraceBatchItem(
+                            trace: Trace(
+                                id: "s\(index)", projectID: project.id, input: String(repeating: "z", count: 500),
+                                startTime: Date()), observations: [])))
             }
             #expect(writer.stats.pendingBytes <= 30_000)
             #expect(writer.stats.spilled > 150, "\(writer.stats)")
@@ -180,8 +193,11 @@ struct TraceLossTests {
             let run = Task { await writer.run() }
             for round in 0..<5 {
                 for index in 0..<40 {
-                    writer.enqueue(TraceBatchItem(trace: Trace(id: "r\(round)-\(index)", projectID: project.id, input: String(repeating: "y", count: 200),
-                                                               startTime: Date()), observations: []))
+                    writer.enqueue(
+                        TraceBatchItem(
+                            trace: Trace(
+                                id: "r\(round)-\(index)", projectID: project.id, input: String(repeating: "y", count: 200),
+                                startTime: Date()), observations: []))
                 }
                 await writer.flush()
             }

@@ -12,10 +12,12 @@ struct WebUITests {
 
     /// Creates a user and signs in through the form; returns the session cookie.
     static func signIn(_ h: Harness) async throws -> String {
-        _ = try await h.call(.post, "/api/v1/users", key: h.adminKey,
-                             json: #"{"email": "ada@example.com", "name": "Ada", "role": "member", "password": "\#(password)"}"#)
-        let reply = try await h.call(.post, "/ui/login", body: .init(string: "email=ada%40example.com&password=correct+horse+battery&next=%2Fui%2Fdefault%2Ftraces"),
-                                     headers: [.contentType: "application/x-www-form-urlencoded"])
+        _ = try await h.call(
+            .post, "/api/v1/users", key: h.adminKey,
+            json: #"{"email": "ada@example.com", "name": "Ada", "role": "member", "password": "\#(password)"}"#)
+        let reply = try await h.call(
+            .post, "/ui/login", body: .init(string: "email=ada%40example.com&password=correct+horse+battery&next=%2Fui%2Fdefault%2Ftraces"),
+            headers: [.contentType: "application/x-www-form-urlencoded"])
         #expect(reply.status == .seeOther)
         #expect(reply.headers[.location] == "/ui/default/traces")
         let cookie = try #require(reply.headers[.setCookie]?.split(separator: ";").first.map(String.init))
@@ -56,8 +58,9 @@ struct WebUITests {
             #expect(login.status == .ok)
             #expect(login.text.contains(#"id="login-email""#))
             #expect(login.headers[.contentSecurityPolicy]?.contains("script-src 'self'") == true)
-            let wrong = try await h.call(.post, "/ui/login", body: .init(string: "email=nobody%40example.com&password=x"),
-                                         headers: [.contentType: "application/x-www-form-urlencoded"])
+            let wrong = try await h.call(
+                .post, "/ui/login", body: .init(string: "email=nobody%40example.com&password=x"),
+                headers: [.contentType: "application/x-www-form-urlencoded"])
             #expect(wrong.status == .unauthorized)
             #expect(wrong.text.contains(#"class="flash error""#))
             let cookie = try await Self.signIn(h)
@@ -66,8 +69,9 @@ struct WebUITests {
             #expect(page.text.contains(#"id="dashboard""#))
             #expect(try await h.call(.get, "/ui/", headers: [.cookie: cookie]).headers[.location] == "/ui/default/dashboard")
             // An open redirect through next= is refused.
-            let offsite = try await h.call(.post, "/ui/login", body: .init(string: "email=ada%40example.com&password=correct+horse+battery&next=%2F%2Fevil.example"),
-                                           headers: [.contentType: "application/x-www-form-urlencoded"])
+            let offsite = try await h.call(
+                .post, "/ui/login", body: .init(string: "email=ada%40example.com&password=correct+horse+battery&next=%2F%2Fevil.example"),
+                headers: [.contentType: "application/x-www-form-urlencoded"])
             #expect(offsite.headers[.location] == "/ui/")
             #expect(try await h.call(.get, "/ui/nope/dashboard", headers: [.cookie: cookie]).status == .notFound)
         }
@@ -79,9 +83,11 @@ struct WebUITests {
             try await Self.ingestHostile(h)
             while try await MetricsEngine.refresh(h.store.metrics) > 0 {}
             let cookie = try await Self.signIn(h)
-            let paths = ["/ui/default/dashboard?range=7d&segment=tag", "/ui/default/traces", "/ui/default/traces?q=refund&sort=cost",
-                         "/ui/default/traces/evil", "/ui/default/sessions?range=90d", "/ui/default/sessions/s-1", "/ui/default/users?range=90d",
-                         "/ui/default/dashboard?range=1h&bucket=minute"]
+            let paths = [
+                "/ui/default/dashboard?range=7d&segment=tag", "/ui/default/traces", "/ui/default/traces?q=refund&sort=cost",
+                "/ui/default/traces/evil", "/ui/default/sessions?range=90d", "/ui/default/sessions/s-1", "/ui/default/users?range=90d",
+                "/ui/default/dashboard?range=1h&bucket=minute",
+            ]
             for path in paths {
                 let page = try await h.call(.get, path, headers: [.cookie: cookie])
                 #expect(page.status == .ok, "\(path): \(page.text.prefix(300))")
@@ -99,12 +105,14 @@ struct WebUITests {
             let session = try await h.call(.get, "/ui/default/sessions/s-1", headers: [.cookie: cookie])
             #expect(session.text.components(separatedBy: "class=\"trace-link\"").count == 3, "both traces of the session, in order")
 
-            let csrf = try #require(detail.text.range(of: #"name="csrf" value=""#).map { range in
-                String(detail.text[range.upperBound...].prefix { $0 != "\"" })
-            })
+            let csrf = try #require(
+                detail.text.range(of: #"name="csrf" value=""#).map { range in
+                    String(detail.text[range.upperBound...].prefix { $0 != "\"" })
+                })
             let form = "csrf=\(csrf)&name=helpfulness&value=0.8&comment=clear+answer"
-            let added = try await h.call(.post, "/ui/default/traces/evil/scores", body: .init(string: form),
-                                         headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"])
+            let added = try await h.call(
+                .post, "/ui/default/traces/evil/scores", body: .init(string: form),
+                headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"])
             #expect(added.status == .seeOther, "\(added.text.prefix(300))")
             let scores = try await h.store.scores.list(projectID: h.project.id, traceID: "evil")
             #expect(scores.map(\.name) == ["helpfulness"])
@@ -112,8 +120,9 @@ struct WebUITests {
             #expect(scores.first?.source == .human)
             #expect(scores.first?.comment == "clear answer")
             #expect(scores.first?.author == "user:ada@example.com")
-            let forged = try await h.call(.post, "/ui/default/traces/evil/scores", body: .init(string: "csrf=forged&name=x&value=1"),
-                                          headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"])
+            let forged = try await h.call(
+                .post, "/ui/default/traces/evil/scores", body: .init(string: "csrf=forged&name=x&value=1"),
+                headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"])
             #expect(forged.status == .forbidden)
             #expect(try await h.store.scores.count(projectID: h.project.id) == 1)
             let bad = try await h.call(.get, "/ui/default/traces?status=maybe", headers: [.cookie: cookie])

@@ -8,35 +8,40 @@ import TernStoreSQL
 /// read overflow (issue 14, defect 2).
 @Suite("Storage contract: scopes and bounds (0012)")
 struct BoundsMigrationContractTests {
-    @Test("keys made before scopes have their role's defaults; stored token counts, costs and scores beyond the bounds are clamped and their hours recomputed",
-          arguments: StoreKind.available)
+    @Test(
+        "keys made before scopes have their role's defaults; stored token counts, costs and scores beyond the bounds are clamped and their hours recomputed",
+        arguments: StoreKind.available)
     func migration(kind: StoreKind) async throws {
         try await withTestStore(kind, migrate: false) { test in
             try await test.migrate(upTo: "0011_trace_keys")
             let project = try await test.store.projects.create(slug: "p", name: "P")
             let start = Timestamp.micros(Date(timeIntervalSince1970: 1_800_000_000))
             let infinity = kind == .sqlite ? "9e999" : "'Infinity'::float8"
-            try await test.execute(sql: """
-                INSERT INTO api_keys (id, project_id, name, prefix, key_hash, role, created_at)
-                VALUES ('k1', '\(project.id)', 'old viewer', 'tern_abc', 'hash1', 'viewer', \(start)),
-                       ('k2', '\(project.id)', 'old admin', 'tern_def', 'hash2', 'admin', \(start))
-                """)
-            try await test.execute(sql: """
-                INSERT INTO traces (id, project_id, name, start_time, end_time, observation_count, input_tokens, output_tokens, total_cost, model)
-                VALUES ('big', '\(project.id)', 'turn', \(start), \(start + 1_000_000), 2, 9000000000000000000, -5, \(infinity), 'gpt-4o'),
-                       ('fine', '\(project.id)', 'turn', \(start), \(start + 1_000_000), 1, 10, 2, 0.5, 'gpt-4o')
-                """)
+            try await test.execute(
+                sql: """
+                    INSERT INTO api_keys (id, project_id, name, prefix, key_hash, role, created_at)
+                    VALUES ('k1', '\(project.id)', 'old viewer', 'tern_abc', 'hash1', 'viewer', \(start)),
+                           ('k2', '\(project.id)', 'old admin', 'tern_def', 'hash2', 'admin', \(start))
+                    """)
+            try await test.execute(
+                sql: """
+                    INSERT INTO traces (id, project_id, name, start_time, end_time, observation_count, input_tokens, output_tokens, total_cost, model)
+                    VALUES ('big', '\(project.id)', 'turn', \(start), \(start + 1_000_000), 2, 9000000000000000000, -5, \(infinity), 'gpt-4o'),
+                           ('fine', '\(project.id)', 'turn', \(start), \(start + 1_000_000), 1, 10, 2, 0.5, 'gpt-4o')
+                    """)
             let bigKey = kind == .sqlite ? ", trace_key" : ""
             let bigKeyValue = kind == .sqlite ? ", (SELECT trace_key FROM traces WHERE id = 'big')" : ""
-            try await test.execute(sql: """
-                INSERT INTO observations (id, trace_id, project_id, type, name, start_time, end_time, model, usage_input, usage_output, cost\(bigKey))
-                VALUES ('o1', 'big', '\(project.id)', 'generation', 'llm', \(start), \(start + 500_000), 'gpt-4o', 2000000000, -3, \(infinity)\(bigKeyValue)),
-                       ('o2', 'big', '\(project.id)', 'generation', 'llm', \(start), \(start + 500_000), 'gpt-4o', 10, 2, -1\(bigKeyValue))
-                """)
-            try await test.execute(sql: """
-                INSERT INTO scores (id, project_id, trace_id, name, data_type, numeric_value, source, created_at)
-                VALUES ('s1', '\(project.id)', 'big', 'q', 'numeric', 1e300, 'api', \(start))
-                """)
+            try await test.execute(
+                sql: """
+                    INSERT INTO observations (id, trace_id, project_id, type, name, start_time, end_time, model, usage_input, usage_output, cost\(bigKey))
+                    VALUES ('o1', 'big', '\(project.id)', 'generation', 'llm', \(start), \(start + 500_000), 'gpt-4o', 2000000000, -3, \(infinity)\(bigKeyValue)),
+                           ('o2', 'big', '\(project.id)', 'generation', 'llm', \(start), \(start + 500_000), 'gpt-4o', 10, 2, -1\(bigKeyValue))
+                    """)
+            try await test.execute(
+                sql: """
+                    INSERT INTO scores (id, project_id, trace_id, name, data_type, numeric_value, source, created_at)
+                    VALUES ('s1', '\(project.id)', 'big', 'q', 'numeric', 1e300, 'api', \(start))
+                    """)
             #expect(try await test.store.migrate() == ["0012_scopes_and_bounds"])
 
             #expect(try await test.store.apiKeys.find(hash: "hash1")?.scopes == [.read])

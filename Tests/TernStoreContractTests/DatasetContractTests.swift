@@ -16,15 +16,21 @@ struct DatasetContractTests {
             let datasets = test.store.datasets
             _ = try await datasets.create(projectID: project.id, name: "faq", description: "support questions")
             await #expect(throws: TernError.self) { _ = try await datasets.create(projectID: project.id, name: "faq", description: nil) }
-            let v1 = try #require(try await datasets.apply(projectID: project.id, dataset: "faq",
-                                                           upserts: [Self.item("a", "Where is my order?", expected: "In transit"), Self.item("b", "Refund?")],
-                                                           removals: [], author: "ada", message: "first"))
+            let v1 = try #require(
+                try await datasets.apply(
+                    projectID: project.id, dataset: "faq",
+                    upserts: [Self.item("a", "Where is my order?", expected: "In transit"), Self.item("b", "Refund?")],
+                    removals: [], author: "ada", message: "first"))
             #expect(v1.version == 1 && v1.added == 2 && v1.itemCount == 2)
-            #expect(try await datasets.apply(projectID: project.id, dataset: "faq", upserts: [Self.item("a", "Where is my order?", expected: "In transit")],
-                                             removals: ["zzz"], author: "ada", message: nil) == nil, "nothing changed")
-            let v2 = try #require(try await datasets.apply(projectID: project.id, dataset: "faq",
-                                                           upserts: [Self.item("a", "Where is my parcel?", expected: "In transit", golden: true), Self.item("c", "Hours?")],
-                                                           removals: ["b"], author: "bob", message: "edit"))
+            #expect(
+                try await datasets.apply(
+                    projectID: project.id, dataset: "faq", upserts: [Self.item("a", "Where is my order?", expected: "In transit")],
+                    removals: ["zzz"], author: "ada", message: nil) == nil, "nothing changed")
+            let v2 = try #require(
+                try await datasets.apply(
+                    projectID: project.id, dataset: "faq",
+                    upserts: [Self.item("a", "Where is my parcel?", expected: "In transit", golden: true), Self.item("c", "Hours?")],
+                    removals: ["b"], author: "bob", message: "edit"))
             #expect(v2.version == 2 && v2.added == 1 && v2.changed == 1 && v2.removed == 1 && v2.itemCount == 2)
             let now = try await datasets.items(projectID: project.id, dataset: "faq", version: nil, after: nil, limit: 100)
             #expect(now.map(\.id) == ["a", "c"])

@@ -6,17 +6,21 @@ import Testing
 @Suite("Storage contract: experiments")
 struct ExperimentContractTests {
     static func run(_ id: String, projectID: String, createdAt: Date, name: String = "baseline") -> ExperimentRun {
-        ExperimentRun(id: id, projectID: projectID, name: name, datasetID: "d1", datasetName: "faq", datasetVersion: 2, prompts: ["qa@1", "qa@2"],
-                      models: ["small", "large"], repeats: 1, assertions: [["type": "contains", "value": "order"]], options: ["max_concurrency": 4],
-                      plannedCells: 8, createdAt: createdAt, createdBy: "user:ada")
+        ExperimentRun(
+            id: id, projectID: projectID, name: name, datasetID: "d1", datasetName: "faq", datasetVersion: 2, prompts: ["qa@1", "qa@2"],
+            models: ["small", "large"], repeats: 1, assertions: [["type": "contains", "value": "order"]], options: ["max_concurrency": 4],
+            plannedCells: 8, createdAt: createdAt, createdBy: "user:ada")
     }
 
-    static func cell(_ item: String, _ prompt: Int, _ model: String, passed: Bool, error: String? = nil, cost: Double = 0.01,
-                     output: String = "out") -> ExperimentCell {
-        ExperimentCell(itemID: item, promptName: "qa", promptVersion: prompt, model: model, repetition: 0, output: output, passed: passed,
-                       score: passed ? 1 : 0, assertions: ["type": "contains", "pass": .bool(passed)], latencyMs: 12.5, inputTokens: 10,
-                       outputTokens: 5, cost: cost, gradingInputTokens: 3, gradingOutputTokens: 1, gradingCost: 0.001, traceID: "t-\(item)-\(prompt)-\(model)",
-                       error: error, createdAt: Timestamp.now())
+    static func cell(
+        _ item: String, _ prompt: Int, _ model: String, passed: Bool, error: String? = nil, cost: Double = 0.01,
+        output: String = "out"
+    ) -> ExperimentCell {
+        ExperimentCell(
+            itemID: item, promptName: "qa", promptVersion: prompt, model: model, repetition: 0, output: output, passed: passed,
+            score: passed ? 1 : 0, assertions: ["type": "contains", "pass": .bool(passed)], latencyMs: 12.5, inputTokens: 10,
+            outputTokens: 5, cost: cost, gradingInputTokens: 3, gradingOutputTokens: 1, gradingCost: 0.001, traceID: "t-\(item)-\(prompt)-\(model)",
+            error: error, createdAt: Timestamp.now())
     }
 
     @Test("runs: create, read, list newest first with keyset pages, status moves only from allowed states", arguments: StoreKind.available)
@@ -42,14 +46,18 @@ struct ExperimentContractTests {
             let start = base.addingTimeInterval(5)
             let running = try #require(try await experiments.transition(projectID: project.id, id: "a", from: [.queued], to: .running, error: nil, at: start))
             #expect(running.status == .running && running.startedAt == start && running.finishedAt == nil)
-            #expect(try await experiments.transition(projectID: project.id, id: "a", from: [.queued], to: .running, error: nil, at: start) == nil,
-                    "not queued any more")
+            #expect(
+                try await experiments.transition(projectID: project.id, id: "a", from: [.queued], to: .running, error: nil, at: start) == nil,
+                "not queued any more")
             #expect(try await experiments.transition(projectID: other.id, id: "a", from: [.running], to: .cancelled, error: nil, at: start) == nil)
-            let cancelled = try #require(try await experiments.transition(projectID: project.id, id: "a", from: [.queued, .running], to: .cancelled,
-                                                                          error: "cancelled by user:ada", at: start.addingTimeInterval(1)))
+            let cancelled = try #require(
+                try await experiments.transition(
+                    projectID: project.id, id: "a", from: [.queued, .running], to: .cancelled,
+                    error: "cancelled by user:ada", at: start.addingTimeInterval(1)))
             #expect(cancelled.status == .cancelled && cancelled.finishedAt == start.addingTimeInterval(1) && cancelled.error == "cancelled by user:ada")
-            #expect(try await experiments.transition(projectID: project.id, id: "a", from: [.running], to: .completed, error: nil, at: start) == nil,
-                    "a cancelled run is not completed afterwards")
+            #expect(
+                try await experiments.transition(projectID: project.id, id: "a", from: [.running], to: .completed, error: nil, at: start) == nil,
+                "a cancelled run is not completed afterwards")
             #expect(try await experiments.heartbeat(projectID: project.id, id: "a", at: start) == .cancelled)
             #expect(try await experiments.heartbeat(projectID: project.id, id: "nope", at: start) == nil)
         }
@@ -64,8 +72,10 @@ struct ExperimentContractTests {
             _ = try await experiments.create(Self.run("r", projectID: project.id, createdAt: Timestamp.now()))
             let beat = Timestamp.now()
             // Out of order, as a concurrent runner finishes them; item "a1" must sort after "a".
-            let batch1 = [Self.cell("b", 2, "small", passed: false), Self.cell("a1", 1, "small", passed: true),
-                          Self.cell("a", 2, "large", passed: true), Self.cell("a", 1, "small", passed: false, error: "timeout", cost: 0)]
+            let batch1 = [
+                Self.cell("b", 2, "small", passed: false), Self.cell("a1", 1, "small", passed: true),
+                Self.cell("a", 2, "large", passed: true), Self.cell("a", 1, "small", passed: false, error: "timeout", cost: 0),
+            ]
             #expect(try await experiments.addCells(projectID: project.id, experimentID: "r", batch1, heartbeat: beat) == 4)
             // A retried batch adds only what is new.
             let batch2 = [Self.cell("a", 1, "small", passed: true), Self.cell("a", 1, "large", passed: true, output: "<script>alert(1)</script>")]
@@ -82,7 +92,8 @@ struct ExperimentContractTests {
             #expect(run.heartbeatAt == beat)
 
             let all = try await experiments.cells(projectID: project.id, experimentID: "r", after: nil, limit: 100)
-            #expect(all.map { "\($0.itemID)/\($0.promptLabel)/\($0.model)" } == ["a/qa@1/large", "a/qa@1/small", "a/qa@2/large", "a1/qa@1/small", "b/qa@2/small"])
+            #expect(
+                all.map { "\($0.itemID)/\($0.promptLabel)/\($0.model)" } == ["a/qa@1/large", "a/qa@1/small", "a/qa@2/large", "a1/qa@1/small", "b/qa@2/small"])
             let stored = try #require(all.first { $0.itemID == "a" && $0.model == "small" })
             #expect(stored.error == "timeout" && stored.passed == false, "the first write of a cell stays")
             #expect(all.first?.output == "<script>alert(1)</script>")

@@ -5,14 +5,17 @@ import Testing
 
 @Suite("Storage contract: gateway data")
 struct GatewayStoreContractTests {
-    static func observation(_ trace: String, project: String, model: String, input: Int, output: Int, cost: Double?, level: ObservationLevel = .default,
-                            start: Date) -> Observation {
-        Observation(id: TernID.make(), traceID: trace, projectID: project, type: .generation, name: "chat", startTime: start,
-                    endTime: start.addingTimeInterval(0.25), completionStartTime: start.addingTimeInterval(0.05), model: model, provider: "openai",
-                    modelParameters: ["temperature": 0.5], input: "in", output: "out",
-                    usage: TokenUsage(inputTokens: input, outputTokens: output, cachedTokens: 2, reasoningTokens: nil), cost: cost,
-                    level: level, statusMessage: level == .error ? "boom" : nil, metadata: ["api_key": "ci"], requestedModel: "bot",
-                    deployment: "small", variant: "a", route: "split", cacheStatus: "miss", statusCode: level == .error ? 502 : 200)
+    static func observation(
+        _ trace: String, project: String, model: String, input: Int, output: Int, cost: Double?, level: ObservationLevel = .default,
+        start: Date
+    ) -> Observation {
+        Observation(
+            id: TernID.make(), traceID: trace, projectID: project, type: .generation, name: "chat", startTime: start,
+            endTime: start.addingTimeInterval(0.25), completionStartTime: start.addingTimeInterval(0.05), model: model, provider: "openai",
+            modelParameters: ["temperature": 0.5], input: "in", output: "out",
+            usage: TokenUsage(inputTokens: input, outputTokens: output, cachedTokens: 2, reasoningTokens: nil), cost: cost,
+            level: level, statusMessage: level == .error ? "boom" : nil, metadata: ["api_key": "ci"], requestedModel: "bot",
+            deployment: "small", variant: "a", route: "split", cacheStatus: "miss", statusCode: level == .error ? 502 : 200)
     }
 
     @Test("traces: batch insert, detail round trip, newest-first keyset pages, filters, idempotent by id", arguments: StoreKind.available)
@@ -25,11 +28,13 @@ struct GatewayStoreContractTests {
             for index in 0..<7 {
                 let start = base.addingTimeInterval(Double(index))
                 let id = "t\(index)"
-                let trace = Trace(id: id, projectID: project.id, name: "chat bot", userID: index % 2 == 0 ? "even" : "odd", sessionID: "s",
-                                  tags: ["a", "b"], metadata: ["task": "faq"], input: "question \(index)", output: "answer", startTime: start,
-                                  endTime: start.addingTimeInterval(0.25))
-                let generation = Self.observation(id, project: project.id, model: index == 3 ? "special" : "gpt-4o-mini", input: 10, output: 5,
-                                                  cost: 0.01, level: index == 6 ? .error : .default, start: start)
+                let trace = Trace(
+                    id: id, projectID: project.id, name: "chat bot", userID: index % 2 == 0 ? "even" : "odd", sessionID: "s",
+                    tags: ["a", "b"], metadata: ["task": "faq"], input: "question \(index)", output: "answer", startTime: start,
+                    endTime: start.addingTimeInterval(0.25))
+                let generation = Self.observation(
+                    id, project: project.id, model: index == 3 ? "special" : "gpt-4o-mini", input: 10, output: 5,
+                    cost: 0.01, level: index == 6 ? .error : .default, start: start)
                 batch.append(TraceBatchItem(trace: trace, observations: [generation]))
             }
             batch.append(TraceBatchItem(trace: Trace(id: "t0", projectID: other.id, startTime: base), observations: []))
@@ -74,8 +79,9 @@ struct GatewayStoreContractTests {
             // An observation arrives first, with a bare trace; the trace itself comes later.
             let bare = Trace(id: "t", projectID: project.id, startTime: t0.addingTimeInterval(1), endTime: t0.addingTimeInterval(2))
             try await test.store.traces.insert([TraceBatchItem(trace: bare, observations: [])])
-            let full = Trace(id: "t", projectID: project.id, name: "checkout", userID: "u", tags: ["web"], metadata: ["plan": "pro"],
-                             input: "question", startTime: t0, endTime: t0.addingTimeInterval(1.5))
+            let full = Trace(
+                id: "t", projectID: project.id, name: "checkout", userID: "u", tags: ["web"], metadata: ["plan": "pro"],
+                input: "question", startTime: t0, endTime: t0.addingTimeInterval(1.5))
             try await test.store.traces.insert([TraceBatchItem(trace: full, observations: [])])
             let later = Trace(id: "t", projectID: project.id, output: "answer", startTime: t0.addingTimeInterval(3), endTime: t0.addingTimeInterval(5))
             try await test.store.traces.insert([TraceBatchItem(trace: later, observations: [])])
@@ -96,8 +102,9 @@ struct GatewayStoreContractTests {
     func modelVersions(kind: StoreKind) async throws {
         try await withTestStore(kind) { test in
             let versions = test.store.modelVersions
-            let one = ModelConfig(name: "bot", deployments: [DeploymentConfig(name: "a", provider: "openai", model: "m1")],
-                                  routing: RoutingConfig(split: ["a": 1], sticky: .user, rules: [RoutingRule(when: ["task": "x"], use: "a")]))
+            let one = ModelConfig(
+                name: "bot", deployments: [DeploymentConfig(name: "a", provider: "openai", model: "m1")],
+                routing: RoutingConfig(split: ["a": 1], sticky: .user, rules: [RoutingRule(when: ["task": "x"], use: "a")]))
             var two = one
             two.deployments[0].model = "m2"
             #expect(try await versions.changeCount() == 0)
@@ -140,8 +147,9 @@ struct GatewayStoreContractTests {
         try await withTestStore(kind) { test in
             let project = try await test.store.projects.create(slug: "p", name: "P")
             let limits = KeyLimits(requestsPerMinute: 60, tokensPerMinute: 10_000, budgetUSD: 12.5, budgetPeriod: .day)
-            let key = try await test.store.apiKeys.create(projectID: project.id, name: "k", role: .member, keyHash: "h", prefix: "tern_x",
-                                                          createdBy: nil, limits: limits)
+            let key = try await test.store.apiKeys.create(
+                projectID: project.id, name: "k", role: .member, keyHash: "h", prefix: "tern_x",
+                createdBy: nil, limits: limits)
             #expect(try await test.store.apiKeys.find(hash: "h")?.limits == limits)
             let changed = try await test.store.apiKeys.setLimits(projectID: project.id, id: key.id, limits: KeyLimits(budgetUSD: 1))
             #expect(changed?.limits == KeyLimits(budgetUSD: 1))

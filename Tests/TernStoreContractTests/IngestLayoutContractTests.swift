@@ -12,16 +12,22 @@ struct IngestLayoutContractTests {
     /// A trace event and one event per observation, each naming the trace, as ingest sends them.
     static func events(trace: String, project: String, observations: [String], offset: Double = 0) -> [TraceBatchItem] {
         let start = base.addingTimeInterval(offset)
-        var items = [TraceBatchItem(trace: Trace(id: trace, projectID: project, name: "turn", userID: "u1", tags: ["web"],
-                                                 metadata: ["task": "chat"], input: "hi", startTime: start.addingTimeInterval(1)),
-                                    observations: [])]
+        var items = [
+            TraceBatchItem(
+                trace: Trace(
+                    id: trace, projectID: project, name: "turn", userID: "u1", tags: ["web"],
+                    metadata: ["task": "chat"], input: "hi", startTime: start.addingTimeInterval(1)),
+                observations: [])
+        ]
         for (index, id) in observations.enumerated() {
             let at = start.addingTimeInterval(Double(index))
             let observation = Observation(
                 id: id, traceID: trace, projectID: project, type: .generation, name: "llm", startTime: at, endTime: at.addingTimeInterval(0.5),
                 model: index == 0 ? "gpt-4o" : "gpt-4o-mini", usage: TokenUsage(inputTokens: 10, outputTokens: 2), cost: 0.01)
-            items.append(TraceBatchItem(trace: Trace(id: trace, projectID: project, startTime: at, endTime: at.addingTimeInterval(0.5)),
-                                        observations: [observation]))
+            items.append(
+                TraceBatchItem(
+                    trace: Trace(id: trace, projectID: project, startTime: at, endTime: at.addingTimeInterval(0.5)),
+                    observations: [observation]))
         }
         return items
     }
@@ -33,17 +39,19 @@ struct IngestLayoutContractTests {
             let project = try await test.store.projects.create(slug: "p", name: "P")
             // Rows as version 0007 wrote them (observations keyed by project and id).
             let start = Timestamp.micros(Self.base)
-            try await test.execute(sql: """
-                INSERT INTO traces (id, project_id, name, start_time, end_time, observation_count, input_tokens, output_tokens, total_cost, model)
-                VALUES ('t1', '\(project.id)', 'turn', \(start), \(start + 2_000_000), 2, 20, 4, 0.02, 'gpt-4o'),
-                       ('t2', '\(project.id)', 'turn', \(start + 10_000_000), \(start + 11_000_000), 1, 10, 2, 0.01, 'gpt-4o-mini')
-                """)
-            try await test.execute(sql: """
-                INSERT INTO observations (id, trace_id, project_id, type, name, start_time, end_time, model, usage_input, usage_output, cost)
-                VALUES ('o1', 't1', '\(project.id)', 'generation', 'llm', \(start), \(start + 1_000_000), 'gpt-4o', 10, 2, 0.01),
-                       ('o2', 't1', '\(project.id)', 'generation', 'llm', \(start + 1_000_000), \(start + 2_000_000), 'gpt-4o-mini', 10, 2, 0.01),
-                       ('o3', 't2', '\(project.id)', 'generation', 'llm', \(start + 10_000_000), \(start + 11_000_000), 'gpt-4o-mini', 10, 2, 0.01)
-                """)
+            try await test.execute(
+                sql: """
+                    INSERT INTO traces (id, project_id, name, start_time, end_time, observation_count, input_tokens, output_tokens, total_cost, model)
+                    VALUES ('t1', '\(project.id)', 'turn', \(start), \(start + 2_000_000), 2, 20, 4, 0.02, 'gpt-4o'),
+                           ('t2', '\(project.id)', 'turn', \(start + 10_000_000), \(start + 11_000_000), 1, 10, 2, 0.01, 'gpt-4o-mini')
+                    """)
+            try await test.execute(
+                sql: """
+                    INSERT INTO observations (id, trace_id, project_id, type, name, start_time, end_time, model, usage_input, usage_output, cost)
+                    VALUES ('o1', 't1', '\(project.id)', 'generation', 'llm', \(start), \(start + 1_000_000), 'gpt-4o', 10, 2, 0.01),
+                           ('o2', 't1', '\(project.id)', 'generation', 'llm', \(start + 1_000_000), \(start + 2_000_000), 'gpt-4o-mini', 10, 2, 0.01),
+                           ('o3', 't2', '\(project.id)', 'generation', 'llm', \(start + 10_000_000), \(start + 11_000_000), 'gpt-4o-mini', 10, 2, 0.01)
+                    """)
             let applied = try await test.store.migrate()
             #expect(applied == ["0008_ingest_layout", "0009_experiments", "0010_append_layout", "0011_trace_keys", "0012_scopes_and_bounds"])
             #expect(try await test.store.traces.get(projectID: project.id, id: "t1")?.observations.map(\.id) == ["o1", "o2"])
@@ -54,9 +62,12 @@ struct IngestLayoutContractTests {
             // Writes after the migration: a repeated observation adds nothing, a later one adds to the totals
             // and an earlier generation becomes the trace's first.
             let repeated = Observation(id: "o1", traceID: "t1", projectID: project.id, type: .generation, startTime: Self.base, model: "gpt-4o")
-            let earlier = Observation(id: "o0", traceID: "t1", projectID: project.id, type: .generation, startTime: Self.base.addingTimeInterval(-1),
-                                      endTime: Self.base, model: "claude", usage: TokenUsage(inputTokens: 5, outputTokens: 1), cost: 0.5)
-            try await test.store.traces.insert([TraceBatchItem(trace: Trace(id: "t1", projectID: project.id, startTime: Self.base), observations: [repeated, earlier])])
+            let earlier = Observation(
+                id: "o0", traceID: "t1", projectID: project.id, type: .generation, startTime: Self.base.addingTimeInterval(-1),
+                endTime: Self.base, model: "claude", usage: TokenUsage(inputTokens: 5, outputTokens: 1), cost: 0.5)
+            try await test.store.traces.insert([
+                TraceBatchItem(trace: Trace(id: "t1", projectID: project.id, startTime: Self.base), observations: [repeated, earlier])
+            ])
             let t1 = try #require(try await test.store.traces.list(projectID: project.id, query: TraceQuery(limit: 10)).traces.last)
             #expect(t1.trace.id == "t1")
             #expect(t1.observationCount == 3)
@@ -71,22 +82,25 @@ struct IngestLayoutContractTests {
         try await withTestStore(kind, migrate: false) { test in
             try await test.migrate(upTo: "0009_experiments")
             let project = try await test.store.projects.create(slug: "p", name: "P")
-            let batch = Self.events(trace: "t1", project: project.id, observations: ["o1", "o2"])
+            let batch =
+                Self.events(trace: "t1", project: project.id, observations: ["o1", "o2"])
                 + Self.events(trace: "t2", project: project.id, observations: ["o3"], offset: 10)
             // The same rows as `batch` makes, written as version 0009 stored them (today's insert needs 0011).
             let start = Timestamp.micros(Self.base)
-            try await test.execute(sql: """
-                INSERT INTO traces (id, project_id, name, user_id, tags, input, task, start_time, end_time, observation_count, input_tokens,
-                                    output_tokens, total_cost, model)
-                VALUES ('t1', '\(project.id)', 'turn', 'u1', '["web"]', 'hi', 'chat', \(start), \(start + 1_500_000), 2, 20, 4, 0.02, 'gpt-4o'),
-                       ('t2', '\(project.id)', 'turn', 'u1', '["web"]', 'hi', 'chat', \(start + 10_000_000), \(start + 10_500_000), 1, 10, 2, 0.01, 'gpt-4o')
-                """)
-            try await test.execute(sql: """
-                INSERT INTO observations (id, trace_id, project_id, type, name, start_time, end_time, model, usage_input, usage_output, cost)
-                VALUES ('o1', 't1', '\(project.id)', 'generation', 'llm', \(start), \(start + 500_000), 'gpt-4o', 10, 2, 0.01),
-                       ('o2', 't1', '\(project.id)', 'generation', 'llm', \(start + 1_000_000), \(start + 1_500_000), 'gpt-4o-mini', 10, 2, 0.01),
-                       ('o3', 't2', '\(project.id)', 'generation', 'llm', \(start + 10_000_000), \(start + 10_500_000), 'gpt-4o', 10, 2, 0.01)
-                """)
+            try await test.execute(
+                sql: """
+                    INSERT INTO traces (id, project_id, name, user_id, tags, input, task, start_time, end_time, observation_count, input_tokens,
+                                        output_tokens, total_cost, model)
+                    VALUES ('t1', '\(project.id)', 'turn', 'u1', '["web"]', 'hi', 'chat', \(start), \(start + 1_500_000), 2, 20, 4, 0.02, 'gpt-4o'),
+                           ('t2', '\(project.id)', 'turn', 'u1', '["web"]', 'hi', 'chat', \(start + 10_000_000), \(start + 10_500_000), 1, 10, 2, 0.01, 'gpt-4o')
+                    """)
+            try await test.execute(
+                sql: """
+                    INSERT INTO observations (id, trace_id, project_id, type, name, start_time, end_time, model, usage_input, usage_output, cost)
+                    VALUES ('o1', 't1', '\(project.id)', 'generation', 'llm', \(start), \(start + 500_000), 'gpt-4o', 10, 2, 0.01),
+                           ('o2', 't1', '\(project.id)', 'generation', 'llm', \(start + 1_000_000), \(start + 1_500_000), 'gpt-4o-mini', 10, 2, 0.01),
+                           ('o3', 't2', '\(project.id)', 'generation', 'llm', \(start + 10_000_000), \(start + 10_500_000), 'gpt-4o', 10, 2, 0.01)
+                    """)
             #expect(try await test.store.migrate() == ["0010_append_layout", "0011_trace_keys", "0012_scopes_and_bounds"])
             let schema = try await test.dumpSchema()
             if kind == .sqlite {
@@ -129,20 +143,23 @@ struct IngestLayoutContractTests {
             // and an observation whose trace row is missing (written by hand: the write path never does).
             let start = Timestamp.micros(Self.base)
             for (p, cost) in [(project.id, 0.01), (other.id, 0.5)] {
-                try await test.execute(sql: """
-                    INSERT INTO traces (id, project_id, name, start_time, end_time, observation_count, input_tokens, output_tokens, total_cost, model)
-                    VALUES ('t1', '\(p)', 'turn', \(start), \(start + 2_000_000), 2, 20, 4, \(2 * cost), 'gpt-4o')
-                    """)
-                try await test.execute(sql: """
-                    INSERT INTO observations (id, trace_id, project_id, type, name, start_time, end_time, model, usage_input, usage_output, cost)
-                    VALUES ('o1', 't1', '\(p)', 'generation', 'llm', \(start), \(start + 1_000_000), 'gpt-4o', 10, 2, \(cost)),
-                           ('o2', 't1', '\(p)', 'generation', 'llm', \(start + 1_000_000), \(start + 2_000_000), 'gpt-4o-mini', 10, 2, \(cost))
-                    """)
+                try await test.execute(
+                    sql: """
+                        INSERT INTO traces (id, project_id, name, start_time, end_time, observation_count, input_tokens, output_tokens, total_cost, model)
+                        VALUES ('t1', '\(p)', 'turn', \(start), \(start + 2_000_000), 2, 20, 4, \(2 * cost), 'gpt-4o')
+                        """)
+                try await test.execute(
+                    sql: """
+                        INSERT INTO observations (id, trace_id, project_id, type, name, start_time, end_time, model, usage_input, usage_output, cost)
+                        VALUES ('o1', 't1', '\(p)', 'generation', 'llm', \(start), \(start + 1_000_000), 'gpt-4o', 10, 2, \(cost)),
+                               ('o2', 't1', '\(p)', 'generation', 'llm', \(start + 1_000_000), \(start + 2_000_000), 'gpt-4o-mini', 10, 2, \(cost))
+                        """)
             }
-            try await test.execute(sql: """
-                INSERT INTO observations (id, trace_id, project_id, type, name, start_time, model, usage_input, usage_output)
-                VALUES ('o9', 'lost', '\(project.id)', 'generation', 'llm', \(start + 5_000_000), 'gpt-4o', 1, 1)
-                """)
+            try await test.execute(
+                sql: """
+                    INSERT INTO observations (id, trace_id, project_id, type, name, start_time, model, usage_input, usage_output)
+                    VALUES ('o9', 'lost', '\(project.id)', 'generation', 'llm', \(start + 5_000_000), 'gpt-4o', 1, 1)
+                    """)
             #expect(try await test.store.migrate() == ["0011_trace_keys", "0012_scopes_and_bounds"])
             #expect(try await test.store.traces.get(projectID: project.id, id: "t1")?.observations.map(\.id) == ["o1", "o2"])
             #expect(try await test.store.traces.get(projectID: other.id, id: "t1")?.observations.map(\.cost) == [0.5, 0.5])
@@ -155,9 +172,12 @@ struct IngestLayoutContractTests {
             // After it: a retried observation adds nothing (per project), a new one adds to its own trace only,
             // and new traces' observations are theirs.
             let repeated = Observation(id: "o1", traceID: "t1", projectID: project.id, type: .generation, startTime: Self.base, model: "gpt-4o")
-            let added = Observation(id: "o3", traceID: "t1", projectID: project.id, type: .generation, startTime: Self.base.addingTimeInterval(3),
-                                    model: "gpt-4o", usage: TokenUsage(inputTokens: 5, outputTokens: 1), cost: 0.1)
-            try await test.store.traces.insert([TraceBatchItem(trace: Trace(id: "t1", projectID: project.id, startTime: Self.base), observations: [repeated, added])])
+            let added = Observation(
+                id: "o3", traceID: "t1", projectID: project.id, type: .generation, startTime: Self.base.addingTimeInterval(3),
+                model: "gpt-4o", usage: TokenUsage(inputTokens: 5, outputTokens: 1), cost: 0.1)
+            try await test.store.traces.insert([
+                TraceBatchItem(trace: Trace(id: "t1", projectID: project.id, startTime: Self.base), observations: [repeated, added])
+            ])
             try await test.store.traces.insert(Self.events(trace: "t2", project: project.id, observations: ["o1", "o2"], offset: 10))
             let page = try await test.store.traces.list(projectID: project.id, query: TraceQuery(limit: 10))
             let t1 = try #require(page.traces.first { $0.trace.id == "t1" })
@@ -182,8 +202,11 @@ struct IngestLayoutContractTests {
             try await test.store.traces.insert(Self.events(trace: "t2", project: project.id, observations: ["o2"], offset: 3600))
             #expect(try await test.store.traces.deleteOlderThan(projectID: project.id, cutoff: Self.base.addingTimeInterval(60)) == 2)
             #expect(try await test.store.traces.get(projectID: project.id, id: "t2")?.observations.map(\.id) == ["o2"])
-            try await test.store.traces.insert([TraceBatchItem(trace: Trace(id: "t9", projectID: project.id, startTime: Self.base.addingTimeInterval(7200)),
-                                                               observations: [])])
+            try await test.store.traces.insert([
+                TraceBatchItem(
+                    trace: Trace(id: "t9", projectID: project.id, startTime: Self.base.addingTimeInterval(7200)),
+                    observations: [])
+            ])
             #expect(try await test.store.traces.get(projectID: project.id, id: "t9")?.observations.isEmpty == true)
         }
     }

@@ -25,8 +25,9 @@ struct MonitoringContractTests {
     static func item(_ spec: Spec, project: String) -> TraceBatchItem {
         let start = base.addingTimeInterval(spec.offset)
         let end = start.addingTimeInterval(spec.latency)
-        let trace = Trace(id: spec.id, projectID: project, name: spec.name, userID: "u-\(spec.id)", tags: spec.tags, metadata: spec.metadata,
-                          input: spec.input, output: "out \(spec.id)", startTime: start, endTime: end, language: spec.language)
+        let trace = Trace(
+            id: spec.id, projectID: project, name: spec.name, userID: "u-\(spec.id)", tags: spec.tags, metadata: spec.metadata,
+            input: spec.input, output: "out \(spec.id)", startTime: start, endTime: end, language: spec.language)
         let generation = Observation(
             id: "\(spec.id)-g", traceID: spec.id, projectID: project, parentID: "\(spec.id)-root", type: .generation, name: "llm",
             startTime: start.addingTimeInterval(0.001), endTime: end, model: spec.model,
@@ -49,12 +50,16 @@ struct MonitoringContractTests {
         try await store.traces.insert(specs.map { item($0, project: project.id) })
         try await store.traces.insert([item(Spec(id: "z", offset: 1, latency: 9, model: "gpt-4o", cost: 9), project: other.id)])
         let score = { (trace: String, name: String, value: Double) in
-            Score(id: TernID.make(), projectID: project.id, traceID: trace, name: name, dataType: .numeric, numericValue: value, source: .api,
-                  createdAt: base)
+            Score(
+                id: TernID.make(), projectID: project.id, traceID: trace, name: name, dataType: .numeric, numericValue: value, source: .api,
+                createdAt: base)
         }
         try await store.scores.insert([score("a", "quality", 0.9), score("b", "quality", 0.2), score("c", "quality", 0.5)])
-        try await store.scores.insert([Score(id: TernID.make(), projectID: project.id, traceID: "d", name: "verdict", dataType: .categorical,
-                                             stringValue: "good", source: .human, createdAt: base)])
+        try await store.scores.insert([
+            Score(
+                id: TernID.make(), projectID: project.id, traceID: "d", name: "verdict", dataType: .categorical,
+                stringValue: "good", source: .human, createdAt: base)
+        ])
         return (project, other)
     }
 
@@ -67,13 +72,20 @@ struct MonitoringContractTests {
         try await withTestStore(kind) { test in
             let (project, _) = try await Self.seed(test.store)
             // A later observation adds to its trace's totals; a repeated one adds nothing.
-            let extra = Observation(id: "a-g2", traceID: "a", projectID: project.id, parentID: "a-root", type: .generation, name: "llm 2",
-                                    startTime: Self.base.addingTimeInterval(1.2), model: "other", usage: TokenUsage(inputTokens: 5, outputTokens: 7),
-                                    cost: 0.5, level: .warning)
-            try await test.store.traces.insert([TraceBatchItem(trace: Trace(id: "a", projectID: project.id, startTime: Self.base.addingTimeInterval(1)),
-                                                               observations: [extra])])
-            try await test.store.traces.insert([TraceBatchItem(trace: Trace(id: "a", projectID: project.id, startTime: Self.base.addingTimeInterval(1)),
-                                                               observations: [extra])])
+            let extra = Observation(
+                id: "a-g2", traceID: "a", projectID: project.id, parentID: "a-root", type: .generation, name: "llm 2",
+                startTime: Self.base.addingTimeInterval(1.2), model: "other", usage: TokenUsage(inputTokens: 5, outputTokens: 7),
+                cost: 0.5, level: .warning)
+            try await test.store.traces.insert([
+                TraceBatchItem(
+                    trace: Trace(id: "a", projectID: project.id, startTime: Self.base.addingTimeInterval(1)),
+                    observations: [extra])
+            ])
+            try await test.store.traces.insert([
+                TraceBatchItem(
+                    trace: Trace(id: "a", projectID: project.id, startTime: Self.base.addingTimeInterval(1)),
+                    observations: [extra])
+            ])
             let page = try await test.store.traces.list(projectID: project.id, query: TraceQuery())
             let a = try #require(page.traces.first { $0.trace.id == "a" })
             #expect(a.inputTokens == 105 && a.outputTokens == 17)
@@ -184,8 +196,10 @@ struct MonitoringContractTests {
                 deployment: "dep-\(index % 3)", variant: index % 2 == 0 ? "a" : "b", promptName: "support", promptVersion: 1 + index % 2)
             items.append(TraceBatchItem(trace: trace, observations: [generation]))
             if index % 4 == 0 {
-                scores.append(Score(id: "s\(index)", projectID: project, traceID: trace.id, name: "quality", dataType: .numeric,
-                                    numericValue: Double(index % 10) / 10, source: .model, createdAt: start))
+                scores.append(
+                    Score(
+                        id: "s\(index)", projectID: project, traceID: trace.id, name: "quality", dataType: .numeric,
+                        numericValue: Double(index % 10) / 10, source: .model, createdAt: start))
             }
         }
         try await store.traces.insert(items)
@@ -294,8 +308,11 @@ struct MonitoringContractTests {
             try await MetricsEngine.refresh(metrics)
             #expect(try await run().totals.traces == 6)
 
-            try await test.store.scores.insert([Score(id: "late", projectID: project.id, traceID: "f", name: "quality", dataType: .numeric,
-                                                      numericValue: 1, source: .human, createdAt: Self.base)])
+            try await test.store.scores.insert([
+                Score(
+                    id: "late", projectID: project.id, traceID: "f", name: "quality", dataType: .numeric,
+                    numericValue: 1, source: .human, createdAt: Self.base)
+            ])
             try await MetricsEngine.refresh(metrics)
             #expect(try await run().totals.scores["quality"]?.count == 4)
 
@@ -347,8 +364,10 @@ struct ConcurrentRollupTests {
                 }
             }
             let result = try await MetricsEngine.run(
-                MetricsQuery(filter: TraceFilter(from: MonitoringContractTests.base.addingTimeInterval(-86_400),
-                                                 to: MonitoringContractTests.base.addingTimeInterval(5 * 86_400)), bucket: .day),
+                MetricsQuery(
+                    filter: TraceFilter(
+                        from: MonitoringContractTests.base.addingTimeInterval(-86_400),
+                        to: MonitoringContractTests.base.addingTimeInterval(5 * 86_400)), bucket: .day),
                 projectID: project.id, repository: test.store.metrics)
             #expect(result.totals.traces == 400, "the same 400 trace ids each round")
         }

@@ -6,10 +6,11 @@ import Testing
 @Suite("Storage contract: prompts")
 struct PromptContractTests {
     static func chat(_ project: String, _ system: String, variables: [String] = ["question"], author: String = "ada") -> PromptVersion {
-        PromptVersion(projectID: project, name: "support-bot", kind: .chat,
-                      messages: [PromptMessage(role: "system", content: system), PromptMessage(role: "user", content: "{{ question }}")],
-                      variables: variables, config: PromptModelConfig(model: "bot", temperature: 0.2, maxTokens: 200),
-                      commitMessage: "tone", author: author, createdAt: Timestamp.now())
+        PromptVersion(
+            projectID: project, name: "support-bot", kind: .chat,
+            messages: [PromptMessage(role: "system", content: system), PromptMessage(role: "user", content: "{{ question }}")],
+            variables: variables, config: PromptModelConfig(model: "bot", temperature: 0.2, maxTokens: 200),
+            commitMessage: "tone", author: author, createdAt: Timestamp.now())
     }
 
     @Test("versions are immutable and numbered; an unchanged push makes none; labels move with a history", arguments: StoreKind.available)
@@ -34,9 +35,10 @@ struct PromptContractTests {
             let rollback = try await prompts.setLabel(projectID: project.id, name: "support-bot", label: "production", version: 1, author: "bob")
             #expect(rollback.fromVersion == 2)
             let moves = try await prompts.labelMoves(projectID: project.id, name: "support-bot")
-            #expect(moves.map { "\($0.label):\($0.fromVersion.map(String.init) ?? "-")>\($0.toVersion)" } == [
-                "production:2>1", "production:1>2", "staging:->2", "production:->1",
-            ])
+            #expect(
+                moves.map { "\($0.label):\($0.fromVersion.map(String.init) ?? "-")>\($0.toVersion)" } == [
+                    "production:2>1", "production:1>2", "staging:->2", "production:->1",
+                ])
             let history = try await prompts.history(projectID: project.id, name: "support-bot")
             #expect(history.map(\.version) == [2, 1])
             #expect(history.first { $0.version == 1 }?.labels == ["production"])

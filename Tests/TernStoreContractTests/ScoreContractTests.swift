@@ -12,12 +12,15 @@ struct ScoreContractTests {
             let b = try await test.store.projects.create(slug: "b", name: "B")
             let start = Timestamp.date(Timestamp.micros(Date(timeIntervalSince1970: 1_800_000_000)))
             let scores = [
-                Score(id: "s1", projectID: a.id, traceID: "t1", name: "helpfulness", dataType: .numeric, numericValue: 0.8, source: .model,
-                      comment: "clear answer", author: "judge:gpt-4o", createdAt: start),
-                Score(id: "s2", projectID: a.id, traceID: "t1", observationID: "o1", name: "tone", dataType: .categorical, stringValue: "polite",
-                      source: .human, author: "user:u1", createdAt: start.addingTimeInterval(1)),
-                Score(id: "s3", projectID: a.id, traceID: "t2", name: "correct", dataType: .boolean, numericValue: 1, stringValue: "true",
-                      source: .rule, createdAt: start.addingTimeInterval(2)),
+                Score(
+                    id: "s1", projectID: a.id, traceID: "t1", name: "helpfulness", dataType: .numeric, numericValue: 0.8, source: .model,
+                    comment: "clear answer", author: "judge:gpt-4o", createdAt: start),
+                Score(
+                    id: "s2", projectID: a.id, traceID: "t1", observationID: "o1", name: "tone", dataType: .categorical, stringValue: "polite",
+                    source: .human, author: "user:u1", createdAt: start.addingTimeInterval(1)),
+                Score(
+                    id: "s3", projectID: a.id, traceID: "t2", name: "correct", dataType: .boolean, numericValue: 1, stringValue: "true",
+                    source: .rule, createdAt: start.addingTimeInterval(2)),
                 Score(id: "s1", projectID: b.id, traceID: "t1", name: "other", dataType: .numeric, numericValue: 3, source: .api, createdAt: start),
             ]
             try await test.store.scores.insert(scores)
@@ -34,10 +37,12 @@ struct ScoreContractTests {
         try await withTestStore(kind) { test in
             let a = try await test.store.projects.create(slug: "a", name: "A")
             let b = try await test.store.projects.create(slug: "b", name: "B")
-            let tone = ScoreConfig(id: TernID.make(), projectID: a.id, name: "tone", dataType: .categorical,
-                                   categories: ["polite", "rude"], description: "How it sounds", createdAt: Timestamp.now())
-            let range = ScoreConfig(id: TernID.make(), projectID: a.id, name: "quality", dataType: .numeric, minValue: 0, maxValue: 5,
-                                    createdAt: Timestamp.now())
+            let tone = ScoreConfig(
+                id: TernID.make(), projectID: a.id, name: "tone", dataType: .categorical,
+                categories: ["polite", "rude"], description: "How it sounds", createdAt: Timestamp.now())
+            let range = ScoreConfig(
+                id: TernID.make(), projectID: a.id, name: "quality", dataType: .numeric, minValue: 0, maxValue: 5,
+                createdAt: Timestamp.now())
             _ = try await test.store.scoreConfigs.create(tone)
             _ = try await test.store.scoreConfigs.create(range)
             #expect(try await test.store.scoreConfigs.get(projectID: a.id, name: "tone") == tone)
@@ -64,12 +69,16 @@ struct RetentionContractTests {
             let now = Timestamp.now()
             func item(_ id: String, _ project: Project, daysAgo: Double) -> TraceBatchItem {
                 let start = now.addingTimeInterval(-daysAgo * 86_400)
-                return TraceBatchItem(trace: Trace(id: id, projectID: project.id, startTime: start),
-                                      observations: [Observation(id: "o-\(id)", traceID: id, projectID: project.id, type: .span, startTime: start)])
+                return TraceBatchItem(
+                    trace: Trace(id: id, projectID: project.id, startTime: start),
+                    observations: [Observation(id: "o-\(id)", traceID: id, projectID: project.id, type: .span, startTime: start)])
             }
             try await test.store.traces.insert([item("old", a, daysAgo: 40), item("new", a, daysAgo: 1), item("old", b, daysAgo: 40)])
-            try await test.store.scores.insert([Score(id: "s", projectID: a.id, traceID: "old", name: "x", dataType: .numeric, numericValue: 1,
-                                                      source: .api, createdAt: now)])
+            try await test.store.scores.insert([
+                Score(
+                    id: "s", projectID: a.id, traceID: "old", name: "x", dataType: .numeric, numericValue: 1,
+                    source: .api, createdAt: now)
+            ])
             let deleted = try await test.store.traces.deleteOlderThan(projectID: a.id, cutoff: now.addingTimeInterval(-30 * 86_400))
             #expect(deleted == 1)
             #expect(try await test.store.traces.get(projectID: a.id, id: "old") == nil)

@@ -19,7 +19,11 @@ struct StoreContractTests {
         try await withTestStore(kind, migrate: false) { test in
             #expect(try await test.store.appliedMigrations() == [])
             let first = try await test.store.migrate()
-            #expect(first == ["0001_foundation", "0002_gateway", "0003_scores", "0004_monitoring", "0005_prompts", "0006_datasets", "0007_daily_rollups", "0008_ingest_layout", "0009_experiments", "0010_append_layout", "0011_trace_keys", "0012_scopes_and_bounds"])
+            #expect(
+                first == [
+                    "0001_foundation", "0002_gateway", "0003_scores", "0004_monitoring", "0005_prompts", "0006_datasets", "0007_daily_rollups",
+                    "0008_ingest_layout", "0009_experiments", "0010_append_layout", "0011_trace_keys", "0012_scopes_and_bounds",
+                ])
             let schemaAfterFirst = try await test.dumpSchema()
             let second = try await test.store.migrate()
             #expect(second == [])
@@ -176,8 +180,9 @@ struct StoreContractTests {
         }
     }
 
-    @Test("the same scenario gives the same results on SQLite and PostgreSQL",
-          .enabled(if: StoreKind.available.contains(.postgres), "needs the PostgreSQL test server (scripts/test)"))
+    @Test(
+        "the same scenario gives the same results on SQLite and PostgreSQL",
+        .enabled(if: StoreKind.available.contains(.postgres), "needs the PostgreSQL test server (scripts/test)"))
     func sameResultsOnBothBackends() async throws {
         let sqlite = try await withTestStore(.sqlite) { try await Scenario.transcript($0.store) }
         let postgres = try await withTestStore(.postgres) { try await Scenario.transcript($0.store) }
@@ -199,7 +204,8 @@ enum Scenario {
         }
         func describe(_ key: APIKey?) -> String {
             guard let key else { return "nil" }
-            return "key \(name(key.id)) project=\(name(key.projectID)) name=\(key.name) role=\(key.role) used=\(key.lastUsedAt != nil) revoked=\(key.revokedAt != nil)"
+            return
+                "key \(name(key.id)) project=\(name(key.projectID)) name=\(key.name) role=\(key.role) used=\(key.lastUsedAt != nil) revoked=\(key.revokedAt != nil)"
         }
         func attempt(_ label: String, _ work: () async throws -> String) async {
             do { lines.append("\(label): \(try await work())") } catch let error as TernError {
@@ -210,12 +216,15 @@ enum Scenario {
         }
         let a = try await store.projects.create(slug: "a", name: "A")
         let b = try await store.projects.create(slug: "b", name: "B")
-        await attempt("duplicate slug") { _ = try await store.projects.create(slug: "a", name: "A2"); return "created" }
+        await attempt("duplicate slug") {
+            _ = try await store.projects.create(slug: "a", name: "A2"); return "created"
+        }
         lines.append("projects: " + (try await store.projects.list()).map { "\($0.slug)=\(name($0.id))" }.joined(separator: ","))
         var made: [APIKey] = []
         for (index, role) in [Role.admin, .member, .viewer].enumerated() {
-            made.append(try await store.apiKeys.create(
-                projectID: index == 2 ? b.id : a.id, name: "k\(index)", role: role, keyHash: "h\(index)", prefix: "tern_\(index)", createdBy: nil))
+            made.append(
+                try await store.apiKeys.create(
+                    projectID: index == 2 ? b.id : a.id, name: "k\(index)", role: role, keyHash: "h\(index)", prefix: "tern_\(index)", createdBy: nil))
         }
         lines.append("list a: " + (try await store.apiKeys.list(projectID: a.id)).map(describe).joined(separator: " | "))
         lines.append("find h2: " + describe(try await store.apiKeys.find(hash: "h2")))

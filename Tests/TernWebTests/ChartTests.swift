@@ -3,7 +3,7 @@ import Testing
 import TernWeb
 
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 // MARK: - XML helper

@@ -16,8 +16,10 @@ struct LibraryViewTests {
 
     @Test("templates are escaped and their variables marked")
     func highlighted() {
-        #expect(Views.highlighted("Hi {{ name }} <b>&</b> {{ not a var }} {{x}}")
-            == "Hi <mark class=\"var\" title=\"variable name\">{{ name }}</mark> &lt;b&gt;&amp;&lt;/b&gt; {{ not a var }} <mark class=\"var\" title=\"variable x\">{{x}}</mark>")
+        #expect(
+            Views.highlighted("Hi {{ name }} <b>&</b> {{ not a var }} {{x}}")
+                == "Hi <mark class=\"var\" title=\"variable name\">{{ name }}</mark> &lt;b&gt;&amp;&lt;/b&gt; {{ not a var }} <mark class=\"var\" title=\"variable x\">{{x}}</mark>"
+        )
         #expect(Views.highlighted("<script>{{") == "&lt;script&gt;{{")
     }
 

@@ -22,8 +22,9 @@ public enum BuiltInModels {
     /// as `providers(_:)` returns them.
     public static func models(besides configured: [ModelConfig], providers: [String: ProviderConfig]) -> [ModelConfig] {
         guard providers[localProviderName]?.type == .local, !configured.contains(where: { $0.name == localEmbeddingModel }) else { return [] }
-        let deployment = DeploymentConfig(name: localProviderName, provider: localProviderName, model: localEmbeddingModel,
-                                          price: Price(inputPerMTok: 0, outputPerMTok: 0), contextWindow: 256)
+        let deployment = DeploymentConfig(
+            name: localProviderName, provider: localProviderName, model: localEmbeddingModel,
+            price: Price(inputPerMTok: 0, outputPerMTok: 0), contextWindow: 256)
         return [ModelConfig(name: localEmbeddingModel, deployments: [deployment])]
     }
 }

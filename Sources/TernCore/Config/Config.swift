@@ -146,8 +146,10 @@ extension TernConfig {
             case "gateway":
                 try applyGateway(node)
             case "server":
-                for (key, node) in try node.mapping(allowed: ["host", "port", "max_body_bytes", "idle_timeout_seconds", "header_timeout_seconds",
-                                                               "body_timeout_seconds", "max_connections", "public_url"]) {
+                for (key, node) in try node.mapping(allowed: [
+                    "host", "port", "max_body_bytes", "idle_timeout_seconds", "header_timeout_seconds",
+                    "body_timeout_seconds", "max_connections", "public_url",
+                ]) {
                     switch key {
                     case "host": server.host = try Self.host(node.string(), node)
                     case "port": server.port = try node.int(in: 0...65535)
@@ -158,7 +160,8 @@ extension TernConfig {
                     case "public_url":
                         let url = try node.string()
                         guard let parsed = URLComponents(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
-                              parsed.host?.isEmpty == false else {
+                            parsed.host?.isEmpty == false
+                        else {
                             throw node.error("expected an http:// or https:// address, e.g. https://tern.example.com, got \"\(url)\"")
                         }
                         server.publicURL = url
@@ -250,7 +253,9 @@ extension TernConfig {
         }
         if let level = overrides.logLevel {
             guard let parsed = Self.logLevels.first(where: { $0.0 == level.lowercased() })?.1 else {
-                throw ConfigError(source: "--log-level", path: nil, line: nil, message: "expected one of \(Self.logLevels.map(\.0).joined(separator: ", ")), got \"\(level)\"")
+                throw ConfigError(
+                    source: "--log-level", path: nil, line: nil, message: "expected one of \(Self.logLevels.map(\.0).joined(separator: ", ")), got \"\(level)\""
+                )
             }
             log.level = parsed
         }

@@ -23,8 +23,10 @@ public struct ProviderConfig: Sendable, Codable, Equatable {
     /// or `~/.cache/tern/models`.
     public var modelsDirectory: String?
 
-    public init(name: String, type: ProviderType, baseURL: String? = nil, apiKeyEnv: String? = nil,
-                headers: [String: String] = [:], timeoutSeconds: Double = 120, modelsDirectory: String? = nil) {
+    public init(
+        name: String, type: ProviderType, baseURL: String? = nil, apiKeyEnv: String? = nil,
+        headers: [String: String] = [:], timeoutSeconds: Double = 120, modelsDirectory: String? = nil
+    ) {
         self.name = name
         self.type = type
         self.baseURL = baseURL ?? ProviderConfig.defaultBaseURL(type)
@@ -44,7 +46,7 @@ public struct ProviderConfig: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case name, type, baseURL = "base_url", apiKeyEnv = "api_key_env", headers, timeoutSeconds = "timeout_seconds",
-             modelsDirectory = "models_dir"
+            modelsDirectory = "models_dir"
     }
 }
 
@@ -88,8 +90,10 @@ public struct DeploymentConfig: Sendable, Codable, Equatable {
     public var price: Price?
     public var contextWindow: Int?
 
-    public init(name: String, provider: String, model: String, baseURL: String? = nil, apiKeyEnv: String? = nil,
-                timeoutSeconds: Double? = nil, price: Price? = nil, contextWindow: Int? = nil) {
+    public init(
+        name: String, provider: String, model: String, baseURL: String? = nil, apiKeyEnv: String? = nil,
+        timeoutSeconds: Double? = nil, price: Price? = nil, contextWindow: Int? = nil
+    ) {
         self.name = name
         self.provider = provider
         self.model = model
@@ -102,7 +106,7 @@ public struct DeploymentConfig: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case name, provider, model, baseURL = "base_url", apiKeyEnv = "api_key_env", timeoutSeconds = "timeout_seconds",
-             price, contextWindow = "context_window"
+            price, contextWindow = "context_window"
     }
 }
 
@@ -145,8 +149,10 @@ public struct RoutingConfig: Sendable, Codable, Equatable {
     public var allowedFails: Int
     public var cooldownSeconds: Double
 
-    public init(split: [String: Double] = [:], sticky: StickyMode? = nil, rules: [RoutingRule] = [], fallbacks: [String] = [],
-                strategy: RoutingStrategy = .weighted, retries: Int = 1, allowedFails: Int = 3, cooldownSeconds: Double = 30) {
+    public init(
+        split: [String: Double] = [:], sticky: StickyMode? = nil, rules: [RoutingRule] = [], fallbacks: [String] = [],
+        strategy: RoutingStrategy = .weighted, retries: Int = 1, allowedFails: Int = 3, cooldownSeconds: Double = 30
+    ) {
         self.split = split
         self.sticky = sticky
         self.rules = rules
@@ -214,8 +220,10 @@ public struct ModelConfig: Sendable, Codable, Equatable {
                 throw TernError.invalid("\(at).context_window", "expected 1-100000000 tokens")
             }
             if let price = deployment.price {
-                for (name, value) in [("input_per_mtok", price.inputPerMTok), ("output_per_mtok", price.outputPerMTok),
-                                      ("cached_input_per_mtok", price.cachedInputPerMTok ?? 0)] {
+                for (name, value) in [
+                    ("input_per_mtok", price.inputPerMTok), ("output_per_mtok", price.outputPerMTok),
+                    ("cached_input_per_mtok", price.cachedInputPerMTok ?? 0),
+                ] {
                     guard value.isFinite, value >= 0, value <= 1_000_000 else {
                         throw TernError.invalid("\(at).price.\(name)", "expected USD per million tokens from 0 to 1000000")
                     }
@@ -240,8 +248,9 @@ public struct ModelConfig: Sendable, Codable, Equatable {
             try check(rule.use, "\(path).routing.rules[\(index)].use")
             guard !rule.when.isEmpty else { throw TernError.invalid("\(path).routing.rules[\(index)].when", "needs at least one condition") }
             for key in rule.when.keys where !RoutingRule.conditionKeys.contains(key) && !key.hasPrefix("metadata.") {
-                throw TernError.invalid("\(path).routing.rules[\(index)].when.\(key)",
-                                        "unknown condition (use task, tags, model, key, user or metadata.<field>)")
+                throw TernError.invalid(
+                    "\(path).routing.rules[\(index)].when.\(key)",
+                    "unknown condition (use task, tags, model, key, user or metadata.<field>)")
             }
         }
         for (index, name) in routing.fallbacks.enumerated() { try check(name, "\(path).routing.fallbacks[\(index)]") }

@@ -34,8 +34,9 @@ extension TernConfig {
             if type != .local, modelsDirectory != nil {
                 throw entry.error("models_dir applies to providers of type local only")
             }
-            providers[name] = ProviderConfig(name: name, type: type, baseURL: baseURL, apiKeyEnv: keyEnv, headers: headers,
-                                             timeoutSeconds: timeout, modelsDirectory: modelsDirectory)
+            providers[name] = ProviderConfig(
+                name: name, type: type, baseURL: baseURL, apiKeyEnv: keyEnv, headers: headers,
+                timeoutSeconds: timeout, modelsDirectory: modelsDirectory)
             lines["providers.\(name)"] = entry.line
         }
     }
@@ -146,9 +147,11 @@ extension TernConfig {
     }
 
     mutating func applyGateway(_ node: ConfigNode) throws {
-        for (key, value) in try node.mapping(allowed: ["trace_queue_capacity", "trace_body_limit_bytes", "cache", "cache_memory_entries",
-                                                        "upstream_connections_per_host", "cancel_on_disconnect", "allow_api_upstreams",
-                                                        "trace_queue_max_bytes", "trace_journal", "trace_journal_max_bytes", "cache_memory_bytes"]) {
+        for (key, value) in try node.mapping(allowed: [
+            "trace_queue_capacity", "trace_body_limit_bytes", "cache", "cache_memory_entries",
+            "upstream_connections_per_host", "cancel_on_disconnect", "allow_api_upstreams",
+            "trace_queue_max_bytes", "trace_journal", "trace_journal_max_bytes", "cache_memory_bytes",
+        ]) {
             switch key {
             case "trace_queue_max_bytes": gateway.traceQueueMaxBytes = try value.int(in: 1 << 20...(1 << 40))
             case "cache_memory_bytes": gateway.cacheMemoryBytes = try value.int(in: 0...(1 << 40))

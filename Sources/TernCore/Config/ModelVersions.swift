@@ -16,8 +16,10 @@ public struct ModelVersion: Sendable, Codable, Equatable {
     /// True when this version deletes the model.
     public var deleted: Bool
 
-    public init(name: String, version: Int, config: ModelConfig, author: String, message: String?, createdAt: Date,
-                sourceHash: String? = nil, deleted: Bool = false) {
+    public init(
+        name: String, version: Int, config: ModelConfig, author: String, message: String?, createdAt: Date,
+        sourceHash: String? = nil, deleted: Bool = false
+    ) {
         self.name = name
         self.version = version
         self.config = config

@@ -62,8 +62,9 @@ struct DatasetsController {
         if let task = trace.task { metadata["task"] = .string(task) }
         if let language = trace.language { metadata["language"] = .string(language) }
         if let domain = trace.domain { metadata["domain"] = .string(domain) }
-        return DatasetItem(id: "trace-\(trace.id)", input: ["input": .string(trace.input ?? "")], expectedOutput: trace.output, metadata: metadata,
-                           sourceTraceID: trace.id)
+        return DatasetItem(
+            id: "trace-\(trace.id)", input: ["input": .string(trace.input ?? "")], expectedOutput: trace.output, metadata: metadata,
+            sourceTraceID: trace.id)
     }
 
     /// Golden items sent by a person are recorded as validated by them.
@@ -104,7 +105,10 @@ struct DatasetsController {
 
     static func int(_ text: String?, _ name: String, range: ClosedRange<Int>) throws -> Int? {
         guard let text else { return nil }
-        guard let value = Int(text), range.contains(value) else { throw TernError.invalid(name, "expected an integer \(range.lowerBound)-\(range.upperBound == Int.max ? "..." : String(range.upperBound)), got \"\(text)\"") }
+        guard let value = Int(text), range.contains(value) else {
+            throw TernError.invalid(
+                name, "expected an integer \(range.lowerBound)-\(range.upperBound == Int.max ? "..." : String(range.upperBound)), got \"\(text)\"")
+        }
         return value
     }
 }
@@ -124,8 +128,9 @@ extension DatasetsController {
         let project = try await projectID(request, context)
         let body = try JSON.decode(JSONValue.self, from: try await JSON.collect(request, limit: maxBody), allowedKeys: ["name", "description"])
         guard let name = body["name"]?.string else { throw TernError.invalid("name", "required") }
-        return try JSON.response(try await store.datasets.create(projectID: project, name: name, description: body["description"]?.string),
-                                 status: .created)
+        return try JSON.response(
+            try await store.datasets.create(projectID: project, name: name, description: body["description"]?.string),
+            status: .created)
     }
 
     /// `GET /datasets/{dataset}`
@@ -142,8 +147,9 @@ extension DatasetsController {
         let name = try context.parameters.string("dataset")
         let parameters = request.uri.queryParameters
         let limit = try Self.int(parameters.get("limit"), "limit", range: 1...1000) ?? 100
-        let items = try await store.datasets.items(projectID: project, dataset: name, version: try Self.int(parameters.get("version"), "version", range: 0...Int.max),
-                                                   after: parameters.get("cursor"), limit: limit)
+        let items = try await store.datasets.items(
+            projectID: project, dataset: name, version: try Self.int(parameters.get("version"), "version", range: 0...Int.max),
+            after: parameters.get("cursor"), limit: limit)
         return try JSON.response(ItemPage(data: items, nextCursor: items.count == limit ? items.last?.id : nil))
     }
 
@@ -155,14 +161,17 @@ extension DatasetsController {
         let name = try context.parameters.string("dataset")
         let body = try JSON.decode(JSONValue.self, from: try await JSON.collect(request, limit: maxBody), allowedKeys: ["items", "remove", "message"])
         let given = body["items"]?.array ?? []
-        guard given.count <= Self.maxItemsPerChange else { throw TernError(.tooLarge, code: "too_many_items", message: "at most \(Self.maxItemsPerChange) items per change") }
+        guard given.count <= Self.maxItemsPerChange else {
+            throw TernError(.tooLarge, code: "too_many_items", message: "at most \(Self.maxItemsPerChange) items per change")
+        }
         var items = try given.enumerated().map { index, value in
             try DatasetItem.definition(value, path: "items[\(index)]", defaultID: { TernID.makeTimeOrdered() })
         }
         items = items.map { Self.validated($0, by: principal.actor) }
         let removals = try FieldReader(body: body, path: "").strings("remove")
-        let version = try await store.datasets.apply(projectID: project, dataset: name, upserts: items, removals: removals, author: principal.actor,
-                                                     message: body["message"]?.string)
+        let version = try await store.datasets.apply(
+            projectID: project, dataset: name, upserts: items, removals: removals, author: principal.actor,
+            message: body["message"]?.string)
         return try JSON.response(ChangeResult(version: version), status: version == nil ? .ok : .created)
     }
 
@@ -179,16 +188,22 @@ extension DatasetsController {
         switch format {
         case "jsonl": items = try DatasetImport.jsonl(text)
         case "csv":
-            func list(_ key: String) -> [String]? { parameters.get(key).map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } }
-            let mapping = CSVMapping(id: parameters.get("id_column"), expected: parameters.get("expected_column"), metadata: list("metadata_columns") ?? [],
-                                     golden: parameters.get("golden_column"), input: list("input_columns"))
+            func list(_ key: String) -> [String]? {
+                parameters.get(key).map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+            }
+            let mapping = CSVMapping(
+                id: parameters.get("id_column"), expected: parameters.get("expected_column"), metadata: list("metadata_columns") ?? [],
+                golden: parameters.get("golden_column"), input: list("input_columns"))
             items = try DatasetImport.csv(text, mapping: mapping)
         default: throw TernError.invalid("format", "expected jsonl or csv, got \"\(format)\"")
         }
-        guard items.count <= Self.maxItemsPerChange else { throw TernError(.tooLarge, code: "too_many_items", message: "at most \(Self.maxItemsPerChange) items per import") }
+        guard items.count <= Self.maxItemsPerChange else {
+            throw TernError(.tooLarge, code: "too_many_items", message: "at most \(Self.maxItemsPerChange) items per import")
+        }
         items = items.map { Self.validated($0, by: principal.actor) }
-        let version = try await store.datasets.apply(projectID: project, dataset: name, upserts: items, removals: [], author: principal.actor,
-                                                     message: parameters.get("message") ?? "import \(format)")
+        let version = try await store.datasets.apply(
+            projectID: project, dataset: name, upserts: items, removals: [], author: principal.actor,
+            message: parameters.get("message") ?? "import \(format)")
         return try JSON.response(ChangeResult(version: version), status: version == nil ? .ok : .created)
     }
 
@@ -200,9 +215,11 @@ extension DatasetsController {
         let items = try await allItems(project: project, name: name, version: try Self.int(parameters.get("version"), "version", range: 0...Int.max))
         switch parameters.get("format") ?? "jsonl" {
         case "jsonl":
-            return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: .init(byteBuffer: ByteBuffer(string: DatasetExport.jsonl(items))))
+            return Response(
+                status: .ok, headers: [.contentType: "application/x-ndjson"], body: .init(byteBuffer: ByteBuffer(string: DatasetExport.jsonl(items))))
         case "csv":
-            return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: DatasetExport.csv(items))))
+            return Response(
+                status: .ok, headers: [.contentType: "text/csv; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: DatasetExport.csv(items))))
         case let other: throw TernError.invalid("format", "expected jsonl or csv, got \"\(other)\"")
         }
     }
@@ -211,7 +228,8 @@ extension DatasetsController {
     @Sendable func getDatasetStats(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
         let project = try await projectID(request, context)
         let name = try context.parameters.string("dataset")
-        let items = try await allItems(project: project, name: name, version: try Self.int(request.uri.queryParameters.get("version"), "version", range: 0...Int.max))
+        let items = try await allItems(
+            project: project, name: name, version: try Self.int(request.uri.queryParameters.get("version"), "version", range: 0...Int.max))
         let stats = DatasetStats.compute(items)
         guard let threshold = try Self.semanticThreshold(request.uri.queryParameters) else { return try JSON.response(stats) }
         return try JSON.response(try await stats.withSemanticDuplicates(items, embedder: try await embedder(), threshold: threshold))
@@ -223,7 +241,8 @@ extension DatasetsController {
         try principal.require(.member, to: "adding traces to a dataset")
         let project = try await projectID(request, context)
         let name = try context.parameters.string("dataset")
-        let body = try JSON.decode(JSONValue.self, from: try await JSON.collect(request, limit: maxBody), allowedKeys: ["trace_ids", "filter", "limit", "message"])
+        let body = try JSON.decode(
+            JSONValue.self, from: try await JSON.collect(request, limit: maxBody), allowedKeys: ["trace_ids", "filter", "limit", "message"])
         var traces: [Trace] = []
         for id in try FieldReader(body: body, path: "").strings("trace_ids") {
             guard let detail = try await store.traces.get(projectID: project, id: id) else { throw TernError.notFound("trace \(id)", field: "trace_ids") }
@@ -255,8 +274,9 @@ extension DatasetsController {
         }
         guard !traces.isEmpty else { throw TernError.invalid("trace_ids", "give trace_ids or a filter that matches traces") }
         let items = traces.map(Self.item(from:))
-        let version = try await store.datasets.apply(projectID: project, dataset: name, upserts: items, removals: [], author: principal.actor,
-                                                     message: body["message"]?.string ?? "from \(items.count) traces")
+        let version = try await store.datasets.apply(
+            projectID: project, dataset: name, upserts: items, removals: [], author: principal.actor,
+            message: body["message"]?.string ?? "from \(items.count) traces")
         return try JSON.response(ChangeResult(version: version), status: version == nil ? .ok : .created)
     }
 }

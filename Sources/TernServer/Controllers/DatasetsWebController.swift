@@ -116,10 +116,13 @@ struct DatasetsWebController {
     }
 
     /// Applies a change as a new version and goes back to the dataset page, which says what happened.
-    func save(_ chrome: Chrome, _ dataset: Dataset, upserts: [DatasetItem], removals: [String], user: User, message: String,
-              anchor: String? = nil) async throws -> Response {
-        let version = try await store.datasets.apply(projectID: chrome.project.id, dataset: dataset.name, upserts: upserts, removals: removals,
-                                                     author: "user:\(user.id)", message: message)
+    func save(
+        _ chrome: Chrome, _ dataset: Dataset, upserts: [DatasetItem], removals: [String], user: User, message: String,
+        anchor: String? = nil
+    ) async throws -> Response {
+        let version = try await store.datasets.apply(
+            projectID: chrome.project.id, dataset: dataset.name, upserts: upserts, removals: removals,
+            author: "user:\(user.id)", message: message)
         let target = Views.url(base(chrome, dataset.name), [("saved", version.map { String($0.version) } ?? "unchanged")])
         return WebController.redirect(target + (anchor.map { "#item-" + Views.percent($0) } ?? ""))
     }
@@ -167,8 +170,9 @@ struct DatasetsWebController {
             metadata[key] = form.text(key).map(JSONValue.string)
         }
         let golden = form["golden"] == "1"
-        var item = DatasetItem(id: id, input: input, expectedOutput: form["expected"].flatMap { $0.nonBlank == nil ? nil : $0 }, metadata: metadata,
-                               golden: golden, sourceTraceID: existing?.sourceTraceID)
+        var item = DatasetItem(
+            id: id, input: input, expectedOutput: form["expected"].flatMap { $0.nonBlank == nil ? nil : $0 }, metadata: metadata,
+            golden: golden, sourceTraceID: existing?.sourceTraceID)
         // A golden item edited and kept golden is vouched for again by the editor; unchanged, it keeps its validation.
         if golden, let existing, existing.golden, item.sameContent(as: existing) {
             item.validatedBy = existing.validatedBy
@@ -232,9 +236,10 @@ struct DatasetsWebController {
             guard columns.count <= 1 else { throw TernError.invalid("mapping", "only one column can be the \(label) (\(columns.joined(separator: ", ")))") }
             return columns.first
         }
-        let mapping = CSVMapping(id: try single("id", "item id"), expected: try single("expected", "expected output"),
-                                 metadata: roles.filter { $0.1 == "metadata" }.map(\.0), golden: try single("golden", "golden flag"),
-                                 input: roles.filter { $0.1 == "input" }.map(\.0))
+        let mapping = CSVMapping(
+            id: try single("id", "item id"), expected: try single("expected", "expected output"),
+            metadata: roles.filter { $0.1 == "metadata" }.map(\.0), golden: try single("golden", "golden flag"),
+            input: roles.filter { $0.1 == "input" }.map(\.0))
         guard !(mapping.input ?? []).isEmpty else { throw TernError.invalid("mapping", "choose at least one column as an input variable") }
         var items = try DatasetImport.csv(text, mapping: mapping)
         // DatasetImport also finds id, expected, golden and segment columns by name; a column the
@@ -260,7 +265,8 @@ struct DatasetsWebController {
         let parameters = request.uri.queryParameters
         var added: (dataset: String, version: String)?
         if let name = parameters.get("added"), datasets.contains(where: { $0.name == name }), let version = parameters.get("added_version"),
-           Int(version) != nil || version == "unchanged" {
+            Int(version) != nil || version == "unchanged"
+        {
             added = (name, version == "unchanged" ? "already there, unchanged" : version)
         }
         return Views.addToDataset(chrome: chrome, trace: trace, datasets: datasets, added: added)
@@ -296,15 +302,22 @@ extension DatasetsWebController {
             let versions = try await store.datasets.versions(projectID: chrome.project.id, dataset: dataset.name)
             let version = try Self.version(parameters.get("version"), of: dataset)
             let cursor = parameters.get("cursor").flatMap { $0.isEmpty ? nil : $0 }
-            let items = dataset.latestVersion == 0 ? [] : try await store.datasets.items(
-                projectID: chrome.project.id, dataset: dataset.name, version: version, after: cursor, limit: Self.pageSize + 1)
+            let items =
+                dataset.latestVersion == 0
+                ? []
+                : try await store.datasets.items(
+                    projectID: chrome.project.id, dataset: dataset.name, version: version, after: cursor, limit: Self.pageSize + 1)
             let shown = Array(items.prefix(Self.pageSize))
             let next = items.count > Self.pageSize ? shown.last?.id : nil
-            let saved = parameters.get("saved").flatMap { Int($0) }.map { "Saved as version \($0)." }
+            let saved =
+                parameters.get("saved").flatMap { Int($0) }.map { "Saved as version \($0)." }
                 ?? (parameters.get("saved") == "unchanged" ? "Nothing changed, so no new version was made." : nil)
-            return web.html(renderer.render("dataset", Views.dataset(
-                chrome: chrome, dataset: dataset, versions: versions, version: version, items: shown, cursor: cursor, nextCursor: next,
-                names: await web.actorNames(projectID: chrome.project.id), flash: saved)))
+            return web.html(
+                renderer.render(
+                    "dataset",
+                    Views.dataset(
+                        chrome: chrome, dataset: dataset, versions: versions, version: version, items: shown, cursor: cursor, nextCursor: next,
+                        names: await web.actorNames(projectID: chrome.project.id), flash: saved)))
         }
     }
 
@@ -312,8 +325,11 @@ extension DatasetsWebController {
     @Sendable func getDatasetItemsNew(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
         try await web.page(request, context, active: "datasets") { chrome in
             let dataset = try await loadDataset(chrome, context)
-            return web.html(renderer.render("dataset-item", Views.datasetItem(
-                chrome: chrome, dataset: dataset, item: nil, variables: try await variables(chrome, dataset), names: [:], error: nil)))
+            return web.html(
+                renderer.render(
+                    "dataset-item",
+                    Views.datasetItem(
+                        chrome: chrome, dataset: dataset, item: nil, variables: try await variables(chrome, dataset), names: [:], error: nil)))
         }
     }
 
@@ -327,9 +343,12 @@ extension DatasetsWebController {
             do {
                 item = try Self.item(form, existing: nil, id: TernID.makeTimeOrdered(), actor: "user:\(user.id)")
             } catch let error as TernError where error.kind == .invalidInput {
-                return web.html(renderer.render("dataset-item", Views.datasetItem(
-                    chrome: chrome, dataset: dataset, item: nil, variables: try await variables(chrome, dataset), names: [:],
-                    error: Self.describe(error))), status: .badRequest)
+                return web.html(
+                    renderer.render(
+                        "dataset-item",
+                        Views.datasetItem(
+                            chrome: chrome, dataset: dataset, item: nil, variables: try await variables(chrome, dataset), names: [:],
+                            error: Self.describe(error))), status: .badRequest)
             }
             return try await save(chrome, dataset, upserts: [item], removals: [], user: user, message: form.text("message") ?? "add an item")
         }
@@ -340,8 +359,11 @@ extension DatasetsWebController {
         try await web.page(request, context, active: "datasets") { chrome in
             let dataset = try await loadDataset(chrome, context)
             let item = try await findItem(chrome, dataset, try Self.itemID(context))
-            return web.html(renderer.render("dataset-item", Views.datasetItem(
-                chrome: chrome, dataset: dataset, item: item, variables: [], names: await web.actorNames(projectID: chrome.project.id), error: nil)))
+            return web.html(
+                renderer.render(
+                    "dataset-item",
+                    Views.datasetItem(
+                        chrome: chrome, dataset: dataset, item: item, variables: [], names: await web.actorNames(projectID: chrome.project.id), error: nil)))
         }
     }
 
@@ -356,12 +378,16 @@ extension DatasetsWebController {
             do {
                 item = try Self.item(form, existing: existing, id: existing.id, actor: "user:\(user.id)")
             } catch let error as TernError where error.kind == .invalidInput {
-                return web.html(renderer.render("dataset-item", Views.datasetItem(
-                    chrome: chrome, dataset: dataset, item: existing, variables: [], names: await web.actorNames(projectID: chrome.project.id),
-                    error: Self.describe(error))), status: .badRequest)
+                return web.html(
+                    renderer.render(
+                        "dataset-item",
+                        Views.datasetItem(
+                            chrome: chrome, dataset: dataset, item: existing, variables: [], names: await web.actorNames(projectID: chrome.project.id),
+                            error: Self.describe(error))), status: .badRequest)
             }
-            return try await save(chrome, dataset, upserts: [item], removals: [], user: user, message: form.text("message") ?? "edit \(existing.id)",
-                                  anchor: existing.id)
+            return try await save(
+                chrome, dataset, upserts: [item], removals: [], user: user, message: form.text("message") ?? "edit \(existing.id)",
+                anchor: existing.id)
         }
     }
 
@@ -378,8 +404,9 @@ extension DatasetsWebController {
                 item.validatedBy = golden ? "user:\(user.id)" : nil
                 item.validatedAt = golden ? Timestamp.now() : nil
             }
-            return try await save(chrome, dataset, upserts: [item], removals: [], user: user,
-                                  message: "\(golden ? "mark" : "unmark") \(item.id) golden", anchor: item.id)
+            return try await save(
+                chrome, dataset, upserts: [item], removals: [], user: user,
+                message: "\(golden ? "mark" : "unmark") \(item.id) golden", anchor: item.id)
         }
     }
 
@@ -411,8 +438,9 @@ extension DatasetsWebController {
             let file = form.files["file"]
             let text = (file?.text).flatMap { $0.nonBlank == nil ? nil : $0 } ?? form["text"] ?? ""
             func fail(_ message: String) -> Response {
-                web.html(renderer.render("dataset-import", Views.datasetImport(chrome: chrome, dataset: dataset, preview: nil, error: message)),
-                         status: .badRequest)
+                web.html(
+                    renderer.render("dataset-import", Views.datasetImport(chrome: chrome, dataset: dataset, preview: nil, error: message)),
+                    status: .badRequest)
             }
             guard text.nonBlank != nil else { return fail("Choose a file or paste its content.") }
             let format = Self.format(form["format"], filename: file?.filename, text: text)
@@ -450,12 +478,16 @@ extension DatasetsWebController {
                 guard items.count <= DatasetsController.maxItemsPerChange else {
                     throw TernError.invalid("data", "at most \(DatasetsController.maxItemsPerChange) items per import; split the file")
                 }
-                return try await save(chrome, dataset, upserts: items.map { DatasetsController.validated($0, by: "user:\(user.id)") }, removals: [],
-                                      user: user, message: message)
+                return try await save(
+                    chrome, dataset, upserts: items.map { DatasetsController.validated($0, by: "user:\(user.id)") }, removals: [],
+                    user: user, message: message)
             } catch let error as TernError where error.kind == .invalidInput {
                 let preview = try? Self.preview(format: format, text: text, roles: roles.isEmpty ? nil : roles, message: message)
-                return web.html(renderer.render("dataset-import", Views.datasetImport(
-                    chrome: chrome, dataset: dataset, preview: preview, error: Self.describe(error))), status: .badRequest)
+                return web.html(
+                    renderer.render(
+                        "dataset-import",
+                        Views.datasetImport(
+                            chrome: chrome, dataset: dataset, preview: preview, error: Self.describe(error))), status: .badRequest)
             }
         }
     }
@@ -475,9 +507,13 @@ extension DatasetsWebController {
             default: throw TernError.invalid("format", "expected jsonl or csv, got \"\(format)\"")
             }
             let filename = "\(dataset.name)-v\(version).\(format)".filter { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
-            return Response(status: .ok, headers: [.contentType: type, .contentDisposition: "attachment; filename=\"\(filename)\"",
-                                                   .cacheControl: "no-store"],
-                            body: .init(byteBuffer: ByteBuffer(string: body)))
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: type, .contentDisposition: "attachment; filename=\"\(filename)\"",
+                    .cacheControl: "no-store",
+                ],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
         }
     }
 
@@ -501,9 +537,12 @@ extension DatasetsWebController {
             let wanted = Set(stats.nearDuplicatePairs.flatMap { $0 } + (stats.semanticDuplicates?.pairs.flatMap { [$0.a, $0.b] } ?? []))
             var previews: [String: String] = [:]
             for item in items where wanted.contains(item.id) { previews[item.id] = DatasetStats.inputText(item) }
-            return web.html(renderer.render("dataset-stats", Views.datasetStats(
-                chrome: chrome, dataset: dataset, version: version, stats: stats, previews: previews,
-                semantic: .init(threshold: threshold ?? DatasetsController.defaultSemanticThreshold, error: semanticError))))
+            return web.html(
+                renderer.render(
+                    "dataset-stats",
+                    Views.datasetStats(
+                        chrome: chrome, dataset: dataset, version: version, stats: stats, previews: previews,
+                        semantic: .init(threshold: threshold ?? DatasetsController.defaultSemanticThreshold, error: semanticError))))
         }
     }
 
@@ -528,10 +567,12 @@ extension DatasetsWebController {
             guard try await store.datasets.get(projectID: chrome.project.id, name: name) != nil else { throw TernError.notFound("dataset \(name)") }
             var item = DatasetsController.item(from: detail.trace)
             item.expectedOutput = form["expected"].flatMap { $0.nonBlank == nil ? nil : $0 }
-            let version = try await store.datasets.apply(projectID: chrome.project.id, dataset: name, upserts: [item], removals: [],
-                                                         author: "user:\(user.id)", message: "from trace \(id)")
-            let target = Views.url("/ui/\(Views.percent(chrome.project.slug))/traces/\(Views.percent(id))",
-                                   [("added", name), ("added_version", version.map { String($0.version) } ?? "unchanged")])
+            let version = try await store.datasets.apply(
+                projectID: chrome.project.id, dataset: name, upserts: [item], removals: [],
+                author: "user:\(user.id)", message: "from trace \(id)")
+            let target = Views.url(
+                "/ui/\(Views.percent(chrome.project.slug))/traces/\(Views.percent(id))",
+                [("added", name), ("added_version", version.map { String($0.version) } ?? "unchanged")])
             return WebController.redirect(target + "#add-to-dataset")
         }
     }

@@ -160,18 +160,26 @@ struct ExperimentsController {
     // MARK: - Comparison
 
     /// Compares two runs of the project, reading both runs' cells in pages.
-    static func compare(store: any TernStore, projectID: String, base: String, head: String, by: ComparisonKey?,
-                        limit: Int) async throws -> ExperimentComparison {
-        guard let baseRun = try await store.experiments.get(projectID: projectID, id: base) else { throw TernError.notFound("experiment \(base)", field: "base") }
-        guard let headRun = try await store.experiments.get(projectID: projectID, id: head) else { throw TernError.notFound("experiment \(head)", field: "head") }
+    static func compare(
+        store: any TernStore, projectID: String, base: String, head: String, by: ComparisonKey?,
+        limit: Int
+    ) async throws -> ExperimentComparison {
+        guard let baseRun = try await store.experiments.get(projectID: projectID, id: base) else {
+            throw TernError.notFound("experiment \(base)", field: "base")
+        }
+        guard let headRun = try await store.experiments.get(projectID: projectID, id: head) else {
+            throw TernError.notFound("experiment \(head)", field: "head")
+        }
         var comparer = ExperimentComparer(base: base, head: head, key: by ?? .automatic(base: baseRun, head: headRun), limit: limit)
         try await forEachCell(store: store, projectID: projectID, experimentID: base) { try comparer.addBase($0) }
         try await forEachCell(store: store, projectID: projectID, experimentID: head) { try comparer.addHead($0) }
         return comparer.finish()
     }
 
-    static func forEachCell(store: any TernStore, projectID: String, experimentID: String,
-                            _ body: (ExperimentCell) throws -> Void) async throws {
+    static func forEachCell(
+        store: any TernStore, projectID: String, experimentID: String,
+        _ body: (ExperimentCell) throws -> Void
+    ) async throws {
         var after: String?
         repeat {
             let page = try await store.experiments.cells(projectID: projectID, experimentID: experimentID, after: after, limit: 1000)
@@ -228,7 +236,9 @@ extension ExperimentsController {
         let project = try await projectID(request, context)
         let id = try context.parameters.string("id")
         let wait = try DatasetsController.int(request.uri.queryParameters.get("wait"), "wait", range: 0...60) ?? 0
-        let found = wait > 0 ? try await service.wait(projectID: project, id: id, timeout: .seconds(wait))
+        let found =
+            wait > 0
+            ? try await service.wait(projectID: project, id: id, timeout: .seconds(wait))
             : try await store.experiments.get(projectID: project, id: id)
         guard let run = found else { throw TernError.notFound("experiment \(id)") }
         var view = RunView(run)

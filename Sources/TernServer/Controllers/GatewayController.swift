@@ -65,14 +65,16 @@ struct GatewayController {
         case .data(let data):
             return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
         case .stream(let stream):
-            return Response(status: status, headers: fields, body: ResponseBody { writer in
-                // Leaving the loop (the client went away and a write failed) drops the stream, which
-                // cancels the upstream request.
-                for await chunk in stream {
-                    try await writer.write(ByteBuffer(bytes: chunk))
-                }
-                try await writer.finish(nil)
-            })
+            return Response(
+                status: status, headers: fields,
+                body: ResponseBody { writer in
+                    // Leaving the loop (the client went away and a write failed) drops the stream, which
+                    // cancels the upstream request.
+                    for await chunk in stream {
+                        try await writer.write(ByteBuffer(bytes: chunk))
+                    }
+                    try await writer.finish(nil)
+                })
         }
     }
 

@@ -38,7 +38,8 @@ extension IngestController {
         let (items, scores, outcome) = try await mapper.map(root)
         try await store.traces.insert(items)
         try await store.scores.insert(scores)
-        return Response(status: .init(code: 207, reasonPhrase: "Multi-Status"), headers: [.contentType: "application/json; charset=utf-8"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: outcome.json())))
+        return Response(
+            status: .init(code: 207, reasonPhrase: "Multi-Status"), headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: outcome.json())))
     }
 }

@@ -45,8 +45,9 @@ struct ModelsController {
         let health = gateway.health.snapshot(model: version.name, deployments: version.config.deployments.map(\.name)).map {
             DeploymentHealth(name: $0.name, coolingDown: $0.coolingDown, consecutiveFailures: $0.failures, latencyMs: $0.latencyMs)
         }
-        return ModelView(name: version.name, version: version.version, author: version.author, updatedAt: version.createdAt,
-                         config: version.config, deployments: health)
+        return ModelView(
+            name: version.name, version: version.version, author: version.author, updatedAt: version.createdAt,
+            config: version.config, deployments: health)
     }
 
     static func versionView(_ v: ModelVersion) -> VersionView {
@@ -63,16 +64,18 @@ struct ModelsController {
             let existing = current?.deployment(named: deployment.name)
             let provider = gateway.registry.providers[deployment.provider]
             if let url = deployment.baseURL, url != existing?.baseURL, url != provider?.baseURL {
-                throw TernError(.forbidden, code: "upstream_not_configurable",
-                                message: "a deployment's base_url comes from tern.yaml (its provider's or the model's there); "
-                                    + "set gateway.allow_api_upstreams: true in tern.yaml to allow it through the API",
-                                field: "deployments[\(index)].base_url")
+                throw TernError(
+                    .forbidden, code: "upstream_not_configurable",
+                    message: "a deployment's base_url comes from tern.yaml (its provider's or the model's there); "
+                        + "set gateway.allow_api_upstreams: true in tern.yaml to allow it through the API",
+                    field: "deployments[\(index)].base_url")
             }
             if let variable = deployment.apiKeyEnv, variable != existing?.apiKeyEnv, variable != provider?.apiKeyEnv {
-                throw TernError(.forbidden, code: "upstream_not_configurable",
-                                message: "a deployment's api_key_env comes from tern.yaml (its provider's or the model's there); "
-                                    + "set gateway.allow_api_upstreams: true in tern.yaml to allow it through the API",
-                                field: "deployments[\(index)].api_key_env")
+                throw TernError(
+                    .forbidden, code: "upstream_not_configurable",
+                    message: "a deployment's api_key_env comes from tern.yaml (its provider's or the model's there); "
+                        + "set gateway.allow_api_upstreams: true in tern.yaml to allow it through the API",
+                    field: "deployments[\(index)].api_key_env")
             }
         }
     }
@@ -130,7 +133,8 @@ extension ModelsController {
         try await checkUpstreams(config)
         let message = (try? JSONValue.parse(data))?["message"]?.string
         let version = try await gateway.registry.update(config, author: principal.actor, message: message)
-        context.logger.info("model changed", metadata: ["model": .string(name), "version": .stringConvertible(version.version), "by": .string(principal.actor)])
+        context.logger.info(
+            "model changed", metadata: ["model": .string(name), "version": .stringConvertible(version.version), "by": .string(principal.actor)])
         return try JSON.response(Self.versionView(version), status: .ok)
     }
 
@@ -142,7 +146,8 @@ extension ModelsController {
         let data = try await JSON.collect(request, limit: maxBody)
         let body = data.isEmpty ? Rollback(version: nil) : try JSON.decode(Rollback.self, from: data, allowedKeys: Rollback.keys)
         let version = try await gateway.registry.rollback(name: name, to: body.version, author: principal.actor)
-        context.logger.info("model rolled back", metadata: ["model": .string(name), "version": .stringConvertible(version.version), "by": .string(principal.actor)])
+        context.logger.info(
+            "model rolled back", metadata: ["model": .string(name), "version": .stringConvertible(version.version), "by": .string(principal.actor)])
         return try JSON.response(Self.versionView(version))
     }
 

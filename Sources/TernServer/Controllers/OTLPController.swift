@@ -34,8 +34,9 @@ extension OTLPController {
         let contentType = (request.headers[.contentType] ?? "application/json").lowercased()
         let isProtobuf = contentType.hasPrefix("application/x-protobuf") || contentType.hasPrefix("application/protobuf")
         guard isProtobuf || contentType.hasPrefix("application/json") else {
-            throw TernError(.invalidInput, code: "unsupported_media_type",
-                            message: "OTLP over HTTP takes application/x-protobuf or application/json, not \(contentType)")
+            throw TernError(
+                .invalidInput, code: "unsupported_media_type",
+                message: "OTLP over HTTP takes application/x-protobuf or application/json, not \(contentType)")
         }
         var buffer = ByteBuffer(data: try await JSON.collect(request, limit: maxBody))
         switch request.headers[.contentEncoding]?.lowercased() {

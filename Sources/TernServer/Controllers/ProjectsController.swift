@@ -49,7 +49,9 @@ struct ProjectsController {
         if let rpm = try int("rpm") { limits.requestsPerMinute = rpm }
         if let tpm = try int("tpm") { limits.tokensPerMinute = tpm }
         if let budget = body["budget_usd"] {
-            if budget.isNull { limits.budgetUSD = nil } else {
+            if budget.isNull {
+                limits.budgetUSD = nil
+            } else {
                 guard let value = budget.double else { throw TernError.invalid("budget_usd", "expected a number or null") }
                 limits.budgetUSD = value
             }
@@ -94,8 +96,10 @@ struct ProjectsController {
         let scopes = try KeyScope.parse(names, field: "scopes")
         for scope in scopes {
             guard role.allowedScopes.contains(scope) else {
-                throw TernError.invalid("scopes", "a \(role.rawValue) key cannot have the \(scope.rawValue) scope "
-                                        + "(allowed: \(role.allowedScopes.sorted().map(\.rawValue).joined(separator: ", ")))")
+                throw TernError.invalid(
+                    "scopes",
+                    "a \(role.rawValue) key cannot have the \(scope.rawValue) scope "
+                        + "(allowed: \(role.allowedScopes.sorted().map(\.rawValue).joined(separator: ", ")))")
             }
             guard held.contains(scope) else {
                 throw TernError.forbidden("you cannot grant the \(scope.rawValue) scope: this \(principal.kindName) does not have it")
@@ -214,13 +218,16 @@ extension ProjectsController {
             throw TernError.forbidden("a \(principal.role.rawValue) cannot create a key with the \(role.rawValue) role")
         }
         let scopes = try Self.scopes(body.scopes, role: role, grantedBy: principal)
-        let limits = KeyLimits(requestsPerMinute: body.rpm, tokensPerMinute: body.tpm, budgetUSD: body.budgetUsd,
-                               budgetPeriod: try Self.period(body.budgetPeriod))
+        let limits = KeyLimits(
+            requestsPerMinute: body.rpm, tokensPerMinute: body.tpm, budgetUSD: body.budgetUsd,
+            budgetPeriod: try Self.period(body.budgetPeriod))
         let (secret, key) = try await KeyIssuer.issue(
             store: store, projectID: project.id, name: name, role: role, createdBy: principal.actor, limits: limits, scopes: scopes)
-        context.logger.info("API key created", metadata: [
-            "key_id": .string(key.id), "prefix": .string(key.prefix), "project_id": .string(project.id), "by": .string(principal.actor),
-        ])
+        context.logger.info(
+            "API key created",
+            metadata: [
+                "key_id": .string(key.id), "prefix": .string(key.prefix), "project_id": .string(project.id), "by": .string(principal.actor),
+            ])
         return try JSON.response(CreatedKey(key: secret, apiKey: key), status: .created)
     }
 

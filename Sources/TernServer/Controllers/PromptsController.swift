@@ -132,8 +132,9 @@ extension PromptsController {
         let body = try JSON.decode(JSONValue.self, from: try await JSON.collect(request, limit: maxBody), allowedKeys: ["variables"])
         guard let variables = (body["variables"] ?? .object([:])).object else { throw TernError.invalid("variables", "expected an object") }
         let rendered = try version.render(variables)
-        return try JSON.response(Rendered(
-            name: version.name, version: version.version, text: rendered.text, messages: version.kind == .chat ? rendered.messages : nil,
-            tools: version.tools, config: version.config))
+        return try JSON.response(
+            Rendered(
+                name: version.name, version: version.version, text: rendered.text, messages: version.kind == .chat ? rendered.messages : nil,
+                tools: version.tools, config: version.config))
     }
 }

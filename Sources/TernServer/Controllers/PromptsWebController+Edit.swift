@@ -30,8 +30,12 @@ extension PromptsWebController {
         var draft = Self.draft(form)
         if let name = existing?.first?.name { draft.name = name }
         func page(_ errors: [String: String], status: HTTPResponse.Status = .badRequest) -> Response {
-            web.html(renderer.render("prompt-edit", Views.promptEditor(chrome: chrome, draft: draft, history: existing ?? [], models: modelNames,
-                                                                       errors: errors)), status: status)
+            web.html(
+                renderer.render(
+                    "prompt-edit",
+                    Views.promptEditor(
+                        chrome: chrome, draft: draft, history: existing ?? [], models: modelNames,
+                        errors: errors)), status: status)
         }
         if form["add"] == "message" {
             draft.messages.append(PromptDraft.Message(role: "user", content: ""))
@@ -55,8 +59,9 @@ extension PromptsWebController {
         // Saving what the form started from unchanged makes nothing (the labels still move to it).
         if let from = draft.base, let start = existing?.first(where: { $0.version == from }), start.sameContent(as: version) {
             for label in labels {
-                _ = try await store.prompts.setLabel(projectID: chrome.project.id, name: version.name, label: label, version: start.version,
-                                                     author: version.author)
+                _ = try await store.prompts.setLabel(
+                    projectID: chrome.project.id, name: version.name, label: label, version: start.version,
+                    author: version.author)
             }
             return WebController.redirect(Views.url("\(base)/versions/\(start.version)", [("unchanged", "1")]))
         }
@@ -109,8 +114,11 @@ extension PromptsWebController {
     /// The version the draft describes: its fields made into the API's prompt definition and checked
     /// by it. Errors are keyed by form field; what only the form can get wrong (JSON that does not
     /// parse, a number that is not one) is reported for every field at once.
-    static func version(_ draft: PromptDraft, projectID: String, author: String, checkLabel: (String) throws -> Void)
-        -> Result<PromptVersion, FieldErrors> {
+    static func version(
+        _ draft: PromptDraft, projectID: String, author: String, checkLabel: (String) throws -> Void
+    )
+        -> Result<PromptVersion, FieldErrors>
+    {
         var errors: [String: String] = [:]
         var body: [String: JSONValue] = ["name": .string(draft.name)]
         guard draft.kind == "chat" || draft.kind == "text" else {
@@ -147,10 +155,18 @@ extension PromptsWebController {
         var config: [String: JSONValue] = [:]
         if let model = draft.model.nonBlank { config["model"] = .string(model) }
         if let text = draft.temperature.nonBlank {
-            if let value = Double(text) { config["temperature"] = .number(value) } else { errors["temperature"] = "expected a number from 0 to 2, got \"\(text)\"" }
+            if let value = Double(text) {
+                config["temperature"] = .number(value)
+            } else {
+                errors["temperature"] = "expected a number from 0 to 2, got \"\(text)\""
+            }
         }
         if let text = draft.maxTokens.nonBlank {
-            if let value = Int(text) { config["max_tokens"] = .number(Double(value)) } else { errors["max_tokens"] = "expected a whole number, got \"\(text)\"" }
+            if let value = Int(text) {
+                config["max_tokens"] = .number(Double(value))
+            } else {
+                errors["max_tokens"] = "expected a whole number, got \"\(text)\""
+            }
         }
         config["response_format"] = json(draft.responseFormat, "response_format", expect: "an object such as {\"type\": \"json_object\"}") { $0.object != nil }
         if !config.isEmpty { body["config"] = .object(config) }
@@ -176,7 +192,8 @@ extension PromptsWebController {
     static func formField(_ field: String?, rows: [Int]) -> String {
         guard let field else { return "form" }
         if field.hasPrefix("messages["), let close = field.firstIndex(of: "]"),
-           let index = Int(field[field.index(field.startIndex, offsetBy: 9)..<close]), rows.indices.contains(index) {
+            let index = Int(field[field.index(field.startIndex, offsetBy: 9)..<close]), rows.indices.contains(index)
+        {
             return "message.\(rows[index])"
         }
         if field.hasPrefix("config.") { return String(field.dropFirst("config.".count)) }
@@ -225,8 +242,11 @@ extension PromptsWebController {
             } else {
                 start = history[0]
             }
-            return web.html(renderer.render("prompt-edit", Views.promptEditor(
-                chrome: chrome, draft: PromptDraft(from: start), history: history, models: modelNames, errors: [:])))
+            return web.html(
+                renderer.render(
+                    "prompt-edit",
+                    Views.promptEditor(
+                        chrome: chrome, draft: PromptDraft(from: start), history: history, models: modelNames, errors: [:])))
         }
     }
 

@@ -58,8 +58,10 @@ struct PromptsWebController {
 
     /// Runs the version on each model at once through the gateway (prompt by reference, so each
     /// trace records the prompt and version), then reads tokens and cost from the stored traces.
-    func run(_ version: PromptVersion, values: [String: JSONValue], models: [String], temperature: Double?, maxTokens: Int?,
-             projectID: String, user: User) async -> [PlaygroundResult] {
+    func run(
+        _ version: PromptVersion, values: [String: JSONValue], models: [String], temperature: Double?, maxTokens: Int?,
+        projectID: String, user: User
+    ) async -> [PlaygroundResult] {
         // The signed-in user stands in for an API key: bound to this project, no key limits.
         let key = APIKey(id: "ui-playground", projectID: projectID, name: "playground", prefix: "ui", role: .member, createdAt: Date())
         let headers = [TernHeader.user: user.email, TernHeader.tags: "playground", TernHeader.cache: "no-cache"]
@@ -103,8 +105,9 @@ struct PromptsWebController {
     static func result(model: String, reply: GatewayReply, latencyMs: Double) -> PlaygroundResult {
         let trace = reply.headers.first { $0.0 == TernHeader.traceID }?.1
         let deployment = reply.headers.first { $0.0 == TernHeader.deployment }?.1
-        var result = PlaygroundResult(model: model, output: nil, error: nil, inputTokens: nil, outputTokens: nil, cost: nil, latencyMs: latencyMs,
-                                      traceID: trace, deployment: deployment)
+        var result = PlaygroundResult(
+            model: model, output: nil, error: nil, inputTokens: nil, outputTokens: nil, cost: nil, latencyMs: latencyMs,
+            traceID: trace, deployment: deployment)
         guard case .data(let data) = reply.body, let json = try? JSONValue.parse(data) else {
             result.error = "the gateway answered with status \(reply.status) and no readable body"
             return result
@@ -225,8 +228,11 @@ extension PromptsWebController {
             let (version, reference) = try resolve(history, ref: parameters.get("ref") ?? parameters.get("version") ?? parameters.get("label"))
             var input = PlaygroundInput()
             input.models = parameters.getAll("model").filter { !$0.isEmpty }
-            return web.html(renderer.render("playground", Views.playground(
-                chrome: chrome, version: version, history: history, reference: reference, models: modelNames, input: input, results: nil, error: nil)))
+            return web.html(
+                renderer.render(
+                    "playground",
+                    Views.playground(
+                        chrome: chrome, version: version, history: history, reference: reference, models: modelNames, input: input, results: nil, error: nil)))
         }
     }
 
@@ -238,13 +244,17 @@ extension PromptsWebController {
             let user = try await web.editor(request, form, to: "running the playground")
             let history = try await loadHistory(chrome, name)
             let (version, reference) = try resolve(history, ref: form["ref"])
-            var input = PlaygroundInput(models: form.all("model").filter { !$0.isEmpty }, temperature: form["temperature"] ?? "",
-                                        maxTokens: form["max_tokens"] ?? "")
+            var input = PlaygroundInput(
+                models: form.all("model").filter { !$0.isEmpty }, temperature: form["temperature"] ?? "",
+                maxTokens: form["max_tokens"] ?? "")
             for variable in version.variables { input.values[variable] = form["var.\(variable)"] ?? "" }
             func page(error: String?, results: [PlaygroundResult]?) -> Response {
-                web.html(renderer.render("playground", Views.playground(
-                    chrome: chrome, version: version, history: history, reference: reference, models: modelNames, input: input,
-                    results: results, error: error)), status: error == nil ? .ok : .badRequest)
+                web.html(
+                    renderer.render(
+                        "playground",
+                        Views.playground(
+                            chrome: chrome, version: version, history: history, reference: reference, models: modelNames, input: input,
+                            results: results, error: error)), status: error == nil ? .ok : .badRequest)
             }
             // Empty fields count as missing, so the message names every variable still to fill in.
             var values: [String: JSONValue] = [:]
@@ -261,16 +271,21 @@ extension PromptsWebController {
             }
             var temperature: Double?
             if let text = input.temperature.nonBlank {
-                guard let value = Double(text), (0...2).contains(value) else { return page(error: "Temperature: expected a number from 0 to 2, got \"\(text)\".", results: nil) }
+                guard let value = Double(text), (0...2).contains(value) else {
+                    return page(error: "Temperature: expected a number from 0 to 2, got \"\(text)\".", results: nil)
+                }
                 temperature = value
             }
             var maxTokens: Int?
             if let text = input.maxTokens.nonBlank {
-                guard let value = Int(text), value >= 1 else { return page(error: "Max tokens: expected a positive whole number, got \"\(text)\".", results: nil) }
+                guard let value = Int(text), value >= 1 else {
+                    return page(error: "Max tokens: expected a positive whole number, got \"\(text)\".", results: nil)
+                }
                 maxTokens = value
             }
-            let results = await run(version, values: values, models: input.models, temperature: temperature, maxTokens: maxTokens,
-                                    projectID: chrome.project.id, user: user)
+            let results = await run(
+                version, values: values, models: input.models, temperature: temperature, maxTokens: maxTokens,
+                projectID: chrome.project.id, user: user)
             return page(error: nil, results: results)
         }
     }

@@ -91,7 +91,8 @@ struct TracesController {
         if let bound = principal.boundProjectID {
             // A key works in its own project; naming another one is refused rather than silently ignored.
             if let reference = request.uri.queryParameters.get("project"), !reference.isEmpty,
-               let named = try await ProjectLookup.find(reference, in: store), named.id != bound {
+                let named = try await ProjectLookup.find(reference, in: store), named.id != bound
+            {
                 throw TernError.forbidden("this API key belongs to another project; it cannot access project \"\(named.slug)\"")
             }
             return bound
@@ -123,9 +124,10 @@ extension TracesController {
         let id = try context.parameters.string("trace")
         guard let detail = try await store.traces.get(projectID: project, id: id) else { throw TernError.notFound("trace \(id)") }
         let scores = try await store.scores.list(projectID: project, traceID: id)
-        return try JSON.response(TraceWithScores(
-            trace: detail.trace, observations: detail.observations, scores: scores,
-            tree: ObservationNode.tree(detail.observations, traceStart: detail.trace.startTime)))
+        return try JSON.response(
+            TraceWithScores(
+                trace: detail.trace, observations: detail.observations, scores: scores,
+                tree: ObservationNode.tree(detail.observations, traceStart: detail.trace.startTime)))
     }
 
     /// `GET /sessions`
@@ -172,8 +174,9 @@ extension TracesController {
         let principal = try context.requirePrincipal()
         try principal.require(.member, to: "scoring a trace")
         let project = try await projectID(request, context)
-        let body = try JSON.decode(JSONValue.self, from: try await JSON.collect(request, limit: maxBody),
-                                   allowedKeys: ["id", "trace_id", "observation_id", "name", "value", "data_type", "source", "comment"])
+        let body = try JSON.decode(
+            JSONValue.self, from: try await JSON.collect(request, limit: maxBody),
+            allowedKeys: ["id", "trace_id", "observation_id", "name", "value", "data_type", "source", "comment"])
         let reader = FieldReader(body: body, path: "")
         guard let traceID = try reader.id("trace_id") else { throw TernError.invalid("trace_id", "required") }
         guard try await store.traces.get(projectID: project, id: traceID) != nil else { throw TernError.notFound("trace \(traceID)", field: "trace_id") }
@@ -181,19 +184,23 @@ extension TracesController {
         guard let value = body["value"] else { throw TernError.invalid("value", "required") }
         let config = try await store.scoreConfigs.get(projectID: project, name: name)
         let declared = try reader.string("data_type").map { text -> ScoreDataType in
-            guard let type = ScoreDataType(rawValue: text.lowercased()) else { throw TernError.invalid("data_type", "expected numeric, categorical or boolean") }
+            guard let type = ScoreDataType(rawValue: text.lowercased()) else {
+                throw TernError.invalid("data_type", "expected numeric, categorical or boolean")
+            }
             return type
         }
         let (dataType, number, text) = try Score.value(value, dataType: declared ?? config?.dataType)
         let defaultSource: ScoreSource = if case .user = principal { .human } else { .api }
-        let source = try reader.string("source").map { text -> ScoreSource in
-            guard let source = ScoreSource(rawValue: text.lowercased()) else { throw TernError.invalid("source", "expected human, model, rule or api") }
-            return source
-        } ?? defaultSource
-        let score = Score(id: try reader.id("id") ?? TernID.makeTimeOrdered(), projectID: project, traceID: traceID,
-                          observationID: try reader.id("observation_id"), name: name, dataType: dataType, numericValue: number,
-                          stringValue: text, source: source, comment: try reader.string("comment"), author: principal.actor,
-                          configID: config?.id, createdAt: Timestamp.now())
+        let source =
+            try reader.string("source").map { text -> ScoreSource in
+                guard let source = ScoreSource(rawValue: text.lowercased()) else { throw TernError.invalid("source", "expected human, model, rule or api") }
+                return source
+            } ?? defaultSource
+        let score = Score(
+            id: try reader.id("id") ?? TernID.makeTimeOrdered(), projectID: project, traceID: traceID,
+            observationID: try reader.id("observation_id"), name: name, dataType: dataType, numericValue: number,
+            stringValue: text, source: source, comment: try reader.string("comment"), author: principal.actor,
+            configID: config?.id, createdAt: Timestamp.now())
         try config?.validate(score)
         try await store.scores.insert([score])
         return try JSON.response(score, status: .created)
@@ -210,16 +217,18 @@ extension TracesController {
         let principal = try context.requirePrincipal()
         try principal.require(.member, to: "creating a score config")
         let project = try await projectID(request, context)
-        let body = try JSON.decode(JSONValue.self, from: try await JSON.collect(request, limit: maxBody),
-                                   allowedKeys: ["name", "data_type", "min_value", "max_value", "categories", "description"])
+        let body = try JSON.decode(
+            JSONValue.self, from: try await JSON.collect(request, limit: maxBody),
+            allowedKeys: ["name", "data_type", "min_value", "max_value", "categories", "description"])
         let reader = FieldReader(body: body, path: "")
         guard let name = try reader.string("name") else { throw TernError.invalid("name", "required") }
         guard let typeText = try reader.string("data_type"), let type = ScoreDataType(rawValue: typeText.lowercased()) else {
             throw TernError.invalid("data_type", "expected numeric, categorical or boolean")
         }
-        let config = ScoreConfig(id: TernID.make(), projectID: project, name: name, dataType: type, minValue: try reader.double("min_value"),
-                                 maxValue: try reader.double("max_value"), categories: try reader.strings("categories"),
-                                 description: try reader.string("description"), createdAt: Timestamp.now())
+        let config = ScoreConfig(
+            id: TernID.make(), projectID: project, name: name, dataType: type, minValue: try reader.double("min_value"),
+            maxValue: try reader.double("max_value"), categories: try reader.strings("categories"),
+            description: try reader.string("description"), createdAt: Timestamp.now())
         try config.validateDefinition()
         return try JSON.response(try await store.scoreConfigs.create(config), status: .created)
     }

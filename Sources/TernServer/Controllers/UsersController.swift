@@ -77,8 +77,10 @@ struct UsersController {
     /// Checks an e-mail and password and opens a session: the user, the session token and its row.
     /// Sign-in goes through `throttle` (by account and by client `address`): repeated failures make the
     /// next attempt wait (429 with Retry-After).
-    static func signIn(store: any TernStore, email: String, password: String, ttl: Duration, throttle: LoginThrottle,
-                       address: String?) async throws -> (User, String, WebSession) {
+    static func signIn(
+        store: any TernStore, email: String, password: String, ttl: Duration, throttle: LoginThrottle,
+        address: String?
+    ) async throws -> (User, String, WebSession) {
         let email = email.trimmingCharacters(in: .whitespaces).lowercased()
         try throttle.check(account: email, address: address)
         let invalid = TernError(.unauthorized, code: "invalid_credentials", message: "wrong e-mail or password")
@@ -132,8 +134,9 @@ extension UsersController {
     /// `POST /auth/login`
     @Sendable func postAuthLogin(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
         let body = try await JSON.decode(Login.self, from: request, limit: maxBody, allowedKeys: Login.keys)
-        let (user, token, session) = try await Self.signIn(store: store, email: body.email, password: body.password, ttl: sessionTTL,
-                                                            throttle: throttle, address: context.clientAddress)
+        let (user, token, session) = try await Self.signIn(
+            store: store, email: body.email, password: body.password, ttl: sessionTTL,
+            throttle: throttle, address: context.clientAddress)
         context.logger.info("signed in", metadata: ["user_id": .string(user.id)])
         var headers = HTTPFields()
         headers[.setCookie] = Authenticator.sessionCookieHeader(token: token, maxAge: sessionTTL.components.seconds, secure: secureCookies)
@@ -206,17 +209,20 @@ extension UsersController {
             let valid = try Validate.password(password, field: "password")
             passwordHash = try await offLoop { try hasher.hash(valid) }
         }
-        let losesAdmin = current.role == .admin && current.disabledAt == nil
+        let losesAdmin =
+            current.role == .admin && current.disabledAt == nil
             && ((role.map { $0 != .admin } ?? false) || body.disabled == true)
         if losesAdmin {
             let activeAdmins = try await store.users.list().filter { $0.role == .admin && $0.disabledAt == nil }
             guard activeAdmins.count > 1 else {
-                throw TernError.conflict("\(current.email) is the last admin; make another admin first",
-                                         field: body.disabled == true ? "disabled" : "role")
+                throw TernError.conflict(
+                    "\(current.email) is the last admin; make another admin first",
+                    field: body.disabled == true ? "disabled" : "role")
             }
         }
-        guard let user = try await store.users.update(
-            id: id, name: name, role: role, passwordHash: passwordHash, disabled: body.disabled)
+        guard
+            let user = try await store.users.update(
+                id: id, name: name, role: role, passwordHash: passwordHash, disabled: body.disabled)
         else { throw TernError.notFound("user \(id)") }
         if body.disabled == true || body.password != nil {
             try await store.sessions.deleteAll(userID: id)

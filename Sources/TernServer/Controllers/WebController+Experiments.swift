@@ -49,14 +49,18 @@ extension WebController {
             var problem: String?
             if let base, let head {
                 do {
-                    comparison = try await ExperimentsController.compare(store: store, projectID: chrome.project.id, base: base.id, head: head.id,
-                                                                        by: key, limit: 200)
+                    comparison = try await ExperimentsController.compare(
+                        store: store, projectID: chrome.project.id, base: base.id, head: head.id,
+                        by: key, limit: 200)
                 } catch let error as TernError where error.kind == .invalidInput {
                     problem = error.message
                 }
             }
-            return html(renderer.render("experiment-compare", ExperimentViews.compare(
-                chrome: chrome, runs: runs, base: base, head: head, key: key, comparison: comparison, error: problem)))
+            return html(
+                renderer.render(
+                    "experiment-compare",
+                    ExperimentViews.compare(
+                        chrome: chrome, runs: runs, base: base, head: head, key: key, comparison: comparison, error: problem)))
         }
     }
 
@@ -74,8 +78,12 @@ extension WebController {
             let columns = try await store.experiments.columns(projectID: chrome.project.id, experimentID: id)
             let earlier = try await store.experiments.list(projectID: chrome.project.id, before: (run.createdAt, run.id), limit: 50)
             let previous = earlier.first { $0.datasetID == run.datasetID && $0.status.isFinished }
-            return html(renderer.render("experiment", ExperimentViews.run(chrome: chrome, run: run, columns: columns, cells: cells, next: next,
-                                                                           previous: previous)))
+            return html(
+                renderer.render(
+                    "experiment",
+                    ExperimentViews.run(
+                        chrome: chrome, run: run, columns: columns, cells: cells, next: next,
+                        previous: previous)))
         }
     }
 }

@@ -17,21 +17,28 @@ extension WebController {
         router.post("ui/{project}/experiments/{id}/cancel") { request, context in try await postExperimentCancel(request, context: context, api: api) }
     }
 
-    func runForm(_ chrome: Chrome, draft: RunDraft, api: ExperimentsController, errors: [String: String],
-                 status: HTTPResponse.Status) async throws -> Response {
+    func runForm(
+        _ chrome: Chrome, draft: RunDraft, api: ExperimentsController, errors: [String: String],
+        status: HTTPResponse.Status
+    ) async throws -> Response {
         let datasets = try await store.datasets.list(projectID: chrome.project.id)
         var prompts: [RunFormPrompt] = []
         for summary in try await store.prompts.list(projectID: chrome.project.id) {
             let history = try await store.prompts.history(projectID: chrome.project.id, name: summary.name)
-            prompts.append(RunFormPrompt(name: summary.name, versions: Array(history.prefix(Self.runFormVersions)),
-                                         more: history.count > Self.runFormVersions))
+            prompts.append(
+                RunFormPrompt(
+                    name: summary.name, versions: Array(history.prefix(Self.runFormVersions)),
+                    more: history.count > Self.runFormVersions))
         }
         let registry = api.gateway.registry
         let models = registry.generative.map(\.name).sorted()
         let local = registry.model(BuiltInModels.localEmbeddingModel) != nil ? BuiltInModels.localEmbeddingModel : nil
-        return html(renderer.render("experiment-new", ExperimentViews.newRun(
-            chrome: chrome, draft: draft, datasets: datasets, prompts: prompts, models: models,
-            embeddingModels: registry.all.map(\.name).sorted(), defaultEmbedder: local, errors: errors)), status: status)
+        return html(
+            renderer.render(
+                "experiment-new",
+                ExperimentViews.newRun(
+                    chrome: chrome, draft: draft, datasets: datasets, prompts: prompts, models: models,
+                    embeddingModels: registry.all.map(\.name).sorted(), defaultEmbedder: local, errors: errors)), status: status)
     }
 
     /// The form filled in from the URL (links from a prompt version, "new run like this one"); the
@@ -48,11 +55,13 @@ extension WebController {
         for reference in query.getAll("prompt") where !reference.isEmpty {
             // Versions offered as checkboxes are ticked; anything else goes to the text field.
             if let at = reference.lastIndex(of: "@"), let number = Int(reference[reference.index(after: at)...]),
-               let version = try await store.prompts.get(projectID: chrome.project.id, name: String(reference[..<at]), version: number) {
+                let version = try await store.prompts.get(projectID: chrome.project.id, name: String(reference[..<at]), version: number)
+            {
                 let newest = try await store.prompts.get(projectID: chrome.project.id, name: version.name, label: "latest")?.version ?? number
                 if newest - number < runFormVersions { draft.prompts.append(reference) } else { others.append(reference) }
                 if query.getAll("model").isEmpty, let model = version.config.model, api.gateway.registry.model(model) != nil,
-                   !draft.models.contains(model) {
+                    !draft.models.contains(model)
+                {
                     draft.models.append(model)
                 }
             } else {
@@ -110,7 +119,11 @@ extension WebController {
         if let grader = draft.grader.nonBlank { options["grader"] = .string(grader) }
         if let embedder = draft.embedder.nonBlank { options["embedder"] = .string(embedder) }
         if let text = draft.threshold.nonBlank {
-            if let number = Double(text) { options["threshold"] = .number(number) } else { errors["threshold"] = "expected a number from 0 to 1, got \"\(text)\"" }
+            if let number = Double(text) {
+                options["threshold"] = .number(number)
+            } else {
+                errors["threshold"] = "expected a number from 0 to 1, got \"\(text)\""
+            }
         }
         if !options.isEmpty { body["options"] = .object(options) }
         if let text = draft.assert.nonBlank {

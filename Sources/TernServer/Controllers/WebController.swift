@@ -46,8 +46,10 @@ struct WebController {
 
     /// Resolves the signed-in user and the project, then renders; signed-out visitors go to the
     /// sign-in page and come back; errors become an HTML page with the right status.
-    func page(_ request: Request, _ context: TernRequestContext, active: String, form: Bool = false,
-              _ body: (Chrome) async throws -> Response) async throws -> Response {
+    func page(
+        _ request: Request, _ context: TernRequestContext, active: String, form: Bool = false,
+        _ body: (Chrome) async throws -> Response
+    ) async throws -> Response {
         guard let (user, token, _) = await viewer(request) else {
             if form { return Self.redirect("/ui/login") }
             return Self.redirect(Views.url("/ui/login", [("next", request.uri.description)]))
@@ -56,8 +58,9 @@ struct WebController {
             let slug = try context.parameters.string("project")
             let projects = try await store.projects.list()
             guard let project = projects.first(where: { $0.slug == slug }) else { throw TernError.notFound("project \"\(slug)\"") }
-            let chrome = Chrome(project: project, projects: projects, userName: user.name.isEmpty ? user.email : user.name, csrf: Self.csrf(token),
-                                active: active)
+            let chrome = Chrome(
+                project: project, projects: projects, userName: user.name.isEmpty ? user.email : user.name, csrf: Self.csrf(token),
+                active: active)
             do {
                 return try await body(chrome)
             } catch let error as TernError where error.kind != .internal {
@@ -88,7 +91,8 @@ struct WebController {
     static let pageHeaders: HTTPFields = [
         .contentType: "text/html; charset=utf-8",
         .cacheControl: "no-store",
-        .contentSecurityPolicy: "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        .contentSecurityPolicy:
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         HTTPField.Name("X-Content-Type-Options")!: "nosniff",
         HTTPField.Name("Referrer-Policy")!: "same-origin",
     ]
@@ -96,8 +100,9 @@ struct WebController {
     static func asset(_ text: String, type: String, _ request: Request) -> Response {
         let tag = "\"" + String(Secrets.hash(text).prefix(16)) + "\""
         if request.headers[.ifNoneMatch] == tag { return Response(status: .notModified, headers: [.eTag: tag]) }
-        return Response(status: .ok, headers: [.contentType: type, .eTag: tag, .cacheControl: "no-cache"],
-                        body: .init(byteBuffer: ByteBuffer(string: text)))
+        return Response(
+            status: .ok, headers: [.contentType: type, .eTag: tag, .cacheControl: "no-cache"],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     static func redirect(_ location: String) -> Response {
@@ -176,8 +181,9 @@ extension WebController {
             response.headers[.setCookie] = Authenticator.sessionCookieHeader(token: token, maxAge: sessionTTL.components.seconds, secure: secureCookies)
             return response
         } catch let error as TernError where error.kind == .unauthorized || error.kind == .rateLimited {
-            var response = html(renderer.plain("login", title: "Sign in", flash: ("error", error.message), ["next": next, "email": form["email"] ?? ""]),
-                                status: error.kind == .rateLimited ? .tooManyRequests : .unauthorized)
+            var response = html(
+                renderer.plain("login", title: "Sign in", flash: ("error", error.message), ["next": next, "email": form["email"] ?? ""]),
+                status: error.kind == .rateLimited ? .tooManyRequests : .unauthorized)
             if let seconds = error.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
             return response
         }
@@ -215,13 +221,18 @@ extension WebController {
             let to = Date()
             let filter = TraceFilter(from: to.addingTimeInterval(-range.seconds), to: to)
             async let overall = MetricsEngine.run(MetricsQuery(filter: filter, bucket: bucket), projectID: chrome.project.id, repository: store.metrics)
-            async let byModel = MetricsEngine.run(MetricsQuery(filter: filter, bucket: bucket, groupBy: .model, groupLimit: 8),
-                                                  projectID: chrome.project.id, repository: store.metrics)
-            async let bySegment = MetricsEngine.run(MetricsQuery(filter: filter, bucket: bucket, groupBy: segment, groupLimit: 12),
-                                                    projectID: chrome.project.id, repository: store.metrics)
-            return html(renderer.render("dashboard", Views.dashboard(
-                chrome: chrome, range: range, bucket: bucket, segment: segment, overall: try await overall, byModel: try await byModel,
-                bySegment: try await bySegment)))
+            async let byModel = MetricsEngine.run(
+                MetricsQuery(filter: filter, bucket: bucket, groupBy: .model, groupLimit: 8),
+                projectID: chrome.project.id, repository: store.metrics)
+            async let bySegment = MetricsEngine.run(
+                MetricsQuery(filter: filter, bucket: bucket, groupBy: segment, groupLimit: 12),
+                projectID: chrome.project.id, repository: store.metrics)
+            return html(
+                renderer.render(
+                    "dashboard",
+                    Views.dashboard(
+                        chrome: chrome, range: range, bucket: bucket, segment: segment, overall: try await overall, byModel: try await byModel,
+                        bySegment: try await bySegment)))
         }
     }
 
@@ -235,8 +246,9 @@ extension WebController {
                 return html(renderer.render("traces", Views.traces(chrome: chrome, parameters: parameters, page: page, error: nil)))
             } catch let error as TernError where error.kind == .invalidInput {
                 let message = error.field.map { "\($0): \(error.message)" } ?? error.message
-                return html(renderer.render("traces", Views.traces(chrome: chrome, parameters: parameters, page: nil, error: message)),
-                            status: .badRequest)
+                return html(
+                    renderer.render("traces", Views.traces(chrome: chrome, parameters: parameters, page: nil, error: message)),
+                    status: .badRequest)
             }
         }
     }
@@ -270,13 +282,16 @@ extension WebController {
             guard !name.isEmpty else { throw TernError.invalid("name", "a score needs a name") }
             let config = try await store.scoreConfigs.get(projectID: chrome.project.id, name: name)
             let raw = (form["value"] ?? "").trimmingCharacters(in: .whitespaces)
-            let value: JSONValue = if let number = Double(raw) { .number(number) }
-                else if raw.lowercased() == "true" || raw.lowercased() == "false" { .bool(raw.lowercased() == "true") } else { .string(raw) }
+            let value: JSONValue =
+                if let number = Double(raw) { .number(number) } else if raw.lowercased() == "true" || raw.lowercased() == "false" {
+                    .bool(raw.lowercased() == "true")
+                } else { .string(raw) }
             let (dataType, number, text) = try Score.value(value, dataType: config?.dataType)
             let comment = (form["comment"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-            let score = Score(id: TernID.makeTimeOrdered(), projectID: chrome.project.id, traceID: id, name: name, dataType: dataType,
-                              numericValue: number, stringValue: text, source: .human, comment: comment.isEmpty ? nil : comment,
-                              author: "user:\(user.email)", configID: config?.id, createdAt: Timestamp.now())
+            let score = Score(
+                id: TernID.makeTimeOrdered(), projectID: chrome.project.id, traceID: id, name: name, dataType: dataType,
+                numericValue: number, stringValue: text, source: .human, comment: comment.isEmpty ? nil : comment,
+                author: "user:\(user.email)", configID: config?.id, createdAt: Timestamp.now())
             try config?.validate(score)
             try await store.scores.insert([score])
             return Self.redirect("/ui/\(Views.percent(chrome.project.slug))/traces/\(Views.percent(id))#scores-table")

@@ -8,8 +8,9 @@ extension ExperimentsController {
     static let bodyKeys: Set<String> = ["name", "dataset", "dataset_version", "prompts", "models", "repeats", "assert", "options"]
     static let optionKeys: Set<String> = ["max_concurrency", "grader", "embedder", "threshold", "cache"]
     /// Types judged by a chat model, and those that need an embedding model.
-    static let judgedTypes = Set(LLMRubricEvaluator.types + GEvalEvaluator.types + FactualityEvaluator.types + ClosedQAEvaluator.types
-                                 + AnswerRelevanceEvaluator.types + ContextFaithfulnessEvaluator.types + SelectBestEvaluator.types)
+    static let judgedTypes = Set(
+        LLMRubricEvaluator.types + GEvalEvaluator.types + FactualityEvaluator.types + ClosedQAEvaluator.types
+            + AnswerRelevanceEvaluator.types + ContextFaithfulnessEvaluator.types + SelectBestEvaluator.types)
     static let embeddingTypes = Set(SimilarEvaluator.types + AnswerRelevanceEvaluator.types)
 
     func prepare(_ body: JSONValue, projectID: String, principal: Principal) async throws -> ExperimentService.Job {
@@ -24,8 +25,11 @@ extension ExperimentsController {
         }
         let version = try Self.int(body, "dataset_version", range: 1...Int.max) ?? dataset.latestVersion
         guard version >= 1, version <= dataset.latestVersion else {
-            throw TernError.invalid("dataset_version", dataset.latestVersion == 0 ? "the dataset has no items yet"
-                                    : "the dataset has versions 1-\(dataset.latestVersion), not \(version)", code: "invalid_value")
+            throw TernError.invalid(
+                "dataset_version",
+                dataset.latestVersion == 0
+                    ? "the dataset has no items yet"
+                    : "the dataset has versions 1-\(dataset.latestVersion), not \(version)", code: "invalid_value")
         }
         let prompts = try await resolvePrompts(body, projectID: projectID)
         let models = try Self.strings(body, "models")
@@ -42,8 +46,9 @@ extension ExperimentsController {
         let options = body["options"] ?? .object([:])
         guard let optionObject = options.object else { throw TernError.invalid("options", "expected an object") }
         if let unknown = optionObject.keys.sorted().first(where: { !Self.optionKeys.contains($0) }) {
-            throw TernError.invalid("options.\(unknown)", "unknown option (allowed: \(Self.optionKeys.sorted().joined(separator: ", ")))",
-                                    code: "unknown_field")
+            throw TernError.invalid(
+                "options.\(unknown)", "unknown option (allowed: \(Self.optionKeys.sorted().joined(separator: ", ")))",
+                code: "unknown_field")
         }
         let concurrency = try Self.int(options, "max_concurrency", range: 1...64, path: "options.") ?? 4
         let grader = try Self.string(options, "grader", path: "options.")
@@ -97,8 +102,9 @@ extension ExperimentsController {
             id: TernID.makeTimeOrdered(), projectID: projectID, name: name, datasetID: dataset.id, datasetName: dataset.name, datasetVersion: version,
             prompts: prompts.map { "\($0.name)@\($0.version)" }, models: models, repeats: repeats, assertions: body["assert"] ?? .array([]),
             options: .object(resolvedOptions), plannedCells: plan.cellCount, createdAt: now, createdBy: principal.actor)
-        return ExperimentService.Job(run: run, plan: plan, key: gatewayKey(principal, projectID: projectID), concurrency: concurrency, grader: grader,
-                                     embedder: embedder, judgePrompts: JudgePrompts(overrides: overrides), cache: cache)
+        return ExperimentService.Job(
+            run: run, plan: plan, key: gatewayKey(principal, projectID: projectID), concurrency: concurrency, grader: grader,
+            embedder: embedder, judgePrompts: JudgePrompts(overrides: overrides), cache: cache)
     }
 
     /// The key the run's gateway calls are made with: the caller's API key (its limits and budget
@@ -130,7 +136,8 @@ extension ExperimentsController {
                 }
                 found = try await store.prompts.get(projectID: projectID, name: String(reference[..<at]), version: number)
             } else if let colon = reference.lastIndex(of: ":") {
-                found = try await store.prompts.get(projectID: projectID, name: String(reference[..<colon]), label: String(reference[reference.index(after: colon)...]))
+                found = try await store.prompts.get(
+                    projectID: projectID, name: String(reference[..<colon]), label: String(reference[reference.index(after: colon)...]))
             } else {
                 found = try await labelled(projectID: projectID, name: reference)
             }
@@ -179,13 +186,16 @@ extension ExperimentsController {
                     throw TernError.invalid(here, "not an assertion: \(JSON.describe(error))")
                 }
                 if spec.baseType == "assert-set" {
-                    guard let inner = value["assert"]?.array, !inner.isEmpty else { throw TernError.invalid("\(here).assert", "an assert-set needs assertions") }
+                    guard let inner = value["assert"]?.array, !inner.isEmpty else {
+                        throw TernError.invalid("\(here).assert", "an assert-set needs assertions")
+                    }
                     _ = try check(inner, path: "\(here).assert")
                     return spec
                 }
                 guard known.contains(spec.baseType) else {
-                    throw TernError.invalid("\(here).type", "unknown assertion type \"\(type)\" (known: \(known.sorted().joined(separator: ", ")))",
-                                            code: "invalid_value")
+                    throw TernError.invalid(
+                        "\(here).type", "unknown assertion type \"\(type)\" (known: \(known.sorted().joined(separator: ", ")))",
+                        code: "invalid_value")
                 }
                 let provider = spec.provider
                 if let id = provider?.string ?? provider?["id"]?.string, gateway.registry.model(id) == nil {
@@ -195,13 +205,15 @@ extension ExperimentsController {
                     judged.append(here)
                     let needsJudge = spec.baseType != "similar"
                     if needsJudge, spec.providerID == nil, provider?["text"] == nil, grader == nil {
-                        throw TernError.invalid("options.grader", "\(here) (\(spec.type)) needs a judge model: set options.grader, or provider on the assertion")
+                        throw TernError.invalid(
+                            "options.grader", "\(here) (\(spec.type)) needs a judge model: set options.grader, or provider on the assertion")
                     }
                 }
                 if Self.embeddingTypes.contains(spec.baseType) {
                     let named = spec.baseType == "similar" ? spec.providerID : provider?["embedding"]?.string
                     if named == nil, embedder == nil {
-                        throw TernError.invalid("options.embedder", "\(here) (\(spec.type)) needs an embedding model: set options.embedder, or provider on the assertion")
+                        throw TernError.invalid(
+                            "options.embedder", "\(here) (\(spec.type)) needs an embedding model: set options.embedder, or provider on the assertion")
                     }
                     if named == nil { defaultEmbedded = true }
                 }
@@ -224,7 +236,9 @@ extension ExperimentsController {
         guard let value = body[name], !value.isNull else { return [] }
         guard let list = value.array else { throw TernError.invalid(name, "expected a list of strings", code: "invalid_type") }
         return try list.enumerated().map { index, item in
-            guard let text = item.string, !text.isEmpty else { throw TernError.invalid("\(name)[\(index)]", "expected a non-empty string", code: "invalid_type") }
+            guard let text = item.string, !text.isEmpty else {
+                throw TernError.invalid("\(name)[\(index)]", "expected a non-empty string", code: "invalid_type")
+            }
             return text
         }
     }

@@ -44,8 +44,10 @@ final class ExperimentService: Service, Sendable {
     static let interruptedError = "interrupted: the server stopped while the run was in progress; start the run again"
     static let shutdownError = "interrupted: the server shut down while the run was in progress; start the run again"
 
-    init(store: any TernStore, gateway: Gateway, logger: Logger, heartbeatInterval: Duration = .seconds(5), staleAfter: Duration = .seconds(60),
-         cacheDirectory: URL? = nil) {
+    init(
+        store: any TernStore, gateway: Gateway, logger: Logger, heartbeatInterval: Duration = .seconds(5), staleAfter: Duration = .seconds(60),
+        cacheDirectory: URL? = nil
+    ) {
         self.cacheDirectory = cacheDirectory
         self.store = store
         self.gateway = gateway
@@ -100,8 +102,9 @@ final class ExperimentService: Service, Sendable {
 
     /// Cancels a queued or running run; returns it as stored afterwards (nil when unknown).
     func cancel(projectID: String, id: String, by actor: String) async throws -> ExperimentRun? {
-        let changed = try await store.experiments.transition(projectID: projectID, id: id, from: [.queued, .running], to: .cancelled,
-                                                             error: "cancelled by \(actor)", at: Timestamp.now())
+        let changed = try await store.experiments.transition(
+            projectID: projectID, id: id, from: [.queued, .running], to: .cancelled,
+            error: "cancelled by \(actor)", at: Timestamp.now())
         // A run of this process stops at once; a run of another replica at its next heartbeat.
         local.withLock { $0[id] }?.task.cancel()
         if let changed { return changed }
@@ -149,8 +152,10 @@ final class ExperimentService: Service, Sendable {
                 group.addTask {
                     let cache = self.cache(job)
                     let options = ExperimentOptions(concurrency: job.concurrency, retries: 2, cache: cache)
-                    _ = try await ExperimentRunner.run(job.plan, client: self.client(job, tag: "experiment"), registry: self.registry(job, cache: cache),
-                                                       options: options) { result in
+                    _ = try await ExperimentRunner.run(
+                        job.plan, client: self.client(job, tag: "experiment"), registry: self.registry(job, cache: cache),
+                        options: options
+                    ) { result in
                         try await sink.add(Self.cell(result))
                     }
                 }
@@ -175,8 +180,9 @@ final class ExperimentService: Service, Sendable {
         }
         // A run cancelled meanwhile stays cancelled (with who cancelled it).
         let finished = await Task {
-            try? await experiments.transition(projectID: projectID, id: id, from: [.running], to: outcome.0,
-                                              error: outcome.1 ?? (outcome.0 == .cancelled ? "cancelled" : nil), at: Timestamp.now())
+            try? await experiments.transition(
+                projectID: projectID, id: id, from: [.running], to: outcome.0,
+                error: outcome.1 ?? (outcome.0 == .cancelled ? "cancelled" : nil), at: Timestamp.now())
         }.value
         logger.info("experiment finished", metadata: ["experiment_id": "\(id)", "status": "\(finished?.status.rawValue ?? outcome.0.rawValue)"])
     }
@@ -196,9 +202,11 @@ final class ExperimentService: Service, Sendable {
 
     func registry(_ job: Job, cache: ResponseDiskCache? = nil) -> EvaluatorRegistry {
         var registry = EvaluatorRegistry.deterministic()
-        registry.registerModelGraded(graders: GatewayGraderProvider(client: client(job, tag: "experiment-judge"), defaultJudge: job.grader,
-                                                                    defaultEmbedder: job.embedder, cache: cache),
-                                     prompts: job.judgePrompts)
+        registry.registerModelGraded(
+            graders: GatewayGraderProvider(
+                client: client(job, tag: "experiment-judge"), defaultJudge: job.grader,
+                defaultEmbedder: job.embedder, cache: cache),
+            prompts: job.judgePrompts)
         return registry
     }
 

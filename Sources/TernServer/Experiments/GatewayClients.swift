@@ -65,8 +65,10 @@ struct GatewayEmbedder: MeteredEmbedder {
     func embed(_ texts: [String]) async throws -> [[Float]] { try await embedMetered(texts).0 }
 
     func embedMetered(_ texts: [String]) async throws -> ([[Float]], EmbeddingUsage) {
-        let body: JSONValue = ["model": .string(modelName), "input": .array(texts.map(JSONValue.string)),
-                               "metadata": ["experiment_id": .string(client.experimentID)]]
+        let body: JSONValue = [
+            "model": .string(modelName), "input": .array(texts.map(JSONValue.string)),
+            "metadata": ["experiment_id": .string(client.experimentID)],
+        ]
         let reply = await client.gateway.handle(GatewayRequest(operation: .embedding, body: body, key: client.key, headers: client.headers))
         let json = GatewayModelClient.json(reply)
         guard reply.status == 200, let data = json?["data"]?.array else {
@@ -75,8 +77,9 @@ struct GatewayEmbedder: MeteredEmbedder {
         let sorted = data.sorted { ($0["index"]?.int ?? 0) < ($1["index"]?.int ?? 0) }
         let vectors = sorted.map { entry in (entry["embedding"]?.array ?? []).compactMap { $0.double.map(Float.init) } }
         let traceID = reply.headers.first { $0.0 == TernHeader.traceID }?.1
-        let usage = EmbeddingUsage(inputTokens: reply.usage?.inputTokens ?? 0, cost: reply.cost, traceIDs: traceID.map { [$0] } ?? [],
-                                   cached: reply.headers.contains { $0.0 == TernHeader.cache && $0.1 == "hit" })
+        let usage = EmbeddingUsage(
+            inputTokens: reply.usage?.inputTokens ?? 0, cost: reply.cost, traceIDs: traceID.map { [$0] } ?? [],
+            cached: reply.headers.contains { $0.0 == TernHeader.cache && $0.1 == "hit" })
         return (vectors, usage)
     }
 }
@@ -124,12 +127,20 @@ extension TraceWriter {
         final class Once: Sendable {
             let done = Mutex(false)
             /// True the first time only.
-            func first() -> Bool { done.withLock { state in defer { state = true }; return !state } }
+            func first() -> Bool {
+                done.withLock { state in
+                    defer { state = true }; return !state
+                }
+            }
         }
         let once = Once()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            Task { await self.flush(); if once.first() { continuation.resume() } }
-            Task { try? await Task.sleep(for: timeout); if once.first() { continuation.resume() } }
+            Task {
+                await self.flush(); if once.first() { continuation.resume() }
+            }
+            Task {
+                try? await Task.sleep(for: timeout); if once.first() { continuation.resume() }
+            }
         }
     }
 }

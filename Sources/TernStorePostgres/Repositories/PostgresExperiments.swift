@@ -56,21 +56,31 @@ struct PostgresExperiments: ExperimentRepository {
     }
 
     func get(projectID: String, id: String) async throws -> ExperimentRun? {
-        try await Self.rows(client.mappedQuery(Self.query(ExperimentColumns.selectRun(projectID: projectID, id: id, .postgres)), logger: logger),
-                            ExperimentColumns.run).first
+        try await Self.rows(
+            client.mappedQuery(Self.query(ExperimentColumns.selectRun(projectID: projectID, id: id, .postgres)), logger: logger),
+            ExperimentColumns.run
+        ).first
     }
 
     func list(projectID: String, before: (Date, String)?, limit: Int) async throws -> [ExperimentRun] {
-        try await Self.rows(client.mappedQuery(Self.query(ExperimentColumns.selectRuns(projectID: projectID, before: before, limit: limit, .postgres)),
-                                               logger: logger), ExperimentColumns.run)
+        try await Self.rows(
+            client.mappedQuery(
+                Self.query(ExperimentColumns.selectRuns(projectID: projectID, before: before, limit: limit, .postgres)),
+                logger: logger), ExperimentColumns.run)
     }
 
     func addCells(projectID: String, experimentID: String, _ cells: [ExperimentCell], heartbeat: Date) async throws -> Int {
         try await transaction { connection in
             // The row lock orders concurrent writers of one run.
-            guard try await Self.rows(connection.query(
-                Self.query(ExperimentColumns.Statement(sql: "SELECT \(ExperimentColumns.runColumns.joined(separator: ", ")) FROM experiments WHERE project_id = $1 AND id = $2 FOR UPDATE",
-                                                       values: [.text(projectID), .text(experimentID)])), logger: logger), ExperimentColumns.run).first != nil
+            guard
+                try await Self.rows(
+                    connection.query(
+                        Self.query(
+                            ExperimentColumns.Statement(
+                                sql:
+                                    "SELECT \(ExperimentColumns.runColumns.joined(separator: ", ")) FROM experiments WHERE project_id = $1 AND id = $2 FOR UPDATE",
+                                values: [.text(projectID), .text(experimentID)])), logger: logger), ExperimentColumns.run
+                ).first != nil
             else { throw TernError.notFound("experiment \(experimentID)") }
             var added = ExperimentTotals()
             for cell in cells {
@@ -86,21 +96,26 @@ struct PostgresExperiments: ExperimentRepository {
     }
 
     func cells(projectID: String, experimentID: String, after: String?, limit: Int) async throws -> [ExperimentCell] {
-        try await Self.rows(client.mappedQuery(
-            Self.query(ExperimentColumns.selectCells(projectID: projectID, experimentID: experimentID, after: after, limit: limit, .postgres)),
-            logger: logger), ExperimentColumns.cell)
+        try await Self.rows(
+            client.mappedQuery(
+                Self.query(ExperimentColumns.selectCells(projectID: projectID, experimentID: experimentID, after: after, limit: limit, .postgres)),
+                logger: logger), ExperimentColumns.cell)
     }
 
-    func transition(projectID: String, id: String, from: Set<ExperimentStatus>, to status: ExperimentStatus, error: String?,
-                    at: Date) async throws -> ExperimentRun? {
+    func transition(
+        projectID: String, id: String, from: Set<ExperimentStatus>, to status: ExperimentStatus, error: String?,
+        at: Date
+    ) async throws -> ExperimentRun? {
         var statement = ExperimentColumns.transition(projectID: projectID, id: id, from: from, to: status, error: error, at: at, .postgres)
         statement.sql += " RETURNING " + ExperimentColumns.runColumns.joined(separator: ", ")
         return try await Self.rows(client.mappedQuery(Self.query(statement), logger: logger), ExperimentColumns.run).first
     }
 
     func columns(projectID: String, experimentID: String) async throws -> [ExperimentColumnTotals] {
-        try await Self.rows(client.mappedQuery(Self.query(ExperimentColumns.selectColumns(projectID: projectID, experimentID: experimentID, .postgres)),
-                                               logger: logger), ExperimentColumns.column)
+        try await Self.rows(
+            client.mappedQuery(
+                Self.query(ExperimentColumns.selectColumns(projectID: projectID, experimentID: experimentID, .postgres)),
+                logger: logger), ExperimentColumns.column)
     }
 
     func heartbeat(projectID: String, id: String, at: Date) async throws -> ExperimentStatus? {

@@ -8,12 +8,15 @@ struct PostgresMetrics: MetricsRepository {
     let client: PostgresClient
     let logger: Logger
 
-    func aggregateFacts(projectID: String, filter: TraceFilter, granularity: MetricsBucket,
-                        dimensions: [MetricsDimension?]) async throws -> [RollupRow] {
+    func aggregateFacts(
+        projectID: String, filter: TraceFilter, granularity: MetricsBucket,
+        dimensions: [MetricsDimension?]
+    ) async throws -> [RollupRow] {
         let (scoreSQL, scoreValues) = try TraceSQL.scoreFacts(filter, projectID: projectID, dialect: .postgres)
         var scores: [(traceID: String, name: String, value: Double)] = []
         for try await (trace, name, value) in try await client.mappedQuery(PostgresQuery(sql: scoreSQL, values: scoreValues), logger: logger)
-            .decode((String, String, Double).self) {
+            .decode((String, String, Double).self)
+        {
             scores.append((trace, name, value))
         }
         let scoresByTrace = TraceSQL.scoresByTrace(scores)
@@ -39,27 +42,32 @@ struct PostgresMetrics: MetricsRepository {
     }
 
     func rollups(projectID: String, dimension: String, from: Int64, to: Int64) async throws -> [RollupRow] {
-        try await rollups(query: """
-            SELECT bucket, value, traces, errors, input_tokens, output_tokens, cost, latency_sum, latency_hist, scores
-            FROM trace_rollups WHERE project_id = \(projectID) AND dimension = \(dimension) AND bucket >= \(from) AND bucket < \(to)
-            """, dimension: dimension)
+        try await rollups(
+            query: """
+                SELECT bucket, value, traces, errors, input_tokens, output_tokens, cost, latency_sum, latency_hist, scores
+                FROM trace_rollups WHERE project_id = \(projectID) AND dimension = \(dimension) AND bucket >= \(from) AND bucket < \(to)
+                """, dimension: dimension)
     }
 
     func rollups(projectID: String, dimension: String, from: Int64, to: Int64, values: [String]) async throws -> [RollupRow] {
         guard !values.isEmpty else { return [] }
-        return try await rollups(query: """
-            SELECT bucket, value, traces, errors, input_tokens, output_tokens, cost, latency_sum, latency_hist, scores
-            FROM trace_rollups WHERE project_id = \(projectID) AND dimension = \(dimension) AND bucket >= \(from) AND bucket < \(to)
-            AND value = ANY(\(values))
-            """, dimension: dimension)
+        return try await rollups(
+            query: """
+                SELECT bucket, value, traces, errors, input_tokens, output_tokens, cost, latency_sum, latency_hist, scores
+                FROM trace_rollups WHERE project_id = \(projectID) AND dimension = \(dimension) AND bucket >= \(from) AND bucket < \(to)
+                AND value = ANY(\(values))
+                """, dimension: dimension)
     }
 
     func topRollupValues(projectID: String, dimension: String, from: Int64, to: Int64, limit: Int) async throws -> [String] {
-        try await collect(client.mappedQuery("""
-            SELECT value FROM trace_rollups
-            WHERE project_id = \(projectID) AND dimension = \(dimension) AND bucket >= \(from) AND bucket < \(to)
-            GROUP BY value ORDER BY SUM(traces) DESC, value COLLATE "C" LIMIT \(limit)
-            """, logger: logger)) { row in try row.decode(String.self) }
+        try await collect(
+            client.mappedQuery(
+                """
+                SELECT value FROM trace_rollups
+                WHERE project_id = \(projectID) AND dimension = \(dimension) AND bucket >= \(from) AND bucket < \(to)
+                GROUP BY value ORDER BY SUM(traces) DESC, value COLLATE "C" LIMIT \(limit)
+                """, logger: logger)
+        ) { row in try row.decode(String.self) }
     }
 
     private func rollups(query: PostgresQuery, dimension: String) async throws -> [RollupRow] {
@@ -80,8 +88,10 @@ struct PostgresMetrics: MetricsRepository {
     }
 
     func dirtyBuckets(limit: Int) async throws -> [DirtyBucket] {
-        try await collect(client.mappedQuery(
-            "SELECT project_id, bucket, marked_at FROM rollup_dirty ORDER BY bucket, project_id LIMIT \(limit)", logger: logger)) { row in
+        try await collect(
+            client.mappedQuery(
+                "SELECT project_id, bucket, marked_at FROM rollup_dirty ORDER BY bucket, project_id LIMIT \(limit)", logger: logger)
+        ) { row in
             let (project, bucket, marked) = try row.decode((String, Int64, Int64).self)
             return DirtyBucket(projectID: project, bucket: bucket, markedAt: marked)
         }
@@ -103,16 +113,19 @@ struct PostgresMetrics: MetricsRepository {
                 var binder = Binder()
                 let values = chunk.map { row in
                     let s = row.stats
-                    return "(" + [
-                        binder.add(projectID), binder.add(row.dimension), binder.add(row.bucket), binder.add(row.value), binder.add(Int64(s.traces)),
-                        binder.add(Int64(s.errors)), binder.add(Int64(s.inputTokens)), binder.add(Int64(s.outputTokens)), binder.add(s.cost),
-                        binder.add(s.latencySumMs), binder.add(s.latency.encoded), binder.add(s.encodedScores),
-                    ].joined(separator: ",") + ")"
+                    return "("
+                        + [
+                            binder.add(projectID), binder.add(row.dimension), binder.add(row.bucket), binder.add(row.value), binder.add(Int64(s.traces)),
+                            binder.add(Int64(s.errors)), binder.add(Int64(s.inputTokens)), binder.add(Int64(s.outputTokens)), binder.add(s.cost),
+                            binder.add(s.latencySumMs), binder.add(s.latency.encoded), binder.add(s.encodedScores),
+                        ].joined(separator: ",") + ")"
                 }.joined(separator: ",")
-                try await connection.query(PostgresQuery(unsafeSQL: """
-                    INSERT INTO trace_rollups (project_id, dimension, bucket, value, traces, errors, input_tokens, output_tokens, cost,
-                                               latency_sum, latency_hist, scores) VALUES \(values)
-                    """, binds: binder.bindings), logger: logger)
+                try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            INSERT INTO trace_rollups (project_id, dimension, bucket, value, traces, errors, input_tokens, output_tokens, cost,
+                                                       latency_sum, latency_hist, scores) VALUES \(values)
+                            """, binds: binder.bindings), logger: logger)
             }
             if let mark = clearing {
                 try await connection.query(
@@ -123,10 +136,13 @@ struct PostgresMetrics: MetricsRepository {
     }
 
     func pendingLanguages(limit: Int) async throws -> [PendingLanguage] {
-        try await collect(client.mappedQuery("""
-            SELECT project_id, id, substr(input, 1, 2000) FROM traces
-            WHERE language IS NULL AND language_checked = 0 AND input IS NOT NULL LIMIT \(limit)
-            """, logger: logger)) { row in
+        try await collect(
+            client.mappedQuery(
+                """
+                SELECT project_id, id, substr(input, 1, 2000) FROM traces
+                WHERE language IS NULL AND language_checked = 0 AND input IS NOT NULL LIMIT \(limit)
+                """, logger: logger)
+        ) { row in
             let (project, id, input) = try row.decode((String, String, String).self)
             return PendingLanguage(projectID: project, traceID: id, input: input)
         }
@@ -148,13 +164,14 @@ struct PostgresMetrics: MetricsRepository {
                     let rows = detected.map { pending, language in
                         "(\(binder.add(pending.projectID))::text, \(binder.add(pending.traceID))::text, \(binder.add(language))::text)"
                     }
-                    let updated = try await connection.query(PostgresQuery(
-                        unsafeSQL: """
-                            UPDATE traces t SET language = COALESCE(t.language, v.language), language_checked = 1
-                            FROM (VALUES \(rows.joined(separator: ","))) AS v(project_id, id, language)
-                            WHERE t.project_id = v.project_id AND t.id = v.id
-                            RETURNING t.project_id, (t.start_time / 3600000000) * 3600000000
-                            """, binds: binder.bindings), logger: logger)
+                    let updated = try await connection.query(
+                        PostgresQuery(
+                            unsafeSQL: """
+                                UPDATE traces t SET language = COALESCE(t.language, v.language), language_checked = 1
+                                FROM (VALUES \(rows.joined(separator: ","))) AS v(project_id, id, language)
+                                WHERE t.project_id = v.project_id AND t.id = v.id
+                                RETURNING t.project_id, (t.start_time / 3600000000) * 3600000000
+                                """, binds: binder.bindings), logger: logger)
                     for try await (project, bucket) in updated.decode((String, Int64).self) { hours.insert(HourMark(projectID: project, bucket: bucket)) }
                 }
                 // Checked, nothing found: no language, no rollup change.
@@ -162,11 +179,12 @@ struct PostgresMetrics: MetricsRepository {
                 if !unknown.isEmpty {
                     var binder = Binder()
                     let rows = unknown.map { pending, _ in "(\(binder.add(pending.projectID))::text, \(binder.add(pending.traceID))::text)" }
-                    try await connection.query(PostgresQuery(
-                        unsafeSQL: """
-                            UPDATE traces t SET language_checked = 1 FROM (VALUES \(rows.joined(separator: ","))) AS v(project_id, id)
-                            WHERE t.project_id = v.project_id AND t.id = v.id
-                            """, binds: binder.bindings), logger: logger)
+                    try await connection.query(
+                        PostgresQuery(
+                            unsafeSQL: """
+                                UPDATE traces t SET language_checked = 1 FROM (VALUES \(rows.joined(separator: ","))) AS v(project_id, id)
+                                WHERE t.project_id = v.project_id AND t.id = v.id
+                                """, binds: binder.bindings), logger: logger)
                 }
             }
             guard !hours.isEmpty else { return }
@@ -174,11 +192,12 @@ struct PostgresMetrics: MetricsRepository {
             // Sorted: concurrent transactions (the ingest's marks too) take the row locks in the same order.
             let rows = hours.sorted { ($0.projectID, $0.bucket) < ($1.projectID, $1.bucket) }
                 .map { "(\(binder.add($0.projectID)), \(binder.add($0.bucket)), \(binder.add(now)))" }
-            try await connection.query(PostgresQuery(
-                unsafeSQL: """
-                    INSERT INTO rollup_dirty (project_id, bucket, marked_at) VALUES \(rows.joined(separator: ","))
-                    ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = GREATEST(rollup_dirty.marked_at + 1, EXCLUDED.marked_at)
-                    """, binds: binder.bindings), logger: logger)
+            try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO rollup_dirty (project_id, bucket, marked_at) VALUES \(rows.joined(separator: ","))
+                        ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = GREATEST(rollup_dirty.marked_at + 1, EXCLUDED.marked_at)
+                        """, binds: binder.bindings), logger: logger)
         }
     }
 

@@ -20,25 +20,30 @@ struct PostgresProjects: ProjectRepository {
             try await client.mappedQuery(
                 "INSERT INTO projects (id, slug, name, created_at) VALUES (\(project.id), \(slug), \(name), \(Timestamp.micros(project.createdAt)))",
                 logger: logger)
-        } catch where isUniqueViolation(error) {
+        } catch  where isUniqueViolation(error) {
             throw TernError.conflict("a project with slug \"\(slug)\" already exists", field: "slug")
         }
         return project
     }
 
     func get(id: String) async throws -> Project? {
-        try await collect(client.mappedQuery(
-            "SELECT id, slug, name, created_at, retention_days FROM projects WHERE id = \(id)", logger: logger), Self.project).first
+        try await collect(
+            client.mappedQuery(
+                "SELECT id, slug, name, created_at, retention_days FROM projects WHERE id = \(id)", logger: logger), Self.project
+        ).first
     }
 
     func get(slug: String) async throws -> Project? {
-        try await collect(client.mappedQuery(
-            "SELECT id, slug, name, created_at, retention_days FROM projects WHERE slug = \(slug)", logger: logger), Self.project).first
+        try await collect(
+            client.mappedQuery(
+                "SELECT id, slug, name, created_at, retention_days FROM projects WHERE slug = \(slug)", logger: logger), Self.project
+        ).first
     }
 
     func list() async throws -> [Project] {
-        try await collect(client.mappedQuery(
-            "SELECT id, slug, name, created_at, retention_days FROM projects ORDER BY created_at, id", logger: logger), Self.project)
+        try await collect(
+            client.mappedQuery(
+                "SELECT id, slug, name, created_at, retention_days FROM projects ORDER BY created_at, id", logger: logger), Self.project)
     }
 
     func count() async throws -> Int {

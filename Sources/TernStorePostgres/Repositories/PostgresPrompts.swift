@@ -14,7 +14,8 @@ struct PostgresPrompts: PromptRepository {
         return PromptVersion(
             projectID: project, name: name, version: version, kind: PromptKind(rawValue: kind) ?? .text, text: text,
             messages: StoredJSON.decode([PromptMessage].self, messages, default: []), tools: JSONValue.fromStored(tools),
-            variables: StoredJSON.decode([String].self, variables, default: []), config: StoredJSON.decode(PromptModelConfig.self, config, default: PromptModelConfig()),
+            variables: StoredJSON.decode([String].self, variables, default: []),
+            config: StoredJSON.decode(PromptModelConfig.self, config, default: PromptModelConfig()),
             commitMessage: message, author: author, createdAt: Timestamp.date(created))
     }
 
@@ -27,11 +28,12 @@ struct PostgresPrompts: PromptRepository {
     }
 
     func fetch(_ connection: PostgresConnection? = nil, projectID: String, name: String, version: Int?) async throws -> PromptVersion? {
-        let query: PostgresQuery = if let version {
-            "SELECT \(unescaped: Self.columns) FROM prompt_versions WHERE project_id = \(projectID) AND name = \(name) AND version = \(version)"
-        } else {
-            "SELECT \(unescaped: Self.columns) FROM prompt_versions WHERE project_id = \(projectID) AND name = \(name) ORDER BY version DESC LIMIT 1"
-        }
+        let query: PostgresQuery =
+            if let version {
+                "SELECT \(unescaped: Self.columns) FROM prompt_versions WHERE project_id = \(projectID) AND name = \(name) AND version = \(version)"
+            } else {
+                "SELECT \(unescaped: Self.columns) FROM prompt_versions WHERE project_id = \(projectID) AND name = \(name) ORDER BY version DESC LIMIT 1"
+            }
         let rows = if let connection { try await connection.query(query, logger: logger) } else { try await client.mappedQuery(query, logger: logger) }
         guard var found = try await collect(rows, Self.version).first else { return nil }
         found.labels = try await labels(connection, projectID: projectID, name: name)[found.version] ?? []
@@ -46,11 +48,13 @@ struct PostgresPrompts: PromptRepository {
         let now = Timestamp.now()
         // A label that already points there is not moved, and nothing is recorded.
         if from == version { return PromptLabelMove(name: name, label: label, fromVersion: from, toVersion: version, author: author, movedAt: now) }
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO prompt_labels (project_id, name, label, version) VALUES (\(projectID), \(name), \(label), \(version))
             ON CONFLICT (project_id, name, label) DO UPDATE SET version = EXCLUDED.version
             """, logger: logger)
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO prompt_label_moves (id, project_id, name, label, from_version, to_version, author, moved_at)
             VALUES (\(TernID.makeTimeOrdered()), \(projectID), \(name), \(label), \(from), \(version), \(author), \(Timestamp.micros(now)))
             """, logger: logger)
@@ -74,7 +78,8 @@ struct PostgresPrompts: PromptRepository {
                         "SELECT COALESCE(MAX(version), 0) + 1 FROM prompt_versions WHERE project_id = \(version.projectID) AND name = \(version.name)",
                         logger: logger
                     ).decode(Int.self) { number = value }
-                    try await connection.query("""
+                    try await connection.query(
+                        """
                         INSERT INTO prompt_versions (\(unescaped: Self.columns)) VALUES (\(version.projectID), \(version.name), \(number),
                             \(version.kind.rawValue), \(version.text), \(StoredJSON.encode(version.messages)), \(version.tools?.jsonString()),
                             \(StoredJSON.encode(version.variables)), \(StoredJSON.encode(version.config)), \(version.commitMessage), \(version.author),
@@ -111,9 +116,11 @@ struct PostgresPrompts: PromptRepository {
 
     func history(projectID: String, name: String) async throws -> [PromptVersion] {
         let labels = try await labels(projectID: projectID, name: name)
-        return try await collect(client.mappedQuery(
-            "SELECT \(unescaped: Self.columns) FROM prompt_versions WHERE project_id = \(projectID) AND name = \(name) ORDER BY version DESC",
-            logger: logger)) { row in
+        return try await collect(
+            client.mappedQuery(
+                "SELECT \(unescaped: Self.columns) FROM prompt_versions WHERE project_id = \(projectID) AND name = \(name) ORDER BY version DESC",
+                logger: logger)
+        ) { row in
             var version = try Self.version(row)
             version.labels = labels[version.version] ?? []
             return version
@@ -125,9 +132,11 @@ struct PostgresPrompts: PromptRepository {
         for try await (name, label, version) in try await client.mappedQuery(
             "SELECT name, label, version FROM prompt_labels WHERE project_id = \(projectID)", logger: logger
         ).decode((String, String, Int).self) { labels[name, default: [:]][label] = version }
-        return try await collect(client.mappedQuery(
-            "SELECT name, MAX(version), MAX(created_at) FROM prompt_versions WHERE project_id = \(projectID) GROUP BY name ORDER BY name",
-            logger: logger)) { row in
+        return try await collect(
+            client.mappedQuery(
+                "SELECT name, MAX(version), MAX(created_at) FROM prompt_versions WHERE project_id = \(projectID) GROUP BY name ORDER BY name",
+                logger: logger)
+        ) { row in
             let (name, latest, updated) = try row.decode((String, Int, Int64).self)
             return PromptSummary(name: name, latestVersion: latest, labels: labels[name] ?? [:], updatedAt: Timestamp.date(updated))
         }
@@ -148,10 +157,13 @@ struct PostgresPrompts: PromptRepository {
     }
 
     func labelMoves(projectID: String, name: String) async throws -> [PromptLabelMove] {
-        try await collect(client.mappedQuery("""
-            SELECT name, label, from_version, to_version, author, moved_at FROM prompt_label_moves
-            WHERE project_id = \(projectID) AND name = \(name) ORDER BY moved_at DESC, id DESC
-            """, logger: logger)) { row in
+        try await collect(
+            client.mappedQuery(
+                """
+                SELECT name, label, from_version, to_version, author, moved_at FROM prompt_label_moves
+                WHERE project_id = \(projectID) AND name = \(name) ORDER BY moved_at DESC, id DESC
+                """, logger: logger)
+        ) { row in
             let (name, label, from, to, author, moved) = try row.decode((String, String, Int?, Int, String, Int64).self)
             return PromptLabelMove(name: name, label: label, fromVersion: from, toVersion: to, author: author, movedAt: Timestamp.date(moved))
         }

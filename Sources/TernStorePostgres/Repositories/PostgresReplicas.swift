@@ -18,7 +18,9 @@ struct PostgresReplicas: ReplicaRepository {
     func rateUsage(since minute: Int64, excludingReplica replica: String) async throws -> [String: [Int64: RateUsage]] {
         let (sql, values) = ReplicaSQL.usage(since: minute, excluding: replica, dialect: .postgres)
         var out: [String: [Int64: RateUsage]] = [:]
-        for row in try await collect(client.mappedQuery(PostgresQuery(sql: sql, values: values), logger: logger), { try $0.decode((String, Int64, Int64, Int64).self) }) {
+        for row in try await collect(
+            client.mappedQuery(PostgresQuery(sql: sql, values: values), logger: logger), { try $0.decode((String, Int64, Int64, Int64).self) })
+        {
             out[row.0, default: [:]][row.1] = RateUsage(requests: Int(row.2), tokens: Int(row.3))
         }
         return out

@@ -9,9 +9,11 @@ struct PostgresResponseCache: ResponseCacheRepository {
     let logger: Logger
 
     func get(projectID: String, key: String, now: Date) async throws -> Data? {
-        try await collect(client.mappedQuery(
-            "SELECT value FROM response_cache WHERE project_id = \(projectID) AND cache_key = \(key) AND expires_at > \(Timestamp.micros(now))",
-            logger: logger)) { row in
+        try await collect(
+            client.mappedQuery(
+                "SELECT value FROM response_cache WHERE project_id = \(projectID) AND cache_key = \(key) AND expires_at > \(Timestamp.micros(now))",
+                logger: logger)
+        ) { row in
             var buffer = try row.decode(ByteBuffer.self)
             return buffer.readData(length: buffer.readableBytes) ?? Data()
         }.first
@@ -27,8 +29,10 @@ struct PostgresResponseCache: ResponseCacheRepository {
     }
 
     func purgeExpired(now: Date) async throws -> Int {
-        try await collect(client.mappedQuery(
-            "DELETE FROM response_cache WHERE expires_at <= \(Timestamp.micros(now)) RETURNING cache_key", logger: logger)) {
+        try await collect(
+            client.mappedQuery(
+                "DELETE FROM response_cache WHERE expires_at <= \(Timestamp.micros(now)) RETURNING cache_key", logger: logger)
+        ) {
             try $0.decode(String.self)
         }.count
     }

@@ -10,8 +10,9 @@ struct PostgresSessions: SessionRepository {
     let logger: Logger
 
     func create(userID: String, tokenHash: String, expiresAt: Date) async throws -> WebSession {
-        let session = WebSession(id: TernID.make(), userID: userID, createdAt: Timestamp.now(),
-                                 expiresAt: Timestamp.date(Timestamp.micros(expiresAt)))
+        let session = WebSession(
+            id: TernID.make(), userID: userID, createdAt: Timestamp.now(),
+            expiresAt: Timestamp.date(Timestamp.micros(expiresAt)))
         try await client.mappedQuery(
             """
             INSERT INTO web_sessions (id, user_id, token_hash, created_at, expires_at)
@@ -21,9 +22,11 @@ struct PostgresSessions: SessionRepository {
     }
 
     func find(tokenHash: String, now: Date) async throws -> WebSession? {
-        try await collect(client.mappedQuery(
-            "SELECT id, user_id, created_at, expires_at FROM web_sessions WHERE token_hash = \(tokenHash) AND expires_at > \(Timestamp.micros(now))",
-            logger: logger)) { row in
+        try await collect(
+            client.mappedQuery(
+                "SELECT id, user_id, created_at, expires_at FROM web_sessions WHERE token_hash = \(tokenHash) AND expires_at > \(Timestamp.micros(now))",
+                logger: logger)
+        ) { row in
             let (id, user, created, expires) = try row.decode((String, String, Int64, Int64).self)
             return WebSession(id: id, userID: user, createdAt: Timestamp.date(created), expiresAt: Timestamp.date(expires))
         }.first
@@ -38,8 +41,10 @@ struct PostgresSessions: SessionRepository {
     }
 
     func purgeExpired(now: Date) async throws -> Int {
-        try await collect(client.mappedQuery(
-            "DELETE FROM web_sessions WHERE expires_at <= \(Timestamp.micros(now)) RETURNING id", logger: logger)) {
+        try await collect(
+            client.mappedQuery(
+                "DELETE FROM web_sessions WHERE expires_at <= \(Timestamp.micros(now)) RETURNING id", logger: logger)
+        ) {
             try $0.decode(String.self)
         }.count
     }

@@ -17,8 +17,10 @@ struct PostgresSpend: SpendRepository {
     }
 
     func spent(keyID: String, period: String) async throws -> Double {
-        try await collect(client.mappedQuery(
-            "SELECT spent_usd FROM key_spend WHERE key_id = \(keyID) AND period = \(period)", logger: logger)) {
+        try await collect(
+            client.mappedQuery(
+                "SELECT spent_usd FROM key_spend WHERE key_id = \(keyID) AND period = \(period)", logger: logger)
+        ) {
             try $0.decode(Double.self)
         }.first ?? 0
     }

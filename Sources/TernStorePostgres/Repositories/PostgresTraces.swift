@@ -37,9 +37,10 @@ struct PostgresTraces: TraceRepository {
     static func trace(_ row: PostgresRow) throws -> Trace {
         let (id, project, name, user, session, tags, metadata, release, environment, input, output, start, end) = try row.decode(
             (String, String, String?, String?, String?, String, String?, String?, String?, String?, String?, Int64, Int64?).self)
-        return Trace(id: id, projectID: project, name: name, userID: user, sessionID: session, tags: storedTags(tags),
-                     metadata: JSONValue.fromStored(metadata), release: release, environment: environment, input: input, output: output,
-                     startTime: Timestamp.date(start), endTime: end.date)
+        return Trace(
+            id: id, projectID: project, name: name, userID: user, sessionID: session, tags: storedTags(tags),
+            metadata: JSONValue.fromStored(metadata), release: release, environment: environment, input: input, output: output,
+            startTime: Timestamp.date(start), endTime: end.date)
     }
 
     static func observation(_ row: PostgresRow) throws -> Observation {
@@ -49,8 +50,9 @@ struct PostgresTraces: TraceRepository {
         func big(_ i: Int) throws -> Int64? { try cells[i].decode(Int64?.self) }
         var usage: TokenUsage?
         if let input = try int(14), let output = try int(15) {
-            usage = TokenUsage(inputTokens: input, outputTokens: output, cachedTokens: try int(16), reasoningTokens: try int(17),
-                               estimated: (try int(18) ?? 0) != 0)
+            usage = TokenUsage(
+                inputTokens: input, outputTokens: output, cachedTokens: try int(16), reasoningTokens: try int(17),
+                estimated: (try int(18) ?? 0) != 0)
         }
         return Observation(
             id: try text(0) ?? "", traceID: try text(1) ?? "", projectID: try text(2) ?? "", parentID: try text(3),
@@ -99,9 +101,10 @@ struct PostgresTraces: TraceRepository {
                     ]
                     rows.append("(" + values.joined(separator: ",") + ")")
                 }
-                try await connection.query(PostgresQuery(
-                    unsafeSQL: "INSERT INTO traces (\(Self.traceColumns), task, language, domain) VALUES \(rows.joined(separator: ",")) \(Self.traceMerge)",
-                    binds: binder.bindings), logger: logger)
+                try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: "INSERT INTO traces (\(Self.traceColumns), task, language, domain) VALUES \(rows.joined(separator: ",")) \(Self.traceMerge)",
+                        binds: binder.bindings), logger: logger)
             }
             var touched: [String: Set<String>] = [:]
             for chunk in observationChunks {
@@ -125,9 +128,11 @@ struct PostgresTraces: TraceRepository {
                     rows.append("(" + values.joined(separator: ",") + ")")
                 }
                 // Only the rows that landed come back: their traces' totals change.
-                let inserted = try await connection.query(PostgresQuery(
-                    unsafeSQL: "INSERT INTO observations (\(Self.observationColumns)) VALUES \(rows.joined(separator: ",")) ON CONFLICT (project_id, trace_id, id) DO NOTHING RETURNING project_id, trace_id",
-                    binds: binder.bindings), logger: logger)
+                let inserted = try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL:
+                            "INSERT INTO observations (\(Self.observationColumns)) VALUES \(rows.joined(separator: ",")) ON CONFLICT (project_id, trace_id, id) DO NOTHING RETURNING project_id, trace_id",
+                        binds: binder.bindings), logger: logger)
                 for try await (project, trace) in inserted.decode((String, String).self) { touched[project, default: []].insert(trace) }
             }
             for (project, ids) in touched {
@@ -143,11 +148,12 @@ struct PostgresTraces: TraceRepository {
                 // Sorted: concurrent transactions take the row locks in the same order.
                 let rows = merged.hours.sorted { ($0.projectID, $0.hour) < ($1.projectID, $1.hour) }
                     .map { "(\(binder.add($0.projectID)), \(binder.add($0.hour)), \(binder.add(now)))" }
-                try await connection.query(PostgresQuery(
-                    unsafeSQL: """
-                        INSERT INTO rollup_dirty (project_id, bucket, marked_at) VALUES \(rows.joined(separator: ","))
-                        ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = GREATEST(rollup_dirty.marked_at + 1, EXCLUDED.marked_at)
-                        """, binds: binder.bindings), logger: logger)
+                try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            INSERT INTO rollup_dirty (project_id, bucket, marked_at) VALUES \(rows.joined(separator: ","))
+                            ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = GREATEST(rollup_dirty.marked_at + 1, EXCLUDED.marked_at)
+                            """, binds: binder.bindings), logger: logger)
             }
         }
     }
@@ -167,8 +173,9 @@ struct PostgresTraces: TraceRepository {
         let (sql, values) = try TraceSQL.sessions(filter, projectID: projectID, limit: limit, dialect: .postgres)
         return try await collect(client.mappedQuery(PostgresQuery(sql: sql, values: values), logger: logger)) { row in
             let (id, user, count, first, last, tokens, cost, errors) = try row.decode((String, String?, Int64, Int64, Int64, Int64?, Double?, Int64?).self)
-            return SessionSummary(id: id, userID: user, traceCount: Int(count), firstTime: Timestamp.date(first), lastTime: Timestamp.date(last),
-                                  tokens: Int(tokens ?? 0), cost: cost, errorCount: Int(errors ?? 0))
+            return SessionSummary(
+                id: id, userID: user, traceCount: Int(count), firstTime: Timestamp.date(first), lastTime: Timestamp.date(last),
+                tokens: Int(tokens ?? 0), cost: cost, errorCount: Int(errors ?? 0))
         }
     }
 
@@ -192,13 +199,17 @@ struct PostgresTraces: TraceRepository {
     }
 
     func get(projectID: String, id: String) async throws -> TraceDetail? {
-        guard let trace = try await collect(client.mappedQuery(
-            "SELECT \(unescaped: TraceSQL.listColumns) FROM traces WHERE project_id = \(projectID) AND id = \(id)", logger: logger),
-            { try Self.row($0).trace }).first
+        guard
+            let trace = try await collect(
+                client.mappedQuery(
+                    "SELECT \(unescaped: TraceSQL.listColumns) FROM traces WHERE project_id = \(projectID) AND id = \(id)", logger: logger),
+                { try Self.row($0).trace }
+            ).first
         else { return nil }
-        let observations = try await collect(client.mappedQuery(
-            "SELECT \(unescaped: Self.observationColumns) FROM observations WHERE project_id = \(projectID) AND trace_id = \(id) ORDER BY start_time, id",
-            logger: logger), Self.observation)
+        let observations = try await collect(
+            client.mappedQuery(
+                "SELECT \(unescaped: Self.observationColumns) FROM observations WHERE project_id = \(projectID) AND trace_id = \(id) ORDER BY start_time, id",
+                logger: logger), Self.observation)
         return TraceDetail(trace: trace, observations: observations)
     }
 
@@ -226,7 +237,8 @@ struct PostgresTraces: TraceRepository {
                 let hour = TraceSQL.hour(micros)
                 try await connection.query("DELETE FROM trace_rollups WHERE project_id = \(projectID) AND bucket < \(hour)", logger: logger)
                 try await connection.query("DELETE FROM rollup_dirty WHERE project_id = \(projectID) AND bucket < \(hour)", logger: logger)
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO rollup_dirty (project_id, bucket, marked_at) VALUES (\(projectID), \(hour), \(Timestamp.micros(Date())))
                     ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = GREATEST(rollup_dirty.marked_at + 1, EXCLUDED.marked_at)
                     """, logger: logger)

@@ -11,8 +11,9 @@ struct PostgresUsers: UserRepository {
 
     static func user(_ row: PostgresRow) throws -> User {
         let (id, email, name, role, created, disabled) = try row.decode((String, String, String, String, Int64, Int64?).self)
-        return User(id: id, email: email, name: name, role: Role(rawValue: role) ?? .viewer,
-                    createdAt: Timestamp.date(created), disabledAt: disabled.date)
+        return User(
+            id: id, email: email, name: name, role: Role(rawValue: role) ?? .viewer,
+            createdAt: Timestamp.date(created), disabledAt: disabled.date)
     }
 
     func create(email: String, name: String, role: Role, passwordHash: String) async throws -> User {
@@ -23,25 +24,30 @@ struct PostgresUsers: UserRepository {
                 INSERT INTO users (id, email, name, role, password_hash, created_at)
                 VALUES (\(user.id), \(email), \(name), \(role.rawValue), \(passwordHash), \(Timestamp.micros(user.createdAt)))
                 """, logger: logger)
-        } catch where isUniqueViolation(error) {
+        } catch  where isUniqueViolation(error) {
             throw TernError.conflict("a user with e-mail \"\(email)\" already exists", field: "email")
         }
         return user
     }
 
     func get(id: String) async throws -> User? {
-        try await collect(client.mappedQuery(
-            "SELECT id, email, name, role, created_at, disabled_at FROM users WHERE id = \(id)", logger: logger), Self.user).first
+        try await collect(
+            client.mappedQuery(
+                "SELECT id, email, name, role, created_at, disabled_at FROM users WHERE id = \(id)", logger: logger), Self.user
+        ).first
     }
 
     func get(email: String) async throws -> User? {
-        try await collect(client.mappedQuery(
-            "SELECT id, email, name, role, created_at, disabled_at FROM users WHERE email = \(email)", logger: logger), Self.user).first
+        try await collect(
+            client.mappedQuery(
+                "SELECT id, email, name, role, created_at, disabled_at FROM users WHERE email = \(email)", logger: logger), Self.user
+        ).first
     }
 
     func list() async throws -> [User] {
-        try await collect(client.mappedQuery(
-            "SELECT id, email, name, role, created_at, disabled_at FROM users ORDER BY created_at, id", logger: logger), Self.user)
+        try await collect(
+            client.mappedQuery(
+                "SELECT id, email, name, role, created_at, disabled_at FROM users ORDER BY created_at, id", logger: logger), Self.user)
     }
 
     func count() async throws -> Int {

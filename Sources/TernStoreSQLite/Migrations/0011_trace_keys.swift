@@ -11,12 +11,13 @@ extension SQLiteMigrations {
         // with time, so a batch's observations land at the end of that index instead of at about
         // a hundred random places in the largest index of the database (ingest: docs/BENCHMARKS.md).
         // Observations whose trace row is missing get one first (the write path never leaves one).
-        try db.execute(sql: """
-            INSERT INTO traces (id, project_id, start_time)
-            SELECT o.trace_id, o.project_id, MIN(o.start_time) FROM observations o
-            WHERE NOT EXISTS (SELECT 1 FROM traces t WHERE t.project_id = o.project_id AND t.id = o.trace_id)
-            GROUP BY o.project_id, o.trace_id
-            """)
+        try db.execute(
+            sql: """
+                INSERT INTO traces (id, project_id, start_time)
+                SELECT o.trace_id, o.project_id, MIN(o.start_time) FROM observations o
+                WHERE NOT EXISTS (SELECT 1 FROM traces t WHERE t.project_id = o.project_id AND t.id = o.trace_id)
+                GROUP BY o.project_id, o.trace_id
+                """)
         let traceColumns = try Row.fetchAll(db, sql: "PRAGMA table_info(traces)").map { $0["name"] as String }.joined(separator: ", ")
         try rebuild(db, table: "traces", columns: ("trace_key, " + traceColumns, "rowid, " + traceColumns)) { create in
             guard let open = create.firstIndex(of: "(") else { return create }
@@ -25,9 +26,11 @@ extension SQLiteMigrations {
         let observationColumns = try Row.fetchAll(db, sql: "PRAGMA table_info(observations)").map { $0["name"] as String }
         try rebuild(
             db, table: "observations",
-            columns: (observationColumns.joined(separator: ", ") + ", trace_key",
-                      observationColumns.joined(separator: ", ")
-                        + ", (SELECT t.trace_key FROM traces t WHERE t.project_id = observations.project_id AND t.id = observations.trace_id)")
+            columns: (
+                observationColumns.joined(separator: ", ") + ", trace_key",
+                observationColumns.joined(separator: ", ")
+                    + ", (SELECT t.trace_key FROM traces t WHERE t.project_id = observations.project_id AND t.id = observations.trace_id)"
+            )
         ) {
             $0.replacingOccurrences(of: "UNIQUE (project_id, trace_id, id)", with: "trace_key INTEGER NOT NULL,\n    UNIQUE (trace_key, id)")
         }

@@ -19,7 +19,8 @@ enum SQLiteMigrations {
         }
         let changed = change(create)
         guard changed != create else { throw TernError.internalError("migration: unexpected schema of \(table)") }
-        let indexes = try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", arguments: [table])
+        let indexes = try String.fetchAll(
+            db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", arguments: [table])
         let temporary = table + "_rebuilt"
         try db.execute(sql: "CREATE TABLE \(temporary) " + changed.dropFirst(head.count))
         if let columns {
@@ -32,8 +33,10 @@ enum SQLiteMigrations {
         for index in indexes { try db.execute(sql: index) }
     }
 
-    static let ordered = ["0001_foundation", "0002_gateway", "0003_scores", "0004_monitoring", "0005_prompts", "0006_datasets", "0007_daily_rollups", "0008_ingest_layout",
-                          "0009_experiments", "0010_append_layout", "0011_trace_keys", "0012_scopes_and_bounds"]
+    static let ordered = [
+        "0001_foundation", "0002_gateway", "0003_scores", "0004_monitoring", "0005_prompts", "0006_datasets", "0007_daily_rollups", "0008_ingest_layout",
+        "0009_experiments", "0010_append_layout", "0011_trace_keys", "0012_scopes_and_bounds",
+    ]
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -51,6 +54,5 @@ enum SQLiteMigrations {
         migrator.registerMigration("0012_scopes_and_bounds", migrate: m0012_scopes_and_bounds)
         return migrator
     }()
-
 
 }

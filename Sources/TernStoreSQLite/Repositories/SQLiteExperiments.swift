@@ -15,13 +15,14 @@ struct SQLiteExperiments: ExperimentRepository {
     }
 
     static func arguments(_ values: [ExperimentColumns.Value]) -> StatementArguments {
-        StatementArguments(values.map { value -> (any DatabaseValueConvertible)? in
-            switch value {
-            case .text(let text): text.map { $0 as any DatabaseValueConvertible }
-            case .int(let number): number.map { $0 as any DatabaseValueConvertible }
-            case .double(let number): number.map { $0 as any DatabaseValueConvertible }
-            }
-        })
+        StatementArguments(
+            values.map { value -> (any DatabaseValueConvertible)? in
+                switch value {
+                case .text(let text): text.map { $0 as any DatabaseValueConvertible }
+                case .int(let number): number.map { $0 as any DatabaseValueConvertible }
+                case .double(let number): number.map { $0 as any DatabaseValueConvertible }
+                }
+            })
     }
 
     static func execute(_ db: Database, _ statement: ExperimentColumns.Statement) throws {
@@ -35,7 +36,7 @@ struct SQLiteExperiments: ExperimentRepository {
     func create(_ run: ExperimentRun) async throws -> ExperimentRun {
         do {
             try await pool.write { db in try Self.execute(db, ExperimentColumns.insertRun(run, .sqlite)) }
-        } catch where isUniqueViolation(error) {
+        } catch  where isUniqueViolation(error) {
             throw TernError.conflict("an experiment with id \(run.id) exists", field: "id")
         }
         return run
@@ -67,13 +68,16 @@ struct SQLiteExperiments: ExperimentRepository {
 
     func cells(projectID: String, experimentID: String, after: String?, limit: Int) async throws -> [ExperimentCell] {
         try await pool.read { db in
-            try Self.fetch(db, ExperimentColumns.selectCells(projectID: projectID, experimentID: experimentID, after: after, limit: limit, .sqlite),
-                           ExperimentColumns.cell)
+            try Self.fetch(
+                db, ExperimentColumns.selectCells(projectID: projectID, experimentID: experimentID, after: after, limit: limit, .sqlite),
+                ExperimentColumns.cell)
         }
     }
 
-    func transition(projectID: String, id: String, from: Set<ExperimentStatus>, to status: ExperimentStatus, error: String?,
-                    at: Date) async throws -> ExperimentRun? {
+    func transition(
+        projectID: String, id: String, from: Set<ExperimentStatus>, to status: ExperimentStatus, error: String?,
+        at: Date
+    ) async throws -> ExperimentRun? {
         try await pool.write { db in
             try Self.execute(db, ExperimentColumns.transition(projectID: projectID, id: id, from: from, to: status, error: error, at: at, .sqlite))
             guard db.changesCount > 0 else { return nil }
@@ -82,7 +86,9 @@ struct SQLiteExperiments: ExperimentRepository {
     }
 
     func columns(projectID: String, experimentID: String) async throws -> [ExperimentColumnTotals] {
-        try await pool.read { db in try Self.fetch(db, ExperimentColumns.selectColumns(projectID: projectID, experimentID: experimentID, .sqlite), ExperimentColumns.column) }
+        try await pool.read { db in
+            try Self.fetch(db, ExperimentColumns.selectColumns(projectID: projectID, experimentID: experimentID, .sqlite), ExperimentColumns.column)
+        }
     }
 
     func heartbeat(projectID: String, id: String, at: Date) async throws -> ExperimentStatus? {

@@ -8,8 +8,10 @@ struct SQLiteMetrics: MetricsRepository {
 
     static func arguments(_ values: [SQLValue]) -> StatementArguments { StatementArguments(values.map(\.databaseValue)) }
 
-    func aggregateFacts(projectID: String, filter: TraceFilter, granularity: MetricsBucket,
-                        dimensions: [MetricsDimension?]) async throws -> [RollupRow] {
+    func aggregateFacts(
+        projectID: String, filter: TraceFilter, granularity: MetricsBucket,
+        dimensions: [MetricsDimension?]
+    ) async throws -> [RollupRow] {
         let (sql, values) = try TraceSQL.facts(filter, projectID: projectID, dialect: .sqlite)
         let (scoreSQL, scoreValues) = try TraceSQL.scoreFacts(filter, projectID: projectID, dialect: .sqlite)
         return try await pool.read { db in
@@ -44,10 +46,12 @@ struct SQLiteMetrics: MetricsRepository {
 
     func topRollupValues(projectID: String, dimension: String, from: Int64, to: Int64, limit: Int) async throws -> [String] {
         try await pool.read { db in
-            try String.fetchAll(db, sql: """
-                SELECT value FROM trace_rollups WHERE project_id = ? AND dimension = ? AND bucket >= ? AND bucket < ?
-                GROUP BY value ORDER BY SUM(traces) DESC, value LIMIT ?
-                """, arguments: [projectID, dimension, from, to, limit])
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT value FROM trace_rollups WHERE project_id = ? AND dimension = ? AND bucket >= ? AND bucket < ?
+                    GROUP BY value ORDER BY SUM(traces) DESC, value LIMIT ?
+                    """, arguments: [projectID, dimension, from, to, limit])
         }
     }
 
@@ -60,10 +64,12 @@ struct SQLiteMetrics: MetricsRepository {
         }
         return try await pool.read { [arguments, only] db in
             var out: [RollupRow] = []
-            let cursor = try Row.fetchCursor(db, sql: """
-                SELECT bucket, value, traces, errors, input_tokens, output_tokens, cost, latency_sum, latency_hist, scores
-                FROM trace_rollups WHERE project_id = ? AND dimension = ? AND bucket >= ? AND bucket < ?\(only)
-                """, arguments: arguments)
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT bucket, value, traces, errors, input_tokens, output_tokens, cost, latency_sum, latency_hist, scores
+                    FROM trace_rollups WHERE project_id = ? AND dimension = ? AND bucket >= ? AND bucket < ?\(only)
+                    """, arguments: arguments)
             while let row = try cursor.next() {
                 var stats = MetricsAccumulator()
                 stats.traces = row[2]
@@ -82,8 +88,10 @@ struct SQLiteMetrics: MetricsRepository {
 
     func dirtyBuckets(limit: Int) async throws -> [DirtyBucket] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT project_id, bucket, marked_at FROM rollup_dirty ORDER BY bucket, project_id LIMIT ?",
-                             arguments: [limit]).map { DirtyBucket(projectID: $0[0], bucket: $0[1], markedAt: $0[2]) }
+            try Row.fetchAll(
+                db, sql: "SELECT project_id, bucket, marked_at FROM rollup_dirty ORDER BY bucket, project_id LIMIT ?",
+                arguments: [limit]
+            ).map { DirtyBucket(projectID: $0[0], bucket: $0[1], markedAt: $0[2]) }
         }
     }
 
@@ -92,13 +100,15 @@ struct SQLiteMetrics: MetricsRepository {
             let placeholders = Array(repeating: "?", count: dimensions.count).joined(separator: ",")
             var arguments: [(any DatabaseValueConvertible)?] = [projectID, from, to]
             arguments += dimensions.map { $0 as (any DatabaseValueConvertible)? }
-            try db.execute(sql: "DELETE FROM trace_rollups WHERE project_id = ? AND bucket >= ? AND bucket < ? AND dimension IN (\(placeholders))",
-                           arguments: StatementArguments(arguments))
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO trace_rollups (project_id, dimension, bucket, value, traces, errors, input_tokens, output_tokens, cost,
-                                           latency_sum, latency_hist, scores)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+            try db.execute(
+                sql: "DELETE FROM trace_rollups WHERE project_id = ? AND bucket >= ? AND bucket < ? AND dimension IN (\(placeholders))",
+                arguments: StatementArguments(arguments))
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO trace_rollups (project_id, dimension, bucket, value, traces, errors, input_tokens, output_tokens, cost,
+                                               latency_sum, latency_hist, scores)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
             for row in rows {
                 let s = row.stats
                 try insert.execute(arguments: [
@@ -107,18 +117,22 @@ struct SQLiteMetrics: MetricsRepository {
                 ])
             }
             if let mark = clearing {
-                try db.execute(sql: "DELETE FROM rollup_dirty WHERE project_id = ? AND bucket = ? AND marked_at = ?",
-                               arguments: [mark.projectID, mark.bucket, mark.markedAt])
+                try db.execute(
+                    sql: "DELETE FROM rollup_dirty WHERE project_id = ? AND bucket = ? AND marked_at = ?",
+                    arguments: [mark.projectID, mark.bucket, mark.markedAt])
             }
         }
     }
 
     func pendingLanguages(limit: Int) async throws -> [PendingLanguage] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT project_id, id, substr(input, 1, 2000) FROM traces
-                WHERE language IS NULL AND language_checked = 0 AND input IS NOT NULL LIMIT ?
-                """, arguments: [limit]).map { PendingLanguage(projectID: $0[0], traceID: $0[1], input: $0[2]) }
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT project_id, id, substr(input, 1, 2000) FROM traces
+                    WHERE language IS NULL AND language_checked = 0 AND input IS NOT NULL LIMIT ?
+                    """, arguments: [limit]
+            ).map { PendingLanguage(projectID: $0[0], traceID: $0[1], input: $0[2]) }
         }
     }
 
@@ -126,14 +140,16 @@ struct SQLiteMetrics: MetricsRepository {
         guard !results.isEmpty else { return }
         let now = Timestamp.micros(Date())
         try await pool.write { db in
-            let update = try db.cachedStatement(sql: """
-                UPDATE traces SET language = COALESCE(language, ?), language_checked = 1 WHERE project_id = ? AND id = ?
-                """)
-            let mark = try db.cachedStatement(sql: """
-                INSERT INTO rollup_dirty (project_id, bucket, marked_at)
-                SELECT project_id, \(TraceSQL.hourOfStart), ? FROM traces WHERE project_id = ? AND id = ?
-                ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = MAX(rollup_dirty.marked_at + 1, excluded.marked_at)
-                """)
+            let update = try db.cachedStatement(
+                sql: """
+                    UPDATE traces SET language = COALESCE(language, ?), language_checked = 1 WHERE project_id = ? AND id = ?
+                    """)
+            let mark = try db.cachedStatement(
+                sql: """
+                    INSERT INTO rollup_dirty (project_id, bucket, marked_at)
+                    SELECT project_id, \(TraceSQL.hourOfStart), ? FROM traces WHERE project_id = ? AND id = ?
+                    ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = MAX(rollup_dirty.marked_at + 1, excluded.marked_at)
+                    """)
             for (pending, language) in results {
                 try update.execute(arguments: [language, pending.projectID, pending.traceID])
                 if language != nil { try mark.execute(arguments: [now, pending.projectID, pending.traceID]) }

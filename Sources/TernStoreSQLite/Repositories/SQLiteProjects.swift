@@ -7,8 +7,9 @@ struct SQLiteProjects: ProjectRepository {
     static let columns = "id, slug, name, created_at, retention_days"
 
     static func project(_ row: Row) -> Project {
-        Project(id: row["id"], slug: row["slug"], name: row["name"], createdAt: row.date("created_at"),
-                retentionDays: row["retention_days"])
+        Project(
+            id: row["id"], slug: row["slug"], name: row["name"], createdAt: row.date("created_at"),
+            retentionDays: row["retention_days"])
     }
 
     func create(slug: String, name: String) async throws -> Project {
@@ -19,7 +20,7 @@ struct SQLiteProjects: ProjectRepository {
                     sql: "INSERT INTO projects (id, slug, name, created_at) VALUES (?, ?, ?, ?)",
                     arguments: [project.id, project.slug, project.name, Timestamp.micros(project.createdAt)])
             }
-        } catch where isUniqueViolation(error) {
+        } catch  where isUniqueViolation(error) {
             throw TernError.conflict("a project with slug \"\(slug)\" already exists", field: "slug")
         }
         return project

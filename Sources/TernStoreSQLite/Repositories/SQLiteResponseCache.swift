@@ -7,17 +7,19 @@ struct SQLiteResponseCache: ResponseCacheRepository {
 
     func get(projectID: String, key: String, now: Date) async throws -> Data? {
         try await pool.read { db in
-            try Data.fetchOne(db, sql: "SELECT value FROM response_cache WHERE project_id = ? AND cache_key = ? AND expires_at > ?",
-                              arguments: [projectID, key, Timestamp.micros(now)])
+            try Data.fetchOne(
+                db, sql: "SELECT value FROM response_cache WHERE project_id = ? AND cache_key = ? AND expires_at > ?",
+                arguments: [projectID, key, Timestamp.micros(now)])
         }
     }
 
     func put(projectID: String, key: String, value: Data, expiresAt: Date) async throws {
         try await pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO response_cache (project_id, cache_key, value, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (project_id, cache_key) DO UPDATE SET value = excluded.value, created_at = excluded.created_at, expires_at = excluded.expires_at
-                """, arguments: [projectID, key, value, Timestamp.micros(Date()), Timestamp.micros(expiresAt)])
+            try db.execute(
+                sql: """
+                    INSERT INTO response_cache (project_id, cache_key, value, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (project_id, cache_key) DO UPDATE SET value = excluded.value, created_at = excluded.created_at, expires_at = excluded.expires_at
+                    """, arguments: [projectID, key, value, Timestamp.micros(Date()), Timestamp.micros(expiresAt)])
         }
     }
 

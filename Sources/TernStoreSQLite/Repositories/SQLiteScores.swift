@@ -5,21 +5,24 @@ import TernStoreSQL
 
 struct SQLiteScores: ScoreRepository {
     let pool: DatabasePool
-    static let columns = "id, project_id, trace_id, observation_id, name, data_type, numeric_value, string_value, source, comment, author, config_id, created_at"
+    static let columns =
+        "id, project_id, trace_id, observation_id, name, data_type, numeric_value, string_value, source, comment, author, config_id, created_at"
 
     static func score(_ row: Row) -> Score {
-        Score(id: row["id"], projectID: row["project_id"], traceID: row["trace_id"], observationID: row["observation_id"], name: row["name"],
-              dataType: ScoreDataType(rawValue: row["data_type"]) ?? .numeric, numericValue: row["numeric_value"],
-              stringValue: row["string_value"], source: ScoreSource(rawValue: row["source"]) ?? .api, comment: row["comment"],
-              author: row["author"], configID: row["config_id"], createdAt: row.date("created_at"))
+        Score(
+            id: row["id"], projectID: row["project_id"], traceID: row["trace_id"], observationID: row["observation_id"], name: row["name"],
+            dataType: ScoreDataType(rawValue: row["data_type"]) ?? .numeric, numericValue: row["numeric_value"],
+            stringValue: row["string_value"], source: ScoreSource(rawValue: row["source"]) ?? .api, comment: row["comment"],
+            author: row["author"], configID: row["config_id"], createdAt: row.date("created_at"))
     }
 
     func insert(_ scores: [Score]) async throws {
         guard !scores.isEmpty else { return }
         try await pool.write { db in
-            let statement = try db.cachedStatement(sql: """
-                INSERT INTO scores (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, id) DO NOTHING
-                """)
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO scores (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, id) DO NOTHING
+                    """)
             for s in scores {
                 try statement.execute(arguments: [
                     s.id, s.projectID, s.traceID, s.observationID, s.name, s.dataType.rawValue, s.numericValue, s.stringValue,
@@ -27,11 +30,12 @@ struct SQLiteScores: ScoreRepository {
                 ])
             }
             // The hours of the scored traces hold score means: recompute them.
-            let mark = try db.cachedStatement(sql: """
-                INSERT INTO rollup_dirty (project_id, bucket, marked_at)
-                SELECT project_id, \(TraceSQL.hourOfStart), ? FROM traces WHERE project_id = ? AND id = ?
-                ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = MAX(rollup_dirty.marked_at + 1, excluded.marked_at)
-                """)
+            let mark = try db.cachedStatement(
+                sql: """
+                    INSERT INTO rollup_dirty (project_id, bucket, marked_at)
+                    SELECT project_id, \(TraceSQL.hourOfStart), ? FROM traces WHERE project_id = ? AND id = ?
+                    ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = MAX(rollup_dirty.marked_at + 1, excluded.marked_at)
+                    """)
             let now = Timestamp.micros(Date())
             for s in scores { try mark.execute(arguments: [now, s.projectID, s.traceID]) }
         }
@@ -39,8 +43,10 @@ struct SQLiteScores: ScoreRepository {
 
     func list(projectID: String, traceID: String) async throws -> [Score] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM scores WHERE project_id = ? AND trace_id = ? ORDER BY created_at, id",
-                             arguments: [projectID, traceID]).map(Self.score)
+            try Row.fetchAll(
+                db, sql: "SELECT \(Self.columns) FROM scores WHERE project_id = ? AND trace_id = ? ORDER BY created_at, id",
+                arguments: [projectID, traceID]
+            ).map(Self.score)
         }
     }
 
@@ -54,9 +60,10 @@ struct SQLiteScoreConfigs: ScoreConfigRepository {
     static let columns = "id, project_id, name, data_type, min_value, max_value, categories, description, created_at"
 
     static func config(_ row: Row) -> ScoreConfig {
-        ScoreConfig(id: row["id"], projectID: row["project_id"], name: row["name"], dataType: ScoreDataType(rawValue: row["data_type"]) ?? .numeric,
-                    minValue: row["min_value"], maxValue: row["max_value"], categories: storedTags(row["categories"]),
-                    description: row["description"], createdAt: row.date("created_at"))
+        ScoreConfig(
+            id: row["id"], projectID: row["project_id"], name: row["name"], dataType: ScoreDataType(rawValue: row["data_type"]) ?? .numeric,
+            minValue: row["min_value"], maxValue: row["max_value"], categories: storedTags(row["categories"]),
+            description: row["description"], createdAt: row.date("created_at"))
     }
 
     func create(_ config: ScoreConfig) async throws -> ScoreConfig {
@@ -64,10 +71,12 @@ struct SQLiteScoreConfigs: ScoreConfigRepository {
             try await pool.write { db in
                 try db.execute(
                     sql: "INSERT INTO score_configs (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    arguments: [config.id, config.projectID, config.name, config.dataType.rawValue, config.minValue, config.maxValue,
-                                tagsText(config.categories), config.description, Timestamp.micros(config.createdAt)])
+                    arguments: [
+                        config.id, config.projectID, config.name, config.dataType.rawValue, config.minValue, config.maxValue,
+                        tagsText(config.categories), config.description, Timestamp.micros(config.createdAt),
+                    ])
             }
-        } catch where isUniqueViolation(error) {
+        } catch  where isUniqueViolation(error) {
             throw TernError.conflict("a score config named \"\(config.name)\" already exists", field: "name")
         }
         return config
@@ -75,15 +84,19 @@ struct SQLiteScoreConfigs: ScoreConfigRepository {
 
     func get(projectID: String, name: String) async throws -> ScoreConfig? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM score_configs WHERE project_id = ? AND name = ?",
-                             arguments: [projectID, name]).map(Self.config)
+            try Row.fetchOne(
+                db, sql: "SELECT \(Self.columns) FROM score_configs WHERE project_id = ? AND name = ?",
+                arguments: [projectID, name]
+            ).map(Self.config)
         }
     }
 
     func list(projectID: String) async throws -> [ScoreConfig] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM score_configs WHERE project_id = ? ORDER BY name",
-                             arguments: [projectID]).map(Self.config)
+            try Row.fetchAll(
+                db, sql: "SELECT \(Self.columns) FROM score_configs WHERE project_id = ? ORDER BY name",
+                arguments: [projectID]
+            ).map(Self.config)
         }
     }
 }

@@ -10,8 +10,9 @@ struct SQLiteSessions: SessionRepository {
     }
 
     func create(userID: String, tokenHash: String, expiresAt: Date) async throws -> WebSession {
-        let session = WebSession(id: TernID.make(), userID: userID, createdAt: Timestamp.now(),
-                                 expiresAt: Timestamp.date(Timestamp.micros(expiresAt)))
+        let session = WebSession(
+            id: TernID.make(), userID: userID, createdAt: Timestamp.now(),
+            expiresAt: Timestamp.date(Timestamp.micros(expiresAt)))
         try await pool.write { db in
             try db.execute(
                 sql: "INSERT INTO web_sessions (id, user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
@@ -24,7 +25,8 @@ struct SQLiteSessions: SessionRepository {
         try await pool.read { db in
             try Row.fetchOne(
                 db, sql: "SELECT id, user_id, created_at, expires_at FROM web_sessions WHERE token_hash = ? AND expires_at > ?",
-                arguments: [tokenHash, Timestamp.micros(now)]).map(Self.session)
+                arguments: [tokenHash, Timestamp.micros(now)]
+            ).map(Self.session)
         }
     }
 

@@ -7,10 +7,11 @@ struct SQLiteSpend: SpendRepository {
 
     func add(projectID: String, keyID: String, period: String, amount: Double) async throws {
         try await pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO key_spend (key_id, project_id, period, spent_usd) VALUES (?, ?, ?, ?)
-                ON CONFLICT (key_id, period) DO UPDATE SET spent_usd = spent_usd + excluded.spent_usd
-                """, arguments: [keyID, projectID, period, amount])
+            try db.execute(
+                sql: """
+                    INSERT INTO key_spend (key_id, project_id, period, spent_usd) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (key_id, period) DO UPDATE SET spent_usd = spent_usd + excluded.spent_usd
+                    """, arguments: [keyID, projectID, period, amount])
         }
     }
 

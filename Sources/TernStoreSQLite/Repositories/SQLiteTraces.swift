@@ -28,8 +28,8 @@ func storedTags(_ text: String?) -> [String] {
 func tagsText(_ tags: [String]) -> String { JSONValue.array(tags.map { .string($0) }).jsonString() }
 
 #if canImport(Glibc)
-import Glibc
-import TernStoreSQL
+    import Glibc
+    import TernStoreSQL
 #endif
 
 /// Runs the current thread at SCHED_IDLE while `BackgroundPriority` asks background work to yield
@@ -40,18 +40,18 @@ enum ThreadScheduling {
 
     static func enterIdle(_ yield: Bool) -> () -> Void {
         #if canImport(Glibc)
-        guard yield else { return {} }
-        var param = sched_param()
-        param.sched_priority = 0
-        // pid 0 is the calling thread.
-        guard sched_setscheduler(0, idlePolicy, &param) == 0 else { return {} }
-        return {
-            var normal = sched_param()
-            normal.sched_priority = 0
-            _ = sched_setscheduler(0, normalPolicy, &normal)
-        }
+            guard yield else { return {} }
+            var param = sched_param()
+            param.sched_priority = 0
+            // pid 0 is the calling thread.
+            guard sched_setscheduler(0, idlePolicy, &param) == 0 else { return {} }
+            return {
+                var normal = sched_param()
+                normal.sched_priority = 0
+                _ = sched_setscheduler(0, normalPolicy, &normal)
+            }
         #else
-        return {}
+            return {}
         #endif
     }
 }
@@ -68,17 +68,19 @@ struct SQLiteTraces: TraceRepository {
         """
 
     static func trace(_ row: Row) -> Trace {
-        Trace(id: row["id"], projectID: row["project_id"], name: row["name"], userID: row["user_id"], sessionID: row["session_id"],
-              tags: storedTags(row["tags"]), metadata: JSONValue.fromStored(row["metadata"]), release: row["release"],
-              environment: row["environment"], input: row["input"], output: row["output"], startTime: row.date("start_time"),
-              endTime: row.optionalDate("end_time"))
+        Trace(
+            id: row["id"], projectID: row["project_id"], name: row["name"], userID: row["user_id"], sessionID: row["session_id"],
+            tags: storedTags(row["tags"]), metadata: JSONValue.fromStored(row["metadata"]), release: row["release"],
+            environment: row["environment"], input: row["input"], output: row["output"], startTime: row.date("start_time"),
+            endTime: row.optionalDate("end_time"))
     }
 
     static func observation(_ row: Row) -> Observation {
         var usage: TokenUsage?
         if let input = row["usage_input"] as Int?, let output = row["usage_output"] as Int? {
-            usage = TokenUsage(inputTokens: input, outputTokens: output, cachedTokens: row["usage_cached"],
-                               reasoningTokens: row["usage_reasoning"], estimated: (row["usage_estimated"] as Int? ?? 0) != 0)
+            usage = TokenUsage(
+                inputTokens: input, outputTokens: output, cachedTokens: row["usage_cached"],
+                reasoningTokens: row["usage_reasoning"], estimated: (row["usage_estimated"] as Int? ?? 0) != 0)
         }
         return Observation(
             id: row["id"], traceID: row["trace_id"], projectID: row["project_id"], parentID: row["parent_id"],
@@ -108,114 +110,117 @@ struct SQLiteTraces: TraceRepository {
             let restore = ThreadScheduling.enterIdle(yield)
             defer { restore() }
             try db.inTransaction {
-            // A trace id seen again merges: new non-empty fields win, the time span widens. The totals
-            // of the observations that landed in this batch are added; the answer tells whether the
-            // trace had observations before (then its first generation is recomputed below).
-            let traceStatement = try db.cachedStatement(sql: """
-                INSERT INTO traces (trace_key, \(Self.traceColumns), task, language, domain, observation_count, input_tokens, output_tokens,
-                                    total_cost, error_count, warning_count, model, deployment, variant, prompt_name, prompt_version)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (project_id, id) DO UPDATE SET
-                    name = COALESCE(excluded.name, traces.name),
-                    user_id = COALESCE(excluded.user_id, traces.user_id),
-                    session_id = COALESCE(excluded.session_id, traces.session_id),
-                    tags = CASE WHEN excluded.tags = '[]' THEN traces.tags ELSE excluded.tags END,
-                    metadata = COALESCE(excluded.metadata, traces.metadata),
-                    release = COALESCE(excluded.release, traces.release),
-                    environment = COALESCE(excluded.environment, traces.environment),
-                    input = COALESCE(excluded.input, traces.input),
-                    output = COALESCE(excluded.output, traces.output),
-                    task = COALESCE(excluded.task, traces.task),
-                    language = COALESCE(excluded.language, traces.language),
-                    domain = COALESCE(excluded.domain, traces.domain),
-                    start_time = MIN(traces.start_time, excluded.start_time),
-                    end_time = CASE WHEN traces.end_time IS NULL THEN excluded.end_time
-                                    WHEN excluded.end_time IS NULL THEN traces.end_time
-                                    ELSE MAX(traces.end_time, excluded.end_time) END,
-                    observation_count = traces.observation_count + excluded.observation_count,
-                    input_tokens = traces.input_tokens + excluded.input_tokens,
-                    output_tokens = traces.output_tokens + excluded.output_tokens,
-                    total_cost = CASE WHEN excluded.total_cost IS NULL THEN traces.total_cost
-                                      ELSE COALESCE(traces.total_cost, 0) + excluded.total_cost END,
-                    error_count = traces.error_count + excluded.error_count,
-                    warning_count = traces.warning_count + excluded.warning_count,
-                    model = COALESCE(traces.model, excluded.model),
-                    deployment = CASE WHEN traces.model IS NULL THEN excluded.deployment ELSE traces.deployment END,
-                    variant = CASE WHEN traces.model IS NULL THEN excluded.variant ELSE traces.variant END,
-                    prompt_name = CASE WHEN traces.model IS NULL THEN excluded.prompt_name ELSE traces.prompt_name END,
-                    prompt_version = CASE WHEN traces.model IS NULL THEN excluded.prompt_version ELSE traces.prompt_version END
-                RETURNING observation_count
-                """)
-            let observationStatement = try db.cachedStatement(sql: """
-                INSERT INTO observations (\(Self.observationColumns), trace_key)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (trace_key, id) DO NOTHING
-                """)
-            // Trace keys first: a stored trace keeps its key; a new one takes the next unused key
-            // (AUTOINCREMENT's counter, so a deleted trace's key never comes back), which its
-            // observations name before its row is written with the totals they add up to.
-            let keyStatement = try db.cachedStatement(sql: "SELECT trace_key FROM traces WHERE project_id = ? AND id = ?")
-            var next = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'traces'") ?? 0
-            var keys: [TraceBatchItem.TraceKey: Int64] = [:]
-            keys.reserveCapacity(merged.traces.count)
-            for t in merged.traces {
-                var lookup = RawStatement(keyStatement)
-                lookup.bind(t.projectID); lookup.bind(t.id)
-                if let key = try lookup.run(db) {
-                    keys[.init(projectID: t.projectID, id: t.id)] = key
-                } else {
-                    next += 1
-                    keys[.init(projectID: t.projectID, id: t.id)] = next
+                // A trace id seen again merges: new non-empty fields win, the time span widens. The totals
+                // of the observations that landed in this batch are added; the answer tells whether the
+                // trace had observations before (then its first generation is recomputed below).
+                let traceStatement = try db.cachedStatement(
+                    sql: """
+                        INSERT INTO traces (trace_key, \(Self.traceColumns), task, language, domain, observation_count, input_tokens, output_tokens,
+                                            total_cost, error_count, warning_count, model, deployment, variant, prompt_name, prompt_version)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (project_id, id) DO UPDATE SET
+                            name = COALESCE(excluded.name, traces.name),
+                            user_id = COALESCE(excluded.user_id, traces.user_id),
+                            session_id = COALESCE(excluded.session_id, traces.session_id),
+                            tags = CASE WHEN excluded.tags = '[]' THEN traces.tags ELSE excluded.tags END,
+                            metadata = COALESCE(excluded.metadata, traces.metadata),
+                            release = COALESCE(excluded.release, traces.release),
+                            environment = COALESCE(excluded.environment, traces.environment),
+                            input = COALESCE(excluded.input, traces.input),
+                            output = COALESCE(excluded.output, traces.output),
+                            task = COALESCE(excluded.task, traces.task),
+                            language = COALESCE(excluded.language, traces.language),
+                            domain = COALESCE(excluded.domain, traces.domain),
+                            start_time = MIN(traces.start_time, excluded.start_time),
+                            end_time = CASE WHEN traces.end_time IS NULL THEN excluded.end_time
+                                            WHEN excluded.end_time IS NULL THEN traces.end_time
+                                            ELSE MAX(traces.end_time, excluded.end_time) END,
+                            observation_count = traces.observation_count + excluded.observation_count,
+                            input_tokens = traces.input_tokens + excluded.input_tokens,
+                            output_tokens = traces.output_tokens + excluded.output_tokens,
+                            total_cost = CASE WHEN excluded.total_cost IS NULL THEN traces.total_cost
+                                              ELSE COALESCE(traces.total_cost, 0) + excluded.total_cost END,
+                            error_count = traces.error_count + excluded.error_count,
+                            warning_count = traces.warning_count + excluded.warning_count,
+                            model = COALESCE(traces.model, excluded.model),
+                            deployment = CASE WHEN traces.model IS NULL THEN excluded.deployment ELSE traces.deployment END,
+                            variant = CASE WHEN traces.model IS NULL THEN excluded.variant ELSE traces.variant END,
+                            prompt_name = CASE WHEN traces.model IS NULL THEN excluded.prompt_name ELSE traces.prompt_name END,
+                            prompt_version = CASE WHEN traces.model IS NULL THEN excluded.prompt_version ELSE traces.prompt_version END
+                        RETURNING observation_count
+                        """)
+                let observationStatement = try db.cachedStatement(
+                    sql: """
+                        INSERT INTO observations (\(Self.observationColumns), trace_key)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (trace_key, id) DO NOTHING
+                        """)
+                // Trace keys first: a stored trace keeps its key; a new one takes the next unused key
+                // (AUTOINCREMENT's counter, so a deleted trace's key never comes back), which its
+                // observations name before its row is written with the totals they add up to.
+                let keyStatement = try db.cachedStatement(sql: "SELECT trace_key FROM traces WHERE project_id = ? AND id = ?")
+                var next = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'traces'") ?? 0
+                var keys: [TraceBatchItem.TraceKey: Int64] = [:]
+                keys.reserveCapacity(merged.traces.count)
+                for t in merged.traces {
+                    var lookup = RawStatement(keyStatement)
+                    lookup.bind(t.projectID); lookup.bind(t.id)
+                    if let key = try lookup.run(db) {
+                        keys[.init(projectID: t.projectID, id: t.id)] = key
+                    } else {
+                        next += 1
+                        keys[.init(projectID: t.projectID, id: t.id)] = next
+                    }
                 }
-            }
-            let dirtyStatement = try db.cachedStatement(sql: """
-                INSERT INTO rollup_dirty (project_id, bucket, marked_at) VALUES (?, ?, ?)
-                ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = MAX(rollup_dirty.marked_at + 1, excluded.marked_at)
-                """)
-            // Observations first: the ones that land (a retried batch adds none) make the totals.
-            var deltas: [TraceBatchItem.TraceKey: TraceTotalsDelta] = [:]
-            for (item, json) in zip(batch, observationJSON) {
-                for (o, (parameters, metadata)) in zip(item.observations, json) {
-                    var row = RawStatement(observationStatement)
-                    row.bind(o.id); row.bind(o.traceID); row.bind(o.projectID); row.bind(o.parentID); row.bind(o.type.rawValue)
-                    row.bind(o.name); row.bind(Timestamp.micros(o.startTime)); row.bind(o.endTime.map(Timestamp.micros))
-                    row.bind(o.completionStartTime.map(Timestamp.micros)); row.bind(o.model); row.bind(o.provider)
-                    row.bind(parameters); row.bind(o.input); row.bind(o.output); row.bind(o.usage?.inputTokens)
-                    row.bind(o.usage?.outputTokens); row.bind(o.usage?.cachedTokens); row.bind(o.usage?.reasoningTokens)
-                    row.bind(o.usage?.estimated ?? false); row.bind(o.cost); row.bind(o.costEstimated); row.bind(o.level.rawValue)
-                    row.bind(o.statusMessage); row.bind(metadata); row.bind(o.requestedModel); row.bind(o.deployment)
-                    row.bind(o.variant); row.bind(o.route); row.bind(o.cacheStatus); row.bind(o.statusCode); row.bind(o.promptName)
-                    let trace = TraceBatchItem.TraceKey(projectID: o.projectID, id: o.traceID)
-                    row.bind(o.promptVersion); row.bind(keys[trace])
-                    try row.run(db)
-                    if db.changesCount > 0 { deltas[trace, default: TraceTotalsDelta()].add(o) }
+                let dirtyStatement = try db.cachedStatement(
+                    sql: """
+                        INSERT INTO rollup_dirty (project_id, bucket, marked_at) VALUES (?, ?, ?)
+                        ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = MAX(rollup_dirty.marked_at + 1, excluded.marked_at)
+                        """)
+                // Observations first: the ones that land (a retried batch adds none) make the totals.
+                var deltas: [TraceBatchItem.TraceKey: TraceTotalsDelta] = [:]
+                for (item, json) in zip(batch, observationJSON) {
+                    for (o, (parameters, metadata)) in zip(item.observations, json) {
+                        var row = RawStatement(observationStatement)
+                        row.bind(o.id); row.bind(o.traceID); row.bind(o.projectID); row.bind(o.parentID); row.bind(o.type.rawValue)
+                        row.bind(o.name); row.bind(Timestamp.micros(o.startTime)); row.bind(o.endTime.map(Timestamp.micros))
+                        row.bind(o.completionStartTime.map(Timestamp.micros)); row.bind(o.model); row.bind(o.provider)
+                        row.bind(parameters); row.bind(o.input); row.bind(o.output); row.bind(o.usage?.inputTokens)
+                        row.bind(o.usage?.outputTokens); row.bind(o.usage?.cachedTokens); row.bind(o.usage?.reasoningTokens)
+                        row.bind(o.usage?.estimated ?? false); row.bind(o.cost); row.bind(o.costEstimated); row.bind(o.level.rawValue)
+                        row.bind(o.statusMessage); row.bind(metadata); row.bind(o.requestedModel); row.bind(o.deployment)
+                        row.bind(o.variant); row.bind(o.route); row.bind(o.cacheStatus); row.bind(o.statusCode); row.bind(o.promptName)
+                        let trace = TraceBatchItem.TraceKey(projectID: o.projectID, id: o.traceID)
+                        row.bind(o.promptVersion); row.bind(keys[trace])
+                        try row.run(db)
+                        if db.changesCount > 0 { deltas[trace, default: TraceTotalsDelta()].add(o) }
+                    }
                 }
-            }
-            var recompute: [String: [String]] = [:]
-            for (t, (tags, metadata)) in zip(merged.traces, traceJSON) {
-                let trace = TraceBatchItem.TraceKey(projectID: t.projectID, id: t.id)
-                let delta = deltas[trace] ?? TraceTotalsDelta()
-                let first = delta.firstGeneration
-                var row = RawStatement(traceStatement)
-                row.bind(keys[trace]); row.bind(t.id); row.bind(t.projectID); row.bind(t.name); row.bind(t.userID); row.bind(t.sessionID); row.bind(tags)
-                row.bind(metadata); row.bind(t.release); row.bind(t.environment); row.bind(t.input); row.bind(t.output)
-                row.bind(Timestamp.micros(t.startTime)); row.bind(t.endTime.map(Timestamp.micros)); row.bind(t.task); row.bind(t.language)
-                row.bind(t.domain); row.bind(delta.observationCount); row.bind(delta.inputTokens); row.bind(delta.outputTokens)
-                row.bind(delta.cost); row.bind(delta.errorCount); row.bind(delta.warningCount); row.bind(first?.model)
-                row.bind(first?.deployment); row.bind(first?.variant); row.bind(first?.promptName); row.bind(first?.promptVersion)
-                let count = try row.run(db).map(Int.init)
-                // The trace had observations before: which generation is first needs them all.
-                if first != nil, count != delta.observationCount { recompute[t.projectID, default: []].append(t.id) }
-            }
-            for (project, hour) in merged.hours {
-                try dirtyStatement.execute(arguments: [project, hour, markedAt])
-            }
-            for (project, ids) in recompute {
-                for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
-                    let (sql, values) = TraceSQL.refreshTotals(projectID: project, traceIDs: chunk, dialect: .sqlite)
-                    try db.execute(sql: sql, arguments: StatementArguments(values.map(\.databaseValue)))
+                var recompute: [String: [String]] = [:]
+                for (t, (tags, metadata)) in zip(merged.traces, traceJSON) {
+                    let trace = TraceBatchItem.TraceKey(projectID: t.projectID, id: t.id)
+                    let delta = deltas[trace] ?? TraceTotalsDelta()
+                    let first = delta.firstGeneration
+                    var row = RawStatement(traceStatement)
+                    row.bind(keys[trace]); row.bind(t.id); row.bind(t.projectID); row.bind(t.name); row.bind(t.userID); row.bind(t.sessionID); row.bind(tags)
+                    row.bind(metadata); row.bind(t.release); row.bind(t.environment); row.bind(t.input); row.bind(t.output)
+                    row.bind(Timestamp.micros(t.startTime)); row.bind(t.endTime.map(Timestamp.micros)); row.bind(t.task); row.bind(t.language)
+                    row.bind(t.domain); row.bind(delta.observationCount); row.bind(delta.inputTokens); row.bind(delta.outputTokens)
+                    row.bind(delta.cost); row.bind(delta.errorCount); row.bind(delta.warningCount); row.bind(first?.model)
+                    row.bind(first?.deployment); row.bind(first?.variant); row.bind(first?.promptName); row.bind(first?.promptVersion)
+                    let count = try row.run(db).map(Int.init)
+                    // The trace had observations before: which generation is first needs them all.
+                    if first != nil, count != delta.observationCount { recompute[t.projectID, default: []].append(t.id) }
                 }
-            }
+                for (project, hour) in merged.hours {
+                    try dirtyStatement.execute(arguments: [project, hour, markedAt])
+                }
+                for (project, ids) in recompute {
+                    for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+                        let (sql, values) = TraceSQL.refreshTotals(projectID: project, traceIDs: chunk, dialect: .sqlite)
+                        try db.execute(sql: sql, arguments: StatementArguments(values.map(\.databaseValue)))
+                    }
+                }
                 return .commit
             }
         }
@@ -240,8 +245,9 @@ struct SQLiteTraces: TraceRepository {
         let (sql, values) = try TraceSQL.sessions(filter, projectID: projectID, limit: limit, dialect: .sqlite)
         return try await pool.read { db in
             try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values.map(\.databaseValue))).map { row in
-                SessionSummary(id: row[0], userID: row[1], traceCount: row[2], firstTime: Timestamp.date(row[3]), lastTime: Timestamp.date(row[4]),
-                               tokens: row[5] ?? 0, cost: row[6], errorCount: row[7] ?? 0)
+                SessionSummary(
+                    id: row[0], userID: row[1], traceCount: row[2], firstTime: Timestamp.date(row[3]), lastTime: Timestamp.date(row[4]),
+                    tokens: row[5] ?? 0, cost: row[6], errorCount: row[7] ?? 0)
             }
         }
     }
@@ -260,15 +266,19 @@ struct SQLiteTraces: TraceRepository {
 
     func get(projectID: String, id: String) async throws -> TraceDetail? {
         try await pool.read { db in
-            guard let trace = try Row.fetchOne(
-                db, sql: "SELECT \(TraceSQL.listColumns) FROM traces WHERE project_id = ? AND id = ?", arguments: [projectID, id]
-            ).map({ Self.row($0).trace }) else { return nil }
+            guard
+                let trace = try Row.fetchOne(
+                    db, sql: "SELECT \(TraceSQL.listColumns) FROM traces WHERE project_id = ? AND id = ?", arguments: [projectID, id]
+                ).map({ Self.row($0).trace })
+            else { return nil }
             let observations = try Row.fetchAll(
-                db, sql: """
+                db,
+                sql: """
                     SELECT \(Self.observationColumns) FROM observations
                     WHERE trace_key = (SELECT trace_key FROM traces WHERE project_id = ? AND id = ?) ORDER BY start_time, id
                     """,
-                arguments: [projectID, id]).map(Self.observation)
+                arguments: [projectID, id]
+            ).map(Self.observation)
             return TraceDetail(trace: trace, observations: observations)
         }
     }
@@ -281,8 +291,9 @@ struct SQLiteTraces: TraceRepository {
         let micros = Timestamp.micros(cutoff)
         return try await pool.write { db in
             let doomed = "SELECT id FROM traces WHERE project_id = ? AND start_time < ?"
-            try db.execute(sql: "DELETE FROM observations WHERE trace_key IN (SELECT trace_key FROM traces WHERE project_id = ? AND start_time < ?)",
-                           arguments: [projectID, micros])
+            try db.execute(
+                sql: "DELETE FROM observations WHERE trace_key IN (SELECT trace_key FROM traces WHERE project_id = ? AND start_time < ?)",
+                arguments: [projectID, micros])
             try db.execute(sql: "DELETE FROM scores WHERE project_id = ? AND trace_id IN (\(doomed))", arguments: [projectID, projectID, micros])
             try db.execute(sql: "DELETE FROM traces WHERE project_id = ? AND start_time < ?", arguments: [projectID, micros])
             let deleted = db.changesCount
@@ -291,10 +302,11 @@ struct SQLiteTraces: TraceRepository {
                 let hour = TraceSQL.hour(micros)
                 try db.execute(sql: "DELETE FROM trace_rollups WHERE project_id = ? AND bucket < ?", arguments: [projectID, hour])
                 try db.execute(sql: "DELETE FROM rollup_dirty WHERE project_id = ? AND bucket < ?", arguments: [projectID, hour])
-                try db.execute(sql: """
-                    INSERT INTO rollup_dirty (project_id, bucket, marked_at) VALUES (?, ?, ?)
-                    ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = MAX(rollup_dirty.marked_at + 1, excluded.marked_at)
-                    """, arguments: [projectID, hour, Timestamp.micros(Date())])
+                try db.execute(
+                    sql: """
+                        INSERT INTO rollup_dirty (project_id, bucket, marked_at) VALUES (?, ?, ?)
+                        ON CONFLICT (project_id, bucket) DO UPDATE SET marked_at = MAX(rollup_dirty.marked_at + 1, excluded.marked_at)
+                        """, arguments: [projectID, hour, Timestamp.micros(Date())])
             }
             return deleted
         }

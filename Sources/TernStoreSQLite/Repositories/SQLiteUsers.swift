@@ -7,8 +7,9 @@ struct SQLiteUsers: UserRepository {
     static let columns = "id, email, name, role, created_at, disabled_at"
 
     static func user(_ row: Row) -> User {
-        User(id: row["id"], email: row["email"], name: row["name"], role: row.role("role"),
-             createdAt: row.date("created_at"), disabledAt: row.optionalDate("disabled_at"))
+        User(
+            id: row["id"], email: row["email"], name: row["name"], role: row.role("role"),
+            createdAt: row.date("created_at"), disabledAt: row.optionalDate("disabled_at"))
     }
 
     func create(email: String, name: String, role: Role, passwordHash: String) async throws -> User {
@@ -19,7 +20,7 @@ struct SQLiteUsers: UserRepository {
                     sql: "INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                     arguments: [user.id, email, name, role.rawValue, passwordHash, Timestamp.micros(user.createdAt)])
             }
-        } catch where isUniqueViolation(error) {
+        } catch  where isUniqueViolation(error) {
             throw TernError.conflict("a user with e-mail \"\(email)\" already exists", field: "email")
         }
         return user
@@ -62,8 +63,9 @@ struct SQLiteUsers: UserRepository {
             }
             if let disabled {
                 if disabled {
-                    try db.execute(sql: "UPDATE users SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL",
-                                   arguments: [Timestamp.micros(Timestamp.now()), id])
+                    try db.execute(
+                        sql: "UPDATE users SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL",
+                        arguments: [Timestamp.micros(Timestamp.now()), id])
                 } else {
                     try db.execute(sql: "UPDATE users SET disabled_at = NULL WHERE id = ?", arguments: [id])
                 }
