@@ -291,3 +291,30 @@ extension TraceSQL {
         return (sql, builder.values)
     }
 }
+
+extension TraceSQL {
+    /// How a trace stored again merges into the stored row, written once for both stores (and matching
+    /// `Trace.merged(with:)`, which merges a batch's repeats before they reach the database): new non-empty
+    /// fields win, tags only when the new list is not empty, the time span widens. The assignments of
+    /// `ON CONFLICT (project_id, id) DO UPDATE SET`; SQLite adds its running totals after them.
+    public static func traceMergeAssignments(_ dialect: SQLDialect) -> String {
+        let latest =
+            ["name", "user_id", "session_id"].map { "\($0) = COALESCE(excluded.\($0), traces.\($0))" }
+            + ["tags = CASE WHEN excluded.tags = '[]' THEN traces.tags ELSE excluded.tags END"]
+            + ["metadata", "release", "environment", "input", "output", "task", "language", "domain"].map {
+                "\($0) = COALESCE(excluded.\($0), traces.\($0))"
+            }
+        // PostgreSQL's LEAST and GREATEST skip NULLs; SQLite's MIN and MAX return NULL when one argument is.
+        let span =
+            dialect == .postgres
+            ? ["start_time = LEAST(traces.start_time, excluded.start_time)", "end_time = GREATEST(traces.end_time, excluded.end_time)"]
+            : [
+                "start_time = MIN(traces.start_time, excluded.start_time)",
+                """
+                end_time = CASE WHEN traces.end_time IS NULL THEN excluded.end_time WHEN excluded.end_time IS NULL THEN traces.end_time \
+                ELSE MAX(traces.end_time, excluded.end_time) END
+                """,
+            ]
+        return (latest + span).joined(separator: ",\n")
+    }
+}

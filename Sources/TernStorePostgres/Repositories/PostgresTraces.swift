@@ -9,24 +9,8 @@ struct PostgresTraces: TraceRepository {
     let logger: Logger
 
     static let traceColumns = "id, project_id, name, user_id, session_id, tags, metadata, release, environment, input, output, start_time, end_time"
-    /// A trace id seen again merges: new non-empty fields win, the time span widens.
-    static let traceMerge = """
-        ON CONFLICT (project_id, id) DO UPDATE SET
-            name = COALESCE(EXCLUDED.name, traces.name),
-            task = COALESCE(EXCLUDED.task, traces.task),
-            language = COALESCE(EXCLUDED.language, traces.language),
-            domain = COALESCE(EXCLUDED.domain, traces.domain),
-            user_id = COALESCE(EXCLUDED.user_id, traces.user_id),
-            session_id = COALESCE(EXCLUDED.session_id, traces.session_id),
-            tags = CASE WHEN EXCLUDED.tags = '[]' THEN traces.tags ELSE EXCLUDED.tags END,
-            metadata = COALESCE(EXCLUDED.metadata, traces.metadata),
-            release = COALESCE(EXCLUDED.release, traces.release),
-            environment = COALESCE(EXCLUDED.environment, traces.environment),
-            input = COALESCE(EXCLUDED.input, traces.input),
-            output = COALESCE(EXCLUDED.output, traces.output),
-            start_time = LEAST(traces.start_time, EXCLUDED.start_time),
-            end_time = GREATEST(traces.end_time, EXCLUDED.end_time)
-        """
+    /// A trace id seen again merges: new non-empty fields win, the time span widens (written once for both stores).
+    static let traceMerge = "ON CONFLICT (project_id, id) DO UPDATE SET " + TraceSQL.traceMergeAssignments(.postgres)
     static let observationColumns = """
         id, trace_id, project_id, parent_id, type, name, start_time, end_time, completion_start_time, model, provider, \
         model_parameters, input, output, usage_input, usage_output, usage_cached, usage_reasoning, usage_estimated, cost, \

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import TernCore
+import TernStoreSQL
 
 extension SQLValue {
     var databaseValue: DatabaseValue {
@@ -60,6 +61,8 @@ struct SQLiteTraces: TraceRepository {
     let pool: DatabasePool
 
     static let traceColumns = "id, project_id, name, user_id, session_id, tags, metadata, release, environment, input, output, start_time, end_time"
+    /// The field merges of a trace stored again (written once for both stores).
+    static let traceMerge = TraceSQL.traceMergeAssignments(.sqlite)
     static let observationColumns = """
         id, trace_id, project_id, parent_id, type, name, start_time, end_time, completion_start_time, model, provider,
         model_parameters, input, output, usage_input, usage_output, usage_cached, usage_reasoning, usage_estimated, cost,
@@ -110,31 +113,17 @@ struct SQLiteTraces: TraceRepository {
             let restore = ThreadScheduling.enterIdle(yield)
             defer { restore() }
             try db.inTransaction {
-                // A trace id seen again merges: new non-empty fields win, the time span widens. The totals
-                // of the observations that landed in this batch are added; the answer tells whether the
-                // trace had observations before (then its first generation is recomputed below).
+                // A trace id seen again merges (TraceSQL.traceMergeAssignments): new non-empty fields win, the
+                // time span widens. The totals of the observations that landed in this batch are added; the
+                // answer tells whether the trace had observations before (then its first generation is
+                // recomputed below).
                 let traceStatement = try db.cachedStatement(
                     sql: """
                         INSERT INTO traces (trace_key, \(Self.traceColumns), task, language, domain, observation_count, input_tokens, output_tokens,
                                             total_cost, error_count, warning_count, model, deployment, variant, prompt_name, prompt_version)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         ON CONFLICT (project_id, id) DO UPDATE SET
-                            name = COALESCE(excluded.name, traces.name),
-                            user_id = COALESCE(excluded.user_id, traces.user_id),
-                            session_id = COALESCE(excluded.session_id, traces.session_id),
-                            tags = CASE WHEN excluded.tags = '[]' THEN traces.tags ELSE excluded.tags END,
-                            metadata = COALESCE(excluded.metadata, traces.metadata),
-                            release = COALESCE(excluded.release, traces.release),
-                            environment = COALESCE(excluded.environment, traces.environment),
-                            input = COALESCE(excluded.input, traces.input),
-                            output = COALESCE(excluded.output, traces.output),
-                            task = COALESCE(excluded.task, traces.task),
-                            language = COALESCE(excluded.language, traces.language),
-                            domain = COALESCE(excluded.domain, traces.domain),
-                            start_time = MIN(traces.start_time, excluded.start_time),
-                            end_time = CASE WHEN traces.end_time IS NULL THEN excluded.end_time
-                                            WHEN excluded.end_time IS NULL THEN traces.end_time
-                                            ELSE MAX(traces.end_time, excluded.end_time) END,
+                            \(Self.traceMerge),
                             observation_count = traces.observation_count + excluded.observation_count,
                             input_tokens = traces.input_tokens + excluded.input_tokens,
                             output_tokens = traces.output_tokens + excluded.output_tokens,
