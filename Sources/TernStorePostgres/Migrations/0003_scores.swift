@@ -1,45 +1,6 @@
-import Foundation
-import TernCore
 import TernStoreSQL
 
 extension PostgresMigrations {
-    /// Migration 0003_scores.
-    static let m0003_scores = PostgresMigration(
-        id: "0003_scores",
-        statements: [
-            """
-            CREATE TABLE scores (
-                id TEXT NOT NULL,
-                project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-                trace_id TEXT NOT NULL,
-                observation_id TEXT,
-                name TEXT NOT NULL,
-                data_type TEXT NOT NULL CHECK (data_type IN ('numeric', 'categorical', 'boolean')),
-                numeric_value DOUBLE PRECISION,
-                string_value TEXT,
-                source TEXT NOT NULL,
-                comment TEXT,
-                author TEXT,
-                config_id TEXT,
-                created_at BIGINT NOT NULL,
-                PRIMARY KEY (project_id, id)
-            )
-            """,
-            "CREATE INDEX scores_trace ON scores(project_id, trace_id)",
-            "CREATE INDEX scores_name_time ON scores(project_id, name, created_at)",
-            """
-            CREATE TABLE score_configs (
-                id TEXT PRIMARY KEY,
-                project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
-                name TEXT NOT NULL,
-                data_type TEXT NOT NULL CHECK (data_type IN ('numeric', 'categorical', 'boolean')),
-                min_value DOUBLE PRECISION,
-                max_value DOUBLE PRECISION,
-                categories TEXT NOT NULL DEFAULT '[]',
-                description TEXT,
-                created_at BIGINT NOT NULL,
-                UNIQUE (project_id, name)
-            )
-            """,
-        ])
+    /// Migration 0003_scores: `SharedMigrations.scores`, written once for both stores.
+    static let m0003_scores = PostgresMigration(id: "0003_scores", statements: SharedMigrations.scores(.postgres))
 }

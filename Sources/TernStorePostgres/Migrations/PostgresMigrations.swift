@@ -15,10 +15,4 @@ enum PostgresMigrations {
         m0005_prompts, m0006_datasets, m0007_daily_rollups, m0008_ingest_layout,
         m0009_experiments, m0010_append_layout, m0011_trace_keys, m0012_scopes_and_bounds,
     ]
-
-    /// The per-insert totals statement, for every trace already stored.
-    static var backfillTotals: String {
-        let sql = TraceSQL.refreshTotals(projectID: "", traceIDs: [], dialect: .postgres).sql
-        return String(sql[..<sql.range(of: "WHERE project_id = $1")!.lowerBound])
-    }
 }

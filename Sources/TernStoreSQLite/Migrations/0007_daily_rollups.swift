@@ -1,16 +1,9 @@
-import Foundation
 import GRDB
-import TernCore
 import TernStoreSQL
 
 extension SQLiteMigrations {
-    /// Migration 0007_daily_rollups.
+    /// Migration 0007_daily_rollups: `SharedMigrations.dailyRollups`, written once for both stores.
     static func m0007_daily_rollups(_ db: Database) throws {
-        // Daily rollup rows are new: recompute every hour that has traces.
-        try db.execute(
-            sql: """
-                INSERT INTO rollup_dirty (project_id, bucket, marked_at) SELECT DISTINCT project_id, \(TraceSQL.hourOfStart), 0 FROM traces
-                WHERE true ON CONFLICT (project_id, bucket) DO NOTHING
-                """)
+        for statement in SharedMigrations.dailyRollups(.sqlite) { try db.execute(sql: statement) }
     }
 }
