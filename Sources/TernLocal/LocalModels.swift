@@ -228,42 +228,10 @@ public enum LocalModels {
 
     /// Runs a program found on PATH; returns its exit status and its output (stdout and stderr together).
     private static func run(_ program: String, _ arguments: [String]) async throws -> (Int32, String) {
-        try await withCheckedThrowingContinuation { continuation in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [program] + arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            process.standardInput = FileHandle.nullDevice
-            let collected = OutputCollector()
-            pipe.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData) }
-            process.terminationHandler = { process in
-                pipe.fileHandleForReading.readabilityHandler = nil
-                collected.append((try? pipe.fileHandleForReading.readToEnd()) ?? Data())
-                continuation.resume(returning: (process.terminationStatus, collected.text))
-            }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: LocalModelError.pullFailed("cannot run \(program): \(error)"))
-            }
+        do {
+            return try await ChildProcess.run([program] + arguments)
+        } catch {
+            throw LocalModelError.pullFailed("cannot run \(program): \(error)")
         }
-    }
-}
-
-private final class OutputCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-
-    func append(_ chunk: Data) {
-        lock.lock(); defer { lock.unlock() }
-        data.append(chunk)
-    }
-
-    var text: String {
-        lock.lock(); defer { lock.unlock() }
-        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -258,17 +258,9 @@ public enum TestFilesystem {
     }
 
     static func run(_ arguments: [String], because reason: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try ProcessLaunch.run(process)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw TernError.internalError("\(reason): \(arguments.joined(separator: " ")) failed: \(output)")
+        let (status, output) = try ChildProcess(arguments).waitUntilExit()
+        guard status == 0 else {
+            throw TernError.internalError("\(reason): \(arguments.joined(separator: " ")) failed: \(String(decoding: output, as: UTF8.self))")
         }
     }
 }

@@ -187,8 +187,7 @@ struct ServeProcessTests {
 
 /// A child process whose combined output is collected, with awaitable lines and exit.
 final class RunningProcess: @unchecked Sendable {
-    private let process = Process()
-    private let pipe = Pipe()
+    private let child: ChildProcess
     private let lock = NSLock()
     private var buffer = ""
     private var waiters: [(String, CheckedContinuation<String, any Error>)] = []
@@ -196,37 +195,27 @@ final class RunningProcess: @unchecked Sendable {
     private var exitStatus: Int32?
 
     init(_ executable: URL, _ arguments: [String], directory: String) throws {
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var environment = ProcessInfo.processInfo.environment
         for name in environment.keys where name.hasPrefix("TERN_") && !name.hasPrefix("TERN_TEST") { environment[name] = nil }
-        process.environment = environment
-        process.standardOutput = pipe
-        process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.append(String(decoding: data, as: UTF8.self))
+        child = try ChildProcess([executable.path] + arguments, environment: environment, directory: directory)
+        Task { [child, weak self] in
+            let (status, _) = await child.waitForExit { [weak self] data in self?.append(String(decoding: data, as: UTF8.self)) }
+            self?.exited(status)
         }
-        process.terminationHandler = { [weak self] process in
-            guard let self else { return }
-            // Drain what is left before reporting the exit.
-            let rest = self.pipe.fileHandleForReading.readDataToEndOfFile()
-            if !rest.isEmpty { self.append(String(decoding: rest, as: UTF8.self)) }
-            self.lock.lock()
-            self.exitStatus = process.terminationStatus
-            let waiters = self.exitWaiters
-            self.exitWaiters = []
-            let lineWaiters = self.waiters
-            self.waiters = []
-            self.lock.unlock()
-            for waiter in waiters { waiter.resume(returning: process.terminationStatus) }
-            for (text, waiter) in lineWaiters {
-                waiter.resume(throwing: TernError.internalError("process exited before printing \"\(text)\""))
-            }
+    }
+
+    private func exited(_ status: Int32) {
+        lock.lock()
+        exitStatus = status
+        let waiters = exitWaiters
+        exitWaiters = []
+        let lineWaiters = self.waiters
+        self.waiters = []
+        lock.unlock()
+        for waiter in waiters { waiter.resume(returning: status) }
+        for (text, waiter) in lineWaiters {
+            waiter.resume(throwing: TernError.internalError("process exited before printing \"\(text)\""))
         }
-        try ProcessLaunch.run(process)
     }
 
     var output: String {
@@ -284,10 +273,10 @@ final class RunningProcess: @unchecked Sendable {
         }
     }
 
-    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+    func signal(_ signal: Int32) { child.signal(signal) }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        child.signal(SIGTERM)
     }
 }
 

@@ -17,14 +17,7 @@ struct BrowserTests {
         let chromium = environment["TERN_TEST_CHROMIUM"] ?? "/usr/bin/chromium"
         let driver = environment["TERN_TEST_CHROMEDRIVER"] ?? "/usr/bin/chromedriver"
         guard FileManager.default.isExecutableFile(atPath: chromium), FileManager.default.isExecutableFile(atPath: driver) else { return false }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, "-c", "import selenium"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? ProcessLaunch.run(process)) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
+        return pythonImports(python, "selenium")
     }
 
     @Test("the browser test is part of scripts/test")

@@ -14,14 +14,7 @@ import TernMonitor
 @Suite("Fuzz: hypothesis against a live server")
 struct FuzzTests {
     static var hypothesisInstalled: Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [InteropTests.python, "-c", "import hypothesis"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? ProcessLaunch.run(process)) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
+        return pythonImports(InteropTests.python, "hypothesis")
     }
 
     @Test("the fuzz run is part of scripts/test")

@@ -11,25 +11,11 @@ struct InteropTests {
     static var python: String { ProcessInfo.processInfo.environment["TERN_TEST_PYTHON"] ?? "python3" }
 
     static var openAIInstalled: Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, "-c", "import openai"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? ProcessLaunch.run(process)) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
+        pythonImports(python, "openai")
     }
 
     static var openTelemetryInstalled: Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, "-c", "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? ProcessLaunch.run(process)) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
+        pythonImports(python, "opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http")
     }
 
     static var required: Bool { ProcessInfo.processInfo.environment["TERN_TEST_REQUIRE_INTEROP"] == "1" }
