@@ -1,4 +1,3 @@
-public import Foundation
 import TernCore
 
 /// Runs a program to completion and returns its exit status and combined output. The blocking
