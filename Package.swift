@@ -327,7 +327,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TernWebTests",
-            dependencies: ["TernWeb", "TernCore", "TernData", "TernMonitor"],
+            dependencies: ["TernWeb", "TernCore", "TernData", "TernMonitor", .product(name: "Mustache", package: "swift-mustache")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

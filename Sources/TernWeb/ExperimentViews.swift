@@ -14,40 +14,103 @@ public enum ExperimentViews {
         }
     }
 
-    static func runRow(_ run: ExperimentRun, chrome: Chrome) -> [String: Any] {
+    /// A run in a table: what it ran, how far it got, how well it did.
+    public struct RunRow: ViewModel {
+        public var id: String
+        public var href: String
+        public var name: String
+        public var status: String
+        public var statusClass: String
+        public var dataset: String
+        public var matrix: String
+        public var prompts: String
+        public var models: String
+        public var cells: String
+        public var passRate: String
+        public var cost: String
+        public var started: String
+        public var created: String
+    }
+
+    static func runRow(_ run: ExperimentRun, chrome: Chrome) -> RunRow {
         let totals = run.totals
-        return [
-            "id": run.id,
-            "href": "\(base(chrome))/\(Views.percent(run.id))",
-            "name": run.name,
-            "status": run.status.rawValue,
-            "statusClass": statusClass(run.status),
-            "dataset": "\(run.datasetName)@\(run.datasetVersion)",
-            "matrix": "\(run.prompts.count) × \(run.models.count)" + (run.repeats > 1 ? " × \(run.repeats)" : ""),
-            "prompts": run.prompts.joined(separator: ", "),
-            "models": run.models.joined(separator: ", "),
-            "cells": "\(Format.integer(totals.cells)) / \(Format.integer(run.plannedCells))",
-            "passRate": totals.cells == 0 ? "–" : Format.percent(totals.passRate),
-            "cost": Format.cost(totals.cost + totals.gradingCost),
-            "started": run.startedAt.map(Format.time) ?? "–",
-            "created": Format.time(run.createdAt),
-        ]
+        return RunRow(
+            id: run.id, href: "\(base(chrome))/\(Views.percent(run.id))", name: run.name, status: run.status.rawValue,
+            statusClass: statusClass(run.status), dataset: "\(run.datasetName)@\(run.datasetVersion)",
+            matrix: "\(run.prompts.count) × \(run.models.count)" + (run.repeats > 1 ? " × \(run.repeats)" : ""),
+            prompts: run.prompts.joined(separator: ", "), models: run.models.joined(separator: ", "),
+            cells: "\(Format.integer(totals.cells)) / \(Format.integer(run.plannedCells))",
+            passRate: totals.cells == 0 ? "–" : Format.percent(totals.passRate), cost: Format.cost(totals.cost + totals.gradingCost),
+            started: run.startedAt.map(Format.time) ?? "–", created: Format.time(run.createdAt))
     }
 
     // MARK: Runs list
 
-    public static func list(chrome: Chrome, runs: [ExperimentRun], next: String?) -> [String: Any] {
-        var context = chrome.pageContext(title: "Experiments")
-        context["rows"] = runs.map { runRow($0, chrome: chrome) }
-        context["options"] = runs.map { ["id": $0.id, "label": "\($0.name) · \(Format.time($0.createdAt))"] as [String: Any] }
-        context["compareAction"] = "\(base(chrome))/compare"
-        context["canCompare"] = runs.count >= 2
-        context["newHref"] = "\(base(chrome))/new"
-        if let next { context["next"] = Views.url(base(chrome), [("cursor", next)]) }
-        return context
+    public struct ListView: ViewModel {
+        public var rows: [RunRow]
+        public var options: [Option]
+        public var compareAction: String
+        public var canCompare: Bool
+        public var newHref: String
+        public var next: String?
+    }
+
+    public static func list(chrome: Chrome, runs: [ExperimentRun], next: String?) -> Page<ListView> {
+        chrome.page(
+            "Experiments",
+            ListView(
+                rows: runs.map { runRow($0, chrome: chrome) },
+                options: runs.map { Option(value: $0.id, label: "\($0.name) · \(Format.time($0.createdAt))", selected: false) },
+                compareAction: "\(base(chrome))/compare", canCompare: runs.count >= 2, newHref: "\(base(chrome))/new",
+                next: next.map { Views.url(base(chrome), [("cursor", $0)]) }))
     }
 
     // MARK: A run's matrix
+
+    public struct RunView: ViewModel {
+        public struct Column: ViewModel {
+            public var prompt: String
+            public var model: String
+            public var passRate: String
+            public var counts: String
+            public var cost: String
+            public var latency: String
+        }
+
+        /// A cell of the matrix; `missing` when the run has not produced it (yet).
+        public struct Cell: ViewModel {
+            public var missing: Bool
+            public var verdict: String
+            public var `class`: String
+            public var score: String
+            public var reason: String
+            public var output: String
+            public var meta: String
+            public var traceHref: String?
+
+            static let none = Cell(missing: true, verdict: "", class: "", score: "", reason: "", output: "", meta: "", traceHref: nil)
+        }
+
+        public struct Row: ViewModel {
+            public var item: String
+            public var repetition: String
+            public var cells: [Cell]
+        }
+
+        public var run: RunRow
+        public var error: String?
+        public var live: Bool
+        public var progress: Int
+        public var cancelAction: String
+        public var rerunHref: String
+        public var compareHref: String?
+        public var columns: [Column]
+        public var passChart: String
+        public var costChart: String
+        public var rows: [Row]
+        public var next: String?
+        public var apiHref: String
+    }
 
     /// The run's matrix: rows are dataset items, columns prompt version x model; `cells` is one page
     /// of cells in cell-key order (whole items), `next` the cursor of the next page.
@@ -55,40 +118,23 @@ public enum ExperimentViews {
     public static func run(
         chrome: Chrome, run: ExperimentRun, columns: [ExperimentColumnTotals], cells: [ExperimentCell],
         next: String?, previous: ExperimentRun? = nil
-    ) -> [String: Any] {
-        var context = chrome.pageContext(title: run.name)
+    ) -> Page<RunView> {
         let slug = Views.percent(chrome.project.slug)
         let href = "\(base(chrome))/\(Views.percent(run.id))"
-        context["run"] = runRow(run, chrome: chrome)
-        if let error = run.error { context["error"] = error }
-        context["live"] = !run.status.isFinished
-        context["progress"] = run.plannedCells == 0 ? 0 : min(100, run.totals.cells * 100 / run.plannedCells)
-        context["cancelAction"] = "\(href)/cancel"
-        context["rerunHref"] = rerunHref(chrome, run)
-        context["compareHref"] = previous.map { Views.url("\(base(chrome))/compare", [("base", $0.id), ("head", run.id)]) } ?? false
         // Columns in the run's order: prompts as listed, then models.
         let order = run.prompts.flatMap { prompt in run.models.map { (prompt, $0) } }
         let byKey = Dictionary(columns.map { ("\($0.prompt)\u{1F}\($0.model)", $0) }, uniquingKeysWith: { a, _ in a })
-        context["columns"] = order.map { prompt, model -> [String: Any] in
+        let columnViews = order.map { prompt, model -> RunView.Column in
             let totals = byKey["\(prompt)\u{1F}\(model)"]?.totals ?? ExperimentTotals()
-            return [
-                "prompt": prompt, "model": model,
-                "passRate": totals.cells == 0 ? "–" : Format.percent(totals.passRate),
-                "counts": "\(totals.passed) passed · \(totals.failed) failed · \(totals.errors) errors",
-                "cost": Format.cost(totals.cost),
-                "latency": Format.duration(totals.cells == 0 ? nil : totals.latencyMs / Double(totals.cells)),
-            ]
+            return RunView.Column(
+                prompt: prompt, model: model, passRate: totals.cells == 0 ? "–" : Format.percent(totals.passRate),
+                counts: "\(totals.passed) passed · \(totals.failed) failed · \(totals.errors) errors", cost: Format.cost(totals.cost),
+                latency: Format.duration(totals.cells == 0 ? nil : totals.latencyMs / Double(totals.cells)))
         }
         let labels = order.map { "\($0.0) · \($0.1)" }
         let totals = order.map { byKey["\($0.0)\u{1F}\($0.1)"]?.totals ?? ExperimentTotals() }
-        context["passChart"] = SVGChart.bars(
-            Array(zip(labels, totals.map(\.passRate))).map { (label: $0.0, value: $0.1) }, format: .percent,
-            width: 480, label: "Pass rate by prompt and model")
-        context["costChart"] = SVGChart.bars(
-            Array(zip(labels, totals.map(\.cost))).map { (label: $0.0, value: $0.1) }, format: .usd,
-            width: 480, label: "Cost by prompt and model")
         // Rows: one per item (and repetition), cells in column order.
-        var rows: [[String: Any]] = []
+        var rows: [RunView.Row] = []
         var index = 0
         while index < cells.count {
             let item = cells[index].itemID
@@ -99,20 +145,29 @@ public enum ExperimentViews {
             }
             for repetition in Set(group.map(\.repetition)).sorted() {
                 let mine = group.filter { $0.repetition == repetition }
-                rows.append([
-                    "item": item,
-                    "repetition": run.repeats > 1 ? "#\(repetition + 1)" : "",
-                    "cells": order.map { prompt, model -> [String: Any] in
-                        guard let cell = mine.first(where: { $0.promptLabel == prompt && $0.model == model }) else { return ["missing": true] }
-                        return cellContext(cell, slug: slug)
-                    },
-                ])
+                rows.append(
+                    RunView.Row(
+                        item: item, repetition: run.repeats > 1 ? "#\(repetition + 1)" : "",
+                        cells: order.map { prompt, model in
+                            guard let cell = mine.first(where: { $0.promptLabel == prompt && $0.model == model }) else { return .none }
+                            return cellView(cell, slug: slug)
+                        }))
             }
         }
-        context["rows"] = rows
-        if let next { context["next"] = Views.url(href, [("cursor", next)]) }
-        context["apiHref"] = "/api/v1/experiments/\(Views.percent(run.id))/results"
-        return context
+        return chrome.page(
+            run.name,
+            RunView(
+                run: runRow(run, chrome: chrome), error: run.error, live: !run.status.isFinished,
+                progress: run.plannedCells == 0 ? 0 : min(100, run.totals.cells * 100 / run.plannedCells), cancelAction: "\(href)/cancel",
+                rerunHref: rerunHref(chrome, run),
+                compareHref: previous.map { Views.url("\(base(chrome))/compare", [("base", $0.id), ("head", run.id)]) }, columns: columnViews,
+                passChart: SVGChart.bars(
+                    Array(zip(labels, totals.map(\.passRate))).map { (label: $0.0, value: $0.1) }, format: .percent,
+                    width: 480, label: "Pass rate by prompt and model"),
+                costChart: SVGChart.bars(
+                    Array(zip(labels, totals.map(\.cost))).map { (label: $0.0, value: $0.1) }, format: .usd,
+                    width: 480, label: "Cost by prompt and model"),
+                rows: rows, next: next.map { Views.url(href, [("cursor", $0)]) }, apiHref: "/api/v1/experiments/\(Views.percent(run.id))/results"))
     }
 
     /// The run form filled in like `run`: dataset and version, prompt versions, models, assertions, options.
@@ -128,82 +183,101 @@ public enum ExperimentViews {
         return Views.url("\(base(chrome))/new", query)
     }
 
-    static func cellContext(_ cell: ExperimentCell, slug: String) -> [String: Any] {
-        let verdict = cell.error != nil ? "ERROR" : cell.passed ? "PASS" : "FAIL"
-        let reason = cell.error ?? ComparedCell(cell).reason ?? (cell.passed ? "all assertions passed" : "")
-        var out: [String: Any] = [
-            "verdict": verdict,
-            "class": cell.error != nil ? "warning" : cell.passed ? "ok" : "error",
-            "score": cell.score.map { String(format: "%.2f", $0) } ?? "",
-            "reason": reason,
-            "output": String(Views.preview(cell.output).prefix(160)),
-            "meta": "\(Format.duration(cell.latencyMs)) · \(Format.cost(cell.cost))",
-        ]
-        if let trace = cell.traceID { out["traceHref"] = "/ui/\(slug)/traces/\(Views.percent(trace))" }
-        return out
+    static func cellView(_ cell: ExperimentCell, slug: String) -> RunView.Cell {
+        RunView.Cell(
+            missing: false, verdict: cell.error != nil ? "ERROR" : cell.passed ? "PASS" : "FAIL",
+            class: cell.error != nil ? "warning" : cell.passed ? "ok" : "error", score: cell.score.map { String(format: "%.2f", $0) } ?? "",
+            reason: cell.error ?? ComparedCell(cell).reason ?? (cell.passed ? "all assertions passed" : ""),
+            output: String(Views.preview(cell.output).prefix(160)), meta: "\(Format.duration(cell.latencyMs)) · \(Format.cost(cell.cost))",
+            traceHref: cell.traceID.map { "/ui/\(slug)/traces/\(Views.percent($0))" })
     }
 
     // MARK: Comparison
 
+    public struct CompareView: ViewModel {
+        public struct Side: ViewModel {
+            public var verdict: String
+            public var `class`: String
+            public var label: String
+            public var output: String
+            public var reason: String
+            public var score: String
+            public var traceHref: String?
+        }
+
+        public struct Pair: ViewModel {
+            public var item: String
+            public var column: String
+            public var delta: String
+            public var base: Side
+            public var head: Side
+        }
+
+        public struct Comparison: ViewModel {
+            public var summary: String
+            public var key: String
+            public var pairs: String
+            public var basePassRate: String
+            public var headPassRate: String
+            public var regressionCount: Int
+            public var improvementCount: Int
+            public var meanDelta: String
+            public var pValue: String
+            public var method: String
+            public var unmatched: String
+            public var regressions: [Pair]
+            public var improvements: [Pair]
+            public var scoreChanges: [Pair]
+            public var significant: Bool
+        }
+
+        public var action: String
+        public var baseOptions: [Option]
+        public var headOptions: [Option]
+        public var keys: [Option]
+        public var error: String?
+        public var base: RunRow?
+        public var head: RunRow?
+        public var comparison: Comparison?
+    }
+
     public static func compare(
         chrome: Chrome, runs: [ExperimentRun], base: ExperimentRun?, head: ExperimentRun?, key: ComparisonKey?,
         comparison: ExperimentComparison?, error: String?
-    ) -> [String: Any] {
-        var context = chrome.pageContext(title: "Compare experiments")
+    ) -> Page<CompareView> {
         let slug = Views.percent(chrome.project.slug)
-        context["action"] = "\(ExperimentViews.base(chrome))/compare"
-        context["baseOptions"] = runs.map {
-            ["id": $0.id, "label": "\($0.name) · \(Format.time($0.createdAt))", "selected": $0.id == base?.id] as [String: Any]
-        }
-        context["headOptions"] = runs.map {
-            ["id": $0.id, "label": "\($0.name) · \(Format.time($0.createdAt))", "selected": $0.id == head?.id] as [String: Any]
-        }
-        context["keys"] = ([("", "automatic")] + ComparisonKey.allCases.map { ($0.rawValue, $0.rawValue) }).map {
-            ["value": $0.0, "label": $0.1, "selected": (key?.rawValue ?? "") == $0.0] as [String: Any]
-        }
-        if let error { context["error"] = error }
-        if let base { context["base"] = runRow(base, chrome: chrome) }
-        if let head { context["head"] = runRow(head, chrome: chrome) }
-        guard let comparison else { return context }
-        func pair(_ p: ComparisonPair) -> [String: Any] {
-            func side(_ cell: ComparedCell) -> [String: Any] {
-                var out: [String: Any] = [
-                    "verdict": cell.error != nil ? "ERROR" : cell.passed ? "PASS" : "FAIL",
-                    "class": cell.error != nil ? "warning" : cell.passed ? "ok" : "error",
-                    "label": "\(cell.prompt) · \(cell.model)",
-                    "output": String(Views.preview(cell.output).prefix(200)),
-                    "reason": cell.reason ?? "",
-                    "score": cell.score.map { String(format: "%.2f", $0) } ?? "–",
-                ]
-                if let trace = cell.traceID { out["traceHref"] = "/ui/\(slug)/traces/\(Views.percent(trace))" }
-                return out
+        func pair(_ p: ComparisonPair) -> CompareView.Pair {
+            func side(_ cell: ComparedCell) -> CompareView.Side {
+                CompareView.Side(
+                    verdict: cell.error != nil ? "ERROR" : cell.passed ? "PASS" : "FAIL", class: cell.error != nil ? "warning" : cell.passed ? "ok" : "error",
+                    label: "\(cell.prompt) · \(cell.model)", output: String(Views.preview(cell.output).prefix(200)), reason: cell.reason ?? "",
+                    score: cell.score.map { String(format: "%.2f", $0) } ?? "–", traceHref: cell.traceID.map { "/ui/\(slug)/traces/\(Views.percent($0))" })
             }
-            return [
-                "item": p.itemID + (p.repetition > 0 ? " #\(p.repetition + 1)" : ""),
-                "column": p.column,
-                "delta": p.scoreDelta.map { String(format: "%+.2f", $0) } ?? "–",
-                "base": side(p.base), "head": side(p.head),
-            ]
+            return CompareView.Pair(
+                item: p.itemID + (p.repetition > 0 ? " #\(p.repetition + 1)" : ""), column: p.column,
+                delta: p.scoreDelta.map { String(format: "%+.2f", $0) } ?? "–", base: side(p.base), head: side(p.head))
         }
-        context["comparison"] =
-            [
-                "summary": comparison.summary,
-                "key": comparison.key.rawValue,
-                "pairs": Format.integer(comparison.pairs),
-                "basePassRate": Format.percent(comparison.basePassRate),
-                "headPassRate": Format.percent(comparison.headPassRate),
-                "regressionCount": comparison.regressionCount,
-                "improvementCount": comparison.improvementCount,
-                "meanDelta": comparison.meanScoreDelta.map { String(format: "%+.3f", $0) } ?? "–",
-                "pValue": String(format: "%.4g", comparison.mcnemar.pValue),
-                "method": comparison.mcnemar.method,
-                "unmatched": comparison.unmatchedBase + comparison.unmatchedHead > 0
+        let shown = comparison.map { comparison in
+            CompareView.Comparison(
+                summary: comparison.summary, key: comparison.key.rawValue, pairs: Format.integer(comparison.pairs),
+                basePassRate: Format.percent(comparison.basePassRate), headPassRate: Format.percent(comparison.headPassRate),
+                regressionCount: comparison.regressionCount, improvementCount: comparison.improvementCount,
+                meanDelta: comparison.meanScoreDelta.map { String(format: "%+.3f", $0) } ?? "–", pValue: String(format: "%.4g", comparison.mcnemar.pValue),
+                method: comparison.mcnemar.method,
+                unmatched: comparison.unmatchedBase + comparison.unmatchedHead > 0
                     ? "\(comparison.unmatchedBase) cells of the base run and \(comparison.unmatchedHead) of the head run have no partner." : "",
-                "regressions": comparison.regressions.map(pair),
-                "improvements": comparison.improvements.map(pair),
-                "scoreChanges": comparison.scoreChanges.map(pair),
-                "significant": comparison.significant,
-            ] as [String: Any]
-        return context
+                regressions: comparison.regressions.map(pair), improvements: comparison.improvements.map(pair),
+                scoreChanges: comparison.scoreChanges.map(pair), significant: comparison.significant)
+        }
+        return chrome.page(
+            "Compare experiments",
+            CompareView(
+                action: "\(ExperimentViews.base(chrome))/compare",
+                baseOptions: runs.map { Option(value: $0.id, label: "\($0.name) · \(Format.time($0.createdAt))", selected: $0.id == base?.id) },
+                headOptions: runs.map { Option(value: $0.id, label: "\($0.name) · \(Format.time($0.createdAt))", selected: $0.id == head?.id) },
+                keys: ([("", "automatic")] + ComparisonKey.allCases.map { ($0.rawValue, $0.rawValue) }).map {
+                    Option(value: $0.0, label: $0.1, selected: (key?.rawValue ?? "") == $0.0)
+                },
+                error: error, base: base.map { runRow($0, chrome: chrome) }, head: head.map { runRow($0, chrome: chrome) }, comparison: shown))
     }
 }

@@ -76,54 +76,102 @@ public struct PromptDraft: Sendable, Equatable {
 extension Views {
     public static let messageRoles = ["system", "user", "assistant", "tool", "developer"]
 
+    public struct PromptEditorView: ViewModel {
+        public struct OlderBase: ViewModel {
+            public var from: Int
+            public var latest: Int
+            public var latestHref: String
+        }
+
+        /// What was typed in the text fields.
+        public struct Draft: ViewModel {
+            public var name: String
+            public var text: String
+            public var tools: String
+            public var variables: String
+            public var model: String
+            public var temperature: String
+            public var maxTokens: String
+            public var responseFormat: String
+            public var commitMessage: String
+            public var otherLabels: String
+        }
+
+        public struct Message: ViewModel {
+            public var index: Int
+            public var content: String
+            public var error: String?
+            public var roles: [Option]
+        }
+
+        public struct LabelChoice: ViewModel {
+            public var value: String
+            public var checked: Bool
+            public var labelClass: String
+            public var current: String
+        }
+
+        public var isNew: Bool
+        public var name: String
+        public var base: String
+        public var action: String
+        public var cancelHref: String
+        public var baseVersion: Int?
+        public var olderBase: OlderBase?
+        public var draft: Draft
+        public var isChat: Bool
+        public var isText: Bool
+        public var messages: [Message]
+        public var templateRoles: [Option]
+        public var models: [String]
+        public var labelChoices: [LabelChoice]
+        /// Error messages by form field (`err.max_tokens`).
+        public var err: [String: String]
+        public var hasErrors: Bool
+        public var errorCount: String
+        public var notice: String?
+    }
+
     /// `errors` maps a form field (`name`, `text`, `messages`, `message.N`, `tools`, `variables`,
     /// `model`, `temperature`, `max_tokens`, `response_format`, `commit_message`, `labels`) to its
     /// message; each is shown next to its field. `history` is empty for a new prompt.
     public static func promptEditor(
         chrome: Chrome, draft: PromptDraft, history: [PromptVersion], models: [String], errors: [String: String],
         notice: String? = nil
-    ) -> [String: Any] {
+    ) -> Page<PromptEditorView> {
         let isNew = history.isEmpty
-        var context = chrome.pageContext(title: isNew ? "New prompt" : "New version · \(draft.name)")
         let base = promptBase(chrome, draft.name)
-        context["isNew"] = isNew
-        context["name"] = draft.name
-        context["base"] = base
-        context["action"] = isNew ? "/ui/\(chrome.project.slug)/prompts" : "\(base)/versions"
-        context["cancelHref"] = isNew ? "/ui/\(chrome.project.slug)/prompts" : (draft.base.map { "\(base)/versions/\($0)" } ?? base)
-        context["baseVersion"] = draft.base ?? false
+        var olderBase: PromptEditorView.OlderBase?
         if let latest = history.first?.version, let from = draft.base, from != latest {
-            context["olderBase"] = ["from": from, "latest": latest, "latestHref": url("\(base)/versions/new", [("from", String(latest))])] as [String: Any]
+            olderBase = PromptEditorView.OlderBase(from: from, latest: latest, latestHref: url("\(base)/versions/new", [("from", String(latest))]))
         }
-        context["draft"] = [
-            "name": draft.name, "text": draft.text, "tools": draft.tools, "variables": draft.variables, "model": draft.model,
-            "temperature": draft.temperature, "maxTokens": draft.maxTokens, "responseFormat": draft.responseFormat,
-            "commitMessage": draft.commitMessage, "otherLabels": draft.otherLabels,
-        ]
-        context["isChat"] = draft.kind != "text"
-        context["isText"] = draft.kind == "text"
-        context["messages"] = draft.messages.enumerated().map { index, message -> [String: Any] in
-            var roles = messageRoles
-            // A role the form did not offer (a forged or old value) stays visible, with its error.
-            if !roles.contains(message.role) { roles.append(message.role) }
-            return [
-                "index": index, "content": message.content, "error": errors["message.\(index)"] ?? false,
-                "roles": roles.map { ["value": $0, "selected": $0 == message.role] as [String: Any] },
-            ]
-        }
-        context["templateRoles"] = messageRoles.map { ["value": $0, "selected": $0 == "user"] as [String: Any] }
-        context["models"] = models
-        context["labelChoices"] = standardLabels.map { label -> [String: Any] in
-            let current = history.first { $0.labels.contains(label) }?.version
-            return [
-                "value": label, "checked": draft.labels.contains(label), "labelClass": labelClass(label),
-                "current": current.map { "now v\($0)" } ?? "unset",
-            ]
-        }
-        context["err"] = errors
-        context["hasErrors"] = !errors.isEmpty
-        context["errorCount"] = errors.count == 1 ? "1 field needs" : "\(errors.count) fields need"
-        if let notice { context["notice"] = notice }
-        return context
+        return chrome.page(
+            isNew ? "New prompt" : "New version · \(draft.name)",
+            PromptEditorView(
+                isNew: isNew, name: draft.name, base: base, action: isNew ? "/ui/\(chrome.project.slug)/prompts" : "\(base)/versions",
+                cancelHref: isNew ? "/ui/\(chrome.project.slug)/prompts" : (draft.base.map { "\(base)/versions/\($0)" } ?? base),
+                baseVersion: draft.base, olderBase: olderBase,
+                draft: PromptEditorView.Draft(
+                    name: draft.name, text: draft.text, tools: draft.tools, variables: draft.variables, model: draft.model,
+                    temperature: draft.temperature, maxTokens: draft.maxTokens, responseFormat: draft.responseFormat,
+                    commitMessage: draft.commitMessage, otherLabels: draft.otherLabels),
+                isChat: draft.kind != "text", isText: draft.kind == "text",
+                messages: draft.messages.enumerated().map { index, message in
+                    var roles = messageRoles
+                    // A role the form did not offer (a forged or old value) stays visible, with its error.
+                    if !roles.contains(message.role) { roles.append(message.role) }
+                    return PromptEditorView.Message(
+                        index: index, content: message.content, error: errors["message.\(index)"],
+                        roles: roles.map { Option(value: $0, label: $0, selected: $0 == message.role) })
+                },
+                templateRoles: messageRoles.map { Option(value: $0, label: $0, selected: $0 == "user") }, models: models,
+                labelChoices: standardLabels.map { label in
+                    let current = history.first { $0.labels.contains(label) }?.version
+                    return PromptEditorView.LabelChoice(
+                        value: label, checked: draft.labels.contains(label), labelClass: labelClass(label),
+                        current: current.map { "now v\($0)" } ?? "unset")
+                },
+                err: errors, hasErrors: !errors.isEmpty, errorCount: errors.count == 1 ? "1 field needs" : "\(errors.count) fields need",
+                notice: notice))
     }
 }

@@ -56,19 +56,44 @@ extension Views {
 
     // MARK: List
 
-    public static func prompts(chrome: Chrome, prompts: [(summary: PromptSummary, kind: PromptKind?)]) -> [String: Any] {
-        var context = chrome.pageContext(title: "Prompts")
-        context["rows"] = prompts.map { entry -> [String: Any] in
+    /// A label on a version, linked to it.
+    public struct LabelChip: ViewModel {
+        public var label: String
+        public var version: Int?
+        public var href: String?
+        public var labelClass: String
+
+        init(label: String, version: Int? = nil, href: String? = nil) {
+            self.label = label
+            self.version = version
+            self.href = href
+            self.labelClass = Views.labelClass(label)
+        }
+    }
+
+    public struct PromptsView: ViewModel {
+        public struct Row: ViewModel {
+            public var name: String
+            public var href: String
+            public var latest: Int
+            public var latestHref: String
+            public var labels: [LabelChip]
+            public var updated: String
+            public var kind: String
+        }
+
+        public var rows: [Row]
+    }
+
+    public static func prompts(chrome: Chrome, prompts: [(summary: PromptSummary, kind: PromptKind?)]) -> Page<PromptsView> {
+        let rows = prompts.map { entry -> PromptsView.Row in
             let summary = entry.summary
             let base = promptBase(chrome, summary.name)
-            return [
-                "name": summary.name, "href": base, "latest": summary.latestVersion,
-                "latestHref": "\(base)/versions/\(summary.latestVersion)",
-                "labels": labelChips(summary.labels, base: base),
-                "updated": Format.time(summary.updatedAt), "kind": entry.kind?.rawValue ?? "",
-            ]
+            return PromptsView.Row(
+                name: summary.name, href: base, latest: summary.latestVersion, latestHref: "\(base)/versions/\(summary.latestVersion)",
+                labels: labelChips(summary.labels, base: base), updated: Format.time(summary.updatedAt), kind: entry.kind?.rawValue ?? "")
         }
-        return context
+        return chrome.page("Prompts", PromptsView(rows: rows))
     }
 
     /// Production first, then staging, then the others by name.
@@ -80,9 +105,9 @@ extension Views {
         }
     }
 
-    static func labelChips(_ labels: [String: Int], base: String) -> [[String: Any]] {
+    static func labelChips(_ labels: [String: Int], base: String) -> [LabelChip] {
         labels.filter { $0.key != "latest" }.sorted { labelRank($0.key) < labelRank($1.key) }
-            .map { ["label": $0.key, "version": $0.value, "href": "\(base)/versions/\($0.value)", "labelClass": labelClass($0.key)] }
+            .map { LabelChip(label: $0.key, version: $0.value, href: "\(base)/versions/\($0.value)") }
     }
 
     static func labelClass(_ label: String) -> String {
@@ -95,92 +120,152 @@ extension Views {
 
     // MARK: A prompt
 
-    public static func prompt(chrome: Chrome, history: [PromptVersion], moves: [PromptLabelMove], names: [String: String]) -> [String: Any] {
+    public struct PromptView: ViewModel {
+        public struct VersionRow: ViewModel {
+            public var version: Int
+            public var href: String
+            public var labels: [LabelChip]
+            public var commit: String
+            public var author: String
+            public var created: String
+            public var model: String
+            public var diffHref: String?
+            public var playgroundHref: String
+        }
+
+        public struct LabelOption: ViewModel {
+            public var value: String
+            /// The version the label is on now (`v3`), or `unset`.
+            public var current: String
+        }
+
+        public struct Rollback: ViewModel {
+            public var version: Int
+            public var label: String
+        }
+
+        public struct Move: ViewModel {
+            public var label: String
+            public var labelClass: String
+            public var from: String
+            public var to: String
+            public var fromHref: String?
+            public var toHref: String
+            public var author: String
+            public var time: String
+            /// Moving the label back to where it was before this move, when that is not where it is now.
+            public var rollback: Rollback?
+        }
+
+        public var name: String
+        public var base: String
+        public var kind: String
+        public var latest: Int
+        public var versionsCount: String
+        public var labels: [LabelChip]
+        public var versions: [VersionRow]
+        public var versionOptions: [Option]
+        public var labelOptions: [LabelOption]
+        public var moves: [Move]
+        public var compareBase: Int
+        public var compareHead: Int
+    }
+
+    public static func prompt(chrome: Chrome, history: [PromptVersion], moves: [PromptLabelMove], names: [String: String]) -> Page<PromptView> {
         let latest = history.first!
-        var context = chrome.pageContext(title: latest.name)
         let base = promptBase(chrome, latest.name)
-        context["name"] = latest.name
-        context["base"] = base
-        context["kind"] = latest.kind.rawValue
-        context["latest"] = latest.version
-        context["versionsCount"] = history.count == 1 ? "1 version" : "\(history.count) versions"
         var labels: [String: Int] = [:]
         for version in history { for label in version.labels { labels[label] = version.version } }
-        context["labels"] = labelChips(labels, base: base)
-        context["versions"] = history.enumerated().map { index, version -> [String: Any] in
-            let previous = index + 1 < history.count ? history[index + 1].version : nil
-            return [
-                "version": version.version, "href": "\(base)/versions/\(version.version)",
-                "labels": version.labels.sorted().map { ["label": $0, "labelClass": labelClass($0)] },
-                "commit": version.commitMessage ?? "", "author": actor(version.author, names), "created": Format.time(version.createdAt),
-                "model": version.config.model ?? "",
-                "diffHref": previous.map { url("\(base)/diff", [("base", String($0)), ("head", String(version.version))]) } ?? false,
-                "playgroundHref": url("\(base)/playground", [("version", String(version.version))]),
-            ]
-        }
-        context["versionOptions"] = history.map {
-            [
-                "value": $0.version, "label": "v\($0.version)" + ($0.commitMessage.map { " – " + String($0.prefix(60)) } ?? ""),
-                "selected": $0.version == latest.version,
-            ] as [String: Any]
-        }
         let known = Array(Set(standardLabels + labels.keys.filter { $0 != "latest" })).sorted {
             (standardLabels.firstIndex(of: $0) ?? 9, $0) < (standardLabels.firstIndex(of: $1) ?? 9, $1)
         }
-        context["labelOptions"] = known.map { ["value": $0, "current": labels[$0].map { "v\($0)" } ?? "unset"] as [String: Any] }
-        context["moves"] = moves.map { move -> [String: Any] in
-            [
-                "label": move.label, "labelClass": labelClass(move.label), "from": move.fromVersion.map { "v\($0)" } ?? "–", "to": "v\(move.toVersion)",
-                "fromHref": move.fromVersion.map { "\(base)/versions/\($0)" } ?? false, "toHref": "\(base)/versions/\(move.toVersion)",
-                "author": actor(move.author, names), "time": Format.time(move.movedAt),
-                // Rolling back moves the label to where it was before this move, when that is not where it is now.
-                "rollback": move.fromVersion.flatMap { from in labels[move.label] == from ? nil : ["version": from, "label": move.label] as [String: Any] }
-                    ?? false,
-            ]
-        }
-        context["compareBase"] = history.count > 1 ? history[1].version : latest.version
-        context["compareHead"] = latest.version
-        return context
+        return chrome.page(
+            latest.name,
+            PromptView(
+                name: latest.name, base: base, kind: latest.kind.rawValue, latest: latest.version,
+                versionsCount: history.count == 1 ? "1 version" : "\(history.count) versions", labels: labelChips(labels, base: base),
+                versions: history.enumerated().map { index, version in
+                    let previous = index + 1 < history.count ? history[index + 1].version : nil
+                    return PromptView.VersionRow(
+                        version: version.version, href: "\(base)/versions/\(version.version)",
+                        labels: version.labels.sorted().map { LabelChip(label: $0) }, commit: version.commitMessage ?? "",
+                        author: actor(version.author, names), created: Format.time(version.createdAt), model: version.config.model ?? "",
+                        diffHref: previous.map { url("\(base)/diff", [("base", String($0)), ("head", String(version.version))]) },
+                        playgroundHref: url("\(base)/playground", [("version", String(version.version))]))
+                },
+                versionOptions: history.map {
+                    Option(
+                        value: String($0.version), label: "v\($0.version)" + ($0.commitMessage.map { " – " + String($0.prefix(60)) } ?? ""),
+                        selected: $0.version == latest.version)
+                },
+                labelOptions: known.map { PromptView.LabelOption(value: $0, current: labels[$0].map { "v\($0)" } ?? "unset") },
+                moves: moves.map { move in
+                    PromptView.Move(
+                        label: move.label, labelClass: labelClass(move.label), from: move.fromVersion.map { "v\($0)" } ?? "–",
+                        to: "v\(move.toVersion)", fromHref: move.fromVersion.map { "\(base)/versions/\($0)" }, toHref: "\(base)/versions/\(move.toVersion)",
+                        author: actor(move.author, names), time: Format.time(move.movedAt),
+                        rollback: move.fromVersion.flatMap { from in labels[move.label] == from ? nil : PromptView.Rollback(version: from, label: move.label) })
+                },
+                compareBase: history.count > 1 ? history[1].version : latest.version, compareHead: latest.version))
     }
 
     // MARK: A version
 
-    public static func promptVersion(chrome: Chrome, version: PromptVersion, latest: Int, names: [String: String]) -> [String: Any] {
-        var context = chrome.pageContext(title: "\(version.name) v\(version.version)")
+    /// A chat message of a template, its placeholders marked.
+    public struct TemplateMessage: ViewModel {
+        public var role: String
+        public var html: String
+    }
+
+    public struct PromptVersionView: ViewModel {
+        public var name: String
+        public var base: String
+        public var version: Int
+        public var kind: String
+        public var isLatest: Bool
+        public var labels: [LabelChip]
+        public var commit: String?
+        public var author: String
+        public var created: String
+        public var variables: [String]
+        public var hasVariables: Bool
+        public var text: String?
+        public var messages: [TemplateMessage]?
+        public var config: [Fact]
+        public var hasConfig: Bool
+        public var tools: String?
+        public var previousDiff: String?
+        public var nextHref: String?
+        public var previousVersion: Int
+        public var previousHref: String?
+        public var playgroundHref: String
+        public var editHref: String
+        public var experimentHref: String
+    }
+
+    public static func promptVersion(chrome: Chrome, version: PromptVersion, latest: Int, names: [String: String]) -> Page<PromptVersionView> {
         let base = promptBase(chrome, version.name)
-        context["name"] = version.name
-        context["base"] = base
-        context["version"] = version.version
-        context["kind"] = version.kind.rawValue
-        context["isLatest"] = version.version == latest
-        context["labels"] = version.labels.sorted().map { ["label": $0, "labelClass": labelClass($0)] }
-        context["commit"] = version.commitMessage ?? false
-        context["author"] = actor(version.author, names)
-        context["created"] = Format.time(version.createdAt)
-        context["variables"] = version.variables
-        context["hasVariables"] = !version.variables.isEmpty
-        context["text"] = version.kind == .text ? highlighted(version.text ?? "") : false
-        context["messages"] =
-            version.kind == .chat
-            ? version.messages.map { ["role": $0.role, "html": highlighted($0.content)] as [String: Any] } : false
-        var config: [[String: Any]] = []
-        if let model = version.config.model { config.append(["label": "Model", "value": model]) }
-        if let temperature = version.config.temperature { config.append(["label": "Temperature", "value": Format.score(temperature)]) }
-        if let tokens = version.config.maxTokens { config.append(["label": "Max tokens", "value": Format.integer(tokens)]) }
-        if let format = version.config.responseFormat { config.append(["label": "Response format", "value": pretty(format.jsonString())]) }
-        context["config"] = config
-        context["hasConfig"] = !config.isEmpty
-        context["tools"] = version.tools.map { pretty($0.jsonString()) } ?? false
-        context["previousDiff"] =
-            version.version > 1
-            ? url("\(base)/diff", [("base", String(version.version - 1)), ("head", String(version.version))]) : false
-        context["nextHref"] = version.version < latest ? "\(base)/versions/\(version.version + 1)" : false
-        context["previousVersion"] = version.version - 1
-        context["previousHref"] = version.version > 1 ? "\(base)/versions/\(version.version - 1)" : false
-        context["playgroundHref"] = url("\(base)/playground", [("version", String(version.version))])
-        context["editHref"] = url("\(base)/versions/new", [("from", String(version.version))])
-        context["experimentHref"] = url("/ui/\(chrome.project.slug)/experiments/new", [("prompt", "\(version.name)@\(version.version)")])
-        return context
+        var config: [Fact] = []
+        if let model = version.config.model { config.append(Fact(label: "Model", value: model)) }
+        if let temperature = version.config.temperature { config.append(Fact(label: "Temperature", value: Format.score(temperature))) }
+        if let tokens = version.config.maxTokens { config.append(Fact(label: "Max tokens", value: Format.integer(tokens))) }
+        if let format = version.config.responseFormat { config.append(Fact(label: "Response format", value: pretty(format.jsonString()))) }
+        return chrome.page(
+            "\(version.name) v\(version.version)",
+            PromptVersionView(
+                name: version.name, base: base, version: version.version, kind: version.kind.rawValue, isLatest: version.version == latest,
+                labels: version.labels.sorted().map { LabelChip(label: $0) }, commit: version.commitMessage, author: actor(version.author, names),
+                created: Format.time(version.createdAt), variables: version.variables, hasVariables: !version.variables.isEmpty,
+                text: version.kind == .text ? highlighted(version.text ?? "") : nil,
+                messages: version.kind == .chat ? version.messages.map { TemplateMessage(role: $0.role, html: highlighted($0.content)) } : nil,
+                config: config, hasConfig: !config.isEmpty, tools: version.tools.map { pretty($0.jsonString()) },
+                previousDiff: version.version > 1
+                    ? url("\(base)/diff", [("base", String(version.version - 1)), ("head", String(version.version))]) : nil,
+                nextHref: version.version < latest ? "\(base)/versions/\(version.version + 1)" : nil, previousVersion: version.version - 1,
+                previousHref: version.version > 1 ? "\(base)/versions/\(version.version - 1)" : nil,
+                playgroundHref: url("\(base)/playground", [("version", String(version.version))]),
+                editHref: url("\(base)/versions/new", [("from", String(version.version))]),
+                experimentHref: url("/ui/\(chrome.project.slug)/experiments/new", [("prompt", "\(version.name)@\(version.version)")])))
     }
 
     /// A template as HTML: the text escaped, `{{ variable }}` placeholders marked.
@@ -243,87 +328,148 @@ extension Views {
         return rows
     }
 
-    public static func promptDiff(chrome: Chrome, base: PromptVersion, head: PromptVersion, versions: [PromptVersion]) -> [String: Any] {
-        var context = chrome.pageContext(title: "\(head.name): v\(base.version) → v\(head.version)")
+    public struct PromptDiffView: ViewModel {
+        public struct Side: ViewModel {
+            public var number: String
+            public var text: String
+            /// `same`, `del`, `add` or `empty` (the CSS class).
+            public var cls: String
+        }
+
+        public struct Row: ViewModel {
+            public var left: Side
+            public var right: Side
+        }
+
+        public var name: String
+        public var base: String
+        public var baseVersion: Int
+        public var headVersion: Int
+        public var rows: [Row]
+        public var added: Int
+        public var removed: Int
+        public var identical: Bool
+        public var baseOptions: [Option]
+        public var headOptions: [Option]
+        public var swapHref: String
+        public var baseMeta: String
+        public var headMeta: String
+    }
+
+    public static func promptDiff(chrome: Chrome, base: PromptVersion, head: PromptVersion, versions: [PromptVersion]) -> Page<PromptDiffView> {
         let root = promptBase(chrome, head.name)
-        context["name"] = head.name
-        context["base"] = root
-        context["baseVersion"] = base.version
-        context["headVersion"] = head.version
         let lines = TextDiff.lines(base.diffText, head.diffText)
-        let rows = sideBySide(lines)
-        context["rows"] = rows.map { row -> [String: Any] in
-            func side(_ value: (number: Int, text: String, changed: Bool)?, _ kind: String) -> [String: Any] {
-                guard let value else { return ["number": "", "text": "", "cls": "empty"] }
-                return ["number": value.number, "text": value.text, "cls": value.changed ? kind : "same"]
-            }
-            return ["left": side(row.left, "del"), "right": side(row.right, "add")]
+        func side(_ value: (number: Int, text: String, changed: Bool)?, _ kind: String) -> PromptDiffView.Side {
+            guard let value else { return PromptDiffView.Side(number: "", text: "", cls: "empty") }
+            return PromptDiffView.Side(number: String(value.number), text: value.text, cls: value.changed ? kind : "same")
         }
         let removedCount = lines.filter { if case .removed = $0 { true } else { false } }.count
         let addedCount = lines.filter { if case .added = $0 { true } else { false } }.count
-        context["added"] = addedCount
-        context["removed"] = removedCount
-        context["identical"] = addedCount == 0 && removedCount == 0
-        context["baseOptions"] = versions.map { ["value": $0.version, "selected": $0.version == base.version] as [String: Any] }
-        context["headOptions"] = versions.map { ["value": $0.version, "selected": $0.version == head.version] as [String: Any] }
-        context["swapHref"] = url("\(root)/diff", [("base", String(head.version)), ("head", String(base.version))])
-        context["baseMeta"] = "\(base.commitMessage ?? "no message") · \(Format.time(base.createdAt))"
-        context["headMeta"] = "\(head.commitMessage ?? "no message") · \(Format.time(head.createdAt))"
-        return context
+        return chrome.page(
+            "\(head.name): v\(base.version) → v\(head.version)",
+            PromptDiffView(
+                name: head.name, base: root, baseVersion: base.version, headVersion: head.version,
+                rows: sideBySide(lines).map { PromptDiffView.Row(left: side($0.left, "del"), right: side($0.right, "add")) }, added: addedCount,
+                removed: removedCount, identical: addedCount == 0 && removedCount == 0,
+                baseOptions: versions.map { Option(value: String($0.version), label: "v\($0.version)", selected: $0.version == base.version) },
+                headOptions: versions.map { Option(value: String($0.version), label: "v\($0.version)", selected: $0.version == head.version) },
+                swapHref: url("\(root)/diff", [("base", String(head.version)), ("head", String(base.version))]),
+                baseMeta: "\(base.commitMessage ?? "no message") · \(Format.time(base.createdAt))",
+                headMeta: "\(head.commitMessage ?? "no message") · \(Format.time(head.createdAt))"))
     }
 
     // MARK: Playground
 
+    public struct PlaygroundView: ViewModel {
+        public struct Variable: ViewModel {
+            public var name: String
+            public var value: String
+            public var missing: Bool
+        }
+
+        public struct Template: ViewModel {
+            public var kind: String
+            public var html: String?
+        }
+
+        public struct ModelChoice: ViewModel {
+            public var name: String
+            public var checked: Bool
+            public var id: String
+        }
+
+        public struct Result: ViewModel {
+            public var model: String
+            public var ok: Bool
+            public var output: String
+            public var error: String
+            public var tokens: String
+            public var cost: String
+            public var latency: String
+            public var deployment: String?
+            public var traceHref: String?
+        }
+
+        public var name: String
+        public var base: String
+        public var version: Int
+        public var reference: String
+        public var references: [Option]
+        public var variables: [Variable]
+        public var hasVariables: Bool
+        public var template: Template
+        public var messages: [TemplateMessage]?
+        public var models: [ModelChoice]
+        public var hasModels: Bool
+        public var temperature: String
+        public var maxTokens: String
+        public var defaultTemperature: String
+        public var defaultMaxTokens: String
+        public var error: String?
+        public var results: [Result]?
+        public var hasResults: Bool
+    }
+
     public static func playground(
         chrome: Chrome, version: PromptVersion, history: [PromptVersion], reference: String, models: [String],
         input: PlaygroundInput, results: [PlaygroundResult]?, error: String?
-    ) -> [String: Any] {
-        var context = chrome.pageContext(title: "Playground · \(version.name)")
+    ) -> Page<PlaygroundView> {
         let base = promptBase(chrome, version.name)
-        context["name"] = version.name
-        context["base"] = base
-        context["version"] = version.version
-        context["reference"] = reference
         var labels: [String: Int] = [:]
         for entry in history { for label in entry.labels { labels[label] = entry.version } }
-        var references: [[String: Any]] = labels.keys.sorted().map { label in
-            ["value": label, "label": "\(label) → v\(labels[label]!)", "selected": reference == label]
+        var references = labels.keys.sorted().map { label in
+            Option(value: label, label: "\(label) → v\(labels[label]!)", selected: reference == label)
         }
         references += history.map { entry in
-            [
-                "value": String(entry.version), "label": "v\(entry.version)" + (entry.commitMessage.map { " – " + String($0.prefix(50)) } ?? ""),
-                "selected": reference == String(entry.version),
-            ]
+            Option(
+                value: String(entry.version), label: "v\(entry.version)" + (entry.commitMessage.map { " – " + String($0.prefix(50)) } ?? ""),
+                selected: reference == String(entry.version))
         }
-        context["references"] = references
-        context["variables"] = version.variables.map { name -> [String: Any] in
-            ["name": name, "value": input.values[name] ?? "", "missing": error != nil && (input.values[name] ?? "").isEmpty]
-        }
-        context["hasVariables"] = !version.variables.isEmpty
-        context["template"] =
-            version.kind == .text
-            ? ["kind": "text", "html": highlighted(version.text ?? "")] as [String: Any]
-            : ["kind": "chat", "html": false] as [String: Any]
-        context["messages"] = version.kind == .chat ? version.messages.map { ["role": $0.role, "html": highlighted($0.content)] as [String: Any] } : false
         let chosen = input.models.isEmpty ? [version.config.model.flatMap { models.contains($0) ? $0 : nil } ?? models.first].compactMap { $0 } : input.models
-        context["models"] = models.map { ["name": $0, "checked": chosen.contains($0), "id": "model-" + percent($0)] as [String: Any] }
-        context["hasModels"] = !models.isEmpty
-        context["temperature"] = input.temperature
-        context["maxTokens"] = input.maxTokens
-        context["defaultTemperature"] = version.config.temperature.map(Format.score) ?? "model default"
-        context["defaultMaxTokens"] = version.config.maxTokens.map(String.init) ?? "model default"
-        if let error { context["error"] = error }
-        if let results {
-            context["results"] = results.map { result -> [String: Any] in
-                [
-                    "model": result.model, "ok": result.error == nil, "output": result.output ?? "", "error": result.error ?? "",
-                    "tokens": result.inputTokens.map { i in "\(Format.integer(i)) → \(Format.integer(result.outputTokens ?? 0))" } ?? "–",
-                    "cost": Format.cost(result.cost), "latency": Format.duration(result.latencyMs), "deployment": result.deployment ?? false,
-                    "traceHref": result.traceID.map { "/ui/\(chrome.project.slug)/traces/\(percent($0))" } ?? false,
-                ]
-            }
-            context["hasResults"] = true
-        }
-        return context
+        return chrome.page(
+            "Playground · \(version.name)",
+            PlaygroundView(
+                name: version.name, base: base, version: version.version, reference: reference, references: references,
+                variables: version.variables.map { name in
+                    PlaygroundView.Variable(name: name, value: input.values[name] ?? "", missing: error != nil && (input.values[name] ?? "").isEmpty)
+                },
+                hasVariables: !version.variables.isEmpty,
+                template: version.kind == .text
+                    ? PlaygroundView.Template(kind: "text", html: highlighted(version.text ?? "")) : PlaygroundView.Template(kind: "chat", html: nil),
+                messages: version.kind == .chat ? version.messages.map { TemplateMessage(role: $0.role, html: highlighted($0.content)) } : nil,
+                models: models.map { PlaygroundView.ModelChoice(name: $0, checked: chosen.contains($0), id: "model-" + percent($0)) },
+                hasModels: !models.isEmpty, temperature: input.temperature, maxTokens: input.maxTokens,
+                defaultTemperature: version.config.temperature.map(Format.score) ?? "model default",
+                defaultMaxTokens: version.config.maxTokens.map(String.init) ?? "model default", error: error,
+                results: results.map {
+                    $0.map { result in
+                        PlaygroundView.Result(
+                            model: result.model, ok: result.error == nil, output: result.output ?? "", error: result.error ?? "",
+                            tokens: result.inputTokens.map { i in "\(Format.integer(i)) → \(Format.integer(result.outputTokens ?? 0))" } ?? "–",
+                            cost: Format.cost(result.cost), latency: Format.duration(result.latencyMs), deployment: result.deployment,
+                            traceHref: result.traceID.map { "/ui/\(chrome.project.slug)/traces/\(percent($0))" })
+                    }
+                },
+                hasResults: results != nil))
     }
 }

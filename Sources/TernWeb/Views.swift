@@ -75,21 +75,9 @@ public struct Chrome: Sendable {
         ("labeling", "Labeling", false), ("monitoring", "Monitoring", false), ("gateway", "Gateway", false),
     ]
 
-    public func pageContext(title: String) -> [String: Any] {
-        [
-            "title": title,
-            "chrome": true,
-            "project": ["slug": project.slug, "name": project.name],
-            "projects": projects.map { ["slug": $0.slug, "name": $0.name, "selected": $0.id == project.id] as [String: Any] },
-            "nav": Self.sections.map { section -> [String: Any] in
-                [
-                    "id": section.id, "label": section.label, "enabled": section.enabled, "active": section.id == active,
-                    "href": "/ui/\(project.slug)/\(section.id)",
-                ]
-            },
-            "user": userName,
-            "csrf": csrf,
-        ]
+    /// A page of this project with `content` under `title`.
+    public func page<Content: ViewModel>(_ title: String, _ content: Content, flash: Flash? = nil) -> Page<Content> {
+        Page(title: title, chrome: self, flash: flash, content: content)
     }
 }
 
@@ -112,8 +100,8 @@ public struct RangeChoice: Sendable, Equatable {
         all.first { $0.value == value } ?? all.first { $0.value == fallback }!
     }
 
-    static func options(_ selected: RangeChoice) -> [[String: Any]] {
-        all.map { ["value": $0.value, "label": $0.label, "selected": $0 == selected] }
+    static func options(_ selected: RangeChoice) -> [Option] {
+        all.map { Option(value: $0.value, label: $0.label, selected: $0 == selected) }
     }
 }
 
@@ -123,27 +111,33 @@ public enum Views {
 
     // MARK: Dashboard
 
+    public struct DashboardView: ViewModel {
+        public var ranges: [Option]
+        public var buckets: [Option]
+        public var segments: [Option]
+        public var kpis: [KPI]
+        public var charts: [ChartView]
+        public var from: String
+        public var to: String
+        public var source: String
+    }
+
     public static func dashboard(
         chrome: Chrome, range: RangeChoice, bucket: MetricsBucket, segment: MetricsDimension,
         overall: MetricsResult, byModel: MetricsResult, bySegment: MetricsResult
-    ) -> [String: Any] {
-        var context = chrome.pageContext(title: "Dashboard")
-        context["ranges"] = RangeChoice.options(range)
-        context["buckets"] = MetricsBucket.allCases.map { ["value": $0.rawValue, "label": $0.rawValue.capitalized, "selected": $0 == bucket] }
-        context["segments"] = dashboardSegments.map { ["value": $0.rawValue, "label": $0.rawValue.capitalized, "selected": $0 == segment] }
+    ) -> Page<DashboardView> {
         let totals = overall.totals
-        var kpis: [[String: Any]] = [
-            ["id": "traces", "label": "Traces", "value": Format.integer(totals.traces)],
-            ["id": "errors", "label": "Error rate", "value": Format.percent(totals.errorRate)],
-            ["id": "p50", "label": "Latency p50", "value": Format.duration(totals.latencyP50Ms)],
-            ["id": "p95", "label": "Latency p95", "value": Format.duration(totals.latencyP95Ms)],
-            ["id": "cost", "label": "Cost", "value": Format.cost(totals.cost)],
-            ["id": "tokens", "label": "Tokens", "value": Format.integer(totals.totalTokens)],
+        var kpis = [
+            KPI(id: "traces", label: "Traces", value: Format.integer(totals.traces)),
+            KPI(id: "errors", label: "Error rate", value: Format.percent(totals.errorRate)),
+            KPI(id: "p50", label: "Latency p50", value: Format.duration(totals.latencyP50Ms)),
+            KPI(id: "p95", label: "Latency p95", value: Format.duration(totals.latencyP95Ms)),
+            KPI(id: "cost", label: "Cost", value: Format.cost(totals.cost)),
+            KPI(id: "tokens", label: "Tokens", value: Format.integer(totals.totalTokens)),
         ]
         for name in totals.scores.keys.sorted().prefix(3) {
-            kpis.append(["id": "score-\(name)", "label": "Score \(name)", "value": Format.score(totals.scores[name]!.mean)])
+            kpis.append(KPI(id: "score-\(name)", label: "Score \(name)", value: Format.score(totals.scores[name]!.mean)))
         }
-        context["kpis"] = kpis
         let timeBucket = TimeBucket(rawValue: bucket.rawValue)
         func points(_ series: [MetricsPoint], _ value: (MetricsSummary) -> Double?) -> [ChartPoint] {
             series.map { ChartPoint(x: $0.start.timeIntervalSince1970, y: value($0.metrics) ?? .nan) }
@@ -158,57 +152,53 @@ public enum Views {
         let scores = scoreNames.map { name in
             ChartSeries(name: name, points: points(overall.series) { $0.scores[name].map(\.mean) })
         }
-        var charts: [[String: Any]] = [
-            [
-                "title": "Traces by model",
-                "svg": SVGChart.line(Array(modelSeries), bucket: timeBucket, yFormat: .integer, label: "Traces per \(bucket.rawValue) by model"),
-            ],
-            [
-                "title": "Cost",
-                "svg": SVGChart.line(
+        var charts = [
+            ChartView(
+                title: "Traces by model",
+                svg: SVGChart.line(Array(modelSeries), bucket: timeBucket, yFormat: .integer, label: "Traces per \(bucket.rawValue) by model")),
+            ChartView(
+                title: "Cost",
+                svg: SVGChart.line(
                     [ChartSeries(name: "cost", points: points(overall.series) { $0.cost })], bucket: timeBucket, yFormat: .usd,
-                    label: "Cost per \(bucket.rawValue)"),
-            ],
-            [
-                "title": "Latency",
-                "svg": SVGChart.line(latency, bucket: timeBucket, yFormat: .milliseconds, label: "Latency percentiles per \(bucket.rawValue)"),
-            ],
-            [
-                "title": "Error rate",
-                "svg": SVGChart.line(
+                    label: "Cost per \(bucket.rawValue)")),
+            ChartView(
+                title: "Latency",
+                svg: SVGChart.line(latency, bucket: timeBucket, yFormat: .milliseconds, label: "Latency percentiles per \(bucket.rawValue)")),
+            ChartView(
+                title: "Error rate",
+                svg: SVGChart.line(
                     [ChartSeries(name: "error rate", points: points(overall.series) { $0.traces > 0 ? $0.errorRate : nil })],
-                    bucket: timeBucket, yFormat: .percent, label: "Share of traces with an error"),
-            ],
-            [
-                "title": "Cost by model",
-                "svg": SVGChart.bars(
+                    bucket: timeBucket, yFormat: .percent, label: "Share of traces with an error")),
+            ChartView(
+                title: "Cost by model",
+                svg: SVGChart.bars(
                     byModel.groups.map { (label: $0.key, value: $0.totals.cost) }, format: .usd, width: 640,
-                    label: "Cost by model"),
-            ],
-            [
-                "title": "Traces by \(segment.rawValue)",
-                "svg": SVGChart.bars(
+                    label: "Cost by model")),
+            ChartView(
+                title: "Traces by \(segment.rawValue)",
+                svg: SVGChart.bars(
                     bySegment.groups.map { (label: $0.key, value: Double($0.totals.traces)) },
-                    format: .integer, width: 640, label: "Traces by \(segment.rawValue)"),
-            ],
-            [
-                "title": "Latency distribution",
-                "svg": SVGChart.histogram(
+                    format: .integer, width: 640, label: "Traces by \(segment.rawValue)")),
+            ChartView(
+                title: "Latency distribution",
+                svg: SVGChart.histogram(
                     bins: overall.latencyHistogram.map { (lower: $0.lowerMs, upper: $0.upperMs, count: $0.count) }, xFormat: .milliseconds,
-                    label: "How many traces took how long"),
-            ],
+                    label: "How many traces took how long")),
         ]
         if !scores.isEmpty {
-            charts.append([
-                "title": "Scores", "svg": SVGChart.line(scores, bucket: timeBucket, yFormat: .number, label: "Mean score per \(bucket.rawValue)"),
-                "note": "Mean of numeric and boolean scores of the traces that started in each \(bucket.rawValue).",
-            ])
+            charts.append(
+                ChartView(
+                    title: "Scores", svg: SVGChart.line(scores, bucket: timeBucket, yFormat: .number, label: "Mean score per \(bucket.rawValue)"),
+                    note: "Mean of numeric and boolean scores of the traces that started in each \(bucket.rawValue)."))
         }
-        context["charts"] = charts
-        context["from"] = Format.time(overall.from)
-        context["to"] = Format.time(overall.to)
-        context["source"] = overall.source == "rollup" ? "from hourly rollups" : "scanned from traces"
-        return context
+        return chrome.page(
+            "Dashboard",
+            DashboardView(
+                ranges: RangeChoice.options(range),
+                buckets: MetricsBucket.allCases.map { Option(value: $0.rawValue, label: $0.rawValue.capitalized, selected: $0 == bucket) },
+                segments: dashboardSegments.map { Option(value: $0.rawValue, label: $0.rawValue.capitalized, selected: $0 == segment) },
+                kpis: kpis, charts: charts, from: Format.time(overall.from), to: Format.time(overall.to),
+                source: overall.source == "rollup" ? "from hourly rollups" : "scanned from traces"))
     }
 
     // MARK: Traces
@@ -218,136 +208,203 @@ public enum Views {
         "q", "model", "status", "name", "user_id", "session_id", "tag", "task", "language", "domain", "min_latency_ms", "min_cost", "sort",
     ]
 
-    public static func traces(chrome: Chrome, parameters: [(String, String)], page: TracePage?, error: String?) -> [String: Any] {
-        var context = chrome.pageContext(title: "Traces")
+    public struct TracesView: ViewModel {
+        public struct Hidden: ViewModel {
+            public var name: String
+            public var value: String
+        }
+
+        public struct Row: ViewModel {
+            public var href: String
+            public var time: String
+            public var name: String
+            public var input: String
+            public var inputPreview: String
+            public var model: String
+            public var latency: String
+            public var tokens: String
+            public var cost: String
+            public var status: String
+            public var statusClass: String
+            public var tags: [String]
+            public var user: String?
+            public var userHref: String?
+        }
+
+        /// The form's fields by query parameter name (`filters.user_id`).
+        public var filters: [String: String]
+        public var hidden: [Hidden]
+        public var statuses: [Option]
+        public var sorts: [Option]
+        public var sortLatency: String
+        public var sortCost: String
+        public var error: String?
+        public var rows: [Row]
+        public var next: String?
+    }
+
+    public static func traces(chrome: Chrome, parameters: [(String, String)], page: TracePage?, error: String?) -> Page<TracesView> {
         let base = "/ui/\(chrome.project.slug)/traces"
         var filters: [String: String] = [:]
-        var hidden: [[String: Any]] = []
+        var hidden: [TracesView.Hidden] = []
         for (key, value) in parameters where key != "cursor" {
             if formFields.contains(key), filters[key] == nil {
                 filters[key] = value
             } else if !formFields.contains(key) {
-                hidden.append(["name": key, "value": value])
+                hidden.append(TracesView.Hidden(name: key, value: value))
             }
         }
-        context["filters"] = filters
-        context["hidden"] = hidden
-        context["statuses"] = [("", "any"), ("ok", "ok"), ("error", "error")].map {
-            ["value": $0.0, "label": $0.1, "selected": (filters["status"] ?? "") == $0.0] as [String: Any]
-        }
-        context["sorts"] = [("time", "newest"), ("latency", "slowest"), ("cost", "costliest")].map {
-            ["value": $0.0, "label": $0.1, "selected": (filters["sort"] ?? "time") == $0.0] as [String: Any]
-        }
         let kept = parameters.filter { $0.0 != "cursor" && $0.0 != "sort" && !$0.1.isEmpty }
-        context["sortLatency"] = url(base, kept + [("sort", "latency")])
-        context["sortCost"] = url(base, kept + [("sort", "cost")])
-        if let error { context["error"] = error }
         let slug = chrome.project.slug
-        context["rows"] = (page?.traces ?? []).map { summary -> [String: Any] in
+        let rows = (page?.traces ?? []).map { summary -> TracesView.Row in
             let trace = summary.trace
-            let row: [String: Any] = [
-                "href": "/ui/\(slug)/traces/\(percent(trace.id))",
-                "time": Format.time(trace.startTime),
-                "name": trace.name ?? "",
-                "input": trace.input ?? "",
-                "inputPreview": String(preview(trace.input).prefix(140)),
-                "model": summary.model ?? "",
-                "latency": Format.duration(summary.latencyMs),
-                "tokens": "\(Format.integer(summary.inputTokens)) → \(Format.integer(summary.outputTokens))",
-                "cost": Format.cost(summary.cost),
-                "status": summary.level == .error ? "error" : summary.level == .warning ? "warning" : "ok",
-                "statusClass": summary.level == .error ? "error" : summary.level == .warning ? "warning" : "ok",
-                "tags": trace.tags,
-                "user": trace.userID ?? false,
-                "userHref": trace.userID.map { url(base, [("user_id", $0)]) } ?? false,
-            ]
-            return row
+            let status = summary.level == .error ? "error" : summary.level == .warning ? "warning" : "ok"
+            return TracesView.Row(
+                href: "/ui/\(slug)/traces/\(percent(trace.id))", time: Format.time(trace.startTime), name: trace.name ?? "",
+                input: trace.input ?? "", inputPreview: String(preview(trace.input).prefix(140)), model: summary.model ?? "",
+                latency: Format.duration(summary.latencyMs),
+                tokens: "\(Format.integer(summary.inputTokens)) → \(Format.integer(summary.outputTokens))", cost: Format.cost(summary.cost),
+                status: status, statusClass: status, tags: trace.tags, user: trace.userID,
+                userHref: trace.userID.map { url(base, [("user_id", $0)]) })
         }
-        if let cursor = page?.nextCursor {
-            context["next"] = url(base, parameters.filter { $0.0 != "cursor" } + [("cursor", cursor)])
-        }
-        return context
+        return chrome.page(
+            "Traces",
+            TracesView(
+                filters: filters, hidden: hidden,
+                statuses: [("", "any"), ("ok", "ok"), ("error", "error")].map {
+                    Option(value: $0.0, label: $0.1, selected: (filters["status"] ?? "") == $0.0)
+                },
+                sorts: [("time", "newest"), ("latency", "slowest"), ("cost", "costliest")].map {
+                    Option(value: $0.0, label: $0.1, selected: (filters["sort"] ?? "time") == $0.0)
+                },
+                sortLatency: url(base, kept + [("sort", "latency")]), sortCost: url(base, kept + [("sort", "cost")]), error: error, rows: rows,
+                next: page?.nextCursor.map { url(base, parameters.filter { $0.0 != "cursor" } + [("cursor", $0)]) }))
     }
 
     // MARK: Trace detail
 
-    public static func trace(chrome: Chrome, detail: TraceDetail, scores: [Score], scoreNames: [String]) -> [String: Any] {
+    public struct TraceView: ViewModel {
+        public struct ScoreRow: ViewModel {
+            public var name: String
+            public var value: String
+            public var source: String
+            public var comment: String
+            public var author: String
+        }
+
+        public struct WaterfallRow: ViewModel {
+            public var id: String
+            public var type: String
+            public var name: String
+            public var indent: Int
+            public var left: String
+            public var width: String
+            public var duration: String
+            public var barClass: String
+            public var title: String
+        }
+
+        public struct CostRow: ViewModel {
+            public var name: String
+            public var model: String
+            public var input: String
+            public var output: String
+            public var cached: String
+            public var cost: String
+        }
+
+        /// An observation of the tree, with its children.
+        public struct Node: ViewModel {
+            public var id: String
+            public var type: String
+            public var name: String
+            public var duration: String
+            public var open: Bool
+            public var error: Bool
+            public var children: [Node]
+            public var model: String?
+            public var tokens: String?
+            public var cost: String?
+            public var input: MessageContent?
+            public var output: MessageContent?
+            public var facts: [Fact]
+        }
+
+        public var id: String
+        public var name: String
+        public var kpis: [KPI]
+        public var facts: [Fact]
+        public var tags: [String]
+        public var hasTags: Bool
+        public var metadata: String?
+        public var input: MessageContent?
+        public var output: MessageContent?
+        public var scores: [ScoreRow]
+        public var scoreNames: [String]
+        public var waterfall: [WaterfallRow]
+        public var costs: [CostRow]
+        public var hasCosts: Bool
+        public var tree: [Node]
+        /// The "add to dataset" form (the controller fills it in).
+        public var datasetForm: AddToDatasetForm?
+    }
+
+    public static func trace(chrome: Chrome, detail: TraceDetail, scores: [Score], scoreNames: [String]) -> Page<TraceView> {
         let trace = detail.trace
-        var context = chrome.pageContext(title: trace.name ?? trace.id)
         let slug = chrome.project.slug
-        context["id"] = trace.id
-        context["name"] = trace.name ?? "Trace"
         let generations = detail.observations.filter { $0.usage != nil || $0.cost != nil }
         let inputTokens = generations.reduce(0) { $0 + ($1.usage?.inputTokens ?? 0) }
         let outputTokens = generations.reduce(0) { $0 + ($1.usage?.outputTokens ?? 0) }
         let cost = generations.compactMap(\.cost).reduce(0, +)
         let latency = trace.endTime.map { $0.timeIntervalSince(trace.startTime) * 1000 }
-        context["kpis"] = [
-            ["label": "Latency", "value": Format.duration(latency)],
-            ["label": "Input tokens", "value": Format.integer(inputTokens)],
-            ["label": "Output tokens", "value": Format.integer(outputTokens)],
-            ["label": "Cost", "value": Format.cost(generations.isEmpty ? nil : cost)],
-            ["label": "Observations", "value": Format.integer(detail.observations.count)],
+        let kpis = [
+            KPI(label: "Latency", value: Format.duration(latency)),
+            KPI(label: "Input tokens", value: Format.integer(inputTokens)),
+            KPI(label: "Output tokens", value: Format.integer(outputTokens)),
+            KPI(label: "Cost", value: Format.cost(generations.isEmpty ? nil : cost)),
+            KPI(label: "Observations", value: Format.integer(detail.observations.count)),
         ]
-        var facts: [[String: Any]] = [["label": "Started", "value": Format.time(trace.startTime) + " UTC", "href": false]]
+        var facts = [Fact(label: "Started", value: Format.time(trace.startTime) + " UTC")]
         let base = "/ui/\(slug)/traces"
-        if let user = trace.userID { facts.append(["label": "User", "value": user, "href": url(base, [("user_id", user)])]) }
-        if let session = trace.sessionID { facts.append(["label": "Session", "value": session, "href": "/ui/\(slug)/sessions/\(percent(session))"]) }
+        if let user = trace.userID { facts.append(Fact(label: "User", value: user, href: url(base, [("user_id", user)]))) }
+        if let session = trace.sessionID { facts.append(Fact(label: "Session", value: session, href: "/ui/\(slug)/sessions/\(percent(session))")) }
         for (label, value) in [
             ("Environment", trace.environment), ("Release", trace.release), ("Task", trace.task),
             ("Language", trace.language), ("Domain", trace.domain),
         ] {
-            if let value { facts.append(["label": label, "value": value, "href": false]) }
+            if let value { facts.append(Fact(label: label, value: value)) }
         }
-        context["facts"] = facts
-        context["tags"] = trace.tags
-        context["hasTags"] = !trace.tags.isEmpty
-        context["metadata"] = trace.metadata.map { pretty($0.jsonString()) } ?? false
-        context["input"] = content(trace.input) ?? false
-        context["output"] = content(trace.output) ?? false
-        context["scores"] = scores.map { score -> [String: Any] in
-            [
-                "name": score.name, "value": score.numericValue.map(Format.score) ?? score.stringValue ?? "", "source": score.source.rawValue,
-                "comment": score.comment ?? "", "author": score.author ?? "",
-            ]
+        let scoreRows = scores.map { score in
+            TraceView.ScoreRow(
+                name: score.name, value: score.numericValue.map(Format.score) ?? score.stringValue ?? "", source: score.source.rawValue,
+                comment: score.comment ?? "", author: score.author ?? "")
         }
-        context["scoreNames"] = scoreNames
         // Waterfall over the trace's span (or its observations' span when the trace has no end).
         let tree = ObservationNode.tree(detail.observations, traceStart: trace.startTime)
         let flat = ObservationNode.flatten(tree)
         let total = max(latency ?? 0, flat.map { $0.startOffsetMs + ($0.durationMs ?? 0) }.max() ?? 0, 0.001)
         let byID = Dictionary(detail.observations.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        context["waterfall"] = flat.map { node -> [String: Any] in
+        let waterfall = flat.map { node -> TraceView.WaterfallRow in
             let observation = byID[node.id]
             let left = max(0, min(100, node.startOffsetMs / total * 100))
             let width = max(0.3, min(100 - left, (node.durationMs ?? 0) / total * 100))
             var barClass = node.type.rawValue
             if observation?.level == .error { barClass += " error" }
-            return [
-                "id": node.id, "type": node.type.rawValue, "name": node.name ?? node.id, "indent": 4 + node.depth * 14,
-                "left": String(format: "%.3f", left), "width": String(format: "%.3f", width), "duration": Format.duration(node.durationMs),
-                "barClass": barClass,
-                "title": "\(node.name ?? node.id): starts at +\(Format.duration(node.startOffsetMs)), takes \(Format.duration(node.durationMs))",
-            ]
+            return TraceView.WaterfallRow(
+                id: node.id, type: node.type.rawValue, name: node.name ?? node.id, indent: 4 + node.depth * 14,
+                left: String(format: "%.3f", left), width: String(format: "%.3f", width), duration: Format.duration(node.durationMs),
+                barClass: barClass,
+                title: "\(node.name ?? node.id): starts at +\(Format.duration(node.startOffsetMs)), takes \(Format.duration(node.durationMs))")
         }
-        context["costs"] = generations.map { o -> [String: Any] in
-            [
-                "name": o.name ?? o.id, "model": o.model ?? "", "input": Format.integer(o.usage?.inputTokens ?? 0),
-                "output": Format.integer(o.usage?.outputTokens ?? 0), "cached": Format.integer(o.usage?.cachedTokens ?? 0),
-                "cost": Format.cost(o.cost) + (o.costEstimated ? " (est.)" : ""),
-            ]
+        let costs = generations.map { o in
+            TraceView.CostRow(
+                name: o.name ?? o.id, model: o.model ?? "", input: Format.integer(o.usage?.inputTokens ?? 0),
+                output: Format.integer(o.usage?.outputTokens ?? 0), cached: Format.integer(o.usage?.cachedTokens ?? 0),
+                cost: Format.cost(o.cost) + (o.costEstimated ? " (est.)" : ""))
         }
-        context["hasCosts"] = !generations.isEmpty
-        func node(_ n: ObservationNode) -> [String: Any] {
-            guard let o = byID[n.id] else { return [:] }
-            var out: [String: Any] = [
-                "id": o.id, "type": o.type.rawValue, "name": o.name ?? o.id, "duration": Format.duration(o.latencyMs),
-                "open": n.depth == 0 && detail.observations.count <= 6, "error": o.level == .error,
-                "children": n.children.map(node), "model": o.model ?? false,
-                "tokens": o.usage.map { Format.integer($0.inputTokens + $0.outputTokens) } ?? false, "cost": o.cost.map(Format.cost) ?? false,
-                "input": content(o.input) ?? false, "output": content(o.output) ?? false,
-            ]
-            var facts: [[String: Any]] = [["label": "Start", "value": "+" + Format.duration(n.startOffsetMs)]]
+        func node(_ n: ObservationNode) -> TraceView.Node? {
+            guard let o = byID[n.id] else { return nil }
+            var facts = [Fact(label: "Start", value: "+" + Format.duration(n.startOffsetMs))]
             let pairs: [(String, String?)] = [
                 ("Provider", o.provider), ("Requested", o.requestedModel), ("Deployment", o.deployment), ("Variant", o.variant),
                 ("Route", o.route), ("Cache", o.cacheStatus), ("Status code", o.statusCode.map(String.init)),
@@ -364,70 +421,124 @@ public enum Views {
                 ),
                 ("Metadata", o.metadata.map { $0.jsonString() }),
             ]
-            for (label, value) in pairs { if let value { facts.append(["label": label, "value": value]) } }
-            out["facts"] = facts
-            return out
+            for (label, value) in pairs { if let value { facts.append(Fact(label: label, value: value)) } }
+            return TraceView.Node(
+                id: o.id, type: o.type.rawValue, name: o.name ?? o.id, duration: Format.duration(o.latencyMs),
+                open: n.depth == 0 && detail.observations.count <= 6, error: o.level == .error, children: n.children.compactMap(node),
+                model: o.model, tokens: o.usage.map { Format.integer($0.inputTokens + $0.outputTokens) }, cost: o.cost.map(Format.cost),
+                input: content(o.input), output: content(o.output), facts: facts)
         }
-        context["tree"] = tree.map(node)
-        return context
+        return chrome.page(
+            trace.name ?? trace.id,
+            TraceView(
+                id: trace.id, name: trace.name ?? "Trace", kpis: kpis, facts: facts, tags: trace.tags, hasTags: !trace.tags.isEmpty,
+                metadata: trace.metadata.map { pretty($0.jsonString()) }, input: content(trace.input), output: content(trace.output),
+                scores: scoreRows, scoreNames: scoreNames, waterfall: waterfall, costs: costs, hasCosts: !generations.isEmpty,
+                tree: tree.compactMap(node)))
     }
 
     // MARK: Sessions and users
 
-    public static func sessions(chrome: Chrome, range: RangeChoice, userID: String?, sessions: [SessionSummary]) -> [String: Any] {
-        var context = chrome.pageContext(title: "Sessions")
-        context["ranges"] = RangeChoice.options(range)
-        context["userID"] = userID ?? ""
-        context["rows"] = sessions.map { s -> [String: Any] in
-            [
-                "id": s.id, "href": "/ui/\(chrome.project.slug)/sessions/\(percent(s.id))", "user": s.userID ?? "", "traces": Format.integer(s.traceCount),
-                "first": Format.time(s.firstTime), "last": Format.time(s.lastTime), "tokens": Format.integer(s.tokens), "cost": Format.cost(s.cost),
-                "errors": Format.integer(s.errorCount),
-            ]
+    public struct SessionsView: ViewModel {
+        public struct Row: ViewModel {
+            public var id: String
+            public var href: String
+            public var user: String
+            public var traces: String
+            public var first: String
+            public var last: String
+            public var tokens: String
+            public var cost: String
+            public var errors: String
         }
-        return context
+
+        public var ranges: [Option]
+        public var userID: String
+        public var rows: [Row]
     }
 
-    public static func session(chrome: Chrome, id: String, page: TracePage, limit: Int) -> [String: Any] {
-        var context = chrome.pageContext(title: "Session \(id)")
-        context["id"] = id
-        context["count"] = Format.integer(page.traces.count) + (page.nextCursor == nil ? "" : "+")
-        context["user"] = page.traces.compactMap(\.trace.userID).first ?? false
-        context["tokens"] = Format.integer(page.traces.reduce(0) { $0 + $1.inputTokens + $1.outputTokens })
-        context["cost"] = Format.cost(page.traces.compactMap(\.cost).reduce(0, +))
-        context["turns"] = page.traces.map { s -> [String: Any] in
-            var turn: [String: Any] = [
-                "href": "/ui/\(chrome.project.slug)/traces/\(percent(s.trace.id))", "time": Format.time(s.trace.startTime), "name": s.trace.name ?? "",
-                "latency": Format.duration(s.latencyMs), "model": s.model ?? "",
-                "status": s.level == .error ? "error" : "ok", "statusClass": s.level == .error ? "error" : "ok",
-            ]
-            turn["input"] = content(s.trace.input) ?? false
-            turn["output"] = content(s.trace.output) ?? false
-            return turn
-        }
-        if page.nextCursor != nil {
-            context["more"] = true
-            context["shown"] = limit
-        }
-        return context
+    public static func sessions(chrome: Chrome, range: RangeChoice, userID: String?, sessions: [SessionSummary]) -> Page<SessionsView> {
+        chrome.page(
+            "Sessions",
+            SessionsView(
+                ranges: RangeChoice.options(range), userID: userID ?? "",
+                rows: sessions.map { s in
+                    SessionsView.Row(
+                        id: s.id, href: "/ui/\(chrome.project.slug)/sessions/\(percent(s.id))", user: s.userID ?? "",
+                        traces: Format.integer(s.traceCount), first: Format.time(s.firstTime), last: Format.time(s.lastTime),
+                        tokens: Format.integer(s.tokens), cost: Format.cost(s.cost), errors: Format.integer(s.errorCount))
+                }))
     }
 
-    public static func users(chrome: Chrome, range: RangeChoice, result: MetricsResult, limit: Int) -> [String: Any] {
-        var context = chrome.pageContext(title: "Users")
-        context["ranges"] = RangeChoice.options(range)
-        context["limit"] = limit
+    public struct SessionView: ViewModel {
+        public struct Turn: ViewModel {
+            public var href: String
+            public var time: String
+            public var name: String
+            public var latency: String
+            public var model: String
+            public var status: String
+            public var statusClass: String
+            public var input: MessageContent?
+            public var output: MessageContent?
+        }
+
+        public var id: String
+        public var count: String
+        /// The session's user (the first trace that names one).
+        public var user: String?
+        public var tokens: String
+        public var cost: String
+        public var turns: [Turn]
+        public var more: Bool
+        public var shown: Int?
+    }
+
+    public static func session(chrome: Chrome, id: String, page: TracePage, limit: Int) -> Page<SessionView> {
+        let turns = page.traces.map { s in
+            SessionView.Turn(
+                href: "/ui/\(chrome.project.slug)/traces/\(percent(s.trace.id))", time: Format.time(s.trace.startTime), name: s.trace.name ?? "",
+                latency: Format.duration(s.latencyMs), model: s.model ?? "", status: s.level == .error ? "error" : "ok",
+                statusClass: s.level == .error ? "error" : "ok", input: content(s.trace.input), output: content(s.trace.output))
+        }
+        return chrome.page(
+            "Session \(id)",
+            SessionView(
+                id: id, count: Format.integer(page.traces.count) + (page.nextCursor == nil ? "" : "+"),
+                user: page.traces.compactMap(\.trace.userID).first,
+                tokens: Format.integer(page.traces.reduce(0) { $0 + $1.inputTokens + $1.outputTokens }),
+                cost: Format.cost(page.traces.compactMap(\.cost).reduce(0, +)), turns: turns, more: page.nextCursor != nil,
+                shown: page.nextCursor != nil ? limit : nil))
+    }
+
+    public struct UsersView: ViewModel {
+        public struct Row: ViewModel {
+            public var user: String
+            public var href: String
+            public var traces: String
+            public var errorRate: String
+            public var tokens: String
+            public var cost: String
+            public var p95: String
+            public var spark: String
+        }
+
+        public var ranges: [Option]
+        public var limit: Int
+        public var rows: [Row]
+    }
+
+    public static func users(chrome: Chrome, range: RangeChoice, result: MetricsResult, limit: Int) -> Page<UsersView> {
         let base = "/ui/\(chrome.project.slug)/traces"
-        context["rows"] = result.groups.map { group -> [String: Any] in
+        let rows = result.groups.map { group -> UsersView.Row in
             let isUser = group.key != MetricsResult.noneKey && group.key != MetricsResult.otherKey
-            return [
-                "user": group.key, "href": isUser ? url(base, [("user_id", group.key)]) : base,
-                "traces": Format.integer(group.totals.traces), "errorRate": Format.percent(group.totals.errorRate),
-                "tokens": Format.integer(group.totals.totalTokens), "cost": Format.cost(group.totals.cost),
-                "p95": Format.duration(group.totals.latencyP95Ms),
-                "spark": SVGChart.sparkline(group.series.map { Double($0.metrics.traces) }, format: .integer, label: "Traces per day of \(group.key)"),
-            ]
+            return UsersView.Row(
+                user: group.key, href: isUser ? url(base, [("user_id", group.key)]) : base, traces: Format.integer(group.totals.traces),
+                errorRate: Format.percent(group.totals.errorRate), tokens: Format.integer(group.totals.totalTokens),
+                cost: Format.cost(group.totals.cost), p95: Format.duration(group.totals.latencyP95Ms),
+                spark: SVGChart.sparkline(group.series.map { Double($0.metrics.traces) }, format: .integer, label: "Traces per day of \(group.key)"))
         }
-        return context
+        return chrome.page("Users", UsersView(ranges: RangeChoice.options(range), limit: limit, rows: rows))
     }
 
     // MARK: Helpers
@@ -453,7 +564,7 @@ public enum Views {
 
     /// Input or output as chat messages when it is a message list (OpenAI, Anthropic or OpenTelemetry
     /// GenAI shapes), else as text (JSON pretty-printed). Nil when empty.
-    public static func content(_ text: String?) -> [String: Any]? {
+    public static func content(_ text: String?) -> MessageContent? {
         guard let text, !text.isEmpty else { return nil }
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.first == "[" || trimmed.first == "{", let value = try? JSONValue.parse(Data(trimmed.utf8)) {
@@ -466,30 +577,28 @@ public enum Views {
             } else if value["role"]?.string != nil {
                 list = [value]
             }
-            if let list, !list.isEmpty { return ["messages": list.map(message), "text": false] }
-            return ["text": pretty(trimmed), "messages": false]
+            if let list, !list.isEmpty { return MessageContent(messages: list.map(message), text: nil) }
+            return MessageContent(messages: nil, text: pretty(trimmed))
         }
-        return ["text": text, "messages": false]
+        return MessageContent(messages: nil, text: text)
     }
 
     /// One line for a table cell: the last user message of a message list, else the text.
     public static func preview(_ text: String?) -> String {
         guard let text, !text.isEmpty else { return "" }
-        if let messages = content(text)?["messages"] as? [[String: Any]] {
-            let last = messages.last { $0["role"] as? String == "user" } ?? messages.last
-            if let words = last?["content"] as? String { return words.replacingOccurrences(of: "\n", with: " ") }
+        if let messages = content(text)?.messages {
+            let last = messages.last { $0.role == "user" } ?? messages.last
+            if let words = last?.content { return words.replacingOccurrences(of: "\n", with: " ") }
         }
         return text.replacingOccurrences(of: "\n", with: " ")
     }
 
-    static func message(_ value: JSONValue) -> [String: Any] {
-        // Every key is set: mustache looks a missing key up in the enclosing contexts.
-        var out: [String: Any] = ["role": value["role"]?.string ?? "message", "name": value["name"]?.string ?? false, "content": false, "toolCalls": false]
+    static func message(_ value: JSONValue) -> MessageView {
         var texts: [String] = []
-        var calls: [[String: Any]] = []
+        var calls: [MessageView.ToolCall] = []
         func call(_ name: String?, _ arguments: JSONValue?) {
             let text: String = if let string = arguments?.string { pretty(string) } else { arguments.map { pretty($0.jsonString()) } ?? "" }
-            calls.append(["name": name ?? "?", "arguments": text])
+            calls.append(MessageView.ToolCall(name: name ?? "?", arguments: text))
         }
         if let content = value["content"]?.string { texts.append(content) }
         // Content parts: OpenAI (text, image_url), Anthropic (text, tool_use, tool_result), OpenTelemetry (parts).
@@ -507,8 +616,27 @@ public enum Views {
         for toolCall in value["tool_calls"]?.array ?? [] {
             call(toolCall["function"]?["name"]?.string, toolCall["function"]?["arguments"])
         }
-        if !texts.isEmpty { out["content"] = texts.joined(separator: "\n") }
-        if !calls.isEmpty { out["toolCalls"] = calls }
-        return out
+        return MessageView(
+            role: value["role"]?.string ?? "message", name: value["name"]?.string, content: texts.isEmpty ? nil : texts.joined(separator: "\n"),
+            toolCalls: calls.isEmpty ? nil : calls)
     }
+}
+
+/// A trace's input or output: chat messages, or text.
+public struct MessageContent: ViewModel {
+    public var messages: [MessageView]?
+    public var text: String?
+}
+
+/// One chat message, its text and tool calls.
+public struct MessageView: ViewModel {
+    public struct ToolCall: ViewModel {
+        public var name: String
+        public var arguments: String
+    }
+
+    public var role: String
+    public var name: String?
+    public var content: String?
+    public var toolCalls: [ToolCall]?
 }

@@ -17,16 +17,17 @@ public struct WebRenderer: Sendable {
         self.library = library
     }
 
-    /// The page `name` with `context`; every `{{value}}` is HTML-escaped.
-    public func render(_ name: String, _ context: [String: Any]) -> String {
-        library.render(context, withTemplate: name) ?? "<!doctype html><title>Tern</title><p>Template \(HTML.escape(name)) is missing.</p>"
+    /// The template `name` with `page`; every `{{value}}` is HTML-escaped.
+    public func render<Content>(_ name: String, _ page: Page<Content>) -> String {
+        library.render(page, withTemplate: name) ?? "<!doctype html><title>Tern</title><p>Template \(HTML.escape(name)) is missing.</p>"
     }
 
     /// A page without the signed-in chrome (sign-in, errors).
-    public func plain(_ name: String, title: String, flash: (kind: String, message: String)? = nil, _ extra: [String: Any] = [:]) -> String {
-        var context = extra
-        context["title"] = title
-        if let flash { context["flash"] = ["kind": flash.kind, "message": flash.message] }
-        return render(name, context)
+    public func plain<Content: ViewModel>(_ name: String, title: String, flash: Flash? = nil, _ content: Content) -> String {
+        render(name, Page(title: title, chrome: nil, flash: flash, content: content))
+    }
+
+    public func plain(_ name: String, title: String, flash: Flash? = nil) -> String {
+        plain(name, title: title, flash: flash, NoContent())
     }
 }

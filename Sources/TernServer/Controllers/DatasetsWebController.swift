@@ -260,7 +260,7 @@ struct DatasetsWebController {
     // MARK: Trace view
 
     /// The trace view's "add to dataset" form, with a note when the page follows an addition.
-    static func addToDatasetForm(store: any TernStore, chrome: Chrome, trace: Trace, request: Request) async throws -> [String: Any] {
+    static func addToDatasetForm(store: any TernStore, chrome: Chrome, trace: Trace, request: Request) async throws -> AddToDatasetForm {
         let datasets = try await store.datasets.list(projectID: chrome.project.id)
         let parameters = request.uri.queryParameters
         var added: (dataset: String, version: String)?

@@ -178,7 +178,7 @@ extension PromptsWebController {
             let names = await web.actorNames(projectID: chrome.project.id)
             var page = Views.promptVersion(chrome: chrome, version: version, latest: latest, names: names)
             if let notice = Self.savedNotice(request.uri.queryParameters, version: version) {
-                page["flash"] = ["kind": notice.kind, "message": notice.message]
+                page.flash = Flash(kind: notice.kind, message: notice.message)
             }
             return web.html(renderer.render("prompt-version", page))
         }

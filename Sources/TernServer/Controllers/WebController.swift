@@ -65,12 +65,10 @@ struct WebController {
                 return try await body(chrome)
             } catch let error as TernError where error.kind != .internal {
                 let message = error.field.map { "\($0): \(error.message)" } ?? error.message
-                var page = chrome.pageContext(title: "Error")
-                page["flash"] = ["kind": "error", "message": message]
-                return html(renderer.render("layout", page), status: error.kind.status)
+                return html(renderer.render("layout", chrome.page("Error", NoContent(), flash: .error(message))), status: error.kind.status)
             }
         } catch let error as TernError where error.kind == .notFound {
-            return html(renderer.plain("layout", title: "Not found", flash: ("error", error.message)), status: .notFound)
+            return html(renderer.plain("layout", title: "Not found", flash: .error(error.message)), status: .notFound)
         }
     }
 
@@ -165,7 +163,7 @@ extension WebController {
     /// `GET /ui/login`
     @Sendable func getLogin(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
         if await viewer(request) != nil { return Self.redirect(Self.safeNext(request.uri.queryParameters.get("next"))) }
-        return html(renderer.plain("login", title: "Sign in", ["next": Self.safeNext(request.uri.queryParameters.get("next")), "email": ""]))
+        return html(renderer.plain("login", title: "Sign in", SignInView(next: Self.safeNext(request.uri.queryParameters.get("next")), email: "")))
     }
 
     /// `POST /ui/login`
@@ -182,7 +180,7 @@ extension WebController {
             return response
         } catch let error as TernError where error.kind == .unauthorized || error.kind == .rateLimited {
             var response = html(
-                renderer.plain("login", title: "Sign in", flash: ("error", error.message), ["next": next, "email": form["email"] ?? ""]),
+                renderer.plain("login", title: "Sign in", flash: .error(error.message), SignInView(next: next, email: form["email"] ?? "")),
                 status: error.kind == .rateLimited ? .tooManyRequests : .unauthorized)
             if let seconds = error.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
             return response
@@ -263,7 +261,7 @@ extension WebController {
             let scores = try await store.scores.list(projectID: chrome.project.id, traceID: id)
             let names = try await store.scoreConfigs.list(projectID: chrome.project.id).map(\.name)
             var trace = Views.trace(chrome: chrome, detail: detail, scores: scores, scoreNames: names)
-            trace["datasetForm"] = try await DatasetsWebController.addToDatasetForm(store: store, chrome: chrome, trace: detail.trace, request: request)
+            trace.content.datasetForm = try await DatasetsWebController.addToDatasetForm(store: store, chrome: chrome, trace: detail.trace, request: request)
             return html(renderer.render("trace", trace))
         }
     }

@@ -4,22 +4,11 @@ import TernCore
 
 struct SQLiteProjects: ProjectRepository {
     let pool: DatabasePool
-    static let columns = "id, slug, name, created_at, retention_days"
-
-    static func project(_ row: Row) -> Project {
-        Project(
-            id: row["id"], slug: row["slug"], name: row["name"], createdAt: row.date("created_at"),
-            retentionDays: row["retention_days"])
-    }
 
     func create(slug: String, name: String) async throws -> Project {
         let project = Project(id: TernID.make(), slug: slug, name: name, createdAt: Timestamp.now())
         do {
-            try await pool.write { db in
-                try db.execute(
-                    sql: "INSERT INTO projects (id, slug, name, created_at) VALUES (?, ?, ?, ?)",
-                    arguments: [project.id, project.slug, project.name, Timestamp.micros(project.createdAt)])
-            }
+            try await pool.write { db in try ProjectRecord(project).insert(db) }
         } catch  where isUniqueViolation(error) {
             throw TernError.conflict("a project with slug \"\(slug)\" already exists", field: "slug")
         }
@@ -27,31 +16,29 @@ struct SQLiteProjects: ProjectRepository {
     }
 
     func get(id: String) async throws -> Project? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM projects WHERE id = ?", arguments: [id]).map(Self.project)
-        }
+        try await pool.read { db in try ProjectRecord.fetchOne(db, key: id)?.project }
     }
 
     func get(slug: String) async throws -> Project? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM projects WHERE slug = ?", arguments: [slug]).map(Self.project)
-        }
+        try await pool.read { db in try ProjectRecord.filter(ProjectRecord.Columns.slug == slug).fetchOne(db)?.project }
     }
 
     func list() async throws -> [Project] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM projects ORDER BY created_at, id").map(Self.project)
+            try ProjectRecord.order(ProjectRecord.Columns.createdAt, ProjectRecord.Columns.id).fetchAll(db).map(\.project)
         }
     }
 
     func count() async throws -> Int {
-        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM projects") ?? 0 }
+        try await pool.read { db in try ProjectRecord.fetchCount(db) }
     }
 
     func setRetention(id: String, days: Int?) async throws -> Project? {
         try await pool.write { db in
-            try db.execute(sql: "UPDATE projects SET retention_days = ? WHERE id = ?", arguments: [days, id])
-            return try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM projects WHERE id = ?", arguments: [id]).map(Self.project)
+            guard var record = try ProjectRecord.fetchOne(db, key: id) else { return nil }
+            record.retentionDays = days
+            try record.update(db)
+            return record.project
         }
     }
 }
