@@ -259,7 +259,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TernCoreTests",
-            dependencies: ["TernCore", "TernTestSupport"],
+            dependencies: ["TernCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -312,7 +312,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TernEvalTests",
-            dependencies: ["TernEval", "TernCore", "TernProviders"],
+            dependencies: ["TernEval", "TernCore", "TernProviders", "TernTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

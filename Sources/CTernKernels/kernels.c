@@ -75,9 +75,27 @@ const char *tern_kernels_isa(void) {
     default: return "baseline";
     }
 }
+
+int tern_kernels_level(void) { return tern_level(); }
+
+int tern_gelu_variant(int level, float *data, size_t count) {
+    if (level < 0 || level > tern_level()) return -1;
+    switch (level) {
+    case 2: tern_gelu_avx512(data, count); break;
+    case 1: tern_gelu_avx2(data, count); break;
+    default: tern_gelu_baseline(data, count); break;
+    }
+    return 0;
+}
 #else
 void tern_gelu(float *data, size_t count) { tern_gelu_baseline(data, count); }
 const char *tern_kernels_isa(void) { return "baseline"; }
+int tern_kernels_level(void) { return 0; }
+int tern_gelu_variant(int level, float *data, size_t count) {
+    if (level != 0) return -1;
+    tern_gelu_baseline(data, count);
+    return 0;
+}
 #endif
 
 // ---------------------------------------------------------------------------------------------------

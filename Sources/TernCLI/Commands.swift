@@ -43,10 +43,14 @@ struct StorageOptions: ParsableArguments {
     /// Loads the configuration. Commands other than `serve` log only warnings and errors unless
     /// `--log-level` says otherwise, so their output stays readable.
     func load(host: String? = nil, port: Int? = nil, quiet: Bool = true) throws -> TernConfig {
-        let config = try TernConfig.load(
+        var config = try TernConfig.load(
             overrides: ConfigOverrides(
                 configFile: config, host: host, port: port, dataDir: dataDir,
-                databaseURL: databaseURL, logLevel: logLevel))
+                databaseURL: databaseURL, logLevel: logLevel),
+            environment: CLIEnvironment.current, currentDirectory: CLIEnvironment.directory)
+        if !config.dataDir.hasPrefix("/") {
+            config.dataDir = (CLIEnvironment.directory as NSString).appendingPathComponent(config.dataDir)
+        }
         var log = config.log
         if quiet, logLevel == nil, log.level < .warning { log.level = .warning }
         CLILogging.configure(log)

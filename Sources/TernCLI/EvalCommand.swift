@@ -9,9 +9,11 @@ import TernLocal
 import TernGateway
 import TernProviders
 
-/// The environment `tern eval` reads provider URLs and keys from; tests run with their own.
+/// The environment and working folder the commands read configuration from (`TERN_*` variables, provider
+/// keys, `./tern.yaml`); tests run with their own, so a developer's variables or files never reach them.
 public enum CLIEnvironment {
     @TaskLocal public static var current: [String: String] = ProcessInfo.processInfo.environment
+    @TaskLocal public static var directory: String = FileManager.default.currentDirectoryPath
 }
 
 /// Defaults of `tern eval` that come from other modules.

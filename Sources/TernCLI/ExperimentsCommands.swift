@@ -13,7 +13,7 @@ struct ServerOptions: ParsableArguments {
     var apiKey: String?
 
     func client() throws -> TernAPIClient {
-        let environment = ProcessInfo.processInfo.environment
+        let environment = CLIEnvironment.current
         let base = server ?? environment["TERN_SERVER"] ?? "http://127.0.0.1:7777"
         guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
             throw TernError.invalid("--server", "expected an http:// or https:// URL, got \"\(base)\"")

@@ -159,8 +159,20 @@ public protocol ModelVersionRepository: Sendable {
 }
 
 /// Exact-match gateway responses, per project.
+/// A cached answer as stored, with the time it expires.
+public struct CachedValue: Sendable, Equatable {
+    public var value: Data
+    public var expiresAt: Date
+
+    public init(value: Data, expiresAt: Date) {
+        self.value = value
+        self.expiresAt = expiresAt
+    }
+}
+
 public protocol ResponseCacheRepository: Sendable {
-    func get(projectID: String, key: String, now: Date) async throws -> Data?
+    /// The value of `key` unless it expired at `now`.
+    func get(projectID: String, key: String, now: Date) async throws -> CachedValue?
     func put(projectID: String, key: String, value: Data, expiresAt: Date) async throws
     @discardableResult
     func purgeExpired(now: Date) async throws -> Int

@@ -74,10 +74,11 @@ public final class ResponseCache: Sendable {
         }
         if let hit { return hit }
         do {
-            guard let data = try await store.responseCache.get(projectID: projectID, key: key, now: now),
-                let answer = try? JSONDecoder().decode(CachedAnswer.self, from: data)
+            guard let stored = try await store.responseCache.get(projectID: projectID, key: key, now: now),
+                let answer = try? JSONDecoder().decode(CachedAnswer.self, from: stored.value)
             else { return nil }
-            remember(memoryKey, answer, expires: now.addingTimeInterval(60))
+            // Kept in memory until the stored answer expires, not longer.
+            remember(memoryKey, answer, expires: stored.expiresAt)
             return answer
         } catch {
             logger.warning("response cache read failed", metadata: ["error": "\(error)"])

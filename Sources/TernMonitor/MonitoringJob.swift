@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import Logging
 import Synchronization
 public import TernCore
@@ -27,10 +27,12 @@ public final class MonitoringJob: Sendable {
     static func currentHourWait(after cost: Duration) -> Duration { max(currentHourInterval, cost * 9) }
 
     /// One round: languages, then the dirty hours (a filling hour at most every `currentHourWait`), then
-    /// planner statistics when due. `detect` gives the language of a trace input (nil: none).
-    public func run(detect: @escaping @Sendable (String) -> String?) async {
-        let currentHour = Timestamp.hour(Timestamp.micros(Date()))
-        let now = ContinuousClock.now
+    /// planner statistics when due. `detect` gives the language of a trace input (nil: none). `date` says
+    /// which hour is filling and `now` measures the waits (tests pass their own clock).
+    public func run(
+        detect: @escaping @Sendable (String) -> String?, date: Date = Date(), now: ContinuousClock.Instant = ContinuousClock.now
+    ) async {
+        let currentHour = Timestamp.hour(Timestamp.micros(date))
         let wait = Self.currentHourWait(after: lastCurrentHourCost.withLock { $0 })
         let deferring: (DirtyBucket) -> Bool = { mark in
             guard mark.bucket >= currentHour else { return false }

@@ -23,6 +23,9 @@ public final class StubUpstream: Sendable {
         case status(Int, message: String = "stub error", retryAfter: Int? = nil)
         /// Waits, then does the next action.
         indirect case delay(Duration, then: Action)
+        /// No answer at all until the stub stops (then 503): a call that is in flight for sure whenever
+        /// the test acts, however slow the machine.
+        case hang
         /// Starts the response, then breaks the connection without finishing it.
         case dropConnection
         /// Streams `chunks` chunks of the answer, then breaks the connection.
@@ -51,8 +54,8 @@ public final class StubUpstream: Sendable {
         var scripts: [String: [Action]] = [:]
         var requests: [Recorded] = []
         var cancelledStreams = 0
-        var cancelWaiters: [CheckedContinuation<Void, Never>] = []
-        var requestWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var cancelWaiters: [Awaited<Void>] = []
+        var requestWaiters: [(count: Int, awaited: Awaited<Void>)] = []
         var defaultLatency: Duration = .zero
         var responders: [String: @Sendable (JSONValue) -> String] = [:]
         var vectors: [String: [String: [Double]]] = [:]
@@ -95,16 +98,16 @@ public final class StubUpstream: Sendable {
 
     public var cancelledStreams: Int { state.withLock { $0.cancelledStreams } }
 
-    /// Waits until a client has walked away from a stream the stub was sending.
-    public func waitForCancelledStream() async {
-        await withCheckedContinuation { continuation in
-            let done = state.withLock { state -> Bool in
-                if state.cancelledStreams > 0 { return true }
-                state.cancelWaiters.append(continuation)
-                return false
-            }
-            if done { continuation.resume() }
+    /// Waits until a client has walked away from a stream the stub was sending (fails after `testWaitLimit`).
+    public func waitForCancelledStream() async throws {
+        let awaited = Awaited<Void>("a client to walk away from a stream")
+        let done = state.withLock { state -> Bool in
+            if state.cancelledStreams > 0 { return true }
+            state.cancelWaiters.append(awaited)
+            return false
         }
+        if done { awaited.fulfil(()) }
+        try await awaited.value()
     }
 
     func nextAction(model: String) -> (Action, Duration) {
@@ -127,38 +130,43 @@ public final class StubUpstream: Sendable {
     }
 
     func record(_ recorded: Recorded) {
-        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let ready = state.withLock { state -> [Awaited<Void>] in
             state.requests.append(recorded)
             let count = state.requests.count
-            let ready = state.requestWaiters.filter { $0.count <= count }.map(\.continuation)
+            let ready = state.requestWaiters.filter { $0.count <= count }.map(\.awaited)
             state.requestWaiters.removeAll { $0.count <= count }
             return ready
         }
-        for waiter in ready { waiter.resume() }
+        for waiter in ready { waiter.fulfil(()) }
     }
 
-    /// Waits until the stub has received `count` requests in all.
-    public func waitForRequests(_ count: Int) async {
-        await withCheckedContinuation { continuation in
-            let done = state.withLock { state -> Bool in
-                if state.requests.count >= count { return true }
-                state.requestWaiters.append((count, continuation))
-                return false
-            }
-            if done { continuation.resume() }
+    /// Waits until the stub has received `count` requests in all (fails after `testWaitLimit`).
+    public func waitForRequests(_ count: Int) async throws {
+        let awaited = Awaited<Void>("\(count) requests at the stub upstream")
+        let done = state.withLock { state -> Bool in
+            if state.requests.count >= count { return true }
+            state.requestWaiters.append((count, awaited))
+            return false
         }
+        if done { awaited.fulfil(()) }
+        try await awaited.value()
     }
 
     func streamCancelled() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let waiters = state.withLock { state -> [Awaited<Void>] in
             state.cancelledStreams += 1
             defer { state.cancelWaiters = [] }
             return state.cancelWaiters
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters { waiter.fulfil(()) }
     }
 
-    public func stop() async { await stopper() }
+    private let stopping = Awaited<Void>("the stub upstream to stop")
+
+    public func stop() async {
+        stopping.fulfil(())
+        await stopper()
+    }
 
     /// Starts a stub on a free loopback port (or `port`).
     public static func start(port: Int = 0, logger: Logger = .quiet) async throws -> StubUpstream {
@@ -200,6 +208,9 @@ public final class StubUpstream: Sendable {
         let stream = body["stream"]?.bool == true
         let includeUsage = body["stream_options"]?["include_usage"]?.bool == true
         switch action {
+        case .hang:
+            _ = try? await stopping.value(within: .seconds(3600))
+            return Response(status: .serviceUnavailable)
         case .status(let code, let message, let retryAfter):
             var headers: HTTPFields = [.contentType: "application/json"]
             if let retryAfter { headers[HTTPField.Name("retry-after")!] = String(retryAfter) }

@@ -5,15 +5,24 @@ import TernCore
 import TernTestSupport
 import Testing
 
-/// Runs `tern <arguments>` in process and returns what it printed.
-func tern(_ arguments: [String]) async throws -> String {
+/// Runs `tern <arguments>` in process and returns what it printed. The command sees `environment` (by
+/// default only PATH) and an empty temporary working folder, never the developer's `TERN_*` variables or
+/// `./tern.yaml`.
+func tern(_ arguments: [String], environment: [String: String]? = nil, directory: String? = nil) async throws -> String {
     let output = CLIOutput.capture()
     var command = try TernCommand.parseAsRoot(arguments)
-    try await CLIOutput.$current.withValue(output) {
-        if var asyncCommand = command as? any AsyncParsableCommand {
-            try await asyncCommand.run()
-        } else {
-            try command.run()
+    let folder = try directory ?? TempDirectory.make()
+    defer { if directory == nil { TempDirectory.remove(folder) } }
+    let variables = environment ?? ProcessInfo.processInfo.environment.filter { $0.key == "PATH" }
+    try await CLIEnvironment.$current.withValue(variables) {
+        try await CLIEnvironment.$directory.withValue(folder) {
+            try await CLIOutput.$current.withValue(output) {
+                if var asyncCommand = command as? any AsyncParsableCommand {
+                    try await asyncCommand.run()
+                } else {
+                    try command.run()
+                }
+            }
         }
     }
     return output.text
@@ -29,6 +38,22 @@ func storageFlags(_ test: TestStore) -> [String] {
 
 @Suite("CLI")
 struct CLITests {
+    @Test(
+        "--data-dir opens SQLite there, whatever $TERN_DATABASE_URL or ./tern.yaml say; commands read the helper's folder, not the process's",
+        .timeLimit(.minutes(1)))
+    func dataDirWins() async throws {
+        try await withTestStore(.sqlite, migrate: false) { test in
+            let folder = try TempDirectory.make()
+            defer { TempDirectory.remove(folder) }
+            // Both point at a PostgreSQL server that does not exist: opening it would fail the command.
+            try "database:\n  url: postgres://tern@127.0.0.1:1/nowhere\n".write(toFile: folder + "/tern.yaml", atomically: true, encoding: .utf8)
+            let environment = ["TERN_DATABASE_URL": "postgres://tern@127.0.0.1:1/elsewhere"]
+            let created = try await tern(["keys", "create", "--name", "here", "--data-dir", test.directory], environment: environment, directory: folder)
+            let key = try #require(created.split(separator: "\n").last.map(String.init))
+            #expect(try await test.store.apiKeys.find(hash: Secrets.hash(key))?.name == "here", "the key is in the SQLite store of --data-dir")
+        }
+    }
+
     @Test("keys create prints the key alone on its last line; list and revoke work", arguments: StoreKind.available)
     func keysLifecycle(kind: StoreKind) async throws {
         try await withTestStore(kind, migrate: false) { test in

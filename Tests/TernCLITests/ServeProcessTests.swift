@@ -8,7 +8,7 @@ import TernTestSupport
 import Testing
 
 /// Starts the real `tern` executable, as the README does, and talks to it over HTTP.
-@Suite("tern serve (real process)")
+@Suite("tern serve (real process)", .timeLimit(.minutes(5)))
 struct ServeProcessTests {
     static var binary: URL {
         if let path = ProcessInfo.processInfo.environment["TERN_BINARY"] { return URL(fileURLWithPath: path) }
@@ -185,14 +185,15 @@ struct ServeProcessTests {
     }
 }
 
-/// A child process whose combined output is collected, with awaitable lines and exit.
+/// A child process whose combined output is collected, with awaitable lines and exit (each wait bounded
+/// by `testWaitLimit`, so a server that never prints its line fails the test instead of hanging it).
 final class RunningProcess: @unchecked Sendable {
     private let child: ChildProcess
     private let lock = NSLock()
     private var buffer = ""
-    private var waiters: [(String, CheckedContinuation<String, any Error>)] = []
-    private var exitWaiters: [CheckedContinuation<Int32, Never>] = []
-    private var exitStatus: Int32?
+    private var lineWaits: [(text: String, awaited: Awaited<String>)] = []
+    private let exit = Awaited<Int32>("the process to exit")
+    private var hasExited = false
 
     init(_ executable: URL, _ arguments: [String], directory: String) throws {
         var environment = ProcessInfo.processInfo.environment
@@ -206,15 +207,14 @@ final class RunningProcess: @unchecked Sendable {
 
     private func exited(_ status: Int32) {
         lock.lock()
-        exitStatus = status
-        let waiters = exitWaiters
-        exitWaiters = []
-        let lineWaiters = self.waiters
-        self.waiters = []
+        hasExited = true
+        let pending = lineWaits
+        lineWaits = []
+        let output = buffer
         lock.unlock()
-        for waiter in waiters { waiter.resume(returning: status) }
-        for (text, waiter) in lineWaiters {
-            waiter.resume(throwing: TernError.internalError("process exited before printing \"\(text)\""))
+        exit.fulfil(status)
+        for (text, awaited) in pending {
+            awaited.fail(TernError.internalError("process exited (status \(status)) before printing \"\(text)\": \(output)"))
         }
     }
 
@@ -227,50 +227,43 @@ final class RunningProcess: @unchecked Sendable {
     private func append(_ text: String) {
         lock.lock()
         buffer += text
-        var ready: [(String, CheckedContinuation<String, any Error>)] = []
-        waiters.removeAll { waiter in
-            if let line = Self.line(containing: waiter.0, in: buffer) {
-                ready.append((line, waiter.1))
+        var ready: [(String, Awaited<String>)] = []
+        lineWaits.removeAll { wait in
+            if let line = Self.line(containing: wait.text, in: buffer) {
+                ready.append((line, wait.awaited))
                 return true
             }
             return false
         }
         lock.unlock()
-        for (line, continuation) in ready { continuation.resume(returning: line) }
+        for (line, awaited) in ready { awaited.fulfil(line) }
     }
 
     static func line(containing text: String, in buffer: String) -> String? {
         buffer.split(separator: "\n").first { $0.contains(text) }.map(String.init)
     }
 
-    /// Waits for a line of output containing `text` (fails if the process exits first).
+    /// Waits for a line of output containing `text` (fails if the process exits first, or after `testWaitLimit`).
     func waitForLine(containing text: String) async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            lock.lock()
-            if let line = Self.line(containing: text, in: buffer) {
-                lock.unlock()
-                continuation.resume(returning: line)
-            } else if exitStatus != nil {
-                lock.unlock()
-                continuation.resume(throwing: TernError.internalError("process exited before printing \"\(text)\": \(buffer)"))
-            } else {
-                waiters.append((text, continuation))
-                lock.unlock()
-            }
+        let awaited = Awaited<String>("a line containing \"\(text)\"")
+        register(awaited, for: text)
+        return try await awaited.value()
+    }
+
+    private func register(_ awaited: Awaited<String>, for text: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let line = Self.line(containing: text, in: buffer) {
+            awaited.fulfil(line)
+        } else if hasExited {
+            awaited.fail(TernError.internalError("process exited before printing \"\(text)\": \(buffer)"))
+        } else {
+            lineWaits.append((text, awaited))
         }
     }
 
     func waitForExit() async throws -> Int32 {
-        await withCheckedContinuation { continuation in
-            lock.lock()
-            if let exitStatus {
-                lock.unlock()
-                continuation.resume(returning: exitStatus)
-            } else {
-                exitWaiters.append(continuation)
-                lock.unlock()
-            }
-        }
+        try await exit.value()
     }
 
     func signal(_ signal: Int32) { child.signal(signal) }

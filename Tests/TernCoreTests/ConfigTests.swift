@@ -1,13 +1,13 @@
 import Foundation
 import TernCore
-import TernTestSupport
 import Testing
 
 @Suite("Configuration")
 struct ConfigTests {
     func load(yaml: String? = nil, env: [String: String] = [:], overrides: ConfigOverrides = .init()) throws -> TernConfig {
-        let dir = try TempDirectory.make()
-        defer { TempDirectory.remove(dir) }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tern-config-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         if let yaml {
             try yaml.write(toFile: (dir as NSString).appendingPathComponent("tern.yaml"), atomically: true, encoding: .utf8)
         }
@@ -59,7 +59,9 @@ struct ConfigTests {
         let fromFlags = try load(yaml: yaml, env: env, overrides: .init(port: 9100, dataDir: "/tmp/x"))
         #expect(fromFlags.server.port == 9100)
         #expect(fromFlags.dataDir == "/tmp/x")
-        #expect(fromFlags.database.url == "postgres://u:p@db:5432/tern")
+        #expect(fromFlags.database.url == nil, "--data-dir asks for SQLite there: the environment's database URL does not win over it")
+        let both = try load(yaml: yaml, env: env, overrides: .init(dataDir: "/tmp/x", databaseURL: "postgres://u@other:5432/t"))
+        #expect(both.database.url == "postgres://u@other:5432/t", "--database-url is the one flag that picks PostgreSQL")
     }
 
     @Test("a bad database URL names the key path, the line and what was expected")

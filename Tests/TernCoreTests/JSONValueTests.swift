@@ -43,10 +43,7 @@ struct JSONValueTests {
         ] {
             #expect(throws: (any Error).self, "\(bad.prefix(20))") { _ = try JSONValue.parse(Data(bad.utf8)) }
         }
-        do {
-            _ = try JSONValue.parse(Data(#"{"model": x}"#.utf8))
-        } catch {
-            #expect("\(error)" == "unexpected character 'x' at byte 10")
-        }
+        let error = #expect(throws: (any Error).self) { _ = try JSONValue.parse(Data(#"{"model": x}"#.utf8)) }
+        #expect(error.map { "\($0)" } == "unexpected character 'x' at byte 10")
     }
 }

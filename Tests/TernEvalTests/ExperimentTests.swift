@@ -1,27 +1,39 @@
 import Foundation
 import Synchronization
 import TernCore
+import TernTestSupport
 @testable import TernEval
 import Testing
 
 /// A model that answers from a rule, counts calls, fails on request, and notes peak concurrency.
+/// With a `gate`, calls wait until that many are in flight at once (then the gate stays open): a runner
+/// that does not reach the concurrency it was given never gets an answer (the test's time limit ends it).
 final class FakeModel: ModelClient, @unchecked Sendable {
     let calls = Mutex(0)
     let active = Mutex((now: 0, peak: 0))
     let failuresLeft = Mutex(0)
     let permanentFailure: Bool
+    let gate: Int?
+    private let gateOpen = Awaited<Void>("the calls in flight to reach the gate")
 
-    init(transientFailures: Int = 0, permanentFailure: Bool = false) {
+    init(transientFailures: Int = 0, permanentFailure: Bool = false, gate: Int? = nil) {
         failuresLeft.withLock { $0 = transientFailures }
         self.permanentFailure = permanentFailure
+        self.gate = gate
     }
 
     func complete(_ request: CompletionRequest) async throws -> CompletionResult {
         calls.withLock { $0 += 1 }
-        active.withLock {
+        let inFlight = active.withLock {
             $0.now += 1; $0.peak = max($0.peak, $0.now)
+            return $0.now
         }
         defer { active.withLock { $0.now -= 1 } }
+        if let gate {
+            // Cancellation-aware and bounded: a runner that never reaches the gate fails the test, not hangs it.
+            if inFlight >= gate { gateOpen.fulfil(()) }
+            try await gateOpen.value()
+        }
         await Task.yield()
         if permanentFailure { throw CompletionError("400 bad request", retryable: false) }
         if failuresLeft.withLock({ left in
@@ -45,9 +57,9 @@ struct ExperimentTests {
         (0..<count).map { DatasetItem(id: "i\($0)", input: ["q": .string("hello \($0)")], expectedOutput: "HELLO \($0)", golden: $0 == 0) }
     }
 
-    @Test("the matrix: every item x prompt x model x repeat, evaluated, streamed, within the concurrency limit")
+    @Test("the matrix: every item x prompt x model x repeat, evaluated, streamed, at the concurrency limit", .timeLimit(.minutes(1)))
     func matrix() async throws {
-        let model = FakeModel()
+        let model = FakeModel(gate: 3)
         let seen = Mutex<[ExperimentCellResult]>([])
         let plan = ExperimentPlan(
             items: Self.items(10), prompts: [Self.prompt], models: ["good", "bad"], repeats: 2,
@@ -59,7 +71,7 @@ struct ExperimentTests {
         #expect(summary.passed == 20 && summary.failed == 20, "good passes equals against the expected output, bad does not")
         #expect(summary.goldenFailed == 2, "the golden item failed with the bad model, twice")
         #expect(seen.withLock { $0.count } == 40)
-        #expect(model.active.withLock { $0.peak } <= 3)
+        #expect(model.active.withLock { $0.peak } == 3, "three calls at once (the gate opens only then), never more")
         #expect(abs(summary.cost - 0.04) < 1e-9)
         let cells = Set(seen.withLock { $0.map { "\($0.itemID)/\($0.model)/\($0.repetition)" } })
         #expect(cells.count == 40)

@@ -1,6 +1,7 @@
 import Foundation
 import TernCore
 @testable import TernGateway
+import TernTestSupport
 import Testing
 
 @Suite("Gateway: routing")
@@ -55,10 +56,13 @@ struct RouterTests {
                 #expect(Router.plan(model, input: RoutingInput(requestedModel: "ab", user: user, keyID: "k", keyName: "k"), health: health).variant == first)
             }
         }
+        // Without a user the split draws a number: a seeded generator keeps the test the same on every run.
+        var generator = SeededGenerator(seed: 20_261_207)
         var randomCounts: [String: Int] = [:]
         for _ in 0..<n {
-            randomCounts[Router.plan(model, input: RoutingInput(requestedModel: "ab", keyID: "k", keyName: "k"), health: health).variant ?? "-", default: 0] +=
-                1
+            let plan = Router.plan(
+                model, input: RoutingInput(requestedModel: "ab", keyID: "k", keyName: "k"), health: health, random: { generator.unit() })
+            randomCounts[plan.variant ?? "-", default: 0] += 1
         }
         #expect(abs(Double(randomCounts["a"] ?? 0) / Double(n) - 0.7) < 0.015, "without a user the split is random but weighted")
     }
@@ -86,6 +90,60 @@ struct RouterTests {
         #expect(health.availability(model: "ab", deployment: "c") == .healthy, "a good probe brings it back")
         health.recordFailure(model: "ab", deployment: "b", allowedFails: 3, cooldown: .seconds(30), rateLimited: true)
         #expect(health.isCoolingDown(model: "ab", deployment: "b"), "a 429 cools down at once")
+    }
+
+    @Test("sticky: session keeps a session on one arm; rules on key, user and model; all cooling down tries the first choice")
+    func sessionsRulesAndAllCooling() throws {
+        let model = try Self.model(
+            """
+              ab:
+                deployments:
+                  - {name: a, provider: openai, model: m-a}
+                  - {name: b, provider: openai, model: m-b}
+                  - {name: c, provider: openai, model: m-c}
+                routing:
+                  split: {a: 50, b: 50}
+                  sticky: session
+                  rules:
+                    - when: {key: batch-jobs}
+                      use: c
+                    - when: {user: tester}
+                      use: b
+                    - when: {model: ab-legacy}
+                      use: a
+                  fallbacks: [c]
+            """)
+        let health = HealthTracker()
+        func input(session: String? = nil, user: String? = nil, keyName: String = "k", keyID: String = "k-id", model: String = "ab") -> RoutingInput {
+            RoutingInput(requestedModel: model, user: user, session: session, keyID: keyID, keyName: keyName)
+        }
+        var arms: Set<String> = []
+        for index in 0..<200 {
+            let session = "session-\(index)"
+            let first = Router.plan(model, input: input(session: session, user: "u\(index)"), health: health)
+            #expect(first.candidates.first?.reason == "sticky:session")
+            // The same session with another user still lands on the same arm: the session decides.
+            let again = Router.plan(model, input: input(session: session, user: "someone else"), health: health)
+            #expect(again.variant == first.variant)
+            arms.insert(first.variant ?? "-")
+        }
+        #expect(arms == ["a", "b"], "sessions spread over both arms")
+
+        #expect(Router.plan(model, input: input(session: "s", keyName: "batch-jobs"), health: health).candidates.first?.deployment.name == "c")
+        #expect(Router.plan(model, input: input(session: "s", keyName: "x", keyID: "batch-jobs"), health: health).candidates.first?.reason == "rule:0")
+        let tester = Router.plan(model, input: input(session: "s", user: "tester"), health: health)
+        #expect(tester.candidates.first?.deployment.name == "b" && tester.candidates.first?.reason == "rule:1")
+        #expect(Router.plan(model, input: input(model: "ab-legacy"), health: health).candidates.first?.reason == "rule:2")
+        #expect(Router.plan(model, input: input(session: "s", user: "tester2"), health: health).candidates.first?.reason == "sticky:session")
+
+        // Every deployment cooling down: rather than refuse, the plan tries its first choice.
+        let start = ContinuousClock.now
+        for name in ["a", "b", "c"] {
+            health.recordFailure(model: "ab", deployment: name, allowedFails: 1, cooldown: .seconds(60), rateLimited: false, now: start)
+        }
+        let cooling = Router.plan(model, input: input(keyName: "batch-jobs"), health: health)
+        #expect(cooling.candidates.map(\.deployment.name) == ["c"], "\(cooling.candidates.map(\.deployment.name))")
+        #expect(cooling.candidates.first?.probe == false)
     }
 
     @Test("least latency prefers the faster deployment")

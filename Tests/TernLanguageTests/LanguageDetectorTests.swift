@@ -179,23 +179,3 @@ func traceTextForLanguage() {
     #expect(TraceText.forLanguage(#"{"question": "¿Dónde está mi pedido?", "id": "x1"}"#) == "¿Dónde está mi pedido?")
     #expect(TraceText.forLanguage("plain words") == "plain words")
 }
-
-@Test("prompt templates: variables found, rendered, missing ones named")
-func promptTemplates() throws {
-    #expect(PromptTemplate.variables(in: "Hi {{ name }}, about {{topic}} and {{ name }}; {{ not a var }}") == ["name", "topic"])
-    let version = PromptVersion(
-        projectID: "p", name: "greet", kind: .text, text: "Hi {{ name }}, {{ info.city }}!", variables: ["name", "info.city"],
-        author: "a", createdAt: Date())
-    try version.validate()
-    #expect(try version.render(["name": "Ada", "info.city": "Paris"]).text == "Hi Ada, Paris!")
-    #expect(try version.render(["name": 3, "info.city": ["a": 1]]).text == #"Hi 3, {"a":1}!"#)
-    #expect(throws: TernError.self) { _ = try version.render(["name": "Ada"]) }
-    do {
-        _ = try version.render([:])
-    } catch let error as TernError {
-        #expect(error.message.contains("name, info.city"))
-    }
-    var bad = version
-    bad.name = "no spaces"
-    #expect(throws: TernError.self) { try bad.validate() }
-}

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import TernCore
+import TernMonitor
 import TernServer
 import TernTestSupport
 import Testing
@@ -197,6 +198,30 @@ struct AccessTests {
             }
             let list = try await h.call(.get, "/api/v1/traces", key: bAdmin)
             #expect(list.status == .ok && list.data.isEmpty, "\(list.text)")
+            // Experiments, scores and metrics of the default project stay out of b's reach too.
+            let dataset = try #require(try await h.store.datasets.get(projectID: h.project.id, name: "d"))
+            _ = try await h.store.experiments.create(
+                ExperimentRun(
+                    id: "secret-run", projectID: h.project.id, name: "secret", datasetID: dataset.id, datasetName: "d", datasetVersion: 0,
+                    prompts: ["p@1"], models: ["m"], repeats: 1, assertions: [], options: [:], plannedCells: 0, createdAt: Date(), createdBy: "test"))
+            #expect(try await h.call(.get, "/api/v1/experiments/secret-run", key: h.adminKey).status == .ok)
+            for path in ["/api/v1/experiments/secret-run", "/api/v1/experiments/secret-run/results"] {
+                #expect(try await h.call(.get, path, key: bAdmin).status == .notFound, "\(path)")
+            }
+            #expect(try await h.call(.post, "/api/v1/experiments/secret-run/cancel", key: bAdmin).status == .notFound)
+            let runs = try await h.call(.get, "/api/v1/experiments", key: bAdmin)
+            #expect(runs.status == .ok && runs.data.isEmpty, "\(runs.text)")
+            let score = try await h.call(.post, "/api/v1/scores", key: bAdmin, json: #"{"trace_id":"secret-trace","name":"q","value":1}"#)
+            #expect(score.status == .notFound, "a score cannot land on another project's trace: \(score.text)")
+            #expect(try await h.store.scores.list(projectID: h.project.id, traceID: "secret-trace").isEmpty)
+            while try await MetricsEngine.refresh(h.store.metrics) > 0 {}
+            let mine = try await h.call(.get, "/api/v1/metrics", key: h.adminKey)
+            #expect((mine.json["totals"] as? [String: Any])?["traces"] as? Int == 1, "\(mine.text)")
+            let metrics = try await h.call(.get, "/api/v1/metrics", key: bAdmin)
+            #expect(metrics.status == .ok && (metrics.json["totals"] as? [String: Any])?["traces"] as? Int == 0, "\(metrics.text)")
+            for path in ["/api/v1/experiments?project=default", "/api/v1/metrics?project=default"] {
+                #expect(try await h.call(.get, path, key: bAdmin).status == .forbidden, "\(path)")
+            }
             let projects = try await h.call(.get, "/api/v1/projects", key: bAdmin)
             #expect(projects.data.map { $0["slug"] as? String } == ["b"])
             #expect(try await h.call(.post, "/api/v1/projects/default/keys", key: bAdmin, json: #"{"name":"x"}"#).status == .forbidden)

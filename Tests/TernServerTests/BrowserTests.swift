@@ -7,7 +7,7 @@ import TernMonitor
 
 /// The web UI in a real browser: headless Chromium driven by selenium (scripts/test installs
 /// both) against a live server. Screenshots land in `.build/test-artifacts/browser/`.
-@Suite("Web UI in a real browser")
+@Suite("Web UI in a real browser", .timeLimit(.minutes(15)))
 struct BrowserTests {
     static var environment: [String: String] { ProcessInfo.processInfo.environment }
     static var python: String { environment["TERN_TEST_PYTHON"] ?? "python3" }

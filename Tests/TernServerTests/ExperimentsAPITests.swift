@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import Synchronization
 import TernCore
 import TernServer
 import TernTestSupport
@@ -87,7 +88,7 @@ struct ExperimentFixture {
     }
 }
 
-@Suite("Experiments API")
+@Suite("Experiments API", .timeLimit(.minutes(5)))
 struct ExperimentsAPITests {
     @Test(
         "a 2 prompts x 2 models run over 4 items: every cell traced and costed through the gateway; summary, columns, pages",
@@ -239,14 +240,14 @@ struct ExperimentsAPITests {
         try await withGateway(kind, models: experimentModels) { g in
             let h = g.h
             try await ExperimentFixture.seed(h)
-            // The first answer comes at once, the others only after a long pause.
-            g.stub.script(model: "echo-slow", [.reply()] + Array(repeating: .delay(.seconds(3), then: .reply()), count: 8))
+            // The first answer comes at once; the second never comes (the cancel lands while it is in flight).
+            g.stub.script(model: "echo-slow", [.reply(), .hang])
             let id = try await ExperimentFixture.start(
                 h,
                 """
                 {"name": "slow", "dataset": "words", "prompts": ["qa@1"], "models": ["echo-slow"], "options": {"max_concurrency": 1}}
                 """)
-            await g.stub.waitForRequests(2)  // the first cell is done, the second hangs
+            try await g.stub.waitForRequests(2)  // the first cell is done, the second hangs
             let cancelled = try await h.call(.post, "/api/v1/experiments/\(id)/cancel", key: h.adminKey)
             #expect(cancelled.status == .ok, "\(cancelled.text)")
             #expect(cancelled.json["status"] as? String == "cancelled")
@@ -428,7 +429,7 @@ struct ExperimentsAPITests {
     }
 }
 
-@Suite("Experiments across a restart")
+@Suite("Experiments across a restart", .timeLimit(.minutes(5)))
 struct ExperimentRestartTests {
     /// A JSON request to a live server.
     static func call(_ url: String, key: String, post body: String? = nil) async throws -> [String: Any] {
@@ -451,30 +452,38 @@ struct ExperimentRestartTests {
             let seed = try await ExperimentSeed.make(store, words: ["a", "b", "c"], templates: ["Q {{ word }}"])
             let (project, key) = (seed.project, seed.key)
             let stub = try await StubUpstream.start()
-            stub.script(model: "echo-slow", Array(repeating: .delay(.seconds(2), then: .reply()), count: 3))
-            var config = TernConfig()
-            config.dataDir = test.directory
-            try config.apply(yaml: gatewayYAML(baseURL: stub.baseURL, models: experimentModels))
-            let first = try await BackgroundServer.tern(store: store, config: config, environment: GatewayHarness.environment)
-            let started = try await Self.call(
-                "\(first.baseURL)/api/v1/experiments", key: key,
-                post: """
-                    {"name": "slow", "dataset": "words", "prompts": ["qa@1"], "models": ["echo-slow"], "options": {"max_concurrency": 1}}
-                    """)
-            let id = try #require(started["id"] as? String, "\(started)")
-            await stub.waitForRequests(1)
-            await first.stop()
-            let stored = try #require(try await store.experiments.get(projectID: project.id, id: id))
-            #expect(stored.status == .failed)
-            #expect(stored.error == "interrupted: the server shut down while the run was in progress; start the run again")
-            #expect(stored.finishedAt != nil)
+            // Servers and the stub stop even when an expectation below throws.
+            let servers = Mutex<[BackgroundServer]>([])
+            try await withCleanup {
+                stub.script(model: "echo-slow", [.hang])
+                var config = TernConfig()
+                config.dataDir = test.directory
+                try config.apply(yaml: gatewayYAML(baseURL: stub.baseURL, models: experimentModels))
+                let first = try await BackgroundServer.tern(store: store, config: config, environment: GatewayHarness.environment)
+                servers.withLock { $0.append(first) }
+                let started = try await Self.call(
+                    "\(first.baseURL)/api/v1/experiments", key: key,
+                    post: """
+                        {"name": "slow", "dataset": "words", "prompts": ["qa@1"], "models": ["echo-slow"], "options": {"max_concurrency": 1}}
+                        """)
+                let id = try #require(started["id"] as? String, "\(started)")
+                try await stub.waitForRequests(1)
+                await first.stop()
+                servers.withLock { $0 = [] }
+                let stored = try #require(try await store.experiments.get(projectID: project.id, id: id))
+                #expect(stored.status == .failed)
+                #expect(stored.error == "interrupted: the server shut down while the run was in progress; start the run again")
+                #expect(stored.finishedAt != nil)
 
-            let second = try await BackgroundServer.tern(store: store, config: config, environment: GatewayHarness.environment)
-            let shown = try await Self.call("\(second.baseURL)/api/v1/experiments/\(id)", key: key)
-            #expect(shown["status"] as? String == "failed")
-            #expect((shown["error"] as? String)?.hasPrefix("interrupted") == true)
-            await second.stop()
-            await stub.stop()
+                let second = try await BackgroundServer.tern(store: store, config: config, environment: GatewayHarness.environment)
+                servers.withLock { $0 = [second] }
+                let shown = try await Self.call("\(second.baseURL)/api/v1/experiments/\(id)", key: key)
+                #expect(shown["status"] as? String == "failed")
+                #expect((shown["error"] as? String)?.hasPrefix("interrupted") == true)
+            } cleanup: {
+                for server in servers.withLock({ $0 }) { await server.stop() }
+                await stub.stop()
+            }
         }
     }
 }

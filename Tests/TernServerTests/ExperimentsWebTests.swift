@@ -5,7 +5,7 @@ import TernServer
 import TernTestSupport
 import Testing
 
-@Suite("Web UI: experiments")
+@Suite("Web UI: experiments", .timeLimit(.minutes(5)))
 struct ExperimentsWebTests {
     @Test("runs list, a run's matrix with trace links and charts, and the comparison; outputs are escaped", arguments: StoreKind.available)
     func pages(kind: StoreKind) async throws {
@@ -171,13 +171,13 @@ struct ExperimentsWebTests {
             #expect(secondPage.text.contains("v2 &lt;b&gt;only&lt;/b&gt;"))
 
             // A run in progress reloads itself and can be cancelled by form.
-            g.stub.script(model: "echo-slow", [.reply()] + Array(repeating: .delay(.seconds(3), then: .reply()), count: 8))
+            g.stub.script(model: "echo-slow", [.reply(), .hang])
             let before = g.stub.requests.count
             let slow = try await Web.post(
                 h, "/ui/default/experiments", cookie: cookie,
                 fields([("model", "echo-slow"), ("max_concurrency", "1"), ("assert", "")], without: ["prompt"]) + [("prompt", "qa@1")])
             let slowID = String(try #require(slow.headers[.location]?.split(separator: "/").last))
-            await g.stub.waitForRequests(before + 2)  // the first cell is done, the second hangs
+            try await g.stub.waitForRequests(before + 2)  // the first cell is done, the second hangs
             let running = try await Web.get(h, "/ui/default/experiments/\(slowID)", cookie: cookie)
             #expect(running.text.contains(#"data-refresh-seconds="2""#) && running.text.contains(#"id="cancel-form""#))
             #expect(try await Web.post(h, "/ui/default/experiments/\(slowID)/cancel", cookie: cookie, [("csrf", "forged")]).status == .forbidden)

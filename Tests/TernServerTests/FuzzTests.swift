@@ -11,7 +11,7 @@ import TernMonitor
 /// query parameters, web UI filters, dataset, score and prompt bodies, and gateway requests; every answer must
 /// be below 500 (but for 503 with Retry-After and the gateway's 502/504) with a JSON error body, and nothing
 /// may be half written. scripts/test installs hypothesis into the interop virtualenv.
-@Suite("Fuzz: hypothesis against a live server")
+@Suite("Fuzz: hypothesis against a live server", .timeLimit(.minutes(15)))
 struct FuzzTests {
     static var hypothesisInstalled: Bool {
         return pythonImports(InteropTests.python, "hypothesis")

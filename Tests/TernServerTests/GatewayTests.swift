@@ -84,7 +84,7 @@ func withGateway(
     await stub.stop()
 }
 
-@Suite("Gateway: OpenAI-compatible endpoints")
+@Suite("Gateway: OpenAI-compatible endpoints", .timeLimit(.minutes(5)))
 struct GatewayEndpointTests {
     @Test(
         "chat completion: forwarded with the upstream model and key, answered with trace headers, traced and costed",
@@ -294,7 +294,7 @@ struct GatewayEndpointTests {
     }
 }
 
-@Suite("Gateway: routing over HTTP")
+@Suite("Gateway: routing over HTTP", .timeLimit(.minutes(5)))
 struct GatewayRoutingTests {
     /// The primary's timeout is short only where a test is about timeouts: on a loaded machine a
     /// scripted 429 or 500 can take longer than half a second to arrive, and a timeout is retried on
@@ -418,13 +418,27 @@ struct GatewayRoutingTests {
             #expect(invalid.errorField == "model.deployments[0].provider")
             let member = try await g.h.createKey(name: "m", role: "member", as: g.h.adminKey)
             #expect(try await g.h.call(.post, "/api/v1/models/ab/rollback", key: member, json: "{}").status == .forbidden)
+
+            // Deleting a model: only an instance admin; it then answers 404 everywhere, its history stays.
+            #expect(try await g.h.call(.delete, "/api/v1/models/ab", key: member).status == .forbidden)
+            let deleted = try await g.h.call(.delete, "/api/v1/models/ab", key: g.h.adminKey)
+            #expect(deleted.status == .ok, "\(deleted.text)")
+            #expect(deleted.json["version"] as? Int == 4)
+            #expect(try await g.h.call(.get, "/api/v1/models/ab", key: g.h.adminKey).status == .notFound)
+            let listed = try await g.h.call(.get, "/api/v1/models", key: g.h.adminKey)
+            #expect(!listed.data.contains { $0["name"] as? String == "ab" })
+            let gone = try await g.chat("ab")
+            #expect(gone.status == .notFound, "\(gone.text)")
+            let kept = try await g.h.call(.get, "/api/v1/models/ab/versions", key: g.h.adminKey)
+            #expect(kept.data.map { $0["version"] as? Int } == [4, 3, 2, 1])
+            #expect(try await g.h.call(.delete, "/api/v1/models/nope", key: g.h.adminKey).status == .notFound)
         }
     }
 }
 
-@Suite("Gateway: cache, limits, tracing")
+@Suite("Gateway: cache, limits, tracing", .timeLimit(.minutes(5)))
 struct GatewayCacheLimitTests {
-    @Test("exact-match cache: a repeat is served from memory and the store, bypassable, and replayed as a stream")
+    @Test("exact-match cache: a repeat is served from memory, bypassable, and replayed as a stream (the store path: TernGatewayTests)")
     func cache() async throws {
         try await withGateway(configure: { $0.gateway.cache = CacheConfig(enabled: true, ttlSeconds: 600) }) { g in
             let first = try await g.chat(text: "cache me")
@@ -450,6 +464,26 @@ struct GatewayCacheLimitTests {
         }
     }
 
+    @Test("usage is estimated (and priced) when the upstream reports none; stored bodies are cut at trace_body_limit_bytes")
+    func estimatedUsageAndBodyLimit() async throws {
+        try await withGateway(configure: { $0.gateway.traceBodyLimitBytes = 300 }) { g in
+            g.stub.script(model: "gpt-4o-mini", [.reply(text: String(repeating: "answer ", count: 100), inputTokens: 0, outputTokens: 0)])
+            let reply = try await g.chat(text: String(repeating: "question ", count: 200))
+            #expect(reply.status == .ok, "\(reply.text.prefix(300))")
+            #expect(reply.text.contains(String(repeating: "answer ", count: 100)), "the client gets the whole answer")
+            let generation = try #require(try await g.traces().first?.observations.first)
+            #expect(generation.usage?.estimated == true)
+            #expect((generation.usage?.inputTokens ?? 0) > 100, "\(String(describing: generation.usage))")
+            #expect((generation.usage?.outputTokens ?? 0) > 50, "\(String(describing: generation.usage))")
+            #expect((generation.cost ?? 0) > 0, "priced from the estimate")
+            let marker = "…[truncated]"
+            for (name, body) in [("input", generation.input ?? ""), ("output", generation.output ?? "")] {
+                #expect(body.hasSuffix(marker), "\(name): \(body.suffix(40))")
+                #expect(body.utf8.count <= 300 + marker.utf8.count, "\(name) holds \(body.utf8.count) bytes")
+            }
+        }
+    }
+
     @Test("50 parallel requests against a budget for 10 never spend more than the budget", arguments: StoreKind.available)
     func budgetUnderConcurrency(kind: StoreKind) async throws {
         // Output is the only priced part: each call costs exactly 5 tokens x $2000/M = $0.01, and reserves the same.
@@ -463,6 +497,7 @@ struct GatewayCacheLimitTests {
                 store: g.h.store, projectID: g.h.project.id, name: "budgeted", role: .member, createdBy: "test",
                 limits: KeyLimits(budgetUSD: 0.10, budgetPeriod: .day))
             g.stub.setDefaultLatency(.milliseconds(50))
+            let started = Date()
             let statuses = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
                 for _ in 0..<50 {
                     group.addTask {
@@ -482,7 +517,11 @@ struct GatewayCacheLimitTests {
             let spent = traces.compactMap { $0.observations.first }.filter { $0.statusCode == 200 }.compactMap(\.cost).reduce(0, +)
             #expect(spent <= 0.10 + 1e-9)
             await g.h.gateway.limiter.flush()
-            let stored = try await g.h.store.spend.spent(keyID: key.id, period: BudgetPeriod.day.label(for: Date()))
+            // The calls may straddle UTC midnight: then the spend is split over two days.
+            var stored = 0.0
+            for period in Set([BudgetPeriod.day.label(for: started), BudgetPeriod.day.label(for: Date())]) {
+                stored += try await g.h.store.spend.spent(keyID: key.id, period: period)
+            }
             #expect(abs(stored - spent) < 1e-9, "spend is recorded in the store")
         }
     }
@@ -572,7 +611,7 @@ struct GatewayCacheLimitTests {
     }
 }
 
-@Suite("Gateway: streams over a real connection")
+@Suite("Gateway: streams over a real connection", .timeLimit(.minutes(5)))
 struct GatewayLiveStreamTests {
     @Test("a client that disconnects mid-stream cancels the upstream request, and the trace says so")
     func clientDisconnect() async throws {
@@ -591,7 +630,7 @@ struct GatewayLiveStreamTests {
             }
             try await reader.value
             try await client.shutdown()
-            await g.stub.waitForCancelledStream()
+            try await g.stub.waitForCancelledStream()
             #expect(g.stub.cancelledStreams >= 1)
             await g.h.gateway.traces.waitUntilEnqueued(1)
             let generation = try #require(try await g.traces().first?.observations.first)
@@ -613,7 +652,7 @@ struct GatewayLiveStreamTests {
             request.headers.add(name: "content-type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: #"{"model":"support-bot","messages":[{"role":"user","content":"slow"}]}"#))
             let caller = Task { _ = try await client.execute(request, timeout: .seconds(60)) }
-            await g.stub.waitForRequests(1)
+            try await g.stub.waitForRequests(1)
             caller.cancel()
             _ = await caller.result
             try await client.shutdown()

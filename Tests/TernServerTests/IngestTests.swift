@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import TernCore
+import TernIngest
 import TernServer
 import TernTestSupport
 import Testing
@@ -92,11 +93,19 @@ struct IngestTests {
     @Test("limits and bad input: batch size, missing batch, malformed JSON, viewers")
     func badInput() async throws {
         try await withHarness { h in
-            let events = (0...IngestController_maxEvents).map { #"{"id":"e\#($0)","type":"trace-create","body":{}}"# }.joined(separator: ",")
-            let tooMany = try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: #"{"batch":[\#(events)]}"#)
+            // One event over the limit is refused whole; exactly the limit is accepted.
+            func batch(_ count: Int, prefix: String) -> String {
+                let events = (0..<count).map { #"{"id":"\#(prefix)\#($0)","type":"trace-create","body":{"id":"\#(prefix)\#($0)"}}"# }
+                return #"{"batch":[\#(events.joined(separator: ","))]}"#
+            }
+            let tooMany = try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: batch(IngestBatchMapper.maxEvents + 1, prefix: "over"))
             #expect(tooMany.status == .contentTooLarge)
             #expect(tooMany.errorField == "batch")
             #expect(try await h.store.traces.count(projectID: h.project.id) == 0, "an oversized batch stores nothing")
+            let full = try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: batch(IngestBatchMapper.maxEvents, prefix: "full"))
+            #expect(full.status.code == 207, "\(full.text.prefix(300))")
+            #expect((full.json["successes"] as? [Any])?.count == IngestBatchMapper.maxEvents)
+            #expect(try await h.store.traces.count(projectID: h.project.id) == IngestBatchMapper.maxEvents)
             #expect(try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: #"{"events":[]}"#).errorField == "batch")
             #expect(try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: #"{"batch": ["#).errorCode == "malformed_json")
             let viewer = try await h.createKey(name: "v", role: "viewer", as: h.adminKey)
@@ -104,8 +113,6 @@ struct IngestTests {
         }
     }
 }
-
-let IngestController_maxEvents = 1000
 
 @Suite("Scores API")
 struct ScoresAPITests {

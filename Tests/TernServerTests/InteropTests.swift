@@ -6,7 +6,7 @@ import TernTestSupport
 import Testing
 
 /// The official `openai` Python package against the gateway (scripts/test installs it).
-@Suite("Interop: official openai Python client")
+@Suite("Interop: official openai Python client", .timeLimit(.minutes(5)))
 struct InteropTests {
     static var python: String { ProcessInfo.processInfo.environment["TERN_TEST_PYTHON"] ?? "python3" }
 

@@ -139,12 +139,62 @@ struct AuthenticationTests {
         try await withHarness { h in
             let key = try await h.createKey(name: "used", role: "viewer", as: h.adminKey)
             let before = try await h.call(.get, "/api/v1/projects/default/keys", key: h.adminKey)
-            let unused = before.data.first { $0["name"] as? String == "used" }
-            #expect(unused?["last_used_at"] == nil)
+            let unused = try #require(before.data.first { $0["name"] as? String == "used" }, "the new key is listed")
+            #expect(unused["id"] is String && unused["created_at"] is String)
+            #expect(unused["last_used_at"] == nil || unused["last_used_at"] is NSNull, "never used: \(unused)")
             #expect(try await h.call(.get, "/api/v1/me", key: key).status == .ok)
             let after = try await h.call(.get, "/api/v1/projects/default/keys", key: h.adminKey)
-            let used = after.data.first { $0["name"] as? String == "used" }
-            #expect(used?["last_used_at"] is String)
+            let used = try #require(after.data.first { $0["name"] as? String == "used" })
+            #expect(used["last_used_at"] is String)
+        }
+    }
+
+    @Test("a member cannot raise their own role or read other users; a new password ends every session of the user")
+    func usersAndPasswords() async throws {
+        try await withHarness { h in
+            func create(_ email: String, _ role: String) async throws -> String {
+                let reply = try await h.call(
+                    .post, "/api/v1/users", key: h.adminKey, json: #"{"email":"\#(email)","role":"\#(role)","password":"correct horse"}"#)
+                #expect(reply.status == .created, "\(reply.text)")
+                return try #require(reply.json["id"] as? String)
+            }
+            func signIn(_ email: String, _ password: String = "correct horse") async throws -> String? {
+                let login = try await h.call(.post, "/api/v1/auth/login", json: #"{"email":"\#(email)","password":"\#(password)"}"#)
+                return login.headers[.setCookie]?.split(separator: ";").first.map(String.init)
+            }
+            let memberID = try await create("m@example.com", "member")
+            let adminID = try await create("a@example.com", "admin")
+            let member = try #require(try await signIn("m@example.com"))
+            let other = try #require(try await signIn("m@example.com"), "a second browser of the same user")
+
+            let raise = try await h.call(.patch, "/api/v1/users/\(memberID)", json: #"{"role":"admin"}"#, headers: [.cookie: member])
+            #expect(raise.status == .forbidden, "\(raise.text)")
+            #expect(try await h.store.users.get(id: memberID)?.role == .member)
+            #expect(try await h.call(.get, "/api/v1/users/\(adminID)", headers: [.cookie: member]).status == .forbidden)
+            #expect(try await h.call(.patch, "/api/v1/users/\(adminID)", json: #"{"name":"x"}"#, headers: [.cookie: member]).status == .forbidden)
+            #expect(try await h.call(.get, "/api/v1/users/\(memberID)", headers: [.cookie: member]).status == .ok, "their own record")
+
+            // Changing the password signs out every browser of the user, the one that changed it included.
+            let changed = try await h.call(
+                .patch, "/api/v1/users/\(memberID)", json: #"{"password":"battery staple horse"}"#, headers: [.cookie: member])
+            #expect(changed.status == .ok, "\(changed.text)")
+            #expect(try await h.call(.get, "/api/v1/me", headers: [.cookie: other]).status == .unauthorized)
+            #expect(try await h.call(.get, "/api/v1/me", headers: [.cookie: member]).status == .unauthorized)
+            #expect(try await signIn("m@example.com") == nil, "the old password no longer works")
+            #expect(try await signIn("m@example.com", "battery staple horse") != nil)
+        }
+    }
+
+    @Test("a member's key cannot revoke an admin's key of the same project")
+    func memberCannotRevokeAdmin() async throws {
+        try await withHarness { h in
+            let member = try await h.createKey(name: "member", role: "member", as: h.adminKey)
+            let keys = try await h.call(.get, "/api/v1/projects/default/keys", key: h.adminKey)
+            let adminID = try #require(keys.data.first { $0["name"] as? String == "admin" }?["id"] as? String)
+            let revoke = try await h.call(.delete, "/api/v1/projects/default/keys/\(adminID)", key: member)
+            #expect(revoke.status == .forbidden, "\(revoke.text)")
+            #expect(try await h.store.apiKeys.list(projectID: h.project.id).first { $0.id == adminID }?.isRevoked == false)
+            #expect(try await h.call(.get, "/api/v1/me", key: h.adminKey).status == .ok)
         }
     }
 

@@ -77,22 +77,63 @@ struct WebUITests {
         }
     }
 
+    @Test("the project switcher goes to the chosen project's dashboard; a viewer cannot score through the form")
+    func switcherAndViewerScores() async throws {
+        try await withHarness { h in
+            typealias Web = PromptDatasetWebTests
+            try await Self.ingestHostile(h)
+            _ = try await h.store.projects.create(slug: "b", name: "B")
+            let member = try await Self.signIn(h)
+            #expect(try await Web.get(h, "/ui/switch?project=b", cookie: member).headers[.location] == "/ui/b/dashboard")
+            #expect(try await Web.get(h, "/ui/switch", cookie: member).headers[.location] == "/ui/default/dashboard")
+            let odd = try await Web.get(h, "/ui/switch?project=%2F%2Fevil.example%2Fx", cookie: member)
+            #expect(odd.headers[.location] == "/ui/%2F%2Fevil.example%2Fx/dashboard", "the slug is one path segment, never another host")
+            #expect(try await Web.get(h, "/ui/b/dashboard", cookie: member).status == .ok)
+
+            _ = try await h.call(
+                .post, "/api/v1/users", key: h.adminKey,
+                json: #"{"email": "vic@example.com", "name": "Vic", "role": "viewer", "password": "\#(Self.password)"}"#)
+            let login = try await h.call(
+                .post, "/ui/login", body: .init(string: "email=vic%40example.com&password=correct+horse+battery"),
+                headers: [.contentType: "application/x-www-form-urlencoded"])
+            let viewer = try #require(login.headers[.setCookie]?.split(separator: ";").first.map(String.init))
+            let page = try await Web.get(h, "/ui/default/traces/evil", cookie: viewer)
+            #expect(page.status == .ok)
+            let refused = try await Web.post(
+                h, "/ui/default/traces/evil/scores", cookie: viewer, [("csrf", try Web.csrf(page.text)), ("name", "q"), ("value", "1")])
+            #expect(refused.status == .forbidden, "\(refused.text.prefix(300))")
+            #expect(refused.text.contains("viewers cannot score traces"))
+            #expect(try await h.store.scores.list(projectID: h.project.id, traceID: "evil").isEmpty)
+        }
+    }
+
     @Test("every page renders and escapes user content; the score form adds a human score with a CSRF token", arguments: StoreKind.available)
     func pages(kind: StoreKind) async throws {
         try await withHarness(kind) { h in
             try await Self.ingestHostile(h)
             while try await MetricsEngine.refresh(h.store.metrics) > 0 {}
             let cookie = try await Self.signIn(h)
-            let paths = [
-                "/ui/default/dashboard?range=7d&segment=tag", "/ui/default/traces", "/ui/default/traces?q=refund&sort=cost",
-                "/ui/default/traces/evil", "/ui/default/sessions?range=90d", "/ui/default/sessions/s-1", "/ui/default/users?range=90d",
-                "/ui/default/dashboard?range=1h&bucket=minute",
+            // Each page shows the hostile values it lists escaped: a page that dropped them would fail too.
+            let name = "&lt;img src=x onerror=alert(1)&gt;", user = "&lt;b&gt;u&lt;/b&gt;", tag = "&lt;i&gt;t&lt;/i&gt;"
+            let input = "&lt;script&gt;window.__xss=1&lt;/script&gt;"
+            let pages: [(path: String, escaped: [String])] = [
+                ("/ui/default/dashboard?range=30d&segment=tag", [tag]),  // the hostile trace starts 2026-11-28
+                ("/ui/default/traces", [name, user, tag, input]),
+                ("/ui/default/traces?q=xss&sort=cost", [name, user, input]),
+                ("/ui/default/traces/evil", [name, user, tag, input, "&lt;u&gt;gen&lt;/u&gt;", "refund &lt;em&gt;please&lt;/em&gt;"]),
+                ("/ui/default/sessions?range=90d", [user]),
+                ("/ui/default/sessions/s-1", [name, user, input]),
+                ("/ui/default/users?range=90d", [user]),
+                ("/ui/default/dashboard?range=1h&bucket=minute&segment=tag", []),
             ]
-            for path in paths {
+            for (path, escaped) in pages {
                 let page = try await h.call(.get, path, headers: [.cookie: cookie])
                 #expect(page.status == .ok, "\(path): \(page.text.prefix(300))")
                 for raw in ["<script>window", "<img src=x", "<b>u</b>", "<i>t</i>", "<svg onload", "<em>please", "<u>gen", "</script><script>alert(2)"] {
                     #expect(!page.text.contains(raw), "\(path) shows \(raw) unescaped")
+                }
+                for text in escaped {
+                    #expect(page.text.contains(text), "\(path) does not show \(text)")
                 }
             }
             let detail = try await h.call(.get, "/ui/default/traces/evil", headers: [.cookie: cookie])

@@ -132,11 +132,13 @@ struct GatewayStoreContractTests {
             let cache = test.store.responseCache
             let now = Date()
             try await cache.put(projectID: a.id, key: "k", value: Data("one".utf8), expiresAt: now.addingTimeInterval(60))
-            #expect(try await cache.get(projectID: a.id, key: "k", now: now) == Data("one".utf8))
+            let stored = try await cache.get(projectID: a.id, key: "k", now: now)
+            #expect(stored?.value == Data("one".utf8))
+            #expect(stored.map { abs($0.expiresAt.timeIntervalSince(now.addingTimeInterval(60))) < 0.001 } == true, "the expiry comes back too")
             #expect(try await cache.get(projectID: b.id, key: "k", now: now) == nil)
             #expect(try await cache.get(projectID: a.id, key: "k", now: now.addingTimeInterval(61)) == nil)
             try await cache.put(projectID: a.id, key: "k", value: Data([0, 255, 1]), expiresAt: now.addingTimeInterval(120))
-            #expect(try await cache.get(projectID: a.id, key: "k", now: now) == Data([0, 255, 1]))
+            #expect(try await cache.get(projectID: a.id, key: "k", now: now)?.value == Data([0, 255, 1]))
             try await cache.put(projectID: b.id, key: "old", value: Data("x".utf8), expiresAt: now.addingTimeInterval(-1))
             #expect(try await cache.purgeExpired(now: now) == 1)
         }

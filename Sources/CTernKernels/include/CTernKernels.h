@@ -9,6 +9,14 @@
 /// AVX-512, AVX2 and baseline x86-64 and chosen at run time, so it runs 16, 8 or 4 lanes at a time.
 void tern_gelu(float *data, size_t count);
 
+/// `tern_gelu` compiled for one instruction set: 0 baseline, 1 AVX2 + FMA, 2 AVX-512. Returns 0 after running
+/// it, or -1 (doing nothing) when this CPU cannot run that variant, so tests check every variant the CPU has,
+/// not only the one `tern_gelu` picks.
+int tern_gelu_variant(int level, float *data, size_t count);
+
+/// The highest variant this CPU runs (0, 1 or 2), as `tern_gelu` picks it.
+int tern_kernels_level(void);
+
 /// erf of one value by the same rational function (tests compare it with libm's erff).
 float tern_erf(float x);
 

@@ -244,7 +244,12 @@ extension TernConfig {
             }
             server.port = port
         }
-        if let dir = overrides.dataDir { dataDir = dir }
+        if let dir = overrides.dataDir {
+            dataDir = dir
+            // The flag asks for the embedded SQLite database there: a database.url from tern.yaml or
+            // $TERN_DATABASE_URL does not win over it (only --database-url does).
+            if overrides.databaseURL == nil { database.url = nil }
+        }
         if let url = overrides.databaseURL {
             guard Self.isPostgresURL(url) else {
                 throw ConfigError(source: "--database-url", path: nil, line: nil, message: Self.urlExpectation(url))

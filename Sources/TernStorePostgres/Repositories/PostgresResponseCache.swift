@@ -8,14 +8,17 @@ struct PostgresResponseCache: ResponseCacheRepository {
     let client: PostgresClient
     let logger: Logger
 
-    func get(projectID: String, key: String, now: Date) async throws -> Data? {
+    func get(projectID: String, key: String, now: Date) async throws -> CachedValue? {
         try await collect(
             client.mappedQuery(
-                "SELECT value FROM response_cache WHERE project_id = \(projectID) AND cache_key = \(key) AND expires_at > \(Timestamp.micros(now))",
+                """
+                SELECT value, expires_at FROM response_cache
+                WHERE project_id = \(projectID) AND cache_key = \(key) AND expires_at > \(Timestamp.micros(now))
+                """,
                 logger: logger)
         ) { row in
-            var buffer = try row.decode(ByteBuffer.self)
-            return buffer.readData(length: buffer.readableBytes) ?? Data()
+            var (buffer, expires) = try row.decode((ByteBuffer, Int64).self)
+            return CachedValue(value: buffer.readData(length: buffer.readableBytes) ?? Data(), expiresAt: Timestamp.date(expires))
         }.first
     }
 

@@ -5,11 +5,12 @@ import TernCore
 struct SQLiteResponseCache: ResponseCacheRepository {
     let pool: DatabasePool
 
-    func get(projectID: String, key: String, now: Date) async throws -> Data? {
+    func get(projectID: String, key: String, now: Date) async throws -> CachedValue? {
         try await pool.read { db in
-            try Data.fetchOne(
-                db, sql: "SELECT value FROM response_cache WHERE project_id = ? AND cache_key = ? AND expires_at > ?",
-                arguments: [projectID, key, Timestamp.micros(now)])
+            try Row.fetchOne(
+                db, sql: "SELECT value, expires_at FROM response_cache WHERE project_id = ? AND cache_key = ? AND expires_at > ?",
+                arguments: [projectID, key, Timestamp.micros(now)]
+            ).map { CachedValue(value: $0["value"], expiresAt: $0.date("expires_at")) }
         }
     }
 
