@@ -91,10 +91,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Prompt design: rendering a versioned prompt's variables, the prompt definition format (REST and
+        // prompts/*.yaml). The types and the registry's repository are in TernCore.
+        .target(
+            name: "TernPrompts",
+            dependencies: ["TernCore"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TernGateway",
             dependencies: [
                 "TernCore",
+                "TernPrompts",
                 "TernProviders",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -129,13 +137,14 @@ let package = Package(
         // Evaluation and experiments: the evaluator contract and registry, graders, `tern eval`'s engine.
         .target(
             name: "TernEval",
-            dependencies: ["TernCore", "TernProviders"],
+            dependencies: ["TernCore", "TernPrompts", "TernProviders"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "TernWeb",
             dependencies: [
                 "TernCore",
+                "TernPrompts",
                 "TernEval",
                 "TernData",
                 "TernMonitor",
@@ -168,6 +177,7 @@ let package = Package(
             name: "TernServer",
             dependencies: [
                 "TernCore",
+                "TernPrompts",
                 "TernStoreSQLite",
                 "TernStorePostgres",
                 "TernProviders",
@@ -198,6 +208,7 @@ let package = Package(
             name: "TernCLI",
             dependencies: [
                 "TernCore",
+                "TernPrompts",
                 "TernServer",
                 "TernGateway",
                 "TernEval",
@@ -255,6 +266,11 @@ let package = Package(
             name: "tern-embed-bench",
             dependencies: ["TernLocal", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/TernEmbedBench",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TernPromptsTests",
+            dependencies: ["TernPrompts", "TernCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

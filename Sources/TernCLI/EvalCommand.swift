@@ -8,6 +8,7 @@ public import TernEval
 import TernLocal
 import TernGateway
 import TernProviders
+import TernPrompts
 
 /// The environment and working folder the commands read configuration from (`TERN_*` variables, provider
 /// keys, `./tern.yaml`); tests run with their own, so a developer's variables or files never reach them.

@@ -1,6 +1,7 @@
 import Foundation
 import TernCore
 import TernEval
+import TernPrompts
 
 // What `tern eval` reads from a Tern server besides datasets (`--server`): experiments as
 // baselines, and the project's judge prompts.

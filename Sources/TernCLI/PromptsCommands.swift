@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TernCore
 import TernServer
+import TernPrompts
 
 struct PromptsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -110,21 +110,9 @@ public struct PromptVersion: Sendable, Codable, Equatable {
         if let maxTokens = config.maxTokens, maxTokens < 1 { throw TernError.invalid("config.max_tokens", "expected a positive integer") }
     }
 
-    /// The version with variables filled in: text, or messages. Missing variables are an error
-    /// naming them; values that are not strings are inserted as JSON.
-    public func render(_ values: [String: JSONValue]) throws -> (text: String?, messages: [PromptMessage]) {
-        let missing = variables.filter { values[$0] == nil }
-        guard missing.isEmpty else {
-            throw TernError.invalid("variables", "prompt \(name) v\(version) needs values for: \(missing.joined(separator: ", "))")
-        }
-        switch kind {
-        case .text: return (PromptTemplate.render(text ?? "", values), [])
-        case .chat: return (nil, messages.map { PromptMessage(role: $0.role, content: PromptTemplate.render($0.content, values)) })
-        }
-    }
 }
 
-/// `{{name}}` templates: the variables a template uses, and filling them in.
+/// `{{name}}` templates: the variables a template uses (filling them in is TernPrompts' `render`).
 public enum PromptTemplate {
     public static func isVariableName(_ text: String) -> Bool {
         guard let first = text.unicodeScalars.first, CharacterSet.letters.contains(first) || first == "_" else { return false }
@@ -140,19 +128,8 @@ public enum PromptTemplate {
         return out
     }
 
-    public static func render(_ template: String, _ values: [String: JSONValue]) -> String {
-        var result = ""
-        var last = template.startIndex
-        forEachPlaceholder(template) { name, range in
-            result += template[last..<range.lowerBound]
-            if let value = values[name] { result += value.string ?? value.jsonString() } else { result += template[range] }
-            last = range.upperBound
-        }
-        result += template[last...]
-        return result
-    }
-
-    static func forEachPlaceholder(_ template: String, _ body: (String, Range<String.Index>) -> Void) {
+    /// Calls `body` with each `{{ name }}` placeholder of a valid variable name and its range, in order.
+    public static func forEachPlaceholder(_ template: String, _ body: (String, Range<String.Index>) -> Void) {
         var searchStart = template.startIndex
         while let open = template.range(of: "{{", range: searchStart..<template.endIndex),
             let close = template.range(of: "}}", range: open.upperBound..<template.endIndex)
@@ -215,84 +192,5 @@ extension Validate {
         else {
             throw TernError.invalid("name", "\(kind) names use letters, digits, -, _ and . (1-200 characters, not starting with .), got \"\(name)\"")
         }
-    }
-}
-
-extension PromptVersion {
-    /// A prompt as people write it (the REST body, or a `prompts/*.yaml` file):
-    /// `name`, `prompt` (text) or `messages` ([{role, content}]), `tools`, `variables` (inferred from
-    /// the templates when absent), `config` {`model`, `temperature`, `max_tokens`, `response_format`},
-    /// `commit_message`. Errors name the key, prefixed with `path`.
-    public static func definition(_ value: JSONValue, projectID: String, author: String, path: String = "") throws -> PromptVersion {
-        func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
-        guard let object = value.object else { throw TernError.invalid(path.isEmpty ? nil : path, "expected an object describing a prompt") }
-        let known: Set<String> = ["name", "type", "prompt", "messages", "tools", "variables", "config", "commit_message", "labels"]
-        if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
-            throw TernError.invalid(key(unknown), "unknown key; expected one of \(known.sorted().joined(separator: ", "))")
-        }
-        guard let name = value["name"]?.string else { throw TernError.invalid(key("name"), "required") }
-        let text = value["prompt"]?.string
-        var messages: [PromptMessage] = []
-        if let list = value["messages"] {
-            guard let items = list.array else { throw TernError.invalid(key("messages"), "expected a list of {role, content}") }
-            for (index, item) in items.enumerated() {
-                guard let role = item["role"]?.string, let content = item["content"]?.string else {
-                    throw TernError.invalid(key("messages[\(index)]"), "expected {role, content} with string values")
-                }
-                messages.append(PromptMessage(role: role, content: content))
-            }
-        }
-        if value["prompt"] != nil, text == nil { throw TernError.invalid(key("prompt"), "expected a string") }
-        let declared = value["type"]?.string
-        let kind: PromptKind
-        switch (declared, text, messages.isEmpty) {
-        case ("text"?, _, _), (nil, _?, true): kind = .text
-        case ("chat"?, _, _), (nil, nil, false): kind = .chat
-        case (nil, _?, false): throw TernError.invalid(key("messages"), "give either prompt (text) or messages (chat), not both")
-        case (nil, nil, true): throw TernError.invalid(key("prompt"), "required: prompt (text) or messages (chat)")
-        case let (other?, _, _): throw TernError.invalid(key("type"), "expected text or chat, got \"\(other)\"")
-        }
-        var variables: [String]
-        if let list = value["variables"] {
-            guard let items = list.array, items.allSatisfy({ $0.string != nil }) else { throw TernError.invalid(key("variables"), "expected a list of names") }
-            variables = items.compactMap(\.string)
-        } else {
-            variables = []
-            for template in kind == .text ? [text ?? ""] : messages.map(\.content) {
-                for name in PromptTemplate.variables(in: template) where !variables.contains(name) { variables.append(name) }
-            }
-        }
-        var config = PromptModelConfig()
-        if let settings = value["config"] {
-            guard settings.object != nil else { throw TernError.invalid(key("config"), "expected an object") }
-            let allowed: Set<String> = ["model", "temperature", "max_tokens", "response_format"]
-            if let unknown = settings.object!.keys.sorted().first(where: { !allowed.contains($0) }) {
-                throw TernError.invalid(key("config.\(unknown)"), "unknown key; expected one of \(allowed.sorted().joined(separator: ", "))")
-            }
-            if let model = settings["model"] {
-                guard let text = model.string else { throw TernError.invalid(key("config.model"), "expected a string") }; config.model = text
-            }
-            if let temperature = settings["temperature"] {
-                guard let number = temperature.double else { throw TernError.invalid(key("config.temperature"), "expected a number") }
-                config.temperature = number
-            }
-            if let tokens = settings["max_tokens"] {
-                guard let number = tokens.int else { throw TernError.invalid(key("config.max_tokens"), "expected an integer") }
-                config.maxTokens = number
-            }
-            config.responseFormat = settings["response_format"]
-        }
-        if let tools = value["tools"], tools.array == nil { throw TernError.invalid(key("tools"), "expected a list of tool definitions") }
-        if let message = value["commit_message"], message.string == nil { throw TernError.invalid(key("commit_message"), "expected a string") }
-        let version = PromptVersion(
-            projectID: projectID, name: name, kind: kind, text: kind == .text ? text : nil, messages: kind == .chat ? messages : [],
-            tools: value["tools"], variables: variables, config: config, commitMessage: value["commit_message"]?.string, author: author,
-            createdAt: Timestamp.now())
-        do {
-            try version.validate()
-        } catch let error as TernError {
-            throw TernError.invalid(error.field.map(key) ?? (path.isEmpty ? nil : path), error.message)
-        }
-        return version
     }
 }

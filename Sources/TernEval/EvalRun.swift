@@ -1,6 +1,7 @@
 public import Foundation
 import Synchronization
 public import TernCore
+import TernPrompts
 
 // Running an eval config: prompts x providers x tests (x repeat) through the ExperimentRunner
 // (bounded concurrency, retries, on-disk response cache), each output checked with the test's

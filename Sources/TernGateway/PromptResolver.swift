@@ -2,6 +2,7 @@ import Foundation
 public import TernCore
 import Synchronization
 import TernProviders
+import TernPrompts
 
 /// Resolves prompts referenced by gateway requests, with a short in-memory cache so a request
 /// naming a label does not wait on the database each time (a moved label shows within `ttl`).

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import TernCore
+import TernPrompts
 
 /// `/api/v1/prompts`: versioned prompts with labels. Reads carry an ETag (the version is immutable)
 /// and Cache-Control, so clients and proxies can cache them.

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import TernCore
 import TernWeb
+import TernPrompts
 
 /// Creating prompts and prompt versions in the web UI. The form becomes the body `POST /api/v1/prompts`
 /// takes and goes through the same `PromptVersion.definition` and `push`, so the rules are the API's;

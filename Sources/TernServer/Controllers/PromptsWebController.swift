@@ -3,6 +3,7 @@ import Hummingbird
 import TernCore
 import TernGateway
 import TernWeb
+import TernPrompts
 
 /// The prompt registry in the web UI: the list, a prompt's versions and labels (moving a label,
 /// rolling back), a version, a side-by-side diff, and the playground, which renders a version and

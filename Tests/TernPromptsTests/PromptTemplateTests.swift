@@ -1,5 +1,6 @@
 import Foundation
 import TernCore
+import TernPrompts
 import Testing
 
 @Test("prompt templates: variables found, rendered, missing ones named")
