@@ -175,6 +175,35 @@ struct AccessTests {
         }
     }
 
+    @Test("?project= picks the project of a signed-in user; a key stays in its own (its own slug is fine, another is refused)")
+    func projectSelection() async throws {
+        try await withHarness { h in
+            let b = try await h.store.projects.create(slug: "b", name: "B")
+            let (bKey, _) = try await KeyIssuer.issue(store: h.store, projectID: b.id, name: "b-member", role: .member, createdBy: "test")
+            let ingest = #"{"batch":[{"id":"e","type":"trace-create","body":{"id":"in-b","input":"b's"}}]}"#
+            #expect(try await h.call(.post, "/api/v1/ingest", key: bKey, json: ingest).status.code == 207)
+            #expect(
+                try await h.call(
+                    .post, "/api/v1/ingest", key: h.adminKey, json: #"{"batch":[{"id":"e","type":"trace-create","body":{"id":"in-default"}}]}"#
+                ).status.code == 207)
+            func ids(_ reply: Harness.Reply) -> [String] { reply.data.compactMap { $0["id"] as? String } }
+
+            #expect(ids(try await h.call(.get, "/api/v1/traces", key: bKey)) == ["in-b"])
+            #expect(ids(try await h.call(.get, "/api/v1/traces?project=b", key: bKey)) == ["in-b"], "its own project, named")
+            #expect(try await h.call(.get, "/api/v1/traces?project=default", key: bKey).status == .forbidden)
+
+            _ = try await h.call(
+                .post, "/api/v1/users", key: h.adminKey, json: #"{"email":"u@example.com","role":"member","password":"correct horse"}"#)
+            let login = try await h.call(.post, "/api/v1/auth/login", json: #"{"email":"u@example.com","password":"correct horse"}"#)
+            let cookie = try #require(login.headers[.setCookie]?.split(separator: ";").first.map(String.init))
+            #expect(ids(try await h.call(.get, "/api/v1/traces", headers: [.cookie: cookie])) == ["in-default"], "the default project")
+            #expect(ids(try await h.call(.get, "/api/v1/traces?project=b", headers: [.cookie: cookie])) == ["in-b"], "by slug")
+            #expect(ids(try await h.call(.get, "/api/v1/traces?project=\(b.id)", headers: [.cookie: cookie])) == ["in-b"], "by id")
+            let missing = try await h.call(.get, "/api/v1/traces?project=nope", headers: [.cookie: cookie])
+            #expect(missing.status == .notFound && missing.errorField == "project")
+        }
+    }
+
     @Test("a key of another project reads nothing of this one, by id, by ?project= or by path", arguments: StoreKind.available)
     func otherProject(kind: StoreKind) async throws {
         try await withHarness(kind) { h in

@@ -78,7 +78,6 @@ struct ExperimentsWebTests {
             try await ExperimentFixture.seed(h)
             let cookie = try await WebUITests.signIn(h)
             let user = try #require(try await h.store.users.get(email: "ada@example.com"))
-            typealias Web = PromptDatasetWebTests
             let list = try await Web.get(h, "/ui/default/experiments", cookie: cookie)
             #expect(list.text.contains(#"id="new-run" href="/ui/default/experiments/new""#))
             #expect(list.text.contains("Start one here"), "no runs yet")

@@ -215,12 +215,12 @@ struct SemanticDuplicatesTests {
             #expect(bad.errorField == "semantic_threshold", "\(bad.text)")
 
             let cookie = try await WebUITests.signIn(h)
-            let page = try await PromptDatasetWebTests.get(h, "/ui/default/datasets/faq/stats?semantic=true&semantic_threshold=0.6", cookie: cookie)
+            let page = try await Web.get(h, "/ui/default/datasets/faq/stats?semantic=true&semantic_threshold=0.6", cookie: cookie)
             #expect(page.status == .ok)
             #expect(page.text.contains(#"id="semantic-count">1<"#), "\(page.text.prefix(200))")
             #expect(page.text.contains("I forgot my password; how can I change it?"))
             #expect(page.text.contains(#"value="0.6""#), "the form keeps the threshold")
-            let before = try await PromptDatasetWebTests.get(h, "/ui/default/datasets/faq/stats", cookie: cookie)
+            let before = try await Web.get(h, "/ui/default/datasets/faq/stats", cookie: cookie)
             #expect(before.text.contains(#"id="semantic-form""#) && !before.text.contains(#"id="semantic-count""#))
             PromptDatasetWebTests.expectEscaped(page, "stats")
         }

@@ -9,32 +9,6 @@ import Testing
 /// The prompt and dataset pages of the web UI, rendered on the server.
 @Suite("Web UI: prompts and datasets (server side)")
 struct PromptDatasetWebTests {
-    static let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
-
-    static func csrf(_ page: String) throws -> String {
-        try #require(page.range(of: #"name="csrf" value=""#).map { range in String(page[range.upperBound...].prefix { $0 != "\"" }) })
-    }
-
-    static func encode(_ pairs: [(String, String)]) -> ByteBuffer {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return ByteBuffer(
-            string: pairs.map {
-                "\($0.0.addingPercentEncoding(withAllowedCharacters: allowed)!)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed)!)"
-            }
-            .joined(separator: "&"))
-    }
-
-    static func post(_ h: Harness, _ path: String, cookie: String, _ pairs: [(String, String)]) async throws -> Harness.Reply {
-        var headers = form
-        headers[.cookie] = cookie
-        return try await h.call(.post, path, body: encode(pairs), headers: headers)
-    }
-
-    static func get(_ h: Harness, _ path: String, cookie: String) async throws -> Harness.Reply {
-        try await h.call(.get, path, headers: [.cookie: cookie])
-    }
-
     static func expectEscaped(_ page: Harness.Reply, _ path: String) {
         for raw in ["<script>alert", "<img src=x", "</textarea><script>", "<b>bold</b>"] {
             #expect(!page.text.contains(raw), "\(path) shows \(raw) unescaped")
@@ -65,7 +39,7 @@ struct PromptDatasetWebTests {
         try await withHarness(kind) { h in
             try await Self.pushPrompts(h)
             let cookie = try await WebUITests.signIn(h)
-            let list = try await Self.get(h, "/ui/default/prompts", cookie: cookie)
+            let list = try await Web.get(h, "/ui/default/prompts", cookie: cookie)
             #expect(list.status == .ok, "\(list.text.prefix(400))")
             #expect(list.text.contains(#"id="prompts-table""#))
             #expect(list.text.contains("production → v1") && list.text.contains("staging → v2"))
@@ -75,11 +49,11 @@ struct PromptDatasetWebTests {
                 "/ui/default/prompts/support/diff?base=1&head=2", "/ui/default/prompts/support/diff", "/ui/default/prompts/support/playground",
                 "/ui/default/prompts/support/playground?ref=staging",
             ] {
-                let page = try await Self.get(h, path, cookie: cookie)
+                let page = try await Web.get(h, path, cookie: cookie)
                 #expect(page.status == .ok, "\(path): \(page.text.prefix(400))")
                 Self.expectEscaped(page, path)
             }
-            let version = try await Self.get(h, "/ui/default/prompts/support/versions/1", cookie: cookie)
+            let version = try await Web.get(h, "/ui/default/prompts/support/versions/1", cookie: cookie)
             #expect(
                 version.text.contains(
                     "You help &lt;script&gt;alert(1)&lt;/script&gt; customers of <mark class=\"var\" title=\"variable company\">{{ company }}</mark>"))
@@ -87,38 +61,38 @@ struct PromptDatasetWebTests {
             #expect(version.text.contains(#"<code class="chip">company</code>"#))
             #expect(version.text.contains("support-bot"))
 
-            let diff = try await Self.get(h, "/ui/default/prompts/support/diff?base=1&head=2", cookie: cookie)
+            let diff = try await Web.get(h, "/ui/default/prompts/support/diff?base=1&head=2", cookie: cookie)
             #expect(
                 diff.text.contains(#"<td class="code del">You help &lt;script&gt;alert(1)&lt;/script&gt; customers of {{ company }}.</td>"#), "\(diff.text)")
             #expect(diff.text.contains(#"<td class="code add">You help customers of {{ company }} kindly.</td>"#))
             #expect(diff.text.contains(#"<td class="code same">{{ question }}</td>"#))
-            #expect(try await Self.get(h, "/ui/default/prompts/support/diff?base=9", cookie: cookie).status == .badRequest)
-            #expect(try await Self.get(h, "/ui/default/prompts/nope", cookie: cookie).status == .notFound)
+            #expect(try await Web.get(h, "/ui/default/prompts/support/diff?base=9", cookie: cookie).status == .badRequest)
+            #expect(try await Web.get(h, "/ui/default/prompts/nope", cookie: cookie).status == .notFound)
 
             // Moving production to v2 by form, then rolling back from the history.
-            let page = try await Self.get(h, "/ui/default/prompts/support", cookie: cookie)
-            let token = try Self.csrf(page.text)
-            let moved = try await Self.post(
+            let page = try await Web.get(h, "/ui/default/prompts/support", cookie: cookie)
+            let token = try Web.csrf(page.text)
+            let moved = try await Web.post(
                 h, "/ui/default/prompts/support/labels", cookie: cookie, [("csrf", token), ("label", "production"), ("version", "2")])
             #expect(moved.status == .seeOther, "\(moved.text.prefix(300))")
             #expect(try await h.store.prompts.get(projectID: h.project.id, name: "support", label: "production")?.version == 2)
             let user = try #require(try await h.store.users.get(email: "ada@example.com"))
             let moves = try await h.store.prompts.labelMoves(projectID: h.project.id, name: "support")
             #expect(moves.first?.author == "user:\(user.id)" && moves.first?.fromVersion == 1 && moves.first?.toVersion == 2)
-            let after = try await Self.get(h, "/ui/default/prompts/support", cookie: cookie)
+            let after = try await Web.get(h, "/ui/default/prompts/support", cookie: cookie)
             #expect(after.text.contains("Roll back to v1"))
             #expect(after.text.contains("Ada (ada@example.com)"), "authors are shown by name")
-            let rolled = try await Self.post(
+            let rolled = try await Web.post(
                 h, "/ui/default/prompts/support/labels", cookie: cookie, [("csrf", token), ("label", "production"), ("version", "1")])
             #expect(rolled.status == .seeOther)
             #expect(try await h.store.prompts.get(projectID: h.project.id, name: "support", label: "production")?.version == 1)
 
             // A forged form changes nothing.
-            let forged = try await Self.post(
+            let forged = try await Web.post(
                 h, "/ui/default/prompts/support/labels", cookie: cookie, [("csrf", "forged"), ("label", "production"), ("version", "2")])
             #expect(forged.status == .forbidden)
             #expect(try await h.store.prompts.get(projectID: h.project.id, name: "support", label: "production")?.version == 1)
-            let latest = try await Self.post(h, "/ui/default/prompts/support/labels", cookie: cookie, [("csrf", token), ("label", "latest"), ("version", "1")])
+            let latest = try await Web.post(h, "/ui/default/prompts/support/labels", cookie: cookie, [("csrf", token), ("label", "latest"), ("version", "1")])
             #expect(latest.status == .badRequest)
             #expect(latest.text.contains("latest"))
         }
@@ -132,17 +106,17 @@ struct PromptDatasetWebTests {
             let h = g.h
             try await Self.pushPrompts(h)
             let cookie = try await WebUITests.signIn(h)
-            let page = try await Self.get(h, "/ui/default/prompts/support/playground?version=1", cookie: cookie)
+            let page = try await Web.get(h, "/ui/default/prompts/support/playground?version=1", cookie: cookie)
             #expect(page.status == .ok)
             #expect(page.text.contains(#"name="var.company""#) && page.text.contains(#"name="var.question""#), "fields for the variables")
             #expect(page.text.contains(#"value="support-bot" id="model-support-bot" checked"#), "the version's model is preselected")
             #expect(
                 page.text.contains(#"value="claude-direct""#) && !page.text.contains(#"value="all-minilm-l6-v2""#),
                 "chat models are offered; the built-in embedding model is not")
-            let token = try Self.csrf(page.text)
+            let token = try Web.csrf(page.text)
             g.stub.script(model: "gpt-4o-mini", [.reply(text: "<script>alert(7)</script> Sure, Acme ships <img src=x onerror=alert(8)>.")])
 
-            let run = try await Self.post(
+            let run = try await Web.post(
                 h, "/ui/default/prompts/support/playground", cookie: cookie,
                 [
                     ("csrf", token), ("ref", "1"), ("var.company", "Acme"), ("var.question", "When do you ship?"),
@@ -175,26 +149,26 @@ struct PromptDatasetWebTests {
                 #expect(detail.observations.first?.promptVersion == 1)
                 #expect(detail.trace.tags.contains("playground"))
                 #expect(detail.trace.userID == "ada@example.com")
-                #expect(try await Self.get(h, link, cookie: cookie).status == .ok)
+                #expect(try await Web.get(h, link, cookie: cookie).status == .ok)
             }
 
             // Missing variables are named; nothing is sent.
             let before = g.stub.requests.count
-            let missing = try await Self.post(
+            let missing = try await Web.post(
                 h, "/ui/default/prompts/support/playground", cookie: cookie,
                 [
                     ("csrf", token), ("ref", "production"), ("var.company", ""), ("var.question", "Hi"), ("model", "support-bot"),
                 ])
             #expect(missing.status == .badRequest)
             #expect(missing.text.contains(#"id="playground-error""#) && missing.text.contains("needs values for: company"), "\(missing.text.prefix(2000))")
-            let noModel = try await Self.post(
+            let noModel = try await Web.post(
                 h, "/ui/default/prompts/support/playground", cookie: cookie,
                 [
                     ("csrf", token), ("ref", "1"), ("var.company", "A"), ("var.question", "Hi"),
                 ])
             #expect(noModel.status == .badRequest)
             #expect(noModel.text.contains("Choose at least one model"))
-            let forged = try await Self.post(
+            let forged = try await Web.post(
                 h, "/ui/default/prompts/support/playground", cookie: cookie,
                 [
                     ("csrf", "nope"), ("ref", "1"), ("var.company", "A"), ("var.question", "Hi"), ("model", "support-bot"),
@@ -204,7 +178,7 @@ struct PromptDatasetWebTests {
 
             // An upstream error is shown in its column, the other model still answers.
             g.stub.script(model: "gpt-4o-mini", [.status(400, message: "bad <b>bold</b> request")])
-            let failed = try await Self.post(
+            let failed = try await Web.post(
                 h, "/ui/default/prompts/support/playground", cookie: cookie,
                 [
                     ("csrf", token), ("ref", "1"), ("var.company", "A"), ("var.question", "Hi"), ("model", "support-bot"), ("model", "claude-direct"),
@@ -243,21 +217,21 @@ struct PromptDatasetWebTests {
                 "/ui/default/datasets", "/ui/default/datasets/qa", "/ui/default/datasets/qa?version=1", "/ui/default/datasets/qa/items/a1",
                 "/ui/default/datasets/qa/items/new", "/ui/default/datasets/qa/import", "/ui/default/datasets/qa/stats",
             ] {
-                let page = try await Self.get(h, path, cookie: cookie)
+                let page = try await Web.get(h, path, cookie: cookie)
                 #expect(page.status == .ok, "\(path): \(page.text.prefix(400))")
                 Self.expectEscaped(page, path)
             }
-            let list = try await Self.get(h, "/ui/default/datasets", cookie: cookie)
+            let list = try await Web.get(h, "/ui/default/datasets", cookie: cookie)
             #expect(list.text.contains(#"<a class="dataset-link" href="/ui/default/datasets/qa">qa</a>"#))
             #expect(list.text.contains("25.0% (1)"), "golden share")
-            let page = try await Self.get(h, "/ui/default/datasets/qa", cookie: cookie)
+            let page = try await Web.get(h, "/ui/default/datasets/qa", cookie: cookie)
             #expect(page.text.contains("&lt;script&gt;alert(1)&lt;/script&gt; where is my order?"))
             #expect(page.text.components(separatedBy: #"class="item-row""#).count == 5)
             #expect(page.text.contains(#"class="badge ok""#), "the golden item is marked")
-            let itemPage = try await Self.get(h, "/ui/default/datasets/qa/items/a4", cookie: cookie)
+            let itemPage = try await Web.get(h, "/ui/default/datasets/qa/items/a4", cookie: cookie)
             #expect(itemPage.text.contains(#"name="input.0.json" value="1""#), "non-string values are edited as JSON")
 
-            let stats = try await Self.get(h, "/ui/default/datasets/qa/stats", cookie: cookie)
+            let stats = try await Web.get(h, "/ui/default/datasets/qa/stats", cookie: cookie)
             #expect(stats.text.contains(#"id="stat-items">4<"#))
             #expect(stats.text.contains(#"id="stat-golden">25.0%<"#))
             #expect(stats.text.contains("Items by language"))
@@ -266,11 +240,11 @@ struct PromptDatasetWebTests {
                 stats.text.contains(#"href="/ui/default/datasets/qa/items/a2">a2</a>"#)
                     || stats.text.contains(#"href="/ui/default/datasets/qa/items/a3">a3</a>"#),
                 "near-duplicate examples link their items")
-            #expect(try await Self.get(h, "/ui/default/datasets/qa?version=7", cookie: cookie).status == .badRequest)
+            #expect(try await Web.get(h, "/ui/default/datasets/qa?version=7", cookie: cookie).status == .badRequest)
 
             // Edit a1: its expected output and golden flag; a new version records who validated it.
-            let token = try Self.csrf(page.text)
-            let edited = try await Self.post(
+            let token = try Web.csrf(page.text)
+            let edited = try await Web.post(
                 h, "/ui/default/datasets/qa/items/a1", cookie: cookie,
                 [
                     ("csrf", token), ("input.0.name", "question"), ("input.0.value", "where is my order?\r\nplease"), ("expected", "Shipped."),
@@ -288,38 +262,38 @@ struct PromptDatasetWebTests {
             let old = try #require(
                 try await h.store.datasets.items(projectID: h.project.id, dataset: "qa", version: 1, after: nil, limit: 10).first { $0.id == "a1" })
             #expect(old.expectedOutput == "</textarea><script>alert(2)</script>", "version 1 is unchanged")
-            let saved = try await Self.get(h, "/ui/default/datasets/qa?saved=2", cookie: cookie)
+            let saved = try await Web.get(h, "/ui/default/datasets/qa?saved=2", cookie: cookie)
             #expect(saved.text.contains("Saved as version 2."))
             #expect(saved.text.contains("Ada (ada@example.com)"), "who validated")
 
             // Saving a golden item unchanged makes no version and keeps who validated it.
-            let same = try await Self.post(
+            let same = try await Web.post(
                 h, "/ui/default/datasets/qa/items/a2", cookie: cookie,
                 [
                     ("csrf", token), ("input.0.name", "question"), ("input.0.value", "where is my order?"), ("expected", "In transit."),
                     ("task", "qa"), ("language", "en"), ("golden", "1"),
                 ])
             #expect(same.headers[.location] == "/ui/default/datasets/qa?saved=unchanged#item-a2")
-            #expect(try await Self.get(h, "/ui/default/datasets/qa?saved=unchanged", cookie: cookie).text.contains("Nothing changed"))
+            #expect(try await Web.get(h, "/ui/default/datasets/qa?saved=unchanged", cookie: cookie).text.contains("Nothing changed"))
 
             // Unmark golden, add an item, remove one: one version each.
             #expect(
-                try await Self.post(h, "/ui/default/datasets/qa/items/a2/golden", cookie: cookie, [("csrf", token), ("golden", "unmark")]).status == .seeOther)
-            let added = try await Self.post(
+                try await Web.post(h, "/ui/default/datasets/qa/items/a2/golden", cookie: cookie, [("csrf", token), ("golden", "unmark")]).status == .seeOther)
+            let added = try await Web.post(
                 h, "/ui/default/datasets/qa/items", cookie: cookie,
                 [
                     ("csrf", token), ("input.0.name", "question"), ("input.0.value", "Do you ship to Mars?"), ("new.name", "tone"), ("new.value", "formal"),
                     ("expected", ""), ("task", "qa"),
                 ])
             #expect(added.status == .seeOther)
-            #expect(try await Self.post(h, "/ui/default/datasets/qa/items/a3/remove", cookie: cookie, [("csrf", token)]).status == .seeOther)
+            #expect(try await Web.post(h, "/ui/default/datasets/qa/items/a3/remove", cookie: cookie, [("csrf", token)]).status == .seeOther)
             let latest = try await h.store.datasets.items(projectID: h.project.id, dataset: "qa", version: nil, after: nil, limit: 10)
             #expect(try await h.store.datasets.versions(projectID: h.project.id, dataset: "qa").first?.version == 5)
             #expect(latest.count == 4)
             #expect(latest.first { $0.id == "a2" }?.golden == false)
             #expect(latest.contains { $0.input == ["question": "Do you ship to Mars?", "tone": "formal"] && $0.expectedOutput == nil && $0.task == "qa" })
             #expect(!latest.contains { $0.id == "a3" })
-            let invalid = try await Self.post(
+            let invalid = try await Web.post(
                 h, "/ui/default/datasets/qa/items/a1", cookie: cookie,
                 [
                     ("csrf", token), ("input.0.name", "question"), ("input.0.value", "x"), ("metadata", "not json"),
@@ -328,26 +302,26 @@ struct PromptDatasetWebTests {
             #expect(invalid.text.contains("metadata: expected a JSON object"))
 
             // Forged forms change nothing.
-            let forged = try await Self.post(
+            let forged = try await Web.post(
                 h, "/ui/default/datasets/qa/items/a1", cookie: cookie,
                 [
                     ("csrf", "forged"), ("input.0.name", "question"), ("input.0.value", "hacked"),
                 ])
             #expect(forged.status == .forbidden)
-            #expect(try await Self.post(h, "/ui/default/datasets/qa/items/a1/golden", cookie: cookie, [("csrf", "x")]).status == .forbidden)
+            #expect(try await Web.post(h, "/ui/default/datasets/qa/items/a1/golden", cookie: cookie, [("csrf", "x")]).status == .forbidden)
             #expect(try await h.store.datasets.versions(projectID: h.project.id, dataset: "qa").first?.version == 5)
 
             // Export of an earlier version.
-            let export = try await Self.get(h, "/ui/default/datasets/qa/export?format=jsonl&version=1", cookie: cookie)
+            let export = try await Web.get(h, "/ui/default/datasets/qa/export?format=jsonl&version=1", cookie: cookie)
             #expect(export.status == .ok)
             #expect(export.headers[.contentDisposition] == #"attachment; filename="qa-v1.jsonl""#)
             #expect(export.text.split(separator: "\n").count == 4)
-            let csv = try await Self.get(h, "/ui/default/datasets/qa/export?format=csv", cookie: cookie)
+            let csv = try await Web.get(h, "/ui/default/datasets/qa/export?format=csv", cookie: cookie)
             #expect(csv.text.hasPrefix("id,"))
             // Creating a dataset from the list.
-            let created = try await Self.post(h, "/ui/default/datasets", cookie: cookie, [("csrf", token), ("name", "fresh"), ("description", "new")])
+            let created = try await Web.post(h, "/ui/default/datasets", cookie: cookie, [("csrf", token), ("name", "fresh"), ("description", "new")])
             #expect(created.status == .seeOther && created.headers[.location] == "/ui/default/datasets/fresh")
-            #expect(try await Self.get(h, "/ui/default/datasets/fresh", cookie: cookie).text.contains("No items in this version."))
+            #expect(try await Web.get(h, "/ui/default/datasets/fresh", cookie: cookie).text.contains("No items in this version."))
         }
     }
 
@@ -363,7 +337,7 @@ struct PromptDatasetWebTests {
                     json: #"{"items": [{"id": "i000", "input": {"q": "changed"}}], "remove": ["i054"]}"#
                 ).status == .created)
             let cookie = try await WebUITests.signIn(h)
-            let first = try await Self.get(h, "/ui/default/datasets/big", cookie: cookie)
+            let first = try await Web.get(h, "/ui/default/datasets/big", cookie: cookie)
             #expect(first.text.components(separatedBy: #"class="item-row""#).count == 51)
             #expect(first.text.contains("changed"))
             let next = try #require(
@@ -371,16 +345,16 @@ struct PromptDatasetWebTests {
                     String(first.text[r.upperBound...].prefix { $0 != "\"" }).replacingOccurrences(of: "&amp;", with: "&")
                 })
             #expect(next == "/ui/default/datasets/big?cursor=i049")
-            let second = try await Self.get(h, next, cookie: cookie)
+            let second = try await Web.get(h, next, cookie: cookie)
             #expect(second.text.components(separatedBy: #"class="item-row""#).count == 5, "i050-i053")
             #expect(!second.text.contains(#"id="next-page""#))
             #expect(second.text.contains("First page"))
 
-            let old = try await Self.get(h, "/ui/default/datasets/big?version=1", cookie: cookie)
+            let old = try await Web.get(h, "/ui/default/datasets/big?version=1", cookie: cookie)
             #expect(old.text.contains("question 0") && !old.text.contains("changed"), "version 1 shows its own items")
             #expect(old.text.contains("earlier, immutable version"))
             #expect(!old.text.contains("golden-form") && !old.text.contains(#"id="add-item""#), "no forms on an earlier version")
-            let oldNext = try await Self.get(h, "/ui/default/datasets/big?version=1&cursor=i049", cookie: cookie)
+            let oldNext = try await Web.get(h, "/ui/default/datasets/big?version=1&cursor=i049", cookie: cookie)
             #expect(oldNext.text.components(separatedBy: #"class="item-row""#).count == 6, "i050-i054 in version 1")
             #expect(old.text.contains(#"href="/ui/default/datasets/big/export?format=jsonl&amp;version=1""#))
         }
@@ -391,8 +365,8 @@ struct PromptDatasetWebTests {
         try await withHarness(kind) { h in
             #expect(try await h.call(.post, "/api/v1/datasets", key: h.adminKey, json: #"{"name": "imp"}"#).status == .created)
             let cookie = try await WebUITests.signIn(h)
-            let page = try await Self.get(h, "/ui/default/datasets/imp/import", cookie: cookie)
-            let token = try Self.csrf(page.text)
+            let page = try await Web.get(h, "/ui/default/datasets/imp/import", cookie: cookie)
+            let token = try Web.csrf(page.text)
             let csv = "question,answer,task,notes\r\n\"Where, exactly?\",Here,qa,<script>alert(1)</script>\r\nWhen?,Now,qa,skip me\r\n"
             let boundary = "----TernBoundary7"
             let body = """
@@ -422,7 +396,7 @@ struct PromptDatasetWebTests {
             #expect(preview.text.contains("2 items"))
 
             // Map answer as the expected output and ignore notes.
-            let imported = try await Self.post(
+            let imported = try await Web.post(
                 h, "/ui/default/datasets/imp/import/confirm", cookie: cookie,
                 [
                     ("csrf", token), ("format", "csv"), ("message", "from csv"), ("data", csv.replacingOccurrences(of: "\r\n", with: "\n")),
@@ -438,7 +412,7 @@ struct PromptDatasetWebTests {
             #expect(try await h.store.datasets.versions(projectID: h.project.id, dataset: "imp").first?.message == "from csv")
 
             // Two expected columns are refused with a clear message; JSONL pasted imports directly after a preview.
-            let twice = try await Self.post(
+            let twice = try await Web.post(
                 h, "/ui/default/datasets/imp/import/confirm", cookie: cookie,
                 [
                     ("csrf", token), ("format", "csv"), ("data", csv), ("column.0", "question"), ("role.0", "expected"), ("column.1", "answer"),
@@ -446,14 +420,14 @@ struct PromptDatasetWebTests {
                 ])
             #expect(twice.status == .badRequest)
             #expect(twice.text.contains("only one column can be the expected output"))
-            let bad = try await Self.post(
+            let bad = try await Web.post(
                 h, "/ui/default/datasets/imp/import/confirm", cookie: cookie,
                 [
                     ("csrf", token), ("format", "jsonl"), ("data", "{\"input\": 3}"), ("step", "import"),
                 ])
             #expect(bad.status == .badRequest)
             #expect(bad.text.contains("line 1.input"))
-            let forged = try await Self.post(
+            let forged = try await Web.post(
                 h, "/ui/default/datasets/imp/import/confirm", cookie: cookie,
                 [
                     ("csrf", "no"), ("format", "jsonl"), ("data", "{\"input\": \"x\"}"), ("step", "import"),
@@ -468,12 +442,12 @@ struct PromptDatasetWebTests {
         try await withHarness(kind) { h in
             try await WebUITests.ingestHostile(h)
             let cookie = try await WebUITests.signIn(h)
-            let trace = try await Self.get(h, "/ui/default/traces/evil", cookie: cookie)
+            let trace = try await Web.get(h, "/ui/default/traces/evil", cookie: cookie)
             #expect(trace.text.contains(#"id="add-to-dataset""#))
             #expect(trace.text.contains(#"action="/ui/default/traces/evil/dataset""#))
             #expect(trace.text.contains("&lt;svg onload=alert(3)&gt;</textarea>"), "the answer is offered as the expected output, escaped")
-            let token = try Self.csrf(trace.text)
-            let added = try await Self.post(
+            let token = try Web.csrf(trace.text)
+            let added = try await Web.post(
                 h, "/ui/default/traces/evil/dataset", cookie: cookie,
                 [
                     ("csrf", token), ("dataset", ""), ("new_dataset", "from-prod"), ("expected", "A better answer"),
@@ -485,17 +459,17 @@ struct PromptDatasetWebTests {
             #expect(items.first?.sourceTraceID == "evil")
             #expect(items.first?.input["input"] == .string("<script>window.__xss=1</script>"))
             #expect(items.first?.expectedOutput == "A better answer")
-            let after = try await Self.get(h, "/ui/default/traces/evil?added=from-prod&added_version=1", cookie: cookie)
+            let after = try await Web.get(h, "/ui/default/traces/evil?added=from-prod&added_version=1", cookie: cookie)
             #expect(after.text.contains(#"id="added-to-dataset""#))
             #expect(after.text.contains(#"<option value="from-prod" selected>"#))
             // Again into the same dataset: nothing changes; a forged form adds nothing.
-            let again = try await Self.post(
+            let again = try await Web.post(
                 h, "/ui/default/traces/evil/dataset", cookie: cookie, [("csrf", token), ("dataset", "from-prod"), ("expected", "A better answer")])
             #expect(again.headers[.location] == "/ui/default/traces/evil?added=from-prod&added_version=unchanged#add-to-dataset")
-            let forged = try await Self.post(h, "/ui/default/traces/calm/dataset", cookie: cookie, [("csrf", "x"), ("dataset", "from-prod")])
+            let forged = try await Web.post(h, "/ui/default/traces/calm/dataset", cookie: cookie, [("csrf", "x"), ("dataset", "from-prod")])
             #expect(forged.status == .forbidden)
             #expect(try await h.store.datasets.versions(projectID: h.project.id, dataset: "from-prod").count == 1)
-            let dataset = try await Self.get(h, "/ui/default/datasets/from-prod", cookie: cookie)
+            let dataset = try await Web.get(h, "/ui/default/datasets/from-prod", cookie: cookie)
             #expect(dataset.text.contains(#"<a class="source-trace" href="/ui/default/traces/evil""#))
             Self.expectEscaped(dataset, "dataset from traces")
             #expect(!dataset.text.contains("<script>window"))

@@ -9,7 +9,6 @@ import Testing
 /// Creating prompts and prompt versions with the web UI's forms (server side).
 @Suite("Web UI: prompt and version forms")
 struct PromptEditWebTests {
-    typealias Web = PromptDatasetWebTests
 
     /// The fields of a complete chat prompt form; `extra` are appended (repeated names allowed).
     static func chatForm(_ token: String, name: String? = "support", _ extra: [(String, String)] = []) -> [(String, String)] {
@@ -127,7 +126,7 @@ struct PromptEditWebTests {
                 let reply = try await Web.post(h, "/ui/default/prompts", cookie: cookie, pairs)
                 #expect(reply.status == .badRequest, "\(reply.text.prefix(600))")
                 #expect(reply.text.contains(#"id="prompt-errors""#))
-                Web.expectEscaped(reply, "the prompt form")
+                PromptDatasetWebTests.expectEscaped(reply, "the prompt form")
                 return reply
             }
             // A bad name: the error under the name, every other field as typed.
@@ -220,13 +219,13 @@ struct PromptEditWebTests {
         arguments: StoreKind.available)
     func newVersion(kind: StoreKind) async throws {
         try await withHarness(kind) { h in
-            try await Web.pushPrompts(h)  // support v1 (production, hostile markup) and v2 (staging)
+            try await PromptDatasetWebTests.pushPrompts(h)  // support v1 (production, hostile markup) and v2 (staging)
             let cookie = try await WebUITests.signIn(h)
             let prompt = try await Web.get(h, "/ui/default/prompts/support", cookie: cookie)
             #expect(prompt.text.contains(#"id="new-version" href="/ui/default/prompts/support/versions/new""#))
             let form = try await Web.get(h, "/ui/default/prompts/support/versions/new?from=1", cookie: cookie)
             #expect(form.status == .ok, "\(form.text.prefix(600))")
-            Web.expectEscaped(form, "the new version form")
+            PromptDatasetWebTests.expectEscaped(form, "the new version form")
             #expect(Self.field(form.text, "message.0.content") == "You help <script>alert(1)</script> customers of {{ company }}.")
             #expect(form.text.contains("You help &lt;script&gt;alert(1)&lt;/script&gt; customers"), "prefilled, escaped")
             #expect(Self.field(form.text, "message.1.content") == "{{ question }}")
@@ -299,7 +298,7 @@ struct PromptEditWebTests {
             forged[0] = ("csrf", "forged")
             #expect(try await Web.post(h, "/ui/default/prompts/support/versions", cookie: cookie, forged).status == .forbidden)
             #expect(try await Web.post(h, "/ui/default/prompts", cookie: cookie, Self.chatForm("forged", name: "forged")).status == .forbidden)
-            let viewer = try await Self.signIn(h, email: "vic@example.com", role: "viewer")
+            let viewer = try await Web.signIn(h, email: "vic@example.com", role: "viewer", next: "/ui/default/prompts")
             let viewerToken = try Web.csrf(try await Web.get(h, "/ui/default/prompts/support/versions/new", cookie: viewer).text)
             let refused = try await Web.post(
                 h, "/ui/default/prompts/support/versions", cookie: viewer,
@@ -308,18 +307,5 @@ struct PromptEditWebTests {
             #expect(try await h.store.prompts.history(projectID: h.project.id, name: "support").count == 3)
             #expect(try await h.store.prompts.get(projectID: h.project.id, name: "forged", label: "latest") == nil)
         }
-    }
-
-    /// Creates a user with `role` and signs in; returns the session cookie.
-    static func signIn(_ h: Harness, email: String, role: String) async throws -> String {
-        let created = try await h.call(
-            .post, "/api/v1/users", key: h.adminKey,
-            json: #"{"email": "\#(email)", "name": "Someone", "role": "\#(role)", "password": "a long enough password"}"#)
-        #expect(created.status == .created, "\(created.text)")
-        let reply = try await h.call(
-            .post, "/ui/login", body: Web.encode([("email", email), ("password", "a long enough password"), ("next", "/ui/default/prompts")]),
-            headers: Web.form)
-        #expect(reply.status == .seeOther)
-        return try #require(reply.headers[.setCookie]?.split(separator: ";").first.map(String.init))
     }
 }

@@ -8,20 +8,10 @@ import TernMonitor
 
 @Suite("Web UI (server side)")
 struct WebUITests {
-    static let password = "correct horse battery"
 
     /// Creates a user and signs in through the form; returns the session cookie.
     static func signIn(_ h: Harness) async throws -> String {
-        _ = try await h.call(
-            .post, "/api/v1/users", key: h.adminKey,
-            json: #"{"email": "ada@example.com", "name": "Ada", "role": "member", "password": "\#(password)"}"#)
-        let reply = try await h.call(
-            .post, "/ui/login", body: .init(string: "email=ada%40example.com&password=correct+horse+battery&next=%2Fui%2Fdefault%2Ftraces"),
-            headers: [.contentType: "application/x-www-form-urlencoded"])
-        #expect(reply.status == .seeOther)
-        #expect(reply.headers[.location] == "/ui/default/traces")
-        let cookie = try #require(reply.headers[.setCookie]?.split(separator: ";").first.map(String.init))
-        return cookie
+        try await Web.signIn(h, email: "ada@example.com", name: "Ada")
     }
 
     /// Both traces name their language, so the server's background language detection cannot change
@@ -80,7 +70,6 @@ struct WebUITests {
     @Test("the project switcher goes to the chosen project's dashboard; a viewer cannot score through the form")
     func switcherAndViewerScores() async throws {
         try await withHarness { h in
-            typealias Web = PromptDatasetWebTests
             try await Self.ingestHostile(h)
             _ = try await h.store.projects.create(slug: "b", name: "B")
             let member = try await Self.signIn(h)
@@ -90,13 +79,7 @@ struct WebUITests {
             #expect(odd.headers[.location] == "/ui/%2F%2Fevil.example%2Fx/dashboard", "the slug is one path segment, never another host")
             #expect(try await Web.get(h, "/ui/b/dashboard", cookie: member).status == .ok)
 
-            _ = try await h.call(
-                .post, "/api/v1/users", key: h.adminKey,
-                json: #"{"email": "vic@example.com", "name": "Vic", "role": "viewer", "password": "\#(Self.password)"}"#)
-            let login = try await h.call(
-                .post, "/ui/login", body: .init(string: "email=vic%40example.com&password=correct+horse+battery"),
-                headers: [.contentType: "application/x-www-form-urlencoded"])
-            let viewer = try #require(login.headers[.setCookie]?.split(separator: ";").first.map(String.init))
+            let viewer = try await Web.signIn(h, email: "vic@example.com", name: "Vic", role: "viewer")
             let page = try await Web.get(h, "/ui/default/traces/evil", cookie: viewer)
             #expect(page.status == .ok)
             let refused = try await Web.post(
@@ -146,10 +129,7 @@ struct WebUITests {
             let session = try await h.call(.get, "/ui/default/sessions/s-1", headers: [.cookie: cookie])
             #expect(session.text.components(separatedBy: "class=\"trace-link\"").count == 3, "both traces of the session, in order")
 
-            let csrf = try #require(
-                detail.text.range(of: #"name="csrf" value=""#).map { range in
-                    String(detail.text[range.upperBound...].prefix { $0 != "\"" })
-                })
+            let csrf = try Web.csrf(detail.text)
             let form = "csrf=\(csrf)&name=helpfulness&value=0.8&comment=clear+answer"
             let added = try await h.call(
                 .post, "/ui/default/traces/evil/scores", body: .init(string: form),
