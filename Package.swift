@@ -348,7 +348,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TernCLITests",
-            dependencies: ["TernCLI", "TernTestSupport", "TernServer", "TernStoreSQLite", "TernEval", "TernLocal", "TernData"],
+            dependencies: ["TernCLI", "TernTestSupport", "TernServer", "TernStoreSQLite", "TernEval", "TernLocal", "TernData", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

@@ -179,7 +179,8 @@ struct KeysCommand: AsyncParsableCommand {
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke an API key; it stops working at once.")
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke an API key. A running server stops accepting it within 2 s (its revocation check); one it had not cached, at once.")
         @OptionGroup var storage: StorageOptions
         @OptionGroup var scope: ProjectOption
         @Argument(help: "The key's id (from 'tern keys list').") var id: String
