@@ -237,6 +237,7 @@ let package = Package(
                 "TernStoreSQLite",
                 "TernStorePostgres",
                 "TernServer",
+                "TernLocal",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -334,7 +335,7 @@ let package = Package(
         .testTarget(
             name: "TernLocalTests",
             dependencies: [
-                "TernLocal", "TernCore", "CTernKernels",
+                "TernLocal", "TernCore", "CTernKernels", "TernTestSupport",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

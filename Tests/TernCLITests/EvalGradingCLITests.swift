@@ -267,8 +267,6 @@ struct EvalGradingCLITests {
 
 @Suite("CLI: eval with the local embedding model")
 struct EvalLocalEmbeddingTests {
-    static var installed: Bool { LocalModels.isInstalled(.allMiniLML6V2) }
-    static var enabled: Bool { installed || ProcessInfo.processInfo.environment["TERN_TEST_REQUIRE_MODEL"] == "1" }
 
     static let config = """
         prompts: ['{{q}}']
@@ -282,9 +280,9 @@ struct EvalLocalEmbeddingTests {
 
     @Test(
         "similar embeds with all-minilm-l6-v2 in process when the config names no embedding model",
-        .enabled(if: EvalLocalEmbeddingTests.enabled, "all-minilm-l6-v2 is not installed (scripts/test pulls it)"))
+        .enabled(if: InstalledModel.enabled, InstalledModel.skipReason))
     func localByDefault() async throws {
-        try #require(Self.installed, "TERN_TEST_REQUIRE_MODEL=1 but all-minilm-l6-v2 is not installed")
+        try InstalledModel.requireInstalled()
         try await withStubAndFolder { stub, path in
             let config = path("tern-eval.yaml")
             try Self.config.write(toFile: config, atomically: true, encoding: .utf8)

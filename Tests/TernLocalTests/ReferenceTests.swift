@@ -1,6 +1,7 @@
 import Foundation
 import TernCore
 import TernLocal
+import TernTestSupport
 import Testing
 
 /// Tern's tokenizer and encoder against the reference (sentence-transformers on PyTorch), sentence by
@@ -9,7 +10,7 @@ import Testing
 struct ReferenceTests {
     @Test("the model is installed when the test script requires it")
     func modelPresentWhenRequired() {
-        if RealModel.required {
+        if InstalledModel.required {
             #expect(RealModel.directory != nil, "TERN_TEST_REQUIRE_MODEL=1 but all-minilm-l6-v2 is not installed in \(LocalModels.defaultDirectory.path)")
         }
     }

@@ -1,22 +1,16 @@
 import Foundation
 import TernCore
 import TernLocal
+import TernTestSupport
 import Testing
 
-/// The real all-MiniLM-L6-v2, when installed in the models directory (scripts/test pulls it and sets
-/// TERN_TEST_REQUIRE_MODEL=1, which turns its absence into a failure instead of a skip).
+/// The installed all-MiniLM-L6-v2 (`InstalledModel` gates the tests that need it).
 enum RealModel {
-    static var directory: URL? {
-        LocalModels.isInstalled(.allMiniLML6V2) ? LocalModels.directory(of: LocalModelSpec.allMiniLML6V2.name) : nil
-    }
-
-    static var required: Bool { ProcessInfo.processInfo.environment["TERN_TEST_REQUIRE_MODEL"] == "1" }
-
-    /// Run the test when the model is installed, or when it is required (then it fails on its absence).
-    static var enabled: Bool { directory != nil || required }
+    static var directory: URL? { InstalledModel.installed ? LocalModels.directory(of: LocalModelSpec.allMiniLML6V2.name) : nil }
+    static var enabled: Bool { InstalledModel.enabled }
 
     static func embedder() async throws -> LocalEmbedder {
-        try #require(directory != nil, "TERN_TEST_REQUIRE_MODEL=1 but all-minilm-l6-v2 is not installed: run tern models pull all-minilm-l6-v2")
+        try InstalledModel.requireInstalled()
         return try await LocalEmbedder.shared()
     }
 }

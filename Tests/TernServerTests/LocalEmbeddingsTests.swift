@@ -7,18 +7,6 @@ import TernTestSupport
 import Testing
 import TernData
 
-/// The real all-MiniLM-L6-v2, when installed (scripts/test pulls it and sets TERN_TEST_REQUIRE_MODEL=1,
-/// which turns its absence into a failure instead of a skip).
-enum InstalledModel {
-    static var installed: Bool { LocalModels.isInstalled(.allMiniLML6V2) }
-    static var required: Bool { ProcessInfo.processInfo.environment["TERN_TEST_REQUIRE_MODEL"] == "1" }
-    static var enabled: Bool { installed || required }
-
-    static func requireInstalled() throws {
-        try #require(installed, "TERN_TEST_REQUIRE_MODEL=1 but all-minilm-l6-v2 is not installed: run tern models pull all-minilm-l6-v2")
-    }
-}
-
 @Suite("Gateway: the built-in local embedding model")
 struct LocalEmbeddingsTests {
     static func embed(_ g: GatewayHarness, _ body: String) async throws -> Harness.Reply {
@@ -34,7 +22,7 @@ struct LocalEmbeddingsTests {
 
     @Test(
         "POST /v1/embeddings with all-minilm-l6-v2 works with no configuration, is traced and costs nothing",
-        .enabled(if: InstalledModel.enabled, "all-minilm-l6-v2 is not installed (scripts/test pulls it)"),
+        .enabled(if: InstalledModel.enabled, InstalledModel.skipReason),
         arguments: StoreKind.available)
     func outOfTheBox(kind: StoreKind) async throws {
         try InstalledModel.requireInstalled()
@@ -72,7 +60,7 @@ struct LocalEmbeddingsTests {
 
     @Test(
         "base64 encoding (the official clients' default) carries the same float32 vectors",
-        .enabled(if: InstalledModel.enabled, "all-minilm-l6-v2 is not installed (scripts/test pulls it)"))
+        .enabled(if: InstalledModel.enabled, InstalledModel.skipReason))
     func base64() async throws {
         try InstalledModel.requireInstalled()
         try await withGateway { g in
@@ -90,7 +78,7 @@ struct LocalEmbeddingsTests {
 
     @Test(
         "bad input is refused with a 400 naming the field",
-        .enabled(if: InstalledModel.enabled, "all-minilm-l6-v2 is not installed (scripts/test pulls it)"))
+        .enabled(if: InstalledModel.enabled, InstalledModel.skipReason))
     func badInput() async throws {
         try InstalledModel.requireInstalled()
         try await withGateway { g in
@@ -183,7 +171,7 @@ struct SemanticDuplicatesTests {
 
     @Test(
         "GET stats?semantic=true finds paraphrases that MinHash misses; the page shows them; bad thresholds name the field",
-        .enabled(if: InstalledModel.enabled, "all-minilm-l6-v2 is not installed (scripts/test pulls it)"),
+        .enabled(if: InstalledModel.enabled, InstalledModel.skipReason),
         arguments: StoreKind.available)
     func semantic(kind: StoreKind) async throws {
         try InstalledModel.requireInstalled()
