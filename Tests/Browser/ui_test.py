@@ -76,6 +76,8 @@ class UITest:
         self.dataset = env.get("TERN_DATASET")
         self.new_prompt = env.get("TERN_NEW_PROMPT")
         self.experiment_models = [m for m in env.get("TERN_EXPERIMENT_MODELS", "").split(",") if m]
+        # Which groups of steps to run (the Swift tests run each group as a test of its own); all by default.
+        self.groups = [g for g in env.get("TERN_STEPS", "explore,library,authoring").split(",") if g]
         self.runs = []
 
     @staticmethod
@@ -704,13 +706,18 @@ class UITest:
     # ---- driver ----------------------------------------------------------------------------------
 
     def run(self):
-        steps = [self.step_login, self.step_dashboard, self.step_traces, self.step_trace_detail,
-                 self.step_score, self.step_xss, self.step_keyboard, self.step_sessions_users]
-        if self.prompt:
-            steps += [self.step_prompts, self.step_prompt_diff, self.step_label_move, self.step_playground]
-        if self.dataset:
-            steps += [self.step_dataset, self.step_add_to_dataset]
-        if self.new_prompt:
+        steps = [self.step_login]
+        if "explore" in self.groups:
+            steps += [self.step_dashboard, self.step_traces, self.step_trace_detail,
+                      self.step_score, self.step_xss, self.step_keyboard, self.step_sessions_users]
+            if self.dataset:
+                steps += [self.step_add_to_dataset]
+        if "library" in self.groups:
+            if self.prompt:
+                steps += [self.step_prompts, self.step_prompt_diff, self.step_label_move, self.step_playground]
+            if self.dataset:
+                steps += [self.step_dataset]
+        if "authoring" in self.groups and self.new_prompt:
             steps += [self.step_prompt_create, self.step_prompt_new_version]
             if self.dataset and self.experiment_models:
                 steps += [self.step_experiment_runs, self.step_experiment_trace, self.step_experiment_compare]

@@ -7,19 +7,6 @@ import TernCore
 @testable import TernEval
 import Testing
 
-/// Answers "ok" to every call except those whose prompt contains `fail`, which it answers "nope",
-/// and `broken`, which fail with a non-retryable error. Records the requests.
-final class ScriptedModel: ModelClient, @unchecked Sendable {
-    let requests = Mutex<[CompletionRequest]>([])
-
-    func complete(_ request: CompletionRequest) async throws -> CompletionResult {
-        requests.withLock { $0.append(request) }
-        let text = request.messages.map(\.content).joined(separator: "\n")
-        if text.contains("broken") { throw CompletionError("400 bad request", retryable: false) }
-        return CompletionResult(output: text.contains("fail") ? "nope" : "ok: " + text, inputTokens: 7, outputTokens: 3, cost: 0.5, latencyMs: 20)
-    }
-}
-
 @Suite("tern eval run and reports")
 struct EvalRunTests {
     static let yaml = """

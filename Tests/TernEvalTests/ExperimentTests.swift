@@ -5,49 +5,6 @@ import TernTestSupport
 @testable import TernEval
 import Testing
 
-/// A model that answers from a rule, counts calls, fails on request, and notes peak concurrency.
-/// With a `gate`, calls wait until that many are in flight at once (then the gate stays open): a runner
-/// that does not reach the concurrency it was given never gets an answer (the test's time limit ends it).
-final class FakeModel: ModelClient, @unchecked Sendable {
-    let calls = Mutex(0)
-    let active = Mutex((now: 0, peak: 0))
-    let failuresLeft = Mutex(0)
-    let permanentFailure: Bool
-    let gate: Int?
-    private let gateOpen = Awaited<Void>("the calls in flight to reach the gate")
-
-    init(transientFailures: Int = 0, permanentFailure: Bool = false, gate: Int? = nil) {
-        failuresLeft.withLock { $0 = transientFailures }
-        self.permanentFailure = permanentFailure
-        self.gate = gate
-    }
-
-    func complete(_ request: CompletionRequest) async throws -> CompletionResult {
-        calls.withLock { $0 += 1 }
-        let inFlight = active.withLock {
-            $0.now += 1; $0.peak = max($0.peak, $0.now)
-            return $0.now
-        }
-        defer { active.withLock { $0.now -= 1 } }
-        if let gate {
-            // Cancellation-aware and bounded: a runner that never reaches the gate fails the test, not hangs it.
-            if inFlight >= gate { gateOpen.fulfil(()) }
-            try await gateOpen.value()
-        }
-        await Task.yield()
-        if permanentFailure { throw CompletionError("400 bad request", retryable: false) }
-        if failuresLeft.withLock({ left in
-            defer { left = max(0, left - 1) }; return left > 0
-        }) {
-            throw CompletionError("503 overloaded", retryable: true)
-        }
-        let question = request.messages.last?.content ?? ""
-        // model "good" answers in capitals; "bad" echoes.
-        let output = request.model == "good" ? question.uppercased() : question
-        return CompletionResult(output: output, inputTokens: 10, outputTokens: 5, cost: 0.001, latencyMs: 12)
-    }
-}
-
 @Suite("Experiments")
 struct ExperimentTests {
     static let prompt = PromptVersion(

@@ -86,10 +86,11 @@ struct BrowserTests {
         #expect(items.status == .created, "\(items.text)")
     }
 
-    @Test(
-        "log in, dashboard, filter traces, open a trace, add a score, escaping, keyboard, sessions and users; prompts, diff, label move, playground, datasets, add to dataset; a prompt and a version made by form, two experiment runs started by form, a cell's trace, the comparison",
-        .enabled(if: BrowserTests.available, "chromium, chromedriver or selenium is missing (scripts/test installs them)"))
-    func browser() async throws {
+    /// Seeds a live server, runs the browser script's `group` of steps (after signing in) in Chromium, checks
+    /// that each of `steps` reported `ok`, then hands the harness to `after` for what the browser left in the store.
+    static func runSteps(
+        _ group: String, _ steps: [String], after: @Sendable (GatewayHarness) async throws -> Void
+    ) async throws {
         try await withGateway(setup: .live, models: defaultModels + "\n" + experimentModels) { g in
             let h = g.h
             try await Self.seed(h)
@@ -102,7 +103,7 @@ struct BrowserTests {
             #expect(created.status == .created, "\(created.text)")
             let port = try #require(h.client.port)
             let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            let screenshots = tests.deletingLastPathComponent().appendingPathComponent(".build/test-artifacts/browser").path
+            let screenshots = tests.deletingLastPathComponent().appendingPathComponent(".build/test-artifacts/browser/\(group)").path
             var environment = Self.environment
             environment["TERN_URL"] = "http://127.0.0.1:\(port)"
             environment["TERN_EMAIL"] = "ui@example.com"
@@ -114,29 +115,63 @@ struct BrowserTests {
             environment["TERN_NEW_PROMPT"] = "browser-made"
             environment["TERN_EXPERIMENT_MODELS"] = "echo-a"
             environment["TERN_SCREENSHOTS"] = screenshots
+            environment["TERN_STEPS"] = group
             let (status, output) = try await runExternalProcess(
                 [Self.python, tests.appendingPathComponent("Browser/ui_test.py").path], environment: environment)
             #expect(status == 0, "\(output)")
-            #expect(output.contains("all browser checks passed"), "\(output)")
-            // What the browser did reached the store.
+            // Each step by name, so a failure says which behaviour broke (the script stops at the first failure).
+            for step in ["login"] + steps {
+                #expect(output.contains("ok: \(step)\n"), "step \(step) did not pass: \(output.suffix(1500))")
+            }
+            try await after(g)
+        }
+    }
+
+    @Test(
+        "explore: log in, dashboard, filter traces, open a trace, add a score, escaping, keyboard, sessions and users, add a trace to a dataset",
+        .enabled(if: BrowserTests.available, "chromium, chromedriver or selenium is missing (scripts/test installs them)"))
+    func explore() async throws {
+        try await Self.runSteps(
+            "explore", ["dashboard", "traces", "trace_detail", "score", "xss", "keyboard", "sessions_users", "add_to_dataset"]
+        ) { g in
+            let h = g.h
             let scores = try await h.store.scores.list(
                 projectID: h.project.id,
                 traceID: try #require(
                     try await h.store.traces.list(projectID: h.project.id, query: TraceQueryParameters.query([("q", "refund")])).traces.first?.trace.id))
             #expect(scores.contains { $0.name == "helpfulness" && $0.numericValue == 0.8 && $0.source == .human })
+            let added = try await h.store.datasets.items(projectID: h.project.id, dataset: "from-browser", version: nil, after: nil, limit: 10)
+            #expect(added.count == 1 && added.first?.sourceTraceID != nil, "the browser added a trace to a new dataset")
+        }
+    }
+
+    @Test(
+        "library: prompts, diff, label move, playground through the gateway, a dataset item edited",
+        .enabled(if: BrowserTests.available, "chromium, chromedriver or selenium is missing (scripts/test installs them)"))
+    func library() async throws {
+        try await Self.runSteps("library", ["prompts", "prompt_diff", "label_move", "playground", "dataset"]) { g in
+            let h = g.h
             #expect(
                 try await h.store.prompts.get(projectID: h.project.id, name: "support-answer", label: "production")?.version == 2,
                 "the browser moved production to the newest version")
             #expect(
                 g.stub.requests(model: "gpt-4o-mini").contains { $0.body["messages"]?.array?.last?["content"]?.string == "Acme" },
                 "the playground ran the prompt through the gateway")
-            let added = try await h.store.datasets.items(projectID: h.project.id, dataset: "from-browser", version: nil, after: nil, limit: 10)
-            #expect(added.count == 1 && added.first?.sourceTraceID != nil, "the browser added a trace to a new dataset")
             let edited = try await h.store.datasets.items(projectID: h.project.id, dataset: "support-golden", version: 2, after: nil, limit: 10)
             #expect(
                 edited.contains { $0.expectedOutput == "Checked by the browser test." && $0.golden && $0.validatedBy?.hasPrefix("user:") == true },
                 "the browser edited an item into version 2")
-            // The prompt made in the browser, its second version, and the two runs started by form.
+        }
+    }
+
+    @Test(
+        "authoring: a prompt and a version made by form, two experiment runs started by form, a cell's trace, the comparison",
+        .enabled(if: BrowserTests.available, "chromium, chromedriver or selenium is missing (scripts/test installs them)"))
+    func authoring() async throws {
+        try await Self.runSteps(
+            "authoring", ["prompt_create", "prompt_new_version", "experiment_runs", "experiment_trace", "experiment_compare"]
+        ) { g in
+            let h = g.h
             let browserUser = try #require(try await h.store.users.get(email: "ui@example.com"))
             let made = try await h.store.prompts.history(projectID: h.project.id, name: "browser-made")
             #expect(made.map(\.version) == [2, 1], "one prompt, two versions (saving unchanged made none)")
