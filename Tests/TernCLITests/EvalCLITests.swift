@@ -60,7 +60,6 @@ func withTernServer(
         let (key, _) = try await KeyIssuer.issue(store: store, projectID: project.id, name: "ci", role: .member, createdBy: "test")
         var config = TernConfig()
         config.dataDir = test.directory
-        config.server.port = 0
         let indented = models.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
         try config.apply(
             yaml: """
@@ -69,23 +68,12 @@ func withTernServer(
                 models:
                 \(indented)
                 """)
-        let (ports, announce) = AsyncStream<Int>.makeStream()
-        let options = TernServerOptions(
-            config: config, hasher: .fastForTests, onServerRunning: { announce.yield($0) },
-            environment: ["STUB_KEY": "sk-upstream"])
-        let app = try await buildApplication(store: store, options: options, logger: .quiet)
-        let server = Task { try await app.runService() }
-        var iterator = ports.makeAsyncIterator()
-        let port = try #require(await iterator.next())
-        do {
-            try await body(store, project.id, port, key)
-        } catch {
-            server.cancel()
-            _ = await server.result
-            throw error
+        let server = try await BackgroundServer.tern(store: store, config: config, environment: ["STUB_KEY": "sk-upstream"])
+        try await withCleanup {
+            try await body(store, project.id, server.port, key)
+        } cleanup: {
+            await server.stop()
         }
-        server.cancel()
-        _ = await server.result
     }
 }
 
