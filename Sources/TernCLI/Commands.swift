@@ -57,9 +57,23 @@ struct StorageOptions: ParsableArguments {
         return config
     }
 
-    /// Loads the configuration, opens and prepares the store, and runs `body` with it.
+    /// Loads the configuration, opens and prepares the store, and runs `body` with it. The embedded database
+    /// must exist already: only `serve` and `migrate` create one, so a command run in the wrong folder says
+    /// where it looked instead of making a new, empty database there.
     func withStore<T: Sendable>(_ body: @Sendable (any TernStore, TernConfig) async throws -> T) async throws -> T {
         let config = try load()
+        if config.database.url == nil, !FileManager.default.fileExists(atPath: config.sqlitePath) {
+            let source =
+                dataDir != nil
+                ? "--data-dir"
+                : CLIEnvironment.current["TERN_DATA_DIR"].map { _ in "$TERN_DATA_DIR" }
+                    ?? (config.loadedFrom.map { "data_dir of \($0), or the default" } ?? "the default, ./.tern")
+            throw TernError(
+                .notFound, code: "database_not_found",
+                message: "no Tern database at \(config.sqlitePath) (from \(source)); start the server there once (tern serve) or run "
+                    + "tern migrate, or name the server's folder with --data-dir (or its PostgreSQL with --database-url)",
+                field: "--data-dir")
+        }
         let logger = CLILogging.logger()
         let store = try StoreFactory.open(config, logger: logger)
         return try await withRunningStore(store) { store in

@@ -13,11 +13,24 @@ public enum ComparisonKey: String, Sendable, Codable, CaseIterable {
     case model
     /// Item and repetition only (each run must have one column).
     case item
+    /// Item, repetition, prompt version (`qa@3`) and model: for runs of several versions of one prompt
+    /// that ran the same versions (a rerun).
+    case versionModel = "version_model"
+    /// Item, repetition, the prompt's place in its run's list and model: for runs of several versions of
+    /// one prompt whose versions moved on (`qa@3, qa:staging` run again after staging moved): the first
+    /// prompt of one run pairs with the first of the other, and so on.
+    case slotModel = "slot_model"
 
     /// The default: the prompt name and the model are in the key unless the two runs use different
-    /// sets of them (a run of model A against a run of model B pairs on the prompt alone).
+    /// sets of them (a run of model A against a run of model B pairs on the prompt alone). When a run
+    /// holds several versions of one prompt, the name cannot tell its columns apart: the versions pair
+    /// (`version_model`) when both runs ran the same ones, else the places in the lists (`slot_model`).
     public static func automatic(base: ExperimentRun, head: ExperimentRun) -> ComparisonKey {
-        func names(_ run: ExperimentRun) -> Set<String> { Set(run.prompts.map { String($0[..<($0.lastIndex(of: "@") ?? $0.endIndex)]) }) }
+        func name(_ reference: String) -> String { String(reference[..<(reference.lastIndex(of: "@") ?? reference.endIndex)]) }
+        func names(_ run: ExperimentRun) -> Set<String> { Set(run.prompts.map(name)) }
+        if names(base).count < base.prompts.count || names(head).count < head.prompts.count {
+            return Set(base.prompts) == Set(head.prompts) ? .versionModel : .slotModel
+        }
         let samePrompts = names(base) == names(head)
         let sameModels = Set(base.models) == Set(head.models)
         switch (samePrompts, sameModels) {
@@ -28,13 +41,17 @@ public enum ComparisonKey: String, Sendable, Codable, CaseIterable {
         }
     }
 
-    /// The column part of a cell's pairing key (empty for `item`).
-    public func column(_ cell: ExperimentCell) -> String {
+    /// The column part of a cell's pairing key (empty for `item`). `prompts` is the cell's run's prompt
+    /// list (`name@version`, in order), which `slot_model` numbers.
+    public func column(_ cell: ExperimentCell, prompts: [String] = []) -> String {
         switch self {
         case .promptModel: "\(cell.promptName) · \(cell.model)"
         case .prompt: cell.promptName
         case .model: cell.model
         case .item: ""
+        case .versionModel: "\(cell.promptName)@\(cell.promptVersion) · \(cell.model)"
+        case .slotModel:
+            "prompt \((prompts.firstIndex(of: "\(cell.promptName)@\(cell.promptVersion)") ?? -1) + 1) · \(cell.model)"
         }
     }
 }
@@ -149,32 +166,52 @@ public struct ExperimentComparer: Sendable {
     var deltaSum = 0.0
     var deltaCount = 0
 
-    public init(base: String, head: String, key: ComparisonKey, limit: Int = 200) {
+    /// The runs' prompt lists (`name@version`, in order), which `slot_model` needs.
+    let basePrompts: [String]
+    let headPrompts: [String]
+
+    public init(base: String, head: String, key: ComparisonKey, limit: Int = 200, basePrompts: [String] = [], headPrompts: [String] = []) {
         self.key = key
         self.limit = max(0, limit)
+        self.basePrompts = basePrompts
+        self.headPrompts = headPrompts
         result = ExperimentComparison(base: base, head: head, key: key)
     }
 
-    func pairKey(_ cell: ExperimentCell) -> String {
-        [cell.itemID, String(cell.repetition), key.column(cell)].joined(separator: "\u{1F}")
+    /// Compares two runs, with the pairing `key` chosen from them unless given.
+    public init(base: ExperimentRun, head: ExperimentRun, key: ComparisonKey? = nil, limit: Int = 200) {
+        self.init(
+            base: base.id, head: head.id, key: key ?? .automatic(base: base, head: head), limit: limit, basePrompts: base.prompts,
+            headPrompts: head.prompts)
     }
 
-    func duplicate(_ cell: ExperimentCell, run: String) -> TernError {
-        TernError.invalid(
+    func pairKey(_ cell: ExperimentCell, prompts: [String]) -> String {
+        [cell.itemID, String(cell.repetition), key.column(cell, prompts: prompts)].joined(separator: "\u{1F}")
+    }
+
+    func duplicate(_ cell: ExperimentCell, run: String, prompts: [String]) -> TernError {
+        let finer: String =
+            switch key {
+            case .item, .prompt, .model: "by=prompt_model, or by=version_model when a run holds several versions of one prompt"
+            default: "by=version_model or by=slot_model"
+            }
+        return TernError.invalid(
             "by",
-            "run \(run) has two cells for item \(cell.itemID) under by=\(key.rawValue) (column \"\(key.column(cell))\"); "
-                + "pair on more of the column (by=prompt_model)")
+            "run \(run) has two cells for item \(cell.itemID) under by=\(key.rawValue) (column \"\(key.column(cell, prompts: prompts))\"); "
+                + "pair on more of the column (\(finer))")
     }
 
     public mutating func addBase(_ cell: ExperimentCell) throws {
         var kept = cell
         kept.output = cell.output.map { String($0.prefix(500)) }
-        guard baseCells.updateValue(kept, forKey: pairKey(cell)) == nil else { throw duplicate(cell, run: result.base) }
+        guard baseCells.updateValue(kept, forKey: pairKey(cell, prompts: basePrompts)) == nil else {
+            throw duplicate(cell, run: result.base, prompts: basePrompts)
+        }
     }
 
     public mutating func addHead(_ cell: ExperimentCell) throws {
-        let key = pairKey(cell)
-        guard headKeys.insert(key).inserted else { throw duplicate(cell, run: result.head) }
+        let key = pairKey(cell, prompts: headPrompts)
+        guard headKeys.insert(key).inserted else { throw duplicate(cell, run: result.head, prompts: headPrompts) }
         guard let base = baseCells[key] else {
             result.unmatchedHead += 1
             return
@@ -196,7 +233,7 @@ public struct ExperimentComparer: Sendable {
             case (false, false): .bothFailed
             }
         let pair = ComparisonPair(
-            itemID: cell.itemID, repetition: cell.repetition, column: self.key.column(cell), change: change, scoreDelta: delta,
+            itemID: cell.itemID, repetition: cell.repetition, column: self.key.column(cell, prompts: headPrompts), change: change, scoreDelta: delta,
             base: ComparedCell(base), head: ComparedCell(cell))
         switch change {
         case .regression:

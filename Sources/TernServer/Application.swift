@@ -21,6 +21,9 @@ public struct TernServerOptions: Sendable {
     public var providers: [ProviderType: any LLMProvider]?
     /// Environment the providers read upstream keys from.
     public var environment: [String: String]
+    /// How long an account waits after its first wrong password beyond the free ones (then doubled each time).
+    /// One second; tests that must act while an account waits lengthen it.
+    public var signInFirstDelay: Duration = .seconds(1)
     /// The language of a trace input that came without one (a language code, or nil).
     public var detectLanguage: @Sendable (String) -> String? = { LanguageDetector.shared.detect(TraceText.forLanguage($0))?.code }
     /// The embedding model of features that embed inside the server (near-duplicates by meaning in
@@ -172,7 +175,7 @@ public func buildApplication(
 
     router.addRoutes(HealthController(store: store, metrics: options.metrics, health: health).routes)
 
-    let throttle = LoginThrottle()
+    let throttle = LoginThrottle(firstDelay: options.signInFirstDelay)
     let secureCookies = config.server.publicURL.map { $0.lowercased().hasPrefix("https://") } ?? false
     let users = UsersController(
         store: store, hasher: options.hasher, sessionTTL: .seconds(config.auth.sessionHours * 3600),

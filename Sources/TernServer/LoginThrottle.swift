@@ -20,13 +20,16 @@ final class LoginThrottle: Sendable {
     let window: Duration
     let maxDelay: Duration
     let maxEntries: Int
+    /// The first wait (then doubled with each failure).
+    let firstDelay: Duration
     private let accounts = Mutex<[String: Entry]>([:])
     private let addresses = Mutex<[String: Entry]>([:])
 
     init(
         freeFailures: Int = 5, freeAddressFailures: Int = 20, window: Duration = .seconds(900), maxDelay: Duration = .seconds(900),
-        maxEntries: Int = 100_000
+        maxEntries: Int = 100_000, firstDelay: Duration = .seconds(1)
     ) {
+        self.firstDelay = firstDelay
         self.freeFailures = freeFailures
         self.freeAddressFailures = freeAddressFailures
         self.window = window
@@ -64,7 +67,7 @@ final class LoginThrottle: Sendable {
     }
 
     private func record(_ table: borrowing Mutex<[String: Entry]>, _ key: String, free: Int, now: ContinuousClock.Instant) {
-        let window = self.window, maxDelay = self.maxDelay, maxEntries = self.maxEntries
+        let window = self.window, maxDelay = self.maxDelay, maxEntries = self.maxEntries, firstDelay = self.firstDelay
         table.withLock { entries in
             var entry = entries[key] ?? Entry(failures: 0, lastFailure: now, blockedUntil: nil)
             // Failures older than the window are forgotten, unless the key is still waiting out a delay.
@@ -73,7 +76,7 @@ final class LoginThrottle: Sendable {
             entry.lastFailure = now
             if entry.failures > free {
                 let exponent = min(entry.failures - free - 1, 20)
-                let delay = min(Duration.seconds(1 << exponent), maxDelay)
+                let delay = min(firstDelay * (1 << exponent), maxDelay)
                 entry.blockedUntil = now + delay
             }
             if entries[key] == nil, entries.count >= maxEntries {

@@ -5,6 +5,7 @@ import Logging
 import Metrics
 import NIOCore
 import TernCore
+import TernWeb
 import TernGateway
 import TernProviders
 
@@ -72,6 +73,12 @@ struct ErrorMiddleware: RouterMiddleware {
                 if mapped.kind == .unavailable { headers[.retryAfter] = String(Self.retryAfterSeconds) }
                 let body = GatewayError.from(mapped).body(for: operation).data()
                 return Response(status: mapped.kind.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            }
+            // An address under /ui that no page answers gets the UI's 404 page, not JSON.
+            if path.hasPrefix("/ui/"), let http = error as? HTTPError, http.status == .notFound, request.method == .get {
+                let page = WebRenderer.shared.plain(
+                    "layout", title: "Not found", flash: .error("There is no page at \(path). Start again from the dashboard: /ui/"))
+                return Response(status: .notFound, headers: WebController.pageHeaders, body: .init(byteBuffer: ByteBuffer(string: page)))
             }
             var response = mapped.response()
             if let seconds = mapped.retryAfterSeconds {

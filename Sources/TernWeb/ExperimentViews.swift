@@ -48,7 +48,9 @@ public enum ExperimentViews {
 
     public struct ListView: ViewModel {
         public var rows: [RunRow]
-        public var options: [Option]
+        /// The compare form's pickers: the newest run as head, the one before it as base.
+        public var baseOptions: [Option]
+        public var headOptions: [Option]
         public var compareAction: String
         public var canCompare: Bool
         public var newHref: String
@@ -60,7 +62,8 @@ public enum ExperimentViews {
             "Experiments",
             ListView(
                 rows: runs.map { runRow($0, chrome: chrome) },
-                options: runs.map { Option(value: $0.id, label: "\($0.name) · \(Format.time($0.createdAt))", selected: false) },
+                baseOptions: runs.enumerated().map { Option(value: $1.id, label: "\($1.name) · \(Format.time($1.createdAt))", selected: $0 == 1) },
+                headOptions: runs.enumerated().map { Option(value: $1.id, label: "\($1.name) · \(Format.time($1.createdAt))", selected: $0 == 0) },
                 compareAction: "\(base(chrome))/compare", canCompare: runs.count >= 2, newHref: "\(base(chrome))/new",
                 next: next.map { Views.url(base(chrome), [("cursor", $0)]) }))
     }
@@ -246,6 +249,9 @@ public enum ExperimentViews {
         comparison: ExperimentComparison?, error: String?
     ) -> Page<CompareView> {
         let slug = Views.percent(chrome.project.slug)
+        // Without a choice the pickers offer the newest run as head and the one before it as base, never one run twice.
+        let chosenHead = head?.id ?? runs.first?.id
+        let chosenBase = base?.id ?? runs.first { $0.id != chosenHead }?.id
         func pair(_ p: ComparisonPair) -> CompareView.Pair {
             func side(_ cell: ComparedCell) -> CompareView.Side {
                 CompareView.Side(
@@ -273,8 +279,8 @@ public enum ExperimentViews {
             "Compare experiments",
             CompareView(
                 action: "\(ExperimentViews.base(chrome))/compare",
-                baseOptions: runs.map { Option(value: $0.id, label: "\($0.name) · \(Format.time($0.createdAt))", selected: $0.id == base?.id) },
-                headOptions: runs.map { Option(value: $0.id, label: "\($0.name) · \(Format.time($0.createdAt))", selected: $0.id == head?.id) },
+                baseOptions: runs.map { Option(value: $0.id, label: "\($0.name) · \(Format.time($0.createdAt))", selected: $0.id == chosenBase) },
+                headOptions: runs.map { Option(value: $0.id, label: "\($0.name) · \(Format.time($0.createdAt))", selected: $0.id == chosenHead) },
                 keys: ([("", "automatic")] + ComparisonKey.allCases.map { ($0.rawValue, $0.rawValue) }).map {
                     Option(value: $0.0, label: $0.1, selected: (key?.rawValue ?? "") == $0.0)
                 },

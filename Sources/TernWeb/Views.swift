@@ -376,7 +376,7 @@ public enum Views {
         }
         let scoreRows = scores.map { score in
             TraceView.ScoreRow(
-                name: score.name, value: score.numericValue.map(Format.score) ?? score.stringValue ?? "", source: score.source.rawValue,
+                name: score.name, value: scoreText(score), source: score.source.rawValue,
                 comment: score.comment ?? "", author: score.author ?? "")
         }
         // Waterfall over the trace's span (or its observations' span when the trace has no end).
@@ -542,6 +542,12 @@ public enum Views {
     }
 
     // MARK: Helpers
+
+    /// A score as people read it: `true`/`false` for booleans, the category, or the number.
+    public static func scoreText(_ score: Score) -> String {
+        if score.dataType == .boolean, let value = score.numericValue { return value != 0 ? "true" : "false" }
+        return score.stringValue ?? score.numericValue.map(Format.score) ?? ""
+    }
 
     /// A URL with query parameters, percent-encoded.
     public static func url(_ path: String, _ parameters: [(String, String)]) -> String {

@@ -54,6 +54,22 @@ struct CLITests {
         }
     }
 
+    @Test("commands other than serve and migrate never create a database: run in the wrong folder they say where they looked")
+    func noDatabaseCreatedByAccident() async throws {
+        let folder = try TempDirectory.make()
+        defer { TempDirectory.remove(folder) }
+        for arguments in [["keys", "create", "--name", "x"], ["models", "history", "support-bot"], ["projects", "list"], ["prompts", "list"]] {
+            let error = await #expect(throws: TernError.self, "\(arguments)") { _ = try await tern(arguments, directory: folder) }
+            #expect(error?.code == "database_not_found" && error?.field == "--data-dir", "\(arguments): \(String(describing: error))")
+            #expect(error?.message.contains(folder + "/.tern/tern.sqlite") == true, "names where it looked: \(String(describing: error?.message))")
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder + "/.tern"), "nothing was created")
+        // migrate creates it; then the same command works there.
+        _ = try await tern(["migrate"], directory: folder)
+        let created = try await tern(["keys", "create", "--name", "x"], directory: folder)
+        #expect(Secrets.looksLikeAPIKey(String(created.split(separator: "\n").last ?? "")))
+    }
+
     @Test("keys create prints the key alone on its last line; list and revoke work", arguments: StoreKind.available)
     func keysLifecycle(kind: StoreKind) async throws {
         try await withTestStore(kind, migrate: false) { test in
@@ -124,6 +140,7 @@ struct CLITests {
     func badInput() async throws {
         let dir = try TempDirectory.make()
         defer { TempDirectory.remove(dir) }
+        _ = try await tern(["migrate", "--data-dir", dir])
         let role = await #expect(throws: TernError.self) { try await tern(["keys", "create", "--name", "x", "--role", "owner", "--data-dir", dir]) }
         #expect(role?.field == "--role")
         let project = await #expect(throws: TernError.self) {

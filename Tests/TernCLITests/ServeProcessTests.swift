@@ -71,8 +71,11 @@ struct ServeProcessTests {
             deployments:
               - {name: only, provider: stub, model: gpt-4o-mini}
         """.write(toFile: (dir as NSString).appendingPathComponent("tern.yaml"), atomically: true, encoding: .utf8)
+        // Only serve and migrate create a database: the operator migrates, then makes the key.
+        let migrate = try RunningProcess(Self.binary, ["migrate", "--data-dir", dir], directory: dir)
+        #expect(try await migrate.waitForExit() == 0, "\(migrate.output)")
         let keyProcess = try RunningProcess(Self.binary, ["keys", "create", "--name", "t", "--data-dir", dir], directory: dir)
-        #expect(try await keyProcess.waitForExit() == 0)
+        #expect(try await keyProcess.waitForExit() == 0, "\(keyProcess.output)")
         let key = try #require(keyProcess.output.split(separator: "\n").last.map(String.init))
         let server = try RunningProcess(Self.binary, ["serve", "--port", "0", "--data-dir", dir], directory: dir)
         let listening = try await server.waitForLine(containing: "listening on http://")
@@ -116,8 +119,11 @@ struct ServeProcessTests {
             deployments:
               - {name: only, provider: stub, model: gpt-4o-mini}
         """.write(toFile: (dir as NSString).appendingPathComponent("tern.yaml"), atomically: true, encoding: .utf8)
+        // Only serve and migrate create a database: the operator migrates, then makes the key.
+        let migrate = try RunningProcess(Self.binary, ["migrate", "--data-dir", dir], directory: dir)
+        #expect(try await migrate.waitForExit() == 0, "\(migrate.output)")
         let keyProcess = try RunningProcess(Self.binary, ["keys", "create", "--name", "t", "--data-dir", dir], directory: dir)
-        #expect(try await keyProcess.waitForExit() == 0)
+        #expect(try await keyProcess.waitForExit() == 0, "\(keyProcess.output)")
         let key = try #require(keyProcess.output.split(separator: "\n").last.map(String.init))
         let server = try RunningProcess(Self.binary, ["serve", "--port", "0", "--data-dir", dir], directory: dir)
         let listening = try await server.waitForLine(containing: "listening on http://")

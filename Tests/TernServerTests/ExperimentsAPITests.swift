@@ -150,6 +150,47 @@ struct ExperimentsAPITests {
         }
     }
 
+    @Test("runs of two versions of one prompt, as in the README (qa@1 and qa:production), compare without choosing a key", arguments: StoreKind.available)
+    func compareVersionsOfOnePrompt(kind: StoreKind) async throws {
+        try await withGateway(kind, models: experimentModels) { g in
+            let h = g.h
+            try await ExperimentFixture.seed(h)
+            #expect(
+                try await h.call(.post, "/api/v1/prompts/qa/labels", key: h.adminKey, json: #"{"label": "production", "version": 2}"#).status == .created)
+            var ids: [String] = []
+            for name in ["first", "second"] {
+                let id = try await ExperimentFixture.start(
+                    h,
+                    """
+                    {"name": "\(name)", "dataset": "words", "prompts": ["qa@1", "qa:production"], "models": ["echo-a"], "assert": [\(ExperimentFixture.assertion)]}
+                    """)
+                #expect(try await ExperimentFixture.finished(h, id).json["status"] as? String == "completed")
+                ids.append(id)
+            }
+            let reply = try await h.call(.get, "/api/v1/experiments/compare?base=\(ids[0])&head=\(ids[1])", key: h.adminKey)
+            #expect(reply.status == .ok, "\(reply.text)")
+            #expect(reply.json["key"] as? String == "version_model")
+            #expect(reply.json["pairs"] as? Int == 8 && reply.json["unmatched_base"] as? Int == 0, "4 items x 2 versions")
+            let byPrompt = try await h.call(.get, "/api/v1/experiments/compare?base=\(ids[0])&head=\(ids[1])&by=prompt_model", key: h.adminKey)
+            #expect(byPrompt.status == .badRequest && byPrompt.errorField == "by")
+            #expect((byPrompt.error["message"] as? String)?.contains("version_model") == true, "the error names the key that works")
+            // After production moves on to a new version, the second prompt pairs by its place in the run.
+            #expect(
+                try await h.call(.post, "/api/v1/prompts", key: h.adminKey, json: #"{"name": "qa", "prompt": "S {{ word }}", "labels": ["production"]}"#)
+                    .status == .created)
+            let moved = try await ExperimentFixture.start(
+                h,
+                """
+                {"name": "third", "dataset": "words", "prompts": ["qa@1", "qa:production"], "models": ["echo-a"], "assert": [\(ExperimentFixture.assertion)]}
+                """)
+            #expect(try await ExperimentFixture.finished(h, moved).json["status"] as? String == "completed")
+            let slots = try await h.call(.get, "/api/v1/experiments/compare?base=\(ids[0])&head=\(moved)", key: h.adminKey)
+            #expect(slots.status == .ok && slots.json["key"] as? String == "slot_model", "\(slots.text)")
+            #expect(slots.json["pairs"] as? Int == 8)
+            #expect(((slots.json["regressions"] as? [[String: Any]]) ?? []).allSatisfy { ($0["column"] as? String)?.hasPrefix("prompt ") == true })
+        }
+    }
+
     @Test("compare: regressions, improvements, pass rates and McNemar's exact p-value on the discordant pairs", arguments: StoreKind.available)
     func compare(kind: StoreKind) async throws {
         try await withGateway(kind, models: experimentModels) { g in
@@ -194,6 +235,8 @@ struct ExperimentsAPITests {
             #expect(badKey.status == .badRequest && badKey.errorField == "by")
             let unknown = try await h.call(.get, "/api/v1/experiments/compare?base=\(base)&head=nope", key: h.adminKey)
             #expect(unknown.status == .notFound && unknown.errorField == "head")
+            let itself = try await h.call(.get, "/api/v1/experiments/compare?base=\(base)&head=\(base)", key: h.adminKey)
+            #expect(itself.status == .badRequest && itself.errorField == "head", "\(itself.text)")
         }
     }
 

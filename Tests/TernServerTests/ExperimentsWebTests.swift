@@ -64,8 +64,23 @@ struct ExperimentsWebTests {
             #expect(!compare.text.contains("<script>alert(1)") && !compare.text.contains("<b>run</b>"))
             let unknown = try await h.call(.get, "/ui/default/experiments/compare?base=\(ids[0])&head=nope", headers: [.cookie: cookie])
             #expect(unknown.status == .notFound)
+            // Without a choice the pickers offer the newest run as head and the one before it as base (not one run twice),
+            // on the compare page and in the list's compare form.
             let picker = try await h.call(.get, "/ui/default/experiments/compare", headers: [.cookie: cookie])
             #expect(picker.status == .ok)
+            for page in [picker.text, list.text] {
+                func chosen(_ name: String) -> String? {
+                    guard let select = page.range(of: #"<select name="\#(name)""#) else { return nil }
+                    let rest = page[select.upperBound...]
+                    let end = rest.range(of: "</select>")?.lowerBound ?? rest.endIndex
+                    guard let option = rest[..<end].range(of: #"" selected>"#) else { return nil }
+                    let before = rest[..<option.lowerBound]
+                    return before.range(of: #"value=""#, options: .backwards).map { String(before[$0.upperBound...]) }
+                }
+                #expect(
+                    chosen("head") == ids[1] && chosen("base") == ids[0],
+                    "head \(String(describing: chosen("head"))), base \(String(describing: chosen("base")))")
+            }
         }
     }
 

@@ -255,7 +255,8 @@ struct SignInThrottleTests {
 
     @Test("over HTTP: the sixth wrong password answers 429 with Retry-After; the right password is refused while waiting; the UI form says so too")
     func overHTTP() async throws {
-        try await withHarness(setup: .live) { h in
+        // A ten-minute first wait: the checks below happen while the account waits, however slow the machine.
+        try await withHarness(setup: .live, options: { $0.signInFirstDelay = .seconds(600) }) { h in
             _ = try await h.call(.post, "/api/v1/users", key: h.adminKey, json: #"{"email":"ada@example.com","password":"correct horse battery"}"#)
             for _ in 0..<5 {
                 let wrong = try await h.call(.post, "/api/v1/auth/login", json: #"{"email":"ada@example.com","password":"wrong wrong"}"#)

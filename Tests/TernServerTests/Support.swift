@@ -68,6 +68,7 @@ func withHarness(
     environment: [String: String] = [:], filesystemMegabytes: Int? = nil,
     wrapStore: @Sendable (any TernStore) -> any TernStore = { $0 },
     beforeStart: @Sendable (TestStore, Project) async throws -> Void = { _, _ in },
+    options adjust: @Sendable (inout TernServerOptions) -> Void = { _ in },
     _ body: @Sendable (Harness) async throws -> Void
 ) async throws {
     try await withTestStore(kind, filesystemMegabytes: filesystemMegabytes) { test in
@@ -85,7 +86,8 @@ func withHarness(
         config.server.maxBodyBytes = 64 * 1024
         configure(&config)
         let metrics = TernMetrics()
-        let options = TernServerOptions(config: config, hasher: .fastForTests, metrics: metrics, environment: environment)
+        var options = TernServerOptions(config: config, hasher: .fastForTests, metrics: metrics, environment: environment)
+        adjust(&options)
         try await beforeStart(test, project)
         let store = wrapStore(test.store)
         let parts = try await buildGateway(store: store, options: options, logger: logger)

@@ -67,6 +67,23 @@ struct WebUITests {
         }
     }
 
+    @Test("an address under /ui that no page answers gets the UI's 404 page, not the API's JSON; real pages still answer")
+    func unknownPages() async throws {
+        try await withHarness { h in
+            let cookie = try await Self.signIn(h)
+            for path in ["/ui/default/nope", "/ui/nope/deeper/still", "/ui/default/traces/x/y/z", "/ui/<script>"] {
+                let page = try await Web.get(h, path.replacingOccurrences(of: "<script>", with: "%3Cscript%3E"), cookie: cookie)
+                #expect(page.status == .notFound, "\(path)")
+                #expect(page.headers[.contentType]?.hasPrefix("text/html") == true, "\(path): \(page.headers)")
+                #expect(page.text.contains("There is no page at") && !page.text.contains("<script>"), "\(path): \(page.text.prefix(300))")
+            }
+            #expect(try await Web.get(h, "/ui/default/dashboard", cookie: cookie).status == .ok)
+            #expect(try await Web.get(h, "/ui/default/prompts", cookie: cookie).status == .ok)
+            #expect(try await Web.get(h, "/ui/default/experiments/compare", cookie: cookie).status == .ok)
+            #expect(try await h.call(.get, "/api/v1/nope", key: h.adminKey).headers[.contentType]?.hasPrefix("application/json") == true)
+        }
+    }
+
     @Test("the project switcher goes to the chosen project's dashboard; a viewer cannot score through the form")
     func switcherAndViewerScores() async throws {
         try await withHarness { h in

@@ -53,3 +53,20 @@ struct ViewModelTests {
         #expect(!html.contains("<b>customer</b>"))
     }
 }
+
+@Suite("Score display")
+struct ScoreDisplayTests {
+    static func score(_ type: ScoreDataType, number: Double? = nil, text: String? = nil) -> Score {
+        Score(
+            id: "s", projectID: "p", traceID: "t", name: "n", dataType: type, numericValue: number, stringValue: text, source: .human,
+            createdAt: Date())
+    }
+
+    @Test("a boolean score reads true or false, not 1 or 0; categories and numbers as they are")
+    func display() {
+        #expect(Views.scoreText(Self.score(.boolean, number: 1, text: "True")) == "true")
+        #expect(Views.scoreText(Self.score(.boolean, number: 0)) == "false")
+        #expect(Views.scoreText(Self.score(.categorical, text: "good")) == "good")
+        #expect(Views.scoreText(Self.score(.numeric, number: 0.75)) == "0.75")
+    }
+}

@@ -73,6 +73,7 @@ log:
   level: warning
 YAML
 export BENCH_UPSTREAM_KEY=sk-bench
+"$TERN" migrate --config "$WORK/tern.yaml" --data-dir "$WORK/data" >/dev/null  # only serve and migrate create a database
 KEY=$("$TERN" keys create --name bench --config "$WORK/tern.yaml" --data-dir "$WORK/data" | tail -n 1)
 TERN_PORT=$(free_port)
 "$TERN" serve --config "$WORK/tern.yaml" --data-dir "$WORK/data" --port "$TERN_PORT" >"$WORK/tern.log" 2>&1 &

@@ -92,6 +92,7 @@ export BENCH_UPSTREAM_KEY=sk-bench
 # start_tern NAME CONFIG: a key and a server on its own data directory; sets NAME_KEY, NAME_PID, NAME_URL.
 start_tern() {
     local key port pid
+    "$BIN/tern" migrate --config "$2" --data-dir "$WORK/data-$1" >/dev/null  # only serve and migrate create a database
     key=$("$BIN/tern" keys create --name bench --config "$2" --data-dir "$WORK/data-$1" | tail -n 1)
     port=$(free_port)
     "$BIN/tern" serve --config "$2" --data-dir "$WORK/data-$1" --port "$port" >"$WORK/$1.log" 2>&1 &

@@ -100,6 +100,7 @@ phase() {
         storage=(--database-url "$DB_URL")
     fi
     local key port
+    "$TERN" migrate --config "$WORK/tern.yaml" "${storage[@]}" >/dev/null  # only serve and migrate create a database
     key=$("$TERN" keys create --name bench --config "$WORK/tern.yaml" "${storage[@]}" | tail -n 1)
     port=$(free_port)
     "$TERN" serve --config "$WORK/tern.yaml" "${storage[@]}" --port "$port" >"$OUT/server-$name.log" 2>&1 &

@@ -164,13 +164,14 @@ struct ExperimentsController {
         store: any TernStore, projectID: String, base: String, head: String, by: ComparisonKey?,
         limit: Int
     ) async throws -> ExperimentComparison {
+        guard base != head else { throw TernError.invalid("head", "choose two different runs: base and head are both \(base)") }
         guard let baseRun = try await store.experiments.get(projectID: projectID, id: base) else {
             throw TernError.notFound("experiment \(base)", field: "base")
         }
         guard let headRun = try await store.experiments.get(projectID: projectID, id: head) else {
             throw TernError.notFound("experiment \(head)", field: "head")
         }
-        var comparer = ExperimentComparer(base: base, head: head, key: by ?? .automatic(base: baseRun, head: headRun), limit: limit)
+        var comparer = ExperimentComparer(base: baseRun, head: headRun, key: by, limit: limit)
         try await forEachCell(store: store, projectID: projectID, experimentID: base) { try comparer.addBase($0) }
         try await forEachCell(store: store, projectID: projectID, experimentID: head) { try comparer.addHead($0) }
         return comparer.finish()
