@@ -82,7 +82,11 @@ struct ExperimentsCommand: AsyncParsableCommand {
         subcommands: [Run.self, List.self, Show.self, Compare.self])
 
     struct Run: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Start a run and wait for it (Ctrl-C leaves it running on the server).")
+        static let configuration = CommandConfiguration(
+            abstract: "Start a run and wait for it (Ctrl-C leaves it running on the server).",
+            discussion:
+                "Exits 0 when every cell was answered and evaluated (failed assertions included), 1 when a cell ended in an error (each printed with its reason) or the run failed."
+        )
         @OptionGroup var server: ServerOptions
         @Option(name: .shortAndLong, help: ArgumentHelp("A JSON or YAML file with the request body (flags override its fields).", valueName: "file"))
         var file: String?
@@ -156,6 +160,20 @@ struct ExperimentsCommand: AsyncParsableCommand {
                 if status != "completed" {
                     throw TernError(
                         .unavailable, code: "experiment_\(status)", message: "the run ended \(status)" + (run["error"]?.string.map { ": \($0)" } ?? ""))
+                }
+                // Cells that ended in an error (not a failed assertion): their reasons, and exit 1.
+                let errors = run["summary"]?["errors"]?.int ?? 0
+                if errors > 0 {
+                    let shown = try await ExperimentsCommand.errorCells(client, id, limit: 10)
+                    say()
+                    say("\(errors) \(errors == 1 ? "cell" : "cells") ended in an error:")
+                    for cell in shown {
+                        say(
+                            "  ERROR \(cell["item_id"]?.string ?? "?") · \(cell["prompt_name"]?.string ?? "?")@\(cell["prompt_version"]?.int ?? 0) · "
+                                + "\(cell["model"]?.string ?? "?"): \(cell["error"]?.string ?? "")")
+                    }
+                    if errors > shown.count { say("  (every cell: tern experiments show \(id) --results)") }
+                    throw ExitCode(1)
                 }
             }
         }
@@ -285,6 +303,20 @@ struct ExperimentsCommand: AsyncParsableCommand {
         let summary = run["summary"]
         return "\(run["status"]?.string ?? "?"): \(summary?["cells"]?.int ?? 0)/\(summary?["planned_cells"]?.int ?? 0) cells, "
             + "\(summary?["passed"]?.int ?? 0) passed, \(summary?["failed"]?.int ?? 0) failed, \(summary?["errors"]?.int ?? 0) errors"
+    }
+
+    /// Up to `limit` cells of a run that ended in an error, in cell order.
+    static func errorCells(_ client: TernAPIClient, _ id: String, limit: Int) async throws -> [JSONValue] {
+        var found: [JSONValue] = []
+        var cursor: String?
+        for _ in 0..<50 {
+            let page = try await client.get(
+                "/api/v1/experiments/\(URLQuery.encode(id))/results?limit=1000" + (cursor.map { "&cursor=\(URLQuery.encode($0))" } ?? ""))
+            found += (page["data"]?.array ?? []).filter { $0["error"]?.string != nil }
+            cursor = page["next_cursor"]?.string
+            if found.count >= limit || cursor == nil { break }
+        }
+        return Array(found.prefix(limit))
     }
 
     static func show(_ run: JSONValue) {

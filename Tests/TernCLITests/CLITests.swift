@@ -9,7 +9,23 @@ import Testing
 /// default only PATH) and an empty temporary working folder, never the developer's `TERN_*` variables or
 /// `./tern.yaml`.
 func tern(_ arguments: [String], environment: [String: String]? = nil, directory: String? = nil) async throws -> String {
+    let (output, error) = await ternCapturing(arguments, environment: environment, directory: directory)
+    if let error { throw error }
+    return output
+}
+
+/// `tern` that keeps what the command printed when it fails too (an exit code, an error).
+func ternCapturing(_ arguments: [String], environment: [String: String]? = nil, directory: String? = nil) async -> (output: String, error: (any Error)?) {
     let output = CLIOutput.capture()
+    do {
+        try await runTern(arguments, output: output, environment: environment, directory: directory)
+        return (output.text, nil)
+    } catch {
+        return (output.text, error)
+    }
+}
+
+private func runTern(_ arguments: [String], output: CLIOutput, environment: [String: String]?, directory: String?) async throws {
     var command = try TernCommand.parseAsRoot(arguments)
     let folder = try directory ?? TempDirectory.make()
     defer { if directory == nil { TempDirectory.remove(folder) } }
@@ -25,7 +41,6 @@ func tern(_ arguments: [String], environment: [String: String]? = nil, directory
             }
         }
     }
-    return output.text
 }
 
 /// Storage flags for a test store: a data dir for SQLite, a database URL for PostgreSQL.

@@ -25,6 +25,9 @@ struct ExperimentsCLITests {
                       echo-a:
                         deployments:
                           - {name: a, provider: openai, model: echo-a, price: {input_per_mtok: 1000, output_per_mtok: 2000}}
+                      refuser:
+                        deployments:
+                          - {name: r, provider: openai, model: refuser}
                     """)
             let server = try await BackgroundServer.tern(store: store, config: config, environment: ["STUB_OPENAI_KEY": "sk-stub"])
             do {
@@ -56,6 +59,13 @@ struct ExperimentsCLITests {
                 #expect(missing?.field == "dataset")
                 let noKey = await #expect(throws: TernError.self) { _ = try await tern(["experiments", "list", "--server", server.baseURL, "--api-key", ""]) }
                 #expect(noKey?.field == "--api-key")
+                // Cells that end in an error print their reasons, and the command exits 1 (not 0 as before).
+                stub.script(model: "refuser", Array(repeating: .status(400, message: "the model refused this prompt"), count: 4))
+                let (errored, error) = await ternCapturing(
+                    ["experiments", "run", "--dataset", "words", "--prompt", "qa@1", "--model", "refuser", "--assert", assertion] + flags)
+                #expect((error as? ExitCode) == ExitCode(1), "\(String(describing: error))")
+                #expect(errored.contains("4 cells ended in an error:"), "\(errored)")
+                #expect(errored.contains("ERROR alpha · qa@1 · refuser: ") && errored.contains("the model refused this prompt"), "\(errored)")
             } catch {
                 await server.stop()
                 await stub.stop()
