@@ -85,7 +85,7 @@ struct StorageOptions: ParsableArguments {
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the Tern server (REST API; gateway and UI as they land).",
+        abstract: "Run the Tern server: the REST API, the OpenAI-compatible gateway, OTLP ingest and the web UI.",
         discussion: "Binds 127.0.0.1:7777 unless told otherwise. Stops gracefully on SIGTERM or SIGINT.")
 
     @OptionGroup var storage: StorageOptions
