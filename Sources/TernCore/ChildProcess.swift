@@ -23,13 +23,15 @@ public final class ChildProcess: @unchecked Sendable {
     private let outputFD: Int32
     private let lock = NSLock()
     private var status: Int32?
-    private var exitWaiters: [CheckedContinuation<Int32, Never>] = []
 
     /// Starts `arguments[0]` (looked up on PATH when it has no slash) with the rest as its arguments.
     /// `environment` nil keeps this process's environment; `directory` nil keeps its working directory.
     /// Standard input is /dev/null. The child starts with default signal handlers and no blocked signals.
     public init(_ arguments: [String], environment: [String: String]? = nil, directory: String? = nil, output: Output = .collect) throws {
         guard let program = arguments.first, !program.isEmpty else { throw TernError.invalid(nil, "no program to run") }
+        guard let closeFrom = Self.addCloseFrom, let changeDirectory = Self.addChangeDirectory else {
+            throw TernError.internalError("cannot run \(program): this C library lacks posix_spawn_file_actions_addclosefrom_np (glibc 2.34 or later has it)")
+        }
         var fds: [Int32] = [-1, -1]
         if output == .collect {
             guard pipe(&fds) == 0 else { throw Self.failure("pipe", errno, program) }
@@ -46,9 +48,6 @@ public final class ChildProcess: @unchecked Sendable {
         } else {
             posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        }
-        guard let closeFrom = Self.addCloseFrom, let changeDirectory = Self.addChangeDirectory else {
-            throw TernError.internalError("cannot run \(program): this C library lacks posix_spawn_file_actions_addclosefrom_np (glibc 2.34 or later has it)")
         }
         _ = closeFrom(&actions, 3)
         if let directory { _ = changeDirectory(&actions, directory) }
@@ -132,25 +131,8 @@ public final class ChildProcess: @unchecked Sendable {
         while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
         let code = (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : raw & 0x7f
         status = code
-        let waiters = exitWaiters
-        exitWaiters = []
         lock.unlock()
-        for waiter in waiters { waiter.resume(returning: code) }
         return (code, collected)
-    }
-
-    /// Waits for the exit that a running `waitForExit` reports (for a second observer).
-    public func exited() async -> Int32 {
-        await withCheckedContinuation { continuation in
-            lock.lock()
-            if let status {
-                lock.unlock()
-                continuation.resume(returning: status)
-            } else {
-                exitWaiters.append(continuation)
-                lock.unlock()
-            }
-        }
     }
 
     /// True until the child has been reaped.
