@@ -116,6 +116,107 @@ enum JudgeAnswers {
         return nil
     }
 
+    /// A verdict written as text rather than JSON, as judges answer when they ignore the format
+    /// they were asked for: a PASS or FAIL line (`PASS`, `**FAIL**`, `Verdict: pass`, `Result -
+    /// failed`, `PASS: it is polite`) and a score line (`Score: 0.8`, `Rating: 8/10`, `score = 7
+    /// out of 10`, `Score: 80%`). The last line of each kind counts (judges conclude at the end).
+    /// Fractions and percentages are read as ratios; a bare number is divided by `bareScale` when
+    /// given, else read as 0-1, 0-10 or 0-100 by its size. The reason is the rest of the answer.
+    /// Nil when the answer has neither line.
+    static func plainVerdict(in text: String, bareScale: Double? = nil) -> PlainVerdict? {
+        var verdict = PlainVerdict()
+        var rest: [String] = []
+        for raw in text.split(whereSeparator: \.isNewline) {
+            let line = plainLine(raw)
+            if let (pass, remainder) = passLine(line) {
+                verdict.pass = pass
+                if !remainder.isEmpty { rest.append(remainder) }
+            } else if let score = scoreLine(line, bareScale: bareScale) {
+                verdict.score = score
+            } else if !line.isEmpty, !line.hasPrefix("```") {
+                rest.append(line)
+            }
+        }
+        guard verdict.pass != nil || verdict.score != nil else { return nil }
+        let reason = rest.joined(separator: " ").trimmingCharacters(in: .whitespacesAndNewlines)
+        verdict.reason = reason.isEmpty ? nil : String(reason.prefix(2_000))
+        return verdict
+    }
+
+    struct PlainVerdict: Equatable {
+        var pass: Bool?
+        var score: Double?
+        var reason: String?
+    }
+
+    /// A line without markdown emphasis, heading or quote markers around it.
+    private static func plainLine(_ raw: Substring) -> String {
+        var line = raw.trimmingCharacters(in: .whitespaces)
+        while let first = line.first, "#>".contains(first) { line = line.dropFirst().trimmingCharacters(in: .whitespaces) }
+        return line.replacingOccurrences(of: "**", with: "").replacingOccurrences(of: "__", with: "")
+            .trimmingCharacters(in: .whitespaces)
+    }
+
+    private static let verdictLabels: Set<String> = [
+        "verdict", "final verdict", "result", "final result", "decision", "grade", "outcome", "pass/fail", "answer", "final answer",
+    ]
+    private static let scoreLabels: Set<String> = ["score", "final score", "rating", "overall score", "overall rating"]
+
+    /// `(label, value)` of `Label: value`, `Label - value`, `Label = value` or `Label is value`.
+    private static func labelled(_ line: String) -> (label: String, value: String)? {
+        for separator in [":", " = ", " - ", " – ", " — ", " is "] {
+            guard let range = line.range(of: separator) else { continue }
+            let label = line[..<range.lowerBound].trimmingCharacters(in: .whitespaces).lowercased()
+            guard !label.isEmpty, label.count <= 20 else { continue }
+            return (label, line[range.upperBound...].trimmingCharacters(in: .whitespaces))
+        }
+        return nil
+    }
+
+    /// PASS or FAIL opening the line (alone or before a separator), or after a verdict label.
+    private static func passLine(_ line: String) -> (Bool, String)? {
+        func word(_ text: String) -> (Bool, String)? {
+            let head = text.prefix { $0.isLetter }
+            let pass: Bool
+            switch head.lowercased() {
+            case "pass", "passed", "passes": pass = true
+            case "fail", "failed", "fails": pass = false
+            default: return nil
+            }
+            // "Pass the salt" is prose; a verdict stands alone or before a separator.
+            let tail = text.dropFirst(head.count).drop { $0 == " " }
+            guard tail.isEmpty || tail.first.map({ ".,:;!-–—)(".contains($0) }) == true else { return nil }
+            let remainder = tail.drop { ".,:;!-–—) ".contains($0) }.trimmingCharacters(in: .whitespaces)
+            return (pass, remainder)
+        }
+        if let found = word(line) { return found }
+        if let (label, value) = labelled(line), verdictLabels.contains(label) {
+            if let found = word(value) { return found }
+            if let flag = bool(.string(String(value.prefix { $0.isLetter }))) { return (flag, "") }
+        }
+        return nil
+    }
+
+    /// The score of a `Score: ...` line, as a ratio.
+    private static func scoreLine(_ line: String, bareScale: Double?) -> Double? {
+        guard let (label, value) = labelled(line), scoreLabels.contains(label) else { return nil }
+        let scanner = value.replacingOccurrences(of: " out of ", with: "/").replacingOccurrences(of: " / ", with: "/")
+        let token = scanner.prefix { $0.isNumber || $0 == "." || $0 == "/" || $0 == "%" }
+        guard !token.isEmpty else { return nil }
+        if token.contains("/") || token.hasSuffix("%") {
+            guard let ratio = number(.string(String(token))), (0...1).contains(ratio) else { return nil }
+            return ratio
+        }
+        guard let bare = Double(token), bare >= 0 else { return nil }
+        if let bareScale { return bare <= bareScale ? bare / bareScale : nil }
+        switch bare {
+        case ...1: return bare
+        case ...10: return bare / 10
+        case ...100: return bare / 100
+        default: return nil
+        }
+    }
+
     /// The answer quoted for an error message, shortened.
     static func excerpt(_ answer: String) -> String {
         SpecValues.quoted(answer.trimmingCharacters(in: .whitespacesAndNewlines), limit: 300)

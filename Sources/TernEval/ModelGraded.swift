@@ -133,30 +133,44 @@ public struct LLMRubricEvaluator: Evaluator {
         let threshold = try GradedInputs.threshold(spec, default: nil)
         return try await JudgeSession.run(context, spec) { session in
             let answer = try await session.ask(Self.step, ["output": .string(input.output), "rubric": .string(rubric)], vars: input.vars)
-            guard let object = JudgeAnswers.object(in: answer, withAnyOf: ["pass", "score"]) else {
-                throw EvaluationError("the judge's answer has no JSON object with `pass` or `score`: \(JudgeAnswers.excerpt(answer))")
-            }
-            let judgedPass = try object["pass"].map { value in
-                guard let flag = JudgeAnswers.bool(value) else {
-                    throw EvaluationError("the judge's `pass` is \(EvaluationTemplate.text(of: value)), not a boolean")
-                }
-                return flag
-            }
-            let judgedScore = try object["score"].map { value in
-                guard let number = JudgeAnswers.number(value) else {
-                    throw EvaluationError("the judge's `score` is \(EvaluationTemplate.text(of: value)), not a number")
-                }
-                return number
-            }
-            let score = judgedScore ?? ((judgedPass ?? false) ? 1 : 0)
-            var pass = judgedPass ?? (score >= (threshold ?? 0.5) - 1e-9)
-            var reason = JudgeAnswers.text(object["reason"]) ?? (pass ? "The judge passed the output" : "The judge failed the output")
+            let judged = try Self.verdict(in: answer)
+            let score = judged.score ?? ((judged.pass ?? false) ? 1 : 0)
+            var pass = judged.pass ?? (score >= (threshold ?? 0.5) - 1e-9)
+            var reason = judged.reason ?? (pass ? "The judge passed the output" : "The judge failed the output")
             if let threshold, score < threshold - 1e-9 {
                 if pass { reason += " (score \(GradedInputs.format(score)) < threshold \(GradedInputs.format(threshold)))" }
                 pass = false
             }
             return .graded(spec, score: score, pass: pass, reason: reason, value: score)
         }
+    }
+
+    /// The judge's pass, score and reason: from a JSON object with `pass` (alias `verdict`,
+    /// `result`, `passed`) or `score`, and `reason` (alias `reasoning`, `explanation`); or else
+    /// from a PASS/FAIL line and a score line of a text answer (`JudgeAnswers.plainVerdict`).
+    static func verdict(in answer: String) throws -> JudgeAnswers.PlainVerdict {
+        let passKeys = ["pass", "verdict", "result", "passed"]
+        guard let object = JudgeAnswers.object(in: answer, withAnyOf: passKeys + ["score"]) else {
+            if let plain = JudgeAnswers.plainVerdict(in: answer) { return plain }
+            throw EvaluationError(
+                "the judge's answer has no JSON object with `pass` or `score`, nor a PASS/FAIL or score line: \(JudgeAnswers.excerpt(answer))")
+        }
+        let passKey = passKeys.first { object[$0] != nil }
+        let pass = try passKey.map { key in
+            let value = object[key] ?? .null
+            guard let flag = JudgeAnswers.bool(value) else {
+                throw EvaluationError("the judge's `\(key)` is \(EvaluationTemplate.text(of: value)), not a boolean")
+            }
+            return flag
+        }
+        let score = try object["score"].map { value in
+            guard let number = JudgeAnswers.number(value) else {
+                throw EvaluationError("the judge's `score` is \(EvaluationTemplate.text(of: value)), not a number")
+            }
+            return number
+        }
+        let reason = ["reason", "reasoning", "explanation"].lazy.compactMap { JudgeAnswers.text(object[$0]) }.first
+        return JudgeAnswers.PlainVerdict(pass: pass, score: score, reason: reason)
     }
 }
 
@@ -199,14 +213,18 @@ public struct GEvalEvaluator: Evaluator {
                         "maxScore": .string(EvaluationTemplate.numberText(Self.maxScore)),
                         "input": .string(GradedInputs.request(input)), "output": .string(input.output),
                     ], vars: input.vars)
-                guard let object = JudgeAnswers.object(in: answer, withAnyOf: ["score"]), let raw = JudgeAnswers.number(object["score"]) else {
-                    throw EvaluationError("the judge's answer has no JSON object with a numeric `score`: \(JudgeAnswers.excerpt(answer))")
+                if let object = JudgeAnswers.object(in: answer, withAnyOf: ["score"]), let raw = JudgeAnswers.number(object["score"]) {
+                    guard (0...Self.maxScore).contains(raw) else {
+                        throw EvaluationError("the judge's score \(raw.shortText) is outside 0-\(Self.maxScore.shortText)")
+                    }
+                    scores.append(raw / Self.maxScore)
+                    reasons.append(JudgeAnswers.text(object["reason"]) ?? "no reason given")
+                } else if let plain = JudgeAnswers.plainVerdict(in: answer, bareScale: Self.maxScore), let score = plain.score {
+                    scores.append(score)
+                    reasons.append(plain.reason ?? "no reason given")
+                } else {
+                    throw EvaluationError("the judge's answer has no JSON object with a numeric `score`, nor a score line: \(JudgeAnswers.excerpt(answer))")
                 }
-                guard (0...Self.maxScore).contains(raw) else {
-                    throw EvaluationError("the judge's score \(raw.shortText) is outside 0-\(Self.maxScore.shortText)")
-                }
-                scores.append(raw / Self.maxScore)
-                reasons.append(JudgeAnswers.text(object["reason"]) ?? "no reason given")
             }
             let score = scores.reduce(0, +) / Double(scores.count)
             let pass = score >= threshold - 1e-9

@@ -53,6 +53,27 @@ struct LLMRubricTests {
         #expect(passOnly.pass && passOnly.score == 1 && passOnly.reason == "The judge passed the output")
     }
 
+    @Test("verdicts judges write instead of the asked-for JSON: PASS/FAIL lines, score lines, other JSON keys")
+    func verdictForms() async {
+        let passLine = await graded(rubric, "x", judge: FakeJudge("The reply thanks the user and answers.\n\n**PASS**"))
+        #expect(passLine.pass && !passLine.isError && passLine.score == 1)
+        #expect(passLine.reason == "The reply thanks the user and answers.")
+        let failFirst = await graded(rubric, "x", judge: FakeJudge("FAIL: the reply insults the user."))
+        #expect(!failFirst.pass && !failFirst.isError && failFirst.score == 0 && failFirst.reason == "the reply insults the user.")
+        let labelled = await graded(rubric, "x", judge: FakeJudge("Reasoning: curt but correct.\nVerdict: fail"))
+        #expect(!labelled.pass && !labelled.isError)
+        let scoreLine = await graded(rubric, "x", judge: FakeJudge("Polite throughout.\nScore: 8/10"))
+        #expect(scoreLine.pass && close(scoreLine.score, 0.8) && scoreLine.reason == "Polite throughout.")
+        let lowScore = await graded(rubric, "x", judge: FakeJudge("### Rating: 3 out of 10\nRude."))
+        #expect(!lowScore.pass && !lowScore.isError && close(lowScore.score, 0.3))
+        let both = await graded(rubric, "x", judge: FakeJudge("Score: 0.4\nPASS - polite, if brief"))
+        #expect(both.pass && close(both.score, 0.4) && both.reason == "polite, if brief", "the judge's PASS decides without a threshold")
+        let otherKeys = await graded(rubric, "x", judge: FakeJudge("```json\n{\"verdict\": \"FAIL\", \"reasoning\": \"Too curt\"}\n```"))
+        #expect(!otherKeys.pass && !otherKeys.isError && otherKeys.reason == "Too curt")
+        let prose = await graded(rubric, "x", judge: FakeJudge("Pass the salt, said the reply."))
+        #expect(prose.isError, "a sentence that opens with 'Pass' is not a verdict")
+    }
+
     @Test("not-llm-rubric inverts pass and score")
     func negated() async {
         let result = await graded(
@@ -65,7 +86,9 @@ struct LLMRubricTests {
     func parseFailures() async {
         let prose = await graded(rubric, "x", judge: FakeJudge("I think it is quite polite."))
         #expect(prose.isError && !prose.pass)
-        #expect(prose.reason == "the judge's answer has no JSON object with `pass` or `score`: \"I think it is quite polite.\"")
+        #expect(
+            prose.reason
+                == "the judge's answer has no JSON object with `pass` or `score`, nor a PASS/FAIL or score line: \"I think it is quite polite.\"")
         #expect(prose.gradingCost == 0.001 && prose.gradingTraceIDs == ["judge-1"])
         let badScore = await graded(rubric, "x", judge: FakeJudge(#"{"pass": true, "score": "high"}"#))
         #expect(badScore.isError && badScore.reason == "the judge's `score` is high, not a number")
@@ -250,6 +273,18 @@ struct GEvalTests {
         #expect(outOfRange.gradingTraceIDs == ["judge-1", "judge-2"])
         let noSteps = await graded(spec("g-eval", "Concise"), "x", judge: FakeJudge(#"{"steps": []}"#))
         #expect(noSteps.isError && noSteps.reason.hasPrefix("the judge proposed no evaluation steps"))
+    }
+
+    @Test("a score line stands in for the JSON answer: bare numbers out of 10, fractions as ratios")
+    func scoreLines() async {
+        let bare = await graded(spec("g-eval", "Concise"), "x", judge: FakeJudge(#"{"steps": ["a"]}"#, "Short and to the point.\nScore: 9"))
+        #expect(bare.pass && close(bare.score, 0.9) && bare.reason == "Score 0.90 ≥ threshold 0.70: Short and to the point.")
+        let one = await graded(spec("g-eval", "Concise"), "x", judge: FakeJudge(#"{"steps": ["a"]}"#, "Final score: 1"))
+        #expect(!one.pass && close(one.score, 0.1), "a bare 1 is one out of 10 here")
+        let fraction = await graded(spec("g-eval", "Concise"), "x", judge: FakeJudge(#"{"steps": ["a"]}"#, "Rating: 3/5"))
+        #expect(close(fraction.score, 0.6))
+        let none = await graded(spec("g-eval", "Concise"), "x", judge: FakeJudge(#"{"steps": ["a"]}"#, "Looks fine."))
+        #expect(none.isError && none.reason.contains("nor a score line"))
     }
 
     @Test("rubricPrompt as {steps, evaluate} replaces each step; a plain one replaces the scoring step")
@@ -640,5 +675,19 @@ struct JudgeAnswerTests {
         #expect(JudgeAnswers.firstInteger(in: "score 0.5 then 2") == 0)
         #expect(JudgeAnswers.firstInteger(in: "none") == nil)
         #expect(JudgeAnswers.object(in: #"[{"a": 1}, {"pass": true}]"#, withAnyOf: ["pass"])?["pass"] == .bool(true))
+    }
+
+    @Test("plain verdicts: PASS/FAIL lines and score lines in their common spellings; prose is not one")
+    func plainVerdicts() {
+        func read(_ text: String, scale: Double? = nil) -> JudgeAnswers.PlainVerdict? { JudgeAnswers.plainVerdict(in: text, bareScale: scale) }
+        #expect(read("PASS")?.pass == true && read("Fail.")?.pass == false && read("> **Passed**")?.pass == true)
+        #expect(read("Result - failed")?.pass == false && read("Final verdict: Yes")?.pass == true && read("Verdict is PASS")?.pass == true)
+        #expect(read("FAIL — it rambles")?.reason == "it rambles")
+        #expect(read("Score: 80%")?.score == 0.8 && read("score = 7 out of 10")?.score == 0.7 && read("Rating: 0.25")?.score == 0.25)
+        #expect(read("Score: 7")?.score == 0.7 && read("Score: 70")?.score == 0.7 && read("Score: 700") == nil)
+        #expect(read("Score: 7", scale: 5) == nil && read("Score: 4", scale: 5)?.score == 0.8)
+        #expect(read("It passed the test of time.") == nil && read("Failed to load") == nil && read("The score is high") == nil)
+        #expect(read("Why?\nBecause.\nPASS")?.reason == "Why? Because.")
+        #expect(read("PASS\nFAIL")?.pass == false, "the last verdict line counts")
     }
 }
