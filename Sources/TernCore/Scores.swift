@@ -139,3 +139,61 @@ extension Score {
         }
     }
 }
+
+/// Types new scores of one project: a score config decides a name's type; without one, the first
+/// score of a name fixes it (a later "good" under a name that holds numbers is refused, not stored
+/// beside them). Names are looked up once per instance, so a batch's first score of a new name
+/// fixes it for the rest of the batch.
+public struct ScoreTyping: Sendable {
+    public struct Typed: Sendable {
+        public var config: ScoreConfig?
+        public var dataType: ScoreDataType
+        public var numericValue: Double?
+        public var stringValue: String?
+    }
+
+    let projectID: String
+    let configs: any ScoreConfigRepository
+    let scores: any ScoreRepository
+    private var known: [String: (config: ScoreConfig?, dataType: ScoreDataType?)] = [:]
+
+    public init(projectID: String, configs: any ScoreConfigRepository, scores: any ScoreRepository) {
+        self.projectID = projectID
+        self.configs = configs
+        self.scores = scores
+    }
+
+    /// The type and value of a new score; errors name `data_type` or `value`.
+    public mutating func type(_ value: JSONValue, name: String, declared: ScoreDataType?) async throws -> Typed {
+        let entry: (config: ScoreConfig?, dataType: ScoreDataType?)
+        if let cached = known[name] {
+            entry = cached
+        } else {
+            let config = try await configs.get(projectID: projectID, name: name)
+            entry = (config, config == nil ? try await scores.dataType(projectID: projectID, name: name) : nil)
+        }
+        let typed: Typed
+        if let config = entry.config {
+            let (dataType, number, text) = try Score.value(value, dataType: declared ?? config.dataType)
+            typed = Typed(config: config, dataType: dataType, numericValue: number, stringValue: text)
+        } else if let held = entry.dataType {
+            let fixed = "score \"\(name)\" holds \(held.rawValue) values: the first score of a name fixes its type (a score config declares it)"
+            if let declared, declared != held { throw TernError.invalid("data_type", "\(fixed), got \(declared.rawValue)") }
+            let parsed: (ScoreDataType, Double?, String?)
+            do {
+                parsed = try Score.value(value, dataType: held)
+            } catch let error as TernError {
+                // A number out of range under a numeric name keeps its own message.
+                if case .number = value, held == .numeric { throw error }
+                throw TernError.invalid("value", "\(fixed), got \(value.jsonString())")
+            }
+            let (dataType, number, text) = parsed
+            typed = Typed(dataType: dataType, numericValue: number, stringValue: text)
+        } else {
+            let (dataType, number, text) = try Score.value(value, dataType: declared)
+            typed = Typed(dataType: dataType, numericValue: number, stringValue: text)
+        }
+        known[name] = (entry.config, entry.config == nil ? typed.dataType : nil)
+        return typed
+    }
+}

@@ -190,6 +190,9 @@ public protocol ScoreRepository: Sendable {
     /// Scores of a trace (and its observations), oldest first.
     func list(projectID: String, traceID: String) async throws -> [Score]
     func count(projectID: String) async throws -> Int
+    /// The data type of the oldest score named `name`, nil when there is none: without a score
+    /// config, the first score of a name fixes its type.
+    func dataType(projectID: String, name: String) async throws -> ScoreDataType?
 }
 
 public protocol ScoreConfigRepository: Sendable {

@@ -13,21 +13,22 @@ public enum IngestEvent: Sendable {
     case score(Score)
 }
 
-/// Maps the events of one batch for one project. Score events are checked against the project's score
-/// configs (looked up once per name and batch).
+/// Maps the events of one batch for one project. Score events are typed by the project's score
+/// configs, or by the type their name already holds (looked up once per name and batch).
 public struct IngestBatchMapper {
     /// The most events one batch may hold.
     public static let maxEvents = 1000
 
     let projectID: String
-    let scoreConfigs: any ScoreConfigRepository
     /// The HTTP status of an event's error (the server's mapping of error kinds).
     let statusCode: (TernError.Kind) -> Int
-    var configs: [String: ScoreConfig?] = [:]
+    var typing: ScoreTyping
 
-    public init(projectID: String, scoreConfigs: any ScoreConfigRepository, statusCode: @escaping (TernError.Kind) -> Int) {
+    public init(
+        projectID: String, scoreConfigs: any ScoreConfigRepository, scores: any ScoreRepository, statusCode: @escaping (TernError.Kind) -> Int
+    ) {
         self.projectID = projectID
-        self.scoreConfigs = scoreConfigs
+        self.typing = ScoreTyping(projectID: projectID, configs: scoreConfigs, scores: scores)
         self.statusCode = statusCode
     }
 
@@ -124,14 +125,13 @@ public struct IngestBatchMapper {
                 }
                 return type
             }
-            if configs[name] == nil { configs[name] = .some(try await scoreConfigs.get(projectID: projectID, name: name)) }
-            let config = configs[name] ?? nil
-            let (dataType, number, text): (ScoreDataType, Double?, String?)
+            let typed: ScoreTyping.Typed
             do {
-                (dataType, number, text) = try Score.value(value, dataType: declared ?? config?.dataType)
-            } catch let error as TernError {
-                throw TernError.invalid("\(at).body.value", error.message)
+                typed = try await typing.type(value, name: name, declared: declared)
+            } catch let error as TernError where error.kind == .invalidInput {
+                throw TernError.invalid("\(at).body.\(error.field ?? "value")", error.message)
             }
+            let config = typed.config
             let source =
                 try reader.string("source").map { text -> ScoreSource in
                     guard let source = ScoreSource(rawValue: text.lowercased()) else {
@@ -141,7 +141,7 @@ public struct IngestBatchMapper {
                 } ?? .api
             let score = Score(
                 id: try reader.id("id") ?? eventID, projectID: projectID, traceID: traceID, observationID: try reader.id("observation_id"),
-                name: name, dataType: dataType, numericValue: number, stringValue: text, source: source,
+                name: name, dataType: typed.dataType, numericValue: typed.numericValue, stringValue: typed.stringValue, source: source,
                 comment: try reader.string("comment"), author: try reader.string("author"), configID: config?.id,
                 createdAt: try reader.date("timestamp") ?? eventTime)
             if let config {

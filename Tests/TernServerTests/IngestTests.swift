@@ -147,6 +147,47 @@ struct ScoresAPITests {
             #expect(try await h.call(.post, "/api/v1/scores", key: viewer, json: #"{"trace_id":"t1","name":"quality","value":3}"#).status == .forbidden)
         }
     }
+
+    @Test("without a score config the first score of a name fixes its type, through the API, ingest batches and the UI form", arguments: StoreKind.available)
+    func firstScoreFixesType(kind: StoreKind) async throws {
+        try await withHarness(kind) { h in
+            _ = try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: #"{"batch":[{"id":"e1","type":"trace-create","body":{"id":"t1"}}]}"#)
+            let first = try await h.call(.post, "/api/v1/scores", key: h.adminKey, json: #"{"trace_id":"t1","name":"accuracy","value":0.8}"#)
+            #expect(first.status == .created)
+            let text = try await h.call(.post, "/api/v1/scores", key: h.adminKey, json: #"{"trace_id":"t1","name":"accuracy","value":"good"}"#)
+            #expect(text.status == .badRequest)
+            #expect(text.errorField == "value")
+            #expect((text.error["message"] as? String)?.contains("score \"accuracy\" holds numeric values") == true, "\(text.text)")
+            let declared = try await h.call(
+                .post, "/api/v1/scores", key: h.adminKey, json: #"{"trace_id":"t1","name":"accuracy","value":"good","data_type":"categorical"}"#)
+            #expect(declared.status == .badRequest && declared.errorField == "data_type", "declaring another type does not change it")
+            let flag = try await h.call(.post, "/api/v1/scores", key: h.adminKey, json: #"{"trace_id":"t1","name":"accuracy","value":true}"#)
+            #expect(flag.errorField == "value")
+            #expect(try await h.call(.post, "/api/v1/scores", key: h.adminKey, json: #"{"trace_id":"t1","name":"accuracy","value":1}"#).status == .created)
+            #expect(try await h.call(.post, "/api/v1/scores", key: h.adminKey, json: #"{"trace_id":"t1","name":"verdict","value":"good"}"#).status == .created)
+
+            // In one batch, the first score of a new name fixes it for the events after it.
+            let batch = try await h.call(
+                .post, "/api/v1/ingest", key: h.adminKey,
+                json: """
+                    {"batch":[
+                      {"id":"s1","type":"score-create","body":{"trace_id":"t1","name":"tone","value":"polite"}},
+                      {"id":"s2","type":"score-create","body":{"trace_id":"t1","name":"tone","value":3}},
+                      {"id":"s3","type":"score-create","body":{"trace_id":"t1","name":"accuracy","value":"bad"}},
+                      {"id":"s4","type":"score-create","body":{"trace_id":"t1","name":"tone","value":"curt"}}
+                    ]}
+                    """)
+            #expect(batch.status.code == 207)
+            #expect((batch.json["successes"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == ["s1", "s4"])
+            let errors = batch.json["errors"] as? [[String: Any]] ?? []
+            #expect(errors.compactMap { $0["field"] as? String } == ["batch[1].body.value", "batch[2].body.value"])
+            let stored = try await h.store.scores.list(projectID: h.project.id, traceID: "t1")
+            #expect(
+                Dictionary(grouping: stored, by: \.name).mapValues { Set($0.map(\.dataType)) } == [
+                    "accuracy": [.numeric], "verdict": [.categorical], "tone": [.categorical],
+                ])
+        }
+    }
 }
 
 @Suite("Retention")

@@ -163,6 +163,12 @@ struct WebUITests {
                 headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"])
             #expect(forged.status == .forbidden)
             #expect(try await h.store.scores.count(projectID: h.project.id) == 1)
+            let wrongType = try await h.call(
+                .post, "/ui/default/traces/evil/scores", body: .init(string: "csrf=\(csrf)&name=helpfulness&value=good"),
+                headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"])
+            #expect(wrongType.status == .badRequest)
+            #expect(wrongType.text.contains("holds numeric values"), "the form says why: \(wrongType.text.prefix(300))")
+            #expect(try await h.store.scores.count(projectID: h.project.id) == 1)
             let bad = try await h.call(.get, "/ui/default/traces?status=maybe", headers: [.cookie: cookie])
             #expect(bad.status == .badRequest)
             #expect(bad.text.contains("status"))

@@ -32,6 +32,28 @@ struct ScoreContractTests {
         }
     }
 
+    @Test("the data type a name holds is its oldest score's, per project", arguments: StoreKind.available)
+    func dataTypeOfName(kind: StoreKind) async throws {
+        try await withTestStore(kind) { test in
+            let a = try await test.store.projects.create(slug: "a", name: "A")
+            let b = try await test.store.projects.create(slug: "b", name: "B")
+            let start = Timestamp.date(Timestamp.micros(Date(timeIntervalSince1970: 1_800_000_000)))
+            #expect(try await test.store.scores.dataType(projectID: a.id, name: "quality") == nil)
+            try await test.store.scores.insert([
+                Score(
+                    id: "late", projectID: a.id, traceID: "t1", name: "quality", dataType: .categorical, stringValue: "good", source: .api,
+                    createdAt: start.addingTimeInterval(60)),
+                Score(id: "early", projectID: a.id, traceID: "t2", name: "quality", dataType: .numeric, numericValue: 3, source: .api, createdAt: start),
+                Score(
+                    id: "other", projectID: b.id, traceID: "t1", name: "quality", dataType: .boolean, numericValue: 1, stringValue: "true",
+                    source: .api, createdAt: start.addingTimeInterval(-60)),
+            ])
+            #expect(try await test.store.scores.dataType(projectID: a.id, name: "quality") == .numeric)
+            #expect(try await test.store.scores.dataType(projectID: b.id, name: "quality") == .boolean)
+            #expect(try await test.store.scores.dataType(projectID: a.id, name: "Quality") == nil, "names are case-sensitive")
+        }
+    }
+
     @Test("score configs: unique names per project, round trip", arguments: StoreKind.available)
     func configs(kind: StoreKind) async throws {
         try await withTestStore(kind) { test in

@@ -34,7 +34,7 @@ extension IngestController {
         do { root = try JSONValue.parse(data) } catch {
             throw TernError.invalid(nil, "malformed JSON: \(error)", code: "malformed_json")
         }
-        var mapper = IngestBatchMapper(projectID: projectID, scoreConfigs: store.scoreConfigs) { Int($0.status.code) }
+        var mapper = IngestBatchMapper(projectID: projectID, scoreConfigs: store.scoreConfigs, scores: store.scores) { Int($0.status.code) }
         let (items, scores, outcome) = try await mapper.map(root)
         try await store.traces.insert(items)
         try await store.scores.insert(scores)

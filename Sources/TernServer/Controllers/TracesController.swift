@@ -182,14 +182,15 @@ extension TracesController {
         guard try await store.traces.get(projectID: project, id: traceID) != nil else { throw TernError.notFound("trace \(traceID)", field: "trace_id") }
         guard let name = try reader.string("name"), !name.isEmpty else { throw TernError.invalid("name", "required") }
         guard let value = body["value"] else { throw TernError.invalid("value", "required") }
-        let config = try await store.scoreConfigs.get(projectID: project, name: name)
         let declared = try reader.string("data_type").map { text -> ScoreDataType in
             guard let type = ScoreDataType(rawValue: text.lowercased()) else {
                 throw TernError.invalid("data_type", "expected numeric, categorical or boolean")
             }
             return type
         }
-        let (dataType, number, text) = try Score.value(value, dataType: declared ?? config?.dataType)
+        var typing = ScoreTyping(projectID: project, configs: store.scoreConfigs, scores: store.scores)
+        let typed = try await typing.type(value, name: name, declared: declared)
+        let config = typed.config
         let defaultSource: ScoreSource = if case .user = principal { .human } else { .api }
         let source =
             try reader.string("source").map { text -> ScoreSource in
@@ -198,8 +199,8 @@ extension TracesController {
             } ?? defaultSource
         let score = Score(
             id: try reader.id("id") ?? TernID.makeTimeOrdered(), projectID: project, traceID: traceID,
-            observationID: try reader.id("observation_id"), name: name, dataType: dataType, numericValue: number,
-            stringValue: text, source: source, comment: try reader.string("comment"), author: principal.actor,
+            observationID: try reader.id("observation_id"), name: name, dataType: typed.dataType, numericValue: typed.numericValue,
+            stringValue: typed.stringValue, source: source, comment: try reader.string("comment"), author: principal.actor,
             configID: config?.id, createdAt: Timestamp.now())
         try config?.validate(score)
         try await store.scores.insert([score])

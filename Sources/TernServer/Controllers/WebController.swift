@@ -278,17 +278,18 @@ extension WebController {
             guard try await store.traces.get(projectID: chrome.project.id, id: id) != nil else { throw TernError.notFound("trace \(id)") }
             let name = (form["name"] ?? "").trimmingCharacters(in: .whitespaces)
             guard !name.isEmpty else { throw TernError.invalid("name", "a score needs a name") }
-            let config = try await store.scoreConfigs.get(projectID: chrome.project.id, name: name)
             let raw = (form["value"] ?? "").trimmingCharacters(in: .whitespaces)
             let value: JSONValue =
                 if let number = Double(raw) { .number(number) } else if raw.lowercased() == "true" || raw.lowercased() == "false" {
                     .bool(raw.lowercased() == "true")
                 } else { .string(raw) }
-            let (dataType, number, text) = try Score.value(value, dataType: config?.dataType)
+            var typing = ScoreTyping(projectID: chrome.project.id, configs: store.scoreConfigs, scores: store.scores)
+            let typed = try await typing.type(value, name: name, declared: nil)
+            let config = typed.config
             let comment = (form["comment"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             let score = Score(
-                id: TernID.makeTimeOrdered(), projectID: chrome.project.id, traceID: id, name: name, dataType: dataType,
-                numericValue: number, stringValue: text, source: .human, comment: comment.isEmpty ? nil : comment,
+                id: TernID.makeTimeOrdered(), projectID: chrome.project.id, traceID: id, name: name, dataType: typed.dataType,
+                numericValue: typed.numericValue, stringValue: typed.stringValue, source: .human, comment: comment.isEmpty ? nil : comment,
                 author: "user:\(user.email)", configID: config?.id, createdAt: Timestamp.now())
             try config?.validate(score)
             try await store.scores.insert([score])

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import TernCore
+import TernStoreSQL
 
 struct PostgresScores: ScoreRepository {
     let client: PostgresClient
@@ -62,6 +63,12 @@ struct PostgresScores: ScoreRepository {
         try await collect(client.mappedQuery("SELECT COUNT(*) FROM scores WHERE project_id = \(projectID)", logger: logger)) {
             try $0.decode(Int.self)
         }.first ?? 0
+    }
+
+    func dataType(projectID: String, name: String) async throws -> ScoreDataType? {
+        let (sql, values) = ScoreSQL.dataType(projectID: projectID, name: name, dialect: .postgres)
+        return try await collect(client.mappedQuery(PostgresQuery(sql: sql, values: values), logger: logger)) { try $0.decode(String.self) }
+            .first.flatMap(ScoreDataType.init(rawValue:))
     }
 }
 

@@ -53,6 +53,13 @@ struct SQLiteScores: ScoreRepository {
     func count(projectID: String) async throws -> Int {
         try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM scores WHERE project_id = ?", arguments: [projectID]) ?? 0 }
     }
+
+    func dataType(projectID: String, name: String) async throws -> ScoreDataType? {
+        let (sql, values) = ScoreSQL.dataType(projectID: projectID, name: name, dialect: .sqlite)
+        return try await pool.read { db in
+            try String.fetchOne(db, sql: sql, arguments: StatementArguments(values.map(\.databaseValue))).flatMap(ScoreDataType.init(rawValue:))
+        }
+    }
 }
 
 struct SQLiteScoreConfigs: ScoreConfigRepository {
