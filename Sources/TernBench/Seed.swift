@@ -111,7 +111,7 @@ struct SeedCommand: AsyncParsableCommand {
                 var detected = 0
                 while true {
                     let count = try await MetricsEngine.detectLanguages(store.metrics, limit: 1_000) {
-                        LanguageDetector.shared.detect(TraceText.forLanguage($0))?.code
+                        LanguageDetector.shared.segment(TraceText.forLanguage($0))
                     }
                     detected += count
                     if count == 0 { break }

@@ -24,8 +24,8 @@ public struct TernServerOptions: Sendable {
     /// How long an account waits after its first wrong password beyond the free ones (then doubled each time).
     /// One second; tests that must act while an account waits lengthen it.
     public var signInFirstDelay: Duration = .seconds(1)
-    /// The language of a trace input that came without one (a language code, or nil).
-    public var detectLanguage: @Sendable (String) -> String? = { LanguageDetector.shared.detect(TraceText.forLanguage($0))?.code }
+    /// The language of a trace input that came without one (a language code, `und` when too short to tell, or nil).
+    public var detectLanguage: @Sendable (String) -> String? = { LanguageDetector.shared.segment(TraceText.forLanguage($0)) }
     /// The embedding model of features that embed inside the server (near-duplicates by meaning in
     /// dataset statistics): the local all-minilm-l6-v2, loaded on first use, its vectors cached.
     public var embedder: @Sendable () async throws -> any Embedder

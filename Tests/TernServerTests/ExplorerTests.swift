@@ -128,4 +128,29 @@ struct ExplorerTests {
             #expect(try await h.call(.get, "/api/v1/metrics?from=2020-01-01&to=2026-01-01&bucket=minute", key: h.adminKey).errorField == "bucket")
         }
     }
+
+    @Test("the server's language detection files short greetings under `und`, not under nl or fi", arguments: StoreKind.available)
+    func greetingsAreUndetermined(kind: StoreKind) async throws {
+        try await withHarness(kind) { h in
+            let inputs = [
+                "g1": #"[{"role": "system", "content": "You are a helpful assistant for our shop."}, {"role": "user", "content": "Hi"}]"#,
+                "g2": "hello", "g3": "Hallo!",
+                "s1": "Could you tell me where my order is? It was due to arrive yesterday.",
+                "n1": "1234",
+            ]
+            let events = inputs.keys.sorted().map { id in
+                #"{"id": "e-\#(id)", "type": "trace-create", "body": {"id": "\#(id)", "input": \#(JSONValue.string(inputs[id]!).jsonString())}}"#
+            }
+            let reply = try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: #"{"batch": [\#(events.joined(separator: ","))]}"#)
+            #expect(reply.status.code == 207 && (reply.json["errors"] as? [Any])?.isEmpty == true, "\(reply.text)")
+            let detect = TernServerOptions(config: TernConfig()).detectLanguage
+            while try await MetricsEngine.detectLanguages(h.store.metrics, detect: detect) > 0 {}
+            var languages: [String: String?] = [:]
+            for id in inputs.keys { languages[id] = try await h.store.traces.get(projectID: h.project.id, id: id)?.trace.language }
+            #expect(languages == ["g1": "und", "g2": "und", "g3": "und", "s1": "en", "n1": nil])
+            let undetermined = try await h.call(.get, "/api/v1/traces?language=und", key: h.adminKey)
+            #expect(Set(undetermined.data.compactMap { $0["id"] as? String }) == ["g1", "g2", "g3"])
+        }
+    }
+
 }
