@@ -280,7 +280,12 @@ public final class Gateway: Sendable {
     }
 
     func price(_ deployment: DeploymentConfig) -> Price? {
-        deployment.price ?? prices.price(for: deployment.model)
+        if let price = deployment.price { return price }
+        // Models that run inside Tern, and the echo demo, cost nothing.
+        if let type = registry.providers[deployment.provider]?.type, type == .local || type == .echo {
+            return Price(inputPerMTok: 0, outputPerMTok: 0, cachedInputPerMTok: nil)
+        }
+        return prices.price(for: deployment.model)
     }
 
     // MARK: - Routing and attempts

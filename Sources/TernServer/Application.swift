@@ -103,6 +103,7 @@ public func buildGateway(store: any TernStore, options: TernServerOptions, logge
         ]
     }
     if providers[.local] == nil { providers[.local] = LocalProvider() }
+    if providers[.echo] == nil { providers[.echo] = EchoProvider() }
     let gateway = Gateway(
         registry: registry, cache: cache, limiter: limiter, traces: writer, settings: config.gateway,
         providers: providers, logger: logger, metrics: options.metrics.factory,

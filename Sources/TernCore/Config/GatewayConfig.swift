@@ -7,6 +7,8 @@ public enum ProviderType: String, Sendable, Codable, Equatable, CaseIterable {
     case anthropic
     /// Models run inside Tern (TernLocal): `all-minilm-l6-v2` embeddings. No URL or key.
     case local
+    /// A demo that answers with the caller's last message, to try Tern without a provider key. No URL or key.
+    case echo
 }
 
 /// An upstream API and how to reach it. Its key comes from an environment variable, never from config text
@@ -41,6 +43,7 @@ public struct ProviderConfig: Sendable, Codable, Equatable {
         case .openai: "https://api.openai.com/v1"
         case .anthropic: "https://api.anthropic.com/v1"
         case .local: "local:"
+        case .echo: "echo:"
         }
     }
 

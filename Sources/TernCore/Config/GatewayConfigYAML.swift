@@ -27,9 +27,12 @@ extension TernConfig {
                 default: timeout = try value.double(in: 0.1...3600)
                 }
             }
-            guard let type else { throw entry.error("missing key \"type\" (openai, anthropic or local)") }
+            guard let type else { throw entry.error("missing key \"type\" (openai, anthropic, local or echo)") }
             if type == .local, let first = remote.first {
                 throw first.error("a local provider runs models inside Tern and takes no base_url, api_key_env or headers")
+            }
+            if type == .echo, let first = remote.first {
+                throw first.error("an echo provider is a demo inside Tern and takes no base_url, api_key_env or headers")
             }
             if type != .local, modelsDirectory != nil {
                 throw entry.error("models_dir applies to providers of type local only")
