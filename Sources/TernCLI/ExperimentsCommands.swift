@@ -242,18 +242,24 @@ struct ExperimentsCommand: AsyncParsableCommand {
     struct Compare: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Compare two runs: regressions, improvements, pass rates and McNemar's test.",
-            discussion: "With --fail-on-regression the command exits with status 100 when a cell that passed in BASE fails in HEAD.")
+            discussion: """
+                Without ids it compares the two newest runs (the newer as HEAD); with one id, that run with the one before it.
+                With --fail-on-regression the command exits with status 100 when a cell that passed in BASE fails in HEAD.
+                """)
         @OptionGroup var server: ServerOptions
-        @Argument(help: "The base run's id.") var base: String
-        @Argument(help: "The run compared with it.") var head: String
+        @Argument(help: "The base run's id; given alone, the run to compare with the one before it.") var base: String?
+        @Argument(help: "The run compared with it (default: the newest run).") var head: String?
         @Option(name: .long, help: "Pair cells by prompt_model, prompt, model or item (default: automatic).") var by: String?
         @Flag(name: .customLong("fail-on-regression"), help: "Exit with status 100 when there is a regression.") var failOnRegression = false
         @Flag(name: .long, help: "Print JSON.") var json = false
 
         func run() async throws {
+            let client = try server.client()
+            let (base, head) = try await pair(client)
+            if !json { say("Comparing \(base) (base) with \(head) (head)") }
             var path = "/api/v1/experiments/compare?base=\(URLQuery.encode(base))&head=\(URLQuery.encode(head))"
             if let by { path += "&by=\(URLQuery.encode(by))" }
-            let result = try await server.client().get(path)
+            let result = try await client.get(path)
             if json {
                 say(result.jsonString())
             } else {
@@ -281,6 +287,23 @@ struct ExperimentsCommand: AsyncParsableCommand {
                 }
             }
             if failOnRegression, (result["regression_count"]?.int ?? 0) > 0 { throw ExitCode(100) }
+        }
+
+        /// The ids given; one id is compared with the run before it; none, the newest run with the one before.
+        func pair(_ client: TernAPIClient) async throws -> (base: String, head: String) {
+            if let base, let head { return (base, head) }
+            let runs = (try await client.get("/api/v1/experiments?limit=200")["data"]?.array ?? []).compactMap { $0["id"]?.string }
+            if let only = base {
+                guard let index = runs.firstIndex(of: only) else { throw TernError.notFound("run \(only)", field: "base") }
+                guard index + 1 < runs.count else {
+                    throw TernError.invalid("base", "run \(only) is the oldest run: name the run to compare it with")
+                }
+                return (runs[index + 1], only)
+            }
+            guard runs.count >= 2 else {
+                throw TernError.invalid("base", "comparing needs two runs, the project has \(runs.count): name them or run another (tern experiments run)")
+            }
+            return (runs[1], runs[0])
         }
     }
 

@@ -88,7 +88,10 @@ public final class ModelRegistry: Sendable {
             wanted = found
         } else {
             guard let previous = history.dropFirst().first(where: { !$0.deleted }) else {
-                throw TernError.conflict("model \(name) has no earlier version to roll back to", field: "version")
+                throw TernError.conflict(
+                    "model \(name) \(history.count == 1 ? "has only version \(latest.version) (by \(latest.author))" : "has no earlier version that was not deleted"): "
+                        + "there is nothing earlier to roll back to; "
+                        + "a change to it (tern.yaml and a restart, or PUT /api/v1/models/\(name)) makes the next version", field: "version")
             }
             wanted = previous
         }

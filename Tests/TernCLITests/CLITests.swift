@@ -250,6 +250,12 @@ struct GatewayCLITests {
             #expect(list.contains("split a:90,b:10"))
             _ = try await tern(["models", "list"] + flags)
             #expect(try await test.store.modelVersions.history(name: "bot").count == 1, "an unchanged file adds no version")
+            let first = await #expect(throws: TernError.self) { try await tern(["models", "rollback", "bot"] + flags) }
+            #expect(first?.field == "version")
+            #expect(
+                first?.message
+                    == "model bot has only version 1 (by tern.yaml): there is nothing earlier to roll back to; "
+                    + "a change to it (tern.yaml and a restart, or PUT /api/v1/models/bot) makes the next version")
             try write("{a: 50, b: 50}")
             let history = try await tern(["models", "history", "bot"] + flags)
             #expect(history.contains("tern.yaml changed"))

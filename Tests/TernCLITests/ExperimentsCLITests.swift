@@ -53,6 +53,12 @@ struct ExperimentsCLITests {
                 #expect(compare.contains("McNemar's exact test") && compare.contains("REGRESSIONS (2)"), "\(compare)")
                 let gate = await #expect(throws: ExitCode.self) { _ = try await tern(["experiments", "compare", base, head, "--fail-on-regression"] + flags) }
                 #expect(gate == ExitCode(100))
+                // Without ids: the newest run against the one before it; one id: that run against the one before it.
+                let newest = try await tern(["experiments", "compare"] + flags)
+                #expect(newest.contains("Comparing \(base) (base) with \(head) (head)") && newest.contains("REGRESSIONS (2)"), "\(newest)")
+                #expect(try await tern(["experiments", "compare", head] + flags).contains("Comparing \(base) (base) with \(head) (head)"))
+                let oldest = await #expect(throws: TernError.self) { _ = try await tern(["experiments", "compare", base] + flags) }
+                #expect(oldest?.field == "base" && oldest?.message.contains("is the oldest run") == true)
                 let missing = await #expect(throws: TernError.self) {
                     _ = try await tern(["experiments", "run", "--dataset", "nope", "--prompt", "qa@1", "--model", "echo-a"] + flags)
                 }
