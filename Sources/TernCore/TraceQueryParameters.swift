@@ -5,12 +5,13 @@ import Foundation
 /// `from`, `to`, `user_id`, `session_id`, `tag` (repeatable), `metadata.KEY=VALUE`, `model`, `name`,
 /// `status` (ok, error), `min_latency_ms`, `max_latency_ms`, `min_cost`, `max_cost`,
 /// `score.NAME=VALUE`, `score.NAME.min`, `score.NAME.max`, `task`, `language`, `domain`,
-/// `environment`, `release`, `prompt` (NAME or NAME@VERSION), `deployment`, `variant`, `q`;
+/// `environment`, `release`, `prompt` (NAME or NAME@VERSION), `deployment`, `variant`, `q`,
+/// `include_internal` (true: also the traces of experiments and the playground, `TraceOrigin`);
 /// plus `sort` (time, latency, cost), `order` (desc, asc), `limit`, `cursor`.
 public enum TraceQueryParameters {
     static let plain: Set<String> = [
         "from", "to", "user_id", "session_id", "tag", "model", "name", "status", "min_latency_ms", "max_latency_ms", "min_cost",
-        "max_cost", "task", "language", "domain", "environment", "release", "prompt", "deployment", "variant", "q",
+        "max_cost", "task", "language", "domain", "environment", "release", "prompt", "deployment", "variant", "q", "include_internal",
     ]
     static let listing: Set<String> = ["sort", "order", "limit", "cursor"]
 
@@ -83,6 +84,12 @@ public enum TraceQueryParameters {
             case "deployment": filter.deployment = value
             case "variant": filter.variant = value
             case "q": filter.text = value.isEmpty ? nil : value
+            case "include_internal":
+                switch value.lowercased() {
+                case "true", "1", "yes", "on": filter.includeInternal = true
+                case "false", "0", "no", "off": filter.includeInternal = false
+                default: throw TernError.invalid(key, "expected true or false, got \"\(value.prefix(40))\"")
+                }
             default: break
             }
         }

@@ -382,6 +382,9 @@ public struct TraceFilter: Sendable, Equatable {
     public var variant: String?
     /// Case-insensitive substring of the input or output.
     public var text: String?
+    /// Also match the traces Tern's own callers made (`TraceOrigin`): experiments, judges, the
+    /// playground. Left out by default, unless the filter names an environment or a session.
+    public var includeInternal: Bool = false
 
     public init(
         from: Date? = nil, to: Date? = nil, userID: String? = nil, sessionID: String? = nil, model: String? = nil,
@@ -547,4 +550,17 @@ public struct SessionSummary: Sendable, Codable, Equatable {
         self.cost = cost?.finiteOrClamped  // a stored sum may predate the input bounds
         self.errorCount = errorCount
     }
+}
+
+/// Where a trace came from when Tern itself made the call, stored as the trace's `environment`. The
+/// dashboard, the trace list, sessions and users leave these traces out unless asked
+/// (`include_internal=true`), so an experiment does not show up as a spike of production traffic.
+public enum TraceOrigin {
+    /// Cells of an experiment and their judge and embedding calls.
+    public static let experiment = "experiment"
+    /// Runs of the prompt playground.
+    public static let playground = "playground"
+    /// Watchers (online evaluators) scoring live traffic.
+    public static let watcher = "watcher"
+    public static let internalEnvironments = [experiment, playground, watcher]
 }

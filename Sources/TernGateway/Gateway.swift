@@ -14,13 +14,19 @@ public struct GatewayRequest: Sendable {
     public var headers: [String: String]
     /// The body as the client sent it, kept in the trace (parsing and writing it again would cost time).
     public var rawBody: Data?
+    /// Set by Tern's own callers (experiments, the playground): the trace's `environment`, one of
+    /// `TraceOrigin.internalEnvironments`, so views of production traffic leave it out.
+    public var origin: String?
 
-    public init(operation: GatewayOperation, body: JSONValue, key: APIKey, headers: [String: String], rawBody: Data? = nil) {
+    public init(
+        operation: GatewayOperation, body: JSONValue, key: APIKey, headers: [String: String], rawBody: Data? = nil, origin: String? = nil
+    ) {
         self.operation = operation
         self.body = body
         self.key = key
         self.headers = headers
         self.rawBody = rawBody
+        self.origin = origin
     }
 }
 
@@ -618,6 +624,7 @@ public final class Gateway: Sendable {
         let trace = Trace(
             id: context.traceID, projectID: request.key.projectID, name: "\(Self.operationName(request.operation)) \(context.requestedModel)",
             userID: context.input.user, sessionID: context.input.session, tags: context.tags, metadata: context.metadata,
+            environment: request.origin ?? context.input.metadata["environment"],
             input: Self.cap(Self.inputText(context.forwardBody, operation: request.operation), limit), output: output.map { Self.cap($0, limit) },
             startTime: context.start, endTime: end)
         traces.enqueue(TraceBatchItem(trace: trace, observations: [observation]))
@@ -646,7 +653,7 @@ public final class Gateway: Sendable {
         let trace = Trace(
             id: traceID, projectID: request.key.projectID, name: "\(Self.operationName(request.operation)) \(requested ?? "?")",
             userID: request.headers[TernHeader.user] ?? request.body["user"]?.string, sessionID: request.headers[TernHeader.session],
-            startTime: start, endTime: Date())
+            environment: request.origin, startTime: start, endTime: Date())
         traces.enqueue(TraceBatchItem(trace: trace, observations: [observation]))
     }
 

@@ -388,4 +388,22 @@ public enum SharedMigrations {
             """
         ]
     }
+
+    /// 0013: traces Tern's own callers made before they carried their origin (`TraceOrigin`) get it, from
+    /// the session experiments give their calls and the tag the playground gives its; their hours are
+    /// recomputed, so the rollups (production traffic only) drop them.
+    public static func internalTraffic(_ dialect: SQLDialect) -> [String] {
+        let playgroundTag =
+            dialect == .sqlite
+            ? "EXISTS (SELECT 1 FROM json_each(traces.tags) WHERE json_each.value = 'playground')" : "(traces.tags::jsonb ? 'playground')"
+        return [
+            "UPDATE traces SET environment = 'experiment' WHERE environment IS NULL AND session_id LIKE 'experiment:%'",
+            "UPDATE traces SET environment = 'playground' WHERE environment IS NULL AND \(playgroundTag)",
+            """
+            INSERT INTO rollup_dirty (project_id, bucket, marked_at) SELECT DISTINCT project_id, \(TraceSQL.hourOfStart), 0 FROM traces
+            WHERE environment IN ('experiment', 'playground') ON CONFLICT (project_id, bucket) DO NOTHING
+            """,
+        ]
+    }
+
 }

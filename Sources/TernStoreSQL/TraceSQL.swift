@@ -66,6 +66,10 @@ public enum TraceSQL {
             if let value { out.append("\(column) = \(builder.bind(value))") }
         }
         if let version = filter.promptVersion { out.append("prompt_version = \(builder.bind(Int64(version)))") }
+        if !filter.includeInternal, filter.environment == nil, filter.sessionID == nil {
+            let origins = TraceOrigin.internalEnvironments.map { builder.bind($0) }.joined(separator: ", ")
+            out.append("(environment IS NULL OR environment NOT IN (\(origins)))")
+        }
         // The trace's model (its first generation's), which is indexed.
         if let model = filter.model { out.append("model = \(builder.bind(model))") }
         switch filter.status?.lowercased() {

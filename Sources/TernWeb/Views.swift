@@ -120,11 +120,13 @@ public enum Views {
         public var from: String
         public var to: String
         public var source: String
+        /// Whether the traces of experiments and the playground are counted (`TraceOrigin`).
+        public var includeInternal: Bool
     }
 
     public static func dashboard(
         chrome: Chrome, range: RangeChoice, bucket: MetricsBucket, segment: MetricsDimension,
-        overall: MetricsResult, byModel: MetricsResult, bySegment: MetricsResult
+        overall: MetricsResult, byModel: MetricsResult, bySegment: MetricsResult, includeInternal: Bool = false
     ) -> Page<DashboardView> {
         let totals = overall.totals
         var kpis = [
@@ -198,7 +200,7 @@ public enum Views {
                 buckets: MetricsBucket.allCases.map { Option(value: $0.rawValue, label: $0.rawValue.capitalized, selected: $0 == bucket) },
                 segments: dashboardSegments.map { Option(value: $0.rawValue, label: $0.rawValue.capitalized, selected: $0 == segment) },
                 kpis: kpis, charts: charts, from: Format.time(overall.from), to: Format.time(overall.to),
-                source: overall.source == "rollup" ? "from hourly rollups" : "scanned from traces"))
+                source: overall.source == "rollup" ? "from hourly rollups" : "scanned from traces", includeInternal: includeInternal))
     }
 
     // MARK: Traces
@@ -206,6 +208,7 @@ public enum Views {
     /// The filter parameters a traces page shows in its form (the rest are kept as hidden fields).
     static let formFields = [
         "q", "model", "status", "name", "user_id", "session_id", "tag", "task", "language", "domain", "min_latency_ms", "min_cost", "sort",
+        "include_internal",
     ]
 
     public struct TracesView: ViewModel {
@@ -241,6 +244,7 @@ public enum Views {
         public var error: String?
         public var rows: [Row]
         public var next: String?
+        public var includeInternal: Bool
     }
 
     public static func traces(chrome: Chrome, parameters: [(String, String)], page: TracePage?, error: String?) -> Page<TracesView> {
@@ -278,7 +282,8 @@ public enum Views {
                     Option(value: $0.0, label: $0.1, selected: (filters["sort"] ?? "time") == $0.0)
                 },
                 sortLatency: url(base, kept + [("sort", "latency")]), sortCost: url(base, kept + [("sort", "cost")]), error: error, rows: rows,
-                next: page?.nextCursor.map { url(base, parameters.filter { $0.0 != "cursor" } + [("cursor", $0)]) }))
+                next: page?.nextCursor.map { url(base, parameters.filter { $0.0 != "cursor" } + [("cursor", $0)]) },
+                includeInternal: ["true", "1", "yes", "on"].contains(filters["include_internal"]?.lowercased() ?? "")))
     }
 
     // MARK: Trace detail
@@ -455,9 +460,12 @@ public enum Views {
         public var ranges: [Option]
         public var userID: String
         public var rows: [Row]
+        public var includeInternal: Bool
     }
 
-    public static func sessions(chrome: Chrome, range: RangeChoice, userID: String?, sessions: [SessionSummary]) -> Page<SessionsView> {
+    public static func sessions(
+        chrome: Chrome, range: RangeChoice, userID: String?, sessions: [SessionSummary], includeInternal: Bool = false
+    ) -> Page<SessionsView> {
         chrome.page(
             "Sessions",
             SessionsView(
@@ -467,7 +475,7 @@ public enum Views {
                         id: s.id, href: "/ui/\(chrome.project.slug)/sessions/\(percent(s.id))", user: s.userID ?? "",
                         traces: Format.integer(s.traceCount), first: Format.time(s.firstTime), last: Format.time(s.lastTime),
                         tokens: Format.integer(s.tokens), cost: Format.cost(s.cost), errors: Format.integer(s.errorCount))
-                }))
+                }, includeInternal: includeInternal))
     }
 
     public struct SessionView: ViewModel {
@@ -526,9 +534,10 @@ public enum Views {
         public var ranges: [Option]
         public var limit: Int
         public var rows: [Row]
+        public var includeInternal: Bool
     }
 
-    public static func users(chrome: Chrome, range: RangeChoice, result: MetricsResult, limit: Int) -> Page<UsersView> {
+    public static func users(chrome: Chrome, range: RangeChoice, result: MetricsResult, limit: Int, includeInternal: Bool = false) -> Page<UsersView> {
         let base = "/ui/\(chrome.project.slug)/traces"
         let rows = result.groups.map { group -> UsersView.Row in
             let isUser = group.key != MetricsResult.noneKey && group.key != MetricsResult.otherKey
@@ -538,7 +547,7 @@ public enum Views {
                 cost: Format.cost(group.totals.cost), p95: Format.duration(group.totals.latencyP95Ms),
                 spark: SVGChart.sparkline(group.series.map { Double($0.metrics.traces) }, format: .integer, label: "Traces per day of \(group.key)"))
         }
-        return chrome.page("Users", UsersView(ranges: RangeChoice.options(range), limit: limit, rows: rows))
+        return chrome.page("Users", UsersView(ranges: RangeChoice.options(range), limit: limit, rows: rows, includeInternal: includeInternal))
     }
 
     // MARK: Helpers

@@ -1,12 +1,65 @@
 import Foundation
 import HTTPTypes
 import TernCore
+import TernMonitor
 import TernServer
 import TernTestSupport
 import Testing
 
 @Suite("Web UI: experiments", .timeLimit(.minutes(5)))
 struct ExperimentsWebTests {
+    @Test(
+        "experiment traffic stays out of the dashboard, traces, sessions and users (API and pages) until included; the run still links to it",
+        arguments: StoreKind.available)
+    func internalTraffic(kind: StoreKind) async throws {
+        try await withGateway(kind, models: experimentModels) { g in
+            let h = g.h
+            try await ExperimentFixture.seed(h)
+            // One production call by a user, then a 2 x 4 run (8 experiment traces).
+            let call = try await g.chat("echo-a", text: "hello from ada", extra: #","user":"ada""#, headers: [HTTPField.Name(TernHeader.session)!: "s-ada"])
+            #expect(call.status == .ok, "\(call.text)")
+            let id = try await ExperimentFixture.start(
+                h, #"{"name": "internal", "dataset": "words", "prompts": ["qa@1", "qa@2"], "models": ["echo-a"], "assert": [\#(ExperimentFixture.assertion)]}"#)
+            #expect(try await ExperimentFixture.finished(h, id).json["status"] as? String == "completed")
+            await h.gateway.traces.flush()
+            let cells = try await ExperimentFixture.cells(h, id)
+            let cellTrace = try #require(cells.first?["trace_id"] as? String)
+            #expect(try await h.store.traces.get(projectID: h.project.id, id: cellTrace)?.trace.environment == "experiment")
+
+            #expect(try await h.call(.get, "/api/v1/traces", key: h.adminKey).data.count == 1, "the production call only")
+            #expect(try await h.call(.get, "/api/v1/traces?include_internal=true&limit=100", key: h.adminKey).data.count == 9)
+            #expect(try await h.call(.get, "/api/v1/traces?environment=experiment&limit=100", key: h.adminKey).data.count == 8)
+            #expect(try await h.call(.get, "/api/v1/traces?include_internal=maybe", key: h.adminKey).errorField == "include_internal")
+            while try await MetricsEngine.refresh(h.store.metrics) > 0 {}
+            let metrics = try await h.call(.get, "/api/v1/metrics", key: h.adminKey)
+            #expect((metrics.json["totals"] as? [String: Any])?["traces"] as? Int == 1, "\(metrics.text.prefix(300))")
+            #expect(metrics.json["source"] as? String == "rollup", "production traffic is what the rollups hold")
+            let everything = try await h.call(.get, "/api/v1/metrics?include_internal=true", key: h.adminKey)
+            #expect((everything.json["totals"] as? [String: Any])?["traces"] as? Int == 9)
+            #expect(everything.json["source"] as? String == "scan")
+
+            let cookie = try await WebUITests.signIn(h)
+            let dashboard = try await h.call(.get, "/ui/default/dashboard", headers: [.cookie: cookie])
+            #expect(dashboard.text.contains(#"id="include-internal""#) && !dashboard.text.contains(#"value="true" checked"#))
+            #expect(dashboard.text.contains(#"id="kpi-traces">1<"#), "\(dashboard.text.prefix(200))")
+            let dashboardAll = try await h.call(.get, "/ui/default/dashboard?include_internal=true", headers: [.cookie: cookie])
+            #expect(dashboardAll.text.contains(#"id="kpi-traces">9<"#) && dashboardAll.text.contains(#"value="true" checked"#))
+            let traces = try await h.call(.get, "/ui/default/traces", headers: [.cookie: cookie])
+            #expect(traces.text.components(separatedBy: #"class="trace-link""#).count == 2)
+            let tracesAll = try await h.call(.get, "/ui/default/traces?include_internal=true", headers: [.cookie: cookie])
+            #expect(tracesAll.text.components(separatedBy: #"class="trace-link""#).count == 10)
+            let sessions = try await h.call(.get, "/ui/default/sessions", headers: [.cookie: cookie])
+            #expect(sessions.text.contains("s-ada") && !sessions.text.contains("experiment:\(id)"))
+            #expect(try await h.call(.get, "/ui/default/sessions?include_internal=true", headers: [.cookie: cookie]).text.contains("experiment:\(id)"))
+            let users = try await h.call(.get, "/ui/default/users", headers: [.cookie: cookie])
+            #expect(users.text.contains(#"id="include-internal""#))
+            // The run's matrix links to its traces, and they open.
+            let matrix = try await h.call(.get, "/ui/default/experiments/\(id)", headers: [.cookie: cookie])
+            #expect(matrix.text.contains(#"href="/ui/default/traces/\#(cellTrace)""#))
+            #expect(try await h.call(.get, "/ui/default/traces/\(cellTrace)", headers: [.cookie: cookie]).status == .ok)
+        }
+    }
+
     @Test("runs list, a run's matrix with trace links and charts, and the comparison; outputs are escaped", arguments: StoreKind.available)
     func pages(kind: StoreKind) async throws {
         try await withGateway(kind, models: experimentModels) { g in

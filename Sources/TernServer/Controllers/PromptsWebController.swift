@@ -77,7 +77,7 @@ struct PromptsWebController {
                     if let temperature { body["temperature"] = .number(temperature) }
                     if let maxTokens { body["max_tokens"] = .number(Double(maxTokens)) }
                     let started = ContinuousClock.now
-                    let reply = await gateway.handle(GatewayRequest(operation: .chat, body: body, key: key, headers: headers))
+                    let reply = await gateway.handle(GatewayRequest(operation: .chat, body: body, key: key, headers: headers, origin: TraceOrigin.playground))
                     let elapsed = ContinuousClock.now - started
                     let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
                     return (index, Self.result(model: model, reply: reply, latencyMs: ms))

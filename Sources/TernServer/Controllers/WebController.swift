@@ -217,7 +217,8 @@ extension WebController {
             let bucket = parameters.get("bucket").flatMap(MetricsBucket.init(rawValue:)) ?? range.bucket
             let segment = parameters.get("segment").flatMap(MetricsDimension.init(rawValue:)) ?? .language
             let to = Date()
-            let filter = TraceFilter(from: to.addingTimeInterval(-range.seconds), to: to)
+            var filter = TraceFilter(from: to.addingTimeInterval(-range.seconds), to: to)
+            filter.includeInternal = Self.includeInternal(request)
             async let overall = MetricsEngine.run(MetricsQuery(filter: filter, bucket: bucket), projectID: chrome.project.id, repository: store.metrics)
             async let byModel = MetricsEngine.run(
                 MetricsQuery(filter: filter, bucket: bucket, groupBy: .model, groupLimit: 8),
@@ -230,7 +231,7 @@ extension WebController {
                     "dashboard",
                     Views.dashboard(
                         chrome: chrome, range: range, bucket: bucket, segment: segment, overall: try await overall, byModel: try await byModel,
-                        bySegment: try await bySegment)))
+                        bySegment: try await bySegment, includeInternal: filter.includeInternal)))
         }
     }
 
@@ -303,9 +304,12 @@ extension WebController {
             let range = RangeChoice.named(request.uri.queryParameters.get("range"), default: "7d")
             let user = request.uri.queryParameters.get("user_id").flatMap { $0.isEmpty ? nil : $0 }
             let to = Date()
-            let sessions = try await store.traces.sessions(
-                projectID: chrome.project.id, filter: TraceFilter(from: to.addingTimeInterval(-range.seconds), to: to, userID: user), limit: 100)
-            return html(renderer.render("sessions", Views.sessions(chrome: chrome, range: range, userID: user, sessions: sessions)))
+            var filter = TraceFilter(from: to.addingTimeInterval(-range.seconds), to: to, userID: user)
+            filter.includeInternal = Self.includeInternal(request)
+            let sessions = try await store.traces.sessions(projectID: chrome.project.id, filter: filter, limit: 100)
+            return html(
+                renderer.render(
+                    "sessions", Views.sessions(chrome: chrome, range: range, userID: user, sessions: sessions, includeInternal: filter.includeInternal)))
         }
     }
 
@@ -326,10 +330,17 @@ extension WebController {
             let range = RangeChoice.named(request.uri.queryParameters.get("range"), default: "30d")
             let to = Date()
             let limit = 50
+            var filter = TraceFilter(from: to.addingTimeInterval(-range.seconds), to: to)
+            filter.includeInternal = Self.includeInternal(request)
             let result = try await MetricsEngine.run(
-                MetricsQuery(filter: TraceFilter(from: to.addingTimeInterval(-range.seconds), to: to), bucket: .day, groupBy: .user, groupLimit: limit),
-                projectID: chrome.project.id, repository: store.metrics)
-            return html(renderer.render("users", Views.users(chrome: chrome, range: range, result: result, limit: limit)))
+                MetricsQuery(filter: filter, bucket: .day, groupBy: .user, groupLimit: limit), projectID: chrome.project.id, repository: store.metrics)
+            return html(
+                renderer.render("users", Views.users(chrome: chrome, range: range, result: result, limit: limit, includeInternal: filter.includeInternal)))
         }
+    }
+
+    /// The "include experiment and playground traffic" toggle of the dashboard, sessions and users pages.
+    static func includeInternal(_ request: Request) -> Bool {
+        ["true", "1", "yes", "on"].contains(request.uri.queryParameters.get("include_internal")?.lowercased() ?? "")
     }
 }

@@ -6,8 +6,9 @@ import TernGateway
 
 /// A `ModelClient` over the gateway in process: every call goes through the full pipeline (model
 /// lookup, limits of the key, routing, retries, cost, trace), as an HTTP request would, without the
-/// HTTP. The trace is tagged `experiment` (judge calls `experiment-judge`), carries the run id in
-/// its metadata and the session `experiment:<run id>`.
+/// HTTP. The trace's environment is `experiment` (`TraceOrigin`: production views leave it out), it is
+/// tagged `experiment` (judge calls `experiment-judge`), carries the run id in its metadata and the
+/// session `experiment:<run id>`.
 struct GatewayModelClient: ModelClient {
     let gateway: Gateway
     let key: APIKey
@@ -25,7 +26,7 @@ struct GatewayModelClient: ModelClient {
         if let tools = request.tools { body["tools"] = tools }
         if let format = request.responseFormat { body["response_format"] = format }
         let started = ContinuousClock.now
-        let reply = await gateway.handle(GatewayRequest(operation: .chat, body: .object(body), key: key, headers: headers))
+        let reply = await gateway.handle(GatewayRequest(operation: .chat, body: .object(body), key: key, headers: headers, origin: TraceOrigin.experiment))
         let latency = started.duration(to: .now)
         let traceID = reply.headers.first { $0.0 == TernHeader.traceID }?.1
         let json = Self.json(reply)
@@ -69,7 +70,8 @@ struct GatewayEmbedder: MeteredEmbedder {
             "model": .string(modelName), "input": .array(texts.map(JSONValue.string)),
             "metadata": ["experiment_id": .string(client.experimentID)],
         ]
-        let reply = await client.gateway.handle(GatewayRequest(operation: .embedding, body: body, key: client.key, headers: client.headers))
+        let reply = await client.gateway.handle(
+            GatewayRequest(operation: .embedding, body: body, key: client.key, headers: client.headers, origin: TraceOrigin.experiment))
         let json = GatewayModelClient.json(reply)
         guard reply.status == 200, let data = json?["data"]?.array else {
             throw EvaluationError(GatewayModelClient.failure(reply, json).message)
