@@ -117,13 +117,39 @@ struct Serve: AsyncParsableCommand {
                 say("No users yet. Create the first admin: tern users create --email you@example.com --role admin")
             }
             var options = TernServerOptions(config: config)
+            let keyCount = report.keyCount
             options.onServerRunning = { port in
                 say("Tern \(TernVersion.current) listening on http://\(config.server.host):\(port)")
+                say(Self.banner(config: config, port: port, keyCount: keyCount))
             }
             let app = try await buildApplication(store: store, options: options, logger: logger)
             try await app.runService()
             say("Tern stopped.")
         }
+    }
+
+    /// Where to go next: the UI, the gateway's base URL and models, the ingest endpoints; how to make
+    /// the first key; which providers are demos.
+    static func banner(config: TernConfig, port: Int, keyCount: Int) -> String {
+        let base = "http://\(config.server.host):\(port)"
+        let models = (config.models + BuiltInModels.models(besides: config.models, providers: BuiltInModels.providers(config.providers))).map(\.name)
+        let shown = models.prefix(6).joined(separator: ", ") + (models.count > 6 ? ", and \(models.count - 6) more" : "")
+        var lines = [
+            "  Web UI    \(base)/ui/",
+            "  Gateway   \(base)/v1 (OpenAI-compatible base URL; models: \(shown.isEmpty ? "none yet, see tern.yaml" : shown))",
+            "  Ingest    \(base)/api/v1/ingest and OTLP \(base)/v1/traces",
+        ]
+        let demos = config.providers.values.filter { $0.type == .echo }.map(\.name).sorted()
+        if !demos.isEmpty {
+            lines.append(
+                "Provider \(demos.joined(separator: ", ")) is the echo demo (type: echo): it answers with the caller's last message. "
+                    + "Add a real provider to tern.yaml for real answers.")
+        }
+        if keyCount == 0 {
+            lines.append("No API key yet. The first one, which may also create projects and change models:")
+            lines.append("  tern keys create --name admin --role admin --instance-admin")
+        }
+        return lines.joined(separator: "\n")
     }
 }
 

@@ -51,6 +51,8 @@ public enum Bootstrap {
         public var appliedMigrations: [String]
         public var createdDefaultProject: Project?
         public var userCount: Int
+        /// API keys not revoked, over every project.
+        public var keyCount: Int
     }
 
     public static let defaultProjectSlug = "default"
@@ -76,7 +78,9 @@ public enum Bootstrap {
                 created = nil  // another replica created it first
             }
         }
-        return Report(appliedMigrations: applied, createdDefaultProject: created, userCount: try await store.users.count())
+        var keys = 0
+        for project in try await store.projects.list() { keys += try await store.apiKeys.list(projectID: project.id).filter { $0.revokedAt == nil }.count }
+        return Report(appliedMigrations: applied, createdDefaultProject: created, userCount: try await store.users.count(), keyCount: keys)
     }
 }
 

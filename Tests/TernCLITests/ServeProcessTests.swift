@@ -35,6 +35,12 @@ struct ServeProcessTests {
         #expect(base.hasPrefix("http://127.0.0.1:"), "binds loopback by default")
         #expect(server.output.contains(#"First start: created project "default""#))
         #expect(server.output.contains("tern users create"))
+        // The banner says where the UI, the gateway and ingest are, and how to make the first key.
+        _ = try await server.waitForLine(containing: "--instance-admin")
+        #expect(server.output.contains("  Web UI    \(base)/ui/"), "\(server.output)")
+        #expect(server.output.contains("  Gateway   \(base)/v1 (OpenAI-compatible base URL; models: all-minilm-l6-v2)"))
+        #expect(server.output.contains("  Ingest    \(base)/api/v1/ingest and OTLP \(base)/v1/traces"))
+        #expect(server.output.contains("No API key yet."))
         #expect(FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent("tern.sqlite")))
 
         let (healthStatus, _) = try await httpGet(base + "/healthz")
