@@ -185,7 +185,7 @@ public func buildApplication(
 
     let web = WebController(
         store: store, authenticator: authenticator, renderer: .shared, sessionTTL: .seconds(config.auth.sessionHours * 3600),
-        maxBody: config.server.maxBodyBytes, throttle: throttle, secureCookies: secureCookies)
+        maxBody: config.server.maxBodyBytes, throttle: throttle, secureCookies: secureCookies, models: parts.gateway.registry)
     router.addRoutes(web.routes)
     router.addRoutes(PromptsWebController(web: web, gateway: parts.gateway).routes)
     router.addRoutes(DatasetsWebController(web: web, embedder: options.embedder).routes)

@@ -122,11 +122,14 @@ public enum Views {
         public var source: String
         /// Whether the traces of experiments and the playground are counted (`TraceOrigin`).
         public var includeInternal: Bool
+        /// Set when the range holds no trace at all.
+        public var firstTrace: FirstTraceView?
     }
 
     public static func dashboard(
         chrome: Chrome, range: RangeChoice, bucket: MetricsBucket, segment: MetricsDimension,
-        overall: MetricsResult, byModel: MetricsResult, bySegment: MetricsResult, includeInternal: Bool = false
+        overall: MetricsResult, byModel: MetricsResult, bySegment: MetricsResult, includeInternal: Bool = false,
+        firstTrace: FirstTraceView? = nil
     ) -> Page<DashboardView> {
         let totals = overall.totals
         var kpis = [
@@ -200,7 +203,26 @@ public enum Views {
                 buckets: MetricsBucket.allCases.map { Option(value: $0.rawValue, label: $0.rawValue.capitalized, selected: $0 == bucket) },
                 segments: dashboardSegments.map { Option(value: $0.rawValue, label: $0.rawValue.capitalized, selected: $0 == segment) },
                 kpis: kpis, charts: charts, from: Format.time(overall.from), to: Format.time(overall.to),
-                source: overall.source == "rollup" ? "from hourly rollups" : "scanned from traces", includeInternal: includeInternal))
+                source: overall.source == "rollup" ? "from hourly rollups" : "scanned from traces", includeInternal: includeInternal,
+                firstTrace: overall.totals.traces == 0 ? firstTrace : nil))
+    }
+
+    // MARK: First trace
+
+    /// How to send the first trace, on the empty dashboard and trace list: the server's own URL (as the
+    /// browser reached it), the project, and a model of the gateway.
+    public struct FirstTraceView: ViewModel {
+        public var baseURL: String
+        public var project: String
+        public var model: String
+        public var includeHref: String?
+
+        public init(baseURL: String, project: String, model: String?, includeHref: String?) {
+            self.baseURL = baseURL
+            self.project = project
+            self.model = model ?? "MODEL"
+            self.includeHref = includeHref
+        }
     }
 
     // MARK: Traces
@@ -245,9 +267,13 @@ public enum Views {
         public var rows: [Row]
         public var next: String?
         public var includeInternal: Bool
+        /// Set when the project has no trace and no filter is applied.
+        public var firstTrace: FirstTraceView?
     }
 
-    public static func traces(chrome: Chrome, parameters: [(String, String)], page: TracePage?, error: String?) -> Page<TracesView> {
+    public static func traces(
+        chrome: Chrome, parameters: [(String, String)], page: TracePage?, error: String?, firstTrace: FirstTraceView? = nil
+    ) -> Page<TracesView> {
         let base = "/ui/\(chrome.project.slug)/traces"
         var filters: [String: String] = [:]
         var hidden: [TracesView.Hidden] = []
@@ -283,7 +309,8 @@ public enum Views {
                 },
                 sortLatency: url(base, kept + [("sort", "latency")]), sortCost: url(base, kept + [("sort", "cost")]), error: error, rows: rows,
                 next: page?.nextCursor.map { url(base, parameters.filter { $0.0 != "cursor" } + [("cursor", $0)]) },
-                includeInternal: ["true", "1", "yes", "on"].contains(filters["include_internal"]?.lowercased() ?? "")))
+                includeInternal: ["true", "1", "yes", "on"].contains(filters["include_internal"]?.lowercased() ?? ""),
+                firstTrace: rows.isEmpty && error == nil && parameters.isEmpty ? firstTrace : nil))
     }
 
     // MARK: Trace detail

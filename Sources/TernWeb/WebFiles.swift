@@ -21,6 +21,7 @@ enum Templates {
         "experiment-pair": text(PackageResources.experiment_pair_mustache),
         "experiments": text(PackageResources.experiments_mustache),
         "field-error": text(PackageResources.field_error_mustache),
+        "first-trace": text(PackageResources.first_trace_mustache),
         "internal-toggle": text(PackageResources.internal_toggle_mustache),
         "layout": text(PackageResources.layout_mustache),
         "login": text(PackageResources.login_mustache),

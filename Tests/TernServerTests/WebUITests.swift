@@ -84,6 +84,33 @@ struct WebUITests {
         }
     }
 
+    @Test("an empty project's dashboard and trace list say how to send the first trace, with the server's URL; a trace replaces that")
+    func firstTrace() async throws {
+        try await withGateway { g in
+            let h = g.h
+            let cookie = try await Self.signIn(h)
+            for path in ["/ui/default/dashboard", "/ui/default/traces"] {
+                let page = try await h.call(.get, path, headers: [.cookie: cookie])
+                #expect(page.text.contains(#"id="first-trace""#), "\(path)")
+                #expect(page.text.contains("tern keys create --name app --project default"))
+                #expect(page.text.contains(#"base_url="http://localhost/v1""#), "the URL the browser reached: \(page.text)")
+                #expect(page.text.contains(#"model="claude-direct""#), "a model of the gateway, not the embedding model")
+                #expect(page.text.contains("http://localhost/v1/traces") && page.text.contains("http://localhost/api/v1/ingest"))
+                #expect(!page.text.contains("No traces match these filters"))
+            }
+            let filtered = try await h.call(.get, "/ui/default/traces?model=nope", headers: [.cookie: cookie])
+            #expect(
+                !filtered.text.contains(#"id="first-trace""#) && filtered.text.contains("No traces match these filters"),
+                "a filter that matches nothing is not an empty project")
+            #expect(try await g.chat().status == .ok)
+            await h.gateway.traces.flush()
+            while try await MetricsEngine.refresh(h.store.metrics) > 0 {}
+            for path in ["/ui/default/dashboard", "/ui/default/traces"] {
+                #expect(!(try await h.call(.get, path, headers: [.cookie: cookie]).text.contains(#"id="first-trace""#)), "\(path)")
+            }
+        }
+    }
+
     @Test("the project switcher goes to the chosen project's dashboard; a viewer cannot score through the form")
     func switcherAndViewerScores() async throws {
         try await withHarness { h in

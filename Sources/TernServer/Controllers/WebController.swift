@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import TernCore
 import TernWeb
+import TernGateway
 import TernMonitor
 
 /// The web UI under `/ui`: server-rendered pages signed in with a user account (session cookie).
@@ -17,6 +18,8 @@ struct WebController {
     let maxBody: Int
     let throttle: LoginThrottle
     let secureCookies: Bool
+    /// The gateway's models, for the examples of the empty pages.
+    let models: ModelRegistry
 
     static let stylesheet = WebAssets.stylesheet
     static let script = WebAssets.script
@@ -231,7 +234,9 @@ extension WebController {
                     "dashboard",
                     Views.dashboard(
                         chrome: chrome, range: range, bucket: bucket, segment: segment, overall: try await overall, byModel: try await byModel,
-                        bySegment: try await bySegment, includeInternal: filter.includeInternal)))
+                        bySegment: try await bySegment, includeInternal: filter.includeInternal,
+                        firstTrace: try await isEmpty(chrome, includeInternal: filter.includeInternal)
+                            ? firstTrace(request, chrome, includeInternal: filter.includeInternal, page: "dashboard") : nil)))
         }
     }
 
@@ -242,7 +247,12 @@ extension WebController {
             do {
                 let query = try TraceQueryParameters.query(parameters)
                 let page = try await store.traces.list(projectID: chrome.project.id, query: query)
-                return html(renderer.render("traces", Views.traces(chrome: chrome, parameters: parameters, page: page, error: nil)))
+                return html(
+                    renderer.render(
+                        "traces",
+                        Views.traces(
+                            chrome: chrome, parameters: parameters, page: page, error: nil,
+                            firstTrace: firstTrace(request, chrome, includeInternal: false, page: "traces"))))
             } catch let error as TernError where error.kind == .invalidInput {
                 let message = error.field.map { "\($0): \(error.message)" } ?? error.message
                 return html(
@@ -337,6 +347,23 @@ extension WebController {
             return html(
                 renderer.render("users", Views.users(chrome: chrome, range: range, result: result, limit: limit, includeInternal: filter.includeInternal)))
         }
+    }
+
+    /// Whether the project has no trace at all (of production traffic, unless internal traffic is included).
+    func isEmpty(_ chrome: Chrome, includeInternal: Bool) async throws -> Bool {
+        var filter = TraceFilter()
+        filter.includeInternal = includeInternal
+        return try await store.traces.list(projectID: chrome.project.id, query: TraceQuery(filter: filter, limit: 1)).traces.isEmpty
+    }
+
+    /// How to send the first trace, with this server's URL as the browser reached it.
+    func firstTrace(_ request: Request, _ chrome: Chrome, includeInternal: Bool, page: String) -> Views.FirstTraceView {
+        let host = request.head.authority ?? "127.0.0.1:7777"
+        let scheme = request.headers[HTTPField.Name("x-forwarded-proto")!] == "https" ? "https" : "http"
+        let model = models.generative.first?.name
+        return Views.FirstTraceView(
+            baseURL: "\(scheme)://\(host)", project: chrome.project.slug, model: model,
+            includeHref: includeInternal ? nil : "/ui/\(Views.percent(chrome.project.slug))/\(page)?include_internal=true")
     }
 
     /// The "include experiment and playground traffic" toggle of the dashboard, sessions and users pages.
