@@ -625,7 +625,7 @@ public final class Gateway: Sendable {
             id: context.traceID, projectID: request.key.projectID, name: "\(Self.operationName(request.operation)) \(context.requestedModel)",
             userID: context.input.user, sessionID: context.input.session, tags: context.tags, metadata: context.metadata,
             environment: request.origin ?? context.input.metadata["environment"],
-            input: Self.cap(Self.inputText(context.forwardBody, operation: request.operation), limit), output: output.map { Self.cap($0, limit) },
+            input: Self.cap(Self.traceInput(context.forwardBody, operation: request.operation), limit), output: output.map { Self.cap($0, limit) },
             startTime: context.start, endTime: end)
         traces.enqueue(TraceBatchItem(trace: trace, observations: [observation]))
 
@@ -682,7 +682,22 @@ public final class Gateway: Sendable {
         }
     }
 
-    /// The text a request sends to the model, for token estimates and trace input.
+    /// The trace's input: for chat and messages calls the conversation as a JSON list of messages (the
+    /// system prompt first), so pages show it as a chat and list previews show its last user message;
+    /// otherwise the text of the request.
+    public static func traceInput(_ body: JSONValue, operation: GatewayOperation) -> String {
+        switch operation {
+        case .chat, .messages:
+            var messages: [JSONValue] = []
+            if let system = body["system"] { messages.append(["role": "system", "content": system]) }
+            messages += body["messages"]?.array ?? []
+            return JSONValue.array(messages).jsonString()
+        case .completion, .embedding:
+            return inputText(body, operation: operation)
+        }
+    }
+
+    /// The text a request sends to the model, for token estimates.
     public static func inputText(_ body: JSONValue, operation: GatewayOperation) -> String {
         switch operation {
         case .chat, .messages:

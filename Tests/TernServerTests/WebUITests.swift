@@ -111,6 +111,28 @@ struct WebUITests {
         }
     }
 
+    @Test("a gateway trace keeps its conversation as messages: the list previews the last user message, not the system prompt")
+    func conversationPreview() async throws {
+        try await withGateway { g in
+            let h = g.h
+            let reply = try await h.call(
+                .post, "/v1/chat/completions", key: h.adminKey,
+                json:
+                    #"{"model": "support-bot", "messages": [{"role": "system", "content": "You are the shop's assistant."}, {"role": "user", "content": "Where is my parcel?"}]}"#
+            )
+            #expect(reply.status == .ok)
+            let traces = try await g.traces()
+            let input = try #require(traces.first?.trace.input)
+            let messages = try JSONValue.parse(Data(input.utf8)).array ?? []
+            #expect(messages.map { $0["role"]?.string } == ["system", "user"], "\(input)")
+            let cookie = try await Self.signIn(h)
+            let page = try await h.call(.get, "/ui/default/traces", headers: [.cookie: cookie])
+            let cell = try #require(page.text.components(separatedBy: #"class="trace-input""#).dropFirst().first)
+            let preview = String(cell.split(separator: ">", maxSplits: 1).last?.prefix { $0 != "<" } ?? "")
+            #expect(preview == "Where is my parcel?", "\(cell.prefix(300))")
+        }
+    }
+
     @Test("the project switcher goes to the chosen project's dashboard; a viewer cannot score through the form")
     func switcherAndViewerScores() async throws {
         try await withHarness { h in
