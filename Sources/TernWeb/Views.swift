@@ -364,6 +364,10 @@ public enum Views {
 
         public var id: String
         public var name: String
+        /// `ok`, `warning` or `error`: the worst level of the trace's observations.
+        public var status: String
+        /// The first error (or warning) message, shown under the header.
+        public var statusMessage: String?
         public var kpis: [KPI]
         public var facts: [Fact]
         public var tags: [String]
@@ -460,10 +464,16 @@ public enum Views {
                 model: o.model, tokens: o.usage.map { Format.integer($0.inputTokens + $0.outputTokens) }, cost: o.cost.map(Format.cost),
                 input: content(o.input), output: content(o.output), facts: facts)
         }
+        let failing = detail.observations.first { $0.level == .error } ?? detail.observations.first { $0.level == .warning }
+        let status = failing.map { $0.level == .error ? "error" : "warning" } ?? "ok"
+        let statusMessage = failing.map { o in
+            "\(o.name ?? o.type.rawValue)\(o.statusCode.map { " (\($0))" } ?? ""): \(o.statusMessage ?? (o.level == .error ? "failed" : "warning"))"
+        }
         return chrome.page(
             trace.name ?? trace.id,
             TraceView(
-                id: trace.id, name: trace.name ?? "Trace", kpis: kpis, facts: facts, tags: trace.tags, hasTags: !trace.tags.isEmpty,
+                id: trace.id, name: trace.name ?? "Trace", status: status, statusMessage: statusMessage, kpis: kpis, facts: facts, tags: trace.tags,
+                hasTags: !trace.tags.isEmpty,
                 metadata: trace.metadata.map { pretty($0.jsonString()) }, input: content(trace.input), output: content(trace.output),
                 scores: scoreRows, scoreNames: scoreNames, waterfall: waterfall, costs: costs, hasCosts: !generations.isEmpty,
                 tree: tree.compactMap(node)))

@@ -133,6 +133,31 @@ struct WebUITests {
         }
     }
 
+    @Test("a trace's page opens with its status, its error and its own input and output, before the details")
+    func traceHeader() async throws {
+        try await withHarness { h in
+            let batch = #"""
+                {"batch": [
+                  {"id": "e1", "type": "trace-create", "body": {"id": "t-err", "name": "checkout", "input": "Cancel my order", "output": "Sorry, something broke"}},
+                  {"id": "e2", "type": "generation-create", "body": {"id": "g1", "trace_id": "t-err", "name": "llm", "model": "gpt-4o",
+                   "level": "ERROR", "status_message": "upstream timed out after 30 s"}},
+                  {"id": "e3", "type": "trace-create", "body": {"id": "t-ok", "name": "fine", "input": "Hi"}}
+                ]}
+                """#
+            #expect(try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: batch).status.code == 207)
+            let cookie = try await Self.signIn(h)
+            let page = try await h.call(.get, "/ui/default/traces/t-err", headers: [.cookie: cookie])
+            #expect(page.text.contains(#"<span id="trace-status" class="badge error">error</span>"#))
+            #expect(page.text.contains(#"id="trace-status-message""#) && page.text.contains("llm: upstream timed out after 30 s"), "\(page.text)")
+            let input = try #require(page.text.range(of: #"id="trace-input""#)?.lowerBound)
+            let output = try #require(page.text.range(of: #"id="trace-output""#)?.lowerBound)
+            let details = try #require(page.text.range(of: "<h2>Trace</h2>")?.lowerBound)
+            #expect(input < details && output < details, "input and output come first")
+            let fine = try await h.call(.get, "/ui/default/traces/t-ok", headers: [.cookie: cookie])
+            #expect(fine.text.contains(#"class="badge ok">ok</span>"#) && !fine.text.contains(#"id="trace-status-message""#))
+        }
+    }
+
     @Test("the project switcher goes to the chosen project's dashboard; a viewer cannot score through the form")
     func switcherAndViewerScores() async throws {
         try await withHarness { h in
