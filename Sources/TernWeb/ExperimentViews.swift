@@ -90,13 +90,18 @@ public enum ExperimentViews {
             public var output: String
             public var meta: String
             public var traceHref: String?
+            /// A failed or errored cell shows its reason, not only in the tooltip.
+            public var failed: Bool
 
-            static let none = Cell(missing: true, verdict: "", class: "", score: "", reason: "", output: "", meta: "", traceHref: nil)
+            static let none = Cell(missing: true, verdict: "", class: "", score: "", reason: "", output: "", meta: "", traceHref: nil, failed: false)
         }
 
         public struct Row: ViewModel {
             public var item: String
             public var repetition: String
+            /// The item's input variables, one `name: value` line each.
+            public var input: String
+            public var expected: String?
             public var cells: [Cell]
         }
 
@@ -120,7 +125,7 @@ public enum ExperimentViews {
     /// `previous` is the run before this one on the same dataset, offered for a comparison.
     public static func run(
         chrome: Chrome, run: ExperimentRun, columns: [ExperimentColumnTotals], cells: [ExperimentCell],
-        next: String?, previous: ExperimentRun? = nil
+        next: String?, previous: ExperimentRun? = nil, items: [String: DatasetItem] = [:]
     ) -> Page<RunView> {
         let slug = Views.percent(chrome.project.slug)
         let href = "\(base(chrome))/\(Views.percent(run.id))"
@@ -134,8 +139,14 @@ public enum ExperimentViews {
                 counts: "\(totals.passed) passed · \(totals.failed) failed · \(totals.errors) errors", cost: Format.cost(totals.cost),
                 latency: Format.duration(totals.cells == 0 ? nil : totals.latencyMs / Double(totals.cells)))
         }
-        let labels = order.map { "\($0.0) · \($0.1)" }
         let totals = order.map { byKey["\($0.0)\u{1F}\($0.1)"]?.totals ?? ExperimentTotals() }
+        // While the run goes on, a column's bar is marked as running with its share of cells done.
+        let perColumn = order.isEmpty ? 0 : run.plannedCells / order.count
+        let labels = zip(order, totals).map { column, totals in
+            let label = "\(column.0) · \(column.1)"
+            guard !run.status.isFinished, totals.cells < perColumn else { return label }
+            return "\(label) (running, \(totals.cells)/\(perColumn))"
+        }
         // Rows: one per item (and repetition), cells in column order.
         var rows: [RunView.Row] = []
         var index = 0
@@ -148,9 +159,12 @@ public enum ExperimentViews {
             }
             for repetition in Set(group.map(\.repetition)).sorted() {
                 let mine = group.filter { $0.repetition == repetition }
+                let datasetItem = items[item]
                 rows.append(
                     RunView.Row(
                         item: item, repetition: run.repeats > 1 ? "#\(repetition + 1)" : "",
+                        input: datasetItem.map { inputLines($0.input) } ?? "",
+                        expected: datasetItem?.expectedOutput.map { String($0.prefix(400)) },
                         cells: order.map { prompt, model in
                             guard let cell = mine.first(where: { $0.promptLabel == prompt && $0.model == model }) else { return .none }
                             return cellView(cell, slug: slug)
@@ -168,8 +182,8 @@ public enum ExperimentViews {
                     Array(zip(labels, totals.map(\.passRate))).map { (label: $0.0, value: $0.1) }, format: .percent,
                     width: 480, label: "Pass rate by prompt and model"),
                 costChart: SVGChart.bars(
-                    Array(zip(labels, totals.map(\.cost))).map { (label: $0.0, value: $0.1) }, format: .usd,
-                    width: 480, label: "Cost by prompt and model"),
+                    Array(zip(labels, totals.map { $0.cost + $0.gradingCost })).map { (label: $0.0, value: $0.1) }, format: .usd,
+                    width: 480, label: "Cost by prompt and model, answers and grading"),
                 rows: rows, next: next.map { Views.url(href, [("cursor", $0)]) }, apiHref: "/api/v1/experiments/\(Views.percent(run.id))/results"))
     }
 
@@ -186,13 +200,22 @@ public enum ExperimentViews {
         return Views.url("\(base(chrome))/new", query)
     }
 
+    /// An item's input variables as `name: value` lines (values shortened).
+    static func inputLines(_ input: [String: JSONValue]) -> String {
+        input.keys.sorted().map { key in
+            let value = input[key]!
+            let text = value.string ?? value.jsonString()
+            return input.count == 1 ? String(text.prefix(400)) : "\(key): \(text.prefix(200))"
+        }.joined(separator: "\n")
+    }
+
     static func cellView(_ cell: ExperimentCell, slug: String) -> RunView.Cell {
         RunView.Cell(
             missing: false, verdict: cell.error != nil ? "ERROR" : cell.passed ? "PASS" : "FAIL",
             class: cell.error != nil ? "warning" : cell.passed ? "ok" : "error", score: cell.score.map { String(format: "%.2f", $0) } ?? "",
             reason: cell.error ?? ComparedCell(cell).reason ?? (cell.passed ? "all assertions passed" : ""),
             output: String(Views.preview(cell.output).prefix(160)), meta: "\(Format.duration(cell.latencyMs)) · \(Format.cost(cell.cost))",
-            traceHref: cell.traceID.map { "/ui/\(slug)/traces/\(Views.percent($0))" })
+            traceHref: cell.traceID.map { "/ui/\(slug)/traces/\(Views.percent($0))" }, failed: cell.error != nil || !cell.passed)
     }
 
     // MARK: Comparison

@@ -68,7 +68,7 @@ struct ExperimentsWebTests {
             // An item whose output (the echoed prompt) is markup.
             let hostile = try await h.call(
                 .post, "/api/v1/datasets/words/items", key: h.adminKey,
-                json: #"{"items": [{"id": "zz<i>evil</i>", "input": {"word": "<script>alert(1)</script>"}}]}"#)
+                json: #"{"items": [{"id": "zz<i>evil</i>", "input": {"word": "<script>alert(1)</script>"}, "expected_output": "an <b>escaped</b> answer"}]}"#)
             #expect(hostile.status == .created, "\(hostile.text)")
             var ids: [String] = []
             for prompt in ["qa@1", "qa@2"] {
@@ -102,6 +102,13 @@ struct ExperimentsWebTests {
             let traceID = try #require(cells.first?["trace_id"] as? String)
             #expect(matrix.text.contains(#"href="/ui/default/traces/\#(traceID)""#), "cells link to their traces")
             #expect(matrix.text.contains("PASS") && matrix.text.contains("FAIL"))
+            // Each row shows the item's input and expected output beside the answers; failures say why.
+            #expect(matrix.text.contains(#"<td class="item-input">alpha</td>"#), "\(matrix.text)")
+            #expect(matrix.text.contains(#"<td class="item-expected"><span class="muted">–</span></td>"#))
+            #expect(matrix.text.contains(#"<td class="item-expected">an &lt;b&gt;escaped&lt;/b&gt; answer</td>"#))
+            let failures = matrix.text.components(separatedBy: #"<span class="badge error">FAIL</span>"#).count - 1
+            #expect(failures > 0 && matrix.text.components(separatedBy: #"class="cell-reason""#).count - 1 == failures)
+            #expect(matrix.text.contains("Cost by prompt and model, answers and grading"))
             #expect(matrix.text.contains("<svg"), "pass rate and cost charts")
             #expect(matrix.text.contains("qa@1") && matrix.text.contains("echo-b"))
             let trace = try await h.call(.get, "/ui/default/traces/\(traceID)", headers: [.cookie: cookie])
@@ -247,6 +254,7 @@ struct ExperimentsWebTests {
             try await g.stub.waitForRequests(before + 2)  // the first cell is done, the second hangs
             let running = try await Web.get(h, "/ui/default/experiments/\(slowID)", cookie: cookie)
             #expect(running.text.contains(#"data-refresh-seconds="2""#) && running.text.contains(#"id="cancel-form""#))
+            #expect(running.text.contains("qa@1 · echo-slow (running, "), "the bar of an unfinished column says so")
             #expect(try await Web.post(h, "/ui/default/experiments/\(slowID)/cancel", cookie: cookie, [("csrf", "forged")]).status == .forbidden)
             let cancelled = try await Web.post(h, "/ui/default/experiments/\(slowID)/cancel", cookie: cookie, [("csrf", token)])
             #expect(cancelled.status == .seeOther && cancelled.headers[.location] == "/ui/default/experiments/\(slowID)")

@@ -78,12 +78,23 @@ extension WebController {
             let columns = try await store.experiments.columns(projectID: chrome.project.id, experimentID: id)
             let earlier = try await store.experiments.list(projectID: chrome.project.id, before: (run.createdAt, run.id), limit: 50)
             let previous = earlier.first { $0.datasetID == run.datasetID && $0.status.isFinished }
+            // The page's dataset items (input and expected output beside the answers): cells and items
+            // both come in item id order, so they start after the previous page's last item.
+            var itemIDs: [String] = []
+            for cell in cells where itemIDs.last != cell.itemID { itemIDs.append(cell.itemID) }
+            let previousItem = after.map { String($0.split(separator: "\u{1F}", maxSplits: 1, omittingEmptySubsequences: false).first ?? "") }
+            let items =
+                itemIDs.isEmpty
+                ? []
+                : (try? await store.datasets.items(
+                    projectID: chrome.project.id, dataset: run.datasetName, version: run.datasetVersion, after: previousItem,
+                    limit: min(1000, itemIDs.count + 20))) ?? []
             return html(
                 renderer.render(
                     "experiment",
                     ExperimentViews.run(
                         chrome: chrome, run: run, columns: columns, cells: cells, next: next,
-                        previous: previous)))
+                        previous: previous, items: Dictionary(items.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))))
         }
     }
 }
