@@ -201,6 +201,14 @@ struct EvalCommand: AsyncParsableCommand {
             try config.validate(tests: tests, registry: registry)
             try config.validateGraders(tests: tests, graders: graders)
             let endpoints = try config.providers.map { try $0.endpoint(environment: environment, server: server) }
+            // A provider nothing listens for fails the run at once, not after every cell's connect retries.
+            var probed: Set<String> = []
+            for (provider, endpoint) in zip(config.providers, endpoints) {
+                guard let endpoint, probed.insert(endpoint.baseURL).inserted else { continue }
+                if let problem = await Reachability.problem(endpoint.baseURL) {
+                    throw TernError.unavailable("cannot reach provider \(provider.displayName) at \(endpoint.baseURL): \(problem)")
+                }
+            }
             if let baseline { reference = try await resolveBaseline(baseline, configPath: path, environment: environment) }
             let clients = endpoints.map { endpoint -> EvalProviderClient in
                 guard let endpoint else { return EvalProviderClient(client: EchoModelClient(), identity: "echo") }
@@ -211,18 +219,41 @@ struct EvalCommand: AsyncParsableCommand {
             }
             let progress = EvalProgress()
             var report: (@Sendable (Int, Int) -> Void)?
-            if progress.isEnabled, config.showProgressBar { report = { @Sendable done, total in progress.update(done, total) } }
-            var finished = try await EvalRunner.run(config: config, tests: tests, clients: clients, registry: registry, options: options, progress: report)
-            finished.judgePrompts = judgePrompts.overrides.mapValues { "\($0.name)@\($0.version)" }
+            if progress.isEnabled, config.showProgressBar {
+                report = { @Sendable done, total in progress.update(done, total) }
+            } else if !progress.isEnabled {
+                report = { @Sendable done, total in progress.count(done, total) }
+                let output = CLIOutput.current
+                progress.startLines { line in
+                    if output === CLIOutput.standard { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { output.line(line) }
+                }
+            }
+            let finished: EvalOutcome
+            do {
+                var run = try await EvalRunner.run(config: config, tests: tests, clients: clients, registry: registry, options: options, progress: report)
+                run.judgePrompts = judgePrompts.overrides.mapValues { "\($0.name)@\($0.version)" }
+                finished = run
+                progress.stopLines()
+            } catch {
+                progress.stopLines()
+                throw error
+            }
             outcome = finished
-            if report != nil { progress.finish() }
+            if progress.isEnabled, config.showProgressBar { progress.finish() }
             try await http.shutdown()
         } catch {
             try? await http.shutdown()
             throw error
         }
 
-        for line in EvalReport.matrix(outcome) { say(line) }
+        let terminal = Self.terminalColumns()
+        let widths = EvalReport.widths(terminalColumns: terminal, cellCount: outcome.columns.count)
+        for line in EvalReport.matrix(outcome, cellWidth: widths.cell, testWidth: widths.test) { say(line) }
+        let failures = EvalReport.failures(outcome, width: max(60, terminal))
+        if !failures.isEmpty {
+            say()
+            for line in failures { say(line) }
+        }
         say()
         for line in EvalReport.summary(outcome) { say(line) }
         if let server, !outcome.judgePrompts.isEmpty {
@@ -305,11 +336,45 @@ enum EvalOutputFormat {
 }
 
 /// A progress line on standard error, only when it is a terminal.
+extension EvalCommand {
+    /// The terminal's width: the window's when standard output is one, else `$COLUMNS`, else 160 (logs
+    /// and files do not wrap).
+    static func terminalColumns() -> Int {
+        var size = winsize()
+        if isatty(STDOUT_FILENO) != 0, ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        if let text = ProcessInfo.processInfo.environment["COLUMNS"], let columns = Int(text), columns > 20 { return columns }
+        return 160
+    }
+}
+
 final class EvalProgress: Sendable {
     let isEnabled = isatty(STDERR_FILENO) != 0 && CLIOutput.current === CLIOutput.standard
     private let last = Mutex(-1)
+    private let counts = Mutex((done: 0, total: 0))
+    private let ticker = Mutex<Task<Void, Never>?>(nil)
+
+    /// Where there is no terminal to redraw (CI logs), a line every `interval` while the run goes on,
+    /// so a slow run never looks stuck: "eval: 12/40 cells done (30%), 20 s".
+    func startLines(every interval: Duration = .seconds(10), write: @escaping @Sendable (String) -> Void) {
+        let started = ContinuousClock.now
+        let task = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard !Task.isCancelled, let self else { return }
+                let (done, total) = self.counts.withLock { $0 }
+                let seconds = Int(started.duration(to: .now).components.seconds)
+                write("eval: \(done)/\(total) cells done (\(total == 0 ? 100 : done * 100 / total)%), \(seconds) s")
+            }
+        }
+        ticker.withLock { $0 = task }
+    }
+
+    func count(_ done: Int, _ total: Int) { counts.withLock { $0 = (done, total) } }
+
+    func stopLines() { ticker.withLock { $0?.cancel() } }
 
     func update(_ done: Int, _ total: Int) {
+        count(done, total)
         let percent = total == 0 ? 100 : done * 100 / total
         let changed = last.withLock { previous in
             defer { previous = percent }

@@ -84,30 +84,40 @@ public struct PromptVersion: Sendable, Codable, Equatable {
 
     /// Checks the version before it is stored: a name, a template, declared variables only.
     public func validate() throws {
-        try Validate.promptName(name)
+        if let first = problems().first { throw first }
+    }
+
+    /// Every problem of this version, in field order (a form shows them all at once).
+    public func problems() -> [TernError] {
+        var out: [TernError] = []
+        do { try Validate.promptName(name) } catch let error as TernError { out.append(error) } catch {}
         switch kind {
         case .text:
-            guard let text, !text.isEmpty else { throw TernError.invalid("text", "a text prompt needs its text") }
+            if text?.isEmpty ?? true { out.append(TernError.invalid("text", "a text prompt needs its text")) }
         case .chat:
-            guard !messages.isEmpty else { throw TernError.invalid("messages", "a chat prompt needs at least one message") }
-            for (index, message) in messages.enumerated() {
-                guard ["system", "user", "assistant", "tool", "developer"].contains(message.role) else {
-                    throw TernError.invalid("messages[\(index)].role", "expected system, user, assistant, tool or developer, got \"\(message.role)\"")
-                }
+            if messages.isEmpty { out.append(TernError.invalid("messages", "a chat prompt needs at least one message")) }
+            for (index, message) in messages.enumerated() where !["system", "user", "assistant", "tool", "developer"].contains(message.role) {
+                out.append(
+                    TernError.invalid("messages[\(index)].role", "expected system, user, assistant, tool or developer, got \"\(message.role)\""))
             }
         }
-        for variable in variables where !PromptTemplate.isVariableName(variable) {
-            throw TernError.invalid("variables", "\"\(variable)\" is not a variable name (letters, digits, _ and ., starting with a letter or _)")
-        }
-        let used = Set(templates.flatMap { PromptTemplate.variables(in: $0) })
-        let undeclared = used.subtracting(variables).sorted()
-        guard undeclared.isEmpty else {
-            throw TernError.invalid("variables", "the template uses undeclared variables: \(undeclared.joined(separator: ", ")); declare them or remove them")
+        if let variable = variables.first(where: { !PromptTemplate.isVariableName($0) }) {
+            out.append(
+                TernError.invalid("variables", "\"\(variable)\" is not a variable name (letters, digits, _ and ., starting with a letter or _)"))
+        } else {
+            let used = Set(templates.flatMap { PromptTemplate.variables(in: $0) })
+            let undeclared = used.subtracting(variables).sorted()
+            if !undeclared.isEmpty {
+                out.append(
+                    TernError.invalid(
+                        "variables", "the template uses undeclared variables: \(undeclared.joined(separator: ", ")); declare them or remove them"))
+            }
         }
         if let temperature = config.temperature, !(0...2).contains(temperature) {
-            throw TernError.invalid("config.temperature", "expected 0-2, got \(temperature)")
+            out.append(TernError.invalid("config.temperature", "expected 0-2, got \(temperature)"))
         }
-        if let maxTokens = config.maxTokens, maxTokens < 1 { throw TernError.invalid("config.max_tokens", "expected a positive integer") }
+        if let maxTokens = config.maxTokens, maxTokens < 1 { out.append(TernError.invalid("config.max_tokens", "expected a positive integer")) }
+        return out
     }
 
 }

@@ -345,6 +345,33 @@ public struct LatencyBin: Sendable, Codable, Equatable {
 }
 
 extension LatencyHistogram {
+    /// The counts in bins with round edges, 1, 2 and 5 times a power of ten (1-2 ms, 2-5 ms, 5-10 ms,
+    /// 10-20 ms, ... 1-2 s), lowest first, gaps filled with zeros. Each stored eighth of a doubling
+    /// goes to the bin holding its middle, so an edge is off by at most 4.5%, as the percentiles are.
+    public var roundBins: [LatencyBin] {
+        func bin(_ index: Int) -> (decade: Int, step: Int) {
+            let middle = pow(2, (Double(index) + 0.5) / 8)
+            let decade = Int(log10(middle).rounded(.down))
+            let mantissa = middle / pow(10, Double(decade))
+            return (decade, mantissa < 2 ? 0 : mantissa < 5 ? 1 : 2)
+        }
+        func lower(_ b: (decade: Int, step: Int)) -> Double { [1.0, 2, 5][b.step] * pow(10, Double(b.decade)) }
+        func next(_ b: (decade: Int, step: Int)) -> (decade: Int, step: Int) { b.step == 2 ? (b.decade + 1, 0) : (b.decade, b.step + 1) }
+        guard let low = counts.keys.min(), let high = counts.keys.max() else { return [] }
+        var sums: [Int: Int] = [:]
+        func key(_ b: (decade: Int, step: Int)) -> Int { b.decade * 3 + b.step }
+        for (index, count) in counts { sums[key(bin(index)), default: 0] += count }
+        var out: [LatencyBin] = []
+        var current = bin(low)
+        let last = bin(high)
+        while key(current) <= key(last) {
+            let following = next(current)
+            out.append(LatencyBin(lowerMs: lower(current), upperMs: lower(following), count: sums[key(current)] ?? 0))
+            current = following
+        }
+        return out
+    }
+
     /// The counts merged to one bin per doubling of latency, lowest first, gaps filled with zeros.
     public var doublings: [LatencyBin] {
         guard let low = counts.keys.min(), let high = counts.keys.max() else { return [] }

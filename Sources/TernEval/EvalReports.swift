@@ -11,7 +11,7 @@ public enum EvalReport {
     /// The matrix: one row per test, one column per prompt x provider; PASS, FAIL or ERROR with
     /// the reason, shortened to fit `cellWidth`.
     public static func matrix(_ outcome: EvalOutcome, cellWidth: Int = 44, testWidth: Int = 32) -> [String] {
-        let header = ["TEST"] + outcome.columns.map { shorten($0.label, cellWidth) }
+        let header = ["TEST"] + outcome.columns.indices.map { columnHeader(outcome, $0, width: cellWidth) }
         var rows: [[String]] = []
         for (index, test) in outcome.tests.enumerated() {
             var row = [shorten((test.golden ? "★ " : "") + test.label, testWidth)]
@@ -21,6 +21,72 @@ public enum EvalReport {
             rows.append(row)
         }
         return aligned([header] + rows)
+    }
+
+    /// The widths that fit the matrix to a terminal `columns` wide: the test column 32 (less when
+    /// narrow), the cells sharing the rest (16-60 each).
+    public static func widths(terminalColumns columns: Int, cellCount: Int) -> (cell: Int, test: Int) {
+        let test = min(32, max(16, columns / 4))
+        let cells = max(1, cellCount)
+        let cell = (columns - test - 2 * cells) / cells
+        return (min(60, max(16, cell)), test)
+    }
+
+    /// A column's header: with several prompts, the prompt's number and start, then the provider,
+    /// which is never cut off, so two providers (or two prompts without a label) stay apart; a
+    /// provider listed twice gets its place (`#2`).
+    static func columnHeader(_ outcome: EvalOutcome, _ index: Int, width: Int) -> String {
+        let column = outcome.columns[index]
+        guard outcome.providers.indices.contains(column.provider), outcome.prompts.indices.contains(column.prompt) else {
+            return shorten(column.label, width)
+        }
+        let provider = outcome.providers[column.provider]
+        var name = provider.label ?? provider.id
+        if outcome.providers.filter({ ($0.label ?? $0.id) == name }).count > 1 { name += " #\(column.provider + 1)" }
+        guard outcome.prompts.count > 1 else { return shorten(name, width) }
+        let prompt = "p\(column.prompt + 1) " + outcome.prompts[column.prompt].label
+        let room = width - name.count - 3
+        guard room >= 6 else { return shorten("p\(column.prompt + 1) | \(name)", width) }
+        return shorten(prompt, room) + " | " + name
+    }
+
+    /// Every failed or errored cell with its whole reason, wrapped to `width` (the matrix shows only the
+    /// first line of each); at most `limit`, then where to find the rest.
+    public static func failures(_ outcome: EvalOutcome, width: Int = 100, limit: Int = 50) -> [String] {
+        let failing = outcome.cells.filter { $0.status != .pass }
+        guard !failing.isEmpty else { return [] }
+        var lines = ["Failures and errors (\(failing.count)):"]
+        for cell in failing.prefix(limit) {
+            let test = outcome.tests.indices.contains(cell.test) ? outcome.tests[cell.test].label : "test \(cell.test + 1)"
+            let column = outcome.columns.indices.contains(cell.column) ? columnHeader(outcome, cell.column, width: 60) : ""
+            let repetition = cell.repetition > 0 ? " (repeat \(cell.repetition + 1))" : ""
+            lines += wrap("\(cell.status.word) \(shorten(test, 60)) · \(column)\(repetition): \(cell.reason)", width: width, indent: "    ")
+        }
+        if failing.count > limit { lines.append("... and \(failing.count - limit) more: every reason is in the JSON output (-o results.json)") }
+        return lines
+    }
+
+    /// Lines of at most `width` characters (longer words are cut), the later ones indented.
+    static func wrap(_ text: String, width: Int, indent: String) -> [String] {
+        var lines: [String] = []
+        for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            var line = lines.isEmpty ? "" : indent
+            for word in paragraph.split(separator: " ") {
+                let prefix = line.trimmingCharacters(in: .whitespaces).isEmpty ? line : line + " "
+                if prefix.count + word.count > width, !line.trimmingCharacters(in: .whitespaces).isEmpty {
+                    lines.append(line)
+                    line = indent + word
+                } else {
+                    line = prefix + word
+                }
+                while line.count > width {
+                    lines.append(String(line.prefix(width)))
+                    line = indent + line.dropFirst(width)
+                }
+            }
+            if !line.trimmingCharacters(in: .whitespaces).isEmpty || lines.isEmpty { lines.append(line) }
+        }
+        return lines
     }
 
     /// A test's cell: its status over repetitions (`PASS 2/3` when they differ), and the first

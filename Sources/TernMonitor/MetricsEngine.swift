@@ -219,6 +219,6 @@ public enum MetricsEngine {
         return MetricsResult(
             from: Timestamp.date(from), to: Timestamp.date(to), bucket: query.bucket, groupBy: query.groupBy,
             source: useRollups ? "rollup" : "scan", totals: total.summary, series: totalSeries, groups: groups,
-            latencyHistogram: total.latency.doublings)
+            latencyHistogram: total.latency.roundBins)
     }
 }

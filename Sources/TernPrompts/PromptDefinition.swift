@@ -6,6 +6,32 @@ extension PromptVersion {
     /// the templates when absent), `config` {`model`, `temperature`, `max_tokens`, `response_format`},
     /// `commit_message`. Errors name the key, prefixed with `path`.
     public static func definition(_ value: JSONValue, projectID: String, author: String, path: String = "") throws -> PromptVersion {
+        let (version, problems) = definitionProblems(value, projectID: projectID, author: author, path: path)
+        if let first = problems.first { throw first }
+        return version!
+    }
+
+    /// The version and every problem found: the first problem of its structure (a key that is not
+    /// understood stops the reading), or else every check of the version (`problems()`), so a form
+    /// can show them all at once. Errors name the key, prefixed with `path`.
+    public static func definitionProblems(
+        _ value: JSONValue, projectID: String, author: String, path: String = ""
+    ) -> (version: PromptVersion?, problems: [TernError]) {
+        func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
+        let version: PromptVersion
+        do {
+            version = try draft(value, projectID: projectID, author: author, path: path)
+        } catch let error as TernError {
+            return (nil, [error])
+        } catch {
+            return (nil, [TernError.invalid(path.isEmpty ? nil : path, "\(error)")])
+        }
+        let problems = version.problems().map { error in TernError.invalid(error.field.map(key) ?? (path.isEmpty ? nil : path), error.message) }
+        return (version, problems)
+    }
+
+    /// The version the definition describes, unchecked beyond its structure.
+    static func draft(_ value: JSONValue, projectID: String, author: String, path: String) throws -> PromptVersion {
         func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
         guard let object = value.object else { throw TernError.invalid(path.isEmpty ? nil : path, "expected an object describing a prompt") }
         let known: Set<String> = ["name", "type", "prompt", "messages", "tools", "variables", "config", "commit_message", "labels"]
@@ -66,15 +92,9 @@ extension PromptVersion {
         }
         if let tools = value["tools"], tools.array == nil { throw TernError.invalid(key("tools"), "expected a list of tool definitions") }
         if let message = value["commit_message"], message.string == nil { throw TernError.invalid(key("commit_message"), "expected a string") }
-        let version = PromptVersion(
+        return PromptVersion(
             projectID: projectID, name: name, kind: kind, text: kind == .text ? text : nil, messages: kind == .chat ? messages : [],
             tools: value["tools"], variables: variables, config: config, commitMessage: value["commit_message"]?.string, author: author,
             createdAt: Timestamp.now())
-        do {
-            try version.validate()
-        } catch let error as TernError {
-            throw TernError.invalid(error.field.map(key) ?? (path.isEmpty ? nil : path), error.message)
-        }
-        return version
     }
 }

@@ -1,5 +1,5 @@
-public import Foundation
-public import TernCore
+import Foundation
+import TernCore
 
 /// The gateway's demo provider (`type: echo`): answers every chat, completion and Anthropic
 /// messages call with the caller's last user message, in the caller's wire format, streamed or not,

@@ -1,4 +1,4 @@
-public import TernCore
+import TernCore
 
 /// The scores' SQL that both stores share.
 public enum ScoreSQL {

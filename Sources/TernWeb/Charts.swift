@@ -28,9 +28,13 @@ public enum SVGChart {
     /// plain numeric x axis. Every point gets an invisible hover marker with a `<title>`
     /// ("gpt-4o · Nov 28 14:00 · 1,234 requests"); markers are drawn visibly when points are sparse.
     /// `height` includes the legend.
+    /// The width charts in a dashboard panel are drawn at: the narrowest panel's content (a grid column
+    /// is at least 420 px, less its padding), so the 11 px text is shown at 11 px or larger.
+    public static let panelWidth = 380
+
     public static func line(
         _ series: [ChartSeries], bucket: TimeBucket?, yFormat: ValueFormat, unit: String = "",
-        width: Int = 640, height: Int = 200, label: String
+        width: Int = SVGChart.panelWidth, height: Int = 200, label: String, partialFrom: Double? = nil
     ) -> String {
         let W = Double(clamp(width, 160, 4000)), H = Double(clamp(height, 80, 2000))
         func valid(_ p: ChartPoint) -> Bool {
@@ -120,14 +124,24 @@ public enum SVGChart {
         for (i, segments) in runs.enumerated() where !segments.isEmpty {
             svg += "<g class=\"series series-\(i % 8)\">"
             for seg in segments where seg.count > 1 {
-                var d = ""
-                for (k, p) in seg.enumerated() { d += (k == 0 ? "M" : "L") + c(px(p.x)) + " " + c(py(p.y)) }
+                func path(_ points: ArraySlice<ChartPoint>) -> String {
+                    points.enumerated().map { (k, p) in (k == 0 ? "M" : "L") + c(px(p.x)) + " " + c(py(p.y)) }.joined()
+                }
+                let d = path(seg[...])
                 if withArea {
                     svg +=
                         "<path class=\"area\" d=\"\(d)L\(c(px(seg.last!.x))) \(c(baseline))L\(c(px(seg[0].x))) \(c(baseline))Z\" fill=\"currentColor\" fill-opacity=\"0.08\" stroke=\"none\"/>"
                 }
-                svg +=
-                    "<path class=\"line\" d=\"\(d)\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.5\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>"
+                // Buckets still filling (from `partialFrom` on) are drawn dashed: a partial count is not a drop.
+                let cut = partialFrom.flatMap { from in seg.firstIndex { $0.x >= from } } ?? seg.count
+                if cut > 1 {
+                    svg +=
+                        "<path class=\"line\" d=\"\(path(seg[..<cut]))\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.5\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>"
+                }
+                if cut < seg.count {
+                    svg +=
+                        "<path class=\"line partial\" d=\"\(path(seg[max(0, cut - 1)...]))\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.5\" stroke-dasharray=\"4 3\" stroke-linecap=\"round\"/>"
+                }
             }
             svg += "</g>"
         }
@@ -142,6 +156,7 @@ public enum SVGChart {
                 var title = name.isEmpty ? "" : name + " · "
                 title += bucket.map { $0.detailLabel(p.x) } ?? ValueFormat.number.precise(p.x)
                 title += " · " + yFormat.precise(p.y) + (unit.isEmpty ? "" : " " + unit)
+                if let partialFrom, p.x >= partialFrom { title += " (so far: the bucket is still filling)" }
                 svg += "<circle class=\"pt\" cx=\"\(c(px(p.x)))\" cy=\"\(c(py(p.y)))\" r=\"\(sparse ? "3" : "4")\"><title>\(esc(title))</title></circle>"
             }
             svg += "</g>"
@@ -168,7 +183,7 @@ public enum SVGChart {
     /// share of the total.
     public static func bars(
         _ items: [(label: String, value: Double)], format: ValueFormat, unit: String = "",
-        width: Int = 320, label: String
+        width: Int = SVGChart.panelWidth, label: String
     ) -> String {
         let W = Double(clamp(width, 120, 4000))
         let rows = items.filter { $0.value.isFinite }
@@ -213,7 +228,7 @@ public enum SVGChart {
     /// Bins with NaN/infinite bounds are skipped.
     public static func histogram(
         bins: [(lower: Double, upper: Double, count: Int)], xFormat: ValueFormat, unit: String = "",
-        width: Int = 640, height: Int = 160, label: String
+        width: Int = SVGChart.panelWidth, height: Int = 160, label: String
     ) -> String {
         let W = Double(clamp(width, 160, 4000)), H = Double(clamp(height, 80, 2000))
         let cleaned =
@@ -286,7 +301,7 @@ public enum SVGChart {
     /// Histogram of raw values (e.g. latencies), binned with `histogramBins(values:binCount:)`.
     public static func histogram(
         values: [Double], binCount: Int = 20, xFormat: ValueFormat, unit: String = "",
-        width: Int = 640, height: Int = 160, label: String
+        width: Int = SVGChart.panelWidth, height: Int = 160, label: String
     ) -> String {
         histogram(bins: histogramBins(values: values, binCount: binCount), xFormat: xFormat, unit: unit, width: width, height: height, label: label)
     }
@@ -393,6 +408,7 @@ extension SVGChart {
     static func open(kind: String, width: Double, height: Double, aria: String, extraClass: String = "") -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"tern-chart tern-chart-\(kind)\(extraClass)\" "
             + "viewBox=\"0 0 \(c(width)) \(c(height))\" width=\"\(c(width))\" height=\"\(c(height))\" "
+            + "style=\"max-width:\(c(width * 1.5))px\" "
             + "preserveAspectRatio=\"xMidYMid meet\" role=\"img\" aria-label=\"\(esc(aria))\" "
             + "font-size=\"11\" fill=\"currentColor\">"
     }

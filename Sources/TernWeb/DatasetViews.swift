@@ -179,11 +179,11 @@ extension Views {
             dataset.name,
             DatasetView(
                 name: dataset.name, base: base, description: dataset.description, version: version, isLatest: isLatest, latest: latest,
-                latestHref: base, itemCount: Format.integer(current?.itemCount ?? 0),
+                latestHref: base, itemCount: Format.count(current?.itemCount ?? 0, "item"),
                 versionOptions: versions.map { entry in
                     Option(
                         value: String(entry.version),
-                        label: "v\(entry.version) · \(Format.integer(entry.itemCount)) items" + (entry.message.map { " · " + String($0.prefix(50)) } ?? ""),
+                        label: "v\(entry.version) · \(Format.count(entry.itemCount, "item"))" + (entry.message.map { " · " + String($0.prefix(50)) } ?? ""),
                         selected: entry.version == version)
                 },
                 versions: versions.map { entry in
@@ -294,7 +294,7 @@ extension Views {
     public static func datasetImport(chrome: Chrome, dataset: Dataset, preview: ImportPreview?, error: String?) -> Page<DatasetImportView> {
         let shown = preview.map { preview in
             DatasetImportView.Preview(
-                format: preview.format, data: preview.data, message: preview.message, total: Format.integer(preview.total),
+                format: preview.format, data: preview.data, message: preview.message, total: Format.count(preview.total, "item"),
                 isCSV: preview.format == "csv",
                 columns: preview.columns.enumerated().map { index, column in
                     DatasetImportView.Column(
@@ -341,6 +341,8 @@ extension Views {
 
         public struct Semantic: ViewModel {
             public var count: String
+            /// "item is" or "items are".
+            public var countNoun: String
             public var threshold: String
             public var model: String
             public var pairs: [Pair]
@@ -374,7 +376,7 @@ extension Views {
             let sorted = counts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
             return ChartView(
                 title: "Items by \(title)",
-                svg: SVGChart.bars(sorted.map { (label: $0.key, value: Double($0.value)) }, format: .integer, width: 480, label: "Items by \(title)"))
+                svg: SVGChart.bars(sorted.map { (label: $0.key, value: Double($0.value)) }, format: .integer, label: "Items by \(title)"))
         }
         func pair(_ a: String, _ b: String, similarity: Double?) -> DatasetStatsView.Pair {
             DatasetStatsView.Pair(
@@ -384,7 +386,8 @@ extension Views {
         let found = stats.semanticDuplicates.map { found in
             let pairs = found.pairs.map { pair($0.a, $0.b, similarity: $0.similarity) }
             return DatasetStatsView.Semantic(
-                count: Format.integer(found.count), threshold: Format.score(found.threshold), model: found.model, pairs: pairs,
+                count: Format.integer(found.count), countNoun: found.count == 1 ? "item is" : "items are", threshold: Format.score(found.threshold),
+                model: found.model, pairs: pairs,
                 hasPairs: !pairs.isEmpty)
         }
         return chrome.page(
@@ -401,7 +404,7 @@ extension Views {
                 charts: [bars(stats.byTask, "task"), bars(stats.byLanguage, "language"), bars(stats.byDomain, "domain")],
                 lengths: SVGChart.histogram(
                     bins: stats.inputLengths.map { (lower: Double($0.lower), upper: Double($0.upper), count: $0.count) }, xFormat: .integer,
-                    unit: " chars", width: 640, label: "Input length in characters"),
+                    unit: " chars", label: "Input length in characters"),
                 threshold: Format.score(stats.nearDuplicateThreshold),
                 pairs: stats.nearDuplicatePairs.map { pair($0.first ?? "", $0.count > 1 ? $0[1] : "", similarity: nil) },
                 hasPairs: !stats.nearDuplicatePairs.isEmpty, statsAction: "\(base)/stats",

@@ -136,7 +136,7 @@ public enum ExperimentViews {
             let totals = byKey["\(prompt)\u{1F}\(model)"]?.totals ?? ExperimentTotals()
             return RunView.Column(
                 prompt: prompt, model: model, passRate: totals.cells == 0 ? "–" : Format.percent(totals.passRate),
-                counts: "\(totals.passed) passed · \(totals.failed) failed · \(totals.errors) errors", cost: Format.cost(totals.cost),
+                counts: "\(totals.passed) passed · \(totals.failed) failed · \(Format.count(totals.errors, "error"))", cost: Format.cost(totals.cost),
                 latency: Format.duration(totals.cells == 0 ? nil : totals.latencyMs / Double(totals.cells)))
         }
         let totals = order.map { byKey["\($0.0)\u{1F}\($0.1)"]?.totals ?? ExperimentTotals() }
@@ -180,10 +180,10 @@ public enum ExperimentViews {
                 compareHref: previous.map { Views.url("\(base(chrome))/compare", [("base", $0.id), ("head", run.id)]) }, columns: columnViews,
                 passChart: SVGChart.bars(
                     Array(zip(labels, totals.map(\.passRate))).map { (label: $0.0, value: $0.1) }, format: .percent,
-                    width: 480, label: "Pass rate by prompt and model"),
+                    label: "Pass rate by prompt and model"),
                 costChart: SVGChart.bars(
                     Array(zip(labels, totals.map { $0.cost + $0.gradingCost })).map { (label: $0.0, value: $0.1) }, format: .usd,
-                    width: 480, label: "Cost by prompt and model, answers and grading"),
+                    label: "Cost by prompt and model, answers and grading"),
                 rows: rows, next: next.map { Views.url(href, [("cursor", $0)]) }, apiHref: "/api/v1/experiments/\(Views.percent(run.id))/results"))
     }
 
@@ -294,7 +294,7 @@ public enum ExperimentViews {
                 meanDelta: comparison.meanScoreDelta.map { String(format: "%+.3f", $0) } ?? "–", pValue: String(format: "%.4g", comparison.mcnemar.pValue),
                 method: comparison.mcnemar.method,
                 unmatched: comparison.unmatchedBase + comparison.unmatchedHead > 0
-                    ? "\(comparison.unmatchedBase) cells of the base run and \(comparison.unmatchedHead) of the head run have no partner." : "",
+                    ? "\(Format.count(comparison.unmatchedBase, "cell")) of the base run and \(comparison.unmatchedHead) of the head run have no partner." : "",
                 regressions: comparison.regressions.map(pair), improvements: comparison.improvements.map(pair),
                 scoreChanges: comparison.scoreChanges.map(pair), significant: comparison.significant)
         }

@@ -36,6 +36,11 @@ public enum Format {
         return "$" + integer(Int(usd.rounded()))
     }
 
+    /// A count with its noun: "1 item", "2,000 items" (`plural` for irregular nouns).
+    public static func count(_ value: Int, _ singular: String, _ plural: String? = nil) -> String {
+        "\(integer(value)) \(value == 1 ? singular : plural ?? singular + "s")"
+    }
+
     public static func integer(_ value: Int) -> String {
         let digits = String(value.magnitude)
         var out = ""
@@ -107,7 +112,11 @@ public struct RangeChoice: Sendable, Equatable {
 
 /// Builds page contexts from Tern's data.
 public enum Views {
-    public static let dashboardSegments: [MetricsDimension] = [.language, .task, .domain, .prompt, .deployment, .variant, .environment, .tag, .name]
+    /// The dimensions the dashboard's segment picker offers; the picked one splits every chart named
+    /// "by ..." (traces over time, cost, traces in total).
+    public static let dashboardSegments: [MetricsDimension] = [
+        .model, .language, .task, .domain, .prompt, .deployment, .variant, .environment, .tag, .name, .user,
+    ]
 
     // MARK: Dashboard
 
@@ -128,8 +137,8 @@ public enum Views {
 
     public static func dashboard(
         chrome: Chrome, range: RangeChoice, bucket: MetricsBucket, segment: MetricsDimension,
-        overall: MetricsResult, byModel: MetricsResult, bySegment: MetricsResult, includeInternal: Bool = false,
-        firstTrace: FirstTraceView? = nil
+        overall: MetricsResult, bySegment: MetricsResult, includeInternal: Bool = false,
+        firstTrace: FirstTraceView? = nil, now: Date = Date()
     ) -> Page<DashboardView> {
         let totals = overall.totals
         var kpis = [
@@ -147,7 +156,12 @@ public enum Views {
         func points(_ series: [MetricsPoint], _ value: (MetricsSummary) -> Double?) -> [ChartPoint] {
             series.map { ChartPoint(x: $0.start.timeIntervalSince1970, y: value($0.metrics) ?? .nan) }
         }
-        let modelSeries = byModel.groups.prefix(8).map { ChartSeries(name: $0.key, points: points($0.series) { Double($0.traces) }) }
+        let segmentSeries = bySegment.groups.prefix(8).map { ChartSeries(name: $0.key, points: points($0.series) { Double($0.traces) }) }
+        // The bucket holding `now` is still filling: its part of each line is dashed, not a drop.
+        let nowMicros = Timestamp.micros(now)
+        let current = bucket.start(of: nowMicros)
+        let partialFrom = current < nowMicros ? Double(current) / 1_000_000 : nil
+        let name = segment.rawValue
         let latency = [
             ChartSeries(name: "p50", points: points(overall.series) { $0.latencyP50Ms }),
             ChartSeries(name: "p95", points: points(overall.series) { $0.latencyP95Ms }),
@@ -159,31 +173,32 @@ public enum Views {
         }
         var charts = [
             ChartView(
-                title: "Traces by model",
-                svg: SVGChart.line(Array(modelSeries), bucket: timeBucket, yFormat: .integer, label: "Traces per \(bucket.rawValue) by model")),
+                title: "Traces over time by \(name)",
+                svg: SVGChart.line(
+                    Array(segmentSeries), bucket: timeBucket, yFormat: .integer, label: "Traces per \(bucket.rawValue) by \(name)",
+                    partialFrom: partialFrom)),
             ChartView(
                 title: "Cost",
                 svg: SVGChart.line(
                     [ChartSeries(name: "cost", points: points(overall.series) { $0.cost })], bucket: timeBucket, yFormat: .usd,
-                    label: "Cost per \(bucket.rawValue)")),
+                    label: "Cost per \(bucket.rawValue)", partialFrom: partialFrom)),
             ChartView(
                 title: "Latency",
-                svg: SVGChart.line(latency, bucket: timeBucket, yFormat: .milliseconds, label: "Latency percentiles per \(bucket.rawValue)")),
+                svg: SVGChart.line(
+                    latency, bucket: timeBucket, yFormat: .milliseconds, label: "Latency percentiles per \(bucket.rawValue)",
+                    partialFrom: partialFrom)),
             ChartView(
                 title: "Error rate",
                 svg: SVGChart.line(
                     [ChartSeries(name: "error rate", points: points(overall.series) { $0.traces > 0 ? $0.errorRate : nil })],
-                    bucket: timeBucket, yFormat: .percent, label: "Share of traces with an error")),
+                    bucket: timeBucket, yFormat: .percent, label: "Share of traces with an error", partialFrom: partialFrom)),
             ChartView(
-                title: "Cost by model",
-                svg: SVGChart.bars(
-                    byModel.groups.map { (label: $0.key, value: $0.totals.cost) }, format: .usd, width: 640,
-                    label: "Cost by model")),
+                title: "Cost by \(name)",
+                svg: SVGChart.bars(bySegment.groups.map { (label: $0.key, value: $0.totals.cost) }, format: .usd, label: "Cost by \(name)")),
             ChartView(
-                title: "Traces by \(segment.rawValue)",
+                title: "Traces by \(name)",
                 svg: SVGChart.bars(
-                    bySegment.groups.map { (label: $0.key, value: Double($0.totals.traces)) },
-                    format: .integer, width: 640, label: "Traces by \(segment.rawValue)")),
+                    bySegment.groups.map { (label: $0.key, value: Double($0.totals.traces)) }, format: .integer, label: "Traces by \(name)")),
             ChartView(
                 title: "Latency distribution",
                 svg: SVGChart.histogram(
@@ -193,7 +208,9 @@ public enum Views {
         if !scores.isEmpty {
             charts.append(
                 ChartView(
-                    title: "Scores", svg: SVGChart.line(scores, bucket: timeBucket, yFormat: .number, label: "Mean score per \(bucket.rawValue)"),
+                    title: "Scores",
+                    svg: SVGChart.line(
+                        scores, bucket: timeBucket, yFormat: .number, label: "Mean score per \(bucket.rawValue)", partialFrom: partialFrom),
                     note: "Mean of numeric and boolean scores of the traces that started in each \(bucket.rawValue)."))
         }
         return chrome.page(
@@ -549,7 +566,8 @@ public enum Views {
         return chrome.page(
             "Session \(id)",
             SessionView(
-                id: id, count: Format.integer(page.traces.count) + (page.nextCursor == nil ? "" : "+"),
+                id: id,
+                count: page.nextCursor == nil ? Format.count(page.traces.count, "trace") : "\(Format.integer(page.traces.count))+ traces",
                 user: page.traces.compactMap(\.trace.userID).first,
                 tokens: Format.integer(page.traces.reduce(0) { $0 + $1.inputTokens + $1.outputTokens }),
                 cost: Format.cost(page.traces.compactMap(\.cost).reduce(0, +)), turns: turns, more: page.nextCursor != nil,

@@ -204,6 +204,21 @@ class UITest:
         for index, svg in enumerate(charts):
             titles = self.css("title", svg)
             check(titles, f"svg #{index + 1} inside .chart has no <title> hover text")
+        # Chart text is never shown smaller than the 11px it is drawn at: each chart is at least as wide
+        # as its drawing (viewBox), here at 1400 px and in a narrow window.
+        for size in ((1400, 1000), (900, 1000)):
+            self.driver.set_window_size(*size)
+            for index, svg in enumerate(self.css(".chart svg.tern-chart")):
+                drawn = self.driver.execute_script("return arguments[0].viewBox.baseVal.width", svg)
+                shown = self.driver.execute_script("return arguments[0].getBoundingClientRect().width", svg)
+                check(shown >= drawn - 0.5, f"chart #{index + 1} is shown {shown:.0f}px wide, drawn {drawn:.0f}px: its text is scaled below 11px at {size}")
+                text = self.css("text", svg)
+                if text:
+                    font = self.driver.execute_script(
+                        "const t = arguments[0], s = arguments[1]; const k = s.getBoundingClientRect().width / s.viewBox.baseVal.width;"
+                        " return parseFloat(getComputedStyle(t).fontSize) * k", text[0], svg)
+                    check(font >= 10.99, f"chart #{index + 1} text is {font:.1f}px at {size}")
+        self.driver.set_window_size(1400, 1000)
         kpi = self.present("#kpi-traces").text
         number = re.search(r"\d[\d,\u00a0\u202f ]*(\.\d+)?", kpi)
         check(number, f"#kpi-traces holds no number: {kpi!r}")

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 #if canImport(FoundationXML)
     import FoundationXML
 #endif
-import TernCLI
+@testable import TernCLI
 import TernCore
 import TernServer
 import TernTestSupport
@@ -241,7 +242,33 @@ struct EvalCLITests {
             #expect(baseline?.message.contains("run-42 is neither a file nor a stored run") == true, "\(baseline?.message ?? "")")
             #expect(baseline?.message.contains("experiment ids of a Tern server need --server URL") == true)
             #expect(stub.requests.count == 1, "configuration errors stop before any call")
+
+            // Nothing listens at the provider's URL: the run fails at once naming it, not after every cell's retries.
+            let refused = await #expect(throws: TernError.self) {
+                _ = try await ternEval(["-c", config, "--no-cache"], environment: ["OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "sk"])
+            }
+            #expect(
+                refused?.message == "cannot reach provider openai:chat:broken at http://127.0.0.1:9/v1: connection refused", "\(String(describing: refused))")
+            #expect(TernCommand.exitCode(for: refused!).rawValue == 1)
         }
+    }
+
+    @Test("without a terminal, progress comes as a line at each interval while the run goes on, and stops with it")
+    func progressLines() async throws {
+        let progress = EvalProgress()
+        let lines = Mutex<[String]>([])
+        let second = Awaited<Void>("two progress lines")
+        progress.count(3, 8)
+        progress.startLines(every: .milliseconds(20)) { line in
+            let count = lines.withLock {
+                $0.append(line); return $0.count
+            }
+            if count == 2 { second.fulfil(()) }
+        }
+        try await second.value()
+        progress.stopLines()
+        let shown = lines.withLock { $0 }
+        #expect(shown[0].hasPrefix("eval: 3/8 cells done (37%), "), "\(shown)")
     }
 
     @Test("--baseline: a test that passed in the earlier run's JSON and fails now fails the run with exit 100")

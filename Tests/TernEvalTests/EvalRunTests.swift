@@ -96,6 +96,22 @@ struct EvalRunTests {
         #expect(table[1].hasPrefix("★ passes") && table[1].contains("PASS 2/2"))
         #expect(table[2].contains("FAIL 0/2: assert[0] (contains)"))
         #expect(table[3].contains("ERROR 0/2: 400 bad request"))
+        // Headers keep the provider whole and number the prompts, so columns stay apart however long the prompt.
+        let headerRow = table[0]
+        for index in outcome.columns.indices {
+            let column = outcome.columns[index]
+            let provider = outcome.providers[column.provider]
+            #expect(headerRow.contains(provider.label ?? provider.id), "\(headerRow)")
+            if outcome.prompts.count > 1 { #expect(headerRow.contains("p\(column.prompt + 1) ")) }
+        }
+        #expect(Set(outcome.columns.indices.map { EvalReport.columnHeader(outcome, $0, width: 20) }).count == outcome.columns.count, "unique even when narrow")
+        // Every failing cell's whole reason, wrapped to the width asked for.
+        let failures = EvalReport.failures(outcome, width: 60)
+        #expect(failures.first == "Failures and errors (24):")
+        #expect(failures.dropFirst().allSatisfy { $0.count <= 60 }, "\(failures)")
+        #expect(failures.contains { $0.hasPrefix("ERROR ") } && failures.contains { $0.hasPrefix("FAIL ") })
+        #expect(EvalReport.widths(terminalColumns: 200, cellCount: 2) == (cell: 60, test: 32))
+        #expect(EvalReport.widths(terminalColumns: 80, cellCount: 3) == (cell: 18, test: 20))
         let summary = EvalReport.summary(outcome)
         #expect(summary.contains("Successes: 8") && summary.contains("Failures: 8") && summary.contains("Errors: 16") && summary.contains("Pass rate: 25.00%"))
         #expect(summary.contains { $0.hasPrefix("Tokens: 240 (prompt 168, completion 72)") } && summary.contains("Cost: $12.000000"))

@@ -202,6 +202,13 @@ struct ExperimentsWebTests {
                 fields([("assert", #"[{"type": "llm-rubric", "value": "polite"}]"#)]), field: #"id="run-grader""#,
                 says: "needs a judge model")
             _ = try await refused(fields([("max_concurrency", "0")]), field: #"id="run-concurrency""#, says: "1-64")
+            // Every error at once: the form's own (a number that is not one) and the API's (a missing model, a bad version).
+            let many = try await refused(
+                fields([("repeats", "many"), ("dataset_version", "9"), ("max_concurrency", "0")], without: ["model"]), field: #"id="run-repeats""#,
+                says: "expected a whole number")
+            #expect(PromptEditWebTests.fieldError(many.text, after: #"id="run-models""#)?.contains("required: a non-empty list") == true)
+            #expect(PromptEditWebTests.fieldError(many.text, after: #"id="run-dataset-version""#)?.contains("versions 1-1, not 9") == true)
+            #expect(many.text.contains(#"<div class="field-error" role="alert">options.max_concurrency: expected a whole number 1-64</div>"#))
             #expect(try await Web.post(h, "/ui/default/experiments", cookie: cookie, fields([("csrf", "forged")])).status == .forbidden)
             #expect(try await h.store.experiments.list(projectID: h.project.id, before: nil, limit: 10).isEmpty, "no run was started")
 

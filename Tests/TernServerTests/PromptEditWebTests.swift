@@ -144,6 +144,23 @@ struct PromptEditWebTests {
             #expect(Self.field(badName.text, "response_format") == #"{"type": "json_object"}"#)
             #expect(Self.field(badName.text, "temperature") == "0.3" && Self.field(badName.text, "commit_message") == "first version")
 
+            // Every problem at once: a bad name, an undeclared variable, a temperature out of range, zero tokens and an unknown role.
+            let many = try await post(
+                Self.chatForm(token, name: "bad name!").map { pair -> (String, String) in
+                    switch pair.0 {
+                    case "variables": (pair.0, "company")
+                    case "temperature": (pair.0, "3")
+                    case "max_tokens": (pair.0, "0")
+                    case "message.1.role": (pair.0, "wizard")
+                    default: pair
+                    }
+                })
+            #expect(Self.fieldError(many.text, after: #"id="prompt-name""#)?.contains("prompt names use letters") == true)
+            #expect(Self.fieldError(many.text, after: #"id="prompt-variables""#)?.contains("undeclared variables: question") == true, "\(many.text)")
+            // Temperature and max tokens share a row; their errors follow it.
+            #expect(many.text.contains(#"<div class="field-error" role="alert">expected 0-2, got 3.0</div>"#) || many.text.contains("expected 0-2, got 3"))
+            #expect(many.text.contains(#"<div class="field-error" role="alert">expected a positive integer</div>"#), "\(many.text)")
+            #expect(many.text.components(separatedBy: #"class="field-error""#).count - 1 >= 5, "one error per field, all shown")
             // An undeclared variable is named under the variables field.
             let undeclared = try await post(Self.chatForm(token).map { $0.0 == "variables" ? ($0.0, "company") : $0 })
             #expect(Self.fieldError(undeclared.text, after: #"id="prompt-variables""#)?.contains("undeclared variables: question") == true)

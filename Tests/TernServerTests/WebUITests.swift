@@ -158,6 +158,26 @@ struct WebUITests {
         }
     }
 
+    @Test("the dashboard's segment splits every chart named by it; by model unless another is picked; an unknown segment falls back")
+    func dashboardSegment() async throws {
+        try await withHarness { h in
+            let batch = #"{"batch": [{"id": "e1", "type": "trace-create", "body": {"id": "t1", "name": "a", "metadata": {"language": "de"}}}]}"#
+            #expect(try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: batch).status.code == 207)
+            let cookie = try await Self.signIn(h)
+            let byModel = try await h.call(.get, "/ui/default/dashboard", headers: [.cookie: cookie])
+            for title in ["Traces over time by model", "Cost by model", "Traces by model"] { #expect(byModel.text.contains("<h2>\(title)</h2>"), "\(title)") }
+            #expect(byModel.text.contains(#"<option value="model" selected>"#))
+            let byLanguage = try await h.call(.get, "/ui/default/dashboard?segment=language", headers: [.cookie: cookie])
+            for title in ["Traces over time by language", "Cost by language", "Traces by language"] {
+                #expect(byLanguage.text.contains("<h2>\(title)</h2>"), "\(title)")
+            }
+            #expect(!byLanguage.text.contains("by model</h2>"))
+            #expect(byLanguage.text.contains("de · "), "the groups are the segment's values")
+            let unknown = try await h.call(.get, "/ui/default/dashboard?segment=colour", headers: [.cookie: cookie])
+            #expect(unknown.status == .ok && unknown.text.contains("<h2>Cost by model</h2>"))
+        }
+    }
+
     @Test("the project switcher goes to the chosen project's dashboard; a viewer cannot score through the form")
     func switcherAndViewerScores() async throws {
         try await withHarness { h in

@@ -190,17 +190,33 @@ private func hourly(_ name: String, _ values: [Double], start: Double = nov28) -
     #expect(doc.texts.contains("0") && doc.texts.contains("1,000") && doc.texts.contains("2,000"))
     #expect(doc.texts.contains("Nov 28") && doc.texts.contains("12:00"))
     let root = try #require(doc.root)
-    #expect(root.attributes["viewBox"] == "0 0 640 200")
+    #expect(root.attributes["viewBox"] == "0 0 380 200", "drawn at a panel's width")
+    #expect(root.attributes["style"] == "max-width:570px", "shown up to 1.5 times larger, never smaller where there is room")
     #expect(root.attributes["preserveAspectRatio"] == "xMidYMid meet")
     #expect(root.attributes["aria-label"]?.hasPrefix("Requests per hour. Line chart, 2 series (gpt-4o, claude-sonnet)") == true)
     // colours only via classes / currentColor
     #expect(!svg.contains("#") && !svg.contains("rgb"))
 }
 
+@Test func theBucketStillFillingIsDashedNotADrop() throws {
+    let series = hourly("traces", [120, 130, 125, 9])
+    let last = try #require(series.points.last?.x)
+    let svg = SVGChart.line([series], bucket: .hour, yFormat: .integer, label: "Traces per hour", partialFrom: last)
+    let doc = try parsed(svg)
+    #expect(doc.count("path", class: "line") == 2, "a solid line to the last full hour, and a dashed one to the current")
+    let partial = try #require(doc.elements.first { $0.name == "path" && $0.classes.contains("partial") })
+    #expect(partial.attributes["stroke-dasharray"] == "4 3")
+    #expect(partial.attributes["d"]?.components(separatedBy: "L").count == 2, "one step: from the last full hour to the current one")
+    #expect(doc.titles.contains { $0.hasSuffix("9 (so far: the bucket is still filling)") })
+    #expect(!doc.titles.contains { $0.contains("125") && $0.contains("so far") })
+    let whole = try parsed(SVGChart.line([series], bucket: .hour, yFormat: .integer, label: "Traces per hour"))
+    #expect(whole.count("path", class: "partial") == 0)
+}
+
 @Test func singleSeriesHasNoLegendAndMinuteLabels() throws {
     let start = nov28 + 14 * hour
     let s = ChartSeries(name: "", points: (0..<60).map { ChartPoint(x: start + Double($0) * 60, y: Double($0 % 7) * 12.5) })
-    let doc = try parsed(SVGChart.line([s], bucket: .minute, yFormat: .milliseconds, label: "Latency"))
+    let doc = try parsed(SVGChart.line([s], bucket: .minute, yFormat: .milliseconds, width: 640, label: "Latency"))
     #expect(doc.count("circle") == 60)
     #expect(doc.count("g", class: "legend") == 0)
     #expect(doc.titles.contains("Nov 28 14:05 · 62.5 ms"))
@@ -330,7 +346,7 @@ private func hourly(_ name: String, _ values: [Double], start: Double = nov28) -
 
 @Test func histogramFromBinsHasOneBarPerBin() throws {
     let bins: [(lower: Double, upper: Double, count: Int)] = [(0, 100, 5), (100, 200, 42), (200, 300, 17), (300, 400, 0), (400, 500, 1)]
-    let doc = try parsed(SVGChart.histogram(bins: bins, xFormat: .milliseconds, unit: "requests", label: "Latency"))
+    let doc = try parsed(SVGChart.histogram(bins: bins, xFormat: .milliseconds, unit: "requests", width: 640, label: "Latency"))
     #expect(doc.count("g", class: "bin") == 5)
     #expect(doc.count("rect", class: "bar") == 5)
     #expect(doc.titles.contains("100 ms – 200 ms · 42 requests (64.6%)"))
@@ -341,7 +357,7 @@ private func hourly(_ name: String, _ values: [Double], start: Double = nov28) -
 @Test func histogramWithUnevenBinsLabelsBoundaries() throws {
     let edges: [Double] = [0, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
     let bins = zip(edges, edges.dropFirst()).enumerated().map { (lower: $1.0, upper: $1.1, count: $0 * 3) }
-    let doc = try parsed(SVGChart.histogram(bins: bins, xFormat: .milliseconds, label: "Latency"))
+    let doc = try parsed(SVGChart.histogram(bins: bins, xFormat: .milliseconds, width: 640, label: "Latency"))
     #expect(doc.count("rect", class: "bar") == 11)
     let widths = Set(doc.elements.filter { $0.classes.contains("bar") }.compactMap { $0.attributes["width"] })
     #expect(widths.count == 1)  // equally wide

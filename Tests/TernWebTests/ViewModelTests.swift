@@ -70,3 +70,14 @@ struct ScoreDisplayTests {
         #expect(Views.scoreText(Self.score(.numeric, number: 0.75)) == "0.75")
     }
 }
+
+@Suite("Counts in words")
+struct CountTextTests {
+    @Test("one item, two items, thousands grouped; irregular plurals given")
+    func plurals() {
+        #expect(Format.count(1, "item") == "1 item")
+        #expect(Format.count(0, "item") == "0 items")
+        #expect(Format.count(2_500, "trace") == "2,500 traces")
+        #expect(Format.count(1, "entry", "entries") == "1 entry" && Format.count(3, "entry", "entries") == "3 entries")
+    }
+}

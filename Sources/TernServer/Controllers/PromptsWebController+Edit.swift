@@ -177,14 +177,11 @@ extension PromptsWebController {
         }
         // The API's checks run on the rest even when a field could not be read, so the name, say, is
         // reported together with a tools list that does not parse.
-        do {
-            let version = try PromptVersion.definition(.object(body), projectID: projectID, author: author)
-            if errors.isEmpty { return .success(version) }
-        } catch let error as TernError {
+        let (version, problems) = PromptVersion.definitionProblems(.object(body), projectID: projectID, author: author)
+        if let version, problems.isEmpty, errors.isEmpty { return .success(version) }
+        for error in problems {
             let field = formField(error.field, rows: rows)
             if errors[field] == nil { errors[field] = error.message }
-        } catch {
-            errors["form"] = "\(error)"
         }
         return .failure(FieldErrors(fields: errors))
     }

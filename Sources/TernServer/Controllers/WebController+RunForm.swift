@@ -97,8 +97,9 @@ extension WebController {
     }
 
     /// The body of `POST /api/v1/experiments` the form describes. What only a form can get wrong
-    /// (a number that is not one, JSON that does not parse) is reported for every field at once.
-    static func runBody(_ draft: RunDraft) -> Result<JSONValue, PromptsWebController.FieldErrors> {
+    /// (a number that is not one, JSON that does not parse) is reported for every field at once; the
+    /// body holds the rest, so the API's checks can report theirs too.
+    static func runBody(_ draft: RunDraft) -> (body: JSONValue, errors: [String: String]) {
         var errors: [String: String] = [:]
         let prompts = draft.allPrompts
         var body: [String: JSONValue] = [
@@ -133,7 +134,7 @@ extension WebController {
                 errors["assert"] = "not valid JSON; expected a list of assertions, [{\"type\": \"contains\", \"value\": \"...\"}]"
             }
         }
-        return errors.isEmpty ? .success(.object(body)) : .failure(PromptsWebController.FieldErrors(fields: errors))
+        return (.object(body), errors)
     }
 
     /// The form field an API error names (`prompts[1]` is the prompts field, `options.grader` the judge).
@@ -165,19 +166,18 @@ extension WebController {
             let form = try await WebForm.read(request, limit: maxBody)
             let user = try await editor(request, form, to: "starting an experiment")
             let draft = Self.runDraft(form)
-            let body: JSONValue
-            switch Self.runBody(draft) {
-            case .failure(let errors): return try await runForm(chrome, draft: draft, api: api, errors: errors.fields, status: .badRequest)
-            case .success(let built): body = built
-            }
+            let (body, formErrors) = Self.runBody(draft)
+            var errors = formErrors
             let session = await viewer(request)?.2 ?? ""
-            let job: ExperimentService.Job
-            do {
-                job = try await api.prepare(body, projectID: chrome.project.id, principal: .user(user, sessionID: session))
-            } catch let error as TernError where error.kind == .invalidInput {
-                let field = Self.runField(error.field)
-                let message = error.field.map { $0 == field ? error.message : "\($0): \(error.message)" } ?? error.message
-                return try await runForm(chrome, draft: draft, api: api, errors: [field: message], status: .badRequest)
+            let (prepared, problems) = await api.prepareCollectingProblems(body, projectID: chrome.project.id, principal: .user(user, sessionID: session))
+            if let failure = problems.first(where: { $0.kind != .invalidInput }) { throw failure }
+            guard let job = prepared, problems.isEmpty, errors.isEmpty else {
+                // Every field's first error at once: the form's own, then the API's.
+                for error in problems {
+                    let field = Self.runField(error.field)
+                    if errors[field] == nil { errors[field] = error.field.map { $0 == field ? error.message : "\($0): \(error.message)" } ?? error.message }
+                }
+                return try await runForm(chrome, draft: draft, api: api, errors: errors, status: .badRequest)
             }
             _ = try await store.experiments.create(job.run)
             api.service.launch(job)

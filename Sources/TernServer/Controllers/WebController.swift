@@ -218,14 +218,12 @@ extension WebController {
             let parameters = request.uri.queryParameters
             let range = RangeChoice.named(parameters.get("range"))
             let bucket = parameters.get("bucket").flatMap(MetricsBucket.init(rawValue:)) ?? range.bucket
-            let segment = parameters.get("segment").flatMap(MetricsDimension.init(rawValue:)) ?? .language
+            let segment =
+                parameters.get("segment").flatMap(MetricsDimension.init(rawValue:)).flatMap { Views.dashboardSegments.contains($0) ? $0 : nil } ?? .model
             let to = Date()
             var filter = TraceFilter(from: to.addingTimeInterval(-range.seconds), to: to)
             filter.includeInternal = Self.includeInternal(request)
             async let overall = MetricsEngine.run(MetricsQuery(filter: filter, bucket: bucket), projectID: chrome.project.id, repository: store.metrics)
-            async let byModel = MetricsEngine.run(
-                MetricsQuery(filter: filter, bucket: bucket, groupBy: .model, groupLimit: 8),
-                projectID: chrome.project.id, repository: store.metrics)
             async let bySegment = MetricsEngine.run(
                 MetricsQuery(filter: filter, bucket: bucket, groupBy: segment, groupLimit: 12),
                 projectID: chrome.project.id, repository: store.metrics)
@@ -233,10 +231,10 @@ extension WebController {
                 renderer.render(
                     "dashboard",
                     Views.dashboard(
-                        chrome: chrome, range: range, bucket: bucket, segment: segment, overall: try await overall, byModel: try await byModel,
+                        chrome: chrome, range: range, bucket: bucket, segment: segment, overall: try await overall,
                         bySegment: try await bySegment, includeInternal: filter.includeInternal,
                         firstTrace: try await isEmpty(chrome, includeInternal: filter.includeInternal)
-                            ? firstTrace(request, chrome, includeInternal: filter.includeInternal, page: "dashboard") : nil)))
+                            ? firstTrace(request, chrome, includeInternal: filter.includeInternal, page: "dashboard") : nil, now: to)))
         }
     }
 

@@ -14,59 +14,122 @@ extension ExperimentsController {
     static let embeddingTypes = Set(SimilarEvaluator.types + AnswerRelevanceEvaluator.types)
 
     func prepare(_ body: JSONValue, projectID: String, principal: Principal) async throws -> ExperimentService.Job {
-        guard let name = try Self.string(body, "name"), !name.trimmingCharacters(in: .whitespaces).isEmpty, name.count <= 200 else {
-            throw TernError.invalid("name", "required: a name of 1-200 characters")
-        }
-        guard let datasetName = try Self.string(body, "dataset"), !datasetName.isEmpty else {
-            throw TernError.invalid("dataset", "required: the name of a dataset")
-        }
-        guard let dataset = try await store.datasets.get(projectID: projectID, name: datasetName) else {
-            throw TernError.invalid("dataset", "no dataset named \"\(datasetName)\" in this project", code: "invalid_value")
-        }
-        let version = try Self.int(body, "dataset_version", range: 1...Int.max) ?? dataset.latestVersion
-        guard version >= 1, version <= dataset.latestVersion else {
-            throw TernError.invalid(
-                "dataset_version",
-                dataset.latestVersion == 0
-                    ? "the dataset has no items yet"
-                    : "the dataset has versions 1-\(dataset.latestVersion), not \(version)", code: "invalid_value")
-        }
-        let prompts = try await resolvePrompts(body, projectID: projectID)
-        let models = try Self.strings(body, "models")
-        guard !models.isEmpty else { throw TernError.invalid("models", "required: a non-empty list of the gateway's model names") }
-        for (index, model) in models.enumerated() {
-            guard let config = gateway.registry.model(model) else { throw unknownModel(model, field: "models[\(index)]") }
-            if gateway.registry.embeddingsOnly(config) {
-                throw TernError.invalid("models[\(index)]", "\(model) serves embeddings only; a run's models answer prompts")
+        let (job, problems) = await prepareCollectingProblems(body, projectID: projectID, principal: principal)
+        if let first = problems.first { throw first }
+        return job!
+    }
+
+    /// The run, or every problem of the request that can be found at once (each part is checked even
+    /// when another failed, so a form shows all its errors together); an error that is not about the
+    /// request (the database) is thrown.
+    func prepareCollectingProblems(
+        _ body: JSONValue, projectID: String, principal: Principal
+    ) async -> (job: ExperimentService.Job?, problems: [TernError]) {
+        var problems: [TernError] = []
+        func check<T>(_ part: () async throws -> T) async -> T? {
+            do { return try await part() } catch let error as TernError {
+                problems.append(error)
+            } catch {
+                problems.append(TernError.internalError("\(error)"))
             }
+            return nil
         }
-        guard Set(models).count == models.count else { throw TernError.invalid("models", "a model appears twice") }
-        let repeats = try Self.int(body, "repeats", range: 1...20) ?? 1
+        let name: String? = await check {
+            guard let name = try Self.string(body, "name"), !name.trimmingCharacters(in: .whitespaces).isEmpty, name.count <= 200 else {
+                throw TernError.invalid("name", "required: a name of 1-200 characters")
+            }
+            return name
+        }
+        let found: (dataset: Dataset, version: Int)? = await check {
+            guard let datasetName = try Self.string(body, "dataset"), !datasetName.isEmpty else {
+                throw TernError.invalid("dataset", "required: the name of a dataset")
+            }
+            guard let dataset = try await store.datasets.get(projectID: projectID, name: datasetName) else {
+                throw TernError.invalid("dataset", "no dataset named \"\(datasetName)\" in this project", code: "invalid_value")
+            }
+            let version = try Self.int(body, "dataset_version", range: 1...Int.max) ?? dataset.latestVersion
+            guard version >= 1, version <= dataset.latestVersion else {
+                throw TernError.invalid(
+                    "dataset_version",
+                    dataset.latestVersion == 0
+                        ? "the dataset has no items yet"
+                        : "the dataset has versions 1-\(dataset.latestVersion), not \(version)", code: "invalid_value")
+            }
+            return (dataset, version)
+        }
+        let prompts = await check { try await resolvePrompts(body, projectID: projectID) }
+        let models: [String]? = await check {
+            let models = try Self.strings(body, "models")
+            guard !models.isEmpty else { throw TernError.invalid("models", "required: a non-empty list of the gateway's model names") }
+            for (index, model) in models.enumerated() {
+                guard let config = gateway.registry.model(model) else { throw unknownModel(model, field: "models[\(index)]") }
+                if gateway.registry.embeddingsOnly(config) {
+                    throw TernError.invalid("models[\(index)]", "\(model) serves embeddings only; a run's models answer prompts")
+                }
+            }
+            guard Set(models).count == models.count else { throw TernError.invalid("models", "a model appears twice") }
+            return models
+        }
+        let repeats = await check { try Self.int(body, "repeats", range: 1...20) ?? 1 }
 
         let options = body["options"] ?? .object([:])
-        guard let optionObject = options.object else { throw TernError.invalid("options", "expected an object") }
+        guard let optionObject = options.object else { return (nil, problems + [TernError.invalid("options", "expected an object")]) }
         if let unknown = optionObject.keys.sorted().first(where: { !Self.optionKeys.contains($0) }) {
-            throw TernError.invalid(
-                "options.\(unknown)", "unknown option (allowed: \(Self.optionKeys.sorted().joined(separator: ", ")))",
-                code: "unknown_field")
+            problems.append(
+                TernError.invalid(
+                    "options.\(unknown)", "unknown option (allowed: \(Self.optionKeys.sorted().joined(separator: ", ")))",
+                    code: "unknown_field"))
         }
-        let concurrency = try Self.int(options, "max_concurrency", range: 1...64, path: "options.") ?? 4
-        let grader = try Self.string(options, "grader", path: "options.")
-        let namedEmbedder = try Self.string(options, "embedder", path: "options.")
-        if let grader, gateway.registry.model(grader) == nil { throw unknownModel(grader, field: "options.grader") }
-        if let namedEmbedder, gateway.registry.model(namedEmbedder) == nil { throw unknownModel(namedEmbedder, field: "options.embedder") }
+        let concurrency = await check { try Self.int(options, "max_concurrency", range: 1...64, path: "options.") ?? 4 }
+        let grader: String?? = await check {
+            let grader = try Self.string(options, "grader", path: "options.")
+            if let grader, gateway.registry.model(grader) == nil { throw unknownModel(grader, field: "options.grader") }
+            return grader
+        }
+        let namedEmbedder: String?? = await check {
+            let named = try Self.string(options, "embedder", path: "options.")
+            if let named, gateway.registry.model(named) == nil { throw unknownModel(named, field: "options.embedder") }
+            return named
+        }
         // Without options.embedder, similar and answer-relevance use the built-in local model while the gateway serves it.
-        let embedder = namedEmbedder ?? (gateway.registry.model(BuiltInModels.localEmbeddingModel) != nil ? BuiltInModels.localEmbeddingModel : nil)
-        let cache: Bool
-        switch options["cache"] {
-        case nil, .null?: cache = true
-        case .bool(let value)?: cache = value
-        default: throw TernError.invalid("options.cache", "expected true or false")
+        let embedder =
+            (namedEmbedder ?? nil) ?? (gateway.registry.model(BuiltInModels.localEmbeddingModel) != nil ? BuiltInModels.localEmbeddingModel : nil)
+        let cache: Bool? = await check {
+            switch options["cache"] {
+            case nil, .null?: return true
+            case .bool(let value)?: return value
+            default: throw TernError.invalid("options.cache", "expected true or false")
+            }
         }
-        let runThreshold = try FieldReader(body: options, path: "options").double("threshold")
-        if let runThreshold, !(0...1).contains(runThreshold) { throw TernError.invalid("options.threshold", "expected a number 0-1") }
+        let runThreshold: Double?? = await check {
+            let threshold = try FieldReader(body: options, path: "options").double("threshold")
+            if let threshold, !(0...1).contains(threshold) { throw TernError.invalid("options.threshold", "expected a number 0-1") }
+            return threshold
+        }
+        let checked = await check { try checkAssertions(body["assert"], grader: grader ?? nil, embedder: embedder) }
+        guard problems.isEmpty, let name, let found, let prompts, let models, let repeats, let concurrency,
+            let grader, let cache, let runThreshold, let assertions = checked
+        else { return (nil, problems) }
+        do {
+            let job = try await plannedJob(
+                name: name, dataset: found.dataset, version: found.version, prompts: prompts, models: models, repeats: repeats, concurrency: concurrency,
+                grader: grader, namedEmbedder: namedEmbedder ?? nil, embedder: embedder, cache: cache, runThreshold: runThreshold,
+                assertions: assertions, body: body, optionObject: optionObject, projectID: projectID, principal: principal)
+            return (job, [])
+        } catch let error as TernError {
+            return (nil, [error])
+        } catch {
+            return (nil, [TernError.internalError("\(error)")])
+        }
+    }
 
-        let assertions = try checkAssertions(body["assert"], grader: grader, embedder: embedder)
+    /// The run of a checked request: its items, plan and judge prompts.
+    func plannedJob(
+        name: String, dataset: Dataset, version: Int, prompts: [PromptVersion], models: [String], repeats: Int, concurrency: Int,
+        grader: String?, namedEmbedder: String?, embedder: String?, cache: Bool, runThreshold: Double?, assertions: CheckedAssertions,
+        body: JSONValue, optionObject: [String: JSONValue], projectID: String, principal: Principal
+    ) async throws -> ExperimentService.Job {
+        let datasetName = dataset.name
 
         // Items of the version, in id order (pages of 1,000).
         var items: [DatasetItem] = []
