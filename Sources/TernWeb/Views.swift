@@ -247,7 +247,26 @@ public enum Views {
     /// The filter parameters a traces page shows in its form (the rest are kept as hidden fields).
     static let formFields = [
         "q", "model", "status", "name", "user_id", "session_id", "tag", "task", "language", "domain", "min_latency_ms", "min_cost", "sort",
-        "include_internal",
+        "include_internal", "range", "from", "to", "col",
+    ]
+
+    /// The trace list's optional columns (`col=` in the URL, repeatable); time, name, input and status always show.
+    public static let traceColumns: [(value: String, label: String)] = [
+        ("user", "User"), ("model", "Model"), ("output", "Output"), ("latency", "Latency"), ("tokens", "Tokens"), ("cost", "Cost"),
+        ("scores", "Scores"), ("tags", "Tags"),
+    ]
+    public static let defaultTraceColumns: Set<String> = ["user", "model", "latency", "tokens", "cost", "tags"]
+
+    /// The columns a traces URL asks for (the defaults when it names none).
+    public static func traceColumns(_ parameters: [(String, String)]) -> Set<String> {
+        let asked = Set(parameters.filter { $0.0 == "col" }.map(\.1)).intersection(traceColumns.map(\.value))
+        return asked.isEmpty ? defaultTraceColumns : asked
+    }
+
+    /// The time range presets of the trace list; `custom` reads `from` and `to`.
+    public static let traceRanges: [(value: String, label: String)] = [
+        ("", "Any time"), ("1h", "Last hour"), ("24h", "Last 24 hours"), ("7d", "Last 7 days"), ("30d", "Last 30 days"),
+        ("90d", "Last 90 days"), ("custom", "Custom"),
     ]
 
     public struct TracesView: ViewModel {
@@ -271,6 +290,8 @@ public enum Views {
             public var tags: [String]
             public var user: String?
             public var userHref: String?
+            public var output: String
+            public var scores: String
         }
 
         /// The form's fields by query parameter name (`filters.user_id`).
@@ -284,12 +305,21 @@ public enum Views {
         public var rows: [Row]
         public var next: String?
         public var includeInternal: Bool
+        public var ranges: [Option]
+        /// The custom range's fields (`datetime-local` values, UTC), shown when the range is custom.
+        public var custom: Bool
+        public var from: String
+        public var to: String
+        public var columnOptions: [Option]
+        /// Which optional columns show (`show.output`).
+        public var show: [String: Bool]
         /// Set when the project has no trace and no filter is applied.
         public var firstTrace: FirstTraceView?
     }
 
     public static func traces(
-        chrome: Chrome, parameters: [(String, String)], page: TracePage?, error: String?, firstTrace: FirstTraceView? = nil
+        chrome: Chrome, parameters: [(String, String)], page: TracePage?, error: String?, firstTrace: FirstTraceView? = nil,
+        scores: [String: [Score]] = [:]
     ) -> Page<TracesView> {
         let base = "/ui/\(chrome.project.slug)/traces"
         var filters: [String: String] = [:]
@@ -312,7 +342,15 @@ public enum Views {
                 latency: Format.duration(summary.latencyMs),
                 tokens: "\(Format.integer(summary.inputTokens)) → \(Format.integer(summary.outputTokens))", cost: Format.cost(summary.cost),
                 status: status, statusClass: status, tags: trace.tags, user: trace.userID,
-                userHref: trace.userID.map { url(base, [("user_id", $0)]) })
+                userHref: trace.userID.map { url(base, [("user_id", $0)]) }, output: String(preview(trace.output).prefix(140)),
+                scores: (scores[trace.id] ?? []).map { "\($0.name) \(scoreText($0))" }.joined(separator: " · "))
+        }
+        let shown = traceColumns(parameters)
+        let range = filters["range"] ?? ""
+        func local(_ key: String) -> String {
+            // The form's datetime-local value (UTC) for an ISO or date parameter.
+            guard let text = filters[key], !text.isEmpty else { return "" }
+            return String(text.replacingOccurrences(of: "Z", with: "").prefix(16))
         }
         return chrome.page(
             "Traces",
@@ -327,6 +365,10 @@ public enum Views {
                 sortLatency: url(base, kept + [("sort", "latency")]), sortCost: url(base, kept + [("sort", "cost")]), error: error, rows: rows,
                 next: page?.nextCursor.map { url(base, parameters.filter { $0.0 != "cursor" } + [("cursor", $0)]) },
                 includeInternal: ["true", "1", "yes", "on"].contains(filters["include_internal"]?.lowercased() ?? ""),
+                ranges: traceRanges.map { Option(value: $0.value, label: $0.label, selected: $0.value == range) },
+                custom: range == "custom", from: local("from"), to: local("to"),
+                columnOptions: traceColumns.map { Option(value: $0.value, label: $0.label, selected: shown.contains($0.value)) },
+                show: Dictionary(uniqueKeysWithValues: traceColumns.map { ($0.value, shown.contains($0.value)) }),
                 firstTrace: rows.isEmpty && error == nil && parameters.isEmpty ? firstTrace : nil))
     }
 

@@ -270,6 +270,26 @@ class UITest:
             check(self.css(".badge.error", row), f"row {index + 1} of status=error has no .badge.error")
         self.shot("08-traces-status-error")
 
+        # The time range: "Custom" shows the from/to fields without leaving the page; a preset applies at once.
+        self.driver.get(self.url(f"/ui/{self.project}/traces"))
+        self.present("#traces-table")
+        check(not self.present("#trace-from").is_displayed(), "#trace-from shows before Custom is chosen")
+        Select(self.present("#trace-range")).select_by_value("custom")
+        self.wait_for(lambda d: self.present("#trace-from").is_displayed(), "#trace-from to show after choosing Custom")
+        self.mark_page()
+        Select(self.present("#trace-range")).select_by_value("30d")
+        self.wait_new_page("choosing 30d in #trace-range (a preset must apply at once)")
+        check(self.query().get("range") == ["30d"], f"URL {self.driver.current_url} lacks range=30d")
+        check(self.trace_rows(), "no rows in the last 30 days")
+        # The column chooser: ask for the output column.
+        self.present(".columns-chooser summary").click()
+        self.present(".columns-chooser input[value=output]").click()
+        self.mark_page()
+        self.submit_filters("adding the output column")
+        check("output" in (self.query().get("col") or []), f"URL {self.driver.current_url} lacks col=output")
+        check(self.css("#traces-table td.trace-output"), "no output column after choosing it")
+        self.shot("08b-traces-range-columns")
+
     def step_trace_detail(self):
         self.driver.get(self.url(f"/ui/{self.project}/traces?q={FILTER_VALUE}"))
         self.present("#traces-table")

@@ -163,6 +163,7 @@ struct WebUITests {
         try await withHarness { h in
             let batch = #"{"batch": [{"id": "e1", "type": "trace-create", "body": {"id": "t1", "name": "a", "metadata": {"language": "de"}}}]}"#
             #expect(try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: batch).status.code == 207)
+            while try await MetricsEngine.refresh(h.store.metrics) > 0 {}
             let cookie = try await Self.signIn(h)
             let byModel = try await h.call(.get, "/ui/default/dashboard", headers: [.cookie: cookie])
             for title in ["Traces over time by model", "Cost by model", "Traces by model"] { #expect(byModel.text.contains("<h2>\(title)</h2>"), "\(title)") }
@@ -175,6 +176,50 @@ struct WebUITests {
             #expect(byLanguage.text.contains("de · "), "the groups are the segment's values")
             let unknown = try await h.call(.get, "/ui/default/dashboard?segment=colour", headers: [.cookie: cookie])
             #expect(unknown.status == .ok && unknown.text.contains("<h2>Cost by model</h2>"))
+        }
+    }
+
+    @Test("the trace list's time range (presets and custom, UTC) and its column chooser, kept in the URL")
+    func traceRangeAndColumns() async throws {
+        try await withHarness { h in
+            let now = Date().timeIntervalSince1970
+            let batch = """
+                {"batch": [
+                  {"id": "e1", "type": "trace-create", "body": {"id": "recent", "name": "recent", "input": "Hi", "output": "Hello there", "timestamp": \(now - 600)}},
+                  {"id": "e2", "type": "trace-create", "body": {"id": "old", "name": "old", "input": "Hi", "timestamp": \(now - 10 * 86_400)}},
+                  {"id": "e3", "type": "score-create", "body": {"trace_id": "recent", "name": "helpful", "value": 0.9}}
+                ]}
+                """
+            #expect(try await h.call(.post, "/api/v1/ingest", key: h.adminKey, json: batch).status.code == 207)
+            let cookie = try await Self.signIn(h)
+            func rows(_ query: String) async throws -> (Harness.Reply, Int) {
+                let page = try await h.call(.get, "/ui/default/traces\(query)", headers: [.cookie: cookie])
+                #expect(page.status == .ok, "\(query): \(page.text.prefix(300))")
+                return (page, page.text.components(separatedBy: #"class="trace-link""#).count - 1)
+            }
+            #expect(try await rows("").1 == 2)
+            let (day, dayCount) = try await rows("?range=24h")
+            #expect(dayCount == 1 && day.text.contains(#"<option value="24h" selected>"#))
+            #expect(day.text.contains(#"class="range-custom" hidden"#), "custom fields stay hidden for a preset")
+            let from = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: now - 11 * 86_400)).prefix(16)
+            let to = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: now - 9 * 86_400)).prefix(16)
+            let (custom, customCount) = try await rows("?range=custom&from=\(from)&to=\(to)")
+            #expect(customCount == 1 && custom.text.contains(">old</"), "the custom range finds the old trace only")
+            #expect(
+                custom.text.contains(#"id="trace-from" type="datetime-local" name="from" value="\#(from)""#)
+                    && !custom.text.contains(#"class="range-custom" hidden"#))
+            #expect(try await h.call(.get, "/ui/default/traces?range=fortnight", headers: [.cookie: cookie]).status == .badRequest)
+
+            // Columns: the defaults, then output and scores asked for, tokens and tags left out.
+            let (plain, _) = try await rows("")
+            #expect(plain.text.contains("<th>Model</th>") && !plain.text.contains("<th>Output</th>") && !plain.text.contains("<th>Scores</th>"))
+            let (chosen, _) = try await rows("?col=output&col=scores&col=model")
+            #expect(chosen.text.contains("<th>Output</th>") && chosen.text.contains("<th>Scores</th>") && chosen.text.contains("<th>Model</th>"))
+            #expect(!chosen.text.contains(">Tokens</th>") && !chosen.text.contains("<th>Tags</th>"))
+            #expect(chosen.text.contains(#"<td class="trace-output">Hello there</td>"#))
+            #expect(chosen.text.contains(#"<td class="trace-scores">helpful 0.9</td>"#), "\(chosen.text)")
+            #expect(chosen.text.contains(#"<input type="checkbox" name="col" value="output" checked>"#))
+            #expect(chosen.text.contains(#"<input type="checkbox" name="col" value="tags">"#))
         }
     }
 

@@ -241,16 +241,36 @@ extension WebController {
     /// `GET /ui/{project}/traces`
     @Sendable func getTraces(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
         try await page(request, context, active: "traces") { chrome in
-            let parameters = Self.pairs(request.uri.queryParameters).filter { !$0.1.isEmpty || $0.0 == "q" }
+            var parameters = Self.pairs(request.uri.queryParameters).filter { !$0.1.isEmpty || $0.0 == "q" }
+            let range = parameters.last { $0.0 == "range" }?.1 ?? ""
+            if range != "custom", !range.isEmpty { parameters.removeAll { $0.0 == "from" || $0.0 == "to" } }
+            if range.isEmpty, parameters.contains(where: { $0.0 == "from" || $0.0 == "to" }) { parameters.append(("range", "custom")) }
             do {
-                let query = try TraceQueryParameters.query(parameters)
+                // The filter: a preset range is a `from` of now minus its length; a custom one's `datetime-local` values are UTC.
+                var filterPairs = parameters.filter { $0.0 != "range" && $0.0 != "col" }.map { key, value -> (String, String) in
+                    guard key == "from" || key == "to", value.count == 16, value.dropFirst(10).first == "T" else { return (key, value) }
+                    return (key, value + ":00Z")
+                }
+                if let preset = RangeChoice.all.first(where: { $0.value == range }) {
+                    filterPairs.append(("from", String(Int(Date().addingTimeInterval(-preset.seconds).timeIntervalSince1970))))
+                } else if !range.isEmpty, range != "custom" {
+                    throw TernError.invalid(
+                        "range", "expected one of \(Views.traceRanges.map(\.value).filter { !$0.isEmpty }.joined(separator: ", ")), got \"\(range)\"")
+                }
+                let query = try TraceQueryParameters.query(filterPairs)
                 let page = try await store.traces.list(projectID: chrome.project.id, query: query)
+                var scores: [String: [Score]] = [:]
+                if Views.traceColumns(parameters).contains("scores") {
+                    for summary in page.traces {
+                        scores[summary.trace.id] = try await store.scores.list(projectID: chrome.project.id, traceID: summary.trace.id)
+                    }
+                }
                 return html(
                     renderer.render(
                         "traces",
                         Views.traces(
                             chrome: chrome, parameters: parameters, page: page, error: nil,
-                            firstTrace: firstTrace(request, chrome, includeInternal: false, page: "traces"))))
+                            firstTrace: firstTrace(request, chrome, includeInternal: false, page: "traces"), scores: scores)))
             } catch let error as TernError where error.kind == .invalidInput {
                 let message = error.field.map { "\($0): \(error.message)" } ?? error.message
                 return html(

@@ -5,6 +5,15 @@
   document.querySelectorAll("[data-autosubmit]").forEach(function (el) {
     el.addEventListener("change", function () { if (el.form) { el.form.submit(); } });
   });
+  // The trace list's time range: a preset applies at once; "Custom" shows the from and to fields.
+  var range = document.getElementById("trace-range");
+  if (range) {
+    range.addEventListener("change", function () {
+      var custom = range.value === "custom";
+      document.querySelectorAll(".range-custom").forEach(function (el) { el.hidden = !custom; });
+      if (!custom && range.form) { range.form.submit(); }
+    });
+  }
   // The project switcher navigates at once.
   var project = document.getElementById("project-select");
   if (project) {
