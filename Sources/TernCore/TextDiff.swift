@@ -29,6 +29,58 @@ public enum TextDiff {
         return out
     }
 
+    /// The words of two versions of one line aligned (words, and the spaces and punctuation between
+    /// them, are the units): for each side, its pieces and whether each changed. Long lines are not
+    /// split (`nil`), as the alignment is quadratic.
+    public static func words(_ old: String, _ new: String) -> (old: [(text: String, changed: Bool)], new: [(text: String, changed: Bool)])? {
+        func tokens(_ text: String) -> [String] {
+            var out: [String] = []
+            var current = ""
+            var wordy: Bool?
+            for character in text {
+                let isWord = character.isLetter || character.isNumber || character == "_"
+                if let wordy, wordy == isWord, isWord {
+                    current.append(character)
+                } else {
+                    if !current.isEmpty { out.append(current) }
+                    current = String(character)
+                }
+                wordy = isWord
+            }
+            if !current.isEmpty { out.append(current) }
+            return out
+        }
+        let a = tokens(old), b = tokens(new)
+        guard a.count * b.count <= 250_000 else { return nil }
+        var lcs = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in stride(from: a.count - 1, through: 0, by: -1) {
+            for j in stride(from: b.count - 1, through: 0, by: -1) {
+                lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
+            }
+        }
+        var left: [(text: String, changed: Bool)] = []
+        var right: [(text: String, changed: Bool)] = []
+        func append(_ piece: String, changed: Bool, to side: inout [(text: String, changed: Bool)]) {
+            if let last = side.last, last.changed == changed { side[side.count - 1].text += piece } else { side.append((piece, changed)) }
+        }
+        var i = 0, j = 0
+        while i < a.count || j < b.count {
+            if i < a.count, j < b.count, a[i] == b[j] {
+                append(a[i], changed: false, to: &left)
+                append(b[j], changed: false, to: &right)
+                i += 1
+                j += 1
+            } else if j < b.count, i == a.count || lcs[i][j + 1] >= lcs[i + 1][j] {
+                append(b[j], changed: true, to: &right)
+                j += 1
+            } else {
+                append(a[i], changed: true, to: &left)
+                i += 1
+            }
+        }
+        return (left, right)
+    }
+
     /// `-`/`+`/` ` prefixed lines.
     public static func unified(_ old: String, _ new: String) -> String {
         lines(old, new).map { line in

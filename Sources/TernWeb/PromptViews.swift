@@ -330,10 +330,17 @@ extension Views {
 
     public struct PromptDiffView: ViewModel {
         public struct Side: ViewModel {
+            public struct Piece: ViewModel {
+                public var text: String
+                public var changed: Bool
+            }
+
             public var number: String
             public var text: String
             /// `same`, `del`, `add` or `empty` (the CSS class).
             public var cls: String
+            /// A changed line facing its counterpart: its words, the changed ones marked.
+            public var pieces: [Piece]?
         }
 
         public struct Row: ViewModel {
@@ -363,13 +370,25 @@ extension Views {
             guard let value else { return PromptDiffView.Side(number: "", text: "", cls: "empty") }
             return PromptDiffView.Side(number: String(value.number), text: value.text, cls: value.changed ? kind : "same")
         }
+        /// A removed line beside an added one: the words that changed within them are marked.
+        func row(_ diff: DiffRow) -> PromptDiffView.Row {
+            var left = side(diff.left, "del")
+            var right = side(diff.right, "add")
+            if let old = diff.left, let new = diff.right, old.changed, new.changed, let words = TextDiff.words(old.text, new.text),
+                words.old.contains(where: { !$0.changed }) || words.new.contains(where: { !$0.changed })
+            {
+                left.pieces = words.old.map { PromptDiffView.Side.Piece(text: $0.text, changed: $0.changed) }
+                right.pieces = words.new.map { PromptDiffView.Side.Piece(text: $0.text, changed: $0.changed) }
+            }
+            return PromptDiffView.Row(left: left, right: right)
+        }
         let removedCount = lines.filter { if case .removed = $0 { true } else { false } }.count
         let addedCount = lines.filter { if case .added = $0 { true } else { false } }.count
         return chrome.page(
             "\(head.name): v\(base.version) → v\(head.version)",
             PromptDiffView(
                 name: head.name, base: root, baseVersion: base.version, headVersion: head.version,
-                rows: sideBySide(lines).map { PromptDiffView.Row(left: side($0.left, "del"), right: side($0.right, "add")) }, added: addedCount,
+                rows: sideBySide(lines).map(row), added: addedCount,
                 removed: removedCount, identical: addedCount == 0 && removedCount == 0,
                 baseOptions: versions.map { Option(value: String($0.version), label: "v\($0.version)", selected: $0.version == base.version) },
                 headOptions: versions.map { Option(value: String($0.version), label: "v\($0.version)", selected: $0.version == head.version) },

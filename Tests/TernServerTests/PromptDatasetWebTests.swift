@@ -63,8 +63,10 @@ struct PromptDatasetWebTests {
 
             let diff = try await Web.get(h, "/ui/default/prompts/support/diff?base=1&head=2", cookie: cookie)
             #expect(
-                diff.text.contains(#"<td class="code del">You help &lt;script&gt;alert(1)&lt;/script&gt; customers of {{ company }}.</td>"#), "\(diff.text)")
-            #expect(diff.text.contains(#"<td class="code add">You help customers of {{ company }} kindly.</td>"#))
+                diff.text.contains(#"<td class="code del">You help <mark>&lt;script&gt;alert(1)&lt;/script&gt; </mark>customers of {{ company }}.</td>"#),
+                "the removed words are marked within the line, escaped: \(diff.text)")
+            #expect(diff.text.contains(#"<td class="code add">You help customers of {{ company }}<mark> kindly</mark>.</td>"#))
+            #expect(diff.text.contains(#"<colgroup><col class="ln"><col><col class="ln"><col></colgroup>"#), "a narrow line-number gutter")
             #expect(diff.text.contains(#"<td class="code same">{{ question }}</td>"#))
             #expect(try await Web.get(h, "/ui/default/prompts/support/diff?base=9", cookie: cookie).status == .badRequest)
             #expect(try await Web.get(h, "/ui/default/prompts/nope", cookie: cookie).status == .notFound)

@@ -299,7 +299,7 @@ struct PromptEditWebTests {
                 try await h.store.prompts.get(projectID: h.project.id, name: "someone-else", label: "latest") == nil,
                 "the name comes from the URL, not the form")
             let diff = try await Web.get(h, "/ui/default/prompts/support/diff?base=2&head=3", cookie: cookie)
-            #expect(diff.text.contains(#"<td class="code add">You help customers of {{ company }} briefly.</td>"#))
+            #expect(diff.text.contains(#"<td class="code add">You help customers of {{ company }} <mark>briefly</mark>.</td>"#), "the changed word is marked")
 
             // An error keeps the form and stores nothing.
             let bad = try await Web.post(

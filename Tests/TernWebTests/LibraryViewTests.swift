@@ -14,6 +14,17 @@ struct LibraryViewTests {
         #expect(Views.sideBySide(TextDiff.lines("x", "x")).allSatisfy { $0.left?.changed == false && $0.right?.changed == false })
     }
 
+    @Test("within a changed line, the words that changed are found; long lines are left whole")
+    func words() throws {
+        let found = try #require(TextDiff.words("Answer in one sentence, politely.", "Answer in two sentences, politely."))
+        #expect(found.old.map(\.text) == ["Answer in ", "one", " ", "sentence", ", politely."])
+        #expect(found.old.map(\.changed) == [false, true, false, true, false])
+        #expect(found.new.filter(\.changed).map(\.text) == ["two", "sentences"])
+        #expect(found.old.map(\.text).joined() == "Answer in one sentence, politely.", "the pieces make the line again")
+        let long = String(repeating: "word ", count: 600)
+        #expect(TextDiff.words(long, long + "more") == nil)
+    }
+
     @Test("templates are escaped and their variables marked")
     func highlighted() {
         #expect(
