@@ -8,6 +8,11 @@ public enum TextDiff {
     public static func lines(_ old: String, _ new: String) -> [Line] {
         let a = old.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let b = new.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        return align(a, b)
+    }
+
+    /// Two sequences aligned by their longest common subsequence.
+    static func align(_ a: [String], _ b: [String]) -> [Line] {
         var lcs = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
         for i in stride(from: a.count - 1, through: 0, by: -1) {
             for j in stride(from: b.count - 1, through: 0, by: -1) {
@@ -52,30 +57,18 @@ public enum TextDiff {
         }
         let a = tokens(old), b = tokens(new)
         guard a.count * b.count <= 250_000 else { return nil }
-        var lcs = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
-        for i in stride(from: a.count - 1, through: 0, by: -1) {
-            for j in stride(from: b.count - 1, through: 0, by: -1) {
-                lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
-            }
-        }
         var left: [(text: String, changed: Bool)] = []
         var right: [(text: String, changed: Bool)] = []
         func append(_ piece: String, changed: Bool, to side: inout [(text: String, changed: Bool)]) {
             if let last = side.last, last.changed == changed { side[side.count - 1].text += piece } else { side.append((piece, changed)) }
         }
-        var i = 0, j = 0
-        while i < a.count || j < b.count {
-            if i < a.count, j < b.count, a[i] == b[j] {
-                append(a[i], changed: false, to: &left)
-                append(b[j], changed: false, to: &right)
-                i += 1
-                j += 1
-            } else if j < b.count, i == a.count || lcs[i][j + 1] >= lcs[i + 1][j] {
-                append(b[j], changed: true, to: &right)
-                j += 1
-            } else {
-                append(a[i], changed: true, to: &left)
-                i += 1
+        for step in align(a, b) {
+            switch step {
+            case .same(let token):
+                append(token, changed: false, to: &left)
+                append(token, changed: false, to: &right)
+            case .added(let token): append(token, changed: true, to: &right)
+            case .removed(let token): append(token, changed: true, to: &left)
             }
         }
         return (left, right)
