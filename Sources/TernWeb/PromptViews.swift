@@ -35,6 +35,8 @@ public struct PlaygroundInput: Sendable {
     public var models: [String]
     public var temperature: String
     public var maxTokens: String
+    /// The prompt as edited in the playground (nil: as the version has it).
+    public var edited: PromptVersion?
 
     public init(values: [String: String] = [:], models: [String] = [], temperature: String = "", maxTokens: String = "") {
         self.values = values
@@ -429,11 +431,22 @@ extension Views {
             public var traceHref: String?
         }
 
+        public struct EditableMessage: ViewModel {
+            public var index: Int
+            public var role: String
+            public var content: String
+        }
+
         public var name: String
         public var base: String
         public var version: Int
         public var reference: String
         public var references: [Option]
+        /// The messages (or the text) as the form shows them, editable; a run uses them as shown.
+        public var editMessages: [EditableMessage]
+        public var editText: String?
+        /// True when the run used edited messages rather than the version's.
+        public var edited: Bool
         public var variables: [Variable]
         public var hasVariables: Bool
         public var template: Template
@@ -465,14 +478,19 @@ extension Views {
                 selected: reference == String(entry.version))
         }
         let chosen = input.models.isEmpty ? [version.config.model.flatMap { models.contains($0) ? $0 : nil } ?? models.first].compactMap { $0 } : input.models
+        let shown = input.edited ?? version
         return chrome.page(
             "Playground · \(version.name)",
             PlaygroundView(
                 name: version.name, base: base, version: version.version, reference: reference, references: references,
-                variables: version.variables.map { name in
+                editMessages: shown.kind == .chat
+                    ? shown.messages.enumerated().map { PlaygroundView.EditableMessage(index: $0.offset, role: $0.element.role, content: $0.element.content) }
+                    : [],
+                editText: shown.kind == .text ? shown.text ?? "" : nil, edited: input.edited != nil,
+                variables: shown.variables.map { name in
                     PlaygroundView.Variable(name: name, value: input.values[name] ?? "", missing: error != nil && (input.values[name] ?? "").isEmpty)
                 },
-                hasVariables: !version.variables.isEmpty,
+                hasVariables: !shown.variables.isEmpty,
                 template: version.kind == .text
                     ? PlaygroundView.Template(kind: "text", html: highlighted(version.text ?? "")) : PlaygroundView.Template(kind: "chat", html: nil),
                 messages: version.kind == .chat ? version.messages.map { TemplateMessage(role: $0.role, html: highlighted($0.content)) } : nil,

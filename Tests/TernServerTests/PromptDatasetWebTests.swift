@@ -154,6 +154,28 @@ struct PromptDatasetWebTests {
                 #expect(try await Web.get(h, link, cookie: cookie).status == .ok)
             }
 
+            // The messages themselves are editable: the run sends them as edited, with a new variable filled in.
+            let editedRun = try await Web.post(
+                h, "/ui/default/prompts/support/playground", cookie: cookie,
+                [
+                    ("csrf", token), ("ref", "1"), ("msg.0.role", "system"), ("msg.0.content", "Answer for {{ company }} in {{ tongue }}.\r\nBe brief."),
+                    ("msg.1.role", "user"), ("msg.1.content", "{{question}}"), ("var.company", "Acme"), ("var.question", "Hours?"),
+                    ("var.tongue", "French"), ("model", "support-bot"),
+                ])
+            #expect(editedRun.status == .ok, "\(editedRun.text.prefix(600))")
+            #expect(editedRun.text.contains(#"id="playground-edited""#), "the page says the run used the edited messages")
+            #expect(editedRun.text.contains("\nAnswer for {{ company }} in {{ tongue }}.\nBe brief.</textarea>"), "the edit stays in the form")
+            #expect(editedRun.text.contains(#"name="var.tongue""#), "the new variable gets its field")
+            let sent = try #require(g.stub.requests(model: "gpt-4o-mini").last)
+            #expect(sent.body["messages"]?.array?.first?["content"]?.string == "Answer for Acme in French.\nBe brief.")
+            #expect(sent.body["messages"]?.array?.last?["content"]?.string == "Hours?")
+            #expect(sent.body["temperature"]?.double == 0.2, "the version's settings still apply")
+            let editedLink = try #require(
+                editedRun.text.components(separatedBy: #"class="result-trace" href=""#).dropFirst().first.map { String($0.prefix { $0 != "\"" }) })
+            let editedTrace = try #require(try await h.store.traces.get(projectID: h.project.id, id: String(editedLink.split(separator: "/").last!)))
+            #expect(editedTrace.observations.first?.promptName == nil, "an edited prompt is not version 1")
+            #expect(editedTrace.trace.metadata?["edited_from"]?.string == "support@1")
+
             // Missing variables are named; nothing is sent.
             let before = g.stub.requests.count
             let missing = try await Web.post(

@@ -59,10 +59,16 @@ struct PromptsWebController {
 
     /// Runs the version on each model at once through the gateway (prompt by reference, so each
     /// trace records the prompt and version), then reads tokens and cost from the stored traces.
+    /// Edited messages (`edited`) are sent as they are, rendered here, with the version's model settings
+    /// where the form sets none; the trace then names no prompt version.
     func run(
-        _ version: PromptVersion, values: [String: JSONValue], models: [String], temperature: Double?, maxTokens: Int?,
-        projectID: String, user: User
+        _ version: PromptVersion, edited: PromptVersion? = nil, values: [String: JSONValue], models: [String], temperature: Double?,
+        maxTokens: Int?, projectID: String, user: User
     ) async -> [PlaygroundResult] {
+        let renderedMessages: JSONValue? = edited.flatMap { try? $0.render(values) }.map { rendered in
+            let messages = rendered.text.map { [PromptMessage(role: "user", content: $0)] } ?? rendered.messages
+            return .array(messages.map { ["role": .string($0.role), "content": .string($0.content)] })
+        }
         // The signed-in user stands in for an API key: bound to this project, no key limits.
         let key = APIKey(id: "ui-playground", projectID: projectID, name: "playground", prefix: "ui", role: .member, createdAt: Date())
         let headers = [TernHeader.user: user.email, TernHeader.tags: "playground", TernHeader.cache: "no-cache"]
@@ -74,6 +80,13 @@ struct PromptsWebController {
                         "model": .string(model), "messages": [],
                         "tern": ["prompt": .string(version.name), "version": .number(Double(version.version)), "variables": .object(values)],
                     ]
+                    if let renderedMessages {
+                        body = [
+                            "model": .string(model), "messages": renderedMessages, "metadata": ["edited_from": .string("\(version.name)@\(version.version)")],
+                        ]
+                        if let value = version.config.temperature { body["temperature"] = .number(value) }
+                        if let value = version.config.maxTokens { body["max_tokens"] = .number(Double(value)) }
+                    }
                     if let temperature { body["temperature"] = .number(temperature) }
                     if let maxTokens { body["max_tokens"] = .number(Double(maxTokens)) }
                     let started = ContinuousClock.now
@@ -248,7 +261,26 @@ extension PromptsWebController {
             var input = PlaygroundInput(
                 models: form.all("model").filter { !$0.isEmpty }, temperature: form["temperature"] ?? "",
                 maxTokens: form["max_tokens"] ?? "")
-            for variable in version.variables { input.values[variable] = form["var.\(variable)"] ?? "" }
+            // The messages (or text) as edited in the form; variables follow the edited templates.
+            var edited = version
+            func field(_ name: String) -> String? { form[name].map { $0.replacingOccurrences(of: "\r\n", with: "\n") } }
+            if version.kind == .chat {
+                edited.messages = version.messages.enumerated().map { index, message in
+                    PromptMessage(role: message.role, content: field("msg.\(index).content") ?? message.content)
+                }
+            } else {
+                edited.text = field("prompt_text") ?? version.text
+            }
+            if edited.messages != version.messages || edited.text != version.text {
+                var variables: [String] = []
+                for template in edited.templates {
+                    for name in PromptTemplate.variables(in: template) where !variables.contains(name) { variables.append(name) }
+                }
+                edited.variables = variables
+                input.edited = edited
+            }
+            let current = input.edited ?? version
+            for variable in current.variables { input.values[variable] = form["var.\(variable)"] ?? "" }
             func page(error: String?, results: [PlaygroundResult]?) -> Response {
                 web.html(
                     renderer.render(
@@ -261,7 +293,7 @@ extension PromptsWebController {
             var values: [String: JSONValue] = [:]
             for (variable, value) in input.values where !value.isEmpty { values[variable] = .string(value) }
             do {
-                _ = try version.render(values)
+                _ = try current.render(values)
             } catch let error as TernError {
                 return page(error: error.message, results: nil)
             }
@@ -285,7 +317,7 @@ extension PromptsWebController {
                 maxTokens = value
             }
             let results = await run(
-                version, values: values, models: input.models, temperature: temperature, maxTokens: maxTokens,
+                version, edited: input.edited, values: values, models: input.models, temperature: temperature, maxTokens: maxTokens,
                 projectID: chrome.project.id, user: user)
             return page(error: nil, results: results)
         }
