@@ -188,6 +188,7 @@ public func buildApplication(
         maxBody: config.server.maxBodyBytes, throttle: throttle, secureCookies: secureCookies, models: parts.gateway.registry)
     router.addRoutes(web.routes)
     router.addRoutes(PromptsWebController(web: web, gateway: parts.gateway).routes)
+    router.addRoutes(SettingsWebController(web: web, gateway: parts.gateway, hasher: options.hasher).routes)
     router.addRoutes(DatasetsWebController(web: web, embedder: options.embedder).routes)
     let traces = TracesController(store: store, writer: writer, maxBody: config.server.maxBodyBytes)
     let experiments = ExperimentService(

@@ -348,6 +348,22 @@ class UITest:
                       "'/' to focus #trace-filters input[name=q]")
         self.shot("14-keyboard-slash")
 
+    def step_settings(self):
+        self.present("#nav-settings").click()
+        self.present("#keys-table")
+        self.present("#key-name").send_keys("browser key")
+        self.mark_page()
+        self.present("#key-submit").click()
+        self.wait_new_page("creating a key by form")
+        secret = self.present("#key-secret").text.strip()
+        check(secret.startswith("tern_"), f"#key-secret shows {secret!r}, expected a new key")
+        check("browser key" in self.present("#keys-table").text, "the new key is not listed")
+        self.driver.get(self.url(f"/ui/{self.project}/settings/keys"))
+        check(secret not in self.page_text(), "the key's secret is shown again after a reload")
+        self.driver.get(self.url(f"/ui/{self.project}/settings/models"))
+        self.present("#models-table")
+        self.shot("20-settings")
+
     def step_sessions_users(self):
         self.present("#nav-sessions").click()
         self.present("#sessions-table")
@@ -744,7 +760,7 @@ class UITest:
         steps = [self.step_login]
         if "explore" in self.groups:
             steps += [self.step_dashboard, self.step_traces, self.step_trace_detail,
-                      self.step_score, self.step_xss, self.step_keyboard, self.step_sessions_users]
+                      self.step_score, self.step_xss, self.step_keyboard, self.step_sessions_users, self.step_settings]
             if self.dataset:
                 steps += [self.step_add_to_dataset]
         if "library" in self.groups:

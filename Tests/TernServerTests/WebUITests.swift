@@ -264,6 +264,7 @@ struct WebUITests {
                 ("/ui/default/sessions/s-1", [name, user, input]),
                 ("/ui/default/users?range=90d", [user]),
                 ("/ui/default/dashboard?range=1h&bucket=minute&segment=tag", []),
+                ("/ui/default/settings/keys", []), ("/ui/default/settings/members", []), ("/ui/default/settings/models", []),
             ]
             for (path, escaped) in pages {
                 let page = try await h.call(.get, path, headers: [.cookie: cookie])

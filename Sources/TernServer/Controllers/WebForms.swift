@@ -105,6 +105,13 @@ extension WebController {
         return user
     }
 
+    /// The signed-in admin behind a form that changes settings, after checking its CSRF token.
+    func administrator(_ request: Request, _ form: WebForm, to action: String) async throws -> User {
+        let user = try await editor(request, form, to: action)
+        guard user.role == .admin else { throw TernError.forbidden("\(action) needs the admin role; you have the \(user.role.rawValue) role") }
+        return user
+    }
+
     /// Display names for stored authors: `user:<id>` as the user's name or e-mail, `key:<id>` as the key's name.
     func actorNames(projectID: String) async -> [String: String] {
         var names: [String: String] = [:]
