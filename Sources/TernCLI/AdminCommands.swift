@@ -129,6 +129,7 @@ struct KeysCommand: AsyncParsableCommand {
         )
         var instanceAdmin = false
         @OptionGroup var limitOptions: LimitOptions
+        @OptionGroup var remote: RemoteOptions
 
         func run() async throws {
             let name = try Validate.name(self.name, field: "--name", max: 100)
@@ -142,6 +143,22 @@ struct KeysCommand: AsyncParsableCommand {
             var scopes: [KeyScope]? = self.scopes.isEmpty ? nil : try KeyScope.parse(self.scopes, field: "--scope")
             if instanceAdmin { scopes = (scopes ?? role.defaultScopes) + [.instance] }
             let limits = try limitOptions.apply(to: KeyLimits())
+            if let client = try remote.client() {
+                var body: [String: JSONValue] = ["name": .string(name), "role": .string(role.rawValue)]
+                if let scopes { body["scopes"] = .array(scopes.map { .string($0.rawValue) }) }
+                if let rpm = limits.requestsPerMinute { body["rpm"] = .number(Double(rpm)) }
+                if let tpm = limits.tokensPerMinute { body["tpm"] = .number(Double(tpm)) }
+                if let budget = limits.budgetUSD {
+                    body["budget_usd"] = .number(budget)
+                    body["budget_period"] = .string(limits.budgetPeriod.rawValue)
+                }
+                let created = try await client.post("/api/v1/projects/\(URLQuery.encode(scope.project))/keys", .object(body))
+                let key = created["api_key"] ?? created
+                say(
+                    "Created \(key["role"]?.string ?? role.rawValue) key \"\(key["name"]?.string ?? name)\" (\(key["id"]?.string ?? "?")) for project \(scope.project) "
+                        + "through \(client.base), scopes \((key["scopes"]?.array ?? []).compactMap(\.string).joined(separator: ", ")). It is shown only now:")
+                return say(created["key"]?.string ?? "")
+            }
             let (secret, key, project) = try await storage.withStore { [scopes, role] store, _ in
                 let project = try await KeysCommand.project(scope.project, store)
                 let (secret, key) = try await KeyIssuer.issue(
@@ -161,8 +178,27 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var storage: StorageOptions
         @OptionGroup var scope: ProjectOption
         @Flag(name: .long, help: "Print JSON.") var json = false
+        @OptionGroup var remote: RemoteOptions
 
         func run() async throws {
+            if let client = try remote.client() {
+                let page = try await client.get("/api/v1/projects/\(URLQuery.encode(scope.project))/keys")
+                if json { return say((page["data"] ?? .array([])).jsonString()) }
+                return table(
+                    ["ID", "NAME", "PREFIX", "ROLE", "LIMITS", "CREATED", "LAST USED", "STATUS"],
+                    (page["data"]?.array ?? []).map { key in
+                        let limits = key["limits"]
+                        let described = KeysCommand.describe(
+                            KeyLimits(
+                                requestsPerMinute: limits?["rpm"]?.int, tokensPerMinute: limits?["tpm"]?.int, budgetUSD: limits?["budget_usd"]?.double,
+                                budgetPeriod: BudgetPeriod(rawValue: limits?["budget_period"]?.string ?? "month") ?? .month))
+                        return [
+                            key["id"]?.string ?? "", key["name"]?.string ?? "", (key["prefix"]?.string ?? "") + "...", key["role"]?.string ?? "", described,
+                            key["created_at"]?.string ?? "", key["last_used_at"]?.string ?? "never",
+                            key["revoked_at"]?.string.map { "revoked " + $0 } ?? "active",
+                        ]
+                    })
+            }
             let keys = try await storage.withStore { store, _ in
                 try await store.apiKeys.list(projectID: KeysCommand.project(scope.project, store).id)
             }
@@ -184,8 +220,13 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var storage: StorageOptions
         @OptionGroup var scope: ProjectOption
         @Argument(help: "The key's id (from 'tern keys list').") var id: String
+        @OptionGroup var remote: RemoteOptions
 
         func run() async throws {
+            if let client = try remote.client() {
+                let key = try await client.delete("/api/v1/projects/\(URLQuery.encode(scope.project))/keys/\(URLQuery.encode(id))")
+                return say("Revoked key \"\(key["name"]?.string ?? id)\" (\(key["prefix"]?.string ?? "")...) through \(client.base).")
+            }
             let key = try await storage.withStore { store, _ in
                 let project = try await KeysCommand.project(scope.project, store)
                 guard let key = try await store.apiKeys.revoke(projectID: project.id, id: id, at: Timestamp.now()) else {

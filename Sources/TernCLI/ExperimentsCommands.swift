@@ -4,6 +4,24 @@ import Foundation
 import NIOCore
 import TernCore
 
+/// For commands that work on the database or, with `--server`, through a running server's REST API
+/// (the way to reach a server whose database is not on this machine).
+struct RemoteOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Go through a running Tern server's API instead of opening the database (with --api-key or $TERN_API_KEY).", valueName: "url"))
+    var server: String?
+
+    @Option(name: .customLong("api-key"), help: ArgumentHelp("An API key for --server (default: $TERN_API_KEY).", valueName: "key"))
+    var apiKey: String?
+
+    /// The client, when `--server` is given.
+    func client() throws -> TernAPIClient? {
+        guard let server else { return nil }
+        return try TernAPIClient.make(server: server, apiKey: apiKey)
+    }
+}
+
 /// Where a server-side command sends its requests.
 struct ServerOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The Tern server (default: $TERN_SERVER, else http://127.0.0.1:7777).", valueName: "url"))
@@ -13,12 +31,17 @@ struct ServerOptions: ParsableArguments {
     var apiKey: String?
 
     func client() throws -> TernAPIClient {
-        let environment = CLIEnvironment.current
-        let base = server ?? environment["TERN_SERVER"] ?? "http://127.0.0.1:7777"
+        try TernAPIClient.make(server: server ?? CLIEnvironment.current["TERN_SERVER"] ?? "http://127.0.0.1:7777", apiKey: apiKey)
+    }
+}
+
+extension TernAPIClient {
+    /// A client of `server` with `apiKey`, else `$TERN_API_KEY`; errors name the flag.
+    static func make(server base: String, apiKey: String?) throws -> TernAPIClient {
         guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
             throw TernError.invalid("--server", "expected an http:// or https:// URL, got \"\(base)\"")
         }
-        guard let key = apiKey ?? environment["TERN_API_KEY"], !key.isEmpty else {
+        guard let key = apiKey ?? CLIEnvironment.current["TERN_API_KEY"], !key.isEmpty else {
             throw TernError.invalid("--api-key", "an API key is required: --api-key or $TERN_API_KEY (tern keys create)")
         }
         return TernAPIClient(base: base.hasSuffix("/") ? String(base.dropLast()) : base, key: key)
@@ -33,11 +56,12 @@ struct TernAPIClient: Sendable {
 
     func get(_ path: String) async throws -> JSONValue { try await send(path, body: nil) }
     func post(_ path: String, _ body: JSONValue) async throws -> JSONValue { try await send(path, body: body) }
+    func delete(_ path: String) async throws -> JSONValue { try await send(path, body: nil, deleting: true) }
 
-    /// A GET, or a POST of `body`.
-    func send(_ path: String, body: JSONValue?) async throws -> JSONValue {
+    /// A GET, a POST of `body`, or a DELETE.
+    func send(_ path: String, body: JSONValue?, deleting: Bool = false) async throws -> JSONValue {
         var request = HTTPClientRequest(url: base + path)
-        request.method = body == nil ? .GET : .POST
+        request.method = deleting ? .DELETE : body == nil ? .GET : .POST
         request.headers.add(name: "authorization", value: "Bearer \(key)")
         request.headers.add(name: "accept", value: "application/json")
         if let body {

@@ -141,8 +141,22 @@ struct ModelsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List every version of a model: who changed it, when and why.")
         @OptionGroup var storage: StorageOptions
         @Argument(help: "Model name.") var name: String
+        @OptionGroup var remote: RemoteOptions
 
         func run() async throws {
+            if let client = try remote.client() {
+                let page = try await client.get("/api/v1/models/\(URLQuery.encode(name))/versions")
+                return table(
+                    ["VERSION", "WHEN", "AUTHOR", "MESSAGE", "ROUTING"],
+                    (page["data"]?.array ?? []).map { version in
+                        let config = version["config"].flatMap { try? JSONDecoder().decode(ModelConfig.self, from: $0.data()) }
+                        return [
+                            String(version["version"]?.int ?? 0), version["created_at"]?.string ?? "", version["author"]?.string ?? "",
+                            version["deleted"]?.bool == true ? "deleted" : (version["message"]?.string ?? ""),
+                            config.map { ModelsCommand.routingSummary($0.routing) } ?? "",
+                        ]
+                    })
+            }
             let history = try await ModelsCommand.withRegistry(storage) { _, store in try await store.modelVersions.history(name: name) }
             guard !history.isEmpty else { throw TernError.notFound("model \(name)") }
             table(
@@ -163,8 +177,14 @@ struct ModelsCommand: AsyncParsableCommand {
         @OptionGroup var storage: StorageOptions
         @Argument(help: "Model name.") var name: String
         @Option(name: .long, help: "Version to restore.") var to: Int?
+        @OptionGroup var remote: RemoteOptions
 
         func run() async throws {
+            if let client = try remote.client() {
+                let body: JSONValue = to.map { ["version": .number(Double($0))] } ?? [:]
+                let version = try await client.post("/api/v1/models/\(URLQuery.encode(name))/rollback", body)
+                return say("\(name) is now version \(version["version"]?.int ?? 0) (\(version["message"]?.string ?? "rollback")), through \(client.base).")
+            }
             let version = try await ModelsCommand.withRegistry(storage) { registry, _ in
                 try await registry.rollback(name: name, to: to, author: "cli")
             }

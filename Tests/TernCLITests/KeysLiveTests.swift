@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import TernCore
+import TernGateway
 import TernServer
 import TernTestSupport
 import Testing
@@ -65,6 +66,53 @@ struct KeysLiveTests {
                 let limitedAfter = try await Self.within(.seconds(30)) { try await rpm() == 7 }
                 #expect(limitedAfter != nil, "the new limit is not seen 30 s later")
                 #expect((limitedAfter ?? .seconds(99)) < .seconds(config.auth.keyCacheSeconds + 5), "\(String(describing: limitedAfter))")
+            } cleanup: {
+                await server.stop()
+            }
+        }
+    }
+
+    @Test("--server: keys and model versions through a running server's API, opening no database here")
+    func throughServer() async throws {
+        try await withTestStore(.sqlite) { test in
+            _ = try await Bootstrap.prepare(test.store, logger: .quiet)
+            let project = try #require(try await test.store.projects.get(slug: "default"))
+            let (admin, _) = try await KeyIssuer.issue(
+                store: test.store, projectID: project.id, name: "ops", role: .admin, createdBy: "test", scopes: Role.admin.defaultScopes + [.instance])
+            var config = TernConfig()
+            config.dataDir = test.directory
+            try config.apply(yaml: "providers:\n  demo: {type: echo}\nmodels:\n  bot:\n    deployments:\n      - {name: a, provider: demo, model: a}\n")
+            _ = try await ModelRegistry.start(store: test.store, config: config, logger: .quiet)
+            _ = try await test.store.modelVersions.append(
+                name: "bot", config: try #require(try await test.store.modelVersions.latest(name: "bot")).config, author: "test", message: "second",
+                sourceHash: nil, deleted: false)
+            let server = try await BackgroundServer.tern(store: test.store, config: config)
+            try await withCleanup {
+                let elsewhere = try TempDirectory.make()
+                defer { TempDirectory.remove(elsewhere) }
+                let remote = ["--server", server.baseURL, "--api-key", admin]
+                let created = try await tern(["keys", "create", "--name", "remote", "--rpm", "30"] + remote, directory: elsewhere)
+                let secret = try #require(created.split(separator: "\n").last.map(String.init))
+                #expect(Secrets.looksLikeAPIKey(secret) && created.contains("through \(server.baseURL)"), "\(created)")
+                let stored = try #require(try await test.store.apiKeys.find(hash: Secrets.hash(secret)), "the server's database holds it")
+                #expect(stored.limits.requestsPerMinute == 30)
+                #expect(try await Self.status("\(server.baseURL)/api/v1/me", key: secret) == 200)
+                let listed = try await tern(["keys", "list"] + remote, directory: elsewhere)
+                #expect(listed.contains("remote") && listed.contains("30 rpm"), "\(listed)")
+                let revoked = try await tern(["keys", "revoke", stored.id] + remote, directory: elsewhere)
+                #expect(revoked.contains("Revoked key \"remote\""))
+                #expect(try await Self.status("\(server.baseURL)/api/v1/me", key: secret) == 401)
+
+                let history = try await tern(["models", "history", "bot"] + remote, directory: elsewhere)
+                #expect(history.contains("second") && history.contains("from tern.yaml"), "\(history)")
+                let rolled = try await tern(["models", "rollback", "bot"] + remote, directory: elsewhere)
+                #expect(rolled.contains("bot is now version 3 (rollback to version 1)"), "\(rolled)")
+                #expect(try await test.store.modelVersions.latest(name: "bot")?.author.hasPrefix("key:") == true)
+                #expect(!FileManager.default.fileExists(atPath: (elsewhere as NSString).appendingPathComponent(".tern")), "no database was created here")
+                let noKey = await #expect(throws: TernError.self) {
+                    _ = try await tern(["keys", "list", "--server", server.baseURL], directory: elsewhere)
+                }
+                #expect(noKey?.field == "--api-key")
             } cleanup: {
                 await server.stop()
             }
