@@ -98,7 +98,7 @@ struct KeysCommand: AsyncParsableCommand {
     }
 
     struct ProjectOption: ParsableArguments {
-        @Option(name: .long, help: "Project slug or id (default: default).") var project: String = Bootstrap.defaultProjectSlug
+        @Option(name: .long, help: "Project slug or id.") var project: String = Bootstrap.defaultProjectSlug
     }
 
     static func project(_ reference: String, _ store: any TernStore) async throws -> Project {
@@ -115,7 +115,7 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var storage: StorageOptions
         @OptionGroup var scope: ProjectOption
         @Option(name: .long, help: "What the key is for, e.g. ci or my-app.") var name: String
-        @Option(name: .long, help: "admin, member (default) or viewer.") var role: String = "member"
+        @Option(name: .long, help: "admin, member or viewer.") var role: String = "member"
         @Option(
             name: .customLong("scope"), parsing: .singleValue,
             help:
@@ -249,12 +249,13 @@ struct UsersCommand: AsyncParsableCommand {
             abstract: "Create a user.",
             discussion: """
                 Without --password-stdin a strong password is generated and printed once.
-                  echo 'correct horse battery' | tern users create --email ada@example.com --role admin --password-stdin
+                  echo 'correct horse battery' | \\
+                    tern users create --email ada@example.com --role admin --password-stdin
                 """)
         @OptionGroup var storage: StorageOptions
         @Option(name: .long, help: "E-mail address, used to sign in.") var email: String
         @Option(name: .long, help: "Display name (default: the part before @).") var name: String?
-        @Option(name: .long, help: "admin, member (default) or viewer.") var role: String = "member"
+        @Option(name: .long, help: "admin, member or viewer.") var role: String = "member"
         @Flag(name: .customLong("password-stdin"), help: "Read the password from standard input.") var passwordStdin = false
 
         func run() async throws {

@@ -50,11 +50,17 @@ struct EvalCommand: AsyncParsableCommand {
             (or golden: require-all).
 
             Examples:
-              tern eval                                   run tern-eval.yaml
-              tern eval --from-promptfoo promptfooconfig.yaml -o results.json -o report.html
+              # run tern-eval.yaml
+              tern eval
+              # a promptfoo config as it is, with JSON and HTML reports
+              tern eval --from-promptfoo promptfooconfig.yaml \\
+                -o results.json -o report.html
+              # a JUnit report for CI, 95% to pass, no regression against a baseline
               tern eval -o junit.xml --pass-rate 95 --baseline main-results.json
-              tern eval --baseline latest                 fail on any regression against the previous run of this config
-              tern eval list                              the stored runs, newest first
+              # fail on any regression against the previous run of this config
+              tern eval --baseline latest
+              # the stored runs, newest first
+              tern eval list
             """,
         subcommands: [EvalListCommand.self, EvalShowCommand.self])
 
@@ -69,7 +75,7 @@ struct EvalCommand: AsyncParsableCommand {
         help: ArgumentHelp("Write results; the format follows the extension: .json, .xml (JUnit), .csv, .html (repeatable).", valueName: "file"))
     var outputs: [String] = []
 
-    @Option(name: .customLong("pass-rate"), help: ArgumentHelp("Required pass rate in percent (default 100).", valueName: "percent"))
+    @Option(name: .customLong("pass-rate"), help: ArgumentHelp("Required pass rate in percent.", valueName: "percent"))
     var passRate: Double = 100
 
     @Option(
@@ -80,7 +86,7 @@ struct EvalCommand: AsyncParsableCommand {
             valueName: "file|id"))
     var baseline: String?
 
-    @Option(name: .customLong("runs-dir"), help: ArgumentHelp("The run history (default .tern/evals).", valueName: "dir"))
+    @Option(name: .customLong("runs-dir"), help: ArgumentHelp("The run history.", valueName: "dir"))
     var runsDir = EvalRunsOption.defaultDirectory
 
     @Flag(name: .customLong("no-write"), help: "Do not keep this run in the run history.")
@@ -95,7 +101,7 @@ struct EvalCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-cache"), help: "Call the models again instead of reading answers from .tern/cache.")
     var noCache = false
 
-    @Option(name: .customLong("cache-dir"), help: ArgumentHelp("The response cache (default .tern/cache).", valueName: "dir"))
+    @Option(name: .customLong("cache-dir"), help: ArgumentHelp("The response cache.", valueName: "dir"))
     var cacheDir = ".tern/cache"
 
     @Option(

@@ -28,7 +28,7 @@ struct EvalListCommand: ParsableCommand {
     /// `--runs-dir` is `tern eval`'s option (it may come before or after `list` / `show`).
     @ParentCommand var eval: EvalCommand
 
-    @Option(name: .long, help: ArgumentHelp("At most this many runs (default 20).", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("At most this many runs.", valueName: "n"))
     var limit = 20
 
     func validate() throws {

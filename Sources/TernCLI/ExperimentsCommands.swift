@@ -99,9 +99,9 @@ struct ExperimentsCommand: AsyncParsableCommand {
         commandName: "experiments", abstract: "Run experiments on a Tern server, list them, show one, compare two.",
         discussion: """
             Experiments run on the server, through its gateway: every cell is a traced, costed call.
-            tern experiments run --dataset faq --prompt qa@3 --prompt qa:staging --model gpt-4o-mini \\
-              --assert '{"type": "icontains", "value": "refund"}'
-            tern experiments compare BASE_ID HEAD_ID --fail-on-regression
+              tern experiments run --dataset faq --prompt qa@3 --prompt qa:staging \\
+                --model gpt-4o-mini --assert '{"type": "icontains", "value": "refund"}'
+              tern experiments compare BASE_ID HEAD_ID --fail-on-regression
             """,
         subcommands: [Run.self, List.self, Show.self, Compare.self])
 

@@ -19,7 +19,7 @@ struct PromptsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Push prompt files (YAML or JSON), or every such file in a directory.")
         @OptionGroup var storage: StorageOptions
         @OptionGroup var project: KeysCommand.ProjectOption
-        @Argument(help: "Files or directories (default: prompts/).") var paths: [String] = ["prompts"]
+        @Argument(help: "Prompt files or directories.") var paths: [String] = ["prompts"]
         @Option(name: .long, help: "Point this label at each pushed version (repeatable).") var label: [String] = []
         @Option(name: .long, help: "Recorded as the author.") var author = "cli"
 
@@ -134,7 +134,7 @@ struct PromptsCommand: AsyncParsableCommand {
         @OptionGroup var project: KeysCommand.ProjectOption
         @Argument(help: "Prompt name.") var name: String
         @Argument(help: "Old version number or label.") var old: String
-        @Argument(help: "New version number or label (default: latest).") var new: String = "latest"
+        @Argument(help: "New version number or label.") var new: String = "latest"
 
         func run() async throws {
             let (a, b) = try await storage.withStore { store, _ in
