@@ -297,6 +297,12 @@ class UITest:
         check(links, f"no a.trace-link on the traces page for q={FILTER_VALUE}")
         links[0].click()
         self.present("#trace-detail")
+        status = self.present("#trace-status").text.strip()
+        check(status in ("ok", "error", "warning"), f"#trace-status shows {status!r}")
+        top = self.driver.execute_script(
+            "const i = document.querySelector('.split.io'), d = document.querySelector('#observation-tree');"
+            " return i && d ? i.getBoundingClientRect().top < d.getBoundingClientRect().top : false;")
+        check(top, "the trace's input and output are not above its details")
         nodes = self.css("#observation-tree .tree-node")
         check(nodes, "#observation-tree has no .tree-node")
         self.present("#waterfall")
@@ -443,6 +449,7 @@ class UITest:
         self.present("#open-playground").click()
         self.wait_new_page("opening the playground")
         self.present("#playground-form")
+        check(self.css("#playground-form textarea.playground-message"), "the playground's messages are not editable")
         fields = self.css("#playground-form textarea[name^='var.']")
         check(fields, "the playground shows no variable fields")
         # First run with a variable left empty: the error names it.
@@ -714,6 +721,9 @@ class UITest:
         self.start_run("browser v2", 2, "41-run-form-v2")
         cells = self.css("#experiment-matrix td.cell")
         check(cells and all(self.css(".badge.error", cell) for cell in cells), "v2 answers start with R:, yet a cell passed")
+        check(self.css("#experiment-matrix td.item-input"), "the matrix rows do not show the items' inputs")
+        reasons = self.css("#experiment-matrix .cell-reason")
+        check(reasons and all(reason.text.strip() for reason in reasons), "failed cells do not show their reasons")
         self.shot("42-run-v2-matrix")
 
     def step_experiment_trace(self):
