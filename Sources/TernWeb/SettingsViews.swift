@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import TernCore
 
 /// Settings: the project's API keys (create, limits, spend, revoke), the members and their roles, and
