@@ -229,10 +229,8 @@ struct EvalCommand: AsyncParsableCommand {
                 report = { @Sendable done, total in progress.update(done, total) }
             } else if !progress.isEnabled {
                 report = { @Sendable done, total in progress.count(done, total) }
-                let output = CLIOutput.current
-                progress.startLines { line in
-                    if output === CLIOutput.standard { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { output.line(line) }
-                }
+                // On standard error, so results piped from standard output stay clean.
+                progress.startLines { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
             }
             let finished: EvalOutcome
             do {
