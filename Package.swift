@@ -298,6 +298,7 @@ let package = Package(
         .testTarget(
             name: "TernMonitorTests",
             dependencies: ["TernMonitor", "TernCore", "TernTestSupport"],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
