@@ -53,9 +53,21 @@ struct SettingsWebTests {
             let revoked = try await Web.post(h, "/ui/default/settings/keys/\(stored.id)/revoke", cookie: member, [("csrf", memberToken)])
             #expect(revoked.status == .seeOther)
             #expect(try await h.call(.get, "/api/v1/me", key: secret).status == .unauthorized, "a revoked key stops working")
+            // Another project's key cannot be reached through this project's pages.
+            let other = try await h.store.projects.create(slug: "other", name: "Other")
+            let (otherSecret, otherKey) = try await KeyIssuer.issue(store: h.store, projectID: other.id, name: "theirs", role: .member, createdBy: "test")
+            #expect(try await Web.post(h, "/ui/default/settings/keys/\(otherKey.id)/revoke", cookie: admin, [("csrf", token)]).status == .notFound)
+            #expect(
+                try await Web.post(h, "/ui/default/settings/keys/\(otherKey.id)/limits", cookie: admin, [("csrf", token), ("rpm", "1")]).status == .notFound)
+            #expect(try await h.store.apiKeys.get(projectID: other.id, id: otherKey.id)?.revokedAt == nil)
+            #expect(try await h.store.apiKeys.get(projectID: other.id, id: otherKey.id)?.limits.requestsPerMinute == nil)
+            #expect(try await h.call(.get, "/api/v1/me", key: otherSecret).status == .ok)
+            #expect(!(try await Web.get(h, "/ui/default/settings/keys", cookie: admin).text.contains("theirs")), "the list is this project's")
             let viewer = try await Web.signIn(h, email: "vic@example.com", name: "Vic", role: "viewer")
             let viewerPage = try await Web.get(h, "/ui/default/settings/keys", cookie: viewer)
             #expect(viewerPage.status == .ok && !viewerPage.text.contains(#"id="key-form""#))
+            let viewerToken = try Web.csrf(viewerPage.text)
+            #expect(try await Web.post(h, "/ui/default/settings/keys", cookie: viewer, [("csrf", viewerToken), ("name", "x")]).status == .forbidden)
             #expect(try await Web.post(h, "/ui/default/settings/keys", cookie: admin, [("csrf", "forged"), ("name", "x")]).status == .forbidden)
         }
     }
