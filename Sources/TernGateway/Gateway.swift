@@ -285,13 +285,22 @@ public final class Gateway: Sendable {
         return (inputTokens + outputTokens, worst)
     }
 
-    func price(_ deployment: DeploymentConfig) -> Price? {
-        if let price = deployment.price { return price }
-        // Models that run inside Tern, and the echo demo, cost nothing.
+    func price(_ deployment: DeploymentConfig) -> Price? { pricing(deployment).price }
+
+    /// Where a deployment's price comes from.
+    public enum PriceSource: String, Sendable {
+        case deployment, inTern, table, none
+    }
+
+    /// The price a deployment's calls are costed at, and its source: the deployment's own; nothing for
+    /// models that run inside Tern and the echo demo; else the built-in table's, if it knows the model.
+    public func pricing(_ deployment: DeploymentConfig) -> (price: Price?, source: PriceSource) {
+        if let price = deployment.price { return (price, .deployment) }
         if let type = registry.providers[deployment.provider]?.type, type == .local || type == .echo {
-            return Price(inputPerMTok: 0, outputPerMTok: 0, cachedInputPerMTok: nil)
+            return (Price(inputPerMTok: 0, outputPerMTok: 0, cachedInputPerMTok: nil), .inTern)
         }
-        return prices.price(for: deployment.model)
+        if let price = prices.price(for: deployment.model) { return (price, .table) }
+        return (nil, .none)
     }
 
     // MARK: - Routing and attempts

@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import TernCore
 import TernGateway
-import TernProviders
 import TernWeb
 
 /// Settings in the web UI: the project's API keys (create with limits, change limits, revoke, spend
@@ -12,7 +11,6 @@ struct SettingsWebController {
     let web: WebController
     let gateway: Gateway
     let hasher: PasswordHasher
-    static let prices = PriceTable()
 
     var store: any TernStore { web.store }
     var renderer: WebRenderer { web.renderer }
@@ -200,12 +198,15 @@ struct SettingsWebController {
         try await web.page(request, context, active: "settings") { chrome in
             let registry = gateway.registry
             let page = Views.models(chrome: chrome, models: registry.all, providers: registry.providers) { deployment in
-                if let price = deployment.price { return (price, "the deployment") }
-                if registry.providers[deployment.provider].map({ $0.type == .local || $0.type == .echo }) == true {
-                    return (Price(inputPerMTok: 0, outputPerMTok: 0, cachedInputPerMTok: nil), "runs in Tern (free)")
-                }
-                if let price = Self.prices.price(for: deployment.model) { return (price, "built-in table") }
-                return (nil, "none: calls are not costed")
+                let (price, source) = gateway.pricing(deployment)
+                let label =
+                    switch source {
+                    case .deployment: "the deployment"
+                    case .inTern: "runs in Tern (free)"
+                    case .table: "built-in table"
+                    case .none: "none: calls are not costed"
+                    }
+                return (price, label)
             }
             return web.html(renderer.render("settings-models", page))
         }
