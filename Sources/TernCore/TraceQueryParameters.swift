@@ -15,6 +15,15 @@ public enum TraceQueryParameters {
     ]
     static let listing: Set<String> = ["sort", "order", "limit", "cursor"]
 
+    /// A yes/no parameter: true, 1, yes, on; false, 0, no, off; nil for anything else.
+    public static func flag(_ value: String?) -> Bool? {
+        switch value?.lowercased() {
+        case "true", "1", "yes", "on": true
+        case "false", "0", "no", "off": false
+        default: nil
+        }
+    }
+
     /// Parses a filter. `extra` names parameters the caller reads itself (they are not errors).
     public static func filter(_ pairs: [(String, String)], extra: Set<String> = []) throws -> TraceFilter {
         var filter = TraceFilter()
@@ -85,11 +94,8 @@ public enum TraceQueryParameters {
             case "variant": filter.variant = value
             case "q": filter.text = value.isEmpty ? nil : value
             case "include_internal":
-                switch value.lowercased() {
-                case "true", "1", "yes", "on": filter.includeInternal = true
-                case "false", "0", "no", "off": filter.includeInternal = false
-                default: throw TernError.invalid(key, "expected true or false, got \"\(value.prefix(40))\"")
-                }
+                guard let flag = flag(value) else { throw TernError.invalid(key, "expected true or false, got \"\(value.prefix(40))\"") }
+                filter.includeInternal = flag
             default: break
             }
         }

@@ -364,7 +364,7 @@ public enum Views {
                 },
                 sortLatency: url(base, kept + [("sort", "latency")]), sortCost: url(base, kept + [("sort", "cost")]), error: error, rows: rows,
                 next: page?.nextCursor.map { url(base, parameters.filter { $0.0 != "cursor" } + [("cursor", $0)]) },
-                includeInternal: ["true", "1", "yes", "on"].contains(filters["include_internal"]?.lowercased() ?? ""),
+                includeInternal: TraceQueryParameters.flag(filters["include_internal"]) ?? false,
                 ranges: traceRanges.map { Option(value: $0.value, label: $0.label, selected: $0.value == range) },
                 custom: range == "custom", from: local("from"), to: local("to"),
                 columnOptions: traceColumns.map { Option(value: $0.value, label: $0.label, selected: shown.contains($0.value)) },

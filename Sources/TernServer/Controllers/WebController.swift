@@ -386,6 +386,6 @@ extension WebController {
 
     /// The "include experiment and playground traffic" toggle of the dashboard, sessions and users pages.
     static func includeInternal(_ request: Request) -> Bool {
-        ["true", "1", "yes", "on"].contains(request.uri.queryParameters.get("include_internal")?.lowercased() ?? "")
+        TraceQueryParameters.flag(request.uri.queryParameters.get("include_internal")) ?? false
     }
 }
