@@ -104,6 +104,7 @@ let package = Package(
                 "TernCore",
                 "TernPrompts",
                 "TernProviders",
+                "CTernSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -160,6 +161,8 @@ let package = Package(
             name: "CTernKernels",
             cSettings: [.unsafeFlags(["-O2"])]
         ),
+        // What the C library knows and Swift cannot import (glibc's mallinfo2), for /metrics.
+        .target(name: "CTernSystem"),
         .target(
             name: "TernLocal",
             dependencies: [
@@ -215,6 +218,7 @@ let package = Package(
                 "TernProviders",
                 "TernWeb",
                 "TernData",
+                "TernMonitor",
                 "TernLocal",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

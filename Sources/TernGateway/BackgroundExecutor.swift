@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import CTernSystem
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -78,9 +79,42 @@ public enum MemoryTrim {
 
     /// `mallopt(M_ARENA_MAX, count)`: call before threads start.
     public static func limitArenas(_ count: Int32) {
+        mallopt(-8 /* M_ARENA_MAX */, count)
+    }
+
+    /// Fixed thresholds instead of glibc's sliding ones: blocks of 256 KiB and more (batches, journal files
+    /// read back) are mapped and unmapped on their own, and free memory at the top of the heap goes back past
+    /// 4 MiB. glibc otherwise raises its mapping threshold to the largest block freed (up to 32 MiB), after
+    /// which such blocks are carved from the heap and leave holes that RSS keeps (docs/BENCHMARKS.md).
+    public static func fixThresholds() {
+        mallopt(-3 /* M_MMAP_THRESHOLD */, 256 << 10)
+        mallopt(-1 /* M_TRIM_THRESHOLD */, 4 << 20)
+    }
+
+    private static func mallopt(_ option: Int32, _ value: Int32) {
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
         let mallopt = unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32) -> Int32).self)
-        _ = mallopt(-8 /* M_ARENA_MAX */, count)
+        _ = mallopt(option, value)
+    }
+
+    /// The process's memory as the system and glibc see it, for `/metrics`: resident bytes (`/proc/self/statm`),
+    /// heap bytes in use and heap bytes free but kept by malloc (`mallinfo2`, summed over arenas).
+    public struct Statistics: Sendable {
+        public var residentBytes: Int
+        public var heapInUseBytes: Int?
+        public var heapFreeBytes: Int?
+    }
+
+    public static func statistics() -> Statistics {
+        var resident = 0
+        if let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) {
+            let fields = statm.split(separator: " ")
+            if fields.count > 1, let pages = Int(fields[1]) { resident = pages * Int(sysconf(Int32(_SC_PAGESIZE))) }
+        }
+        var inUse = 0
+        var free = 0
+        guard tern_heap_statistics(&inUse, &free) != 0 else { return Statistics(residentBytes: resident) }
+        return Statistics(residentBytes: resident, heapInUseBytes: inUse, heapFreeBytes: free)
     }
 
     public static func releaseIfDue(every interval: Duration = .seconds(10)) {

@@ -76,12 +76,17 @@ public final class TraceWriter: Sendable {
     let attempts: Int
     /// Between two replays of journal files while the store refuses them.
     let replayInterval: Duration
+    /// How long the writer keeps replaying journal files once asked to stop (the rest waits for the next start).
+    let shutdownReplayBudget: Duration
+    /// Set by `finish()`: a replay under way gives up the rest to the final, time-boxed one.
+    private let stopRequested = Atomic<Bool>(false)
 
     public init(
         store: any TernStore, capacity: Int, capacityBytes: Int = 64 << 20, batchSize: Int = 1000,
         lingering: Duration = .milliseconds(20), journal: TraceJournal? = nil, health: WriteHealth = WriteHealth(),
-        attempts: Int = 5, replayInterval: Duration = .seconds(2), logger: Logger
+        attempts: Int = 5, replayInterval: Duration = .seconds(2), shutdownReplayBudget: Duration = .seconds(5), logger: Logger
     ) {
+        self.shutdownReplayBudget = shutdownReplayBudget
         self.store = store
         self.capacity = capacity
         self.capacityBytes = capacityBytes
@@ -218,12 +223,15 @@ public final class TraceWriter: Sendable {
         }
         ticker.cancel()
         await drain()
-        await replay()
+        // The journal is replayed at the next start anyway: at shutdown, only for a few seconds, so that a
+        // stop with a long backlog (minutes of spilled traffic) does not outlast the supervisor's patience.
+        await replay(journalDeadline: .now + shutdownReplayBudget)
         journal?.closeIfSettled()
     }
 
     /// Stops the loop started by `run()` once the queue is written out.
     public func finish() {
+        stopRequested.store(true, ordering: .relaxed)
         signalContinuation.finish()
     }
 
@@ -314,10 +322,10 @@ public final class TraceWriter: Sendable {
 
     /// Stores the journal files waiting for replay, oldest first, then the retry buffer; stops at the first
     /// batch the store refuses (the next tick tries again).
-    func replay() async {
+    func replay(journalDeadline: ContinuousClock.Instant? = nil) async {
         await replayGate.enter()
         defer { replayGate.leave() }
-        guard await replayJournal() else { return }
+        guard await replayJournal(deadline: journalDeadline) else { return }
         // Taken out of the buffer while being written, but still counted (items and bytes) against its bound.
         let retry = state.withLock { state -> [Queued] in
             let taken = state.retry
@@ -355,7 +363,9 @@ public final class TraceWriter: Sendable {
     }
 
     /// The journal's files; false when the store refused one (the rest wait).
-    func replayJournal() async -> Bool {
+    /// Past `deadline`, stops between batches and leaves the file for later (its stored lines are stored
+    /// again then: trace writes are upserts).
+    func replayJournal(deadline: ContinuousClock.Instant? = nil) async -> Bool {
         guard let journal else { return true }
         while let (path, written) = journal.nextReplay() {
             // The file's lines, decoded a batch at a time: a segment's traces are never all in memory at once.
@@ -364,6 +374,11 @@ public final class TraceWriter: Sendable {
             var skipped = 0
             var start = 0
             while start < lines.count {
+                let stopping = deadline.map { ContinuousClock.now >= $0 } ?? (stopRequested.load(ordering: .relaxed) || Task.isCancelled)
+                if stopping {
+                    state.withLock { $0.replayed += stored }
+                    return true
+                }
                 let (batch, unreadable) = TraceJournal.decode(lines[start..<min(start + batchSize, lines.count)])
                 start += batchSize
                 skipped += unreadable

@@ -2,8 +2,8 @@ import Foundation
 
 /// Drift statistics between a reference sample and a current one, computed as Evidently (the reference
 /// tool, 0.7.23) computes its stattests of the same names, so results agree within 1e-6 (tested against
-/// fixtures it produced: scripts/drift/make_fixtures.py). The Kolmogorov-Smirnov test and the
-/// embedding tests are not here yet.
+/// fixtures it produced: scripts/drift/make_fixtures.py). Kolmogorov-Smirnov is in KolmogorovSmirnov.swift;
+/// the embedding tests are not here yet.
 public enum DriftStatistics {
     // MARK: Numeric
 
@@ -108,6 +108,11 @@ public enum DriftStatistics {
     /// `chisquare`: Pearson's test of the current counts against the reference's shares scaled to the
     /// current sample; the p-value (drift at < 0.05).
     public static func chiSquarePValue(reference: [String], current: [String]) -> Double {
+        chiSquare(reference: reference, current: current).pValue
+    }
+
+    /// The chi-squared statistic and its p-value (degrees of freedom: categories seen minus one).
+    public static func chiSquare(reference: [String], current: [String]) -> (statistic: Double, pValue: Double) {
         let found = shares(reference, current)
         let scale = Double(current.count) / Double(reference.count)
         var statistic = 0.0
@@ -116,21 +121,26 @@ public enum DriftStatistics {
             statistic += expected == 0 ? (c == 0 ? .nan : .infinity) : (c - expected) * (c - expected) / expected
         }
         let freedom = Double(found.referenceCounts.count - 1)
-        guard statistic.isFinite else { return statistic.isNaN ? .nan : 0 }
-        return regularizedUpperGamma(freedom / 2, statistic / 2)
+        guard statistic.isFinite else { return (statistic, statistic.isNaN ? .nan : 0) }
+        return (statistic, regularizedUpperGamma(freedom / 2, statistic / 2))
     }
 
     /// `z`: the two-proportion z-test of a two-valued column (the first value in sorted order against the
     /// other); the two-sided p-value (drift at < 0.05).
     public static func zTestPValue(reference: [String], current: [String]) -> Double {
-        if Set(reference).count == 1, Set(current) == Set(reference) { return 1 }
-        guard let first = Set(reference).union(current).sorted().first else { return .nan }
+        zTest(reference: reference, current: current).pValue
+    }
+
+    /// The z statistic (0 when both samples hold the same single value) and its two-sided p-value.
+    public static func zTest(reference: [String], current: [String]) -> (statistic: Double, pValue: Double) {
+        if Set(reference).count == 1, Set(current) == Set(reference) { return (0, 1) }
+        guard let first = Set(reference).union(current).sorted().first else { return (.nan, .nan) }
         let n1 = Double(reference.count), n2 = Double(current.count)
         let p1 = Double(reference.filter { $0 != first }.count) / n1
         let p2 = Double(current.filter { $0 != first }.count) / n2
         let pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
         let z = (p1 - p2) / (pooled * (1 - pooled) * (1 / n1 + 1 / n2)).squareRoot()
-        return 2 * (1 - 0.5 * erfc(-abs(z) / 2.0.squareRoot()))
+        return (z, 2 * (1 - 0.5 * erfc(-abs(z) / 2.0.squareRoot())))
     }
 
     // MARK: Special functions

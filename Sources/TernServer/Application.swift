@@ -9,6 +9,7 @@ import TernLocal
 public import TernProviders
 import TernMonitor
 import TernLanguage
+import TernStoreSQLite
 
 /// Everything the HTTP application needs, built once per process.
 public struct TernServerOptions: Sendable {
@@ -167,6 +168,15 @@ public func buildApplication(
             options.metrics.setGauge("tern_trace_journal_append_failures_total", Double(journalStats.appendFailures))
         }
         options.metrics.setGauge("tern_store_writable", health.failure == nil ? 1 : 0)
+        let memory = MemoryTrim.statistics()
+        options.metrics.setGauge("tern_process_resident_bytes", Double(memory.residentBytes))
+        if let inUse = memory.heapInUseBytes, let free = memory.heapFreeBytes {
+            options.metrics.setGauge("tern_process_heap_bytes", labels: [("state", "in_use")], Double(inUse))
+            options.metrics.setGauge("tern_process_heap_bytes", labels: [("state", "free")], Double(free))
+        }
+        if let sqlite = store as? SQLiteStore {
+            options.metrics.setGauge("tern_sqlite_memory_bytes", Double(sqlite.memoryUsed))
+        }
     }
 
     let router = Router(context: TernRequestContext.self)

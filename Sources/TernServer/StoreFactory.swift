@@ -11,7 +11,7 @@ public enum StoreFactory {
         if let url = config.database.url {
             return try PostgresStore(url: url, maxConnections: config.database.maxConnections, logger: logger)
         }
-        return try SQLiteStore(path: config.sqlitePath)
+        return try SQLiteStore(path: config.sqlitePath, memoryBudget: config.database.sqliteMemoryMiB << 20)
     }
 
     /// Describes where data lives, without secrets (no password from the URL).

@@ -28,8 +28,13 @@ public final class SQLiteStore: TernStore {
     public let replicas: any ReplicaRepository
     private let runningJobs = Mutex<Set<String>>([])
 
+    /// SQLite's memory in this process (all connections): the heap SQLite allocated and has not freed.
+    public var memoryUsed: Int { Int(sqlite3_memory_used()) }
+
     /// Opens (creating when absent) the database file and its directory. Does not migrate.
-    public init(path: String) throws {
+    /// `memoryBudget`: bytes SQLite may keep in this process (a soft heap limit, process-wide: page caches
+    /// recycle pages instead of growing past it); the writer's cache may take half, each reader's an eighth.
+    public init(path: String, memoryBudget: Int = 32 << 20) throws {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -37,12 +42,14 @@ public final class SQLiteStore: TernStore {
         var configuration = Configuration()
         configuration.busyMode = .timeout(Double(Self.busyTimeoutMilliseconds) / 1000)
         configuration.maximumReaderCount = 8
+        sqlite3_soft_heap_limit64(Int64(memoryBudget))
+        let writerCacheKiB = max(memoryBudget / 2 / 1024, 1024)
+        let readerCacheKiB = max(memoryBudget / 8 / 1024, 512)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            // Page cache: 32 MiB for the writer, 8 MiB for each of up to 8 readers (the system's file cache
-            // holds the rest): at 32 MiB each, readers that the monitoring job and the dashboard had used
-            // kept over 250 MB of memory.
-            try db.execute(sql: "PRAGMA cache_size = \(db.configuration.readonly ? -8192 : -32768)")
+            // Page caches within the budget (the system's file cache holds the rest): at 32 MiB each,
+            // readers that the monitoring job and the dashboard had used kept over 250 MB of memory.
+            try db.execute(sql: "PRAGMA cache_size = -\(db.configuration.readonly ? readerCacheKiB : writerCacheKiB)")
             // Statement journals and sorts in memory: on disk they are a temporary file per upsert batch.
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }

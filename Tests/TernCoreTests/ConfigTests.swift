@@ -72,6 +72,14 @@ struct ConfigTests {
         #expect(error.description == #"tern.yaml:4: database.url: expected postgres://user:password@host:5432/database, got "mysql://x""#)
     }
 
+    @Test("database.sqlite_memory_mib sets SQLite's memory budget (32 MiB by default) and refuses values out of range by key")
+    func sqliteMemory() throws {
+        #expect(try load().database.sqliteMemoryMiB == 32)
+        #expect(try load(yaml: "database:\n  sqlite_memory_mib: 64\n").database.sqliteMemoryMiB == 64)
+        let error = try #require(configError(yaml: "database:\n  sqlite_memory_mib: 1\n"))
+        #expect(error.path == "database.sqlite_memory_mib" && error.line == 2)
+    }
+
     @Test("unknown keys are errors with a suggestion")
     func unknownKey() throws {
         let error = try #require(configError(yaml: "server:\n  prot: 80\n"))

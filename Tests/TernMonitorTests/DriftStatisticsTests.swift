@@ -16,6 +16,8 @@ struct DriftStatisticsTests {
         let value: Double
         let drift: Bool
         let threshold: Double
+        /// The Kolmogorov-Smirnov statistic D (scipy's ks_2samp), for the "ks" cases.
+        let statistic: Double?
     }
 
     static func cases() throws -> [Case] {
@@ -26,7 +28,7 @@ struct DriftStatisticsTests {
 
     @Test("Wasserstein (normed), Jensen-Shannon, chi-squared and the z-test equal Evidently's within 1e-6, and so do their verdicts")
     func matchesEvidently() throws {
-        let all = try Self.cases()
+        let all = try Self.cases().filter { $0.test != "ks" }
         #expect(all.count == 12 && Set(all.map(\.test)) == ["wasserstein", "jensenshannon", "chisquare", "z"])
         for fixture in all {
             let numbers = { (values: [JSONValue]) in values.compactMap(\.double) }
@@ -55,6 +57,37 @@ struct DriftStatisticsTests {
             let drift = pValue ? value < fixture.threshold : value >= fixture.threshold
             #expect(drift == fixture.drift, "\(fixture.name)")
         }
+    }
+
+    @Test("Kolmogorov-Smirnov equals Evidently's ks (scipy's ks_2samp) within 1e-6, exact and asymptotic: D, the p-value and the verdict")
+    func kolmogorovSmirnovMatchesEvidently() throws {
+        let all = try Self.cases().filter { $0.test == "ks" }
+        #expect(all.count == 13)
+        for fixture in all {
+            let statistic = try #require(fixture.statistic, "\(fixture.name)")
+            let result = DriftStatistics.kolmogorovSmirnov(
+                reference: fixture.reference.compactMap(\.double), current: fixture.current.compactMap(\.double))
+            #expect(abs(result.statistic - statistic) <= 1e-12 * statistic, "\(fixture.name): D \(result.statistic) vs scipy's \(statistic)")
+            // Relatively, p-values down to 1e-90 included.
+            #expect(
+                abs(result.pValue - fixture.value) <= 1e-6 * fixture.value,
+                "\(fixture.name): p \(result.pValue) vs Evidently's \(fixture.value)")
+            #expect((result.pValue <= fixture.threshold) == fixture.drift, "\(fixture.name)")
+        }
+    }
+
+    @Test("Kolmogorov-Smirnov edge cases: small exact values, symmetry, no gap")
+    func kolmogorovSmirnovEdges() {
+        // Separated samples of 3 and 3: 2 of the C(6, 3) = 20 orderings are as extreme.
+        let separated = DriftStatistics.kolmogorovSmirnov(reference: [1, 2, 3], current: [4, 5, 6])
+        #expect(separated.statistic == 1 && abs(separated.pValue - 0.1) < 1e-15)
+        let single = DriftStatistics.kolmogorovSmirnov(reference: [1], current: [2])
+        #expect(single.statistic == 1 && single.pValue == 1)
+        let reordered = DriftStatistics.kolmogorovSmirnov(reference: [1, 1, 2], current: [2, 1, 1])
+        #expect(reordered.statistic == 0 && reordered.pValue == 1)
+        let forward = DriftStatistics.kolmogorovSmirnov(reference: [0.1, 0.4, 0.4, 0.9, 1.3, 2.0], current: [0.2, 0.4, 1.0, 2.5])
+        let backward = DriftStatistics.kolmogorovSmirnov(reference: [0.2, 0.4, 1.0, 2.5], current: [0.1, 0.4, 0.4, 0.9, 1.3, 2.0])
+        #expect(forward.statistic == backward.statistic && forward.pValue == backward.pValue)
     }
 
     @Test("edge cases: one value on both sides is no drift; a category only the current sample has is certain drift")

@@ -19,6 +19,20 @@ struct TraceLossTests {
         return nil
     }
 
+    @Test("/metrics says where the memory is: resident bytes, malloc's heap in use and kept free, and SQLite's own")
+    func memoryGauges() async throws {
+        try await withGateway(.sqlite) { g in
+            _ = try await g.chat(text: "something to store")
+            await g.h.gateway.traces.flush()
+            let metrics = try await g.h.call(.get, "/metrics").text
+            #expect((Self.metric(metrics, "tern_process_resident_bytes") ?? 0) > 10_000_000, "\(metrics)")
+            #expect((Self.metric(metrics, #"tern_process_heap_bytes{state="in_use"}"#) ?? 0) > 1_000_000, "\(metrics)")
+            #expect(Self.metric(metrics, #"tern_process_heap_bytes{state="free"}"#) != nil, "\(metrics)")
+            let sqlite = Self.metric(metrics, "tern_sqlite_memory_bytes") ?? 0
+            #expect(sqlite > 0, "\(metrics)")
+        }
+    }
+
     @Test(
         "a gateway call on a full or read-only store answers 200, its trace waits in the journal; /readyz and ingest say 503; when writes work again the trace is stored and /readyz recovers",
         arguments: StoreKind.available, [UnwritableMode.full, .readOnly])
@@ -180,6 +194,33 @@ struct TraceLossTests {
             // A second replay stores nothing twice.
             await writer.replayPending()
             #expect(try await test.store.traces.count(projectID: project.id) == ids.count)
+        }
+    }
+
+    @Test("a stop does not wait for a long journal backlog: past its replay budget the files stay for the next start, which stores them")
+    func stopLeavesBacklog() async throws {
+        try await withTestStore(.sqlite) { test in
+            let project = try await test.store.projects.create(slug: "p", name: "P")
+            let root = (test.directory as NSString).appendingPathComponent("journal")
+            do {
+                // A process that journaled traces and died before storing them.
+                let journal = try TraceJournal(root: root, logger: .quiet)
+                let writer = TraceWriter(store: test.store, capacity: 100, journal: journal, logger: .quiet)
+                for index in 0..<30 {
+                    writer.enqueue(TraceBatchItem(trace: Trace(id: "b\(index)", projectID: project.id, input: "hi", startTime: Date()), observations: []))
+                }
+            }
+            // The next one is asked to stop at once, with no time to replay.
+            let journal = try TraceJournal(root: root, logger: .quiet)
+            let writer = TraceWriter(store: test.store, capacity: 100, batchSize: 10, journal: journal, shutdownReplayBudget: .zero, logger: .quiet)
+            writer.finish()
+            await writer.run()
+            #expect(try await test.store.traces.count(projectID: project.id) == 0)
+            #expect(journal.stats.segmentsToReplay == 1)
+            // The start after stores every trace.
+            let next = TraceWriter(store: test.store, capacity: 100, journal: try TraceJournal(root: root, logger: .quiet), logger: .quiet)
+            await next.replayPending()
+            #expect(try await test.store.traces.count(projectID: project.id) == 30)
         }
     }
 

@@ -151,7 +151,16 @@ kill -TERM $TERN2_PID; wait $TERN2_PID || true
 
 echo "== RSS over a ${SOAK}s run at concurrency 64"
 : >"$OUT/rss-series.txt"
-( for i in $(seq 5 5 "$SOAK"); do sleep 5; echo "$i $(rss_kb $TERN_PID)" >>"$OUT/rss-series.txt"; done ) &
+# With each RSS sample, where the memory is (Tern's own gauges): heap in use and free-but-kept by malloc,
+# SQLite's heap, the trace queue's bytes.
+gauge() { awk -v name="$1" '$1 == name {printf "%d", $2}' "$OUT/metrics-now.txt"; }
+: >"$OUT/memory-series.txt"
+( for i in $(seq 5 5 "$SOAK"); do
+    sleep 5
+    echo "$i $(rss_kb $TERN_PID)" >>"$OUT/rss-series.txt"
+    curl -s --max-time 2 "http://127.0.0.1:$TERN_PORT/metrics" >"$OUT/metrics-now.txt" || true
+    echo "$i $(gauge 'tern_process_heap_bytes{state="in_use"}') $(gauge 'tern_process_heap_bytes{state="free"}') $(gauge tern_sqlite_memory_bytes) $(gauge tern_trace_queue_pending_bytes)" >>"$OUT/memory-series.txt"
+  done ) &
 SAMPLER=$!
 wrk -t 2 -c 64 -d "${SOAK}s" --latency -s "$TERN_LUA" "$GATEWAY/chat/completions" >"$OUT/soak-c64.txt"
 wait $SAMPLER || true
@@ -159,6 +168,7 @@ sleep 5
 echo "$(rss_kb $TERN_PID)" >"$OUT/rss-after.txt"
 awk '/VmHWM/ {print $2}' "/proc/$TERN_PID/status" >"$OUT/rss-peak.txt"
 curl -s "http://127.0.0.1:$TERN_PORT/metrics" | grep -E '^tern_traces_|^tern_trace_queue_pending|^tern_trace_journal' >"$OUT/trace-metrics.txt" || true
+rm -f "$OUT/metrics-now.txt"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) MiB; load before: $(cut -d' ' -f1-3 /proc/loadavg)" >"$OUT/machine.txt"
 kill -TERM $TERN_PID
 wait $TERN_PID || true

@@ -69,6 +69,22 @@ if values:
           f"first minute median {statistics.median(first_min) / 1024:.0f}, last minute median {statistics.median(last_min) / 1024:.0f} MiB")
     marks = [series[i] for i in range(0, len(series), max(1, len(series) // 10))]
     print("- samples (s: MiB): " + ", ".join(f"{s}: {kb / 1024:.0f}" for s, kb in marks))
+memory_path = os.path.join(out, "memory-series.txt")
+if os.path.exists(memory_path):
+    rows = []
+    for line in open(memory_path):
+        fields = line.split()
+        if len(fields) == 5:
+            rows.append(tuple(int(f) for f in fields))
+    if rows:
+        rss = dict(series)
+        print("\n| s | RSS MiB | heap in use | heap free (kept by malloc) | SQLite | trace queue |")
+        print("|---|---|---|---|---|---|")
+        mib = lambda b: f"{b / 1048576:.0f}"
+        for row in [rows[i] for i in range(0, len(rows), max(1, len(rows) // 10))] + ([rows[-1]] if len(rows) > 1 else []):
+            s_, used, free, sqlite, queue = row
+            print(f"| {s_} | {rss.get(s_, 0) / 1024:.0f} | {mib(used)} | {mib(free)} | {mib(sqlite)} | {mib(queue)} |")
+        print()
 print(f"- throughput {rps:,.0f} requests/s, p50 {soak.get('50', 0):.2f} ms, p99 {soak.get('99', 0):.2f} ms, non-2xx {errors}")
 metrics = open(os.path.join(out, "trace-metrics.txt")).read().strip().replace("\n", "; ")
 print(f"- trace metrics after: {metrics}")

@@ -34,6 +34,9 @@ public struct TernConfig: Sendable, Equatable {
         public var url: String?
         /// Connections in the PostgreSQL pool (SQLite uses one writer and a pool of readers).
         public var maxConnections = 10
+        /// SQLite's memory budget (page caches of the writer and the readers, statements, sorts), in MiB:
+        /// a soft heap limit, so caches give pages back rather than grow past it (docs/SECURITY.md).
+        public var sqliteMemoryMiB = 32
         public init() {}
     }
 
@@ -171,13 +174,14 @@ extension TernConfig {
             case "data_dir":
                 dataDir = try node.string()
             case "database":
-                for (key, node) in try node.mapping(allowed: ["url", "max_connections"]) {
+                for (key, node) in try node.mapping(allowed: ["url", "max_connections", "sqlite_memory_mib"]) {
                     switch key {
                     case "url":
                         if node.isNull { continue }
                         let url = try node.string()
                         guard Self.isPostgresURL(url) else { throw node.error(Self.urlExpectation(url)) }
                         database.url = url
+                    case "sqlite_memory_mib": database.sqliteMemoryMiB = try node.int(in: 4...65_536)
                     default: database.maxConnections = try node.int(in: 1...1000)
                     }
                 }

@@ -275,7 +275,7 @@ public struct GatewaySettings: Sendable, Equatable {
     /// Traces waiting for the batch writer; a full queue drops (and counts) rather than blocks.
     public var traceQueueCapacity = 50_000
     /// The same queue's bound in bytes of trace text (inputs and outputs), whatever the count.
-    public var traceQueueMaxBytes = 32 << 20  // about 6,500 gateway traces
+    public var traceQueueMaxBytes = 16 << 20  // about 3,200 gateway traces, well over a second of traffic
     /// Gateway traces are appended to a local journal (`DATA_DIR/journal`) before the call's response
     /// completes, so a crash or a database that cannot write loses none of them (docs/SECURITY.md).
     public var traceJournal = true
