@@ -15,6 +15,8 @@ public enum ScoreSource: String, Sendable, Codable, Equatable, CaseIterable {
     case rule
     /// Sent through the API by the application.
     case api
+    /// A watcher (online evaluator) scoring live traffic.
+    case watcher
 }
 
 /// A judgement of a trace or one of its observations: a number, a category or a yes/no.

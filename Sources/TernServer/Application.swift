@@ -7,7 +7,7 @@ public import TernCore
 public import TernGateway
 import TernLocal
 public import TernProviders
-import TernMonitor
+public import TernMonitor
 import TernLanguage
 import TernStoreSQLite
 
@@ -68,6 +68,8 @@ public struct GatewayParts: Sendable {
     public let gateway: Gateway
     let http: UpstreamHTTP?
     let services: [any Service]
+    /// Watchers' scans and queue (tests drive them with `scan` and `work`).
+    public let watchers: WatcherRunner
 }
 
 /// Builds the gateway on an open, migrated store: records `tern.yaml` models as versions, loads the
@@ -112,6 +114,10 @@ public func buildGateway(store: any TernStore, options: TernServerOptions, logge
     var services: [any Service] = []
     if let http { services.append(ShutdownService(name: "upstream-http") { try? await http.shutdown() }) }
     services.append(TraceWriterService(writer: writer))
+    let watchers = WatcherRunner(
+        store: store, concurrency: config.monitoring.watcherConcurrency, logger: logger,
+        evaluate: WatcherEvaluation.make(store: store, gateway: gateway))
+    if config.monitoring.watchers { services.append(WatcherService(runner: watchers)) }
     // Spend and rate-limit counts go to the store, and the other replicas' come back (KeyLimiter.sync).
     services.append(BackgroundService(name: "limits-sync", every: .seconds(2)) { await limiter.sync() })
     services.append(
@@ -124,7 +130,7 @@ public func buildGateway(store: any TernStore, options: TernServerOptions, logge
                 logger.warning("could not purge the response cache", metadata: ["error": "\(error)"])
             }
         })
-    return GatewayParts(gateway: gateway, http: http, services: services)
+    return GatewayParts(gateway: gateway, http: http, services: services, watchers: watchers)
 }
 
 /// Builds the Tern HTTP application on an open, migrated store. The caller runs the store
@@ -224,6 +230,7 @@ public func buildApplication(
             embedder: options.embedder
         ).routes)
     api.addRoutes(experimentsAPI.routes)
+    api.addRoutes(WatchersController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }).routes)
 
     let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
     v1.addRoutes(GatewayController(gateway: parts.gateway, maxBody: config.server.maxBodyBytes, cancelOnDisconnect: config.gateway.cancelOnDisconnect).routes)
@@ -325,6 +332,15 @@ struct BackgroundService: Service {
             }
         }
         if final { await work() }
+    }
+}
+
+/// Scans for finished traces and works the watchers' queue until shutdown.
+struct WatcherService: Service {
+    let runner: WatcherRunner
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await runner.run() }
     }
 }
 

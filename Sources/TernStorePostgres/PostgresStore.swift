@@ -28,6 +28,7 @@ public final class PostgresStore: TernStore {
     public let datasets: any DatasetRepository
     public let experiments: any ExperimentRepository
     public let replicas: any ReplicaRepository
+    public let watchers: any WatcherRepository
 
     /// Creates the pool for `url` (`postgres://user:password@host:port/database?sslmode=disable|prefer|require`,
     /// or `?host=/run/postgresql` for a Unix socket). Connections open once `run()` is running.
@@ -53,6 +54,9 @@ public final class PostgresStore: TernStore {
         datasets = PostgresDatasets(client: client, logger: logger)
         experiments = PostgresExperiments(client: client, logger: logger)
         replicas = PostgresReplicas(client: client, logger: logger)
+        watchers = PostgresWatchers(
+            client: client, logger: logger, scores: PostgresScores(client: client, logger: logger),
+            experiments: PostgresExperiments(client: client, logger: logger))
     }
 
     static func configuration(url: String) throws -> PostgresClient.Configuration {

@@ -305,7 +305,7 @@ extension TraceSQL {
         let latest =
             ["name", "user_id", "session_id"].map { "\($0) = COALESCE(excluded.\($0), traces.\($0))" }
             + ["tags = CASE WHEN excluded.tags = '[]' THEN traces.tags ELSE excluded.tags END"]
-            + ["metadata", "release", "environment", "input", "output", "task", "language", "domain"].map {
+            + ["metadata", "release", "environment", "input", "output", "task", "language", "domain", "last_seen"].map {
                 "\($0) = COALESCE(excluded.\($0), traces.\($0))"
             }
         // PostgreSQL's LEAST and GREATEST skip NULLs; SQLite's MIN and MAX return NULL when one argument is.

@@ -26,6 +26,7 @@ public final class SQLiteStore: TernStore {
     public let datasets: any DatasetRepository
     public let experiments: any ExperimentRepository
     public let replicas: any ReplicaRepository
+    public let watchers: any WatcherRepository
     private let runningJobs = Mutex<Set<String>>([])
 
     /// SQLite's memory in this process (all connections): the heap SQLite allocated and has not freed.
@@ -74,6 +75,7 @@ public final class SQLiteStore: TernStore {
         datasets = SQLiteDatasets(pool: pool)
         experiments = SQLiteExperiments(pool: pool)
         replicas = SQLiteReplicas(pool: pool)
+        watchers = SQLiteWatchers(pool: pool, scores: SQLiteScores(pool: pool))
     }
 
     @discardableResult

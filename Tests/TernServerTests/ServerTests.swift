@@ -420,6 +420,7 @@ struct UnreachableStore: TernStore {
     var datasets: any DatasetRepository { base.datasets }
     var experiments: any ExperimentRepository { base.experiments }
     var replicas: any ReplicaRepository { base.replicas }
+    var watchers: any WatcherRepository { base.watchers }
     func withExclusiveJob(_ name: String, _ body: @Sendable () async throws -> Void) async throws -> Bool {
         try await base.withExclusiveJob(name, body)
     }

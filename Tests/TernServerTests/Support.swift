@@ -7,6 +7,7 @@ import NIOCore
 import TernCore
 import TernGateway
 import TernServer
+import TernMonitor
 import TernTestSupport
 import Testing
 
@@ -18,6 +19,8 @@ struct Harness: Sendable {
     let logs: CapturedLogs
     let metrics: TernMetrics
     let project: Project
+    /// The watchers' runner (tests drive its scans and queue).
+    var watchers: WatcherRunner? = nil
     /// An admin key of the default project with the `instance` scope (an instance admin).
     let adminKey: String
 
@@ -93,7 +96,10 @@ func withHarness(
         let parts = try await buildGateway(store: store, options: options, logger: logger)
         let app = buildApplication(store: store, options: options, gateway: parts, logger: logger)
         try await app.test(setup) { client in
-            try await body(Harness(client: client, gateway: parts.gateway, test: test, logs: logs, metrics: metrics, project: project, adminKey: adminKey))
+            try await body(
+                Harness(
+                    client: client, gateway: parts.gateway, test: test, logs: logs, metrics: metrics, project: project, watchers: parts.watchers,
+                    adminKey: adminKey))
         }
     }
 }

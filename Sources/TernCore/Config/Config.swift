@@ -65,6 +65,15 @@ public struct TernConfig: Sendable, Equatable {
     public var database = Database()
     public var log = Log()
     public var auth = Auth()
+    public var monitoring = Monitoring()
+
+    public struct Monitoring: Sendable, Equatable {
+        /// Whether this server runs watchers (scans and their queue); replicas may share the work.
+        public var watchers = true
+        /// Watcher jobs evaluated at once on this server (judge calls in flight).
+        public var watcherConcurrency = 8
+        public init() {}
+    }
     /// Upstream APIs by name.
     public var providers: [String: ProviderConfig] = [:]
     /// Logical models, in file order.
@@ -139,7 +148,7 @@ extension TernConfig {
     /// Applies the keys of a `tern.yaml` document.
     public mutating func apply(yaml: String, source: String = defaultFileName) throws {
         guard let root = try ConfigNode.parse(yaml: yaml, source: source) else { return }
-        for (key, node) in try root.mapping(allowed: ["server", "data_dir", "database", "log", "auth", "providers", "models", "gateway"]) {
+        for (key, node) in try root.mapping(allowed: ["server", "data_dir", "database", "log", "auth", "providers", "models", "gateway", "monitoring"]) {
             if node.isNull { continue }
             switch key {
             case "providers":
@@ -190,6 +199,13 @@ extension TernConfig {
                     switch key {
                     case "level": log.level = try node.oneOf(Self.logLevels)
                     default: log.format = try node.oneOf([("text", .text), ("json", .json)])
+                    }
+                }
+            case "monitoring":
+                for (key, node) in try node.mapping(allowed: ["watchers", "watcher_concurrency"]) {
+                    switch key {
+                    case "watchers": monitoring.watchers = try node.bool()
+                    default: monitoring.watcherConcurrency = try node.int(in: 1...256)
                     }
                 }
             default:

@@ -14,6 +14,8 @@ struct GatewayModelClient: ModelClient {
     let key: APIKey
     let experimentID: String
     let tag: String
+    /// Where the calls come from (their traces' environment): experiments, or watchers' judges.
+    var origin = TraceOrigin.experiment
 
     func complete(_ request: CompletionRequest) async throws -> CompletionResult {
         var body: [String: JSONValue] = [
@@ -26,7 +28,7 @@ struct GatewayModelClient: ModelClient {
         if let tools = request.tools { body["tools"] = tools }
         if let format = request.responseFormat { body["response_format"] = format }
         let started = ContinuousClock.now
-        let reply = await gateway.handle(GatewayRequest(operation: .chat, body: .object(body), key: key, headers: headers, origin: TraceOrigin.experiment))
+        let reply = await gateway.handle(GatewayRequest(operation: .chat, body: .object(body), key: key, headers: headers, origin: origin))
         let latency = started.duration(to: .now)
         let traceID = reply.headers.first { $0.0 == TernHeader.traceID }?.1
         let json = Self.json(reply)
@@ -71,7 +73,7 @@ struct GatewayEmbedder: MeteredEmbedder {
             "metadata": ["experiment_id": .string(client.experimentID)],
         ]
         let reply = await client.gateway.handle(
-            GatewayRequest(operation: .embedding, body: body, key: client.key, headers: client.headers, origin: TraceOrigin.experiment))
+            GatewayRequest(operation: .embedding, body: body, key: client.key, headers: client.headers, origin: client.origin))
         let json = GatewayModelClient.json(reply)
         guard reply.status == 200, let data = json?["data"]?.array else {
             throw EvaluationError(GatewayModelClient.failure(reply, json).message)

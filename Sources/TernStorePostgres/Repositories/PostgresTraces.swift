@@ -52,6 +52,8 @@ struct PostgresTraces: TraceRepository {
 
     func insert(_ batch: [TraceBatchItem]) async throws {
         guard !batch.isEmpty else { return }
+        // When the traces were last written: watchers find finished traces by it.
+        let markedAt = Timestamp.micros(Date())
         // Multi-row statements keep round trips few: PostgreSQL allows 65,535 parameters per statement.
         var traceChunks: [[Trace]] = []
         var observationChunks: [[Observation]] = []
@@ -82,12 +84,14 @@ struct PostgresTraces: TraceRepository {
                         binder.add(tagsText(t.tags)), binder.add(t.metadata?.jsonString()), binder.add(t.release),
                         binder.add(t.environment), binder.add(t.input), binder.add(t.output), binder.add(Timestamp.micros(t.startTime)),
                         binder.add(t.endTime.map(Timestamp.micros)), binder.add(t.task), binder.add(t.language), binder.add(t.domain),
+                        binder.add(markedAt),
                     ]
                     rows.append("(" + values.joined(separator: ",") + ")")
                 }
                 try await connection.query(
                     PostgresQuery(
-                        unsafeSQL: "INSERT INTO traces (\(Self.traceColumns), task, language, domain) VALUES \(rows.joined(separator: ",")) \(Self.traceMerge)",
+                        unsafeSQL:
+                            "INSERT INTO traces (\(Self.traceColumns), task, language, domain, last_seen) VALUES \(rows.joined(separator: ",")) \(Self.traceMerge)",
                         binds: binder.bindings), logger: logger)
             }
             var touched: [String: Set<String>] = [:]

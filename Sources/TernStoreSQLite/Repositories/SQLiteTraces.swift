@@ -120,8 +120,9 @@ struct SQLiteTraces: TraceRepository {
                 let traceStatement = try db.cachedStatement(
                     sql: """
                         INSERT INTO traces (trace_key, \(Self.traceColumns), task, language, domain, observation_count, input_tokens, output_tokens,
-                                            total_cost, error_count, warning_count, model, deployment, variant, prompt_name, prompt_version)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                            total_cost, error_count, warning_count, model, deployment, variant, prompt_name, prompt_version,
+                                            last_seen)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         ON CONFLICT (project_id, id) DO UPDATE SET
                             \(Self.traceMerge),
                             observation_count = traces.observation_count + excluded.observation_count,
@@ -197,6 +198,7 @@ struct SQLiteTraces: TraceRepository {
                     row.bind(t.domain); row.bind(delta.observationCount); row.bind(delta.inputTokens); row.bind(delta.outputTokens)
                     row.bind(delta.cost); row.bind(delta.errorCount); row.bind(delta.warningCount); row.bind(first?.model)
                     row.bind(first?.deployment); row.bind(first?.variant); row.bind(first?.promptName); row.bind(first?.promptVersion)
+                    row.bind(markedAt)
                     let count = try row.run(db).map(Int.init)
                     // The trace had observations before: which generation is first needs them all.
                     if first != nil, count != delta.observationCount { recompute[t.projectID, default: []].append(t.id) }

@@ -1,0 +1,150 @@
+import Foundation
+import Logging
+import PostgresNIO
+import TernCore
+import TernStoreSQL
+
+/// Watchers and their job queue; the SQL is shared with SQLite (`WatcherSQL`).
+struct PostgresWatchers: WatcherRepository {
+    let client: PostgresClient
+    let logger: Logger
+    let scores: PostgresScores
+    let experiments: PostgresExperiments
+
+    func rows<T>(_ statement: WatcherSQL.Statement, _ map: (any WatcherSQL.Reader) throws -> T) async throws -> [T] {
+        try await PostgresExperiments.rows(client.mappedQuery(PostgresExperiments.query(statement), logger: logger), map)
+    }
+
+    func run(_ statement: WatcherSQL.Statement) async throws {
+        try await client.mappedQuery(PostgresExperiments.query(statement), logger: logger)
+    }
+
+    /// Runs the statement and counts the rows it returns (statements ending in RETURNING).
+    func count(_ statement: WatcherSQL.Statement) async throws -> Int {
+        try await rows(statement) { _ in 1 }.count
+    }
+
+    func create(_ watcher: Watcher) async throws -> Watcher {
+        do {
+            try await run(WatcherSQL.insert(watcher, .postgres))
+        } catch let error as TernError where error.code == "unique_violation" {
+            throw TernError.conflict("a watcher named \"\(watcher.name)\" exists", field: "name")
+        }
+        return watcher
+    }
+
+    func get(projectID: String, id: String) async throws -> Watcher? {
+        try await rows(WatcherSQL.select(projectID: projectID, id: id, name: nil, enabledOnly: false, .postgres), WatcherSQL.watcher).first
+    }
+
+    func get(projectID: String, name: String) async throws -> Watcher? {
+        try await rows(WatcherSQL.select(projectID: projectID, id: nil, name: name, enabledOnly: false, .postgres), WatcherSQL.watcher).first
+    }
+
+    func list(projectID: String) async throws -> [Watcher] {
+        try await rows(WatcherSQL.select(projectID: projectID, id: nil, name: nil, enabledOnly: false, .postgres), WatcherSQL.watcher)
+    }
+
+    func listEnabled() async throws -> [Watcher] {
+        try await rows(WatcherSQL.select(projectID: nil, id: nil, name: nil, enabledOnly: true, .postgres), WatcherSQL.watcher)
+    }
+
+    func update(_ watcher: Watcher) async throws -> Watcher {
+        var statement = WatcherSQL.update(watcher, .postgres)
+        statement.sql += " RETURNING id"
+        do {
+            guard try await count(statement) > 0 else { throw TernError.notFound("watcher \(watcher.id)") }
+        } catch let error as TernError where error.code == "unique_violation" {
+            throw TernError.conflict("a watcher named \"\(watcher.name)\" exists", field: "name")
+        }
+        return watcher
+    }
+
+    func delete(projectID: String, id: String) async throws -> Bool {
+        let statements = WatcherSQL.delete(projectID: projectID, id: id, .postgres)
+        return try await experiments.transaction { connection in
+            try await connection.query(PostgresExperiments.query(statements[0]), logger: logger)
+            var last = statements[1]
+            last.sql += " RETURNING id"
+            var deleted = false
+            for try await _ in try await connection.query(PostgresExperiments.query(last), logger: logger) { deleted = true }
+            return deleted
+        }
+    }
+
+    func finishedTraces(
+        projectID: String, filter: TraceFilter, after: Date, until: Date, idleBefore: Date?, limit: Int
+    ) async throws -> [WatchCandidate] {
+        try await rows(
+            try WatcherSQL.finishedTraces(
+                projectID: projectID, filter: filter, after: after, until: until, idleBefore: idleBefore, limit: limit, .postgres),
+            WatcherSQL.candidate)
+    }
+
+    func cursors(projectID: String, watcherID: String) async throws -> (ended: Date?, idle: Date?) {
+        try await rows(WatcherSQL.cursors(projectID: projectID, watcherID: watcherID, .postgres)) { row in
+            (try row.int("cursor_ended").map(Timestamp.date), try row.int("cursor_idle").map(Timestamp.date))
+        }.first ?? (nil, nil)
+    }
+
+    func setCursors(projectID: String, watcherID: String, ended: Date?, idle: Date?) async throws {
+        try await run(WatcherSQL.setCursors(projectID: projectID, watcherID: watcherID, ended: ended, idle: idle, .postgres))
+    }
+
+    func enqueue(_ jobs: [WatcherJob]) async throws -> Int {
+        guard !jobs.isEmpty else { return 0 }
+        return try await experiments.transaction { connection in
+            var added = 0
+            for job in jobs {
+                var statement = WatcherSQL.enqueue(job, .postgres)
+                statement.sql += " RETURNING id"
+                for try await _ in try await connection.query(PostgresExperiments.query(statement), logger: logger) { added += 1 }
+            }
+            return added
+        }
+    }
+
+    func claim(limit: Int, now: Date, leaseUntil: Date) async throws -> [WatcherJob] {
+        // SKIP LOCKED: replicas claiming at once take different jobs.
+        try await experiments.transaction { connection in
+            let due = try await PostgresExperiments.rows(
+                connection.query(PostgresExperiments.query(WatcherSQL.due(limit: limit, now: now, .postgres)), logger: logger)
+            ) { try $0.text("id") ?? "" }
+            var taken: [WatcherJob] = []
+            for id in due {
+                taken += try await PostgresExperiments.rows(
+                    connection.query(
+                        PostgresExperiments.query(WatcherSQL.take(id: id, now: now, leaseUntil: leaseUntil, .postgres)), logger: logger),
+                    WatcherSQL.job)
+            }
+            return taken
+        }
+    }
+
+    func complete(_ job: WatcherJob, score: Score?, cost: Double?, judgeTraceID: String?, at: Date) async throws -> Bool {
+        if let score { try await scores.insert([score]) }
+        var statement = WatcherSQL.finish(job, status: .done, scoreID: score?.id, cost: cost, judgeTraceID: judgeTraceID, error: nil, at: at, .postgres)
+        statement.sql += " RETURNING id"
+        return try await count(statement) > 0
+    }
+
+    func fail(_ job: WatcherJob, error: String, retryAt: Date?, cost: Double?, at: Date) async throws {
+        if let retryAt {
+            try await run(WatcherSQL.retry(job, error: error, notBefore: retryAt, cost: cost, countAttempt: true, .postgres))
+        } else {
+            try await run(WatcherSQL.finish(job, status: .failed, scoreID: nil, cost: cost, judgeTraceID: nil, error: error, at: at, .postgres))
+        }
+    }
+
+    func postpone(_ job: WatcherJob, reason: String, until notBefore: Date) async throws {
+        try await run(WatcherSQL.retry(job, error: reason, notBefore: notBefore, cost: nil, countAttempt: false, .postgres))
+    }
+
+    func jobs(projectID: String, watcherID: String, status: WatcherJobStatus?, limit: Int) async throws -> [WatcherJob] {
+        try await rows(WatcherSQL.jobs(projectID: projectID, watcherID: watcherID, status: status, limit: limit, .postgres), WatcherSQL.job)
+    }
+
+    func stats(projectID: String?, now: Date) async throws -> [WatcherQueueStats] {
+        try await rows(WatcherSQL.stats(projectID: projectID, dayStart: Calendar.utc.startOfDay(for: now), .postgres), WatcherSQL.stat)
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import GRDB
+import TernCore
+import TernStoreSQL
+
+/// Watchers and their job queue; the SQL is shared with PostgreSQL (`WatcherSQL`).
+struct SQLiteWatchers: WatcherRepository {
+    let pool: DatabasePool
+    let scores: SQLiteScores
+
+    typealias Reader = SQLiteExperiments.Reader
+
+    static func execute(_ db: Database, _ statement: WatcherSQL.Statement) throws {
+        try db.execute(sql: statement.sql, arguments: SQLiteExperiments.arguments(statement.values))
+    }
+
+    static func fetch<T>(_ db: Database, _ statement: WatcherSQL.Statement, _ map: (any WatcherSQL.Reader) throws -> T) throws -> [T] {
+        try Row.fetchAll(db, sql: statement.sql, arguments: SQLiteExperiments.arguments(statement.values)).map { try map(Reader(row: $0)) }
+    }
+
+    func create(_ watcher: Watcher) async throws -> Watcher {
+        do {
+            try await pool.write { db in try Self.execute(db, WatcherSQL.insert(watcher, .sqlite)) }
+        } catch  where isUniqueViolation(error) {
+            throw TernError.conflict("a watcher named \"\(watcher.name)\" exists", field: "name")
+        }
+        return watcher
+    }
+
+    func get(projectID: String, id: String) async throws -> Watcher? {
+        try await pool.read { db in
+            try Self.fetch(db, WatcherSQL.select(projectID: projectID, id: id, name: nil, enabledOnly: false, .sqlite), WatcherSQL.watcher).first
+        }
+    }
+
+    func get(projectID: String, name: String) async throws -> Watcher? {
+        try await pool.read { db in
+            try Self.fetch(db, WatcherSQL.select(projectID: projectID, id: nil, name: name, enabledOnly: false, .sqlite), WatcherSQL.watcher).first
+        }
+    }
+
+    func list(projectID: String) async throws -> [Watcher] {
+        try await pool.read { db in
+            try Self.fetch(db, WatcherSQL.select(projectID: projectID, id: nil, name: nil, enabledOnly: false, .sqlite), WatcherSQL.watcher)
+        }
+    }
+
+    func listEnabled() async throws -> [Watcher] {
+        try await pool.read { db in
+            try Self.fetch(db, WatcherSQL.select(projectID: nil, id: nil, name: nil, enabledOnly: true, .sqlite), WatcherSQL.watcher)
+        }
+    }
+
+    func update(_ watcher: Watcher) async throws -> Watcher {
+        do {
+            let changed = try await pool.write { db -> Int in
+                try Self.execute(db, WatcherSQL.update(watcher, .sqlite))
+                return db.changesCount
+            }
+            guard changed > 0 else { throw TernError.notFound("watcher \(watcher.id)") }
+        } catch  where isUniqueViolation(error) {
+            throw TernError.conflict("a watcher named \"\(watcher.name)\" exists", field: "name")
+        }
+        return watcher
+    }
+
+    func delete(projectID: String, id: String) async throws -> Bool {
+        try await pool.write { db in
+            var changed = 0
+            for statement in WatcherSQL.delete(projectID: projectID, id: id, .sqlite) {
+                try Self.execute(db, statement)
+                changed = db.changesCount
+            }
+            return changed > 0
+        }
+    }
+
+    func finishedTraces(
+        projectID: String, filter: TraceFilter, after: Date, until: Date, idleBefore: Date?, limit: Int
+    ) async throws -> [WatchCandidate] {
+        let statement = try WatcherSQL.finishedTraces(
+            projectID: projectID, filter: filter, after: after, until: until, idleBefore: idleBefore, limit: limit, .sqlite)
+        return try await pool.read { db in try Self.fetch(db, statement, WatcherSQL.candidate) }
+    }
+
+    func cursors(projectID: String, watcherID: String) async throws -> (ended: Date?, idle: Date?) {
+        try await pool.read { db in
+            try Self.fetch(db, WatcherSQL.cursors(projectID: projectID, watcherID: watcherID, .sqlite)) { row in
+                (try row.int("cursor_ended").map(Timestamp.date), try row.int("cursor_idle").map(Timestamp.date))
+            }.first ?? (nil, nil)
+        }
+    }
+
+    func setCursors(projectID: String, watcherID: String, ended: Date?, idle: Date?) async throws {
+        try await pool.write { db in
+            try Self.execute(db, WatcherSQL.setCursors(projectID: projectID, watcherID: watcherID, ended: ended, idle: idle, .sqlite))
+        }
+    }
+
+    func enqueue(_ jobs: [WatcherJob]) async throws -> Int {
+        guard !jobs.isEmpty else { return 0 }
+        return try await pool.write { db in
+            var added = 0
+            for job in jobs {
+                try Self.execute(db, WatcherSQL.enqueue(job, .sqlite))
+                added += db.changesCount
+            }
+            return added
+        }
+    }
+
+    func claim(limit: Int, now: Date, leaseUntil: Date) async throws -> [WatcherJob] {
+        try await pool.write { db in
+            let ids = try Self.fetch(db, WatcherSQL.due(limit: limit, now: now, .sqlite)) { try $0.text("id") ?? "" }
+            return try ids.flatMap { id in try Self.fetch(db, WatcherSQL.take(id: id, now: now, leaseUntil: leaseUntil, .sqlite), WatcherSQL.job) }
+        }
+    }
+
+    func complete(_ job: WatcherJob, score: Score?, cost: Double?, judgeTraceID: String?, at: Date) async throws -> Bool {
+        // The score first, under an id made from the job's: a worker that dies before marking the job done
+        // leaves it to be taken again, and the second attempt's score is the same row.
+        if let score { try await scores.insert([score]) }
+        return try await pool.write { db in
+            try Self.execute(
+                db, WatcherSQL.finish(job, status: .done, scoreID: score?.id, cost: cost, judgeTraceID: judgeTraceID, error: nil, at: at, .sqlite))
+            return db.changesCount > 0
+        }
+    }
+
+    func fail(_ job: WatcherJob, error: String, retryAt: Date?, cost: Double?, at: Date) async throws {
+        try await pool.write { db in
+            if let retryAt {
+                try Self.execute(db, WatcherSQL.retry(job, error: error, notBefore: retryAt, cost: cost, countAttempt: true, .sqlite))
+            } else {
+                try Self.execute(
+                    db, WatcherSQL.finish(job, status: .failed, scoreID: nil, cost: cost, judgeTraceID: nil, error: error, at: at, .sqlite))
+            }
+        }
+    }
+
+    func postpone(_ job: WatcherJob, reason: String, until notBefore: Date) async throws {
+        try await pool.write { db in
+            try Self.execute(db, WatcherSQL.retry(job, error: reason, notBefore: notBefore, cost: nil, countAttempt: false, .sqlite))
+        }
+    }
+
+    func jobs(projectID: String, watcherID: String, status: WatcherJobStatus?, limit: Int) async throws -> [WatcherJob] {
+        try await pool.read { db in
+            try Self.fetch(db, WatcherSQL.jobs(projectID: projectID, watcherID: watcherID, status: status, limit: limit, .sqlite), WatcherSQL.job)
+        }
+    }
+
+    func stats(projectID: String?, now: Date) async throws -> [WatcherQueueStats] {
+        let day = Calendar.utc.startOfDay(for: now)
+        return try await pool.read { db in try Self.fetch(db, WatcherSQL.stats(projectID: projectID, dayStart: day, .sqlite), WatcherSQL.stat) }
+    }
+}
