@@ -57,11 +57,12 @@ struct TernAPIClient: Sendable {
     func get(_ path: String) async throws -> JSONValue { try await send(path, body: nil) }
     func post(_ path: String, _ body: JSONValue) async throws -> JSONValue { try await send(path, body: body) }
     func delete(_ path: String) async throws -> JSONValue { try await send(path, body: nil, deleting: true) }
+    func patch(_ path: String, _ body: JSONValue) async throws -> JSONValue { try await send(path, body: body, patching: true) }
 
-    /// A GET, a POST of `body`, or a DELETE.
-    func send(_ path: String, body: JSONValue?, deleting: Bool = false) async throws -> JSONValue {
+    /// A GET, a POST or PATCH of `body`, or a DELETE.
+    func send(_ path: String, body: JSONValue?, deleting: Bool = false, patching: Bool = false) async throws -> JSONValue {
         var request = HTTPClientRequest(url: base + path)
-        request.method = deleting ? .DELETE : body == nil ? .GET : .POST
+        request.method = deleting ? .DELETE : body == nil ? .GET : patching ? .PATCH : .POST
         request.headers.add(name: "authorization", value: "Bearer \(key)")
         request.headers.add(name: "accept", value: "application/json")
         if let body {

@@ -139,6 +139,9 @@ public protocol TraceRepository: Sendable {
     func get(projectID: String, id: String) async throws -> TraceDetail?
     /// Sessions among the traces matching `filter`, most recently active first.
     func sessions(projectID: String, filter: TraceFilter, limit: Int) async throws -> [SessionSummary]
+    /// Per segment of the matching traces, the count, sum and sum of squares of `measure` (traces without a
+    /// value of it left out); the `limit` largest segments.
+    func segmentSums(projectID: String, filter: TraceFilter, segment: TraceSegment, measure: TraceMeasure, limit: Int) async throws -> [SegmentSums]
     func count(projectID: String) async throws -> Int
     /// Deletes the project's traces that started before `cutoff`, with their observations and scores;
     /// returns how many traces went.

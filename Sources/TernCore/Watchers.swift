@@ -243,6 +243,10 @@ public protocol WatcherRepository: Sendable {
     func jobs(projectID: String, watcherID: String, status: WatcherJobStatus?, limit: Int) async throws -> [WatcherJob]
     /// Per watcher of the project (every project when nil).
     func stats(projectID: String?, now: Date) async throws -> [WatcherQueueStats]
+    /// Deletes done and failed jobs finished before `cutoff` (their scores stay); returns how many. Old
+    /// traces are never scanned again, so their keys are not needed to keep scores single.
+    @discardableResult
+    func pruneJobs(finishedBefore cutoff: Date) async throws -> Int
 }
 
 // MARK: - JSON form

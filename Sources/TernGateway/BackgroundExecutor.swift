@@ -75,7 +75,7 @@ public enum MemoryTrim {
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
         return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
     }()
-    private static let last = Mutex<ContinuousClock.Instant?>(nil)
+    private static let last = Mutex<(trimmed: ContinuousClock.Instant?, checked: ContinuousClock.Instant?)>((nil, nil))
 
     /// `mallopt(M_ARENA_MAX, count)`: call before threads start.
     public static func limitArenas(_ count: Int32) {
@@ -117,11 +117,22 @@ public enum MemoryTrim {
         return Statistics(residentBytes: resident, heapInUseBytes: inUse, heapFreeBytes: free)
     }
 
-    public static func releaseIfDue(every interval: Duration = .seconds(10)) {
+    /// Trims at least every `interval`, and sooner (checked at most every 2 s) once malloc keeps more than
+    /// `freeAbove` bytes free: a burst's freed memory otherwise stays in RSS until the next interval.
+    public static func releaseIfDue(every interval: Duration = .seconds(10), freeAbove: Int = 16 << 20) {
         let now = ContinuousClock.now
-        let due = last.withLock { last in
-            guard last.map({ now - $0 >= interval }) ?? true else { return false }
-            last = now
+        let due = last.withLock { state in
+            if state.trimmed.map({ now - $0 >= interval }) ?? true {
+                state.trimmed = now
+                state.checked = now
+                return true
+            }
+            guard state.checked.map({ now - $0 >= .seconds(2) }) ?? true else { return false }
+            state.checked = now
+            var inUse = 0
+            var free = 0
+            guard tern_heap_statistics(&inUse, &free) != 0, free > freeAbove else { return false }
+            state.trimmed = now
             return true
         }
         if due, let trim { _ = trim(0) }

@@ -1,4 +1,5 @@
 import Foundation
+import TernCore
 
 // Deterministic pseudo-random numbers for the language detector (part of the Swift port of
 // langdetect 1.0.9, Apache-2.0, see third_party/langdetect/).
@@ -12,11 +13,7 @@ import Foundation
 /// CPython-compatible Mersenne Twister (`random.Random`). Value type: copy it to
 /// restart from the same state.
 struct PythonRandom {
-    private static let n = 624
-    private static let m = 397
-
-    private var state: [UInt32]
-    private var index: Int
+    private var generator: MT19937
     /// `Random.gauss_next`.
     private var gaussNext: Double?
 
@@ -25,12 +22,8 @@ struct PythonRandom {
 
     /// `init_by_array(key)`, as CPython's `random_seed` does for a non-negative int.
     init(seedKey key: [UInt32]) {
-        let n = Self.n
-        var mt = [UInt32](repeating: 0, count: n)
-        mt[0] = 19_650_218
-        for i in 1..<n {
-            mt[i] = 1_812_433_253 &* (mt[i - 1] ^ (mt[i - 1] >> 30)) &+ UInt32(i)
-        }
+        let n = MT19937.stateSize
+        var mt = MT19937.knuthState(19_650_218)
         var i = 1
         var j = 0
         var k = max(n, key.count)
@@ -50,42 +43,15 @@ struct PythonRandom {
             k -= 1
         }
         mt[0] = 0x8000_0000
-        state = mt
-        index = n
+        generator = MT19937(state: mt)
         gaussNext = nil
     }
 
-    private mutating func twist() {
-        let n = Self.n, m = Self.m
-        state.withUnsafeMutableBufferPointer { mt in
-            for kk in 0..<n {
-                let y = (mt[kk] & 0x8000_0000) | (mt[(kk + 1) % n] & 0x7FFF_FFFF)
-                var v = mt[(kk + m) % n] ^ (y >> 1)
-                if y & 1 != 0 { v ^= 0x9908_B0DF }
-                mt[kk] = v
-            }
-        }
-        index = 0
-    }
-
     /// `genrand_uint32`.
-    mutating func nextUInt32() -> UInt32 {
-        if index >= Self.n { twist() }
-        var y = state[index]
-        index += 1
-        y ^= y >> 11
-        y ^= (y << 7) & 0x9D2C_5680
-        y ^= (y << 15) & 0xEFC6_0000
-        y ^= y >> 18
-        return y
-    }
+    mutating func nextUInt32() -> UInt32 { generator.nextUInt32() }
 
     /// `random.random()`: 53-bit double in [0, 1).
-    mutating func random() -> Double {
-        let a = Double(nextUInt32() >> 5)
-        let b = Double(nextUInt32() >> 6)
-        return (a * 67_108_864.0 + b) * (1.0 / 9_007_199_254_740_992.0)
-    }
+    mutating func random() -> Double { generator.nextDouble() }
 
     /// `random._randbelow(n)` for 0 < n < 2^32 (what `random.choice` uses).
     mutating func below(_ upper: Int) -> Int {

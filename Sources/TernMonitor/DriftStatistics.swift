@@ -3,7 +3,7 @@ import Foundation
 /// Drift statistics between a reference sample and a current one, computed as Evidently (the reference
 /// tool, 0.7.23) computes its stattests of the same names, so results agree within 1e-6 (tested against
 /// fixtures it produced: scripts/drift/make_fixtures.py). Kolmogorov-Smirnov is in KolmogorovSmirnov.swift;
-/// the embedding tests are not here yet.
+/// the embedding drift methods (`embeddingDrift`) in EmbeddingDrift.swift.
 public enum DriftStatistics {
     // MARK: Numeric
 

@@ -1,4 +1,5 @@
 import Foundation
+public import TernCore
 
 /// Significance tests for the gap between a segment of traffic and the rest of it (bias monitoring): Welch's
 /// t-test for means, the pooled two-proportion z-test for rates, and the Benjamini-Hochberg adjustment across
@@ -208,25 +209,11 @@ public enum GapStatistics {
 }
 
 /// What a segment of traffic contributes to a gap analysis: its count and its values' sum and sum of squares
-/// (for a rate, the values are 0 or 1, so sum = sumOfSquares = the number of successes).
-public struct SegmentSummary: Sendable, Equatable, Codable {
-    /// The segment's name: a language, or a value of a metadata key.
-    public var segment: String
-    /// How many values the segment has.
-    public var count: Int
-    /// The sum of its values (for a rate, the number of successes).
-    public var sum: Double
-    /// The sum of its values' squares (for a rate, the number of successes again).
-    public var sumOfSquares: Double
+/// (for a rate, the values are 0 or 1, so sum = sumOfSquares = the number of successes). The stores give
+/// them as `SegmentSums` (COUNT, SUM(x) and SUM(x * x)).
+public typealias SegmentSummary = SegmentSums
 
-    /// A summary from its aggregates (as SQL's COUNT, SUM(x) and SUM(x * x) give them).
-    public init(segment: String, count: Int, sum: Double, sumOfSquares: Double) {
-        self.segment = segment
-        self.count = count
-        self.sum = sum
-        self.sumOfSquares = sumOfSquares
-    }
-
+extension SegmentSums {
     /// A summary of the values themselves, summed with Neumaier's compensated summation.
     public init(segment: String, values: [Double]) {
         var sum = CompensatedSum(), squares = CompensatedSum()
@@ -236,24 +223,19 @@ public struct SegmentSummary: Sendable, Equatable, Codable {
         }
         self.init(segment: segment, count: values.count, sum: sum.value, sumOfSquares: squares.value)
     }
+}
 
-    /// Neumaier's compensated sum.
-    private struct CompensatedSum {
-        private var total = 0.0
-        private var compensation = 0.0
+/// Neumaier's compensated sum.
+private struct CompensatedSum {
+    private var total = 0.0
+    private var compensation = 0.0
 
-        var value: Double { total + compensation }
+    var value: Double { total + compensation }
 
-        mutating func add(_ value: Double) {
-            let next = total + value
-            compensation += abs(total) >= abs(value) ? (total - next) + value : (value - next) + total
-            total = next
-        }
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case segment, count, sum
-        case sumOfSquares = "sum_of_squares"
+    mutating func add(_ value: Double) {
+        let next = total + value
+        compensation += abs(total) >= abs(value) ? (total - next) + value : (value - next) + total
+        total = next
     }
 }
 

@@ -1,6 +1,7 @@
 public import Foundation
 public import Logging
 public import TernCore
+import Synchronization
 
 /// What a watcher's evaluation of one trace gave.
 public struct WatcherVerdict: Sendable, Equatable {
@@ -238,12 +239,55 @@ public final class WatcherRunner: Sendable {
         }
     }
 
+    // MARK: Figures
+
+    /// A watcher's queue as `/metrics` shows it (refreshed by the loop every 15 s).
+    public struct Gauge: Sendable, Equatable {
+        public var project: String
+        public var watcher: String
+        public var stats: WatcherQueueStats
+    }
+
+    private let gauges = Mutex<[Gauge]>([])
+    public var latestGauges: [Gauge] { gauges.withLock { $0 } }
+
+    /// Reads every watcher's queue figures for `/metrics`.
+    public func refreshGauges(now: Date = Date()) async throws {
+        let stats = Dictionary(uniqueKeysWithValues: try await store.watchers.stats(projectID: nil, now: now).map { ($0.watcherID, $0) })
+        var list: [Gauge] = []
+        for project in try await store.projects.list() {
+            for watcher in try await store.watchers.list(projectID: project.id) {
+                list.append(Gauge(project: project.slug, watcher: watcher.name, stats: stats[watcher.id] ?? WatcherQueueStats(watcherID: watcher.id)))
+            }
+        }
+        gauges.withLock { $0 = list }
+    }
+
     // MARK: Loop
+
+    /// Done and failed jobs are kept this long (the API lists them), then deleted; their scores stay.
+    public static let jobRetention: TimeInterval = 7 * 86_400
 
     /// Scans every `scanInterval` and works the queue until cancelled; the scan runs on one replica at a time.
     public func run(scanInterval: Duration = .seconds(2), idle: Duration = .seconds(1)) async {
         var lastScan = ContinuousClock.now - scanInterval
+        var lastFigures = ContinuousClock.now - .seconds(15)
+        var lastPrune = ContinuousClock.now
         while !Task.isCancelled {
+            if ContinuousClock.now - lastFigures >= .seconds(15) {
+                lastFigures = .now
+                do { try await refreshGauges() } catch { logger.debug("watcher figures failed", metadata: ["error": "\(error)"]) }
+            }
+            if ContinuousClock.now - lastPrune >= .seconds(3600) {
+                lastPrune = .now
+                do {
+                    try await store.withExclusiveJob("watcher-prune") {
+                        try await self.store.watchers.pruneJobs(finishedBefore: Date().addingTimeInterval(-Self.jobRetention))
+                    }
+                } catch {
+                    logger.warning("watcher job pruning failed", metadata: ["error": "\(error)"])
+                }
+            }
             if ContinuousClock.now - lastScan >= scanInterval {
                 lastScan = .now
                 do {

@@ -174,6 +174,15 @@ public func buildApplication(
             options.metrics.setGauge("tern_trace_journal_append_failures_total", Double(journalStats.appendFailures))
         }
         options.metrics.setGauge("tern_store_writable", health.failure == nil ? 1 : 0)
+        for gauge in parts.watchers.latestGauges {
+            let labels = [("project", gauge.project), ("watcher", gauge.watcher)]
+            let stats = gauge.stats
+            for (status, count) in [("pending", stats.pending), ("running", stats.running), ("done", stats.done), ("failed", stats.failed)] {
+                options.metrics.setGauge("tern_watcher_jobs", labels: labels + [("status", status)], Double(count))
+            }
+            options.metrics.setGauge("tern_watcher_lag_seconds", labels: labels, stats.oldestWaiting.map { max(0, Date().timeIntervalSince($0)) } ?? 0)
+            options.metrics.setGauge("tern_watcher_cost_today_usd", labels: labels, stats.costToday)
+        }
         let memory = MemoryTrim.statistics()
         options.metrics.setGauge("tern_process_resident_bytes", Double(memory.residentBytes))
         if let inUse = memory.heapInUseBytes, let free = memory.heapFreeBytes {
@@ -230,6 +239,7 @@ public func buildApplication(
             embedder: options.embedder
         ).routes)
     api.addRoutes(experimentsAPI.routes)
+    api.addRoutes(MonitoringController(store: store, projectID: { try await traces.projectID($0, $1) }).routes)
     api.addRoutes(WatchersController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }).routes)
 
     let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))

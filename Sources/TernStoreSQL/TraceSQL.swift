@@ -297,6 +297,60 @@ extension TraceSQL {
 }
 
 extension TraceSQL {
+    /// Per segment: count, sum and sum of squares of a measure over the traces matching `filter`.
+    public static func segmentSums(
+        _ filter: TraceFilter, projectID: String, segment: TraceSegment, measure: TraceMeasure, limit: Int, dialect: SQLDialect
+    ) throws -> (sql: String, values: [SQLValue]) {
+        var builder = SQLBuilder(dialect: dialect)
+        var conditions = try Self.conditions(filter, projectID: projectID, into: &builder)
+        let real = dialect == .postgres ? "DOUBLE PRECISION" : "REAL"
+        let key: String
+        switch segment {
+        case .column(let column):
+            guard TraceSegment.columns.contains(column) else { throw TernError.invalid("by", "unknown segment \(column)") }
+            key = "traces.\(column)"
+        case .metadata(let name):
+            switch dialect {
+            case .sqlite:
+                let path = builder.bind("$.\"\(name)\"")
+                key = """
+                    (CASE json_type(traces.metadata, \(path)) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
+                    ELSE CAST(json_extract(traces.metadata, \(path)) AS TEXT) END)
+                    """
+            case .postgres: key = "(traces.metadata::jsonb ->> \(builder.bind(name)))"
+            }
+        }
+        let value: String
+        var from = "traces"
+        switch measure {
+        case .latencyMs:
+            value = "CAST(traces.end_time - traces.start_time AS \(real)) / 1000.0"
+            conditions.append("traces.end_time IS NOT NULL")
+        case .cost:
+            value = "traces.total_cost"
+            conditions.append("traces.total_cost IS NOT NULL")
+        case .tokens: value = "CAST(traces.input_tokens + traces.output_tokens AS \(real))"
+        case .errorRate: value = "CASE WHEN traces.error_count > 0 THEN 1.0 ELSE 0.0 END"
+        case .score(let name):
+            // The scores in a subquery whose columns no trace column shares, so the trace filters stay unambiguous.
+            from = """
+                traces JOIN (SELECT trace_id AS scored_trace, numeric_value AS scored_value FROM scores \
+                WHERE project_id = \(builder.bind(projectID)) AND name = \(builder.bind(name)) AND numeric_value IS NOT NULL) scored \
+                ON scored.scored_trace = traces.id
+                """
+            value = "scored.scored_value"
+        }
+        let sql = """
+            SELECT COALESCE(\(key), \(builder.bind(SegmentSums.none))) AS segment, COUNT(*) AS n, \
+            CAST(SUM(\(value)) AS \(real)) AS total, CAST(SUM((\(value)) * (\(value))) AS \(real)) AS squares \
+            FROM \(from) WHERE \(conditions.joined(separator: " AND ")) \
+            GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT \(builder.bind(Int64(max(1, min(limit, 500)))))
+            """
+        return (sql, builder.values)
+    }
+}
+
+extension TraceSQL {
     /// How a trace stored again merges into the stored row, written once for both stores (and matching
     /// `Trace.merged(with:)`, which merges a batch's repeats before they reach the database): new non-empty
     /// fields win, tags only when the new list is not empty, the time span widens. The assignments of

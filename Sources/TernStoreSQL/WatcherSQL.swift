@@ -237,9 +237,11 @@ public enum WatcherSQL {
     /// Back to pending until `notBefore`; `countAttempt` false gives the attempt back (a postponement).
     public static func retry(_ job: WatcherJob, error: String, notBefore: Date, cost: Double?, countAttempt: Bool, _ dialect: SQLDialect) -> Statement {
         var b = Builder(dialect: dialect)
+        // Typed: PostgreSQL cannot tell the type of a NULL parameter that is only compared with IS NULL.
+        let real = dialect == .postgres ? "DOUBLE PRECISION" : "REAL"
         let sql = """
             UPDATE watcher_jobs SET status = 'pending', last_error = \(b.text(error)), not_before = \(b.date(notBefore)), lease_until = NULL, \
-            cost = CASE WHEN \(b.double(cost)) IS NULL THEN cost ELSE COALESCE(cost, 0) + \(b.double(cost)) END\
+            cost = CASE WHEN CAST(\(b.double(cost)) AS \(real)) IS NULL THEN cost ELSE COALESCE(cost, 0) + CAST(\(b.double(cost)) AS \(real)) END\
             \(countAttempt ? "" : ", attempts = attempts - 1") WHERE id = \(b.text(job.id)) AND status = 'running'
             """
         return b.statement(sql)
@@ -262,6 +264,12 @@ public enum WatcherSQL {
             leaseUntil: try row.int("lease_until").map(Timestamp.date), lastError: try row.text("last_error"), scoreID: try row.text("score_id"),
             cost: try row.double("cost"), judgeTraceID: try row.text("judge_trace_id"), createdAt: Timestamp.date(try row.int("created_at") ?? 0),
             finishedAt: try row.int("finished_at").map(Timestamp.date))
+    }
+
+    public static func prune(finishedBefore cutoff: Date, _ dialect: SQLDialect) -> Statement {
+        var b = Builder(dialect: dialect)
+        let sql = "DELETE FROM watcher_jobs WHERE status IN ('done', 'failed') AND finished_at < \(b.date(cutoff))"
+        return b.statement(sql)
     }
 
     /// Counts per watcher and status, the oldest waiting job, and the judges' cost since `dayStart`.

@@ -39,6 +39,14 @@ struct WatchersAPITests {
                 #expect(scores.count == 1 && scores[0].source == .watcher && scores[0].name == "greets" && scores[0].numericValue == 1)
                 #expect(scores[0].id == job["score_id"] as? String)
             }
+            // /metrics shows each watcher's queue.
+            try await runner.refreshGauges(now: now)
+            let metrics = try await h.call(.get, "/metrics").text
+            let done = metrics.split(separator: "\n").first {
+                $0.hasPrefix("tern_watcher_jobs{") && $0.contains(#"watcher="greets""#) && $0.contains(#"status="done""#)
+            }
+            #expect(done.map { $0.hasSuffix(" 2.0") || $0.hasSuffix(" 2") } == true, "\(metrics)")
+            #expect(metrics.contains("tern_watcher_lag_seconds{"))
             // Scanning again scores nothing twice.
             try await runner.scan(now: now.addingTimeInterval(1))
             #expect(try await runner.work(now: now.addingTimeInterval(1)) == 0)

@@ -83,6 +83,11 @@ struct WatcherContractTests {
             let stats = try #require(try await test.store.watchers.stats(projectID: project.id, now: now).first)
             #expect(stats.watcherID == watcher.id && stats.done == 3 && stats.pending == 0 && stats.failed == 0)
             #expect(try await test.store.scores.list(projectID: project.id, traceID: "other-model").isEmpty)
+            // Old finished jobs are pruned; their scores stay, and nothing is queued again.
+            #expect(try await test.store.watchers.pruneJobs(finishedBefore: now.addingTimeInterval(-86_400)) == 0)
+            #expect(try await test.store.watchers.pruneJobs(finishedBefore: now.addingTimeInterval(86_400)) == 3)
+            #expect(try await test.store.scores.list(projectID: project.id, traceID: "a").count == 1)
+            #expect(try await runner.scan(now: now.addingTimeInterval(300)) == 0)
         }
     }
 

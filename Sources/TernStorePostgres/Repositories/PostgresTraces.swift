@@ -167,6 +167,14 @@ struct PostgresTraces: TraceRepository {
         }
     }
 
+    func segmentSums(projectID: String, filter: TraceFilter, segment: TraceSegment, measure: TraceMeasure, limit: Int) async throws -> [SegmentSums] {
+        let (sql, values) = try TraceSQL.segmentSums(filter, projectID: projectID, segment: segment, measure: measure, limit: limit, dialect: .postgres)
+        return try await collect(client.mappedQuery(PostgresQuery(sql: sql, values: values), logger: logger)) { row in
+            let (segment, count, sum, squares) = try row.decode((String, Int64, Double?, Double?).self)
+            return SegmentSums(segment: segment, count: Int(count), sum: sum ?? 0, sumOfSquares: squares ?? 0)
+        }
+    }
+
     /// A row of `TraceSQL.listColumns`.
     static func row(_ row: PostgresRow) throws -> TraceRow {
         let c = row.makeRandomAccess()

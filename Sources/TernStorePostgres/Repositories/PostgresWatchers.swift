@@ -147,4 +147,10 @@ struct PostgresWatchers: WatcherRepository {
     func stats(projectID: String?, now: Date) async throws -> [WatcherQueueStats] {
         try await rows(WatcherSQL.stats(projectID: projectID, dayStart: Calendar.utc.startOfDay(for: now), .postgres), WatcherSQL.stat)
     }
+
+    func pruneJobs(finishedBefore cutoff: Date) async throws -> Int {
+        var statement = WatcherSQL.prune(finishedBefore: cutoff, .postgres)
+        statement.sql += " RETURNING id"
+        return try await count(statement)
+    }
 }

@@ -243,6 +243,15 @@ struct SQLiteTraces: TraceRepository {
         }
     }
 
+    func segmentSums(projectID: String, filter: TraceFilter, segment: TraceSegment, measure: TraceMeasure, limit: Int) async throws -> [SegmentSums] {
+        let (sql, values) = try TraceSQL.segmentSums(filter, projectID: projectID, segment: segment, measure: measure, limit: limit, dialect: .sqlite)
+        return try await pool.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values.map(\.databaseValue))).map { row in
+                SegmentSums(segment: row[0] ?? SegmentSums.none, count: row[1] ?? 0, sum: row[2] ?? 0, sumOfSquares: row[3] ?? 0)
+            }
+        }
+    }
+
     static func row(_ row: Row) -> TraceRow {
         var trace = Self.trace(row)
         trace.task = row["task"]

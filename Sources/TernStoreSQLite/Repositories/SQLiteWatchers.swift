@@ -154,4 +154,11 @@ struct SQLiteWatchers: WatcherRepository {
         let day = Calendar.utc.startOfDay(for: now)
         return try await pool.read { db in try Self.fetch(db, WatcherSQL.stats(projectID: projectID, dayStart: day, .sqlite), WatcherSQL.stat) }
     }
+
+    func pruneJobs(finishedBefore cutoff: Date) async throws -> Int {
+        try await pool.write { db in
+            try Self.execute(db, WatcherSQL.prune(finishedBefore: cutoff, .sqlite))
+            return db.changesCount
+        }
+    }
 }
