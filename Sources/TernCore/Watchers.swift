@@ -165,6 +165,21 @@ public struct WatcherJob: Sendable, Equatable, Identifiable {
     }
 }
 
+/// A job's result, to record with others in one write.
+public struct WatcherCompletion: Sendable {
+    public var job: WatcherJob
+    public var score: Score?
+    public var cost: Double?
+    public var judgeTraceID: String?
+
+    public init(job: WatcherJob, score: Score?, cost: Double? = nil, judgeTraceID: String? = nil) {
+        self.job = job
+        self.score = score
+        self.cost = cost
+        self.judgeTraceID = judgeTraceID
+    }
+}
+
 /// A watcher's queue at a glance, for `/metrics` and its page.
 public struct WatcherQueueStats: Sendable, Equatable {
     public var watcherID: String
@@ -236,6 +251,10 @@ public protocol WatcherRepository: Sendable {
     /// is not running any more (another worker finished it).
     @discardableResult
     func complete(_ job: WatcherJob, score: Score?, cost: Double?, judgeTraceID: String?, at: Date) async throws -> Bool
+    /// `complete` for many jobs at once: the scores in one write, the jobs in another. Returns how many jobs
+    /// were still running (and are done now).
+    @discardableResult
+    func complete(_ completions: [WatcherCompletion], at: Date) async throws -> Int
     /// Records a failed attempt: back to pending until `retryAt`, or `failed` for good when nil.
     func fail(_ job: WatcherJob, error: String, retryAt: Date?, cost: Double?, at: Date) async throws
     /// Puts a running job back to pending until `notBefore` without counting the attempt (a cost cap reached).

@@ -166,41 +166,47 @@ public final class WatcherRunner: Sendable {
             watchers[job.watcherID] = .some(try await store.watchers.get(projectID: job.projectID, id: job.watcherID))
         }
         let costs = Dictionary(uniqueKeysWithValues: try await store.watchers.stats(projectID: nil, now: now).map { ($0.watcherID, $0.costToday) })
-        await withTaskGroup(of: Void.self) { group in
+        // Evaluated concurrently; the scores and the jobs done are written together, in two writes.
+        let completions = await withTaskGroup(of: WatcherCompletion?.self) { group in
             for job in jobs {
                 let watcher = watchers[job.watcherID] ?? nil
                 let spent = costs[job.watcherID] ?? 0
                 group.addTask { await self.run(job, watcher: watcher, spentToday: spent, now: now) }
             }
+            var done: [WatcherCompletion] = []
+            for await completion in group { if let completion { done.append(completion) } }
+            return done
+        }
+        do {
+            try await store.watchers.complete(completions, at: now)
+        } catch {
+            // Left running: their lease runs out and they are taken again (their scores, if stored, are the same rows).
+            logger.warning("watcher results could not be recorded", metadata: ["jobs": .stringConvertible(completions.count), "error": "\(error)"])
         }
         return jobs.count
     }
 
-    func run(_ job: WatcherJob, watcher: Watcher?, spentToday: Double, now: Date) async {
+    /// Evaluates one job; returns its completion (to record with the others) or nil when it was recorded
+    /// otherwise (failed, postponed) or could not be.
+    func run(_ job: WatcherJob, watcher: Watcher?, spentToday: Double, now: Date) async -> WatcherCompletion? {
         let repository = store.watchers
         do {
-            guard let watcher else { return }  // deleted: its queue went with it
-            guard watcher.version == job.watcherVersion else {
-                try await repository.complete(job, score: nil, cost: nil, judgeTraceID: nil, at: now)
-                return
-            }
+            guard let watcher else { return nil }  // deleted: its queue went with it
+            guard watcher.version == job.watcherVersion else { return WatcherCompletion(job: job, score: nil) }
             if let cap = watcher.definition.dailyCostCap, spentToday >= cap {
                 let tomorrow = Calendar.utc.date(byAdding: .day, value: 1, to: Calendar.utc.startOfDay(for: now)) ?? now.addingTimeInterval(86_400)
                 try await repository.postpone(
                     job, reason: String(format: "the daily cost cap of $%.4f is reached ($%.4f spent today); waits for the next UTC day", cap, spentToday),
                     until: tomorrow)
-                return
+                return nil
             }
             guard let detail = try await store.traces.get(projectID: job.projectID, id: job.traceID) else {
                 try await repository.fail(job, error: "the trace \(job.traceID) is gone (deleted or past retention)", retryAt: nil, cost: nil, at: now)
-                return
+                return nil
             }
             let item: WatchedItem
             if let name = watcher.definition.observationName {
-                guard let observation = detail.observations.last(where: { $0.name == name }) else {
-                    try await repository.complete(job, score: nil, cost: nil, judgeTraceID: nil, at: now)
-                    return
-                }
+                guard let observation = detail.observations.last(where: { $0.name == name }) else { return WatcherCompletion(job: job, score: nil) }
                 item = WatchedItem(trace: detail.trace, observation: observation, input: observation.input ?? "", output: observation.output ?? "")
             } else {
                 item = WatchedItem(trace: detail.trace, observation: nil, input: detail.trace.input ?? "", output: detail.trace.output ?? "")
@@ -210,18 +216,19 @@ public final class WatcherRunner: Sendable {
                 verdict = try await evaluate(watcher, item)
             } catch let error as WatcherEvaluationError {
                 try await failed(job, error.message, cost: error.cost, final: error.final, now: now)
-                return
+                return nil
             } catch {
                 try await failed(job, "\(error)", cost: nil, final: false, now: now)
-                return
+                return nil
             }
             let score = Score(
                 id: "wsc_" + job.id.dropFirst(3), projectID: job.projectID, traceID: job.traceID, observationID: item.observation?.id,
                 name: watcher.scoreName, dataType: .numeric, numericValue: verdict.score, source: .watcher, comment: verdict.reason,
                 author: "\(watcher.name) v\(watcher.version)", createdAt: now)
-            try await repository.complete(job, score: score, cost: verdict.cost, judgeTraceID: verdict.judgeTraceID, at: now)
+            return WatcherCompletion(job: job, score: score, cost: verdict.cost, judgeTraceID: verdict.judgeTraceID)
         } catch {
             logger.warning("watcher job could not be recorded", metadata: ["job": .string(job.id), "error": "\(error)"])
+            return nil
         }
     }
 

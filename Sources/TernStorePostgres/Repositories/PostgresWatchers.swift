@@ -128,6 +128,22 @@ struct PostgresWatchers: WatcherRepository {
         return try await count(statement) > 0
     }
 
+    func complete(_ completions: [WatcherCompletion], at: Date) async throws -> Int {
+        guard !completions.isEmpty else { return 0 }
+        let scores = completions.compactMap(\.score)
+        if !scores.isEmpty { try await self.scores.insert(scores) }
+        return try await experiments.transaction { connection in
+            var done = 0
+            for c in completions {
+                var statement = WatcherSQL.finish(
+                    c.job, status: .done, scoreID: c.score?.id, cost: c.cost, judgeTraceID: c.judgeTraceID, error: nil, at: at, .postgres)
+                statement.sql += " RETURNING id"
+                for try await _ in try await connection.query(PostgresExperiments.query(statement), logger: logger) { done += 1 }
+            }
+            return done
+        }
+    }
+
     func fail(_ job: WatcherJob, error: String, retryAt: Date?, cost: Double?, at: Date) async throws {
         if let retryAt {
             try await run(WatcherSQL.retry(job, error: error, notBefore: retryAt, cost: cost, countAttempt: true, .postgres))

@@ -127,6 +127,22 @@ struct SQLiteWatchers: WatcherRepository {
         }
     }
 
+    func complete(_ completions: [WatcherCompletion], at: Date) async throws -> Int {
+        guard !completions.isEmpty else { return 0 }
+        let scores = completions.compactMap(\.score)
+        if !scores.isEmpty { try await self.scores.insert(scores) }
+        return try await pool.write { db in
+            var done = 0
+            for c in completions {
+                try Self.execute(
+                    db,
+                    WatcherSQL.finish(c.job, status: .done, scoreID: c.score?.id, cost: c.cost, judgeTraceID: c.judgeTraceID, error: nil, at: at, .sqlite))
+                done += db.changesCount
+            }
+            return done
+        }
+    }
+
     func fail(_ job: WatcherJob, error: String, retryAt: Date?, cost: Double?, at: Date) async throws {
         try await pool.write { db in
             if let retryAt {
