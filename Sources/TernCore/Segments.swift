@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A per-trace number to compare between segments of traffic (bias and ethics monitoring).
 public enum TraceMeasure: Sendable, Equatable {

@@ -232,9 +232,11 @@ public protocol WatcherRepository: Sendable {
     func delete(projectID: String, id: String) async throws -> Bool
 
     /// Finished traces matching `filter` written in (`after`, `until`]: those with an end (`ended`), or, with
-    /// `idleBefore`, those without one last written before it. Oldest first, at most `limit`.
+    /// `idleBefore`, those without one last written before it. Oldest first (then by id), at most `limit`;
+    /// `afterID` continues a page: traces written exactly at `after` with a larger id come too (one batch of
+    /// the trace writer shares one time).
     func finishedTraces(
-        projectID: String, filter: TraceFilter, after: Date, until: Date, idleBefore: Date?, limit: Int
+        projectID: String, filter: TraceFilter, after: Date, afterID: String?, until: Date, idleBefore: Date?, limit: Int
     ) async throws -> [WatchCandidate]
     /// The watcher's scan positions: ended traces and idle traces (nil before the first scan).
     func cursors(projectID: String, watcherID: String) async throws -> (ended: Date?, idle: Date?)

@@ -113,31 +113,32 @@ public final class WatcherRunner: Sendable {
         let idleHorizon = now.addingTimeInterval(-Double(watcher.definition.idleSeconds))
         let filter = watcher.definition.filter.traceFilter
         var added = 0
-        // Traces with an end (gateway calls, ingested traces that sent one): at once.
+        // Traces with an end (gateway calls, ingested traces that sent one): at once. Pages go by (time, id):
+        // a batch of the trace writer shares one time. The stored cursor means "everything up to it is queued".
         var ended = endedCursor ?? watcher.createdAt
+        var page: (Date, String)?
         while true {
             let found = try await repository.finishedTraces(
-                projectID: watcher.projectID, filter: filter, after: ended, until: horizon, idleBefore: nil, limit: batch)
+                projectID: watcher.projectID, filter: filter, after: page?.0 ?? ended, afterID: page?.1, until: horizon, idleBefore: nil,
+                limit: batch)
             added += try await enqueue(watcher, found, now: now)
-            guard found.count == batch, let last = found.last else {
-                ended = max(ended, horizon)
-                break
-            }
-            ended = last.lastSeen
+            guard found.count == batch, let last = found.last else { break }
+            page = (last.lastSeen, last.traceID)
         }
+        ended = max(ended, horizon)
         // Traces without an end: once nothing was written to them for the watcher's idle time.
         var idle = idleCursor ?? watcher.createdAt
         if idleHorizon > idle {
+            page = nil
             while true {
                 let found = try await repository.finishedTraces(
-                    projectID: watcher.projectID, filter: filter, after: idle, until: idleHorizon, idleBefore: idleHorizon, limit: batch)
+                    projectID: watcher.projectID, filter: filter, after: page?.0 ?? idle, afterID: page?.1, until: idleHorizon,
+                    idleBefore: idleHorizon, limit: batch)
                 added += try await enqueue(watcher, found.filter { !$0.ended }, now: now)
-                guard found.count == batch, let last = found.last else {
-                    idle = idleHorizon
-                    break
-                }
-                idle = last.lastSeen
+                guard found.count == batch, let last = found.last else { break }
+                page = (last.lastSeen, last.traceID)
             }
+            idle = idleHorizon
         }
         try await repository.setCursors(projectID: watcher.projectID, watcherID: watcher.id, ended: ended, idle: idle)
         return added

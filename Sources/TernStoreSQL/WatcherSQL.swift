@@ -144,11 +144,17 @@ public enum WatcherSQL {
     /// Traces matching the filter written in (after, until]: ended ones, and with `idleBefore`, unended ones
     /// last written before it. Oldest write first.
     public static func finishedTraces(
-        projectID: String, filter: TraceFilter, after: Date, until: Date, idleBefore: Date?, limit: Int, _ dialect: SQLDialect
+        projectID: String, filter: TraceFilter, after: Date, afterID: String?, until: Date, idleBefore: Date?, limit: Int,
+        _ dialect: SQLDialect
     ) throws -> Statement {
         var builder = SQLBuilder(dialect: dialect)
         var conditions = try TraceSQL.conditions(filter, projectID: projectID, into: &builder)
-        conditions.append("last_seen > \(builder.bind(Timestamp.micros(after)))")
+        let afterMicros = builder.bind(Timestamp.micros(after))
+        if let afterID {
+            conditions.append("(last_seen > \(afterMicros) OR (last_seen = \(afterMicros) AND id > \(builder.bind(afterID))))")
+        } else {
+            conditions.append("last_seen > \(afterMicros)")
+        }
         conditions.append("last_seen <= \(builder.bind(Timestamp.micros(until)))")
         if let idleBefore {
             conditions.append("(end_time IS NOT NULL OR last_seen <= \(builder.bind(Timestamp.micros(idleBefore))))")

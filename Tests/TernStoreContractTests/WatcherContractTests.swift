@@ -175,6 +175,19 @@ struct WatcherContractTests {
         }
     }
 
+    @Test("traces written in one batch share a time: a scan paged below the batch size still queues every one", arguments: StoreKind.available)
+    func pagesWithinOneWriteTime(kind: StoreKind) async throws {
+        try await withTestStore(kind) { test in
+            let project = try await test.store.projects.create(slug: "p", name: "P")
+            _ = try await test.store.watchers.create(
+                Self.watcher(
+                    project.id, definition: WatcherDefinition(assertions: [["type": "contains", "value": "ok"]]), createdAt: Date().addingTimeInterval(-1)))
+            try await test.store.traces.insert((0..<250).map { Self.trace("t\($0)", project: project.id) })
+            let runner = WatcherRunner(store: test.store, settle: .zero, logger: .quiet) { _, _ in WatcherVerdict(score: 1, passed: true) }
+            #expect(try await runner.scan(now: Date().addingTimeInterval(1), batch: 100) == 250)
+        }
+    }
+
     @Test("a sampling rate keeps about that share of traces, the same ones on every replica")
     func sampling() {
         let definition = WatcherDefinition(assertions: [], samplingRate: 0.25)

@@ -73,11 +73,11 @@ struct PostgresWatchers: WatcherRepository {
     }
 
     func finishedTraces(
-        projectID: String, filter: TraceFilter, after: Date, until: Date, idleBefore: Date?, limit: Int
+        projectID: String, filter: TraceFilter, after: Date, afterID: String?, until: Date, idleBefore: Date?, limit: Int
     ) async throws -> [WatchCandidate] {
         try await rows(
             try WatcherSQL.finishedTraces(
-                projectID: projectID, filter: filter, after: after, until: until, idleBefore: idleBefore, limit: limit, .postgres),
+                projectID: projectID, filter: filter, after: after, afterID: afterID, until: until, idleBefore: idleBefore, limit: limit, .postgres),
             WatcherSQL.candidate)
     }
 

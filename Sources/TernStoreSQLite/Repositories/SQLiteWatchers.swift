@@ -76,10 +76,10 @@ struct SQLiteWatchers: WatcherRepository {
     }
 
     func finishedTraces(
-        projectID: String, filter: TraceFilter, after: Date, until: Date, idleBefore: Date?, limit: Int
+        projectID: String, filter: TraceFilter, after: Date, afterID: String?, until: Date, idleBefore: Date?, limit: Int
     ) async throws -> [WatchCandidate] {
         let statement = try WatcherSQL.finishedTraces(
-            projectID: projectID, filter: filter, after: after, until: until, idleBefore: idleBefore, limit: limit, .sqlite)
+            projectID: projectID, filter: filter, after: after, afterID: afterID, until: until, idleBefore: idleBefore, limit: limit, .sqlite)
         return try await pool.read { db in try Self.fetch(db, statement, WatcherSQL.candidate) }
     }
 
