@@ -166,7 +166,13 @@ public final class WatcherRunner: Sendable {
         for job in jobs where watchers[job.watcherID] == nil {
             watchers[job.watcherID] = .some(try await store.watchers.get(projectID: job.projectID, id: job.watcherID))
         }
-        let costs = Dictionary(uniqueKeysWithValues: try await store.watchers.stats(projectID: nil, now: now).map { ($0.watcherID, $0.costToday) })
+        // Today's spending only matters to watchers with a cost cap; the figures group every job, so they are
+        // not read on each claim otherwise.
+        let capped = watchers.values.contains { $0?.definition.dailyCostCap != nil }
+        let costs =
+            capped
+            ? Dictionary(uniqueKeysWithValues: try await store.watchers.stats(projectID: nil, now: now).map { ($0.watcherID, $0.costToday) })
+            : [:]
         // Evaluated concurrently; the scores and the jobs done are written together, in two writes.
         let completions = await withTaskGroup(of: WatcherCompletion?.self) { group in
             for job in jobs {

@@ -62,6 +62,11 @@ struct AccessTests {
         (.read, .get, "/api/v1/experiments/nope", nil),
         (.read, .get, "/api/v1/experiments/nope/results", nil),
         (.read, .get, "/api/v1/experiments/compare?base=a&head=b", nil),
+        (.read, .get, "/api/v1/watchers", nil),
+        (.read, .get, "/api/v1/watchers/nope", nil),
+        (.read, .get, "/api/v1/watchers/nope/jobs", nil),
+        (.read, .get, "/api/v1/monitoring/gaps?metric=latency&by=language", nil),
+        (.read, .get, "/api/v1/monitoring/drift?reference_from=2026-01-01&reference_to=2026-01-02", nil),
         (.read, .get, "/api/v1/models", nil),
         (.read, .get, "/api/v1/models/m", nil),
         (.read, .get, "/api/v1/models/m/versions", nil),
@@ -73,6 +78,9 @@ struct AccessTests {
         (.write, .post, "/api/v1/scores", #"{"trace_id":"t-1","name":"q","value":1}"#),
         (.write, .post, "/api/v1/score-configs", #"{"name":"NAME","data_type":"numeric"}"#),
         (.write, .post, "/api/v1/experiments/nope/cancel", nil),
+        (.write, .post, "/api/v1/watchers", #"{"name":"NAME","assertions":[{"type":"contains","value":"x"}]}"#),
+        (.write, .patch, "/api/v1/watchers/nope", #"{"enabled":false}"#),
+        (.write, .delete, "/api/v1/watchers/nope", nil),
         (.write, .post, "/api/v1/experiments", #"{"dataset":"d","prompts":["p"],"models":["m"]}"#),
         (.write, .post, "/api/v1/datasets/d/import?format=jsonl", #"{"id":"NAME","input":"q"}"#),
         (.write, .post, "/api/v1/projects/default/keys", #"{"name":"NAME","role":"viewer"}"#),
@@ -238,6 +246,17 @@ struct AccessTests {
                 #expect(try await h.call(.get, path, key: bAdmin).status == .notFound, "\(path)")
             }
             #expect(try await h.call(.post, "/api/v1/experiments/secret-run/cancel", key: bAdmin).status == .notFound)
+            // Watchers and gaps of the default project stay out of b's reach.
+            let watcher = try await h.call(
+                .post, "/api/v1/watchers", key: h.adminKey, json: #"{"name":"secret-watch","assertions":[{"type":"contains","value":"x"}]}"#)
+            #expect(watcher.status == .created)
+            for path in ["/api/v1/watchers/secret-watch", "/api/v1/watchers/secret-watch/jobs"] {
+                #expect(try await h.call(.get, path, key: bAdmin).status == .notFound, "\(path)")
+            }
+            #expect(try await h.call(.delete, "/api/v1/watchers/secret-watch", key: bAdmin).status == .notFound)
+            #expect(try await h.call(.get, "/api/v1/watchers", key: bAdmin).data.isEmpty)
+            let gaps = try await h.call(.get, "/api/v1/monitoring/gaps?metric=latency&by=language", key: bAdmin)
+            #expect(gaps.status == .ok && (gaps.json["segments"] as? [Any])?.isEmpty == true, "\(gaps.text)")
             let runs = try await h.call(.get, "/api/v1/experiments", key: bAdmin)
             #expect(runs.status == .ok && runs.data.isEmpty, "\(runs.text)")
             let score = try await h.call(.post, "/api/v1/scores", key: bAdmin, json: #"{"trace_id":"secret-trace","name":"q","value":1}"#)
