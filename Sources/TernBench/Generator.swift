@@ -3,34 +3,8 @@ import TernCore
 import TernGateway
 import TernProviders
 
-/// SplitMix64: small, fast and the same on every platform, so a seed gives the same data everywhere.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    /// A generator for item `index` of stream `stream`, independent of how many draws other items made.
-    init(seed: UInt64, stream: UInt64, index: UInt64) {
-        var mixer = SplitMix64(seed: seed ^ (stream &* 0xD1B5_4A32_D192_ED03) ^ (index &* 0x9E37_79B9_7F4A_7C15))
-        state = mixer.next()
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
-
-    /// Uniform in 0..<bound.
-    mutating func below(_ bound: Int) -> Int {
-        Int(UInt64(bound).multipliedFullWidth(by: next()).high)
-    }
-
+/// Draws the generator makes for the data (SplitMix64 is TernCore's).
+extension SplitMix64 {
     mutating func chance(_ p: Double) -> Bool { unit() < p }
 
     /// Standard normal (Box-Muller).

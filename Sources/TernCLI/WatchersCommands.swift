@@ -13,8 +13,9 @@ struct WatchersCommand: AsyncParsableCommand {
                 --assert '{"type": "icontains", "value": "refund"}' \\
                 --filter prompt_name=support --sampling-rate 0.1
               tern watchers show refund-policy --jobs failed
+              tern watchers backfill refund-policy --from 2026-12-01 --wait
             """,
-        subcommands: [Create.self, List.self, Show.self, Pause.self, Resume.self, Delete.self])
+        subcommands: [Create.self, List.self, Show.self, Backfill.self, Pause.self, Resume.self, Delete.self])
 
     static func path(_ name: String) -> String {
         "/api/v1/watchers/" + (name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? name)
@@ -127,6 +128,9 @@ struct WatchersCommand: AsyncParsableCommand {
             say("assertions: \(watcher["assertions"]?.jsonString() ?? "[]")")
             say("filter: \(watcher["filter"]?.jsonString() ?? "{}"); sampling \(ExperimentsCommand.percent(watcher["sampling_rate"]?.double))")
             say("queue: \(WatchersCommand.queue(watcher))")
+            for backfill in (try await client.get("/api/v1/watchers/\(id)/backfills")["data"]?.array ?? []).prefix(3) {
+                say("backfill \(backfill["from"]?.string ?? "") .. \(backfill["to"]?.string ?? ""): \(WatchersCommand.progress(backfill))")
+            }
             let rows = (list["data"]?.array ?? []).map { job in
                 [
                     job["trace_id"]?.string ?? "", job["status"]?.string ?? "", "\(job["attempts"]?.int ?? 0)",
@@ -168,5 +172,50 @@ struct WatchersCommand: AsyncParsableCommand {
             _ = try await server.client().delete(WatchersCommand.path(name))
             say("deleted \(name)")
         }
+    }
+
+    struct Backfill: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a watcher over past traces started in a time range.",
+            discussion: "Traces its current version already scored are skipped; progress shows in tern watchers show.")
+        @OptionGroup var server: ServerOptions
+        @Argument(help: "Its name or id.") var name: String
+        @Option(name: .long, help: ArgumentHelp("Start: ISO 8601 time, YYYY-MM-DD or Unix seconds.", valueName: "time")) var from: String
+        @Option(name: .long, help: ArgumentHelp("End (default now).", valueName: "time")) var to: String?
+        @Option(name: .customLong("sampling-rate"), help: "The share of traces scored (default the watcher's).") var samplingRate: Double?
+        @Flag(name: .long, help: "Wait until every queued trace is scored, printing progress.") var wait = false
+        @Flag(name: .long, help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let client = try server.client()
+            let watcher = try await client.get(WatchersCommand.path(name))
+            let id = watcher["id"]?.string ?? name
+            var body: [String: JSONValue] = ["from": .string(from)]
+            if let to { body["to"] = .string(to) }
+            if let samplingRate { body["sampling_rate"] = .number(samplingRate) }
+            var backfill = try await client.post("/api/v1/watchers/\(id)/backfill", .object(body))
+            let backfillID = backfill["id"]?.string ?? ""
+            if wait {
+                while true {
+                    let list = try await client.get("/api/v1/watchers/\(id)/backfills")
+                    backfill = list["data"]?.array?.first { $0["id"]?.string == backfillID } ?? backfill
+                    if !json { say(WatchersCommand.progress(backfill)) }
+                    let jobs = backfill["jobs"]
+                    let open = (jobs?["pending"]?.int ?? 0) + (jobs?["running"]?.int ?? 0)
+                    if backfill["status"]?.string != "running", open == 0 { break }
+                    try await Task.sleep(for: .seconds(2))
+                }
+            }
+            if json { return say(backfill.jsonString()) }
+            if !wait { say("backfill \(backfillID) started: \(WatchersCommand.progress(backfill))") }
+        }
+    }
+
+    static func progress(_ backfill: JSONValue) -> String {
+        let jobs = backfill["jobs"]
+        let share = Int(((backfill["progress"]?.double ?? 0) * 100).rounded())
+        return "\(backfill["status"]?.string ?? "?") \(share)%: \(backfill["scanned"]?.int ?? 0) traces read, \(backfill["queued"]?.int ?? 0) queued; "
+            + "\(jobs?["done"]?.int ?? 0) done, \(jobs?["failed"]?.int ?? 0) failed, \(jobs?["pending"]?.int ?? 0) waiting"
+            + (backfill["note"]?.string.map { " (\($0))" } ?? "")
     }
 }

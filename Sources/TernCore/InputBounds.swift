@@ -29,6 +29,9 @@ public enum InputBounds {
         return date
     }
 
+    /// A time as the API takes it in text (ISO 8601, a date or Unix seconds), range-checked; errors name `field`.
+    public static func time(_ text: String, field: String) throws -> Date { try TraceQueryParameters.date(field, text) }
+
     /// Unix seconds checked against the accepted range.
     public static func date(seconds: Double, field: String) throws -> Date {
         guard seconds.isFinite else { throw TernError.invalid(field, "expected a finite number of Unix seconds") }

@@ -66,7 +66,10 @@ public struct WatcherDefinition: Sendable, Equatable {
     }
 
     /// Whether a trace falls in the sample: a hash of its id below the rate, the same on every replica.
-    public func samples(traceID: String) -> Bool {
+    public func samples(traceID: String) -> Bool { Self.samples(traceID: traceID, rate: samplingRate) }
+
+    /// Whether a trace falls in a sample of `rate`: the same trace always gives the same answer.
+    public static func samples(traceID: String, rate samplingRate: Double) -> Bool {
         guard samplingRate < 1 else { return true }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in traceID.utf8 {
@@ -140,12 +143,16 @@ public struct WatcherJob: Sendable, Equatable, Identifiable {
     public var judgeTraceID: String?
     public var createdAt: Date
     public var finishedAt: Date?
+    /// The backfill that queued it; nil for live traffic.
+    public var backfillID: String?
 
     public init(
         id: String, projectID: String, watcherID: String, watcherVersion: Int, traceID: String, observationID: String = "",
         status: WatcherJobStatus = .pending, attempts: Int = 0, notBefore: Date, leaseUntil: Date? = nil, lastError: String? = nil,
-        scoreID: String? = nil, cost: Double? = nil, judgeTraceID: String? = nil, createdAt: Date, finishedAt: Date? = nil
+        scoreID: String? = nil, cost: Double? = nil, judgeTraceID: String? = nil, createdAt: Date, finishedAt: Date? = nil,
+        backfillID: String? = nil
     ) {
+        self.backfillID = backfillID
         self.id = id
         self.projectID = projectID
         self.watcherID = watcherID
@@ -217,6 +224,95 @@ public struct WatchCandidate: Sendable, Equatable {
     }
 }
 
+public enum WatcherBackfillStatus: String, Sendable, Codable, Equatable, CaseIterable {
+    case running
+    case done
+    case cancelled
+}
+
+/// A watcher run over past traces: those started in [`from`, `to`) that match its filter. The runner walks
+/// them in pages (oldest first) and queues jobs like live traffic's; traces a version already scored are
+/// skipped by the queue's key.
+public struct WatcherBackfill: Sendable, Equatable, Identifiable {
+    public var id: String
+    public var projectID: String
+    public var watcherID: String
+    /// The version it scores with; a newer version of the watcher cancels it.
+    public var watcherVersion: Int
+    public var from: Date
+    public var to: Date
+    /// Overrides the watcher's sampling rate; nil keeps it.
+    public var samplingRate: Double?
+    public var status: WatcherBackfillStatus
+    /// Where the walk is: the start time and id of the last trace read.
+    public var cursorTime: Date?
+    public var cursorID: String?
+    /// Traces read, and jobs queued from them.
+    public var scanned: Int
+    public var queued: Int
+    /// Why it ended, when it was cancelled.
+    public var note: String?
+    public var createdAt: Date
+    public var finishedAt: Date?
+    /// Its jobs by status (filled when read; done and failed jobs are pruned after seven days).
+    public var jobs: WatcherQueueStats
+
+    public init(
+        id: String, projectID: String, watcherID: String, watcherVersion: Int, from: Date, to: Date, samplingRate: Double? = nil,
+        status: WatcherBackfillStatus = .running, cursorTime: Date? = nil, cursorID: String? = nil, scanned: Int = 0, queued: Int = 0,
+        note: String? = nil, createdAt: Date, finishedAt: Date? = nil
+    ) {
+        self.id = id
+        self.projectID = projectID
+        self.watcherID = watcherID
+        self.watcherVersion = watcherVersion
+        self.from = from
+        self.to = to
+        self.samplingRate = samplingRate
+        self.status = status
+        self.cursorTime = cursorTime
+        self.cursorID = cursorID
+        self.scanned = scanned
+        self.queued = queued
+        self.note = note
+        self.createdAt = createdAt
+        self.finishedAt = finishedAt
+        jobs = WatcherQueueStats(watcherID: watcherID)
+    }
+
+    /// The share of the range walked, 0...1.
+    public var scannedShare: Double {
+        if status == .done { return 1 }
+        guard let cursorTime, to > from else { return 0 }
+        return min(1, max(0, cursorTime.timeIntervalSince(from) / to.timeIntervalSince(from)))
+    }
+
+    /// The share done: the range walked times the share of its jobs finished.
+    public var progress: Double {
+        queued == 0 ? scannedShare : scannedShare * Double(min(queued, jobs.done + jobs.failed)) / Double(queued)
+    }
+
+    /// The API's JSON form, with its progress.
+    public var json: JSONValue {
+        let iso = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        return [
+            "id": .string(id), "watcher_id": .string(watcherID), "version": .number(Double(watcherVersion)),
+            "from": .string(from.formatted(iso)), "to": .string(to.formatted(iso)),
+            "sampling_rate": samplingRate.map(JSONValue.number) ?? .null, "status": .string(status.rawValue),
+            "scanned_until": cursorTime.map { .string($0.formatted(iso)) } ?? .null,
+            "scanned_share": .number((scannedShare * 10_000).rounded() / 10_000), "scanned": .number(Double(scanned)),
+            "queued": .number(Double(queued)),
+            "jobs": [
+                "pending": .number(Double(jobs.pending)), "running": .number(Double(jobs.running)), "done": .number(Double(jobs.done)),
+                "failed": .number(Double(jobs.failed)),
+            ],
+            "progress": .number((progress * 10_000).rounded() / 10_000),
+            "note": note.map(JSONValue.string) ?? .null,
+            "created_at": .string(createdAt.formatted(iso)), "finished_at": finishedAt.map { .string($0.formatted(iso)) } ?? .null,
+        ]
+    }
+}
+
 public protocol WatcherRepository: Sendable {
     /// Stores a new watcher; a name in use in the project is a conflict.
     func create(_ watcher: Watcher) async throws -> Watcher
@@ -268,6 +364,17 @@ public protocol WatcherRepository: Sendable {
     /// traces are never scanned again, so their keys are not needed to keep scores single.
     @discardableResult
     func pruneJobs(finishedBefore cutoff: Date) async throws -> Int
+
+    /// Traces matching `filter` (its `from` and `to` bound the start time) after (`afterTime`, `afterID`) in
+    /// (start time, id) order, at most `limit`; `lastSeen` is the start time. A backfill's pages.
+    func startedTraces(projectID: String, filter: TraceFilter, afterTime: Date?, afterID: String?, limit: Int) async throws -> [WatchCandidate]
+    func createBackfill(_ backfill: WatcherBackfill) async throws
+    /// The watcher's backfills, newest first, with their jobs' counts.
+    func backfills(projectID: String, watcherID: String) async throws -> [WatcherBackfill]
+    /// Every project's running backfills (the runner's work list).
+    func runningBackfills() async throws -> [WatcherBackfill]
+    /// Records a backfill's walk: cursor, counts, status, note and end.
+    func saveBackfill(_ backfill: WatcherBackfill) async throws
 }
 
 // MARK: - JSON form

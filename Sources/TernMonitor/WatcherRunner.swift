@@ -154,6 +154,65 @@ public final class WatcherRunner: Sendable {
         return try await store.watchers.enqueue(jobs)
     }
 
+    // MARK: Backfills
+
+    /// Pending jobs a watcher may have before its backfills wait: live traffic's jobs queue behind a
+    /// backfill's, so a backfill of a million traces is fed in slices, not queued at once.
+    public static let backfillQueueDepth = 2_000
+
+    /// Walks the running backfills: up to `budget` traces each per call, queueing the sampled ones (the
+    /// queue's key skips traces the version already scored). Returns the number of new jobs.
+    @discardableResult
+    public func advanceBackfills(now: Date = Date(), batch: Int = 1000, budget: Int = 5000) async throws -> Int {
+        let running = try await store.watchers.runningBackfills()
+        guard !running.isEmpty else { return 0 }
+        var waiting = Dictionary(uniqueKeysWithValues: try await store.watchers.stats(projectID: nil, now: now).map { ($0.watcherID, $0.pending) })
+        var added = 0
+        for var backfill in running {
+            guard let watcher = try await store.watchers.get(projectID: backfill.projectID, id: backfill.watcherID) else { continue }
+            if watcher.version != backfill.watcherVersion {
+                backfill.status = .cancelled
+                backfill.note = "the watcher changed to version \(watcher.version); start a new backfill for it"
+                backfill.finishedAt = now
+                try await store.watchers.saveBackfill(backfill)
+                continue
+            }
+            var filter = watcher.definition.filter.traceFilter
+            filter.from = backfill.from
+            filter.to = backfill.to
+            let rate = backfill.samplingRate ?? watcher.definition.samplingRate
+            var read = 0
+            while read < budget, (waiting[watcher.id] ?? 0) < Self.backfillQueueDepth {
+                let found = try await store.watchers.startedTraces(
+                    projectID: backfill.projectID, filter: filter, afterTime: backfill.cursorTime, afterID: backfill.cursorID, limit: batch)
+                let jobs = found.filter { WatcherDefinition.samples(traceID: $0.traceID, rate: rate) }.map { candidate in
+                    WatcherJob(
+                        id: Self.jobID(watcherID: watcher.id, version: watcher.version, traceID: candidate.traceID, observationID: ""),
+                        projectID: watcher.projectID, watcherID: watcher.id, watcherVersion: watcher.version, traceID: candidate.traceID,
+                        notBefore: now, createdAt: now, backfillID: backfill.id)
+                }
+                let new = try await store.watchers.enqueue(jobs)
+                backfill.scanned += found.count
+                backfill.queued += new
+                waiting[watcher.id, default: 0] += new
+                added += new
+                read += found.count
+                if let last = found.last {
+                    backfill.cursorTime = last.lastSeen
+                    backfill.cursorID = last.traceID
+                }
+                if found.count < batch {
+                    backfill.status = .done
+                    backfill.cursorTime = backfill.to
+                    backfill.finishedAt = now
+                    break
+                }
+            }
+            try await store.watchers.saveBackfill(backfill)
+        }
+        return added
+    }
+
     // MARK: Work
 
     /// Claims due jobs (at most `concurrency`) and evaluates them concurrently. Returns how many it took.
@@ -305,7 +364,10 @@ public final class WatcherRunner: Sendable {
             if ContinuousClock.now - lastScan >= scanInterval {
                 lastScan = .now
                 do {
-                    try await store.withExclusiveJob("watcher-scan") { try await self.scan() }
+                    try await store.withExclusiveJob("watcher-scan") {
+                        try await self.scan()
+                        try await self.advanceBackfills()
+                    }
                 } catch {
                     logger.warning("watcher scan failed", metadata: ["error": "\(error)"])
                 }

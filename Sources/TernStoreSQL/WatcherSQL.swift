@@ -109,9 +109,11 @@ public enum WatcherSQL {
     public static func delete(projectID: String, id: String, _ dialect: SQLDialect) -> [Statement] {
         var jobs = Builder(dialect: dialect)
         let first = "DELETE FROM watcher_jobs WHERE project_id = \(jobs.text(projectID)) AND watcher_id = \(jobs.text(id))"
+        var backfills = Builder(dialect: dialect)
+        let middle = "DELETE FROM watcher_backfills WHERE project_id = \(backfills.text(projectID)) AND watcher_id = \(backfills.text(id))"
         var watchers = Builder(dialect: dialect)
         let second = "DELETE FROM watchers WHERE project_id = \(watchers.text(projectID)) AND id = \(watchers.text(id))"
-        return [jobs.statement(first), watchers.statement(second)]
+        return [jobs.statement(first), backfills.statement(middle), watchers.statement(second)]
     }
 
     public static func watcher(_ row: any Reader) throws -> Watcher {
@@ -165,15 +167,7 @@ public enum WatcherSQL {
             SELECT id, last_seen, CASE WHEN end_time IS NULL THEN 0 ELSE 1 END AS ended FROM traces \
             WHERE \(conditions.joined(separator: " AND ")) ORDER BY last_seen, id LIMIT \(builder.bind(Int64(max(1, limit))))
             """
-        return Statement(
-            sql: sql,
-            values: builder.values.map { value -> Value in
-                switch value {
-                case .text(let text): return .text(text)
-                case .int(let number): return .int(number)
-                case .double(let number): return .double(number)
-                }
-            })
+        return statement(sql, builder)
     }
 
     public static func candidate(_ row: any Reader) throws -> WatchCandidate {
@@ -185,7 +179,7 @@ public enum WatcherSQL {
 
     static let jobColumns = """
         id, project_id, watcher_id, watcher_version, trace_id, observation_id, status, attempts, not_before, lease_until, last_error, \
-        score_id, cost, judge_trace_id, created_at, finished_at
+        score_id, cost, judge_trace_id, created_at, finished_at, backfill_id
         """
 
     public static func enqueue(_ job: WatcherJob, _ dialect: SQLDialect) -> Statement {
@@ -194,6 +188,7 @@ public enum WatcherSQL {
             b.text(job.id), b.text(job.projectID), b.text(job.watcherID), b.int(Int64(job.watcherVersion)), b.text(job.traceID),
             b.text(job.observationID), b.text(job.status.rawValue), b.int(Int64(job.attempts)), b.date(job.notBefore), b.date(job.leaseUntil),
             b.text(job.lastError), b.text(job.scoreID), b.double(job.cost), b.text(job.judgeTraceID), b.date(job.createdAt), b.date(job.finishedAt),
+            b.text(job.backfillID),
         ]
         return b.statement(
             """
@@ -269,7 +264,7 @@ public enum WatcherSQL {
             attempts: Int(try row.int("attempts") ?? 0), notBefore: Timestamp.date(try row.int("not_before") ?? 0),
             leaseUntil: try row.int("lease_until").map(Timestamp.date), lastError: try row.text("last_error"), scoreID: try row.text("score_id"),
             cost: try row.double("cost"), judgeTraceID: try row.text("judge_trace_id"), createdAt: Timestamp.date(try row.int("created_at") ?? 0),
-            finishedAt: try row.int("finished_at").map(Timestamp.date))
+            finishedAt: try row.int("finished_at").map(Timestamp.date), backfillID: try row.text("backfill_id"))
     }
 
     public static func prune(finishedBefore cutoff: Date, _ dialect: SQLDialect) -> Statement {

@@ -1,5 +1,5 @@
 import Foundation
-import TernCore
+public import TernCore
 
 /// How long a test waits for something it expects (a line of output, an exit, a request) before it
 /// fails: a bound on the test, never a way to wait for work. Generous, so a busy machine does not fail it.
@@ -95,19 +95,4 @@ public func withCleanup<T>(_ body: () async throws -> T, cleanup: () async -> Vo
 }
 
 /// A seeded generator (SplitMix64) for tests that draw numbers: the same draws on every run.
-public struct SeededGenerator: RandomNumberGenerator {
-    public var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A number in [0, 1).
-    public mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
-}
+public typealias SeededGenerator = SplitMix64

@@ -65,6 +65,7 @@ struct AccessTests {
         (.read, .get, "/api/v1/watchers", nil),
         (.read, .get, "/api/v1/watchers/nope", nil),
         (.read, .get, "/api/v1/watchers/nope/jobs", nil),
+        (.read, .get, "/api/v1/watchers/nope/backfills", nil),
         (.read, .get, "/api/v1/monitoring/gaps?metric=latency&by=language", nil),
         (.read, .get, "/api/v1/monitoring/drift?reference_from=2026-01-01&reference_to=2026-01-02", nil),
         (.read, .get, "/api/v1/models", nil),
@@ -81,6 +82,8 @@ struct AccessTests {
         (.write, .post, "/api/v1/watchers", #"{"name":"NAME","assertions":[{"type":"contains","value":"x"}]}"#),
         (.write, .patch, "/api/v1/watchers/nope", #"{"enabled":false}"#),
         (.write, .delete, "/api/v1/watchers/nope", nil),
+        (.write, .post, "/api/v1/watchers/nope/backfill", #"{"from":"2026-01-01T00:00:00Z"}"#),
+        (.write, .post, "/api/v1/watchers/nope/backfills/x/cancel", nil),
         (.write, .post, "/api/v1/experiments", #"{"dataset":"d","prompts":["p"],"models":["m"]}"#),
         (.write, .post, "/api/v1/datasets/d/import?format=jsonl", #"{"id":"NAME","input":"q"}"#),
         (.write, .post, "/api/v1/projects/default/keys", #"{"name":"NAME","role":"viewer"}"#),
@@ -250,10 +253,13 @@ struct AccessTests {
             let watcher = try await h.call(
                 .post, "/api/v1/watchers", key: h.adminKey, json: #"{"name":"secret-watch","assertions":[{"type":"contains","value":"x"}]}"#)
             #expect(watcher.status == .created)
-            for path in ["/api/v1/watchers/secret-watch", "/api/v1/watchers/secret-watch/jobs"] {
+            for path in ["/api/v1/watchers/secret-watch", "/api/v1/watchers/secret-watch/jobs", "/api/v1/watchers/secret-watch/backfills"] {
                 #expect(try await h.call(.get, path, key: bAdmin).status == .notFound, "\(path)")
             }
             #expect(try await h.call(.delete, "/api/v1/watchers/secret-watch", key: bAdmin).status == .notFound)
+            #expect(
+                try await h.call(.post, "/api/v1/watchers/secret-watch/backfill", key: bAdmin, json: #"{"from":"2026-01-01T00:00:00Z"}"#).status
+                    == .notFound)
             #expect(try await h.call(.get, "/api/v1/watchers", key: bAdmin).data.isEmpty)
             let gaps = try await h.call(.get, "/api/v1/monitoring/gaps?metric=latency&by=language", key: bAdmin)
             #expect(gaps.status == .ok && (gaps.json["segments"] as? [Any])?.isEmpty == true, "\(gaps.text)")

@@ -58,11 +58,33 @@ struct WatchersAPITests {
             let paused = try await h.call(.patch, "/api/v1/watchers/\(id)", key: h.adminKey, json: #"{"enabled": false, "name": "greets-2"}"#)
             #expect(paused.json["version"] as? Int == 2 && paused.json["enabled"] as? Bool == false && paused.json["name"] as? String == "greets-2")
             #expect(try await h.call(.get, "/api/v1/watchers", key: h.adminKey).data.count == 1)
+
+            // A backfill of version 2 over the past hour: both calls again, under the new assertions.
+            let from = Date().addingTimeInterval(-3_600).formatted(.iso8601)
+            let started = try await h.call(.post, "/api/v1/watchers/\(id)/backfill", key: h.adminKey, json: #"{"from": "\#(from)"}"#)
+            #expect(started.status == .accepted && started.json["status"] as? String == "running" && started.json["version"] as? Int == 2, "\(started.text)")
+            try await runner.advanceBackfills()
+            while try await runner.work() > 0 {}
+            let backfills = try await h.call(.get, "/api/v1/watchers/\(id)/backfills", key: h.adminKey).data
+            #expect(backfills.count == 1 && backfills[0]["status"] as? String == "done" && backfills[0]["progress"] as? Double == 1, "\(backfills)")
+            #expect((backfills[0]["jobs"] as? [String: Any])?["done"] as? Int == 2 && backfills[0]["queued"] as? Int == 2)
+            let cancelled = try await h.call(
+                .post, "/api/v1/watchers/\(id)/backfills/\(backfills[0]["id"] as? String ?? "")/cancel", key: h.adminKey)
+            #expect(cancelled.json["status"] as? String == "done", "a finished backfill stays finished")
+            for (body, field) in [
+                (#"{}"#, "from"), (#"{"from": "yesterday"}"#, "from"), (#"{"from": 1e300}"#, "from"),
+                (#"{"from": "\#(from)", "sampling_rate": 2}"#, "sampling_rate"), (#"{"from": "\#(from)", "every": 1}"#, "every"),
+                (#"{"from": "2999-01-01T00:00:00Z"}"#, "from"),
+            ] {
+                let refused = try await h.call(.post, "/api/v1/watchers/\(id)/backfill", key: h.adminKey, json: body)
+                #expect(refused.status == .badRequest && refused.text.contains("\"\(field)\""), "\(body): \(refused.text)")
+            }
             #expect(try await h.call(.delete, "/api/v1/watchers/\(id)", key: h.adminKey).status == .noContent)
             #expect(try await h.call(.get, "/api/v1/watchers/\(id)", key: h.adminKey).status == .notFound)
-            // Its scores stay.
+            // Its scores stay: one per version (the live one, and the backfill's).
             let traceID = try #require(jobs.data.first?["trace_id"] as? String)
-            #expect(try await h.store.scores.list(projectID: h.project.id, traceID: traceID).count == 1)
+            let kept = try await h.store.scores.list(projectID: h.project.id, traceID: traceID)
+            #expect(kept.compactMap(\.author).sorted() == ["greets v1", "greets-2 v2"] && kept.allSatisfy { $0.source == .watcher }, "\(kept)")
         }
     }
 

@@ -196,4 +196,102 @@ struct WatcherContractTests {
         #expect((0..<100).allSatisfy { definition.samples(traceID: "t\($0)") == definition.samples(traceID: "t\($0)") })
         #expect(WatcherDefinition(assertions: []).samples(traceID: "anything"))
     }
+
+    @Test(
+        "a backfill walks past traces of its range in pages, queues the sampled ones once, skips what the version scored and reports progress",
+        arguments: StoreKind.available)
+    func backfill(kind: StoreKind) async throws {
+        try await withTestStore(kind) { test in
+            let project = try await test.store.projects.create(slug: "p", name: "P")
+            let day = Date().addingTimeInterval(-86_400)
+            // 30 past traces a minute apart, 5 of another model, and one after the range.
+            var items = (0..<30).map { i -> TraceBatchItem in
+                var item = Self.trace("old\(i)", project: project.id, model: "m", output: i % 2 == 0 ? "refund" : "no")
+                item.trace.startTime = day.addingTimeInterval(Double(i) * 60)
+                return item
+            }
+            items += (0..<5).map { i in
+                var item = Self.trace("other\(i)", project: project.id, model: "x")
+                item.trace.startTime = day.addingTimeInterval(Double(i) * 60)
+                return item
+            }
+            var late = Self.trace("late", project: project.id, model: "m")
+            late.trace.startTime = day.addingTimeInterval(7_200)
+            items.append(late)
+            try await test.store.traces.insert(items)
+            var filter = WatcherFilter()
+            filter.model = "m"
+            // Created after the traces were written: live scans leave them alone.
+            let watcher = try await test.store.watchers.create(
+                Self.watcher(
+                    project.id, definition: WatcherDefinition(assertions: [["type": "contains", "value": "refund"]], filter: filter),
+                    createdAt: Date().addingTimeInterval(1)))
+            let runner = WatcherRunner(store: test.store, settle: .zero, logger: .quiet) { _, item in
+                WatcherVerdict(score: item.output.contains("refund") ? 1 : 0, passed: item.output.contains("refund"))
+            }
+            #expect(try await runner.scan(now: Date().addingTimeInterval(2)) == 0)
+            let backfill = WatcherBackfill(
+                id: TernID.make(), projectID: project.id, watcherID: watcher.id, watcherVersion: 1, from: day, to: day.addingTimeInterval(3_600),
+                createdAt: Date())
+            try await test.store.watchers.createBackfill(backfill)
+            // Pages of 7, 14 traces a call: three calls walk the 30 matching traces.
+            #expect(try await runner.advanceBackfills(batch: 7, budget: 14) == 14)
+            var state = try #require(try await test.store.watchers.backfills(projectID: project.id, watcherID: watcher.id).first)
+            #expect(state.status == .running && state.scanned == 14 && state.queued == 14 && state.jobs.pending == 14)
+            #expect(state.scannedShare > 0.2 && state.scannedShare < 0.3, "\(state.scannedShare)")
+            #expect(try await runner.advanceBackfills(batch: 7, budget: 14) == 14)
+            #expect(try await runner.advanceBackfills(batch: 7, budget: 14) == 2)
+            state = try #require(try await test.store.watchers.backfills(projectID: project.id, watcherID: watcher.id).first)
+            #expect(state.status == .done && state.scanned == 30 && state.queued == 30 && state.finishedAt != nil)
+            #expect(try await runner.advanceBackfills() == 0, "nothing left to walk")
+            while try await runner.work() > 0 {}
+            state = try #require(try await test.store.watchers.backfills(projectID: project.id, watcherID: watcher.id).first)
+            #expect(state.jobs.done == 30 && state.jobs.pending == 0 && state.progress == 1)
+            #expect(try await test.store.scores.list(projectID: project.id, traceID: "old0").first?.numericValue == 1)
+            #expect(try await test.store.scores.list(projectID: project.id, traceID: "late").isEmpty, "outside the range")
+            #expect(try await test.store.scores.list(projectID: project.id, traceID: "other0").isEmpty, "another model")
+            // A second backfill of the same version finds everything scored.
+            let again = WatcherBackfill(
+                id: TernID.make(), projectID: project.id, watcherID: watcher.id, watcherVersion: 1, from: day, to: day.addingTimeInterval(86_000),
+                createdAt: Date().addingTimeInterval(1))
+            try await test.store.watchers.createBackfill(again)
+            #expect(try await runner.advanceBackfills() == 1, "only the late trace is new")
+            // A new version cancels a running backfill, with the reason.
+            var changed = watcher
+            changed.version = 2
+            _ = try await test.store.watchers.update(changed)
+            let stale = WatcherBackfill(
+                id: TernID.make(), projectID: project.id, watcherID: watcher.id, watcherVersion: 1, from: day, to: Date(),
+                createdAt: Date().addingTimeInterval(2))
+            try await test.store.watchers.createBackfill(stale)
+            #expect(try await runner.advanceBackfills() == 0)
+            let list = try await test.store.watchers.backfills(projectID: project.id, watcherID: watcher.id)
+            #expect(list.map(\.id) == [stale.id, again.id, backfill.id], "newest first")
+            #expect(list[0].status == .cancelled && list[0].note?.contains("version 2") == true)
+        }
+    }
+
+    @Test("a backfill feeds the queue in slices: it waits while its watcher has a full queue", arguments: StoreKind.available)
+    func backfillQueueDepth(kind: StoreKind) async throws {
+        try await withTestStore(kind) { test in
+            let project = try await test.store.projects.create(slug: "p", name: "P")
+            let start = Date().addingTimeInterval(-3_600)
+            try await test.store.traces.insert(
+                (0..<(WatcherRunner.backfillQueueDepth + 500)).map { i in
+                    var item = Self.trace("t\(i)", project: project.id)
+                    item.trace.startTime = start.addingTimeInterval(Double(i) / 100)
+                    return item
+                })
+            let watcher = try await test.store.watchers.create(
+                Self.watcher(
+                    project.id, definition: WatcherDefinition(assertions: [["type": "contains", "value": "ok"]]), createdAt: Date().addingTimeInterval(1)))
+            try await test.store.watchers.createBackfill(
+                WatcherBackfill(id: TernID.make(), projectID: project.id, watcherID: watcher.id, watcherVersion: 1, from: start, to: Date(), createdAt: Date()))
+            let runner = WatcherRunner(store: test.store, concurrency: 500, settle: .zero, logger: .quiet) { _, _ in WatcherVerdict(score: 1, passed: true) }
+            #expect(try await runner.advanceBackfills(batch: 1000, budget: 100_000) == WatcherRunner.backfillQueueDepth)
+            #expect(try await runner.advanceBackfills(batch: 1000, budget: 100_000) == 0, "the queue is full")
+            #expect(try await runner.work() == 500)
+            #expect(try await runner.advanceBackfills(batch: 1000, budget: 100_000) == 500)
+        }
+    }
 }

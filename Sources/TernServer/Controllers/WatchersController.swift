@@ -17,6 +17,9 @@ struct WatchersController {
         api.patch("watchers/{id}", use: patchWatcher)
         api.delete("watchers/{id}", use: deleteWatcher)
         api.get("watchers/{id}/jobs", use: getWatcherJobs)
+        api.post("watchers/{id}/backfill", use: postBackfill)
+        api.get("watchers/{id}/backfills", use: getBackfills)
+        api.post("watchers/{id}/backfills/{backfill}/cancel", use: cancelBackfill)
         return api
     }
 
@@ -148,5 +151,69 @@ extension WatchersController {
             ]
         }
         return try JSON.response(JSONValue.object(["data": .array(rows)]))
+    }
+
+    /// `POST /watchers/{id}/backfill` `{"from", "to"?, "sampling_rate"?}`: runs the watcher's current version
+    /// over past traces started in [from, to) (to defaults to now, and cannot be later). Answers 202 with the
+    /// backfill; its progress is at `GET /watchers/{id}/backfills`.
+    @Sendable func postBackfill(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let principal = try context.requirePrincipal()
+        try principal.require(.member, to: "backfilling a watcher")
+        let project = try await projectID(request, context)
+        let watcher = try await watcher(request, context, project: project)
+        let body = try JSON.decode(JSONValue.self, from: try await JSON.collect(request, limit: maxBody))
+        guard case .object(let object) = body else { throw TernError.invalid(nil, "expected a JSON object with from, to and sampling_rate") }
+        for key in object.keys where !["from", "to", "sampling_rate"].contains(key) {
+            throw TernError.invalid(key, "unknown field; expected from, to or sampling_rate")
+        }
+        func time(_ key: String) throws -> Date? {
+            guard let value = object[key], !value.isNull else { return nil }
+            if let seconds = value.double { return try InputBounds.date(seconds: seconds, field: key) }
+            guard let text = value.string else { throw TernError.invalid(key, "expected an ISO 8601 time or Unix seconds") }
+            return try InputBounds.time(text, field: key)
+        }
+        let now = Timestamp.now()
+        guard let from = try time("from") else { throw TernError.invalid("from", "required: where the backfill starts, e.g. \"2026-12-01T00:00:00Z\"") }
+        let to = min(try time("to") ?? now, now)
+        guard from < to else { throw TernError.invalid("from", "must be before to (and before now)") }
+        var rate: Double?
+        if let value = object["sampling_rate"], !value.isNull {
+            guard let number = value.double, number > 0, number <= 1 else {
+                throw TernError.invalid("sampling_rate", "expected a share above 0 and at most 1, e.g. 0.1")
+            }
+            rate = number
+        }
+        let backfill = WatcherBackfill(
+            id: TernID.make(), projectID: project, watcherID: watcher.id, watcherVersion: watcher.version, from: from, to: to, samplingRate: rate,
+            createdAt: now)
+        try await store.watchers.createBackfill(backfill)
+        return try JSON.response(backfill.json, status: .accepted, headers: [.location: "/api/v1/watchers/\(watcher.id)/backfills"])
+    }
+
+    /// `GET /watchers/{id}/backfills`: newest first, with progress.
+    @Sendable func getBackfills(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let project = try await projectID(request, context)
+        let watcher = try await watcher(request, context, project: project)
+        let backfills = try await store.watchers.backfills(projectID: project, watcherID: watcher.id)
+        return try JSON.response(JSONValue.object(["data": .array(backfills.map(\.json))]))
+    }
+
+    /// `POST /watchers/{id}/backfills/{backfill}/cancel`: stops the walk; jobs already queued still run.
+    @Sendable func cancelBackfill(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let principal = try context.requirePrincipal()
+        try principal.require(.member, to: "cancelling a backfill")
+        let project = try await projectID(request, context)
+        let watcher = try await watcher(request, context, project: project)
+        let id = try context.parameters.require("backfill")
+        guard var backfill = try await store.watchers.backfills(projectID: project, watcherID: watcher.id).first(where: { $0.id == id }) else {
+            throw TernError.notFound("backfill \(id)")
+        }
+        if backfill.status == .running {
+            backfill.status = .cancelled
+            backfill.note = "cancelled by \(principal.actor)"
+            backfill.finishedAt = Timestamp.now()
+            try await store.watchers.saveBackfill(backfill)
+        }
+        return try JSON.response(backfill.json)
     }
 }

@@ -63,8 +63,8 @@ struct PostgresWatchers: WatcherRepository {
     func delete(projectID: String, id: String) async throws -> Bool {
         let statements = WatcherSQL.delete(projectID: projectID, id: id, .postgres)
         return try await experiments.transaction { connection in
-            try await connection.query(PostgresExperiments.query(statements[0]), logger: logger)
-            var last = statements[1]
+            for statement in statements.dropLast() { try await connection.query(PostgresExperiments.query(statement), logger: logger) }
+            var last = statements[statements.count - 1]
             last.sql += " RETURNING id"
             var deleted = false
             for try await _ in try await connection.query(PostgresExperiments.query(last), logger: logger) { deleted = true }
@@ -168,5 +168,29 @@ struct PostgresWatchers: WatcherRepository {
         var statement = WatcherSQL.prune(finishedBefore: cutoff, .postgres)
         statement.sql += " RETURNING id"
         return try await count(statement)
+    }
+
+    // MARK: Backfills
+
+    func startedTraces(projectID: String, filter: TraceFilter, afterTime: Date?, afterID: String?, limit: Int) async throws -> [WatchCandidate] {
+        try await rows(
+            try WatcherSQL.startedTraces(projectID: projectID, filter: filter, afterTime: afterTime, afterID: afterID, limit: limit, .postgres),
+            WatcherSQL.candidate)
+    }
+
+    func createBackfill(_ backfill: WatcherBackfill) async throws {
+        try await run(WatcherSQL.insert(backfill, .postgres))
+    }
+
+    func backfills(projectID: String, watcherID: String) async throws -> [WatcherBackfill] {
+        try await rows(WatcherSQL.backfills(projectID: projectID, watcherID: watcherID, runningOnly: false, .postgres), WatcherSQL.backfill)
+    }
+
+    func runningBackfills() async throws -> [WatcherBackfill] {
+        try await rows(WatcherSQL.backfills(projectID: nil, watcherID: nil, runningOnly: true, .postgres), WatcherSQL.backfill)
+    }
+
+    func saveBackfill(_ backfill: WatcherBackfill) async throws {
+        try await run(WatcherSQL.save(backfill, .postgres))
     }
 }

@@ -177,4 +177,31 @@ struct SQLiteWatchers: WatcherRepository {
             return db.changesCount
         }
     }
+
+    // MARK: Backfills
+
+    func startedTraces(projectID: String, filter: TraceFilter, afterTime: Date?, afterID: String?, limit: Int) async throws -> [WatchCandidate] {
+        let statement = try WatcherSQL.startedTraces(projectID: projectID, filter: filter, afterTime: afterTime, afterID: afterID, limit: limit, .sqlite)
+        return try await pool.read { db in try Self.fetch(db, statement, WatcherSQL.candidate) }
+    }
+
+    func createBackfill(_ backfill: WatcherBackfill) async throws {
+        try await pool.write { db in try Self.execute(db, WatcherSQL.insert(backfill, .sqlite)) }
+    }
+
+    func backfills(projectID: String, watcherID: String) async throws -> [WatcherBackfill] {
+        try await pool.read { db in
+            try Self.fetch(db, WatcherSQL.backfills(projectID: projectID, watcherID: watcherID, runningOnly: false, .sqlite), WatcherSQL.backfill)
+        }
+    }
+
+    func runningBackfills() async throws -> [WatcherBackfill] {
+        try await pool.read { db in
+            try Self.fetch(db, WatcherSQL.backfills(projectID: nil, watcherID: nil, runningOnly: true, .sqlite), WatcherSQL.backfill)
+        }
+    }
+
+    func saveBackfill(_ backfill: WatcherBackfill) async throws {
+        try await pool.write { db in try Self.execute(db, WatcherSQL.save(backfill, .sqlite)) }
+    }
 }
