@@ -298,6 +298,12 @@ public enum GapKind: String, Sendable, Codable {
 
 /// Bias monitoring: each segment against the rest of the traffic.
 public enum SegmentGaps {
+    /// Rates for the error rate and for scores that are all 0 or 1 (booleans); means otherwise.
+    public static func kind(of measure: TraceMeasure, _ sums: [SegmentSummary]) -> GapKind {
+        let isRate = measure == .errorRate || (!sums.isEmpty && sums.allSatisfy { $0.sum == $0.sumOfSquares && $0.sum.rounded() == $0.sum })
+        return isRate ? .rate : .mean
+    }
+
     /// Each segment's gap to the rest (all other segments pooled), in the input order: a p-value when both sides
     /// have at least `minimumCount` values (Welch's t-test for means, the z-test for rates), Benjamini-Hochberg
     /// adjusted across the segments that have one, and flagged when adjusted p < `alpha` and |gap| >= `minimumGap`.

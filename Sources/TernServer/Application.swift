@@ -70,6 +70,9 @@ public struct GatewayParts: Sendable {
     let services: [any Service]
     /// Watchers' scans and queue (tests drive them with `scan` and `work`).
     public let watchers: WatcherRunner
+    /// Alert rules' evaluations and deliveries (tests drive them with `evaluate` and `deliver`).
+    public let alerts: AlertRunner
+    let webhookPolicy: WebhookPolicy
 }
 
 /// Builds the gateway on an open, migrated store: records `tern.yaml` models as versions, loads the
@@ -118,6 +121,14 @@ public func buildGateway(store: any TernStore, options: TernServerOptions, logge
         store: store, concurrency: config.monitoring.watcherConcurrency, logger: logger,
         evaluate: WatcherEvaluation.make(store: store, gateway: gateway))
     if config.monitoring.watchers { services.append(WatcherService(runner: watchers)) }
+    let policy = try WebhookPolicy(allowedHosts: config.alerts.allowedHosts)
+    let webhooks = WebhookSender(policy: policy, timeoutSeconds: Double(config.alerts.timeoutSeconds))
+    services.append(ShutdownService(name: "webhooks") { try? await webhooks.shutdown() })
+    let alerts = AlertRunner(store: store, baseURL: config.alerts.publicURL, logger: logger) { url, body, headers in
+        let (status, error) = await webhooks.send(url: url, body: body, headers: headers)
+        return WebhookOutcome(status: status, error: error)
+    }
+    if config.alerts.enabled { services.append(AlertService(runner: alerts)) }
     // Spend and rate-limit counts go to the store, and the other replicas' come back (KeyLimiter.sync).
     services.append(BackgroundService(name: "limits-sync", every: .seconds(2)) { await limiter.sync() })
     services.append(
@@ -130,7 +141,7 @@ public func buildGateway(store: any TernStore, options: TernServerOptions, logge
                 logger.warning("could not purge the response cache", metadata: ["error": "\(error)"])
             }
         })
-    return GatewayParts(gateway: gateway, http: http, services: services, watchers: watchers)
+    return GatewayParts(gateway: gateway, http: http, services: services, watchers: watchers, alerts: alerts, webhookPolicy: policy)
 }
 
 /// Builds the Tern HTTP application on an open, migrated store. The caller runs the store
@@ -241,6 +252,11 @@ public func buildApplication(
     api.addRoutes(experimentsAPI.routes)
     api.addRoutes(MonitoringController(store: store, projectID: { try await traces.projectID($0, $1) }).routes)
     api.addRoutes(WatchersController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }).routes)
+    api.addRoutes(
+        AlertsController(
+            store: store, runner: parts.alerts, policy: parts.webhookPolicy, maxBody: config.server.maxBodyBytes,
+            projectID: { try await traces.projectID($0, $1) }
+        ).routes)
 
     let v1 = router.group("v1").add(middleware: AuthMiddleware(authenticator: authenticator))
     v1.addRoutes(GatewayController(gateway: parts.gateway, maxBody: config.server.maxBodyBytes, cancelOnDisconnect: config.gateway.cancelOnDisconnect).routes)
@@ -348,6 +364,15 @@ struct BackgroundService: Service {
 /// Scans for finished traces and works the watchers' queue until shutdown.
 struct WatcherService: Service {
     let runner: WatcherRunner
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await runner.run() }
+    }
+}
+
+/// Evaluates alert rules and delivers their notifications until shutdown.
+struct AlertService: Service {
+    let runner: AlertRunner
 
     func run() async throws {
         await cancelWhenGracefulShutdown { await runner.run() }

@@ -29,6 +29,7 @@ public final class PostgresStore: TernStore {
     public let experiments: any ExperimentRepository
     public let replicas: any ReplicaRepository
     public let watchers: any WatcherRepository
+    public let alerts: any AlertRepository
 
     /// Creates the pool for `url` (`postgres://user:password@host:port/database?sslmode=disable|prefer|require`,
     /// or `?host=/run/postgresql` for a Unix socket). Connections open once `run()` is running.
@@ -57,6 +58,7 @@ public final class PostgresStore: TernStore {
         watchers = PostgresWatchers(
             client: client, logger: logger, scores: PostgresScores(client: client, logger: logger),
             experiments: PostgresExperiments(client: client, logger: logger))
+        alerts = PostgresAlerts(client: client, logger: logger, experiments: PostgresExperiments(client: client, logger: logger))
     }
 
     static func configuration(url: String) throws -> PostgresClient.Configuration {

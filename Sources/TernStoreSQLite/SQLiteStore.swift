@@ -27,6 +27,7 @@ public final class SQLiteStore: TernStore {
     public let experiments: any ExperimentRepository
     public let replicas: any ReplicaRepository
     public let watchers: any WatcherRepository
+    public let alerts: any AlertRepository
     private let runningJobs = Mutex<Set<String>>([])
 
     /// SQLite's memory in this process (all connections): the heap SQLite allocated and has not freed.
@@ -76,6 +77,7 @@ public final class SQLiteStore: TernStore {
         experiments = SQLiteExperiments(pool: pool)
         replicas = SQLiteReplicas(pool: pool)
         watchers = SQLiteWatchers(pool: pool, scores: SQLiteScores(pool: pool))
+        alerts = SQLiteAlerts(pool: pool)
     }
 
     @discardableResult

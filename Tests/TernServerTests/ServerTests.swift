@@ -421,6 +421,7 @@ struct UnreachableStore: TernStore {
     var experiments: any ExperimentRepository { base.experiments }
     var replicas: any ReplicaRepository { base.replicas }
     var watchers: any WatcherRepository { base.watchers }
+    var alerts: any AlertRepository { base.alerts }
     func withExclusiveJob(_ name: String, _ body: @Sendable () async throws -> Void) async throws -> Bool {
         try await base.withExclusiveJob(name, body)
     }

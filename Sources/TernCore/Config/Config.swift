@@ -66,6 +66,21 @@ public struct TernConfig: Sendable, Equatable {
     public var log = Log()
     public var auth = Auth()
     public var monitoring = Monitoring()
+    public var alerts = Alerts()
+
+    /// `alerts:` in tern.yaml: alert rules' evaluation and their webhooks (docs/MONITORING.md#alerts).
+    public struct Alerts: Sendable, Equatable {
+        /// Whether this server evaluates rules and delivers notifications (one replica at a time does).
+        public var enabled = true
+        /// Webhook hosts Tern may call: names, `*.suffix`, addresses or CIDR ranges. Internal addresses only when
+        /// listed; with a non-empty list, only listed hosts.
+        public var allowedHosts: [String] = []
+        /// Each delivery attempt's time limit.
+        public var timeoutSeconds = 10
+        /// Tern's address as people reach it, for links in notifications (none when unset).
+        public var publicURL: String?
+        public init() {}
+    }
 
     public struct Monitoring: Sendable, Equatable {
         /// Whether this server runs watchers (scans and their queue); replicas may share the work.
@@ -148,7 +163,9 @@ extension TernConfig {
     /// Applies the keys of a `tern.yaml` document.
     public mutating func apply(yaml: String, source: String = defaultFileName) throws {
         guard let root = try ConfigNode.parse(yaml: yaml, source: source) else { return }
-        for (key, node) in try root.mapping(allowed: ["server", "data_dir", "database", "log", "auth", "providers", "models", "gateway", "monitoring"]) {
+        for (key, node) in try root.mapping(allowed: [
+            "server", "data_dir", "database", "log", "auth", "providers", "models", "gateway", "monitoring", "alerts",
+        ]) {
             if node.isNull { continue }
             switch key {
             case "providers":
@@ -199,6 +216,20 @@ extension TernConfig {
                     switch key {
                     case "level": log.level = try node.oneOf(Self.logLevels)
                     default: log.format = try node.oneOf([("text", .text), ("json", .json)])
+                    }
+                }
+            case "alerts":
+                for (key, node) in try node.mapping(allowed: ["enabled", "allowed_hosts", "timeout_seconds", "public_url"]) {
+                    switch key {
+                    case "enabled": alerts.enabled = try node.bool()
+                    case "allowed_hosts": alerts.allowedHosts = try node.sequence().map { try $0.string() }
+                    case "timeout_seconds": alerts.timeoutSeconds = try node.int(in: 1...120)
+                    default:
+                        let text = try node.string()
+                        guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                            throw node.error("expected an http or https URL, such as https://tern.example.com")
+                        }
+                        alerts.publicURL = text.hasSuffix("/") ? String(text.dropLast()) : text
                     }
                 }
             case "monitoring":

@@ -39,9 +39,7 @@ struct MonitoringController {
         let minimumGap = try Self.number(parameters.get("min_gap"), "min_gap", range: 0...1e12) ?? 0
         let alpha = try Self.number(parameters.get("alpha"), "alpha", range: 1e-12...0.5) ?? 0.05
         let sums = try await store.traces.segmentSums(projectID: project, filter: filter, segment: segment, measure: measure, limit: limit)
-        // Rates: the error rate, and scores that are all 0 or 1 (booleans).
-        let isRate = measure == .errorRate || (!sums.isEmpty && sums.allSatisfy { $0.sum == $0.sumOfSquares && $0.sum.rounded() == $0.sum })
-        let kind: GapKind = isRate ? .rate : .mean
+        let kind = SegmentGaps.kind(of: measure, sums)
         let gaps = SegmentGaps.analyse(sums, kind: kind, minimumCount: minimumCount, minimumGap: minimumGap, alpha: alpha)
         let rows: [JSONValue] = gaps.map { gap in
             [
