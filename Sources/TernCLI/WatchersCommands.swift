@@ -21,6 +21,39 @@ struct WatchersCommand: AsyncParsableCommand {
         "/api/v1/watchers/" + (name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? name)
     }
 
+    /// The fields of a JSON (or YAML) file, or none.
+    static func body(file: String?) throws -> [String: JSONValue] {
+        guard let file else { return [:] }
+        let path = file.hasPrefix("/") ? file : (CLIEnvironment.directory as NSString).appendingPathComponent(file)
+        guard let data = FileManager.default.contents(atPath: path) else { throw TernError.invalid("--file", "cannot read \(file)") }
+        guard case .object(let object) = try JSONValue.parse(data) else { throw TernError.invalid("--file", "expected a JSON object") }
+        return object
+    }
+
+    /// `--filter KEY=VALUE` pairs into the body's `filter` (metadata.KEY, tags=a,b, prompt_version=N).
+    static func filter(_ pairs: [String], into body: inout [String: JSONValue]) throws {
+        guard !pairs.isEmpty else { return }
+        var filter: [String: JSONValue] = body["filter"].flatMap { if case .object(let o) = $0 { o } else { nil } } ?? [:]
+        for pair in pairs {
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                throw TernError.invalid("--filter", "expected KEY=VALUE, got \"\(pair)\"")
+            }
+            let key = String(pair[..<equals]), value = String(pair[pair.index(after: equals)...])
+            if key.hasPrefix("metadata.") {
+                var metadata: [String: JSONValue] = filter["metadata"].flatMap { if case .object(let o) = $0 { o } else { nil } } ?? [:]
+                metadata[String(key.dropFirst("metadata.".count))] = .string(value)
+                filter["metadata"] = .object(metadata)
+            } else if key == "tags" {
+                filter["tags"] = .array(value.split(separator: ",").map { .string(String($0)) })
+            } else if key == "prompt_version", let version = Int(value) {
+                filter["prompt_version"] = .number(Double(version))
+            } else {
+                filter[key] = .string(value)
+            }
+        }
+        body["filter"] = .object(filter)
+    }
+
     static func queue(_ watcher: JSONValue) -> String {
         let queue = watcher["queue"]
         let lag = queue?["lag_seconds"]?.double.map { "\(Int($0)) s" } ?? "-"
@@ -44,13 +77,7 @@ struct WatchersCommand: AsyncParsableCommand {
         @Option(name: .customLong("daily-cost-cap"), help: "USD of judge calls per UTC day.") var dailyCostCap: Double?
 
         func run() async throws {
-            var body: [String: JSONValue] = [:]
-            if let file {
-                let path = file.hasPrefix("/") ? file : (CLIEnvironment.directory as NSString).appendingPathComponent(file)
-                guard let data = FileManager.default.contents(atPath: path) else { throw TernError.invalid("--file", "cannot read \(file)") }
-                guard case .object(let object) = try JSONValue.parse(data) else { throw TernError.invalid("--file", "expected a JSON object") }
-                body = object
-            }
+            var body = try WatchersCommand.body(file: file)
             body["name"] = .string(name)
             if !assertions.isEmpty {
                 body["assertions"] = .array(
@@ -58,27 +85,7 @@ struct WatchersCommand: AsyncParsableCommand {
                         do { return try JSONValue.parse(Data(text.utf8)) } catch { throw TernError.invalid("--assert", "not JSON: \(text)") }
                     })
             }
-            if !filters.isEmpty {
-                var filter: [String: JSONValue] = body["filter"].flatMap { if case .object(let o) = $0 { o } else { nil } } ?? [:]
-                for pair in filters {
-                    guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
-                        throw TernError.invalid("--filter", "expected KEY=VALUE, got \"\(pair)\"")
-                    }
-                    let key = String(pair[..<equals]), value = String(pair[pair.index(after: equals)...])
-                    if key.hasPrefix("metadata.") {
-                        var metadata: [String: JSONValue] = filter["metadata"].flatMap { if case .object(let o) = $0 { o } else { nil } } ?? [:]
-                        metadata[String(key.dropFirst("metadata.".count))] = .string(value)
-                        filter["metadata"] = .object(metadata)
-                    } else if key == "tags" {
-                        filter["tags"] = .array(value.split(separator: ",").map { .string(String($0)) })
-                    } else if key == "prompt_version", let version = Int(value) {
-                        filter["prompt_version"] = .number(Double(version))
-                    } else {
-                        filter[key] = .string(value)
-                    }
-                }
-                body["filter"] = .object(filter)
-            }
+            try WatchersCommand.filter(filters, into: &body)
             if let samplingRate { body["sampling_rate"] = .number(samplingRate) }
             if let observation { body["observation"] = .string(observation) }
             if let dailyCostCap { body["daily_cost_cap"] = .number(dailyCostCap) }

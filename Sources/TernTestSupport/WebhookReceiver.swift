@@ -14,6 +14,7 @@ public final class WebhookReceiver: Sendable {
         case hang
     }
 
+    /// A request as received; header names in lower case.
     public struct Received: Sendable {
         public var path: String
         public var headers: [String: String]
@@ -60,7 +61,7 @@ public final class WebhookReceiver: Sendable {
     func receive(_ request: Request) async throws -> Response {
         let buffer = try await request.body.collect(upTo: 1024 * 1024)
         var headers: [String: String] = [:]
-        for field in request.headers { headers[field.name.canonicalName] = field.value }
+        for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
         let path = request.uri.path
         let (answer, ready) = state.withLock { state -> (Answer, [Awaited<Void>]) in
             state.received.append(Received(path: path, headers: headers, body: Data(buffer.readableBytesView)))

@@ -66,6 +66,10 @@ struct AccessTests {
         (.read, .get, "/api/v1/watchers/nope", nil),
         (.read, .get, "/api/v1/watchers/nope/jobs", nil),
         (.read, .get, "/api/v1/watchers/nope/backfills", nil),
+        (.read, .get, "/api/v1/alerts", nil),
+        (.read, .get, "/api/v1/alerts/nope", nil),
+        (.read, .get, "/api/v1/alerts/nope/events", nil),
+        (.read, .get, "/api/v1/alerts/nope/deliveries", nil),
         (.read, .get, "/api/v1/monitoring/gaps?metric=latency&by=language", nil),
         (.read, .get, "/api/v1/monitoring/drift?reference_from=2026-01-01&reference_to=2026-01-02", nil),
         (.read, .get, "/api/v1/models", nil),
@@ -84,6 +88,10 @@ struct AccessTests {
         (.write, .delete, "/api/v1/watchers/nope", nil),
         (.write, .post, "/api/v1/watchers/nope/backfill", #"{"from":"2026-01-01T00:00:00Z"}"#),
         (.write, .post, "/api/v1/watchers/nope/backfills/x/cancel", nil),
+        (.write, .post, "/api/v1/alerts", #"{"name":"NAME","metric":"traces","threshold":1}"#),
+        (.write, .patch, "/api/v1/alerts/nope", #"{"enabled":false}"#),
+        (.write, .delete, "/api/v1/alerts/nope", nil),
+        (.write, .post, "/api/v1/alerts/nope/test", nil),
         (.write, .post, "/api/v1/experiments", #"{"dataset":"d","prompts":["p"],"models":["m"]}"#),
         (.write, .post, "/api/v1/datasets/d/import?format=jsonl", #"{"id":"NAME","input":"q"}"#),
         (.write, .post, "/api/v1/projects/default/keys", #"{"name":"NAME","role":"viewer"}"#),
@@ -260,6 +268,13 @@ struct AccessTests {
             #expect(
                 try await h.call(.post, "/api/v1/watchers/secret-watch/backfill", key: bAdmin, json: #"{"from":"2026-01-01T00:00:00Z"}"#).status
                     == .notFound)
+            _ = try await h.call(.post, "/api/v1/alerts", key: h.adminKey, json: #"{"name":"secret-alert","metric":"traces","threshold":1}"#)
+            for path in ["/api/v1/alerts/secret-alert", "/api/v1/alerts/secret-alert/events", "/api/v1/alerts/secret-alert/deliveries"] {
+                #expect(try await h.call(.get, path, key: bAdmin).status == .notFound, "\(path)")
+            }
+            #expect(try await h.call(.post, "/api/v1/alerts/secret-alert/test", key: bAdmin).status == .notFound)
+            #expect(try await h.call(.delete, "/api/v1/alerts/secret-alert", key: bAdmin).status == .notFound)
+            #expect(try await h.call(.get, "/api/v1/alerts", key: bAdmin).data.isEmpty)
             #expect(try await h.call(.get, "/api/v1/watchers", key: bAdmin).data.isEmpty)
             let gaps = try await h.call(.get, "/api/v1/monitoring/gaps?metric=latency&by=language", key: bAdmin)
             #expect(gaps.status == .ok && (gaps.json["segments"] as? [Any])?.isEmpty == true, "\(gaps.text)")

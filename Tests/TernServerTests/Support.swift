@@ -21,6 +21,8 @@ struct Harness: Sendable {
     let project: Project
     /// The watchers' runner (tests drive its scans and queue).
     var watchers: WatcherRunner? = nil
+    /// The alerts' runner (tests drive its evaluations and deliveries).
+    var alerts: AlertRunner? = nil
     /// An admin key of the default project with the `instance` scope (an instance admin).
     let adminKey: String
 
@@ -99,6 +101,7 @@ func withHarness(
             try await body(
                 Harness(
                     client: client, gateway: parts.gateway, test: test, logs: logs, metrics: metrics, project: project, watchers: parts.watchers,
+                    alerts: parts.alerts,
                     adminKey: adminKey))
         }
     }
