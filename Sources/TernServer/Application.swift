@@ -226,6 +226,10 @@ public func buildApplication(
     router.addRoutes(PromptsWebController(web: web, gateway: parts.gateway).routes)
     router.addRoutes(SettingsWebController(web: web, gateway: parts.gateway, hasher: options.hasher).routes)
     router.addRoutes(DatasetsWebController(web: web, embedder: options.embedder).routes)
+    // Pages resolve their project from the path; the API's project lookup is never called from them.
+    router.addRoutes(
+        MonitoringWebController(web: web, monitoring: MonitoringController(store: store, projectID: { _, _ in throw TernError.notFound("project") }))
+            .routes)
     let traces = TracesController(store: store, writer: writer, maxBody: config.server.maxBodyBytes)
     let experiments = ExperimentService(
         store: store, gateway: parts.gateway, logger: logger,

@@ -4,6 +4,7 @@ public import TernCore
 /// Settings: the project's API keys (create, limits, spend, revoke), the members and their roles, and
 /// the gateway's models with their prices.
 extension Views {
+    /// A tab of a section's pages (settings, monitoring).
     public struct SettingsTab: ViewModel {
         public var label: String
         public var href: String

@@ -77,7 +77,7 @@ public struct Chrome: Sendable {
     static let sections: [(id: String, label: String, enabled: Bool)] = [
         ("dashboard", "Dashboard", true), ("traces", "Traces", true), ("sessions", "Sessions", true), ("users", "Users", true),
         ("prompts", "Prompts", true), ("datasets", "Datasets", true), ("experiments", "Experiments", true),
-        ("labeling", "Labeling", false), ("monitoring", "Monitoring", false), ("gateway", "Gateway", false), ("settings", "Settings", true),
+        ("labeling", "Labeling", false), ("monitoring", "Monitoring", true), ("gateway", "Gateway", false), ("settings", "Settings", true),
     ]
 
     /// A page of this project with `content` under `title`.

@@ -764,6 +764,58 @@ class UITest:
         check(self.present("#regression-count").text.strip() == regressions, "the runs list's compare form shows another result")
         self.shot("45-run-compare-from-list")
 
+    def step_monitoring_watchers(self):
+        self.follow("#nav-monitoring", "the monitoring section")
+        self.present("#watchers-table")
+        check("refund-check" in self.page_text(), "the watcher is not listed")
+        self.assert_no_xss("watchers list")
+        self.follow(".watcher-link", "a watcher's page")
+        self.present("#watcher-queue")
+        check("window.__xss=8" in self.present("#watcher-assertions").text, "the assertion is not shown as text")
+        self.assert_no_xss("watcher page")
+        self.shot("50-watcher")
+
+    def step_monitoring_alert(self):
+        self.driver.get(self.url(f"/ui/{self.project}/monitoring/alerts"))
+        self.present("#alerts-table")
+        check("firing" in self.present("#alerts-table").text, "the alert is not shown firing")
+        self.follow(".alert-link", "an alert's page")
+        check(self.present("#alert-state").text.strip() == "firing", "the alert page does not say firing")
+        check(len(self.css("#alert-events tbody tr")) >= 1, "the alert's history is empty")
+        check("<b>x</b>" in self.page_text(), "the destination is not shown as text")
+        self.assert_no_xss("alert page")
+        Select(self.present("select[name=hours]")).select_by_value("8")
+        self.follow("#silence-submit", "silencing the alert")
+        check("Silenced until" in self.present("#alert-silence").text, "the alert is not shown silenced")
+        self.shot("51-alert-silenced")
+
+    def step_monitoring_gaps(self):
+        self.driver.get(self.url(f"/ui/{self.project}/monitoring/gaps"))
+        form = self.present("#gaps-form")
+        Select(self.css("select[name=metric]", form)[0]).select_by_value("latency")
+        Select(self.css("select[name=by]", form)[0]).select_by_value("model")
+        min_count = self.css("input[name=min_count]", form)[0]
+        self.set_field(min_count, "5")
+        self.follow("#gaps-submit", "the gaps by model")
+        query = self.query()
+        check(query.get("by") == ["model"] and query.get("min_count") == ["5"], f"the form did not submit its fields: {query}")
+        rows = self.css("#gaps-table tbody tr")
+        check(len(rows) == 2, f"expected the two models, got {len(rows)} rows")
+        check(len(self.css(".panel svg.tern-chart")) >= 1, "no chart of the means")
+        self.shot("52-gaps")
+
+    def step_monitoring_drift(self):
+        self.driver.get(self.url(f"/ui/{self.project}/monitoring/drift"))
+        form = self.present("#drift-form")
+        Select(self.css("select[name=range]", form)[0]).select_by_value("1h")
+        self.follow("#drift-submit", "drift of the last hour")
+        self.present("#drift-summary")
+        columns = self.css(".drift-column")
+        check(len(columns) >= 5, f"expected a panel per column, got {len(columns)}")
+        check(len(self.css(".drift-column svg.tern-chart-distribution")) == len(columns), "a column has no distribution chart")
+        self.assert_no_xss("drift page")
+        self.shot("53-drift")
+
     # ---- driver ----------------------------------------------------------------------------------
 
     def run(self):
@@ -778,6 +830,8 @@ class UITest:
                 steps += [self.step_prompts, self.step_prompt_diff, self.step_label_move, self.step_playground]
             if self.dataset:
                 steps += [self.step_dataset]
+        if "monitoring" in self.groups:
+            steps += [self.step_monitoring_watchers, self.step_monitoring_alert, self.step_monitoring_gaps, self.step_monitoring_drift]
         if "authoring" in self.groups and self.new_prompt:
             steps += [self.step_prompt_create, self.step_prompt_new_version]
             if self.dataset and self.experiment_models:

@@ -86,6 +86,22 @@ struct BrowserTests {
         #expect(items.status == .created, "\(items.text)")
     }
 
+    /// A watcher with a job and an alert that fires, both with hostile markup where people type.
+    static func seedMonitoring(_ h: Harness) async throws {
+        let watcher = try await h.call(
+            .post, "/api/v1/watchers", key: h.adminKey,
+            json: #"{"name": "refund-check", "assertions": [{"type": "icontains", "value": "<img src=x onerror=\"window.__xss=8\">"}]}"#)
+        #expect(watcher.status == .created, "\(watcher.text)")
+        let alert = try await h.call(
+            .post, "/api/v1/alerts", key: h.adminKey,
+            json:
+                #"{"name": "busy", "metric": "traces", "threshold": 1, "window_seconds": 86400, "filter": {"name": "support"}, "notify": [{"url": "https://hooks.example.com/<b>x</b>"}]}"#
+        )
+        #expect(alert.status == .created, "\(alert.text)")
+        let fired = try await #require(h.alerts).evaluate()
+        #expect(fired.map(\.kind) == [.firing], "\(fired)")
+    }
+
     /// Seeds a live server, runs the browser script's `group` of steps (after signing in) in Chromium, checks
     /// that each of `steps` reported `ok`, then hands the harness to `after` for what the browser left in the store.
     static func runSteps(
@@ -95,6 +111,7 @@ struct BrowserTests {
             let h = g.h
             try await Self.seed(h)
             try await Self.seedLibrary(h)
+            if group == "monitoring" { try await Self.seedMonitoring(h) }
             g.stub.script(model: "gpt-4o-mini", [.reply(text: "<img src=x onerror=\"window.__xss=5\"> Your order ships today.")])
             let password = "browser test password"
             let created = try await h.call(
@@ -142,6 +159,17 @@ struct BrowserTests {
             #expect(scores.contains { $0.name == "helpfulness" && $0.numericValue == 0.8 && $0.source == .human })
             let added = try await h.store.datasets.items(projectID: h.project.id, dataset: "from-browser", version: nil, after: nil, limit: 10)
             #expect(added.count == 1 && added.first?.sourceTraceID != nil, "the browser added a trace to a new dataset")
+        }
+    }
+
+    @Test(
+        "monitoring: watchers and a watcher's page, an alert firing and silenced from its page, gaps by model, drift with its charts, escaping",
+        .enabled(if: BrowserTests.available, "chromium, chromedriver or selenium is missing (scripts/test installs them)"))
+    func monitoring() async throws {
+        try await Self.runSteps("monitoring", ["monitoring_watchers", "monitoring_alert", "monitoring_gaps", "monitoring_drift"]) { g in
+            let rule = try #require(try await g.h.store.alerts.get(projectID: g.h.project.id, name: "busy"))
+            let until = try #require(rule.silencedUntil, "the browser silenced the alert")
+            #expect(abs(until.timeIntervalSinceNow - 8 * 3600) < 600)
         }
     }
 

@@ -1,0 +1,173 @@
+import Foundation
+import Hummingbird
+import TernCore
+import TernMonitor
+import TernWeb
+
+/// The monitoring pages: watchers (with their queue, jobs and backfills; pause and resume), alerts (state,
+/// history, deliveries; silence), gaps between segments and drift between two windows of traffic.
+struct MonitoringWebController {
+    let web: WebController
+    let monitoring: MonitoringController
+
+    var store: any TernStore { web.store }
+    var renderer: WebRenderer { web.renderer }
+
+    /// The routes, each a named handler below.
+    var routes: RouteCollection<TernRequestContext> {
+        let router = RouteCollection(context: TernRequestContext.self)
+        router.get("ui/{project}/monitoring", use: getWatchers)
+        router.get("ui/{project}/monitoring/watchers/{watcher}", use: getWatcher)
+        router.post("ui/{project}/monitoring/watchers/{watcher}/state", use: postWatcherState)
+        router.get("ui/{project}/monitoring/alerts", use: getAlerts)
+        router.get("ui/{project}/alerts/{alert}", use: getAlert)
+        router.post("ui/{project}/alerts/{alert}/silence", use: postAlertSilence)
+        router.get("ui/{project}/monitoring/gaps", use: getGaps)
+        router.get("ui/{project}/monitoring/drift", use: getDrift)
+        return router
+    }
+
+    func loadWatcher(_ chrome: Chrome, _ context: TernRequestContext) async throws -> Watcher {
+        let id = try context.parameters.string("watcher")
+        if let watcher = try await store.watchers.get(projectID: chrome.project.id, id: id) { return watcher }
+        if let watcher = try await store.watchers.get(projectID: chrome.project.id, name: id) { return watcher }
+        throw TernError.notFound("watcher \(id)")
+    }
+
+    func loadAlert(_ chrome: Chrome, _ context: TernRequestContext) async throws -> AlertRule {
+        let id = try context.parameters.string("alert")
+        if let rule = try await store.alerts.get(projectID: chrome.project.id, id: id) { return rule }
+        if let rule = try await store.alerts.get(projectID: chrome.project.id, name: id) { return rule }
+        throw TernError.notFound("alert \(id)")
+    }
+
+    /// The form's fields once its CSRF token and the user's role (member or more) are checked.
+    func memberForm(_ request: Request, action: String) async throws -> [String: String] {
+        let form = try await WebController.form(request, limit: web.maxBody)
+        guard let (user, token, _) = await web.viewer(request), form["csrf"] == WebController.csrf(token) else {
+            throw TernError.forbidden("the form expired; reload the page and try again")
+        }
+        guard user.role >= .member else { throw TernError.forbidden("\(action) needs the member role") }
+        return form
+    }
+}
+
+extension MonitoringWebController {
+    /// `GET /ui/{project}/monitoring`: the watchers.
+    @Sendable func getWatchers(_ request: Request, context: TernRequestContext) async throws -> Response {
+        try await web.page(request, context, active: "monitoring") { chrome in
+            let stats = Dictionary(uniqueKeysWithValues: try await store.watchers.stats(projectID: chrome.project.id, now: Date()).map { ($0.watcherID, $0) })
+            let watchers = try await store.watchers.list(projectID: chrome.project.id)
+            return web.html(renderer.render("monitoring-watchers", Views.watchers(chrome: chrome, watchers: watchers, stats: stats)))
+        }
+    }
+
+    /// `GET /ui/{project}/monitoring/watchers/{watcher}`
+    @Sendable func getWatcher(_ request: Request, context: TernRequestContext) async throws -> Response {
+        try await web.page(request, context, active: "monitoring") { chrome in
+            let watcher = try await loadWatcher(chrome, context)
+            let stats = try await store.watchers.stats(projectID: chrome.project.id, now: Date()).first { $0.watcherID == watcher.id }
+            let jobs = try await store.watchers.jobs(projectID: chrome.project.id, watcherID: watcher.id, status: nil, limit: 50)
+            let backfills = try await store.watchers.backfills(projectID: chrome.project.id, watcherID: watcher.id)
+            return web.html(
+                renderer.render("monitoring-watcher", Views.watcher(chrome: chrome, watcher: watcher, stats: stats, jobs: jobs, backfills: backfills)))
+        }
+    }
+
+    /// `POST /ui/{project}/monitoring/watchers/{watcher}/state` `enabled=true|false`: pause or resume.
+    @Sendable func postWatcherState(_ request: Request, context: TernRequestContext) async throws -> Response {
+        try await web.page(request, context, active: "monitoring", form: true) { chrome in
+            let form = try await memberForm(request, action: "pausing a watcher")
+            var watcher = try await loadWatcher(chrome, context)
+            watcher.enabled = form["enabled"] == "true"
+            watcher.updatedAt = Timestamp.now()
+            _ = try await store.watchers.update(watcher)
+            return WebController.redirect("/ui/\(Views.percent(chrome.project.slug))/monitoring/watchers/\(Views.percent(watcher.id))")
+        }
+    }
+
+    /// `GET /ui/{project}/monitoring/alerts`
+    @Sendable func getAlerts(_ request: Request, context: TernRequestContext) async throws -> Response {
+        try await web.page(request, context, active: "monitoring") { chrome in
+            web.html(renderer.render("monitoring-alerts", Views.alerts(chrome: chrome, rules: try await store.alerts.list(projectID: chrome.project.id))))
+        }
+    }
+
+    /// `GET /ui/{project}/alerts/{alert}`: the page notifications link to.
+    @Sendable func getAlert(_ request: Request, context: TernRequestContext) async throws -> Response {
+        try await web.page(request, context, active: "monitoring") { chrome in
+            let rule = try await loadAlert(chrome, context)
+            let events = try await store.alerts.events(projectID: chrome.project.id, ruleID: rule.id, limit: 50)
+            let deliveries = try await store.alerts.deliveries(projectID: chrome.project.id, ruleID: rule.id, limit: 50)
+            return web.html(renderer.render("monitoring-alert", Views.alert(chrome: chrome, rule: rule, events: events, deliveries: deliveries)))
+        }
+    }
+
+    /// `POST /ui/{project}/alerts/{alert}/silence` `hours=N` (0 ends the silence).
+    @Sendable func postAlertSilence(_ request: Request, context: TernRequestContext) async throws -> Response {
+        try await web.page(request, context, active: "monitoring", form: true) { chrome in
+            let form = try await memberForm(request, action: "silencing an alert")
+            guard let hours = Int(form["hours"] ?? ""), (0...24 * 30).contains(hours) else {
+                throw TernError.invalid("hours", "expected a number of hours from 0 to 720")
+            }
+            var rule = try await loadAlert(chrome, context)
+            rule.silencedUntil = hours == 0 ? nil : Date().addingTimeInterval(Double(hours) * 3600)
+            rule.updatedAt = Timestamp.now()
+            _ = try await store.alerts.update(rule)
+            return WebController.redirect("/ui/\(Views.percent(chrome.project.slug))/alerts/\(Views.percent(rule.id))")
+        }
+    }
+
+    /// `GET /ui/{project}/monitoring/gaps?metric=&by=&range=&min_count=`
+    @Sendable func getGaps(_ request: Request, context: TernRequestContext) async throws -> Response {
+        try await web.page(request, context, active: "monitoring") { chrome in
+            let parameters = request.uri.queryParameters
+            let metric = parameters.get("metric") ?? "latency"
+            let by = parameters.get("by") ?? "model"
+            let range = RangeChoice.named(parameters.get("range"), default: "7d")
+            let minCount = min(1_000_000, max(2, Int(parameters.get("min_count") ?? "") ?? 30))
+            let measure = try TraceMeasure(parsing: metric)
+            let segment = try TraceSegment(parsing: by)
+            let now = Date()
+            let filter = TraceFilter(from: now.addingTimeInterval(-range.seconds), to: now)
+            let sums = try await store.traces.segmentSums(projectID: chrome.project.id, filter: filter, segment: segment, measure: measure, limit: 50)
+            let kind = SegmentGaps.kind(of: measure, sums)
+            let gaps = SegmentGaps.analyse(sums, kind: kind, minimumCount: minCount)
+            let scoreNames = Array(Set(try await store.watchers.list(projectID: chrome.project.id).map(\.scoreName))).sorted()
+            return web.html(
+                renderer.render(
+                    "monitoring-gaps",
+                    Views.gaps(chrome: chrome, metric: metric, by: by, range: range, minCount: minCount, kind: kind, gaps: gaps, scoreNames: scoreNames)))
+        }
+    }
+
+    /// `GET /ui/{project}/monitoring/drift?range=24h&reference=previous|week`: the current window against the
+    /// window before it (or the same window a week before), column by column with both distributions drawn.
+    @Sendable func getDrift(_ request: Request, context: TernRequestContext) async throws -> Response {
+        try await web.page(request, context, active: "monitoring") { chrome in
+            let parameters = request.uri.queryParameters
+            let range = RangeChoice.named(parameters.get("range"), default: "24h")
+            let reference = Views.driftReferences.contains { $0.0 == parameters.get("reference") } ? parameters.get("reference")! : "previous"
+            let now = Date()
+            let current = (now.addingTimeInterval(-range.seconds), now)
+            let shift = reference == "week" ? 7 * 86_400 : range.seconds
+            let past = (current.0.addingTimeInterval(-shift), current.1.addingTimeInterval(-shift))
+            var referenceFilter = TraceFilter(from: past.0, to: past.1)
+            referenceFilter.includeInternal = false
+            var currentFilter = TraceFilter(from: current.0, to: current.1)
+            currentFilter.includeInternal = false
+            let referenceTable = try await monitoring.table(chrome.project.id, referenceFilter, 5_000, source: "reference window")
+            let currentTable = try await monitoring.table(chrome.project.id, currentFilter, 5_000, source: "current window")
+            // Nothing to compare when a window is empty.
+            let report =
+                referenceTable.rowCount == 0 || currentTable.rowCount == 0
+                ? nil : try DriftAnalysis.report(reference: referenceTable, current: currentTable, options: DriftOptions())
+            return web.html(
+                renderer.render(
+                    "monitoring-drift",
+                    Views.drift(
+                        chrome: chrome, range: range, reference: reference, referenceWindow: past, currentWindow: current, report: report,
+                        referenceTable: referenceTable, currentTable: currentTable)))
+        }
+    }
+}
