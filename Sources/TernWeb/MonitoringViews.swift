@@ -65,7 +65,7 @@ extension Views {
             public var progress: String
             public var percent: Int
             public var detail: String
-            public var note: String
+            public var note: String?
         }
 
         public var tabs: [SettingsTab]
@@ -104,7 +104,7 @@ extension Views {
                 progress: Format.percent(backfill.progress), percent: Int((backfill.progress * 100).rounded()),
                 detail: "\(Format.count(backfill.scanned, "trace")) read, \(Format.integer(backfill.queued)) queued; "
                     + "\(Format.integer(backfill.jobs.done)) done, \(Format.integer(backfill.jobs.failed)) failed",
-                note: backfill.note ?? "")
+                note: backfill.note)
         }
         let content = WatcherView(
             tabs: monitoringTabs(chrome, active: "watchers"), name: watcher.name, version: watcher.version, paused: !watcher.enabled,

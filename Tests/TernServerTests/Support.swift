@@ -89,6 +89,10 @@ func withHarness(
         config.dataDir = test.directory  // caches (experiment answers) stay inside the test's own folder
         config.server.port = 0
         config.server.maxBodyBytes = 64 * 1024
+        // Tests drive the watchers' and alerts' runners themselves (`h.watchers`, `h.alerts`): a background loop
+        // would race them for the same jobs, rules and deliveries. A test that wants the loops turns them on.
+        config.monitoring.watchers = false
+        config.alerts.enabled = false
         configure(&config)
         let metrics = TernMetrics()
         var options = TernServerOptions(config: config, hasher: .fastForTests, metrics: metrics, environment: environment)
