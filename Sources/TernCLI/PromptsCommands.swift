@@ -13,7 +13,7 @@ struct PromptsCommand: AsyncParsableCommand {
             stores every file whose content changed as a new version. Roll back with
             'tern prompts label NAME production VERSION'.
             """,
-        subcommands: [Push.self, List.self, Show.self, History.self, Diff.self, Label.self])
+        subcommands: [Push.self, List.self, Show.self, History.self, Diff.self, Label.self, Promote.self])
 
     struct Push: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Push prompt files (YAML or JSON), or every such file in a directory.")
@@ -168,6 +168,29 @@ struct PromptsCommand: AsyncParsableCommand {
                 return try await store.prompts.setLabel(projectID: project, name: name, label: label, version: version, author: author)
             }
             say("\(name): \(label) -> v\(move.toVersion)" + (move.fromVersion.map { " (was v\($0))" } ?? ""))
+        }
+    }
+
+    struct Promote: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move a label to a version through a server, only if an experiment run shows no regression on the golden set.",
+            discussion: """
+                The run (tern experiments run) must have tested the version beside the one holding the label now, on a
+                dataset whose golden items count; a golden item that passed before and fails now refuses the promotion
+                and is named. Every attempt is recorded (GET /api/v1/prompts/NAME/promotions).
+                Example: tern prompts promote support-bot --version 4 --experiment exp_01J...
+                """)
+        @OptionGroup var server: ServerOptions
+        @Argument(help: "Prompt name.") var name: String
+        @Option(name: .long, help: "The version to promote.") var version: Int
+        @Option(name: .long, help: "The id of the completed experiment run that justifies it.") var experiment: String
+        @Option(name: .long, help: "The label to move.") var label = "production"
+
+        func run() async throws {
+            let path = "/api/v1/prompts/" + (name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? name) + "/promote"
+            let result = try await server.client().post(
+                path, ["version": .number(Double(version)), "experiment": .string(experiment), "label": .string(label)])
+            say(result["summary"]?.string ?? "\(name): \(label) -> v\(version)")
         }
     }
 

@@ -26,6 +26,7 @@ public protocol TernStore: Sendable {
     var replicas: any ReplicaRepository { get }
     var watchers: any WatcherRepository { get }
     var alerts: any AlertRepository { get }
+    var promotions: any PromotionRepository { get }
 
     /// Runs `body` unless another replica (or task) runs the job of this `name` now; returns whether it ran.
     /// PostgreSQL: a session advisory lock, released when the body ends or its connection drops. SQLite

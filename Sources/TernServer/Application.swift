@@ -248,6 +248,7 @@ public func buildApplication(
     api.addRoutes(traces.routes)
     api.addRoutes(IngestController(store: store, maxBody: config.server.maxBodyBytes).routes)
     api.addRoutes(PromptsController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }).routes)
+    api.addRoutes(PromotionsController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }).routes)
     api.addRoutes(
         DatasetsController(
             store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) },

@@ -30,6 +30,7 @@ public final class PostgresStore: TernStore {
     public let replicas: any ReplicaRepository
     public let watchers: any WatcherRepository
     public let alerts: any AlertRepository
+    public let promotions: any PromotionRepository
 
     /// Creates the pool for `url` (`postgres://user:password@host:port/database?sslmode=disable|prefer|require`,
     /// or `?host=/run/postgresql` for a Unix socket). Connections open once `run()` is running.
@@ -59,6 +60,7 @@ public final class PostgresStore: TernStore {
             client: client, logger: logger, scores: PostgresScores(client: client, logger: logger),
             experiments: PostgresExperiments(client: client, logger: logger))
         alerts = PostgresAlerts(client: client, logger: logger, experiments: PostgresExperiments(client: client, logger: logger))
+        promotions = PostgresPromotions(client: client, logger: logger)
     }
 
     static func configuration(url: String) throws -> PostgresClient.Configuration {

@@ -28,6 +28,7 @@ public final class SQLiteStore: TernStore {
     public let replicas: any ReplicaRepository
     public let watchers: any WatcherRepository
     public let alerts: any AlertRepository
+    public let promotions: any PromotionRepository
     private let runningJobs = Mutex<Set<String>>([])
 
     /// SQLite's memory in this process (all connections): the heap SQLite allocated and has not freed.
@@ -78,6 +79,7 @@ public final class SQLiteStore: TernStore {
         replicas = SQLiteReplicas(pool: pool)
         watchers = SQLiteWatchers(pool: pool, scores: SQLiteScores(pool: pool))
         alerts = SQLiteAlerts(pool: pool)
+        promotions = SQLitePromotions(pool: pool)
     }
 
     @discardableResult

@@ -86,6 +86,10 @@ extension Views {
         public var cost: String
         public var jobs: [Job]
         public var backfills: [Backfill]
+        /// The explorer on the traces it failed, and the form that adds them to a dataset.
+        public var failingHref: String
+        public var datasetAction: String
+        public var datasetName: String
     }
 
     public static func watcher(
@@ -113,7 +117,9 @@ extension Views {
             sampling: Format.percent(watcher.definition.samplingRate), idle: "\(watcher.definition.idleSeconds) s",
             costCap: watcher.definition.dailyCostCap.map(Format.cost) ?? "none", pending: Format.integer(queue.pending),
             running: Format.integer(queue.running), done: Format.integer(queue.done), failed: Format.integer(queue.failed), lag: lag(queue, now: now),
-            cost: Format.cost(queue.costToday), jobs: rows, backfills: fills)
+            cost: Format.cost(queue.costToday), jobs: rows, backfills: fills,
+            failingHref: url(traces, [("score.\(watcher.scoreName).max", "0.999999")]),
+            datasetAction: "/ui/\(percent(chrome.project.slug))/monitoring/watchers/\(percent(watcher.id))/dataset", datasetName: "\(watcher.name)-failures")
         return chrome.page("Watcher \(watcher.name)", content)
     }
 

@@ -68,6 +68,20 @@ struct MonitoringWebTests {
                 h, "/ui/default/monitoring/watchers/\(watcher.id)/state", cookie: viewer, [("csrf", viewerToken), ("enabled", "true")])
             #expect(refused.status == .forbidden)
             #expect(try await Web.get(h, "/ui/default/monitoring/watchers/nope", cookie: member).status == .notFound)
+
+            // The response loop's first step: the traces it failed (score below 1) become dataset items.
+            try await h.store.scores.insert(
+                [("t2", 0.0), ("t3", 0.5), ("t4", 1.0)].map { trace, value in
+                    Score(
+                        id: "s-\(trace)", projectID: h.project.id, traceID: trace, name: "refunds", dataType: .numeric, numericValue: value, source: .watcher,
+                        createdAt: now)
+                })
+            #expect(page.text.contains(#"id="failing-traces" href="/ui/default/traces?score.refunds.max=0.999999""#))
+            let added = try await Web.post(
+                h, "/ui/default/monitoring/watchers/\(watcher.id)/dataset", cookie: member, [("csrf", token), ("dataset", "refund-failures")])
+            #expect(added.status == .seeOther && added.headers[.location] == "/ui/default/datasets/refund-failures", "\(added.text.prefix(300))")
+            let items = try await h.store.datasets.items(projectID: h.project.id, dataset: "refund-failures", version: nil, after: nil, limit: 10)
+            #expect(Set(items.compactMap(\.sourceTraceID)) == ["t2", "t3"] && items.allSatisfy { !$0.golden }, "\(items.map(\.id))")
         }
     }
 

@@ -422,6 +422,7 @@ struct UnreachableStore: TernStore {
     var replicas: any ReplicaRepository { base.replicas }
     var watchers: any WatcherRepository { base.watchers }
     var alerts: any AlertRepository { base.alerts }
+    var promotions: any PromotionRepository { base.promotions }
     func withExclusiveJob(_ name: String, _ body: @Sendable () async throws -> Void) async throws -> Bool {
         try await base.withExclusiveJob(name, body)
     }

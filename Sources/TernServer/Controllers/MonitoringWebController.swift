@@ -19,6 +19,7 @@ struct MonitoringWebController {
         router.get("ui/{project}/monitoring", use: getWatchers)
         router.get("ui/{project}/monitoring/watchers/{watcher}", use: getWatcher)
         router.post("ui/{project}/monitoring/watchers/{watcher}/state", use: postWatcherState)
+        router.post("ui/{project}/monitoring/watchers/{watcher}/dataset", use: postWatcherDataset)
         router.get("ui/{project}/monitoring/alerts", use: getAlerts)
         router.get("ui/{project}/alerts/{alert}", use: getAlert)
         router.post("ui/{project}/alerts/{alert}/silence", use: postAlertSilence)
@@ -83,6 +84,30 @@ extension MonitoringWebController {
             watcher.updatedAt = Timestamp.now()
             _ = try await store.watchers.update(watcher)
             return WebController.redirect("/ui/\(Views.percent(chrome.project.slug))/monitoring/watchers/\(Views.percent(watcher.id))")
+        }
+    }
+
+    /// `POST /ui/{project}/monitoring/watchers/{watcher}/dataset` `dataset=NAME`: the traces the watcher failed
+    /// (score below 1), at most 500, newest first, become items of the dataset (made when missing), for review
+    /// and then golden marking on the dataset's page: the response loop's first step.
+    @Sendable func postWatcherDataset(_ request: Request, context: TernRequestContext) async throws -> Response {
+        try await web.page(request, context, active: "monitoring", form: true) { chrome in
+            let form = try await memberForm(request, action: "adding traces to a dataset")
+            guard let (user, _, _) = await web.viewer(request) else { throw TernError.forbidden("sign in again") }
+            let name = (form["dataset"] ?? "").trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty else { throw TernError.invalid("dataset", "a dataset name is required") }
+            let watcher = try await loadWatcher(chrome, context)
+            if try await store.datasets.get(projectID: chrome.project.id, name: name) == nil {
+                _ = try await store.datasets.create(projectID: chrome.project.id, name: name, description: "Traces the watcher \(watcher.name) failed")
+            }
+            var filter = TraceFilter()
+            filter.scores = [ScoreFilter(name: watcher.scoreName, max: 0.999_999)]
+            let page = try await store.traces.list(projectID: chrome.project.id, query: TraceQuery(filter: filter, limit: 500))
+            guard !page.traces.isEmpty else { throw TernError.invalid("dataset", "the watcher has failed no trace yet") }
+            _ = try await store.datasets.apply(
+                projectID: chrome.project.id, dataset: name, upserts: page.traces.map { DatasetsController.item(from: $0.trace) }, removals: [],
+                author: "user:\(user.email)", message: "\(page.traces.count) traces the watcher \(watcher.name) failed")
+            return WebController.redirect("/ui/\(Views.percent(chrome.project.slug))/datasets/\(Views.percent(name))")
         }
     }
 
