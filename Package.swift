@@ -131,6 +131,7 @@ let package = Package(
             name: "TernMonitor",
             dependencies: [
                 "TernCore",
+                "TernEval",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

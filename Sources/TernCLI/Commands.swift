@@ -19,7 +19,7 @@ public struct TernCommand: AsyncParsableCommand {
         version: TernVersion.current,
         subcommands: [
             Serve.self, Migrate.self, ProjectsCommand.self, KeysCommand.self, UsersCommand.self, ModelsCommand.self, PromptsCommand.self, EvalCommand.self,
-            ExperimentsCommand.self, WatchersCommand.self, AlertsCommand.self, DriftCommand.self, VersionCommand.self,
+            ExperimentsCommand.self, WatchersCommand.self, AlertsCommand.self, ProbesCommand.self, DriftCommand.self, VersionCommand.self,
         ]
     )
 

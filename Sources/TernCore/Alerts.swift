@@ -21,9 +21,15 @@ public enum AlertMetric: String, Sendable, Equatable, CaseIterable {
     /// The largest gap between a segment (`by`) and the rest for `measure` that the gaps analysis flags
     /// (Welch's t or the two-proportion z-test, Benjamini-Hochberg); 0 when none is flagged.
     case segmentGap = "segment_gap"
+    /// The pass rate of the newest completed run of the probe named `probe`.
+    case probePassRate = "probe_pass_rate"
+    /// 1 when the probe's newest completed run differs significantly from the run before it, else 0.
+    case probeChanged = "probe_changed"
+    /// The share of drifted columns in the newest report of the drift monitor named `monitor`.
+    case driftShare = "drift_share"
 
     /// Whether the metric reads traces in the window (and so has no value without traffic).
-    public var readsTraces: Bool { ![.watcherBacklog, .watcherFailed].contains(self) }
+    public var readsTraces: Bool { ![.watcherBacklog, .watcherFailed, .probePassRate, .probeChanged, .driftShare].contains(self) }
 }
 
 /// A comparison of the measured value with the threshold.
@@ -86,13 +92,19 @@ public struct AlertDefinition: Sendable, Equatable {
     public var by: String?
     /// `segment_gap`: the smallest gap that counts.
     public var minGap: Double
+    /// `probe_pass_rate`, `probe_changed`: the probe's name.
+    public var probe: String?
+    /// `drift_share`: the drift monitor's name.
+    public var monitor: String?
     public var notify: [AlertDestination]
 
     public init(
         metric: AlertMetric, condition: AlertCondition = .above, threshold: Double, windowSeconds: Int = 3600, filter: WatcherFilter = WatcherFilter(),
         everySeconds: Int = 60, cooldownSeconds: Int = 600, minCount: Int = 1, score: String? = nil, watcher: String? = nil,
-        measure: String? = nil, by: String? = nil, minGap: Double = 0, notify: [AlertDestination] = []
+        measure: String? = nil, by: String? = nil, minGap: Double = 0, probe: String? = nil, monitor: String? = nil, notify: [AlertDestination] = []
     ) {
+        self.probe = probe
+        self.monitor = monitor
         self.metric = metric
         self.condition = condition
         self.threshold = threshold
@@ -243,19 +255,7 @@ public struct AlertDelivery: Sendable, Equatable, Identifiable {
     }
 }
 
-public protocol AlertRepository: Sendable {
-    /// Stores a new rule; a name in use in the project is a conflict.
-    func create(_ rule: AlertRule) async throws -> AlertRule
-    func get(projectID: String, id: String) async throws -> AlertRule?
-    func get(projectID: String, name: String) async throws -> AlertRule?
-    func list(projectID: String) async throws -> [AlertRule]
-    /// Every project's enabled rules (the evaluator's work list).
-    func listEnabled() async throws -> [AlertRule]
-    /// Replaces the rule's name, definition, enabled flag and silence (not its state).
-    func update(_ rule: AlertRule) async throws -> AlertRule
-    /// Deletes the rule with its history and deliveries. Returns whether it existed.
-    @discardableResult
-    func delete(projectID: String, id: String) async throws -> Bool
+public protocol AlertRepository: NamedRecordRepository where Record == AlertRule {
 
     /// Records an evaluation: the state, value and times, and the event of a state change with its deliveries,
     /// in one transaction.
@@ -359,7 +359,7 @@ public enum AlertNotification {
 extension AlertDefinition {
     static let keys: Set<String> = [
         "metric", "condition", "threshold", "window_seconds", "filter", "every_seconds", "cooldown_seconds", "min_count", "score", "watcher",
-        "measure", "by", "min_gap", "notify",
+        "measure", "by", "min_gap", "notify", "probe", "monitor",
     ]
 
     /// Reads the definition fields of a rule body (unknown keys are refused by name); `base` gives the values
@@ -400,7 +400,9 @@ extension AlertDefinition {
         if let cooldown = try seconds("cooldown_seconds", 0...30 * 86_400) { definition.cooldownSeconds = cooldown }
         if let count = try seconds("min_count", 0...1_000_000_000) { definition.minCount = count }
         if let filter = object["filter"], !filter.isNull { definition.filter = try WatcherFilter(json: filter) }
-        for (key, path) in [("score", \AlertDefinition.score), ("watcher", \.watcher), ("measure", \.measure), ("by", \.by)]
+        for (key, path) in [
+            ("score", \AlertDefinition.score), ("watcher", \.watcher), ("measure", \.measure), ("by", \.by), ("probe", \.probe), ("monitor", \.monitor),
+        ]
             as [(String, WritableKeyPath<AlertDefinition, String?>)]
         {
             if object[key] != nil {
@@ -463,6 +465,10 @@ extension AlertDefinition {
             guard score != nil else { throw TernError.invalid("score", "required by mean_score: the name of the score") }
         case .watcherBacklog, .watcherFailed:
             guard watcher != nil else { throw TernError.invalid("watcher", "required by \(metric.rawValue): the watcher's name") }
+        case .probePassRate, .probeChanged:
+            guard probe != nil else { throw TernError.invalid("probe", "required by \(metric.rawValue): the probe's name") }
+        case .driftShare:
+            guard monitor != nil else { throw TernError.invalid("monitor", "required by drift_share: the drift monitor's name") }
         case .segmentGap:
             guard let measure else { throw TernError.invalid("measure", "required by segment_gap: latency, cost, tokens, error_rate or score:NAME") }
             _ = try TraceMeasure(parsing: measure)
@@ -487,6 +493,8 @@ extension AlertDefinition {
         object["watcher"] = watcher.map(JSONValue.string) ?? .null
         object["measure"] = measure.map(JSONValue.string) ?? .null
         object["by"] = by.map(JSONValue.string) ?? .null
+        object["probe"] = probe.map(JSONValue.string) ?? .null
+        object["monitor"] = monitor.map(JSONValue.string) ?? .null
         object["notify"] = .array(
             notify.map { destination in
                 var item: [String: JSONValue] = ["url": .string(destination.url), "format": .string(destination.format.rawValue)]

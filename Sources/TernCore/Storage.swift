@@ -27,6 +27,8 @@ public protocol TernStore: Sendable {
     var watchers: any WatcherRepository { get }
     var alerts: any AlertRepository { get }
     var promotions: any PromotionRepository { get }
+    var probes: any ProbeRepository { get }
+    var driftMonitors: any DriftMonitorRepository { get }
 
     /// Runs `body` unless another replica (or task) runs the job of this `name` now; returns whether it ran.
     /// PostgreSQL: a session advisory lock, released when the body ends or its connection drops. SQLite

@@ -313,19 +313,7 @@ public struct WatcherBackfill: Sendable, Equatable, Identifiable {
     }
 }
 
-public protocol WatcherRepository: Sendable {
-    /// Stores a new watcher; a name in use in the project is a conflict.
-    func create(_ watcher: Watcher) async throws -> Watcher
-    func get(projectID: String, id: String) async throws -> Watcher?
-    func get(projectID: String, name: String) async throws -> Watcher?
-    func list(projectID: String) async throws -> [Watcher]
-    /// Every project's enabled watchers (the scanner's work list).
-    func listEnabled() async throws -> [Watcher]
-    /// Replaces the watcher's definition, name or state; a changed definition bumps the version.
-    func update(_ watcher: Watcher) async throws -> Watcher
-    /// Deletes the watcher and its queue (its scores stay). Returns whether it existed.
-    @discardableResult
-    func delete(projectID: String, id: String) async throws -> Bool
+public protocol WatcherRepository: NamedRecordRepository where Record == Watcher {
 
     /// Finished traces matching `filter` written in (`after`, `until`]: those with an end (`ended`), or, with
     /// `idleBefore`, those without one last written before it. Oldest first (then by id), at most `limit`;

@@ -78,6 +78,27 @@ public final class AlertRunner: Sendable {
             let failed = try await store.watchers.jobs(projectID: rule.projectID, watcherID: watcher.id, status: .failed, limit: 1000)
                 .filter { ($0.finishedAt ?? .distantPast) >= windowStart }
             return AlertMeasurement(value: Double(failed.count), count: failed.count, detail: failed.first?.lastError.map { "latest: \($0)" })
+        case .driftShare:
+            guard let name = definition.monitor, let monitor = try await store.driftMonitors.get(projectID: rule.projectID, name: name) else {
+                return AlertMeasurement(value: nil, count: 0, detail: "no drift monitor named \(definition.monitor ?? "")")
+            }
+            guard let report = try await store.driftMonitors.reports(projectID: rule.projectID, monitorID: monitor.id, limit: 1).first,
+                let share = report.shareDrifted
+            else { return AlertMeasurement(value: nil, count: 0) }
+            return AlertMeasurement(
+                value: share, count: report.currentRows, detail: report.drifted.isEmpty ? nil : "drifted: " + report.drifted.joined(separator: ", "))
+        case .probePassRate, .probeChanged:
+            guard let name = definition.probe, let probe = try await store.probes.get(projectID: rule.projectID, name: name) else {
+                return AlertMeasurement(value: nil, count: 0, detail: "no probe named \(definition.probe ?? "")")
+            }
+            guard let (run, shift) = try await ProbeComparison.latest(probe, store: store) else { return AlertMeasurement(value: nil, count: 0) }
+            if definition.metric == .probePassRate {
+                let cells = run.totals.cells
+                return AlertMeasurement(value: cells > 0 ? Double(run.totals.passed) / Double(cells) : nil, count: cells, detail: "run \(run.id)")
+            }
+            guard let shift else { return AlertMeasurement(value: nil, count: 0) }
+            return AlertMeasurement(
+                value: shift.changed ? 1 : 0, count: shift.pairs, detail: shift.changed ? shift.reasons.joined(separator: "; ") : nil)
         case .segmentGap:
             let measure = try TraceMeasure(parsing: definition.measure ?? "latency")
             let segment = try TraceSegment(parsing: definition.by ?? "model")

@@ -255,7 +255,11 @@ public func buildApplication(
             embedder: options.embedder
         ).routes)
     api.addRoutes(experimentsAPI.routes)
+    api.addRoutes(
+        ProbesController(store: store, experiments: experimentsAPI, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) })
+            .routes)
     api.addRoutes(MonitoringController(store: store, projectID: { try await traces.projectID($0, $1) }).routes)
+    api.addRoutes(DriftMonitorsController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }).routes)
     api.addRoutes(WatchersController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }).routes)
     api.addRoutes(
         AlertsController(
@@ -294,6 +298,17 @@ public func buildApplication(
     app.addServices(parts.services)
     // After the gateway's services, so it stops first (and fails its unfinished runs while the store is up).
     app.addServices(experiments)
+    if config.monitoring.probes { app.addServices(ProbeService(store: store, experiments: experimentsAPI, logger: logger)) }
+    if config.monitoring.driftMonitors {
+        app.addServices(
+            BackgroundService(name: "drift-monitors", every: .seconds(30), final: false) {
+                do {
+                    try await store.withExclusiveJob("drift-monitors") { try await DriftMonitoring.tick(store: store) }
+                } catch {
+                    logger.warning("drift monitors failed", metadata: ["error": "\(error)"])
+                }
+            })
+    }
     app.addServices(
         BackgroundService(name: "key-usage", every: .seconds(15)) { await usage.flush() },
         // Keys revoked through another replica are refused here within this interval (not the key cache's).

@@ -31,6 +31,8 @@ public final class PostgresStore: TernStore {
     public let watchers: any WatcherRepository
     public let alerts: any AlertRepository
     public let promotions: any PromotionRepository
+    public let probes: any ProbeRepository
+    public let driftMonitors: any DriftMonitorRepository
 
     /// Creates the pool for `url` (`postgres://user:password@host:port/database?sslmode=disable|prefer|require`,
     /// or `?host=/run/postgresql` for a Unix socket). Connections open once `run()` is running.
@@ -59,8 +61,10 @@ public final class PostgresStore: TernStore {
         watchers = PostgresWatchers(
             client: client, logger: logger, scores: PostgresScores(client: client, logger: logger),
             experiments: PostgresExperiments(client: client, logger: logger))
-        alerts = PostgresAlerts(client: client, logger: logger, experiments: PostgresExperiments(client: client, logger: logger))
+        alerts = PostgresAlerts(client: client, logger: logger)
         promotions = PostgresPromotions(client: client, logger: logger)
+        probes = PostgresProbes(client: client, logger: logger)
+        driftMonitors = PostgresDriftMonitors(client: client, logger: logger)
     }
 
     static func configuration(url: String) throws -> PostgresClient.Configuration {

@@ -73,6 +73,8 @@ public enum AlertSQL {
         id, project_id, name, enabled, definition, state, state_since, last_value, last_evaluated_at, last_notified_at, silenced_until, \
         created_at, updated_at
         """
+    public static let records = NamedRecords(
+        table: "alert_rules", columns: ruleColumns, noun: "alert", children: [("alert_deliveries", "rule_id"), ("alert_events", "rule_id")])
 
     public static func insert(_ rule: AlertRule, _ dialect: SQLDialect) -> Statement {
         var b = Builder(dialect: dialect)
@@ -104,26 +106,6 @@ public enum AlertSQL {
             last_notified_at = \(b.date(rule.lastNotifiedAt)) WHERE project_id = \(b.text(rule.projectID)) AND id = \(b.text(rule.id))
             """
         return b.statement(sql)
-    }
-
-    public static func select(projectID: String?, id: String?, name: String?, enabledOnly: Bool, _ dialect: SQLDialect) -> Statement {
-        var b = Builder(dialect: dialect)
-        var conditions: [String] = []
-        if let projectID { conditions.append("project_id = \(b.text(projectID))") }
-        if let id { conditions.append("id = \(b.text(id))") }
-        if let name { conditions.append("name = \(b.text(name))") }
-        if enabledOnly { conditions.append("enabled = 1") }
-        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        return b.statement("SELECT \(ruleColumns) FROM alert_rules\(filter) ORDER BY project_id, name")
-    }
-
-    /// Deliveries, history, then the rule.
-    public static func delete(projectID: String, id: String, _ dialect: SQLDialect) -> [Statement] {
-        [("alert_deliveries", "rule_id"), ("alert_events", "rule_id"), ("alert_rules", "id")].map { table, column in
-            var b = Builder(dialect: dialect)
-            let sql = "DELETE FROM \(table) WHERE project_id = \(b.text(projectID)) AND \(column) = \(b.text(id))"
-            return b.statement(sql)
-        }
     }
 
     public static func rule(_ row: any Reader) throws -> AlertRule {

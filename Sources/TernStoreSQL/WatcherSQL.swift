@@ -75,6 +75,8 @@ public enum WatcherSQL {
     // MARK: Watchers
 
     static let watcherColumns = "id, project_id, name, version, enabled, definition, key_id, created_at, updated_at"
+    public static let records = NamedRecords(
+        table: "watchers", columns: watcherColumns, noun: "watcher", children: [("watcher_jobs", "watcher_id"), ("watcher_backfills", "watcher_id")])
 
     public static func insert(_ watcher: Watcher, _ dialect: SQLDialect) -> Statement {
         var b = Builder(dialect: dialect)
@@ -93,27 +95,6 @@ public enum WatcherSQL {
             updated_at = \(b.date(watcher.updatedAt)) WHERE project_id = \(b.text(watcher.projectID)) AND id = \(b.text(watcher.id))
             """
         return b.statement(sql)
-    }
-
-    public static func select(projectID: String?, id: String?, name: String?, enabledOnly: Bool, _ dialect: SQLDialect) -> Statement {
-        var b = Builder(dialect: dialect)
-        var conditions: [String] = []
-        if let projectID { conditions.append("project_id = \(b.text(projectID))") }
-        if let id { conditions.append("id = \(b.text(id))") }
-        if let name { conditions.append("name = \(b.text(name))") }
-        if enabledOnly { conditions.append("enabled = 1") }
-        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        return b.statement("SELECT \(watcherColumns) FROM watchers\(filter) ORDER BY project_id, name")
-    }
-
-    public static func delete(projectID: String, id: String, _ dialect: SQLDialect) -> [Statement] {
-        var jobs = Builder(dialect: dialect)
-        let first = "DELETE FROM watcher_jobs WHERE project_id = \(jobs.text(projectID)) AND watcher_id = \(jobs.text(id))"
-        var backfills = Builder(dialect: dialect)
-        let middle = "DELETE FROM watcher_backfills WHERE project_id = \(backfills.text(projectID)) AND watcher_id = \(backfills.text(id))"
-        var watchers = Builder(dialect: dialect)
-        let second = "DELETE FROM watchers WHERE project_id = \(watchers.text(projectID)) AND id = \(watchers.text(id))"
-        return [jobs.statement(first), backfills.statement(middle), watchers.statement(second)]
     }
 
     public static func watcher(_ row: any Reader) throws -> Watcher {

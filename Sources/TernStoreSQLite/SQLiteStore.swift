@@ -29,6 +29,8 @@ public final class SQLiteStore: TernStore {
     public let watchers: any WatcherRepository
     public let alerts: any AlertRepository
     public let promotions: any PromotionRepository
+    public let probes: any ProbeRepository
+    public let driftMonitors: any DriftMonitorRepository
     private let runningJobs = Mutex<Set<String>>([])
 
     /// SQLite's memory in this process (all connections): the heap SQLite allocated and has not freed.
@@ -80,6 +82,8 @@ public final class SQLiteStore: TernStore {
         watchers = SQLiteWatchers(pool: pool, scores: SQLiteScores(pool: pool))
         alerts = SQLiteAlerts(pool: pool)
         promotions = SQLitePromotions(pool: pool)
+        probes = SQLiteProbes(pool: pool)
+        driftMonitors = SQLiteDriftMonitors(pool: pool)
     }
 
     @discardableResult

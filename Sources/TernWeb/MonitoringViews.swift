@@ -6,8 +6,11 @@ public import TernMonitor
 extension Views {
     static func monitoringTabs(_ chrome: Chrome, active: String) -> [SettingsTab] {
         let base = "/ui/\(percent(chrome.project.slug))/monitoring"
-        return [("watchers", "Watchers", base), ("alerts", "Alerts", base + "/alerts"), ("gaps", "Gaps", base + "/gaps"), ("drift", "Drift", base + "/drift")]
-            .map { SettingsTab(label: $0.1, href: $0.2, active: $0.0 == active) }
+        return [
+            ("watchers", "Watchers", base), ("alerts", "Alerts", base + "/alerts"), ("probes", "Probes", base + "/probes"), ("gaps", "Gaps", base + "/gaps"),
+            ("drift", "Drift", base + "/drift"),
+        ]
+        .map { SettingsTab(label: $0.1, href: $0.2, active: $0.0 == active) }
     }
 
     // MARK: Watchers
@@ -316,14 +319,41 @@ extension Views {
         public var datasetDrift: Bool
         public var columns: [Column]
         public var skipped: [String]
+        public var monitors: [Monitor]
+
+        public struct Monitor: ViewModel {
+            public var name: String
+            public var window: String
+            public var reference: String
+            public var latest: String
+            public var drifted: Bool
+            public var columns: String
+            public var at: String
+            public var spark: String
+        }
     }
 
     public static let driftReferences = [("previous", "The window before"), ("week", "The same window a week before")]
 
     public static func drift(
         chrome: Chrome, range: RangeChoice, reference: String, referenceWindow: (Date, Date), currentWindow: (Date, Date), report: DriftReport?,
-        referenceTable: DriftTable, currentTable: DriftTable
+        referenceTable: DriftTable, currentTable: DriftTable, monitors: [(DriftMonitor, [DriftMonitorReport])] = []
     ) -> Page<DriftView> {
+        let monitorRows = monitors.map { monitor, reports -> DriftView.Monitor in
+            let latest = reports.first
+            let reference: String
+            switch monitor.reference {
+            case .previousWindow: reference = "the window before"
+            case .weekBefore: reference = "a week before"
+            case .fixed(let from, let to): reference = "\(Format.time(from)) – \(Format.time(to))"
+            }
+            return DriftView.Monitor(
+                name: monitor.name, window: window(monitor.windowSeconds), reference: reference,
+                latest: latest?.shareDrifted.map(Format.percent) ?? "–", drifted: latest?.datasetDrift ?? false,
+                columns: latest?.drifted.joined(separator: ", ") ?? "", at: latest.map { Format.time($0.at) } ?? "never",
+                spark: SVGChart.sparkline(
+                    reports.reversed().compactMap(\.shareDrifted), format: .percent, label: "Share of drifted columns of \(monitor.name)"))
+        }
         let columns = (report?.columns ?? []).map { column -> DriftView.Column in
             let reference = referenceTable.values[column.column] ?? []
             let current = currentTable.values[column.column] ?? []
@@ -349,7 +379,44 @@ extension Views {
                 currentText: "\(Format.time(currentWindow.0)) – \(Format.time(currentWindow.1))", referenceRows: Format.integer(referenceTable.rowCount),
                 currentRows: Format.integer(currentTable.rowCount), shareDrifted: Format.percent(report?.shareDrifted ?? 0),
                 datasetDrift: report?.datasetDrift ?? false,
-                columns: columns, skipped: (report?.skipped ?? []).map { "\($0.column): \($0.reason)" }))
+                columns: columns, skipped: (report?.skipped ?? []).map { "\($0.column): \($0.reason)" }, monitors: monitorRows))
+    }
+}
+
+extension Views {
+    // MARK: Probes
+
+    public struct ProbesView: ViewModel {
+        public struct Row: ViewModel {
+            public var name: String
+            public var state: String
+            public var every: String
+            public var lastRun: String
+            public var passRate: String
+            public var changed: Bool
+            public var compared: Bool
+            public var reasons: String
+            public var runs: String
+        }
+
+        public var tabs: [SettingsTab]
+        public var rows: [Row]
+    }
+
+    /// Probes with their newest completed run and its difference from the one before.
+    public static func probes(
+        chrome: Chrome, probes: [(Probe, (ExperimentRun, ProbeShift?)?)]
+    ) -> Page<ProbesView> {
+        let experiments = "/ui/\(percent(chrome.project.slug))/experiments"
+        let rows = probes.map { probe, latest in
+            ProbesView.Row(
+                name: probe.name, state: probe.enabled ? "on" : "paused", every: window(probe.everySeconds),
+                lastRun: probe.lastRunAt.map(Format.time) ?? "never", passRate: latest.map { Format.percent($0.0.totals.passRate) } ?? "–",
+                changed: latest?.1?.changed ?? false, compared: latest?.1 != nil,
+                reasons: latest?.1.map { $0.changed ? $0.reasons.joined(separator: "; ") : "no significant change (\($0.pairs) pairs)" } ?? "",
+                runs: latest.map { "\(experiments)/\(percent($0.0.id))" } ?? experiments)
+        }
+        return chrome.page("Probes", ProbesView(tabs: monitoringTabs(chrome, active: "probes"), rows: rows))
     }
 }
 

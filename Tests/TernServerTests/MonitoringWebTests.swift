@@ -136,6 +136,21 @@ struct MonitoringWebTests {
             let inputChars = try #require(drift.text.range(of: "<h2>input_chars").map { String(drift.text[$0.lowerBound...].prefix(300)) })
             #expect(inputChars.contains("badge error"), "the current day's inputs are longer: \(inputChars)")
             #expect(drift.text.contains("tern-chart-distribution") && drift.text.contains("reference") && drift.text.contains("current"))
+            // Scheduled monitors are listed above, with their latest share and history.
+            let monitor = try await h.store.driftMonitors.create(
+                DriftMonitor(id: TernID.make(), projectID: h.project.id, name: "daily-<b>", createdAt: Date(), updatedAt: Date()))
+            try await DriftMonitoring.check(monitor, store: h.store)
+            let listed = try await Web.get(h, "/ui/default/monitoring/drift", cookie: member)
+            #expect(listed.text.contains(#"id="drift-monitors""#) && listed.text.contains("daily-&lt;b&gt;") && listed.text.contains("the window before"))
+            // Probes: listed with their state, and no earlier run yet.
+            _ = try await h.store.probes.create(
+                Probe(
+                    id: TernID.make(), projectID: h.project.id, name: "canary", experiment: ["dataset": "d"], createdBy: "key:k", createdAt: Date(),
+                    updatedAt: Date()))
+            let probes = try await Web.get(h, "/ui/default/monitoring/probes", cookie: member)
+            #expect(
+                probes.status == .ok && probes.text.contains(#"id="probes-table""#) && probes.text.contains("canary") && probes.text.contains("no earlier run"))
+
             let empty = try await Web.get(h, "/ui/default/monitoring/drift?range=1h&reference=week", cookie: member)
             #expect(empty.status == .ok && empty.text.contains("Not enough traffic"), "no traffic a week ago")
         }

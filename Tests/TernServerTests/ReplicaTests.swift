@@ -37,7 +37,7 @@ struct ReplicaTests {
             async let fromB = b.migrate()
             let (first, second) = try await (fromA, fromB)
             let all = try await a.appliedMigrations()
-            #expect(all.count == 17 && all.last == "0017_promotions", "\(all)")
+            #expect(all.count == 18 && all.last == "0018_probes_and_drift_monitors", "\(all)")
             #expect((first + second).sorted() == all.sorted(), "each applied by exactly one: \(first) / \(second)")
             #expect(try await b.migrate().isEmpty)
         }

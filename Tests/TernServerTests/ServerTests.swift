@@ -423,6 +423,8 @@ struct UnreachableStore: TernStore {
     var watchers: any WatcherRepository { base.watchers }
     var alerts: any AlertRepository { base.alerts }
     var promotions: any PromotionRepository { base.promotions }
+    var probes: any ProbeRepository { base.probes }
+    var driftMonitors: any DriftMonitorRepository { base.driftMonitors }
     func withExclusiveJob(_ name: String, _ body: @Sendable () async throws -> Void) async throws -> Bool {
         try await base.withExclusiveJob(name, body)
     }

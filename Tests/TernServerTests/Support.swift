@@ -92,6 +92,8 @@ func withHarness(
         // Tests drive the watchers' and alerts' runners themselves (`h.watchers`, `h.alerts`): a background loop
         // would race them for the same jobs, rules and deliveries. A test that wants the loops turns them on.
         config.monitoring.watchers = false
+        config.monitoring.probes = false
+        config.monitoring.driftMonitors = false
         config.alerts.enabled = false
         configure(&config)
         let metrics = TernMetrics()

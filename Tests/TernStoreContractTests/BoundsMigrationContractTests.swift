@@ -42,7 +42,7 @@ struct BoundsMigrationContractTests {
                     INSERT INTO scores (id, project_id, trace_id, name, data_type, numeric_value, source, created_at)
                     VALUES ('s1', '\(project.id)', 'big', 'q', 'numeric', 1e300, 'api', \(start))
                     """)
-            #expect(try await test.store.migrate() == ["0012_scopes_and_bounds", "0013_internal_traffic", "0014_watchers", "0015_watcher_backfills", "0016_alerts", "0017_promotions"])
+            #expect(try await test.store.migrate() == ["0012_scopes_and_bounds", "0013_internal_traffic", "0014_watchers", "0015_watcher_backfills", "0016_alerts", "0017_promotions", "0018_probes_and_drift_monitors"])
 
             #expect(try await test.store.apiKeys.find(hash: "hash1")?.scopes == [.read])
             #expect(try await test.store.apiKeys.find(hash: "hash2")?.scopes == [.read, .write, .ingest, .gateway, .admin])

@@ -55,7 +55,7 @@ struct IngestLayoutContractTests {
             let applied = try await test.store.migrate()
             #expect(
                 applied == [
-                    "0008_ingest_layout", "0009_experiments", "0010_append_layout", "0011_trace_keys", "0012_scopes_and_bounds", "0013_internal_traffic", "0014_watchers", "0015_watcher_backfills", "0016_alerts", "0017_promotions",
+                    "0008_ingest_layout", "0009_experiments", "0010_append_layout", "0011_trace_keys", "0012_scopes_and_bounds", "0013_internal_traffic", "0014_watchers", "0015_watcher_backfills", "0016_alerts", "0017_promotions", "0018_probes_and_drift_monitors",
                 ])
             #expect(try await test.store.traces.get(projectID: project.id, id: "t1")?.observations.map(\.id) == ["o1", "o2"])
             #expect(try await test.store.traces.get(projectID: project.id, id: "t2")?.observations.map(\.id) == ["o3"])
@@ -104,7 +104,7 @@ struct IngestLayoutContractTests {
                            ('o2', 't1', '\(project.id)', 'generation', 'llm', \(start + 1_000_000), \(start + 1_500_000), 'gpt-4o-mini', 10, 2, 0.01),
                            ('o3', 't2', '\(project.id)', 'generation', 'llm', \(start + 10_000_000), \(start + 10_500_000), 'gpt-4o', 10, 2, 0.01)
                     """)
-            #expect(try await test.store.migrate() == ["0010_append_layout", "0011_trace_keys", "0012_scopes_and_bounds", "0013_internal_traffic", "0014_watchers", "0015_watcher_backfills", "0016_alerts", "0017_promotions"])
+            #expect(try await test.store.migrate() == ["0010_append_layout", "0011_trace_keys", "0012_scopes_and_bounds", "0013_internal_traffic", "0014_watchers", "0015_watcher_backfills", "0016_alerts", "0017_promotions", "0018_probes_and_drift_monitors"])
             let schema = try await test.dumpSchema()
             if kind == .sqlite {
                 // Both tables lost WITHOUT ROWID; traces are unique by (project, id) and have an integer key
@@ -163,7 +163,7 @@ struct IngestLayoutContractTests {
                     INSERT INTO observations (id, trace_id, project_id, type, name, start_time, model, usage_input, usage_output)
                     VALUES ('o9', 'lost', '\(project.id)', 'generation', 'llm', \(start + 5_000_000), 'gpt-4o', 1, 1)
                     """)
-            #expect(try await test.store.migrate() == ["0011_trace_keys", "0012_scopes_and_bounds", "0013_internal_traffic", "0014_watchers", "0015_watcher_backfills", "0016_alerts", "0017_promotions"])
+            #expect(try await test.store.migrate() == ["0011_trace_keys", "0012_scopes_and_bounds", "0013_internal_traffic", "0014_watchers", "0015_watcher_backfills", "0016_alerts", "0017_promotions", "0018_probes_and_drift_monitors"])
             #expect(try await test.store.traces.get(projectID: project.id, id: "t1")?.observations.map(\.id) == ["o1", "o2"])
             #expect(try await test.store.traces.get(projectID: other.id, id: "t1")?.observations.map(\.cost) == [0.5, 0.5])
             if kind == .sqlite {

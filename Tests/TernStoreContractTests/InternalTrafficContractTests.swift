@@ -53,7 +53,7 @@ struct InternalTrafficContractTests {
                            ('app', '\(project.id)', 'chat', 's1', '["web"]', NULL, \(start), 0),
                            ('named', '\(project.id)', 'chat', 'experiment:r2', '[]', 'staging', \(start), 0)
                     """)
-            #expect(try await test.store.migrate() == ["0013_internal_traffic", "0014_watchers", "0015_watcher_backfills", "0016_alerts", "0017_promotions"])
+            #expect(try await test.store.migrate() == ["0013_internal_traffic", "0014_watchers", "0015_watcher_backfills", "0016_alerts", "0017_promotions", "0018_probes_and_drift_monitors"])
             var environments: [String: String?] = [:]
             for id in ["cell", "play", "app", "named"] { environments[id] = try await test.store.traces.get(projectID: project.id, id: id)?.trace.environment }
             #expect(environments == ["cell": "experiment", "play": "playground", "app": nil, "named": "staging"])

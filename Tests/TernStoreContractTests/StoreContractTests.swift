@@ -23,7 +23,7 @@ struct StoreContractTests {
                 first == [
                     "0001_foundation", "0002_gateway", "0003_scores", "0004_monitoring", "0005_prompts", "0006_datasets", "0007_daily_rollups",
                     "0008_ingest_layout", "0009_experiments", "0010_append_layout", "0011_trace_keys", "0012_scopes_and_bounds",
-                    "0013_internal_traffic", "0014_watchers", "0015_watcher_backfills", "0016_alerts", "0017_promotions",
+                    "0013_internal_traffic", "0014_watchers", "0015_watcher_backfills", "0016_alerts", "0017_promotions", "0018_probes_and_drift_monitors",
                 ])
             let schemaAfterFirst = try await test.dumpSchema()
             let second = try await test.store.migrate()

@@ -87,6 +87,10 @@ public struct TernConfig: Sendable, Equatable {
         public var watchers = true
         /// Watcher jobs evaluated at once on this server (judge calls in flight).
         public var watcherConcurrency = 8
+        /// Whether this server starts the runs of due probes (one replica at a time does).
+        public var probes = true
+        /// Whether this server runs due drift monitors (one replica at a time does).
+        public var driftMonitors = true
         public init() {}
     }
     /// Upstream APIs by name.
@@ -233,9 +237,11 @@ extension TernConfig {
                     }
                 }
             case "monitoring":
-                for (key, node) in try node.mapping(allowed: ["watchers", "watcher_concurrency"]) {
+                for (key, node) in try node.mapping(allowed: ["watchers", "watcher_concurrency", "probes", "drift_monitors"]) {
                     switch key {
                     case "watchers": monitoring.watchers = try node.bool()
+                    case "probes": monitoring.probes = try node.bool()
+                    case "drift_monitors": monitoring.driftMonitors = try node.bool()
                     default: monitoring.watcherConcurrency = try node.int(in: 1...256)
                     }
                 }

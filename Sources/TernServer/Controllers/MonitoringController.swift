@@ -70,11 +70,7 @@ struct MonitoringController {
         "project", "reference_from", "reference_to", "from", "to", "column", "stattest", "threshold", "drift_share", "max_rows",
     ]
 
-    /// The features of traces that drift is measured on.
-    static let driftColumns = [
-        "latency_ms", "input_tokens", "output_tokens", "cost", "input_chars", "output_chars", "language", "model", "deployment", "prompt",
-        "task", "domain", "status",
-    ]
+    static let driftColumns = TraceDriftTable.columns
 
     /// `GET /monitoring/drift?reference_from=&reference_to=&from=&to=` plus trace filters: the traces of the
     /// current window against those of the reference window, column by column, as `tern drift` compares
@@ -135,26 +131,6 @@ struct MonitoringController {
 
     /// The newest `limit` traces matching `filter` as a drift table.
     func table(_ project: String, _ filter: TraceFilter, _ limit: Int, source: String) async throws -> DriftTable {
-        var table = DriftTable(source: source)
-        var cursor: String?
-        repeat {
-            let page = try await store.traces.list(
-                projectID: project, query: TraceQuery(filter: filter, limit: min(500, limit - table.rowCount), cursor: cursor))
-            for summary in page.traces {
-                let trace = summary.trace
-                func number(_ value: Double?) -> DriftTable.Value { value.map(DriftTable.Value.number) ?? .missing }
-                func text(_ value: String?) -> DriftTable.Value { value.map(DriftTable.Value.string) ?? .missing }
-                table.append([
-                    ("latency_ms", number(summary.latencyMs)), ("input_tokens", .number(Double(summary.inputTokens))),
-                    ("output_tokens", .number(Double(summary.outputTokens))), ("cost", number(summary.cost)),
-                    ("input_chars", number(trace.input.map { Double($0.count) })), ("output_chars", number(trace.output.map { Double($0.count) })),
-                    ("language", text(trace.language)), ("model", text(summary.model)), ("deployment", text(summary.deployment)),
-                    ("prompt", text(summary.promptName.map { name in summary.promptVersion.map { "\(name)@\($0)" } ?? name })),
-                    ("task", text(trace.task)), ("domain", text(trace.domain)), ("status", .string(summary.level == .error ? "error" : "ok")),
-                ])
-            }
-            cursor = page.nextCursor
-        } while cursor != nil && table.rowCount < limit
-        return table
+        try await TraceDriftTable.load(store: store, project: project, filter: filter, limit: limit, source: source)
     }
 }

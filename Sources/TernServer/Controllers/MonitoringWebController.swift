@@ -23,6 +23,7 @@ struct MonitoringWebController {
         router.get("ui/{project}/monitoring/alerts", use: getAlerts)
         router.get("ui/{project}/alerts/{alert}", use: getAlert)
         router.post("ui/{project}/alerts/{alert}/silence", use: postAlertSilence)
+        router.get("ui/{project}/monitoring/probes", use: getProbes)
         router.get("ui/{project}/monitoring/gaps", use: getGaps)
         router.get("ui/{project}/monitoring/drift", use: getDrift)
         return router
@@ -143,6 +144,17 @@ extension MonitoringWebController {
         }
     }
 
+    /// `GET /ui/{project}/monitoring/probes`
+    @Sendable func getProbes(_ request: Request, context: TernRequestContext) async throws -> Response {
+        try await web.page(request, context, active: "monitoring") { chrome in
+            var rows: [(Probe, (ExperimentRun, ProbeShift?)?)] = []
+            for probe in try await store.probes.list(projectID: chrome.project.id) {
+                rows.append((probe, try await ProbeComparison.latest(probe, store: store)))
+            }
+            return web.html(renderer.render("monitoring-probes", Views.probes(chrome: chrome, probes: rows)))
+        }
+    }
+
     /// `GET /ui/{project}/monitoring/gaps?metric=&by=&range=&min_count=`
     @Sendable func getGaps(_ request: Request, context: TernRequestContext) async throws -> Response {
         try await web.page(request, context, active: "monitoring") { chrome in
@@ -187,12 +199,16 @@ extension MonitoringWebController {
             let report =
                 referenceTable.rowCount == 0 || currentTable.rowCount == 0
                 ? nil : try DriftAnalysis.report(reference: referenceTable, current: currentTable, options: DriftOptions())
+            var monitors: [(DriftMonitor, [DriftMonitorReport])] = []
+            for monitor in try await store.driftMonitors.list(projectID: chrome.project.id) {
+                monitors.append((monitor, try await store.driftMonitors.reports(projectID: chrome.project.id, monitorID: monitor.id, limit: 30)))
+            }
             return web.html(
                 renderer.render(
                     "monitoring-drift",
                     Views.drift(
                         chrome: chrome, range: range, reference: reference, referenceWindow: past, currentWindow: current, report: report,
-                        referenceTable: referenceTable, currentTable: currentTable)))
+                        referenceTable: referenceTable, currentTable: currentTable, monitors: monitors)))
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import TernCore
 import TernEval
+import TernMonitor
 
 /// `/api/v1/prompts/{name}/promote`: the response loop's last step. A version takes a label (`production`)
 /// only when a completed experiment run that tested it beside the version holding the label now shows no
@@ -28,18 +29,6 @@ struct PromotionsController {
             for item in page where item.golden { golden.insert(item.id) }
             guard page.count == 1000, let last = page.last else { return golden }
             after = last.id
-        }
-    }
-
-    /// Every cell of a run.
-    func cells(project: String, run: String) async throws -> [ExperimentCell] {
-        var cells: [ExperimentCell] = []
-        var after: String?
-        while true {
-            let page = try await store.experiments.cells(projectID: project, experimentID: run, after: after, limit: 1000)
-            cells += page
-            guard page.count == 1000, let last = page.last else { return cells }
-            after = last.cellKey
         }
     }
 }
@@ -82,7 +71,7 @@ extension PromotionsController {
         }
         let golden = try await goldenItems(project: project, dataset: run.datasetName, version: run.datasetVersion)
         let verdict = PromotionGate.check(
-            cells: try await cells(project: project, run: run.id), prompt: name, candidate: version, baseline: current, golden: golden)
+            cells: try await ProbeComparison.cells(store, project: project, run: run.id), prompt: name, candidate: version, baseline: current, golden: golden)
         let regressions: JSONValue = .array(
             verdict.regressions.map { regression in
                 [

@@ -5,18 +5,19 @@ import TernCore
 import TernStoreSQL
 
 /// Alert rules, their history and deliveries; the SQL is shared with SQLite (`AlertSQL`).
-struct PostgresAlerts: AlertRepository {
+struct PostgresAlerts: AlertRepository, PostgresNamedRepository {
     let client: PostgresClient
     let logger: Logger
-    let experiments: PostgresExperiments
+    let records: PostgresNamedRecords<AlertRule>
 
-    func rows<T>(_ statement: AlertSQL.Statement, _ map: (any AlertSQL.Reader) throws -> T) async throws -> [T] {
-        try await PostgresExperiments.rows(client.mappedQuery(PostgresExperiments.query(statement), logger: logger), map)
+    init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+        records = PostgresNamedRecords(client: client, logger: logger, records: AlertSQL.records, read: AlertSQL.rule)
     }
 
-    func run(_ statement: AlertSQL.Statement) async throws {
-        try await client.mappedQuery(PostgresExperiments.query(statement), logger: logger)
-    }
+    func rows<T>(_ statement: AlertSQL.Statement, _ map: (any AlertSQL.Reader) throws -> T) async throws -> [T] { try await records.fetch(statement, map) }
+    func run(_ statement: AlertSQL.Statement) async throws { try await records.run(statement) }
 
     func count(_ statement: AlertSQL.Statement) async throws -> Int {
         var statement = statement
@@ -25,56 +26,16 @@ struct PostgresAlerts: AlertRepository {
     }
 
     func create(_ rule: AlertRule) async throws -> AlertRule {
-        do {
-            try await run(AlertSQL.insert(rule, .postgres))
-        } catch let error as TernError where error.code == "unique_violation" {
-            throw TernError.conflict("an alert named \"\(rule.name)\" exists", field: "name")
-        }
+        try await records.create(AlertSQL.insert(rule, .postgres), name: rule.name)
         return rule
-    }
-
-    func get(projectID: String, id: String) async throws -> AlertRule? {
-        try await rows(AlertSQL.select(projectID: projectID, id: id, name: nil, enabledOnly: false, .postgres), AlertSQL.rule).first
-    }
-
-    func get(projectID: String, name: String) async throws -> AlertRule? {
-        try await rows(AlertSQL.select(projectID: projectID, id: nil, name: name, enabledOnly: false, .postgres), AlertSQL.rule).first
-    }
-
-    func list(projectID: String) async throws -> [AlertRule] {
-        try await rows(AlertSQL.select(projectID: projectID, id: nil, name: nil, enabledOnly: false, .postgres), AlertSQL.rule)
-    }
-
-    func listEnabled() async throws -> [AlertRule] {
-        try await rows(AlertSQL.select(projectID: nil, id: nil, name: nil, enabledOnly: true, .postgres), AlertSQL.rule)
     }
 
     func update(_ rule: AlertRule) async throws -> AlertRule {
-        do {
-            guard try await count(AlertSQL.update(rule, .postgres)) > 0 else { throw TernError.notFound("alert \(rule.id)") }
-        } catch let error as TernError where error.code == "unique_violation" {
-            throw TernError.conflict("an alert named \"\(rule.name)\" exists", field: "name")
-        }
+        try await records.update(AlertSQL.update(rule, .postgres), id: rule.id, name: rule.name)
         return rule
     }
 
-    func delete(projectID: String, id: String) async throws -> Bool {
-        let statements = AlertSQL.delete(projectID: projectID, id: id, .postgres)
-        return try await experiments.transaction { connection in
-            for statement in statements.dropLast() { try await connection.query(PostgresExperiments.query(statement), logger: logger) }
-            var last = statements[statements.count - 1]
-            last.sql += " RETURNING id"
-            var deleted = false
-            for try await _ in try await connection.query(PostgresExperiments.query(last), logger: logger) { deleted = true }
-            return deleted
-        }
-    }
-
-    func write(_ statements: [AlertSQL.Statement]) async throws {
-        try await experiments.transaction { connection in
-            for statement in statements { try await connection.query(PostgresExperiments.query(statement), logger: logger) }
-        }
-    }
+    func write(_ statements: [AlertSQL.Statement]) async throws { try await records.write(statements) }
 
     func recordEvaluation(_ rule: AlertRule, event: AlertEvent?, deliveries: [AlertDelivery]) async throws {
         try await write(

@@ -5,7 +5,7 @@ import TernCore
 import TernStoreSQL
 
 /// Watchers and their job queue; the SQL is shared with SQLite (`WatcherSQL`).
-struct PostgresWatchers: WatcherRepository {
+struct PostgresWatchers: WatcherRepository, PostgresNamedRepository {
     let client: PostgresClient
     let logger: Logger
     let scores: PostgresScores
@@ -24,52 +24,18 @@ struct PostgresWatchers: WatcherRepository {
         try await rows(statement) { _ in 1 }.count
     }
 
+    var records: PostgresNamedRecords<Watcher> {
+        PostgresNamedRecords(client: client, logger: logger, records: WatcherSQL.records, read: WatcherSQL.watcher)
+    }
+
     func create(_ watcher: Watcher) async throws -> Watcher {
-        do {
-            try await run(WatcherSQL.insert(watcher, .postgres))
-        } catch let error as TernError where error.code == "unique_violation" {
-            throw TernError.conflict("a watcher named \"\(watcher.name)\" exists", field: "name")
-        }
+        try await records.create(WatcherSQL.insert(watcher, .postgres), name: watcher.name)
         return watcher
-    }
-
-    func get(projectID: String, id: String) async throws -> Watcher? {
-        try await rows(WatcherSQL.select(projectID: projectID, id: id, name: nil, enabledOnly: false, .postgres), WatcherSQL.watcher).first
-    }
-
-    func get(projectID: String, name: String) async throws -> Watcher? {
-        try await rows(WatcherSQL.select(projectID: projectID, id: nil, name: name, enabledOnly: false, .postgres), WatcherSQL.watcher).first
-    }
-
-    func list(projectID: String) async throws -> [Watcher] {
-        try await rows(WatcherSQL.select(projectID: projectID, id: nil, name: nil, enabledOnly: false, .postgres), WatcherSQL.watcher)
-    }
-
-    func listEnabled() async throws -> [Watcher] {
-        try await rows(WatcherSQL.select(projectID: nil, id: nil, name: nil, enabledOnly: true, .postgres), WatcherSQL.watcher)
     }
 
     func update(_ watcher: Watcher) async throws -> Watcher {
-        var statement = WatcherSQL.update(watcher, .postgres)
-        statement.sql += " RETURNING id"
-        do {
-            guard try await count(statement) > 0 else { throw TernError.notFound("watcher \(watcher.id)") }
-        } catch let error as TernError where error.code == "unique_violation" {
-            throw TernError.conflict("a watcher named \"\(watcher.name)\" exists", field: "name")
-        }
+        try await records.update(WatcherSQL.update(watcher, .postgres), id: watcher.id, name: watcher.name)
         return watcher
-    }
-
-    func delete(projectID: String, id: String) async throws -> Bool {
-        let statements = WatcherSQL.delete(projectID: projectID, id: id, .postgres)
-        return try await experiments.transaction { connection in
-            for statement in statements.dropLast() { try await connection.query(PostgresExperiments.query(statement), logger: logger) }
-            var last = statements[statements.count - 1]
-            last.sql += " RETURNING id"
-            var deleted = false
-            for try await _ in try await connection.query(PostgresExperiments.query(last), logger: logger) { deleted = true }
-            return deleted
-        }
     }
 
     func finishedTraces(

@@ -36,7 +36,7 @@ enum SQLiteMigrations {
     static let ordered = [
         "0001_foundation", "0002_gateway", "0003_scores", "0004_monitoring", "0005_prompts", "0006_datasets", "0007_daily_rollups", "0008_ingest_layout",
         "0009_experiments", "0010_append_layout", "0011_trace_keys", "0012_scopes_and_bounds",
-        "0013_internal_traffic", "0014_watchers", "0015_watcher_backfills", "0016_alerts", "0017_promotions",
+        "0013_internal_traffic", "0014_watchers", "0015_watcher_backfills", "0016_alerts", "0017_promotions", "0018_probes_and_drift_monitors",
     ]
 
     static let migrator: DatabaseMigrator = {
@@ -58,6 +58,7 @@ enum SQLiteMigrations {
         migrator.registerMigration("0015_watcher_backfills", migrate: m0015_watcher_backfills)
         migrator.registerMigration("0016_alerts", migrate: m0016_alerts)
         migrator.registerMigration("0017_promotions", migrate: m0017_promotions)
+        migrator.registerMigration("0018_probes_and_drift_monitors", migrate: m0018_probes_and_drift_monitors)
         return migrator
     }()
 

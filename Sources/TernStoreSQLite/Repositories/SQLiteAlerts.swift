@@ -4,8 +4,14 @@ import TernCore
 import TernStoreSQL
 
 /// Alert rules, their history and deliveries; the SQL is shared with PostgreSQL (`AlertSQL`).
-struct SQLiteAlerts: AlertRepository {
+struct SQLiteAlerts: AlertRepository, SQLiteNamedRepository {
     let pool: DatabasePool
+    let records: SQLiteNamedRecords<AlertRule>
+
+    init(pool: DatabasePool) {
+        self.pool = pool
+        records = SQLiteNamedRecords(pool: pool, records: AlertSQL.records, read: AlertSQL.rule)
+    }
 
     static func execute(_ db: Database, _ statement: AlertSQL.Statement) throws { try SQLiteWatchers.execute(db, statement) }
 
@@ -14,56 +20,13 @@ struct SQLiteAlerts: AlertRepository {
     }
 
     func create(_ rule: AlertRule) async throws -> AlertRule {
-        do {
-            try await pool.write { db in try Self.execute(db, AlertSQL.insert(rule, .sqlite)) }
-        } catch  where isUniqueViolation(error) {
-            throw TernError.conflict("an alert named \"\(rule.name)\" exists", field: "name")
-        }
+        try await records.create(AlertSQL.insert(rule, .sqlite), name: rule.name)
         return rule
-    }
-
-    func get(projectID: String, id: String) async throws -> AlertRule? {
-        try await pool.read { db in
-            try Self.fetch(db, AlertSQL.select(projectID: projectID, id: id, name: nil, enabledOnly: false, .sqlite), AlertSQL.rule).first
-        }
-    }
-
-    func get(projectID: String, name: String) async throws -> AlertRule? {
-        try await pool.read { db in
-            try Self.fetch(db, AlertSQL.select(projectID: projectID, id: nil, name: name, enabledOnly: false, .sqlite), AlertSQL.rule).first
-        }
-    }
-
-    func list(projectID: String) async throws -> [AlertRule] {
-        try await pool.read { db in try Self.fetch(db, AlertSQL.select(projectID: projectID, id: nil, name: nil, enabledOnly: false, .sqlite), AlertSQL.rule) }
-    }
-
-    func listEnabled() async throws -> [AlertRule] {
-        try await pool.read { db in try Self.fetch(db, AlertSQL.select(projectID: nil, id: nil, name: nil, enabledOnly: true, .sqlite), AlertSQL.rule) }
     }
 
     func update(_ rule: AlertRule) async throws -> AlertRule {
-        do {
-            let changed = try await pool.write { db -> Int in
-                try Self.execute(db, AlertSQL.update(rule, .sqlite))
-                return db.changesCount
-            }
-            guard changed > 0 else { throw TernError.notFound("alert \(rule.id)") }
-        } catch  where isUniqueViolation(error) {
-            throw TernError.conflict("an alert named \"\(rule.name)\" exists", field: "name")
-        }
+        try await records.update(AlertSQL.update(rule, .sqlite), id: rule.id, name: rule.name)
         return rule
-    }
-
-    func delete(projectID: String, id: String) async throws -> Bool {
-        try await pool.write { db in
-            var changed = 0
-            for statement in AlertSQL.delete(projectID: projectID, id: id, .sqlite) {
-                try Self.execute(db, statement)
-                changed = db.changesCount
-            }
-            return changed > 0
-        }
     }
 
     func recordEvaluation(_ rule: AlertRule, event: AlertEvent?, deliveries: [AlertDelivery]) async throws {

@@ -4,7 +4,7 @@ import TernCore
 import TernStoreSQL
 
 /// Watchers and their job queue; the SQL is shared with PostgreSQL (`WatcherSQL`).
-struct SQLiteWatchers: WatcherRepository {
+struct SQLiteWatchers: WatcherRepository, SQLiteNamedRepository {
     let pool: DatabasePool
     let scores: SQLiteScores
 
@@ -18,61 +18,16 @@ struct SQLiteWatchers: WatcherRepository {
         try Row.fetchAll(db, sql: statement.sql, arguments: SQLiteExperiments.arguments(statement.values)).map { try map(Reader(row: $0)) }
     }
 
+    var records: SQLiteNamedRecords<Watcher> { SQLiteNamedRecords(pool: pool, records: WatcherSQL.records, read: WatcherSQL.watcher) }
+
     func create(_ watcher: Watcher) async throws -> Watcher {
-        do {
-            try await pool.write { db in try Self.execute(db, WatcherSQL.insert(watcher, .sqlite)) }
-        } catch  where isUniqueViolation(error) {
-            throw TernError.conflict("a watcher named \"\(watcher.name)\" exists", field: "name")
-        }
+        try await records.create(WatcherSQL.insert(watcher, .sqlite), name: watcher.name)
         return watcher
-    }
-
-    func get(projectID: String, id: String) async throws -> Watcher? {
-        try await pool.read { db in
-            try Self.fetch(db, WatcherSQL.select(projectID: projectID, id: id, name: nil, enabledOnly: false, .sqlite), WatcherSQL.watcher).first
-        }
-    }
-
-    func get(projectID: String, name: String) async throws -> Watcher? {
-        try await pool.read { db in
-            try Self.fetch(db, WatcherSQL.select(projectID: projectID, id: nil, name: name, enabledOnly: false, .sqlite), WatcherSQL.watcher).first
-        }
-    }
-
-    func list(projectID: String) async throws -> [Watcher] {
-        try await pool.read { db in
-            try Self.fetch(db, WatcherSQL.select(projectID: projectID, id: nil, name: nil, enabledOnly: false, .sqlite), WatcherSQL.watcher)
-        }
-    }
-
-    func listEnabled() async throws -> [Watcher] {
-        try await pool.read { db in
-            try Self.fetch(db, WatcherSQL.select(projectID: nil, id: nil, name: nil, enabledOnly: true, .sqlite), WatcherSQL.watcher)
-        }
     }
 
     func update(_ watcher: Watcher) async throws -> Watcher {
-        do {
-            let changed = try await pool.write { db -> Int in
-                try Self.execute(db, WatcherSQL.update(watcher, .sqlite))
-                return db.changesCount
-            }
-            guard changed > 0 else { throw TernError.notFound("watcher \(watcher.id)") }
-        } catch  where isUniqueViolation(error) {
-            throw TernError.conflict("a watcher named \"\(watcher.name)\" exists", field: "name")
-        }
+        try await records.update(WatcherSQL.update(watcher, .sqlite), id: watcher.id, name: watcher.name)
         return watcher
-    }
-
-    func delete(projectID: String, id: String) async throws -> Bool {
-        try await pool.write { db in
-            var changed = 0
-            for statement in WatcherSQL.delete(projectID: projectID, id: id, .sqlite) {
-                try Self.execute(db, statement)
-                changed = db.changesCount
-            }
-            return changed > 0
-        }
     }
 
     func finishedTraces(
