@@ -14,7 +14,7 @@ struct TernBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tern-bench",
         abstract: "Benchmark tools: seed a store with realistic traces, time the dashboard's queries.",
-        subcommands: [SeedCommand.self, DashboardCommand.self, WriteCommand.self, WatchCommand.self])
+        subcommands: [SeedCommand.self, DashboardCommand.self, WriteCommand.self, WatchCommand.self, AlertsBenchCommand.self])
 }
 
 /// Where the data lives: a SQLite data directory or a PostgreSQL URL, and the project.
@@ -96,6 +96,7 @@ do {
     case let dashboard as DashboardCommand: try await dashboard.execute()
     case let write as WriteCommand: try await write.execute()
     case let watch as WatchCommand: try await watch.execute()
+    case let alerts as AlertsBenchCommand: try await alerts.execute()
     default:
         var other = command
         try other.run()

@@ -58,8 +58,18 @@ public final class AlertRunner: Sendable {
 
     // MARK: Measure
 
+    /// Summaries of (project, filter, window) already read in this evaluation cycle: rules that differ only in
+    /// metric or threshold read the traces once.
+    final class CycleCache: @unchecked Sendable {
+        var summaries: [String: MetricsSummary] = [:]
+    }
+
     /// Measures a rule's metric over the window that ends at `now`.
     public func measure(_ rule: AlertRule, now: Date) async throws -> AlertMeasurement {
+        try await measure(rule, now: now, cache: CycleCache())
+    }
+
+    func measure(_ rule: AlertRule, now: Date, cache: CycleCache) async throws -> AlertMeasurement {
         let definition = rule.definition
         let windowStart = now.addingTimeInterval(-Double(definition.windowSeconds))
         var filter = definition.filter.traceFilter
@@ -113,10 +123,17 @@ public final class AlertRunner: Sendable {
                 value: flagged.first.map { abs($0.gap) } ?? 0, count: count,
                 detail: flagged.isEmpty ? nil : "flagged by \(segment.name): " + detail.joined(separator: "; "))
         default:
-            let rows = try await store.metrics.aggregateFacts(projectID: rule.projectID, filter: filter, granularity: .day, dimensions: [nil])
-            var total = MetricsAccumulator()
-            for row in rows { total.merge(row.stats) }
-            let summary = total.summary
+            let key = "\(rule.projectID)\u{1}\(definition.windowSeconds)\u{1}\(definition.filter.json.jsonString())"
+            let summary: MetricsSummary
+            if let known = cache.summaries[key] {
+                summary = known
+            } else {
+                let rows = try await store.metrics.aggregateFacts(projectID: rule.projectID, filter: filter, granularity: .day, dimensions: [nil])
+                var total = MetricsAccumulator()
+                for row in rows { total.merge(row.stats) }
+                summary = total.summary
+                cache.summaries[key] = summary
+            }
             if definition.metric == .traces { return AlertMeasurement(value: Double(summary.traces), count: summary.traces) }
             guard summary.traces > 0, summary.traces >= definition.minCount else { return AlertMeasurement(value: nil, count: summary.traces) }
             switch definition.metric {
@@ -140,10 +157,11 @@ public final class AlertRunner: Sendable {
     public func evaluate(now: Date = Date()) async throws -> [AlertEvent] {
         var events: [AlertEvent] = []
         var slugs: [String: String] = [:]
+        let cache = CycleCache()
         for rule in try await store.alerts.listEnabled() where rule.isDue(at: now) {
             do {
                 if slugs[rule.projectID] == nil { slugs[rule.projectID] = try await store.projects.get(id: rule.projectID)?.slug ?? rule.projectID }
-                if let event = try await evaluate(rule, project: slugs[rule.projectID] ?? rule.projectID, now: now) { events.append(event) }
+                if let event = try await evaluate(rule, project: slugs[rule.projectID] ?? rule.projectID, now: now, cache: cache) { events.append(event) }
             } catch {
                 logger.warning("alert rule could not be evaluated", metadata: ["rule": .string(rule.name), "error": "\(error)"])
             }
@@ -151,8 +169,8 @@ public final class AlertRunner: Sendable {
         return events
     }
 
-    func evaluate(_ rule: AlertRule, project: String, now: Date) async throws -> AlertEvent? {
-        let measurement = try await measure(rule, now: now)
+    func evaluate(_ rule: AlertRule, project: String, now: Date, cache: CycleCache) async throws -> AlertEvent? {
+        let measurement = try await measure(rule, now: now, cache: cache)
         var rule = rule
         rule.lastEvaluatedAt = now
         rule.lastValue = measurement.value

@@ -790,6 +790,8 @@ class UITest:
         self.shot("51-alert-silenced")
 
     def step_monitoring_gaps(self):
+        self.driver.get(self.url(f"/ui/{self.project}/monitoring/probes"))
+        self.present("#probes-table")
         self.driver.get(self.url(f"/ui/{self.project}/monitoring/gaps"))
         form = self.present("#gaps-form")
         Select(self.css("select[name=metric]", form)[0]).select_by_value("latency")
@@ -810,6 +812,7 @@ class UITest:
         Select(self.css("select[name=range]", form)[0]).select_by_value("1h")
         self.follow("#drift-submit", "drift of the last hour")
         self.present("#drift-summary")
+        self.present("#drift-monitors")
         columns = self.css(".drift-column")
         check(len(columns) >= 5, f"expected a panel per column, got {len(columns)}")
         check(len(self.css(".drift-column svg.tern-chart-distribution")) == len(columns), "a column has no distribution chart")

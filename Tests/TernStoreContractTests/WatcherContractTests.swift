@@ -287,11 +287,12 @@ struct WatcherContractTests {
                     project.id, definition: WatcherDefinition(assertions: [["type": "contains", "value": "ok"]]), createdAt: Date().addingTimeInterval(1)))
             try await test.store.watchers.createBackfill(
                 WatcherBackfill(id: TernID.make(), projectID: project.id, watcherID: watcher.id, watcherVersion: 1, from: start, to: Date(), createdAt: Date()))
-            let runner = WatcherRunner(store: test.store, concurrency: 500, settle: .zero, logger: .quiet) { _, _ in WatcherVerdict(score: 1, passed: true) }
+            // A small claim: hundreds of reads at once can starve the shared dispatch threads of a busy test process.
+            let runner = WatcherRunner(store: test.store, concurrency: 40, settle: .zero, logger: .quiet) { _, _ in WatcherVerdict(score: 1, passed: true) }
             #expect(try await runner.advanceBackfills(batch: 1000, budget: 100_000) == WatcherRunner.backfillQueueDepth)
             #expect(try await runner.advanceBackfills(batch: 1000, budget: 100_000) == 0, "the queue is full")
-            #expect(try await runner.work() == 500)
-            #expect(try await runner.advanceBackfills(batch: 1000, budget: 100_000) == 500)
+            #expect(try await runner.work() == 40)
+            #expect(try await runner.advanceBackfills(batch: 1000, budget: 100_000) == 500, "below the depth again: one more page (the last 500)")
         }
     }
 }
