@@ -3,12 +3,18 @@ public import Logging
 public import TernCore
 import NIOSSL
 import PostgresNIO
+import Synchronization
 import TernStoreSQL
 
 /// PostgreSQL through postgres-nio's `PostgresClient` (a connection pool). Stateless Tern replicas
 /// can share one database; migrations take an advisory lock so concurrent starts apply them once.
 public final class PostgresStore: TernStore {
     let client: PostgresClient
+    /// One connection of its own for the advisory locks of exclusive jobs: a session holds any number of
+    /// them, and a job's body never waits for a pool connection that another job's lock is holding.
+    let lockClient: PostgresClient
+    /// Jobs running in this process: a session may take a lock it holds again, so the process checks itself.
+    private let runningJobs = Mutex<Set<String>>([])
     let logger: Logger
     let target: PostgresTarget
     public let backendName = "postgres"
@@ -42,6 +48,12 @@ public final class PostgresStore: TernStore {
         configuration.options.maximumConnections = maxConnections
         configuration.options.connectTimeout = .seconds(5)
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        var lockConfiguration = configuration
+        lockConfiguration.options.maximumConnections = 1
+        lockConfiguration.options.minimumConnections = 1
+        // Kept open: a lock lives as long as its session.
+        lockConfiguration.options.connectionIdleTimeout = .seconds(365 * 86_400)
+        lockClient = PostgresClient(configuration: lockConfiguration, backgroundLogger: logger)
         self.logger = logger
         projects = PostgresProjects(client: client, logger: logger)
         apiKeys = PostgresAPIKeys(client: client, logger: logger)
@@ -78,7 +90,10 @@ public final class PostgresStore: TernStore {
     }
 
     public func run() async throws {
-        await client.run()
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.client.run() }
+            group.addTask { await self.lockClient.run() }
+        }
     }
 
     public func close() async throws {}
@@ -103,23 +118,33 @@ public final class PostgresStore: TernStore {
 
     @discardableResult
     public func withExclusiveJob(_ name: String, _ body: @Sendable () async throws -> Void) async throws -> Bool {
-        // A session lock on one connection of the pool: other replicas' tries fail while it is held, and
-        // it goes with the connection if this process dies mid-job.
+        // A session lock on the lock connection: other replicas' tries fail while it is held, and it goes with
+        // the connection if this process dies mid-job. The body runs with the connection back in its pool
+        // (the lock stays with the session), so jobs running at once never starve each other of connections.
+        guard runningJobs.withLock({ $0.insert(name).inserted }) else { return false }
+        defer { _ = runningJobs.withLock { $0.remove(name) } }
         let key = Int64(bitPattern: Self.jobLockKey(name))
-        return try await client.withConnection { connection in
-            let rows = try await connection.query("SELECT pg_try_advisory_lock(\(key))", logger: logger)
+        let locked = try await lockClient.withConnection { connection in
             var locked = false
-            for try await row in rows { locked = try row.decode(Bool.self) }
-            guard locked else { return false }
-            do {
-                try await body()
-            } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
-                throw error
+            for try await row in try await connection.query("SELECT pg_try_advisory_lock(\(key))", logger: logger) {
+                locked = try row.decode(Bool.self)
             }
-            _ = try await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
-            return true
+            return locked
         }
+        guard locked else { return false }
+        func unlock() async {
+            _ = try? await lockClient.withConnection { connection in
+                try await connection.query("SELECT pg_advisory_unlock(\(key))", logger: logger)
+            }
+        }
+        do {
+            try await body()
+        } catch {
+            await unlock()
+            throw error
+        }
+        await unlock()
+        return true
     }
 
     /// A stable 64-bit key for a job name (FNV-1a), in a range of its own.
