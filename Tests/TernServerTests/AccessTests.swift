@@ -291,6 +291,25 @@ struct AccessTests {
             #expect(try await h.call(.post, "/api/v1/alerts/secret-alert/test", key: bAdmin).status == .notFound)
             #expect(try await h.call(.delete, "/api/v1/alerts/secret-alert", key: bAdmin).status == .notFound)
             #expect(try await h.call(.get, "/api/v1/alerts", key: bAdmin).data.isEmpty)
+            // Drift monitors, probes and promotions of A: unseen and untouchable with B's key.
+            _ = try await h.call(.post, "/api/v1/monitoring/drift-monitors", key: h.adminKey, json: #"{"name":"secret-drift"}"#)
+            _ = try await h.store.probes.create(
+                Probe(
+                    id: TernID.make(), projectID: h.project.id, name: "secret-probe", experiment: ["dataset": "d"], createdBy: "key:k", createdAt: Date(),
+                    updatedAt: Date()))
+            for path in [
+                "/api/v1/monitoring/drift-monitors/secret-drift", "/api/v1/monitoring/drift-monitors/secret-drift/reports", "/api/v1/probes/secret-probe",
+                "/api/v1/probes/secret-probe/runs",
+            ] {
+                #expect(try await h.call(.get, path, key: bAdmin).status == .notFound, "\(path)")
+            }
+            for path in ["/api/v1/monitoring/drift-monitors/secret-drift/run", "/api/v1/probes/secret-probe/run"] {
+                #expect(try await h.call(.post, path, key: bAdmin).status == .notFound, "\(path)")
+            }
+            #expect(try await h.call(.delete, "/api/v1/probes/secret-probe", key: bAdmin).status == .notFound)
+            #expect(try await h.call(.get, "/api/v1/probes", key: bAdmin).data.isEmpty)
+            #expect(try await h.call(.get, "/api/v1/monitoring/drift-monitors", key: bAdmin).data.isEmpty)
+            #expect(try await h.store.driftMonitors.get(projectID: h.project.id, name: "secret-drift") != nil, "A's monitor is still there")
             #expect(try await h.call(.get, "/api/v1/watchers", key: bAdmin).data.isEmpty)
             let gaps = try await h.call(.get, "/api/v1/monitoring/gaps?metric=latency&by=language", key: bAdmin)
             #expect(gaps.status == .ok && (gaps.json["segments"] as? [Any])?.isEmpty == true, "\(gaps.text)")
