@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TernCore
+import TernLocal
 import TernMonitor
 
 /// `tern drift`: data drift between two files, column by column, with Evidently's tests and defaults.
@@ -27,6 +28,11 @@ struct DriftCommand: AsyncParsableCommand {
                 --column latency_ms --column language --format json
               tern drift --reference ref.jsonl --current cur.jsonl \\
                 --stattest wasserstein --threshold 0.2 --fail-on-drift
+              tern drift --reference ref.jsonl --current cur.jsonl --text question
+
+            --text compares a column of text through embeddings of the local model (tern models pull \
+            all-minilm-l6-v2), with Evidently's domain classifier by default (--text-method), and the \
+            topics of the current sample against clusters fitted on the reference (a new topic is drift).
             """)
 
     @Option(name: .long, help: ArgumentHelp("The reference sample: a .jsonl, .json or .csv file.", valueName: "file"))
@@ -62,6 +68,15 @@ struct DriftCommand: AsyncParsableCommand {
     @Flag(name: .customLong("fail-on-drift"), help: "Exit 100 when the dataset drifts.")
     var failOnDrift = false
 
+    @Option(name: .customLong("text"), help: ArgumentHelp("A text column to compare through embeddings (repeatable).", valueName: "name"))
+    var text: [String] = []
+
+    @Option(name: .customLong("text-method"), help: ArgumentHelp("model (default), mmd, ratio or distance.", valueName: "method"))
+    var textMethod: String?
+
+    @Option(name: .customLong("text-rows"), help: ArgumentHelp("Texts embedded per file, at most (default 1000).", valueName: "n"))
+    var textRows = 1_000
+
     func run() async throws {
         guard format == "text" || format == "json" else {
             throw ValidationError("--format: expected text or json, got \(format)")
@@ -85,7 +100,19 @@ struct DriftCommand: AsyncParsableCommand {
         referenceTable.source = reference
         var currentTable = try DriftTable.read(path: path(current))
         currentTable.source = current
-        let report = try DriftAnalysis.report(reference: referenceTable, current: currentTable, options: options)
+        var textOptions = TextDriftOptions()
+        if let textMethod {
+            guard let method = EmbeddingDriftMethod(rawValue: textMethod) else {
+                throw ValidationError(
+                    "--text-method: unknown method \"\(textMethod)\"; expected one of \(EmbeddingDriftMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            textOptions.method = method
+        }
+        guard (10...100_000).contains(textRows) else { throw ValidationError("--text-rows: expected 10-100000, got \(textRows)") }
+        textOptions.maxRows = textRows
+        let report = try await DriftAnalysis.report(
+            reference: referenceTable, current: currentTable, options: options, text: text, textOptions: textOptions,
+            embedder: { try SharedLocalEmbedder() })
         if format == "json" {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -111,10 +138,25 @@ struct DriftCommand: AsyncParsableCommand {
         }
         table(["column", "type", "test", "statistic", "p-value", "drift at", "result", "rows ref / cur"], rows)
         for skipped in report.skipped { say("skipped \(skipped.column): \(skipped.reason)") }
+        for text in report.text {
+            say()
+            say(
+                "text \(text.column) (\(text.model), \(text.method.rawValue)): statistic \(number(text.statistic))"
+                    + (text.pValue.map { ", p-value \(number($0))" } ?? "") + ", drift above \(number(text.threshold)): "
+                    + (text.embeddingDrift ? "DRIFT" : "ok") + " (\(text.referenceCount) / \(text.currentCount) texts)")
+            if let topics = text.topics {
+                table(
+                    ["topic", "reference", "current"],
+                    topics.clusters.map { [$0.label, String(format: "%.1f%%", $0.referenceShare * 100), String(format: "%.1f%%", $0.currentShare * 100)] }
+                        + [["(no topic)", "", String(format: "%.1f%%", topics.unassignedShare * 100)]])
+                if topics.newTopic { say("NEW TOPIC in the current sample: \(topics.newTopicTerms.joined(separator: ", "))") }
+            }
+            if let note = text.note { say(note) }
+        }
         say()
         let percent = Int((report.shareDrifted * 100).rounded())
         say(
-            "Drift in \(report.numberDrifted) of \(report.columns.count) columns (\(percent)%): "
+            "Drift in \(report.numberDrifted) of \(report.columns.count + report.text.count) columns (\(percent)%): "
                 + (report.datasetDrift ? "DATASET DRIFT" : "no dataset drift")
                 + " (at \(Int((report.driftShare * 100).rounded()))% of the columns)")
     }

@@ -26,6 +26,10 @@ public struct DriftMonitor: Sendable, Equatable, Identifiable {
     public var everySeconds: Int
     /// At most this many newest traces of each window.
     public var maxRows: Int
+    /// Text of traces compared through embeddings of the local model, with topic clusters: `input`, `output`.
+    public var text: [String] = []
+    /// At most this many texts of each window are embedded (a seeded sample of the window's traces).
+    public var textRows = 1_000
     public var lastRunAt: Date?
     public var createdAt: Date
     public var updatedAt: Date
@@ -124,7 +128,12 @@ extension DriftMonitor {
         "task", "domain", "status",
     ]
 
-    public static let bodyKeys: Set<String> = ["name", "enabled", "window_seconds", "reference", "filter", "columns", "every_seconds", "max_rows"]
+    /// The text of traces that drift is measured on through embeddings.
+    public static let textColumns = ["input", "output"]
+
+    public static let bodyKeys: Set<String> = [
+        "name", "enabled", "window_seconds", "reference", "filter", "columns", "every_seconds", "max_rows", "text", "text_rows",
+    ]
 
     /// Reads a monitor body onto `base` (unknown keys refused by name); `allowedColumns` are the features.
     public static func apply(_ body: JSONValue, to base: DriftMonitor, allowedColumns: [String]) throws -> DriftMonitor {
@@ -147,6 +156,17 @@ extension DriftMonitor {
         if let window = try seconds("window_seconds", 300...90 * 86_400) { monitor.windowSeconds = window }
         if let every = try seconds("every_seconds", 60...30 * 86_400) { monitor.everySeconds = every }
         if let rows = try seconds("max_rows", 10...100_000) { monitor.maxRows = rows }
+        if let rows = try seconds("text_rows", 10...20_000) { monitor.textRows = rows }
+        if let text = object["text"], !text.isNull {
+            guard let items = text.array, items.allSatisfy({ $0.string != nil }) else {
+                throw TernError.invalid("text", "expected an array of text columns: input, output")
+            }
+            let names = items.compactMap(\.string)
+            if let unknown = names.first(where: { !textColumns.contains($0) }) {
+                throw TernError.invalid("text", "unknown text column \"\(unknown)\"; expected some of \(textColumns.joined(separator: ", "))")
+            }
+            monitor.text = Array(Set(names)).sorted()
+        }
         if let filter = object["filter"], !filter.isNull { monitor.filter = try WatcherFilter(json: filter) }
         if let columns = object["columns"], !columns.isNull {
             guard let items = columns.array, items.allSatisfy({ $0.string != nil }) else {
@@ -190,6 +210,7 @@ extension DriftMonitor {
         [
             "window_seconds": .number(Double(windowSeconds)), "reference": referenceJSON, "filter": filter.json,
             "columns": .array(columns.map(JSONValue.string)), "every_seconds": .number(Double(everySeconds)), "max_rows": .number(Double(maxRows)),
+            "text": .array(text.map(JSONValue.string)), "text_rows": .number(Double(textRows)),
         ]
     }
 

@@ -6,17 +6,22 @@ public import TernCore
 public enum DriftMonitoring {
     /// One check of `monitor` at `now`, recorded.
     @discardableResult
-    public static func check(_ monitor: DriftMonitor, store: any TernStore, now: Date = Date()) async throws -> DriftMonitorReport {
+    /// `embedder` (the local model) is asked for only when the monitor compares text.
+    public static func check(
+        _ monitor: DriftMonitor, store: any TernStore, now: Date = Date(), embedder: @escaping @Sendable () async throws -> any Embedder = noEmbedder
+    ) async throws -> DriftMonitorReport {
         let (current, reference) = monitor.windows(at: now)
         var filter = monitor.filter.traceFilter
         filter.from = reference.0
         filter.to = reference.1
         let referenceTable = try await TraceDriftTable.load(
-            store: store, project: monitor.projectID, filter: filter, limit: monitor.maxRows, source: "reference window")
+            store: store, project: monitor.projectID, filter: filter, limit: monitor.maxRows, source: "reference window",
+            text: monitor.text)
         filter.from = current.0
         filter.to = current.1
         let currentTable = try await TraceDriftTable.load(
-            store: store, project: monitor.projectID, filter: filter, limit: monitor.maxRows, source: "current window")
+            store: store, project: monitor.projectID, filter: filter, limit: monitor.maxRows, source: "current window",
+            text: monitor.text)
         var report = DriftMonitorReport(
             id: TernID.make(), projectID: monitor.projectID, monitorID: monitor.id, at: now, referenceRows: referenceTable.rowCount,
             currentRows: currentTable.rowCount, shareDrifted: nil, datasetDrift: false, drifted: [], report: .null)
@@ -24,17 +29,23 @@ public enum DriftMonitoring {
             report.report = ["note": .string(referenceTable.rowCount == 0 ? "no traces in the reference window" : "no traces in the current window")]
         } else {
             var options = DriftOptions()
-            options.columns = monitor.columns
+            options.columns = monitor.text.isEmpty || !monitor.columns.isEmpty ? monitor.columns : DriftMonitor.traceColumns
+            var textOptions = TextDriftOptions()
+            textOptions.maxRows = monitor.textRows
             do {
-                let result = try DriftAnalysis.report(reference: referenceTable, current: currentTable, options: options)
+                let result = try await DriftAnalysis.report(
+                    reference: referenceTable, current: currentTable, options: options, text: monitor.text, textOptions: textOptions,
+                    embedder: embedder)
                 report.shareDrifted = result.shareDrifted
                 report.datasetDrift = result.datasetDrift
-                report.drifted = result.columns.filter(\.driftDetected).map(\.column)
+                report.drifted = result.columns.filter(\.driftDetected).map(\.column) + result.text.filter(\.driftDetected).map(\.column)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 report.report = try JSONValue.parse(try encoder.encode(result))
             } catch let error as TernError {
                 report.report = ["note": .string(error.message)]
+            } catch {
+                report.report = ["note": .string("\(error)")]
             }
         }
         try await store.driftMonitors.record(report)
@@ -43,11 +54,18 @@ public enum DriftMonitoring {
 
     /// Checks every due monitor; returns the reports.
     @discardableResult
-    public static func tick(store: any TernStore, now: Date = Date()) async throws -> [DriftMonitorReport] {
+    public static func tick(
+        store: any TernStore, now: Date = Date(), embedder: @escaping @Sendable () async throws -> any Embedder = noEmbedder
+    ) async throws -> [DriftMonitorReport] {
         var reports: [DriftMonitorReport] = []
         for monitor in try await store.driftMonitors.listEnabled() where monitor.isDue(at: now) {
-            reports.append(try await check(monitor, store: store, now: now))
+            reports.append(try await check(monitor, store: store, now: now, embedder: embedder))
         }
         return reports
+    }
+
+    /// For callers without an embedding model: text drift says so.
+    public static let noEmbedder: @Sendable () async throws -> any Embedder = {
+        throw TernError.invalid("text", "no embedding model: install the local one with `tern models pull all-minilm-l6-v2`")
     }
 }

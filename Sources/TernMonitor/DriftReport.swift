@@ -1,5 +1,5 @@
 import Foundation
-import TernCore
+public import TernCore
 
 /// A drift test, by Evidently's name for it.
 public enum DriftStatTest: String, CaseIterable, Sendable, Codable {
@@ -75,10 +75,23 @@ public struct DriftReport: Sendable, Codable, Equatable {
     public var shareDrifted: Double
     public var driftShare: Double
     public var datasetDrift: Bool
+    /// Text columns compared through embeddings (`adding(text:)`); in the JSON only when there are some.
+    public var text: [TextDriftReport] = []
 
     public struct Skipped: Sendable, Codable, Equatable {
         public var column: String
         public var reason: String
+    }
+
+    public init(
+        columns: [DriftColumnReport], skipped: [Skipped], numberDrifted: Int, shareDrifted: Double, driftShare: Double, datasetDrift: Bool
+    ) {
+        self.columns = columns
+        self.skipped = skipped
+        self.numberDrifted = numberDrifted
+        self.shareDrifted = shareDrifted
+        self.driftShare = driftShare
+        self.datasetDrift = datasetDrift
     }
 
     enum CodingKeys: String, CodingKey {
@@ -87,6 +100,29 @@ public struct DriftReport: Sendable, Codable, Equatable {
         case shareDrifted = "share_drifted"
         case driftShare = "drift_share"
         case datasetDrift = "dataset_drift"
+        case text = "text_columns"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        columns = try container.decode([DriftColumnReport].self, forKey: .columns)
+        skipped = try container.decode([Skipped].self, forKey: .skipped)
+        numberDrifted = try container.decode(Int.self, forKey: .numberDrifted)
+        shareDrifted = try container.decode(Double.self, forKey: .shareDrifted)
+        driftShare = try container.decode(Double.self, forKey: .driftShare)
+        datasetDrift = try container.decode(Bool.self, forKey: .datasetDrift)
+        text = try container.decodeIfPresent([TextDriftReport].self, forKey: .text) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(columns, forKey: .columns)
+        try container.encode(skipped, forKey: .skipped)
+        try container.encode(numberDrifted, forKey: .numberDrifted)
+        try container.encode(shareDrifted, forKey: .shareDrifted)
+        try container.encode(driftShare, forKey: .driftShare)
+        try container.encode(datasetDrift, forKey: .datasetDrift)
+        if !text.isEmpty { try container.encode(text, forKey: .text) }
     }
 }
 
@@ -102,6 +138,8 @@ public struct DriftOptions: Sendable {
     public var threshold: Double?
     /// The share of drifting columns that makes dataset drift.
     public var driftShare = 0.5
+    /// Columns never compared as numbers or categories (the text columns compared through embeddings).
+    public var excluded: Set<String> = []
     public init() {}
 }
 
@@ -109,6 +147,47 @@ public struct DriftOptions: Sendable {
 /// (0.7.23, `DataDriftPreset`): the column's type from its values, the test from its type, the reference's
 /// size and the number of distinct values, and its threshold.
 public enum DriftAnalysis {
+    /// `report` for the columns that are not `text`, and the `text` columns through embeddings
+    /// (`TextDrift.compare`, `embedder` called only when there are some), in one report. With only text
+    /// columns (named, or the only ones both tables have), the report holds only them.
+    public static func report(
+        reference: DriftTable, current: DriftTable, options: DriftOptions, text: [String], textOptions: TextDriftOptions = TextDriftOptions(),
+        embedder: @Sendable () async throws -> any Embedder
+    ) async throws -> DriftReport {
+        guard !text.isEmpty else { return try report(reference: reference, current: current, options: options) }
+        var tabular = options
+        tabular.excluded.formUnion(text)
+        tabular.columns = options.columns.filter { !text.contains($0) }
+        let inCurrent = Set(current.columns)
+        let anyTabular =
+            options.columns.isEmpty ? reference.columns.contains { inCurrent.contains($0) && !tabular.excluded.contains($0) } : !tabular.columns.isEmpty
+        var result =
+            anyTabular
+            ? try report(reference: reference, current: current, options: tabular)
+            : DriftReport(columns: [], skipped: [], numberDrifted: 0, shareDrifted: 0, driftShare: options.driftShare, datasetDrift: false)
+        func texts(_ table: DriftTable, _ column: String) throws -> [String] {
+            guard let values = table.values[column] else {
+                throw TernError.invalid(
+                    column, "no text column \"\(column)\" in \(table.source) (its columns: \(table.columns.prefix(20).joined(separator: ", ")))")
+            }
+            return values.compactMap {
+                switch $0 {
+                case .missing: nil
+                case .string(let text): text
+                case .number(let number): String(number)
+                case .bool(let flag): String(flag)
+                }
+            }
+        }
+        var reports: [TextDriftReport] = []
+        for column in text {
+            let r = try texts(reference, column), c = try texts(current, column)
+            reports.append(try await TextDrift.compare(column: column, reference: r, current: c, embedder: try await embedder(), options: textOptions))
+        }
+        result = result.adding(text: reports)
+        return result
+    }
+
     public static func report(reference: DriftTable, current: DriftTable, options: DriftOptions = DriftOptions()) throws -> DriftReport {
         if let both = options.numeric.intersection(options.categorical).first {
             throw TernError.invalid("categorical", "\(both) is named both numeric and categorical")
@@ -133,10 +212,14 @@ public enum DriftAnalysis {
             }
         } else {
             let inCurrent = Set(current.columns)
-            names = reference.columns.filter { inCurrent.contains($0) }
+            names = reference.columns.filter { inCurrent.contains($0) && !options.excluded.contains($0) }
             let inReference = Set(reference.columns)
-            skipped += reference.columns.filter { !inCurrent.contains($0) }.map { .init(column: $0, reason: "not in \(current.source)") }
-            skipped += current.columns.filter { !inReference.contains($0) }.map { .init(column: $0, reason: "not in \(reference.source)") }
+            skipped += reference.columns.filter { !inCurrent.contains($0) && !options.excluded.contains($0) }.map {
+                .init(column: $0, reason: "not in \(current.source)")
+            }
+            skipped += current.columns.filter { !inReference.contains($0) && !options.excluded.contains($0) }.map {
+                .init(column: $0, reason: "not in \(reference.source)")
+            }
         }
         var results: [DriftColumnReport] = []
         for name in names {

@@ -62,16 +62,23 @@ public struct EmbeddingDriftOptions: Sendable, Codable, Equatable {
     public var distance: EmbeddingDistanceMetric
     /// The `ratio` method's per-component threshold of the normed Wasserstein distance.
     public var componentThreshold: Double
+    /// `mmd` only: decide by the permutation test's p-value (drift when below `alpha`) instead of Evidently's
+    /// threshold. The p-value is reported either way.
+    public var permutationTest: Bool
+    /// The permutation test's significance level.
+    public var alpha: Double
 
     public init(
         threshold: Double? = nil, bootstrap: Bool? = nil, quantile: Double? = nil,
-        distance: EmbeddingDistanceMetric = .euclidean, componentThreshold: Double = 0.1
+        distance: EmbeddingDistanceMetric = .euclidean, componentThreshold: Double = 0.1, permutationTest: Bool = false, alpha: Double = 0.05
     ) {
         self.threshold = threshold
         self.bootstrap = bootstrap
         self.quantile = quantile
         self.distance = distance
         self.componentThreshold = componentThreshold
+        self.permutationTest = permutationTest
+        self.alpha = alpha
     }
 }
 
@@ -84,6 +91,8 @@ public struct EmbeddingDriftResult: Sendable, Codable, Equatable {
     public let threshold: Double
     public let bootstrap: Bool
     public let driftDetected: Bool
+    /// `mmd` only: the p-value of a permutation test of MMD² (see `EmbeddingDrift.mmdPermutationTest`).
+    public var pValue: Double? = nil
 }
 
 public enum EmbeddingDriftError: Error, Equatable, Sendable {
@@ -175,6 +184,7 @@ enum EmbeddingDrift {
         let quantile = options.quantile ?? method.defaultQuantile
         let bootstrap = options.bootstrap ?? (method == .model && reference.rows < 1000)
         let statistic: Double, compared: Double, drift: Bool
+        var pValue: Double?
         switch method {
         case .model:
             let (auc, randomAUCs) = try domainClassifier(reference: reference, current: current, bootstrap: bootstrap)
@@ -185,8 +195,15 @@ enum EmbeddingDrift {
             guard reference.rows >= 2, current.rows >= 2 else { throw .tooFewRows }
             let value = mmd(reference: reference, current: current)
             statistic = max(value, 0)
-            compared = bootstrap ? percentile(mmdBootstrap(reference: reference, currentRows: current.rows), quantile) : threshold
-            drift = value > compared
+            let p = mmdPermutationTest(reference: reference, current: current)
+            pValue = p
+            if options.permutationTest {
+                compared = options.alpha
+                drift = p < options.alpha
+            } else {
+                compared = bootstrap ? percentile(mmdBootstrap(reference: reference, currentRows: current.rows), quantile) : threshold
+                drift = value > compared
+            }
         case .ratio:
             statistic = ratio(reference: reference, current: current, componentThreshold: options.componentThreshold)
             compared = threshold
@@ -200,7 +217,8 @@ enum EmbeddingDrift {
             drift = statistic > compared
         }
         return EmbeddingDriftResult(
-            method: method, statistic: statistic, threshold: compared, bootstrap: bootstrap, driftDetected: drift)
+            method: method, statistic: statistic, threshold: compared, bootstrap: bootstrap && !(method == .mmd && options.permutationTest),
+            driftDetected: drift, pValue: pValue)
     }
 
     // MARK: Percentiles
@@ -429,6 +447,54 @@ enum EmbeddingDrift {
         let sums = Pairwise(.stacked(reference, current)).kernelSums(split: m, gamma: 1 / (sigma * sigma))
         let dm = Double(m), dn = Double(n)
         return 1 / (dm * (dm - 1)) * sums.xx + 1 / (dn * (dn - 1)) * sums.yy - 2 / (dm * dn) * sums.xy
+    }
+
+    /// The p-value of a permutation test of MMD²ᵤ (Evidently's MMD has none): on the rows Evidently samples for
+    /// the bandwidth (at most 1,000 a side, so the whole test is O(2,000²)), with the same bandwidth, the
+    /// statistic of the observed split against that of `permutations` random relabellings of the pooled rows
+    /// (SplitMix64 seeded with `seed`): (1 + the relabellings at least as large) / (1 + permutations).
+    static func mmdPermutationTest(reference: Matrix, current: Matrix, permutations: Int = 100, seed: UInt64 = 0) -> Double {
+        let xs = reference.rows(sampleIndices(reference.rows)), ys = current.rows(sampleIndices(current.rows))
+        let m = xs.rows, n = ys.rows, total = m + n
+        let pooled = Matrix.stacked(xs, ys)
+        let sigma = median(Pairwise(pooled).crossDistances(split: m))
+        guard sigma > 0, sigma.isFinite else { return 1 }
+        let kernel = Pairwise(pooled).kernelMatrix(gamma: 1 / (sigma * sigma))
+        // Row sums without the diagonal, and the sum over all ordered pairs of distinct rows.
+        var rowSums = [Double](repeating: 0, count: total)
+        for i in 0..<total {
+            var sum = 0.0
+            for j in 0..<total where j != i { sum += kernel[i * total + j] }
+            rowSums[i] = sum
+        }
+        let all = rowSums.reduce(0, +)
+        let dm = Double(m), dn = Double(n)
+        func statistic(_ labels: [Int]) -> Double {
+            // labels: the pooled rows playing the reference, m of them.
+            var xx = 0.0, xRows = 0.0
+            kernel.withUnsafeBufferPointer { k in
+                for a in labels {
+                    xRows += rowSums[a]
+                    let row = a * total
+                    for b in labels where b != a { xx += k[row + b] }
+                }
+            }
+            let xy = xRows - xx
+            let yy = all - xx - 2 * xy
+            return xx / (dm * (dm - 1)) + yy / (dn * (dn - 1)) - 2 * xy / (dm * dn)
+        }
+        let observed = statistic(Array(0..<m))
+        var random = SplitMix64(seed: seed)
+        var order = Array(0..<total)
+        var atLeast = 0
+        for _ in 0..<permutations {
+            for i in stride(from: total - 1, to: 0, by: -1) {
+                let j = Int(random.next() % UInt64(i + 1))
+                order.swapAt(i, j)
+            }
+            if statistic(Array(order[0..<m])) >= observed - 1e-12 { atLeast += 1 }
+        }
+        return Double(1 + atLeast) / Double(1 + permutations)
     }
 
     /// `DataFrame.sample(min(count, 1000), random_state=0)`: the first rows of RandomState(0)'s permutation.

@@ -228,8 +228,11 @@ public func buildApplication(
     router.addRoutes(DatasetsWebController(web: web, embedder: options.embedder).routes)
     // Pages resolve their project from the path; the API's project lookup is never called from them.
     router.addRoutes(
-        MonitoringWebController(web: web, monitoring: MonitoringController(store: store, projectID: { _, _ in throw TernError.notFound("project") }))
-            .routes)
+        MonitoringWebController(
+            web: web,
+            monitoring: MonitoringController(store: store, projectID: { _, _ in throw TernError.notFound("project") }, embedder: options.embedder)
+        )
+        .routes)
     let traces = TracesController(store: store, writer: writer, maxBody: config.server.maxBodyBytes)
     let experiments = ExperimentService(
         store: store, gateway: parts.gateway, logger: logger,
@@ -258,8 +261,11 @@ public func buildApplication(
     api.addRoutes(
         ProbesController(store: store, experiments: experimentsAPI, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) })
             .routes)
-    api.addRoutes(MonitoringController(store: store, projectID: { try await traces.projectID($0, $1) }).routes)
-    api.addRoutes(DriftMonitorsController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }).routes)
+    api.addRoutes(MonitoringController(store: store, projectID: { try await traces.projectID($0, $1) }, embedder: options.embedder).routes)
+    api.addRoutes(
+        DriftMonitorsController(
+            store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }, embedder: options.embedder
+        ).routes)
     api.addRoutes(WatchersController(store: store, maxBody: config.server.maxBodyBytes, projectID: { try await traces.projectID($0, $1) }).routes)
     api.addRoutes(
         AlertsController(
@@ -303,7 +309,7 @@ public func buildApplication(
         app.addServices(
             BackgroundService(name: "drift-monitors", every: .seconds(30), final: false) {
                 do {
-                    try await store.withExclusiveJob("drift-monitors") { try await DriftMonitoring.tick(store: store) }
+                    try await store.withExclusiveJob("drift-monitors") { try await DriftMonitoring.tick(store: store, embedder: options.embedder) }
                 } catch {
                     logger.warning("drift monitors failed", metadata: ["error": "\(error)"])
                 }

@@ -8,6 +8,8 @@ struct DriftMonitorsController {
     let store: any TernStore
     let maxBody: Int
     let projectID: @Sendable (Request, TernRequestContext) async throws -> String
+    /// The local embedding model, for monitors that compare text.
+    let embedder: @Sendable () async throws -> any Embedder
 
     var routes: RouteCollection<TernRequestContext> {
         let api = RouteCollection(context: TernRequestContext.self)
@@ -107,6 +109,6 @@ extension DriftMonitorsController {
         try principal.require(.member, to: "running a drift monitor")
         let project = try await projectID(request, context)
         let monitor = try await monitor(context, project: project)
-        return try JSON.response(try await DriftMonitoring.check(monitor, store: store).json, status: .created)
+        return try JSON.response(try await DriftMonitoring.check(monitor, store: store, embedder: embedder).json, status: .created)
     }
 }

@@ -7,11 +7,14 @@ import TernMonitor
 struct MonitoringController {
     let store: any TernStore
     let projectID: @Sendable (Request, TernRequestContext) async throws -> String
+    /// The local embedding model, for text drift and topics.
+    let embedder: @Sendable () async throws -> any Embedder
 
     var routes: RouteCollection<TernRequestContext> {
         let api = RouteCollection(context: TernRequestContext.self)
         api.get("monitoring/gaps", use: getGaps)
         api.get("monitoring/drift", use: getDrift)
+        api.get("monitoring/topics", use: getTopics)
         return api
     }
 
@@ -67,7 +70,8 @@ struct MonitoringController {
     }
 
     static let driftKeys: Set<String> = [
-        "project", "reference_from", "reference_to", "from", "to", "column", "stattest", "threshold", "drift_share", "max_rows",
+        "project", "reference_from", "reference_to", "from", "to", "column", "stattest", "threshold", "drift_share", "max_rows", "text", "text_method",
+        "text_rows",
     ]
 
     static let driftColumns = TraceDriftTable.columns
@@ -110,15 +114,18 @@ struct MonitoringController {
         }
         options.threshold = try Self.number(parameters.get("threshold"), "threshold", range: 0...1e9)
         options.driftShare = try Self.number(parameters.get("drift_share"), "drift_share", range: 0.01...1) ?? 0.5
+        let (text, textOptions) = try Self.textOptions(parameters)
+        if !text.isEmpty, columns.isEmpty { options.columns = Self.driftColumns }
         var referenceFilter = base
         referenceFilter.from = referenceFrom
         referenceFilter.to = referenceTo
         var currentFilter = base
         currentFilter.from = currentFrom
         currentFilter.to = currentTo
-        let reference = try await table(project, referenceFilter, maxRows, source: "reference window")
-        let current = try await table(project, currentFilter, maxRows, source: "current window")
-        let report = try DriftAnalysis.report(reference: reference, current: current, options: options)
+        let reference = try await table(project, referenceFilter, maxRows, source: "reference window", text: text)
+        let current = try await table(project, currentFilter, maxRows, source: "current window", text: text)
+        let report = try await DriftAnalysis.report(
+            reference: reference, current: current, options: options, text: text, textOptions: textOptions, embedder: embedder)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var body = try JSONValue.parse(try encoder.encode(report))
@@ -130,7 +137,142 @@ struct MonitoringController {
     }
 
     /// The newest `limit` traces matching `filter` as a drift table.
-    func table(_ project: String, _ filter: TraceFilter, _ limit: Int, source: String) async throws -> DriftTable {
-        try await TraceDriftTable.load(store: store, project: project, filter: filter, limit: limit, source: source)
+    func table(_ project: String, _ filter: TraceFilter, _ limit: Int, source: String, text: [String] = []) async throws -> DriftTable {
+        try await TraceDriftTable.load(store: store, project: project, filter: filter, limit: limit, source: source, text: text)
+    }
+
+    /// `text=input,output`, `text_method=model|mmd|ratio|distance`, `text_rows=N` (texts embedded per window).
+    static func textOptions(_ parameters: some Sequence<(key: Substring, value: Substring)>) throws -> ([String], TextDriftOptions) {
+        var text: [String] = []
+        var options = TextDriftOptions()
+        for (key, value) in parameters {
+            switch key {
+            case "text":
+                for name in value.split(separator: ",").map(String.init) {
+                    guard TraceDriftTable.textColumns.contains(name) else {
+                        throw TernError.invalid(
+                            "text", "unknown text column \"\(name)\"; expected some of \(TraceDriftTable.textColumns.joined(separator: ", "))")
+                    }
+                    if !text.contains(name) { text.append(name) }
+                }
+            case "text_method":
+                guard let method = EmbeddingDriftMethod(rawValue: String(value)) else {
+                    throw TernError.invalid(
+                        "text_method", "expected one of \(EmbeddingDriftMethod.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(value)\"")
+                }
+                options.method = method
+            case "text_rows":
+                options.maxRows = try DatasetsController.int(String(value), "text_rows", range: 10...20_000) ?? options.maxRows
+            default: continue
+            }
+        }
+        return (text, options)
+    }
+
+    static let topicKeys: Set<String> = ["project", "from", "to", "bucket", "field", "k", "sample"]
+
+    /// What a topics request asks for.
+    struct TopicsRequest {
+        var filter: TraceFilter
+        var from: Date
+        var to: Date
+        var bucketSeconds: Int
+        var field: String
+        var k: Int?
+        var sample: Int
+    }
+
+    /// `from`/`to` (default: the last 7 days), `bucket=hour|day` (default: hour up to 2 days, else day; at most
+    /// 200 buckets), `field=input|output`, `k` (2-20; default by silhouette), `sample` (texts embedded, 50-10,000,
+    /// default 1,000), and the explorer's trace filters.
+    static func topicsRequest(_ parameters: [(String, String)], now: Date = Date()) throws -> TopicsRequest {
+        var filter = try TraceQueryParameters.filter(parameters, extra: Self.topicKeys)
+        let get = { (name: String) in parameters.last { $0.0 == name }?.1 }
+        let to = filter.to ?? now
+        let from = filter.from ?? to.addingTimeInterval(-7 * 86_400)
+        guard from < to else { throw TernError.invalid("to", "must be after from") }
+        let span = to.timeIntervalSince(from)
+        let bucketSeconds: Int
+        switch get("bucket") {
+        case nil: bucketSeconds = span <= 2 * 86_400 ? 3600 : 86_400
+        case "hour": bucketSeconds = 3600
+        case "day": bucketSeconds = 86_400
+        case let other?: throw TernError.invalid("bucket", "expected hour or day, got \"\(other)\"")
+        }
+        guard span / Double(bucketSeconds) <= 200 else {
+            throw TernError.invalid("bucket", "the range holds more than 200 buckets of a \(bucketSeconds == 3600 ? "hour" : "day"); narrow from/to or use day")
+        }
+        let field = get("field") ?? "input"
+        guard TraceDriftTable.textColumns.contains(field) else { throw TernError.invalid("field", "expected input or output, got \"\(field)\"") }
+        let k = try DatasetsController.int(get("k"), "k", range: 2...20)
+        let sample = try DatasetsController.int(get("sample"), "sample", range: 50...10_000) ?? 1_000
+        filter.from = from
+        filter.to = to
+        return TopicsRequest(filter: filter, from: from, to: to, bucketSeconds: bucketSeconds, field: field, k: k, sample: sample)
+    }
+
+    /// The topics of a period: up to `sample` texts spread evenly over its buckets (the newest of each bucket),
+    /// embedded with the local model, clustered, and counted per bucket. Nil when fewer than 10 texts were found.
+    func topics(_ project: String, _ request: TopicsRequest) async throws -> TopicTimeline? {
+        var starts: [Date] = []
+        var start = request.from
+        while start < request.to {
+            starts.append(start)
+            start = start.addingTimeInterval(Double(request.bucketSeconds))
+        }
+        let perBucket = max(1, request.sample / starts.count)
+        var texts: [String] = [], times: [Date] = []
+        for (index, bucketStart) in starts.enumerated() {
+            var filter = request.filter
+            filter.from = bucketStart
+            filter.to = index + 1 < starts.count ? starts[index + 1] : request.to
+            let page = try await store.traces.list(projectID: project, query: TraceQuery(filter: filter, limit: min(500, perBucket)))
+            var taken = 0
+            var cursor = page.nextCursor
+            var traces = page.traces
+            while true {
+                for summary in traces where taken < perBucket {
+                    let raw = request.field == "input" ? summary.trace.input : summary.trace.output
+                    guard let text = TraceText.readable(raw), !text.isEmpty else { continue }
+                    texts.append(text)
+                    times.append(summary.trace.startTime)
+                    taken += 1
+                }
+                guard taken < perBucket, let next = cursor else { break }
+                let more = try await store.traces.list(projectID: project, query: TraceQuery(filter: filter, limit: 500, cursor: next))
+                traces = more.traces
+                cursor = more.nextCursor
+            }
+        }
+        guard texts.count >= 10 else { return nil }
+        let vectors = try await embedder().embed(texts)
+        do {
+            return try TopicClustering.timeline(
+                texts: texts, vectors: vectors, times: times, bucketStarts: starts, k: request.k.map { min($0, texts.count) })
+        } catch let error as TopicClusteringError {
+            throw TernError.invalid("k", error.message)
+        }
+    }
+
+    /// `GET /monitoring/topics`: topic clusters of traffic over time (see `topicsRequest`), with the clusters that
+    /// are new in the period flagged.
+    @Sendable func getTopics(_ request: Request, context: TernRequestContext) async throws -> some ResponseGenerator {
+        let project = try await projectID(request, context)
+        let topicsRequest = try Self.topicsRequest(TracesController.pairs(request.uri.queryParameters))
+        let timeline = try await topics(project, topicsRequest)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(JSON.formatDate(date))
+        }
+        var body: JSONValue =
+            timeline.map { (try? JSONValue.parse(try encoder.encode($0))) ?? .null }
+            ?? ["clusters": [], "buckets": [], "sampled": 0, "new_topic": false, "note": "fewer than 10 texts in the period"]
+        body["from"] = .string(JSON.formatDate(topicsRequest.from))
+        body["to"] = .string(JSON.formatDate(topicsRequest.to))
+        body["bucket"] = .string(topicsRequest.bucketSeconds == 3600 ? "hour" : "day")
+        body["field"] = .string(topicsRequest.field)
+        return try JSON.response(body)
     }
 }
