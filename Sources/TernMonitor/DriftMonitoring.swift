@@ -29,7 +29,7 @@ public enum DriftMonitoring {
             report.report = ["note": .string(referenceTable.rowCount == 0 ? "no traces in the reference window" : "no traces in the current window")]
         } else {
             var options = DriftOptions()
-            options.columns = monitor.text.isEmpty || !monitor.columns.isEmpty ? monitor.columns : DriftMonitor.traceColumns
+            options.columns = monitor.columns
             var textOptions = TextDriftOptions()
             textOptions.maxRows = monitor.textRows
             do {

@@ -15,7 +15,8 @@ public struct TopicTimeline: Sendable, Codable, Equatable {
         /// The start of the first bucket with a text of the cluster.
         public var firstSeen: Date?
         /// A new topic: under 1% of the first half's sampled texts, at least 5% of the second half's (and at
-        /// least 5 texts), with at least 20 sampled texts in the first half.
+        /// least 5 texts), with at least 20 sampled texts in the first half. The halves split the buckets from the
+        /// first with texts to the last with texts.
         public var new: Bool
 
         enum CodingKeys: String, CodingKey {
@@ -74,12 +75,14 @@ extension TopicClustering {
             let share = { (count: Int) in total == 0 ? 0 : Double(count) / Double(total) }
             return .init(start: bucketStarts[b], count: total, shares: counts[b][..<k].map(share), unassigned: share(counts[b][k]))
         }
-        // The halves of the period, by bucket.
-        let half = bucketStarts.count / 2
+        // The halves of the buckets from the first with texts to the last with texts.
+        let filled = counts.indices.filter { counts[$0].reduce(0, +) > 0 }
+        let low = filled.first ?? 0, high = (filled.last ?? 0) + 1
+        let half = low + max(1, (high - low) / 2)
         func total(_ range: Range<Int>, cluster: Int?) -> Int {
             range.reduce(0) { sum, b in sum + (cluster.map { counts[b][$0] } ?? counts[b].reduce(0, +)) }
         }
-        let first = 0..<max(half, 1), second = max(half, 1)..<bucketStarts.count
+        let first = low..<min(half, high), second = min(half, high)..<high
         let firstTotal = total(first, cluster: nil), secondTotal = total(second, cluster: nil)
         let sampled = texts.count
         let clusters = (0..<k).map { c -> TopicTimeline.Cluster in

@@ -8,7 +8,7 @@ extension Views {
         let base = "/ui/\(percent(chrome.project.slug))/monitoring"
         return [
             ("watchers", "Watchers", base), ("alerts", "Alerts", base + "/alerts"), ("probes", "Probes", base + "/probes"), ("gaps", "Gaps", base + "/gaps"),
-            ("drift", "Drift", base + "/drift"),
+            ("drift", "Drift", base + "/drift"), ("topics", "Topics", base + "/topics"),
         ]
         .map { SettingsTab(label: $0.1, href: $0.2, active: $0.0 == active) }
     }
@@ -432,5 +432,57 @@ extension DriftTable.Value {
         case .number(let value): Format.score(value)
         default: nil
         }
+    }
+}
+
+extension Views {
+    // MARK: Topics
+
+    public struct TopicsView: ViewModel {
+        public struct Row: ViewModel {
+            public var label: String
+            public var terms: String
+            public var size: String
+            public var share: String
+            public var firstSeen: String
+            public var new: Bool
+        }
+
+        public var tabs: [SettingsTab]
+        public var action: String
+        public var ranges: [Option]
+        public var fields: [Option]
+        public var chart: String
+        public var rows: [Row]
+        public var sampled: String
+        public var newCount: Int
+        public var note: String
+        public var hasNote: Bool
+    }
+
+    public static func topics(chrome: Chrome, range: RangeChoice, field: String, timeline: TopicTimeline?, note: String) -> Page<TopicsView> {
+        let clusters = timeline?.clusters ?? []
+        let series = clusters.map { cluster in
+            ChartSeries(
+                name: cluster.new ? "\(cluster.label) (new)" : cluster.label,
+                points: (timeline?.buckets ?? []).filter { $0.count > 0 }.map {
+                    ChartPoint(x: $0.start.timeIntervalSince1970, y: $0.shares[cluster.id])
+                })
+        }
+        let bucket: TimeBucket = range.seconds <= 2 * 86_400 ? .hour : .day
+        let chart = SVGChart.line(series, bucket: bucket, yFormat: .percent, width: 760, height: 260, label: "Share of each topic over time")
+        let rows = clusters.sorted { $0.size > $1.size }.map {
+            TopicsView.Row(
+                label: $0.label, terms: $0.terms.joined(separator: ", "), size: Format.integer($0.size), share: Format.percent($0.share),
+                firstSeen: $0.firstSeen.map(Format.time) ?? "–", new: $0.new)
+        }
+        return chrome.page(
+            "Topics",
+            TopicsView(
+                tabs: monitoringTabs(chrome, active: "topics"), action: "/ui/\(percent(chrome.project.slug))/monitoring/topics",
+                ranges: RangeChoice.options(range).filter { $0.value != "1h" },
+                fields: [("input", "Inputs"), ("output", "Outputs")].map { Option(value: $0.0, label: $0.1, selected: $0.0 == field) }, chart: chart,
+                rows: rows, sampled: Format.integer(timeline?.sampled ?? 0), newCount: clusters.count { $0.new }, note: note,
+                hasNote: !note.isEmpty))
     }
 }

@@ -30,6 +30,7 @@ enum Templates {
         "monitoring-alerts": text(PackageResources.monitoring_alerts_mustache),
         "monitoring-drift": text(PackageResources.monitoring_drift_mustache),
         "monitoring-gaps": text(PackageResources.monitoring_gaps_mustache),
+        "monitoring-topics": text(PackageResources.monitoring_topics_mustache),
         "monitoring-probes": text(PackageResources.monitoring_probes_mustache),
         "monitoring-tabs": text(PackageResources.monitoring_tabs_mustache),
         "monitoring-watcher": text(PackageResources.monitoring_watcher_mustache),

@@ -819,6 +819,21 @@ class UITest:
         self.assert_no_xss("drift page")
         self.shot("53-drift")
 
+    def step_monitoring_topics(self):
+        self.follow("a[href$='/monitoring/topics']", "the topics tab")
+        form = self.present("#topics-form")
+        Select(self.css("select[name=range]", form)[0]).select_by_value("7d")
+        Select(self.css("select[name=field]", form)[0]).select_by_value("input")
+        self.follow("#topics-submit", "topics of the last 7 days")
+        query = self.query()
+        check(query.get("range") == ["7d"] and query.get("field") == ["input"], f"the form did not submit its fields: {query}")
+        rows = self.css("#topics-table tbody tr")
+        check(len(rows) >= 2, f"expected several topics, got {len(rows)} rows")
+        check(len(self.css("#topics-table .badge")) >= 1, "no topic is marked new")
+        check(len(self.css(".panel svg.tern-chart")) >= 1, "no chart of the topics over time")
+        self.assert_no_xss("topics page")
+        self.shot("54-topics")
+
     # ---- driver ----------------------------------------------------------------------------------
 
     def run(self):
@@ -834,7 +849,8 @@ class UITest:
             if self.dataset:
                 steps += [self.step_dataset]
         if "monitoring" in self.groups:
-            steps += [self.step_monitoring_watchers, self.step_monitoring_alert, self.step_monitoring_gaps, self.step_monitoring_drift]
+            steps += [self.step_monitoring_watchers, self.step_monitoring_alert, self.step_monitoring_gaps, self.step_monitoring_drift,
+                      self.step_monitoring_topics]
         if "authoring" in self.groups and self.new_prompt:
             steps += [self.step_prompt_create, self.step_prompt_new_version]
             if self.dataset and self.experiment_models:

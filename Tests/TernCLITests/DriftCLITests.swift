@@ -73,4 +73,32 @@ struct DriftCLITests {
         #expect(await message(["--reference", "gone.jsonl", "--current", "ok.jsonl"]).contains("gone.jsonl: cannot read the file"))
         #expect(await message(["--reference", "ok.jsonl", "--current", "ok.jsonl", "--stattest", "psi"]).contains("unknown test \"psi\""))
     }
+
+    @Test("--text compares a text column through the local model: a new topic of questions drifts and is named; --text-method is checked")
+    func textColumn() async throws {
+        let folder = try TempDirectory.make()
+        defer { TempDirectory.remove(folder) }
+        let old = ["How do I reset my password?", "My account is locked", "Why was my card charged twice?", "Where is my invoice?"]
+        let new = ["Where is my parcel? Tracking has not moved", "The courier delivered my package to the wrong door"]
+        func lines(_ pools: [[String]]) -> String {
+            (0..<120).map { index in
+                let pool = pools[index % pools.count]
+                let question = pool[(index / pools.count) % pool.count] + ["", " Thanks.", " Please help."][index % 3]
+                return #"{"question": "\#(question)", "latency": \#(100 + index % 7)}"#
+            }.joined(separator: "\n")
+        }
+        try lines([old]).write(toFile: "\(folder)/ref.jsonl", atomically: true, encoding: .utf8)
+        try lines([old, new]).write(toFile: "\(folder)/cur.jsonl", atomically: true, encoding: .utf8)
+        let output = try await tern(
+            ["drift", "--reference", "ref.jsonl", "--current", "cur.jsonl", "--text", "question", "--format", "json"], directory: folder)
+        let report = try JSONValue.parse(Data(output.utf8))
+        let text = try #require(report["text_columns"]?[0])
+        #expect(text["column"]?.string == "question" && text["drift_detected"]?.bool == true && text["topics"]?["new_topic"]?.bool == true, "\(output)")
+        #expect(report["columns"]?.array?.map { $0["column"]?.string } == ["latency"], "the text column is not also a category")
+        let (_, error) = await ternCapturing(
+            ["drift", "--reference", "ref.jsonl", "--current", "cur.jsonl", "--text", "question", "--text-method", "vibes"], directory: folder)
+        #expect("\(error.map { "\($0)" } ?? "")".contains("--text-method"), "\(String(describing: error))")
+        let (_, missing) = await ternCapturing(["drift", "--reference", "ref.jsonl", "--current", "cur.jsonl", "--text", "answer"], directory: folder)
+        #expect("\(missing.map { "\($0)" } ?? "")".contains("answer"), "\(String(describing: missing))")
+    }
 }

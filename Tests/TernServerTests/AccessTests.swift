@@ -79,6 +79,7 @@ struct AccessTests {
         (.read, .get, "/api/v1/alerts/nope/deliveries", nil),
         (.read, .get, "/api/v1/monitoring/gaps?metric=latency&by=language", nil),
         (.read, .get, "/api/v1/monitoring/drift?reference_from=2026-01-01&reference_to=2026-01-02", nil),
+        (.read, .get, "/api/v1/monitoring/topics?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z", nil),
         (.read, .get, "/api/v1/models", nil),
         (.read, .get, "/api/v1/models/m", nil),
         (.read, .get, "/api/v1/models/m/versions", nil),
@@ -313,6 +314,8 @@ struct AccessTests {
             #expect(try await h.call(.get, "/api/v1/watchers", key: bAdmin).data.isEmpty)
             let gaps = try await h.call(.get, "/api/v1/monitoring/gaps?metric=latency&by=language", key: bAdmin)
             #expect(gaps.status == .ok && (gaps.json["segments"] as? [Any])?.isEmpty == true, "\(gaps.text)")
+            let topics = try await h.call(.get, "/api/v1/monitoring/topics", key: bAdmin)
+            #expect(topics.status == .ok && topics.json["sampled"] as? Int == 0, "A's trace is not among B's topics: \(topics.text)")
             let runs = try await h.call(.get, "/api/v1/experiments", key: bAdmin)
             #expect(runs.status == .ok && runs.data.isEmpty, "\(runs.text)")
             let score = try await h.call(.post, "/api/v1/scores", key: bAdmin, json: #"{"trace_id":"secret-trace","name":"q","value":1}"#)

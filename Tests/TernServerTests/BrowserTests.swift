@@ -100,6 +100,8 @@ struct BrowserTests {
         #expect(alert.status == .created, "\(alert.text)")
         let fired = try await #require(h.alerts).evaluate()
         #expect(fired.map(\.kind) == [.firing], "\(fired)")
+        // Two days of support questions for the topics page: shipping is new on the second day.
+        try await TextDriftAPITests.seed(h, now: Date(), prefix: "topic-")
     }
 
     /// Seeds a live server, runs the browser script's `group` of steps (after signing in) in Chromium, checks
@@ -163,10 +165,10 @@ struct BrowserTests {
     }
 
     @Test(
-        "monitoring: watchers and a watcher's page, an alert firing and silenced from its page, gaps by model, drift with its charts, escaping",
+        "monitoring: watchers and a watcher's page, an alert firing and silenced from its page, gaps by model, drift with its charts, topics over time, escaping",
         .enabled(if: BrowserTests.available, "chromium, chromedriver or selenium is missing (scripts/test installs them)"))
     func monitoring() async throws {
-        try await Self.runSteps("monitoring", ["monitoring_watchers", "monitoring_alert", "monitoring_gaps", "monitoring_drift"]) { g in
+        try await Self.runSteps("monitoring", ["monitoring_watchers", "monitoring_alert", "monitoring_gaps", "monitoring_drift", "monitoring_topics"]) { g in
             let rule = try #require(try await g.h.store.alerts.get(projectID: g.h.project.id, name: "busy"))
             let until = try #require(rule.silencedUntil, "the browser silenced the alert")
             #expect(abs(until.timeIntervalSinceNow - 8 * 3600) < 600)

@@ -115,7 +115,6 @@ struct MonitoringController {
         options.threshold = try Self.number(parameters.get("threshold"), "threshold", range: 0...1e9)
         options.driftShare = try Self.number(parameters.get("drift_share"), "drift_share", range: 0.01...1) ?? 0.5
         let (text, textOptions) = try Self.textOptions(parameters)
-        if !text.isEmpty, columns.isEmpty { options.columns = Self.driftColumns }
         var referenceFilter = base
         referenceFilter.from = referenceFrom
         referenceFilter.to = referenceTo
@@ -169,7 +168,7 @@ struct MonitoringController {
         return (text, options)
     }
 
-    static let topicKeys: Set<String> = ["project", "from", "to", "bucket", "field", "k", "sample"]
+    static let topicKeys: Set<String> = ["project", "bucket", "field", "k", "sample"]
 
     /// What a topics request asks for.
     struct TopicsRequest {

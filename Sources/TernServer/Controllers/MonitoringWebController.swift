@@ -26,6 +26,7 @@ struct MonitoringWebController {
         router.get("ui/{project}/monitoring/probes", use: getProbes)
         router.get("ui/{project}/monitoring/gaps", use: getGaps)
         router.get("ui/{project}/monitoring/drift", use: getDrift)
+        router.get("ui/{project}/monitoring/topics", use: getTopics)
         return router
     }
 
@@ -209,6 +210,33 @@ extension MonitoringWebController {
                     Views.drift(
                         chrome: chrome, range: range, reference: reference, referenceWindow: past, currentWindow: current, report: report,
                         referenceTable: referenceTable, currentTable: currentTable, monitors: monitors)))
+        }
+    }
+
+    /// `GET /ui/{project}/monitoring/topics?range=7d&field=input|output`: topic clusters of traffic over time.
+    @Sendable func getTopics(_ request: Request, context: TernRequestContext) async throws -> Response {
+        try await web.page(request, context, active: "monitoring") { chrome in
+            let parameters = request.uri.queryParameters
+            let range = RangeChoice.named(parameters.get("range") == "1h" ? nil : parameters.get("range"), default: "7d")
+            let field = parameters.get("field") == "output" ? "output" : "input"
+            let now = Date()
+            var filter = TraceFilter(from: now.addingTimeInterval(-range.seconds), to: now)
+            filter.includeInternal = false
+            let topicsRequest = MonitoringController.TopicsRequest(
+                filter: filter, from: filter.from!, to: now, bucketSeconds: range.seconds <= 2 * 86_400 ? 3600 : 86_400, field: field, k: nil,
+                sample: 1_000)
+            var timeline: TopicTimeline?
+            var note = ""
+            do {
+                timeline = try await monitoring.topics(chrome.project.id, topicsRequest)
+                if timeline == nil { note = "Fewer than 10 texts in this range: nothing to cluster." }
+            } catch let error as TernError {
+                note = error.message
+            } catch {
+                note = "Topics need the local embedding model (tern models pull all-minilm-l6-v2): \(error)"
+            }
+            return web.html(
+                renderer.render("monitoring-topics", Views.topics(chrome: chrome, range: range, field: field, timeline: timeline, note: note)))
         }
     }
 }
