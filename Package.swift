@@ -132,6 +132,7 @@ let package = Package(
             dependencies: [
                 "TernCore",
                 "TernEval",
+                "CTernKernels",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -302,7 +303,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TernMonitorTests",
-            dependencies: ["TernMonitor", "TernCore", "TernTestSupport"],
+            dependencies: ["TernMonitor", "TernCore", "TernTestSupport", "CTernKernels"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

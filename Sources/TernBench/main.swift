@@ -14,7 +14,9 @@ struct TernBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tern-bench",
         abstract: "Benchmark tools: seed a store with realistic traces, time the dashboard's queries.",
-        subcommands: [SeedCommand.self, DashboardCommand.self, WriteCommand.self, WatchCommand.self, AlertsBenchCommand.self])
+        subcommands: [
+            SeedCommand.self, DashboardCommand.self, WriteCommand.self, WatchCommand.self, AlertsBenchCommand.self, EmbeddingDriftBenchCommand.self,
+        ])
 }
 
 /// Where the data lives: a SQLite data directory or a PostgreSQL URL, and the project.
@@ -97,6 +99,7 @@ do {
     case let write as WriteCommand: try await write.execute()
     case let watch as WatchCommand: try await watch.execute()
     case let alerts as AlertsBenchCommand: try await alerts.execute()
+    case let drift as EmbeddingDriftBenchCommand: try await drift.execute()
     default:
         var other = command
         try other.run()

@@ -141,6 +141,8 @@ public protocol TraceRepository: Sendable {
     /// Newest first, keyset-paginated.
     func list(projectID: String, query: TraceQuery) async throws -> TracePage
     func get(projectID: String, id: String) async throws -> TraceDetail?
+    /// The traces of `ids` that exist, with their observations, by id: `get` for many traces in two queries.
+    func details(projectID: String, ids: [String]) async throws -> [String: TraceDetail]
     /// Sessions among the traces matching `filter`, most recently active first.
     func sessions(projectID: String, filter: TraceFilter, limit: Int) async throws -> [SessionSummary]
     /// Per segment of the matching traces, the count, sum and sum of squares of `measure` (traces without a

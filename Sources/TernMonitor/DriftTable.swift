@@ -14,24 +14,34 @@ public struct DriftTable: Sendable {
 
     /// Columns in order of first appearance.
     public private(set) var columns: [String] = []
-    public private(set) var values: [String: [Value]] = [:]
+    /// Each column's values, in the order of `columns`.
+    private var storage: [[Value]] = []
+    private var position: [String: Int] = [:]
     public private(set) var rowCount = 0
     /// Where the table came from (a file name), for messages.
     public var source: String
 
     public init(source: String) { self.source = source }
 
-    /// Adds a row (column name -> value); columns first seen now are missing in the rows before.
+    /// Each column's values by name.
+    public var values: [String: [Value]] { Dictionary(uniqueKeysWithValues: zip(columns, storage)) }
+
+    /// Adds a row (column name -> value); columns first seen now are missing in the rows before. A column named
+    /// twice keeps its first value.
     public mutating func append(_ row: [(String, Value)]) {
-        var seen = Set<String>()
-        for (column, value) in row where seen.insert(column).inserted {
-            if values[column] == nil {
+        for (column, value) in row {
+            let index: Int
+            if let known = position[column] {
+                index = known
+            } else {
+                index = columns.count
+                position[column] = index
                 columns.append(column)
-                values[column] = Array(repeating: .missing, count: rowCount)
+                storage.append(Array(repeating: .missing, count: rowCount))
             }
-            values[column]!.append(value)
+            if storage[index].count == rowCount { storage[index].append(value) }
         }
-        for column in columns where !seen.contains(column) { values[column]!.append(.missing) }
+        for index in storage.indices where storage[index].count == rowCount { storage[index].append(.missing) }
         rowCount += 1
     }
 
@@ -41,7 +51,7 @@ public struct DriftTable: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw TernError.invalid(path, "cannot read the file")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
+        guard let text = String(validating: data, as: UTF8.self) else {
             throw TernError.invalid(path, "not UTF-8 text")
         }
         switch (path as NSString).pathExtension.lowercased() {
@@ -53,25 +63,35 @@ public struct DriftTable: Sendable {
         }
     }
 
+    /// One JSON object per line; blank lines are skipped. Each line is read straight into a row (`DriftRowParser`).
     public static func parseJSONL(_ text: String, source: String) throws -> DriftTable {
-        var table = DriftTable(source: source)
-        var line = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            line += 1
-            let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty { continue }
-            let value: JSONValue
-            do {
-                value = try JSONValue.parse(Data(trimmed.utf8))
-            } catch {
-                throw TernError.invalid(source, "line \(line): not JSON (\(error))")
+        var text = text
+        return try text.withUTF8 { bytes in
+            var table = DriftTable(source: source)
+            var start = 0, line = 0
+            while start < bytes.count {
+                line += 1
+                var end = start
+                if let found = memchr(bytes.baseAddress! + start, 0x0A, bytes.count - start) {
+                    end = bytes.baseAddress!.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                } else {
+                    end = bytes.count
+                }
+                var first = start
+                while first < end, bytes[first] == 0x20 || bytes[first] == 0x09 || bytes[first] == 0x0D { first += 1 }
+                if first < end {
+                    do {
+                        table.append(try DriftRowParser.row(bytes, from: first, to: end))
+                    } catch is DriftRowParser.NotAnObject {
+                        throw TernError.invalid(source, "line \(line): expected a JSON object per line")
+                    } catch {
+                        throw TernError.invalid(source, "line \(line): not JSON (\(error))")
+                    }
+                }
+                start = end + 1
             }
-            guard case .object(let object) = value else {
-                throw TernError.invalid(source, "line \(line): expected a JSON object per line")
-            }
-            table.append(flatten(object))
+            return table
         }
-        return table
     }
 
     public static func parseJSONArray(_ text: String, source: String) throws -> DriftTable {

@@ -1,3 +1,4 @@
+import CTernKernels
 import Dispatch
 import Foundation
 import TernCore
@@ -561,9 +562,9 @@ enum EmbeddingDrift {
         let stride: Int
         let data: [Double]
         let norms: [Double]
-        static let tile = 64
-        /// From this many columns on, dot products are taken 4 x 2 rows and 2 columns at a time in SIMD
-        /// registers; below, one pair at a time (faster in debug builds, where SIMD types are slow).
+        static let tile = 256
+        /// From this many columns on, dot products are taken 4 x 2 rows at a time by `tern_dots4x2_f64` (C, with
+        /// AVX-512 or AVX2 FMA); below, one pair at a time.
         static let vectorColumns = 64
 
         init(_ matrix: Matrix) {
@@ -612,7 +613,7 @@ enum EmbeddingDrift {
                     while i < iRange.upperBound {
                         var j = jRange.lowerBound
                         while j < jRange.upperBound {
-                            Self.dots4x2(base + i * stride, base + j * stride, stride, dots)
+                            tern_dots4x2_f64(base + i * stride, base + j * stride, stride, dots)
                             for r in 0..<min(4, iRange.upperBound - i) {
                                 let line = out + (i + r - iRange.lowerBound) * width + (j - jRange.lowerBound)
                                 line[0] = max(-2 * dots[2 * r] + norms[i + r] + norms[j], 0)
@@ -624,46 +625,6 @@ enum EmbeddingDrift {
                     }
                 }
             }
-        }
-
-        /// The dot products of the 4 rows from `a` with the 2 rows from `b` (rows `stride` apart, `stride` even),
-        /// two positions at a time in SIMD registers, into out[2r + c]. Not inlined: in its own function the
-        /// loop keeps its 8 accumulators in registers.
-        @inline(never)
-        static func dots4x2(_ a0: UnsafePointer<Double>, _ b0: UnsafePointer<Double>, _ stride: Int, _ out: UnsafeMutablePointer<Double>) {
-            let a1 = a0 + stride, a2 = a1 + stride, a3 = a2 + stride, b1 = b0 + stride
-            var c00 = SIMD2<Double>(), c01 = SIMD2<Double>(), c10 = SIMD2<Double>(), c11 = SIMD2<Double>()
-            var c20 = SIMD2<Double>(), c21 = SIMD2<Double>(), c30 = SIMD2<Double>(), c31 = SIMD2<Double>()
-            var k = 0
-            while k < stride {
-                let x0 = pair(b0, k), x1 = pair(b1, k)
-                let y0 = pair(a0, k)
-                c00 += y0 * x0
-                c01 += y0 * x1
-                let y1 = pair(a1, k)
-                c10 += y1 * x0
-                c11 += y1 * x1
-                let y2 = pair(a2, k)
-                c20 += y2 * x0
-                c21 += y2 * x1
-                let y3 = pair(a3, k)
-                c30 += y3 * x0
-                c31 += y3 * x1
-                k &+= 2
-            }
-            out[0] = c00.sum()
-            out[1] = c01.sum()
-            out[2] = c10.sum()
-            out[3] = c11.sum()
-            out[4] = c20.sum()
-            out[5] = c21.sum()
-            out[6] = c30.sum()
-            out[7] = c31.sum()
-        }
-
-        @inline(__always)
-        static func pair(_ row: UnsafePointer<Double>, _ k: Int) -> SIMD2<Double> {
-            UnsafeRawPointer(row + k).loadUnaligned(as: SIMD2<Double>.self)
         }
 
         var tileStarts: [Int] { Array(Swift.stride(from: 0, to: rows, by: Self.tile)) }

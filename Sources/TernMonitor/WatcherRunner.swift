@@ -232,12 +232,18 @@ public final class WatcherRunner: Sendable {
             capped
             ? Dictionary(uniqueKeysWithValues: try await store.watchers.stats(projectID: nil, now: now).map { ($0.watcherID, $0.costToday) })
             : [:]
+        // The claim's traces in one read per project.
+        var details: [String: [String: TraceDetail]] = [:]
+        for (project, group) in Dictionary(grouping: jobs, by: \.projectID) {
+            details[project] = try await store.traces.details(projectID: project, ids: group.map(\.traceID))
+        }
         // Evaluated concurrently; the scores and the jobs done are written together, in two writes.
         let completions = await withTaskGroup(of: WatcherCompletion?.self) { group in
             for job in jobs {
                 let watcher = watchers[job.watcherID] ?? nil
                 let spent = costs[job.watcherID] ?? 0
-                group.addTask { await self.run(job, watcher: watcher, spentToday: spent, now: now) }
+                let detail = details[job.projectID]?[job.traceID]
+                group.addTask { await self.run(job, watcher: watcher, detail: detail, spentToday: spent, now: now) }
             }
             var done: [WatcherCompletion] = []
             for await completion in group { if let completion { done.append(completion) } }
@@ -254,7 +260,7 @@ public final class WatcherRunner: Sendable {
 
     /// Evaluates one job; returns its completion (to record with the others) or nil when it was recorded
     /// otherwise (failed, postponed) or could not be.
-    func run(_ job: WatcherJob, watcher: Watcher?, spentToday: Double, now: Date) async -> WatcherCompletion? {
+    func run(_ job: WatcherJob, watcher: Watcher?, detail: TraceDetail?, spentToday: Double, now: Date) async -> WatcherCompletion? {
         let repository = store.watchers
         do {
             guard let watcher else { return nil }  // deleted: its queue went with it
@@ -266,7 +272,7 @@ public final class WatcherRunner: Sendable {
                     until: tomorrow)
                 return nil
             }
-            guard let detail = try await store.traces.get(projectID: job.projectID, id: job.traceID) else {
+            guard let detail else {
                 try await repository.fail(job, error: "the trace \(job.traceID) is gone (deleted or past retention)", retryAt: nil, cost: nil, at: now)
                 return nil
             }

@@ -1,4 +1,6 @@
+import CTernKernels
 import Foundation
+import TernCore
 @testable import TernMonitor
 import Testing
 
@@ -139,6 +141,34 @@ struct EmbeddingDriftTests {
         }
         #expect(throws: EmbeddingDriftError.tooFewRows) {
             try DriftStatistics.embeddingDrift(reference: [[1.0]], current: [[2.0]], method: .model)
+        }
+    }
+}
+
+/// The C dot products behind the pairwise distances, in every variant this CPU runs, against plain sums.
+@Suite("Pairwise dot products")
+struct PairwiseDotTests {
+    @Test("each instruction set's 4 x 2 dot products equal the plain sums within rounding, for strides with and without a tail")
+    func variants() {
+        for stride in [6, 8, 30, 384, 387] {
+            var random = SplitMix64(seed: UInt64(stride))
+            let rows = (0..<6).map { _ in (0..<stride).map { _ in Double(random.next() >> 11) * 0x1p-53 * 2 - 1 } }
+            let data = rows.flatMap { $0 }
+            var expected = [Double](repeating: 0, count: 8)
+            for r in 0..<4 {
+                for c in 0..<2 { expected[2 * r + c] = zip(rows[r], rows[4 + c]).reduce(0) { $0 + $1.0 * $1.1 } }
+            }
+            var ran = 0
+            for level in 0...2 {
+                var out = [Double](repeating: .nan, count: 8)
+                let status = data.withUnsafeBufferPointer { d in
+                    tern_dots4x2_variant(Int32(level), d.baseAddress!, d.baseAddress! + 4 * stride, stride, &out)
+                }
+                guard status == 0 else { continue }
+                ran += 1
+                for i in 0..<8 { #expect(abs(out[i] - expected[i]) < 1e-12, "level \(level), stride \(stride), dot \(i)") }
+            }
+            #expect(ran >= 1)
         }
     }
 }

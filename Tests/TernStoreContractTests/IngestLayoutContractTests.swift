@@ -55,7 +55,8 @@ struct IngestLayoutContractTests {
             let applied = try await test.store.migrate()
             #expect(
                 applied == [
-                    "0008_ingest_layout", "0009_experiments", "0010_append_layout", "0011_trace_keys", "0012_scopes_and_bounds", "0013_internal_traffic", "0014_watchers", "0015_watcher_backfills", "0016_alerts", "0017_promotions", "0018_probes_and_drift_monitors",
+                    "0008_ingest_layout", "0009_experiments", "0010_append_layout", "0011_trace_keys", "0012_scopes_and_bounds", "0013_internal_traffic",
+                    "0014_watchers", "0015_watcher_backfills", "0016_alerts", "0017_promotions", "0018_probes_and_drift_monitors",
                 ])
             #expect(try await test.store.traces.get(projectID: project.id, id: "t1")?.observations.map(\.id) == ["o1", "o2"])
             #expect(try await test.store.traces.get(projectID: project.id, id: "t2")?.observations.map(\.id) == ["o3"])
@@ -73,6 +74,13 @@ struct IngestLayoutContractTests {
             ])
             let t1 = try #require(try await test.store.traces.list(projectID: project.id, query: TraceQuery(limit: 10)).traces.last)
             #expect(t1.trace.id == "t1")
+            // Many traces at once: what get gives for each that exists, in the project only.
+            let details = try await test.store.traces.details(projectID: project.id, ids: ["t1", "t2", "nope", "t1"])
+            #expect(Set(details.keys) == ["t1", "t2"])
+            #expect(details["t1"] == (try await test.store.traces.get(projectID: project.id, id: "t1")) && details["t1"]?.observations.count == 3)
+            #expect(details["t2"] == (try await test.store.traces.get(projectID: project.id, id: "t2")))
+            #expect(try await test.store.traces.details(projectID: "other", ids: ["t1"]).isEmpty)
+            #expect(try await test.store.traces.details(projectID: project.id, ids: []).isEmpty)
             #expect(t1.observationCount == 3)
             #expect(t1.inputTokens == 25)
             #expect(abs((t1.cost ?? 0) - 0.52) < 1e-9)
@@ -104,7 +112,11 @@ struct IngestLayoutContractTests {
                            ('o2', 't1', '\(project.id)', 'generation', 'llm', \(start + 1_000_000), \(start + 1_500_000), 'gpt-4o-mini', 10, 2, 0.01),
                            ('o3', 't2', '\(project.id)', 'generation', 'llm', \(start + 10_000_000), \(start + 10_500_000), 'gpt-4o', 10, 2, 0.01)
                     """)
-            #expect(try await test.store.migrate() == ["0010_append_layout", "0011_trace_keys", "0012_scopes_and_bounds", "0013_internal_traffic", "0014_watchers", "0015_watcher_backfills", "0016_alerts", "0017_promotions", "0018_probes_and_drift_monitors"])
+            #expect(
+                try await test.store.migrate() == [
+                    "0010_append_layout", "0011_trace_keys", "0012_scopes_and_bounds", "0013_internal_traffic", "0014_watchers", "0015_watcher_backfills",
+                    "0016_alerts", "0017_promotions", "0018_probes_and_drift_monitors",
+                ])
             let schema = try await test.dumpSchema()
             if kind == .sqlite {
                 // Both tables lost WITHOUT ROWID; traces are unique by (project, id) and have an integer key
@@ -163,7 +175,11 @@ struct IngestLayoutContractTests {
                     INSERT INTO observations (id, trace_id, project_id, type, name, start_time, model, usage_input, usage_output)
                     VALUES ('o9', 'lost', '\(project.id)', 'generation', 'llm', \(start + 5_000_000), 'gpt-4o', 1, 1)
                     """)
-            #expect(try await test.store.migrate() == ["0011_trace_keys", "0012_scopes_and_bounds", "0013_internal_traffic", "0014_watchers", "0015_watcher_backfills", "0016_alerts", "0017_promotions", "0018_probes_and_drift_monitors"])
+            #expect(
+                try await test.store.migrate() == [
+                    "0011_trace_keys", "0012_scopes_and_bounds", "0013_internal_traffic", "0014_watchers", "0015_watcher_backfills", "0016_alerts",
+                    "0017_promotions", "0018_probes_and_drift_monitors",
+                ])
             #expect(try await test.store.traces.get(projectID: project.id, id: "t1")?.observations.map(\.id) == ["o1", "o2"])
             #expect(try await test.store.traces.get(projectID: other.id, id: "t1")?.observations.map(\.cost) == [0.5, 0.5])
             if kind == .sqlite {

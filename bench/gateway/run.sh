@@ -22,14 +22,8 @@ LONG=${LONG:-60}
 OUT=$ROOT/bench/out/gateway-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT"
 # BENCH_TMP=/dev/shm puts the SQLite file in memory, to separate Tern's cost from the disk's.
-WORK=$(mktemp -d "${BENCH_TMP:-/tmp}/tern-bench.XXXXXX")
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
+source "$ROOT/bench/lib/serve.sh"
+bench_workdir tern-bench
 
 if ! command -v wrk >/dev/null 2>&1; then
     echo "== installing wrk (apt-get)"
@@ -38,61 +32,16 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 
 echo "== building release binaries"
-swift build -c release --product tern >/dev/null
-swift build -c release --product tern-stub >/dev/null
-BIN=$(swift build -c release --show-bin-path)
+build_release tern tern-stub
 # TERN=/path/to/tern benchmarks another build of Tern (e.g. a saved copy of the previous release, for a
 # before/after comparison) against the same stub.
 TERN=${TERN:-$BIN/tern}
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_for_line() {  # file, text
-    for _ in $(seq 1 600); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
-}
-
-STUB_PORT=$(free_port)
-"$BIN/tern-stub" --port "$STUB_PORT" >"$WORK/stub.log" 2>&1 &
-PIDS+=($!)
-wait_for_line "$WORK/stub.log" "stub listening"
-STUB=http://127.0.0.1:$STUB_PORT/v1
-
-cat >"$WORK/tern.yaml" <<YAML
-providers:
-  stub: {type: openai, base_url: "$STUB", api_key_env: BENCH_UPSTREAM_KEY}
-models:
-  bench:
-    deployments:
-      - {name: only, provider: stub, model: gpt-4o-mini}
-gateway:
-  trace_queue_capacity: 200000
-log:
-  level: warning
-YAML
-export BENCH_UPSTREAM_KEY=sk-bench
-"$TERN" migrate --config "$WORK/tern.yaml" --data-dir "$WORK/data" >/dev/null  # only serve and migrate create a database
-KEY=$("$TERN" keys create --name bench --config "$WORK/tern.yaml" --data-dir "$WORK/data" | tail -n 1)
-TERN_PORT=$(free_port)
-"$TERN" serve --config "$WORK/tern.yaml" --data-dir "$WORK/data" --port "$TERN_PORT" >"$WORK/tern.log" 2>&1 &
-TERN_PID=$!
-PIDS+=($TERN_PID)
-wait_for_line "$WORK/tern.log" "listening on"
+start_stub
+stub_config "$WORK/tern.yaml"
+start_tern "$TERN" "$WORK/tern.yaml"
 GATEWAY=http://127.0.0.1:$TERN_PORT/v1
 
-BODY='{"model":"MODEL","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Say hello in one short sentence."}],"max_tokens":64,"temperature":0}'
-lua() {  # model, key -> wrk script path
-    local path="$WORK/post-$1.lua"
-    cat >"$path" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $2"
-wrk.body = '${BODY/MODEL/$1}'
-LUA
-    echo "$path"
-}
 STUB_LUA=$(lua gpt-4o-mini none)
 TERN_LUA=$(lua bench "$KEY")
 

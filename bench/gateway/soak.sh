@@ -19,15 +19,9 @@ ROUNDS=${ROUNDS:-5}
 PAIR=${PAIR:-20}
 OUT=$ROOT/bench/out/soak-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT"
-WORK=$(mktemp -d "${BENCH_TMP:-/tmp}/tern-soak.XXXXXX")
+source "$ROOT/bench/lib/serve.sh"
+bench_workdir tern-soak
 chmod 755 "$WORK"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
 
 need() {  # command, package
     command -v "$1" >/dev/null 2>&1 && return 0
@@ -41,14 +35,8 @@ need nginx nginx-light
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 echo "== building the release binary"
-swift build -c release --product tern >/dev/null
-BIN=$(swift build -c release --show-bin-path)
+build_release tern
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_for_line() {
-    for _ in $(seq 1 600); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-    echo "timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
-}
 
 # nginx: one worker (Tern's host has two cores to share), a fixed answer.
 NGINX_PORT=$(free_port)
@@ -78,51 +66,17 @@ PIDS+=($!)
 for _ in $(seq 1 100); do curl -sf -X POST "http://127.0.0.1:$NGINX_PORT/v1/chat/completions" >/dev/null && break; sleep 0.1; done
 UPSTREAM=http://127.0.0.1:$NGINX_PORT/v1
 
-cat >"$WORK/tern.yaml" <<YAML
-providers:
-  up: {type: openai, base_url: "$UPSTREAM", api_key_env: BENCH_UPSTREAM_KEY}
-models:
-  bench:
-    deployments:
-      - {name: only, provider: up, model: gpt-4o-mini}
-log:
-  level: warning
-YAML
-export BENCH_UPSTREAM_KEY=sk-bench
-# start_tern NAME CONFIG: a key and a server on its own data directory; sets NAME_KEY, NAME_PID, NAME_URL.
-start_tern() {
-    local key port pid
-    "$BIN/tern" migrate --config "$2" --data-dir "$WORK/data-$1" >/dev/null  # only serve and migrate create a database
-    key=$("$BIN/tern" keys create --name bench --config "$2" --data-dir "$WORK/data-$1" | tail -n 1)
-    port=$(free_port)
-    "$BIN/tern" serve --config "$2" --data-dir "$WORK/data-$1" --port "$port" >"$WORK/$1.log" 2>&1 &
-    pid=$!
-    PIDS+=($pid)
-    wait_for_line "$WORK/$1.log" "listening on"
-    printf -v "${1}_KEY" '%s' "$key"
-    printf -v "${1}_PID" '%s' "$pid"
-    printf -v "${1}_URL" '%s' "http://127.0.0.1:$port/v1"
-}
-start_tern TERN "$WORK/tern.yaml"
-KEY=$TERN_KEY; GATEWAY=$TERN_URL
-TERN_PORT=${TERN_URL#http://127.0.0.1:}; TERN_PORT=${TERN_PORT%/v1}
+upstream_config "$WORK/tern.yaml" "$UPSTREAM"
+start_tern "$BIN/tern" "$WORK/tern.yaml" member TERN
+GATEWAY=http://127.0.0.1:$TERN_PORT/v1; TERN_URL=$GATEWAY
 # A second Tern without the trace journal, for the journal's cost (latency rounds only).
 cp "$WORK/tern.yaml" "$WORK/tern-nojournal.yaml"
 printf 'gateway:\n  trace_journal: false\n' >>"$WORK/tern-nojournal.yaml"
-start_tern TERN2 "$WORK/tern-nojournal.yaml"
-KEY2=$TERN2_KEY; GATEWAY2=$TERN2_URL
+FIRST_KEY=$KEY; FIRST_PORT=$TERN_PORT; FIRST_PID=$TERN_PID
+start_tern "$BIN/tern" "$WORK/tern-nojournal.yaml" member TERN2
+KEY2=$KEY; TERN2_PID=$TERN_PID; GATEWAY2=http://127.0.0.1:$TERN_PORT/v1; TERN2_URL=$GATEWAY2
+KEY=$FIRST_KEY; TERN_PORT=$FIRST_PORT; TERN_PID=$FIRST_PID
 
-BODY='{"model":"MODEL","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Say hello in one short sentence."}],"max_tokens":64,"temperature":0}'
-lua() {  # model, key, [file name] -> wrk script path
-    local path="$WORK/post-${3:-$1}.lua"
-    cat >"$path" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $2"
-wrk.body = '${BODY/MODEL/$1}'
-LUA
-    echo "$path"
-}
 UP_LUA=$(lua gpt-4o-mini none)
 TERN_LUA=$(lua bench "$KEY")
 TERN2_LUA=$(lua bench "$KEY2" bench-nojournal)

@@ -53,4 +53,12 @@ typedef void (*tern_task)(void *context, size_t part);
 /// time: a call made while another runs (from another thread) runs its parts on the calling thread.
 void tern_parallel(size_t parts, size_t workers, tern_task task, void *context);
 
+/// Dot products of 4 rows (a0 and the 3 rows after it, `stride` doubles apart) with 2 rows (b0 and the next):
+/// out[2r + c] = a_r . b_c over `stride` components; AVX-512 or AVX2 with FMA when the CPU has them.
+void tern_dots4x2_f64(const double *a0, const double *b0, size_t stride, double *out);
+
+/// `tern_dots4x2_f64` compiled for one instruction set (0 baseline, 1 AVX2 + FMA, 2 AVX-512); -1 when this CPU
+/// cannot run it. For tests of every variant.
+int tern_dots4x2_variant(int level, const double *a0, const double *b0, size_t stride, double *out);
+
 #endif

@@ -209,6 +209,25 @@ struct PostgresTraces: TraceRepository {
         return TraceDetail(trace: trace, observations: observations)
     }
 
+    func details(projectID: String, ids: [String]) async throws -> [String: TraceDetail] {
+        let ids = Array(Set(ids))
+        guard !ids.isEmpty else { return [:] }
+        var details: [String: TraceDetail] = [:]
+        for trace in try await collect(
+            client.mappedQuery(
+                "SELECT \(unescaped: TraceSQL.listColumns) FROM traces WHERE project_id = \(projectID) AND id = ANY(\(ids))", logger: logger),
+            { try Self.row($0).trace })
+        {
+            details[trace.id] = TraceDetail(trace: trace, observations: [])
+        }
+        let observations = try await collect(
+            client.mappedQuery(
+                "SELECT \(unescaped: Self.observationColumns) FROM observations WHERE project_id = \(projectID) AND trace_id = ANY(\(ids)) ORDER BY start_time, id",
+                logger: logger), Self.observation)
+        for observation in observations { details[observation.traceID]?.observations.append(observation) }
+        return details
+    }
+
     func count(projectID: String) async throws -> Int {
         try await collect(client.mappedQuery("SELECT COUNT(*) FROM traces WHERE project_id = \(projectID)", logger: logger)) {
             try $0.decode(Int.self)

@@ -25,12 +25,14 @@ struct SQLiteExperiments: ExperimentRepository {
             })
     }
 
+    /// Statements are prepared once per connection (`cachedStatement`): the queue's statements run thousands of
+    /// times a second, and preparing one costs more than running it.
     static func execute(_ db: Database, _ statement: ExperimentColumns.Statement) throws {
-        try db.execute(sql: statement.sql, arguments: arguments(statement.values))
+        try db.cachedStatement(sql: statement.sql).execute(arguments: arguments(statement.values))
     }
 
     static func fetch<T>(_ db: Database, _ statement: ExperimentColumns.Statement, _ map: (any ExperimentColumns.Reader) throws -> T) throws -> [T] {
-        try Row.fetchAll(db, sql: statement.sql, arguments: arguments(statement.values)).map { try map(Reader(row: $0)) }
+        try Row.fetchAll(try db.cachedStatement(sql: statement.sql), arguments: arguments(statement.values)).map { try map(Reader(row: $0)) }
     }
 
     func create(_ run: ExperimentRun) async throws -> ExperimentRun {

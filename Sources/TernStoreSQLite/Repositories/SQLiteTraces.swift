@@ -283,6 +283,34 @@ struct SQLiteTraces: TraceRepository {
         }
     }
 
+    func details(projectID: String, ids: [String]) async throws -> [String: TraceDetail] {
+        let ids = Array(Set(ids))
+        guard !ids.isEmpty else { return [:] }
+        return try await pool.read { db in
+            var details: [String: TraceDetail] = [:]
+            for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+                let arguments = StatementArguments([projectID] + chunk)
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT \(TraceSQL.listColumns) FROM traces WHERE project_id = ? AND id IN (\(marks))", arguments: arguments)
+                {
+                    let trace = Self.row(row).trace
+                    details[trace.id] = TraceDetail(trace: trace, observations: [])
+                }
+                let observations = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT \(Self.observationColumns) FROM observations
+                        WHERE trace_key IN (SELECT trace_key FROM traces WHERE project_id = ? AND id IN (\(marks))) ORDER BY start_time, id
+                        """,
+                    arguments: arguments
+                ).map(Self.observation)
+                for observation in observations { details[observation.traceID]?.observations.append(observation) }
+            }
+            return details
+        }
+    }
+
     func count(projectID: String) async throws -> Int {
         try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM traces WHERE project_id = ?", arguments: [projectID]) ?? 0 }
     }

@@ -10,12 +10,10 @@ struct SQLiteWatchers: WatcherRepository, SQLiteNamedRepository {
 
     typealias Reader = SQLiteExperiments.Reader
 
-    static func execute(_ db: Database, _ statement: WatcherSQL.Statement) throws {
-        try db.execute(sql: statement.sql, arguments: SQLiteExperiments.arguments(statement.values))
-    }
+    static func execute(_ db: Database, _ statement: WatcherSQL.Statement) throws { try SQLiteExperiments.execute(db, statement) }
 
     static func fetch<T>(_ db: Database, _ statement: WatcherSQL.Statement, _ map: (any WatcherSQL.Reader) throws -> T) throws -> [T] {
-        try Row.fetchAll(db, sql: statement.sql, arguments: SQLiteExperiments.arguments(statement.values)).map { try map(Reader(row: $0)) }
+        try SQLiteExperiments.fetch(db, statement, map)
     }
 
     var records: SQLiteNamedRecords<Watcher> { SQLiteNamedRecords(pool: pool, records: WatcherSQL.records, read: WatcherSQL.watcher) }
