@@ -54,6 +54,9 @@ public struct DriftMonitor: Sendable, Equatable, Identifiable {
         self.updatedAt = updatedAt
     }
 
+    /// The trace metadata keys among the columns (`metadata.KEY` -> KEY).
+    public var metadataKeys: [String] { columns.filter { $0.hasPrefix("metadata.") }.map { String($0.dropFirst("metadata.".count)) } }
+
     public func isDue(at now: Date) -> Bool {
         guard enabled else { return false }
         guard let lastRunAt else { return true }
@@ -125,8 +128,16 @@ extension DriftMonitor {
     /// The features of traces that drift is measured on.
     public static let traceColumns = [
         "latency_ms", "input_tokens", "output_tokens", "cost", "input_chars", "output_chars", "language", "model", "deployment", "prompt",
-        "task", "domain", "status",
+        "task", "domain", "status", "finish_reason", "tool",
     ]
+
+    /// A column drift can compare on traces: a feature of `allowed`, a score (`score.NAME`) or a trace metadata
+    /// key (`metadata.KEY`).
+    public static func isTraceColumn(_ name: String, allowed: [String] = traceColumns) -> Bool {
+        if allowed.contains(name) { return true }
+        for prefix in ["score.", "metadata."] where name.hasPrefix(prefix) && name.count > prefix.count { return true }
+        return false
+    }
 
     /// The text of traces that drift is measured on through embeddings.
     public static let textColumns = ["input", "output"]
@@ -173,8 +184,9 @@ extension DriftMonitor {
                 throw TernError.invalid("columns", "expected an array of column names")
             }
             let names = items.compactMap(\.string)
-            if let unknown = names.first(where: { !allowedColumns.contains($0) }) {
-                throw TernError.invalid("columns", "unknown column \"\(unknown)\"; expected some of \(allowedColumns.joined(separator: ", "))")
+            if let unknown = names.first(where: { !isTraceColumn($0, allowed: allowedColumns) }) {
+                throw TernError.invalid(
+                    "columns", "unknown column \"\(unknown)\"; expected some of \(allowedColumns.joined(separator: ", ")), score.NAME or metadata.KEY")
             }
             monitor.columns = names
         }

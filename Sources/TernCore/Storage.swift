@@ -199,6 +199,9 @@ public protocol ScoreRepository: Sendable {
     func insert(_ scores: [Score]) async throws
     /// Scores of a trace (and its observations), oldest first.
     func list(projectID: String, traceID: String) async throws -> [Score]
+    /// The scores with a number (numeric and boolean ones) of the traces `traceIDs`, all of them (observations'
+    /// included): per trace, per score name, the mean value.
+    func numericMeans(projectID: String, traceIDs: [String]) async throws -> [String: [String: Double]]
     func count(projectID: String) async throws -> Int
     /// The data type of the oldest score named `name`, nil when there is none: without a score
     /// config, the first score of a name fixes its type.

@@ -436,7 +436,8 @@ public final class Gateway: Sendable {
         }
         record(
             request: request, context: context, end: end, firstToken: nil, deployment: deployment, provider: provider, servedModel: response.model,
-            reason: reason, variant: variant, attempts: attempts, usage: usage, cost: cost, output: response.outputText, status: 200, error: nil)
+            reason: reason, variant: variant, attempts: attempts, usage: usage, cost: cost, output: response.outputText, status: 200, error: nil,
+            outcome: (response.finishReason, response.tools))
         return GatewayReply(
             status: 200, headers: headers(context, deployment: deployment.name, variant: variant, json: true), body: .data(response.body),
             usage: usage, cost: cost)
@@ -527,7 +528,7 @@ public final class Gateway: Sendable {
             record(
                 request: request, context: context, end: end, firstToken: firstToken, deployment: deployment, provider: provider,
                 servedModel: servedModel, reason: reason, variant: variant, attempts: attempts, usage: finalUsage, cost: cost,
-                output: text, status: status, error: message)
+                output: text, status: status, error: message, outcome: assembler.outcome)
             // The trace is queued before the client sees the end of the stream.
             continuation.finish()
         }
@@ -599,10 +600,18 @@ public final class Gateway: Sendable {
 
     // MARK: - Traces
 
+    /// The generation's metadata: the key that made the call, how the answer ended and the tools it called.
+    static func generationMetadata(_ key: APIKey, _ outcome: (finishReason: String?, tools: [String])) -> JSONValue {
+        var metadata: [String: JSONValue] = ["api_key_id": .string(key.id), "api_key": .string(key.name)]
+        if let finish = outcome.finishReason { metadata["finish_reason"] = .string(finish) }
+        if !outcome.tools.isEmpty { metadata["tools"] = .array(outcome.tools.map(JSONValue.string)) }
+        return .object(metadata)
+    }
+
     func record(
         request: GatewayRequest, context: Context, end: Date, firstToken: Date?, deployment: DeploymentConfig?, provider: ProviderConfig?,
         servedModel: String?, reason: String?, variant: String?, attempts: [Attempt], usage: TokenUsage?, cost: Double?,
-        output: String?, status: Int, error: String?
+        output: String?, status: Int, error: String?, outcome: (finishReason: String?, tools: [String]) = (nil, [])
     ) {
         let limit = settings.traceBodyLimitBytes
         let inputBody = Self.cap(request.rawBody.map { String(decoding: $0, as: UTF8.self) } ?? context.forwardBody.jsonString(), limit)
@@ -627,7 +636,7 @@ public final class Gateway: Sendable {
             model: servedModel ?? deployment?.model, provider: provider?.name, modelParameters: parameters.isEmpty ? nil : .object(parameters),
             input: inputBody, output: output.map { Self.cap($0, limit) }, usage: usage, cost: cost,
             costEstimated: usage?.estimated ?? false, level: level, statusMessage: error,
-            metadata: ["api_key_id": .string(request.key.id), "api_key": .string(request.key.name)],
+            metadata: Self.generationMetadata(request.key, outcome),
             requestedModel: context.requestedModel, deployment: deployment?.name, variant: variant, route: route.isEmpty ? nil : route,
             cacheStatus: context.cacheStatus, statusCode: status, promptName: context.prompt?.name, promptVersion: context.prompt?.version)
         let trace = Trace(
@@ -657,7 +666,7 @@ public final class Gateway: Sendable {
         let observation = Observation(
             id: TernID.makeTimeOrdered(), traceID: traceID, projectID: request.key.projectID, type: .generation, name: Self.operationName(request.operation),
             startTime: start, endTime: Date(), level: .error, statusMessage: error.message,
-            metadata: ["api_key_id": .string(request.key.id), "api_key": .string(request.key.name)],
+            metadata: Self.generationMetadata(request.key, (nil, [])),
             requestedModel: requested, statusCode: error.status)
         let trace = Trace(
             id: traceID, projectID: request.key.projectID, name: "\(Self.operationName(request.operation)) \(requested ?? "?")",

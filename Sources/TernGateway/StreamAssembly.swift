@@ -19,6 +19,16 @@ public struct StreamAssembler: Sendable {
 
     public init(operation: GatewayOperation) { self.operation = operation }
 
+    /// Why the streamed answer ended and the tools it called (the first choice's, or the message's), for traces.
+    public var outcome: (finishReason: String?, tools: [String]) {
+        if operation == .messages {
+            let tools = blocks.keys.sorted().compactMap { blocks[$0]?["type"]?.string == "tool_use" ? blocks[$0]?["name"]?.string : nil }
+            return (message["stop_reason"]?.string, tools)
+        }
+        guard let first = choices.keys.min(), let entry = choices[first] else { return (nil, []) }
+        return (entry.finish.string, entry.tools.keys.sorted().compactMap { entry.tools[$0].map(\.name) }.filter { !$0.isEmpty })
+    }
+
     public mutating func add(_ event: StreamEvent) {
         let data = event.data
         if operation == .messages {

@@ -16,12 +16,12 @@ public enum DriftMonitoring {
         filter.to = reference.1
         let referenceTable = try await TraceDriftTable.load(
             store: store, project: monitor.projectID, filter: filter, limit: monitor.maxRows, source: "reference window",
-            text: monitor.text)
+            text: monitor.text, metadata: monitor.metadataKeys)
         filter.from = current.0
         filter.to = current.1
         let currentTable = try await TraceDriftTable.load(
             store: store, project: monitor.projectID, filter: filter, limit: monitor.maxRows, source: "current window",
-            text: monitor.text)
+            text: monitor.text, metadata: monitor.metadataKeys)
         var report = DriftMonitorReport(
             id: TernID.make(), projectID: monitor.projectID, monitorID: monitor.id, at: now, referenceRows: referenceTable.rowCount,
             currentRows: currentTable.rowCount, shareDrifted: nil, datasetDrift: false, drifted: [], report: .null)

@@ -2,17 +2,20 @@ import Foundation
 public import TernCore
 
 /// Traces as a drift table: one row per trace with the features drift is measured on (latency, tokens, cost,
-/// lengths, language, model, deployment, prompt, task, domain, status), and on request the readable text of
-/// its input and output (columns `input`, `output`) for drift through embeddings.
+/// lengths, language, model, deployment, prompt, task, domain, status; the finish reason and the tools used, from
+/// its observations; its numeric and boolean scores as `score.NAME`, the mean per trace), the trace metadata keys
+/// asked for (`metadata.KEY`), and on request the readable text of its input and output (columns `input`,
+/// `output`) for drift through embeddings.
 public enum TraceDriftTable {
-    /// The features of traces that drift is measured on.
+    /// The features of traces that drift is measured on (besides `score.NAME` and `metadata.KEY`).
     public static let columns = DriftMonitor.traceColumns
     /// The text columns, compared through embeddings.
     public static let textColumns = DriftMonitor.textColumns
 
-    /// The newest `limit` traces matching `filter`.
+    /// The newest `limit` traces matching `filter`; `metadata` names the trace metadata keys to read (dotted
+    /// paths into nested objects: `metadata.user.tier` is `["user.tier"]`).
     public static func load(
-        store: any TernStore, project: String, filter: TraceFilter, limit: Int, source: String, text: [String] = []
+        store: any TernStore, project: String, filter: TraceFilter, limit: Int, source: String, text: [String] = [], metadata: [String] = []
     ) async throws -> DriftTable {
         var table = DriftTable(source: source)
         var cursor: String?
@@ -20,10 +23,14 @@ public enum TraceDriftTable {
         repeat {
             let page = try await store.traces.list(
                 projectID: project, query: TraceQuery(filter: filter, limit: min(500, limit - table.rowCount), cursor: cursor))
+            let ids = page.traces.map(\.trace.id)
+            let scores = try await store.scores.numericMeans(projectID: project, traceIDs: ids)
+            let details = try await store.traces.details(projectID: project, ids: ids)
             for summary in page.traces {
                 let trace = summary.trace
                 func number(_ value: Double?) -> DriftTable.Value { value.map(DriftTable.Value.number) ?? .missing }
                 func text(_ value: String?) -> DriftTable.Value { value.map(DriftTable.Value.string) ?? .missing }
+                let observations = details[trace.id]?.observations ?? []
                 var row: [(String, DriftTable.Value)] = [
                     ("latency_ms", number(summary.latencyMs)), ("input_tokens", .number(Double(summary.inputTokens))),
                     ("output_tokens", .number(Double(summary.outputTokens))), ("cost", number(summary.cost)),
@@ -31,7 +38,10 @@ public enum TraceDriftTable {
                     ("language", text(trace.language)), ("model", text(summary.model)), ("deployment", text(summary.deployment)),
                     ("prompt", text(summary.promptName.map { name in summary.promptVersion.map { "\(name)@\($0)" } ?? name })),
                     ("task", text(trace.task)), ("domain", text(trace.domain)), ("status", .string(summary.level == .error ? "error" : "ok")),
+                    ("finish_reason", text(finishReason(observations))), ("tool", text(tools(observations))),
                 ]
+                for (name, mean) in (scores[trace.id] ?? [:]).sorted(by: { $0.key < $1.key }) { row.append(("score.\(name)", .number(mean))) }
+                for key in metadata { row.append(("metadata.\(key)", value(trace.metadata, path: key))) }
                 if wantsInput { row.append(("input", text(TraceText.readable(trace.input)))) }
                 if wantsOutput { row.append(("output", text(TraceText.readable(trace.output)))) }
                 table.append(row)
@@ -39,6 +49,42 @@ public enum TraceDriftTable {
             cursor = page.nextCursor
         } while cursor != nil && table.rowCount < limit
         return table
+    }
+
+    /// The finish reason of the trace's last generation that records one (`finish_reason`, or the first of
+    /// `finish_reasons`, in its metadata: the gateway's and OpenTelemetry's).
+    static func finishReason(_ observations: [Observation]) -> String? {
+        for observation in observations.reversed() where observation.type == .generation {
+            if let reason = observation.metadata?["finish_reason"]?.string { return reason }
+            if let reasons = observation.metadata?["finish_reasons"] {
+                if let first = reasons.array?.first?.string { return first }
+                if let text = reasons.string { return text }
+            }
+        }
+        return nil
+    }
+
+    /// The tools the trace used, sorted and joined by commas: its tool observations' names and the tool calls its
+    /// generations record (`tools` in their metadata); nil when none.
+    static func tools(_ observations: [Observation]) -> String? {
+        var names = Set<String>()
+        for observation in observations {
+            if observation.type == .tool, let name = observation.name { names.insert(name) }
+            for tool in observation.metadata?["tools"]?.array ?? [] { if let name = tool.string { names.insert(name) } }
+        }
+        return names.isEmpty ? nil : names.sorted().joined(separator: ",")
+    }
+
+    /// A scalar at a dotted path of a metadata object.
+    static func value(_ metadata: JSONValue?, path: String) -> DriftTable.Value {
+        var node = metadata
+        for part in path.split(separator: ".", omittingEmptySubsequences: false) { node = node?[String(part)] }
+        switch node {
+        case .string(let text): return .string(text)
+        case .number(let number): return number.isFinite ? .number(number) : .missing
+        case .bool(let flag): return .bool(flag)
+        default: return .missing
+        }
     }
 }
 

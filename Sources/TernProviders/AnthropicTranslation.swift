@@ -567,6 +567,13 @@ public enum OpenAIFormat {
     }
 
     /// The answer text of a chat or completion response (tool call arguments included).
+    /// How a chat or completions answer ended (`finish_reason` of the first choice) and the tools it called.
+    public static func outcome(_ response: JSONValue) -> (finishReason: String?, tools: [String]) {
+        let choice = response["choices"]?[0]
+        let tools = (choice?["message"]?["tool_calls"]?.array ?? []).compactMap { $0["function"]?["name"]?.string }
+        return (choice?["finish_reason"]?.string, tools)
+    }
+
     public static func outputText(_ response: JSONValue) -> String {
         var parts: [String] = []
         for choice in response["choices"]?.array ?? [] {

@@ -42,12 +42,18 @@ public struct UpstreamResponse: Sendable {
     public var model: String?
     /// Text of the answer, for traces and token estimates.
     public var outputText: String?
+    /// Why the answer ended (`stop`, `length`, `tool_calls`; Anthropic's `end_turn`, `tool_use`, ...), for traces.
+    public var finishReason: String?
+    /// The tools the answer called, by name, for traces.
+    public var tools: [String]
 
-    public init(body: Data, usage: TokenUsage?, model: String?, outputText: String?) {
+    public init(body: Data, usage: TokenUsage?, model: String?, outputText: String?, finishReason: String? = nil, tools: [String] = []) {
         self.body = body
         self.usage = usage
         self.model = model
         self.outputText = outputText
+        self.finishReason = finishReason
+        self.tools = tools
     }
 }
 

@@ -214,12 +214,16 @@ public struct OpenAICompatibleProvider: LLMProvider {
         let data = try await http.collect(response, url: url)
         let json = try parseJSON(data, from: url)
         let usage = OpenAIFormat.usage(json["usage"])
+        let outcome = OpenAIFormat.outcome(json)
         if call.operation == .messages {
             let message = AnthropicTranslation.messageResponse(fromChat: json)
-            return UpstreamResponse(body: message.data(), usage: usage, model: json["model"]?.string, outputText: OpenAIFormat.outputText(json))
+            return UpstreamResponse(
+                body: message.data(), usage: usage, model: json["model"]?.string, outputText: OpenAIFormat.outputText(json),
+                finishReason: outcome.finishReason, tools: outcome.tools)
         }
         let text = call.operation == .embedding ? nil : OpenAIFormat.outputText(json)
-        return UpstreamResponse(body: data, usage: usage, model: json["model"]?.string, outputText: text)
+        return UpstreamResponse(
+            body: data, usage: usage, model: json["model"]?.string, outputText: text, finishReason: outcome.finishReason, tools: outcome.tools)
     }
 
     public func stream(_ call: UpstreamCall) async throws -> AsyncThrowingStream<StreamEvent, any Error> {
@@ -327,11 +331,13 @@ public struct AnthropicProvider: LLMProvider {
             if block["type"]?.string == "tool_use" { return "\(block["name"]?.string ?? "")(\((block["input"] ?? .null).jsonString()))" }
             return nil
         }.joined(separator: "\n")
+        let finish = json["stop_reason"]?.string
+        let tools = (json["content"]?.array ?? []).compactMap { $0["type"]?.string == "tool_use" ? $0["name"]?.string : nil }
         if call.operation == .messages {
-            return UpstreamResponse(body: data, usage: usage, model: json["model"]?.string, outputText: text)
+            return UpstreamResponse(body: data, usage: usage, model: json["model"]?.string, outputText: text, finishReason: finish, tools: tools)
         }
         let chat = AnthropicTranslation.chatResponse(fromMessage: json, created: Int(Date().timeIntervalSince1970))
-        return UpstreamResponse(body: chat.data(), usage: usage, model: json["model"]?.string, outputText: text)
+        return UpstreamResponse(body: chat.data(), usage: usage, model: json["model"]?.string, outputText: text, finishReason: finish, tools: tools)
     }
 
     public func stream(_ call: UpstreamCall) async throws -> AsyncThrowingStream<StreamEvent, any Error> {

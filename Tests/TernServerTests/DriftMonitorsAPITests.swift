@@ -85,4 +85,70 @@ struct DriftMonitorsAPITests {
             #expect(try await h.store.driftMonitors.reports(projectID: h.project.id, monitorID: monitor.id, limit: 5).isEmpty)
         }
     }
+
+    @Test(
+        "scores (score.NAME), trace metadata keys, finish reasons and tools drift between windows; unknown columns are refused",
+        arguments: StoreKind.available)
+    func scoresMetadataOutcomes(kind: StoreKind) async throws {
+        try await withHarness(kind) { h in
+            let now = Date()
+            var items: [TraceBatchItem] = []
+            var scores: [Score] = []
+            for index in 0..<80 {
+                let recent = index < 40
+                let start = now.addingTimeInterval(recent ? -Double(index + 1) * 2_000 : -86_400 - Double(index - 39) * 2_000)
+                let id = "t\(index)"
+                var observations = [
+                    Observation(
+                        id: "g\(index)", traceID: id, projectID: h.project.id, type: .generation, name: "chat", startTime: start,
+                        endTime: start.addingTimeInterval(1), model: "gpt-4o-mini",
+                        metadata: ["finish_reason": .string(recent && index % 2 == 0 ? "length" : "stop")])
+                ]
+                if recent, index % 2 == 1 {
+                    observations.append(
+                        Observation(id: "s\(index)", traceID: id, projectID: h.project.id, type: .tool, name: "search", startTime: start))
+                }
+                let tier = recent ? (index % 5 == 0 ? "free" : "pro") : (index % 2 == 0 ? "free" : "pro")
+                items.append(
+                    TraceBatchItem(
+                        trace: Trace(
+                            id: id, projectID: h.project.id, metadata: ["account": ["tier": .string(tier)]], input: "q", output: "a", startTime: start,
+                            endTime: start.addingTimeInterval(1)),
+                        observations: observations))
+                scores.append(
+                    Score(
+                        id: "sc\(index)", projectID: h.project.id, traceID: id, name: "quality", dataType: .numeric,
+                        numericValue: (recent ? 0.4 : 0.9) + Double(index % 7) * 0.01, source: .api, createdAt: now))
+            }
+            try await h.store.traces.insert(items)
+            try await h.store.scores.insert(scores)
+            let day = now.addingTimeInterval(-86_400), before = now.addingTimeInterval(-2 * 86_400)
+            func iso(_ date: Date) -> String { date.formatted(Date.ISO8601FormatStyle()) }
+            let window = "reference_from=\(iso(before))&reference_to=\(iso(day))&from=\(iso(day))&to=\(iso(now))"
+            let reply = try await h.call(
+                .get, "/api/v1/monitoring/drift?\(window)&column=score.quality,metadata.account.tier,finish_reason,model", key: h.adminKey)
+            #expect(reply.status == .ok, "\(reply.text)")
+            let columns = Dictionary(
+                uniqueKeysWithValues: (reply.json["columns"] as? [[String: Any]] ?? []).map { ($0["column"] as? String ?? "", $0) })
+            #expect(columns["score.quality"]?["type"] as? String == "numeric" && columns["score.quality"]?["drift_detected"] as? Bool == true)
+            #expect(columns["metadata.account.tier"]?["drift_detected"] as? Bool == true, "\(reply.text)")
+            #expect(columns["finish_reason"]?["drift_detected"] as? Bool == true, "\(reply.text)")
+            #expect(columns["model"]?["drift_detected"] as? Bool == false)
+            // Every feature by default: the scores are among them; tools are used in the current window only.
+            let all = try await h.call(.get, "/api/v1/monitoring/drift?\(window)", key: h.adminKey)
+            let names = Set((all.json["columns"] as? [[String: Any]] ?? []).compactMap { $0["column"] as? String })
+            #expect(names.isSuperset(of: ["score.quality", "finish_reason", "latency_ms"]), "\(names)")
+            #expect((all.json["skipped"] as? [[String: Any]] ?? []).contains { $0["column"] as? String == "tool" }, "\(all.text)")
+            let monitor = try await h.call(
+                .post, "/api/v1/monitoring/drift-monitors", key: h.adminKey,
+                json: #"{"name": "outcomes", "columns": ["score.quality", "metadata.account.tier", "finish_reason"]}"#)
+            #expect(monitor.status == .created, "\(monitor.text)")
+            let report = try await h.call(.post, "/api/v1/monitoring/drift-monitors/outcomes/run", key: h.adminKey)
+            #expect(Set(report.json["drifted"] as? [String] ?? []) == ["score.quality", "metadata.account.tier", "finish_reason"], "\(report.text)")
+            for query in ["column=score.", "column=vibes"] {
+                let bad = try await h.call(.get, "/api/v1/monitoring/drift?\(window)&\(query)", key: h.adminKey)
+                #expect(bad.status == .badRequest && bad.errorField == "column", "\(query): \(bad.text)")
+            }
+        }
+    }
 }

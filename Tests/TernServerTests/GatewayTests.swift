@@ -197,6 +197,10 @@ struct GatewayEndpointTests {
             #expect((call?["function"] as? [String: Any])?["name"] as? String == "lookup")
             #expect((call?["function"] as? [String: Any])?["arguments"] as? String == #"{"q":"tern"}"#)
             #expect((tool.json["choices"] as? [[String: Any]])?.first?["finish_reason"] as? String == "tool_calls")
+            // The trace's generation records how the answer ended and the tool it called (drift's finish_reason and tool).
+            let toolTrace = try #require(try await g.traces().first { $0.trace.input?.contains("find tern") == true })
+            #expect(toolTrace.observations.first?.metadata?["finish_reason"]?.string == "tool_use", "Anthropic's own reason")
+            #expect(toolTrace.observations.first?.metadata?["tools"] == ["lookup"])
 
             let stream = try await g.chat("claude-direct", extra: #","stream":true,"stream_options":{"include_usage":true}"#)
             let chunks = stream.text.components(separatedBy: "\n\n").filter { $0.hasPrefix("data: {") }
@@ -206,6 +210,8 @@ struct GatewayEndpointTests {
             #expect(chunks.contains { $0["choices"]?[0]?["finish_reason"]?.string == "stop" })
             #expect(chunks.last?["usage"]?["completion_tokens"]?.int == 5)
             #expect(stream.text.hasSuffix("data: [DONE]\n\n"))
+            let streamed = try #require(try await g.traces().first)
+            #expect(streamed.observations.first?.metadata?["finish_reason"]?.string == "stop" && streamed.observations.first?.metadata?["tools"] == nil)
         }
     }
 

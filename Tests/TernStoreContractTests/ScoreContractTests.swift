@@ -29,6 +29,15 @@ struct ScoreContractTests {
             #expect(try await test.store.scores.list(projectID: a.id, traceID: "t1") == [scores[0], scores[1]])
             #expect(try await test.store.scores.list(projectID: b.id, traceID: "t1") == [scores[3]])
             #expect(try await test.store.scores.list(projectID: b.id, traceID: "t2").isEmpty)
+            // The numbers of many traces at once (drift's score.NAME): per trace and name, the mean; text scores left out.
+            try await test.store.scores.insert([
+                Score(id: "s4", projectID: a.id, traceID: "t1", name: "helpfulness", dataType: .numeric, numericValue: 0.4, source: .model, createdAt: start)
+            ])
+            let means = try await test.store.scores.numericMeans(projectID: a.id, traceIDs: ["t1", "t2", "t9", "t1"])
+            #expect(Set(means.keys) == ["t1", "t2"] && means["t1"]?.keys.sorted() == ["helpfulness"] && means["t2"] == ["correct": 1])
+            #expect(abs((means["t1"]?["helpfulness"] ?? 0) - 0.6) < 1e-12)
+            #expect(try await test.store.scores.numericMeans(projectID: b.id, traceIDs: ["t1"]) == ["t1": ["other": 3]])
+            #expect(try await test.store.scores.numericMeans(projectID: a.id, traceIDs: []).isEmpty)
         }
     }
 

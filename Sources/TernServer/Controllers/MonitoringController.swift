@@ -102,8 +102,9 @@ struct MonitoringController {
         let maxRows = try DatasetsController.int(parameters.get("max_rows"), "max_rows", range: 10...100_000) ?? 10_000
         var options = DriftOptions()
         let columns = parameters.getAll("column").flatMap { $0.split(separator: ",").map(String.init) }
-        for column in columns where !Self.driftColumns.contains(column) {
-            throw TernError.invalid("column", "unknown column \"\(column)\"; expected some of \(Self.driftColumns.joined(separator: ", "))")
+        for column in columns where !DriftMonitor.isTraceColumn(column, allowed: Self.driftColumns) {
+            throw TernError.invalid(
+                "column", "unknown column \"\(column)\"; expected some of \(Self.driftColumns.joined(separator: ", ")), score.NAME or metadata.KEY")
         }
         options.columns = columns
         if let test = parameters.get("stattest") {
@@ -121,8 +122,9 @@ struct MonitoringController {
         var currentFilter = base
         currentFilter.from = currentFrom
         currentFilter.to = currentTo
-        let reference = try await table(project, referenceFilter, maxRows, source: "reference window", text: text)
-        let current = try await table(project, currentFilter, maxRows, source: "current window", text: text)
+        let metadata = columns.filter { $0.hasPrefix("metadata.") }.map { String($0.dropFirst("metadata.".count)) }
+        let reference = try await table(project, referenceFilter, maxRows, source: "reference window", text: text, metadata: metadata)
+        let current = try await table(project, currentFilter, maxRows, source: "current window", text: text, metadata: metadata)
         let report = try await DriftAnalysis.report(
             reference: reference, current: current, options: options, text: text, textOptions: textOptions, embedder: embedder)
         let encoder = JSONEncoder()
@@ -136,8 +138,10 @@ struct MonitoringController {
     }
 
     /// The newest `limit` traces matching `filter` as a drift table.
-    func table(_ project: String, _ filter: TraceFilter, _ limit: Int, source: String, text: [String] = []) async throws -> DriftTable {
-        try await TraceDriftTable.load(store: store, project: project, filter: filter, limit: limit, source: source, text: text)
+    func table(
+        _ project: String, _ filter: TraceFilter, _ limit: Int, source: String, text: [String] = [], metadata: [String] = []
+    ) async throws -> DriftTable {
+        try await TraceDriftTable.load(store: store, project: project, filter: filter, limit: limit, source: source, text: text, metadata: metadata)
     }
 
     /// `text=input,output`, `text_method=model|mmd|ratio|distance`, `text_rows=N` (texts embedded per window).

@@ -59,6 +59,23 @@ struct PostgresScores: ScoreRepository {
                 logger: logger), Self.score)
     }
 
+    func numericMeans(projectID: String, traceIDs: [String]) async throws -> [String: [String: Double]] {
+        let ids = Array(Set(traceIDs))
+        guard !ids.isEmpty else { return [:] }
+        var means: [String: [String: Double]] = [:]
+        for (trace, name, mean) in try await collect(
+            client.mappedQuery(
+                """
+                SELECT trace_id, name, AVG(numeric_value)::float8 FROM scores
+                WHERE project_id = \(projectID) AND trace_id = ANY(\(ids)) AND numeric_value IS NOT NULL GROUP BY trace_id, name
+                """, logger: logger),
+            { try $0.decode((String, String, Double).self) })
+        {
+            means[trace, default: [:]][name] = mean
+        }
+        return means
+    }
+
     func count(projectID: String) async throws -> Int {
         try await collect(client.mappedQuery("SELECT COUNT(*) FROM scores WHERE project_id = \(projectID)", logger: logger)) {
             try $0.decode(Int.self)

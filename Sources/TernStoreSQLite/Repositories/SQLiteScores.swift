@@ -50,6 +50,28 @@ struct SQLiteScores: ScoreRepository {
         }
     }
 
+    func numericMeans(projectID: String, traceIDs: [String]) async throws -> [String: [String: Double]] {
+        let ids = Array(Set(traceIDs))
+        guard !ids.isEmpty else { return [:] }
+        return try await pool.read { db in
+            var means: [String: [String: Double]] = [:]
+            for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+                for row in try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT trace_id, name, AVG(numeric_value) AS mean FROM scores
+                        WHERE project_id = ? AND trace_id IN (\(marks)) AND numeric_value IS NOT NULL GROUP BY trace_id, name
+                        """,
+                    arguments: StatementArguments([projectID] + chunk))
+                {
+                    means[row["trace_id"], default: [:]][row["name"]] = row["mean"]
+                }
+            }
+            return means
+        }
+    }
+
     func count(projectID: String) async throws -> Int {
         try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM scores WHERE project_id = ?", arguments: [projectID]) ?? 0 }
     }
