@@ -74,7 +74,7 @@ struct DriftCommand: AsyncParsableCommand {
     @Option(name: .customLong("text-method"), help: ArgumentHelp("model (default), mmd, ratio or distance.", valueName: "method"))
     var textMethod: String?
 
-    @Option(name: .customLong("text-rows"), help: ArgumentHelp("Texts embedded per file, at most (default 1000).", valueName: "n"))
+    @Option(name: .customLong("text-rows"), help: ArgumentHelp("Texts embedded per file, at most.", valueName: "n"))
     var textRows = 1_000
 
     func run() async throws {

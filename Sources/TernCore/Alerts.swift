@@ -27,6 +27,8 @@ public enum AlertMetric: String, Sendable, Equatable, CaseIterable {
     case probeChanged = "probe_changed"
     /// The share of drifted columns in the newest report of the drift monitor named `monitor`.
     case driftShare = "drift_share"
+    /// The share of traces (with an output) whose output is a refusal (`TraceMeasure.isRefusal`).
+    case refusalRate = "refusal_rate"
 
     /// Whether the metric reads traces in the window (and so has no value without traffic).
     public var readsTraces: Bool { ![.watcherBacklog, .watcherFailed, .probePassRate, .probeChanged, .driftShare].contains(self) }
@@ -470,7 +472,9 @@ extension AlertDefinition {
         case .driftShare:
             guard monitor != nil else { throw TernError.invalid("monitor", "required by drift_share: the drift monitor's name") }
         case .segmentGap:
-            guard let measure else { throw TernError.invalid("measure", "required by segment_gap: latency, cost, tokens, error_rate or score:NAME") }
+            guard let measure else {
+                throw TernError.invalid("measure", "required by segment_gap: latency, cost, tokens, error_rate, refusal_rate or score:NAME")
+            }
             _ = try TraceMeasure(parsing: measure)
             guard let by else { throw TernError.invalid("by", "required by segment_gap: \(TraceSegment.columns.joined(separator: ", ")) or metadata.KEY") }
             do { _ = try TraceSegment(parsing: by) } catch { throw TernError.invalid("by", "\(error)") }

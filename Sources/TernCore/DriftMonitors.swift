@@ -12,6 +12,8 @@ public struct DriftMonitor: Sendable, Equatable, Identifiable {
         case weekBefore
         /// A fixed period (a known-good week, say).
         case fixed(from: Date, to: Date)
+        /// A dataset's items (the latest version, or `version`): what the traffic was expected to look like.
+        case dataset(name: String, version: Int?)
     }
 
     public var id: String
@@ -54,6 +56,11 @@ public struct DriftMonitor: Sendable, Equatable, Identifiable {
         self.updatedAt = updatedAt
     }
 
+    public var isDatasetReference: Bool {
+        if case .dataset = reference { return true }
+        return false
+    }
+
     /// The trace metadata keys among the columns (`metadata.KEY` -> KEY).
     public var metadataKeys: [String] { columns.filter { $0.hasPrefix("metadata.") }.map { String($0.dropFirst("metadata.".count)) } }
 
@@ -70,6 +77,7 @@ public struct DriftMonitor: Sendable, Equatable, Identifiable {
         case .previousWindow: return (current, (current.0.addingTimeInterval(-Double(windowSeconds)), current.0))
         case .weekBefore: return (current, (current.0.addingTimeInterval(-7 * 86_400), current.1.addingTimeInterval(-7 * 86_400)))
         case .fixed(let from, let to): return (current, (from, to))
+        case .dataset: return (current, current)
         }
     }
 }
@@ -197,10 +205,22 @@ extension DriftMonitor {
                 case "week_before": monitor.reference = .weekBefore
                 default: throw TernError.invalid("reference", "expected previous_window, week_before or {\"from\": TIME, \"to\": TIME}")
                 }
+            } else if let dataset = reference["dataset"] {
+                guard let name = dataset.string, !name.isEmpty else { throw TernError.invalid("reference.dataset", "expected a dataset's name") }
+                let version = try WatcherDefinition.number(reference["version"], "reference.version")
+                if let version, !(version >= 1 && version <= 1e9 && version.rounded() == version) {
+                    throw TernError.invalid("reference.version", "expected a version number from 1")
+                }
+                if let extra = reference.object?.keys.first(where: { $0 != "dataset" && $0 != "version" }) {
+                    throw TernError.invalid("reference.\(extra)", "unknown field; a dataset reference has dataset and version")
+                }
+                monitor.reference = .dataset(name: name, version: version.map { Int($0) })
             } else {
                 let reader = FieldReader(body: reference, path: "reference")
                 guard let from = try reader.date("from"), let to = try reader.date("to"), from < to else {
-                    throw TernError.invalid("reference", "expected previous_window, week_before or {\"from\": TIME, \"to\": TIME} with from before to")
+                    throw TernError.invalid(
+                        "reference",
+                        "expected previous_window, week_before, {\"from\": TIME, \"to\": TIME} with from before to, or {\"dataset\": NAME, \"version\": N}")
                 }
                 monitor.reference = .fixed(from: from, to: to)
             }
@@ -214,6 +234,7 @@ extension DriftMonitor {
         case .previousWindow: return "previous_window"
         case .weekBefore: return "week_before"
         case .fixed(let from, let to): return ["from": .string(from.formatted(iso)), "to": .string(to.formatted(iso))]
+        case .dataset(let name, let version): return ["dataset": .string(name), "version": version.map { .number(Double($0)) } ?? .null]
         }
     }
 

@@ -2,6 +2,18 @@ import Foundation
 
 /// A per-trace number to compare between segments of traffic (bias and ethics monitoring).
 public enum TraceMeasure: Sendable, Equatable {
+    /// Openings of refusals (lower-cased, apostrophes straightened): an output that holds one in its first 200
+    /// characters is a refusal. The same test in Swift (`isRefusal`) and in SQL (the `refusal_rate` measure).
+    public static let refusalPhrases = [
+        "i can't", "i cannot", "i can not", "i'm sorry", "i am sorry", "i'm unable", "i am unable", "i won't", "i will not",
+        "as an ai", "i'm not able", "i am not able", "sorry, but", "i must decline", "i'm afraid i can't",
+    ]
+
+    public static func isRefusal(_ output: String) -> Bool {
+        let head = String(output.prefix(200)).lowercased().replacingOccurrences(of: "\u{2019}", with: "'")
+        return refusalPhrases.contains { head.contains($0) }
+    }
+
     /// End minus start, in milliseconds (traces with an end).
     case latencyMs
     /// The trace's total cost in USD (traces with a cost).
@@ -12,6 +24,9 @@ public enum TraceMeasure: Sendable, Equatable {
     case errorRate
     /// The trace's scores of this name (each score counts; boolean scores are 0 or 1, so their mean is a rate).
     case score(String)
+    /// 1 when the trace's output is a refusal (`TraceMeasure.refusalPhrases` in its first 200 characters), else 0:
+    /// a rate over the traces with an output.
+    case refusalRate
 
     /// `latency`, `cost`, `tokens`, `error_rate`, or `score:NAME`.
     public init(parsing text: String) throws {
@@ -20,9 +35,10 @@ public enum TraceMeasure: Sendable, Equatable {
         case "cost": self = .cost
         case "tokens": self = .tokens
         case "error_rate", "errors": self = .errorRate
+        case "refusal_rate", "refusals": self = .refusalRate
         default:
             guard text.hasPrefix("score:"), text.count > 6, text.count <= 106 else {
-                throw TernError.invalid("metric", "expected latency, cost, tokens, error_rate or score:NAME, got \"\(text)\"")
+                throw TernError.invalid("metric", "expected latency, cost, tokens, error_rate, refusal_rate or score:NAME, got \"\(text)\"")
             }
             self = .score(String(text.dropFirst(6)))
         }
@@ -34,6 +50,7 @@ public enum TraceMeasure: Sendable, Equatable {
         case .cost: "cost"
         case .tokens: "tokens"
         case .errorRate: "error_rate"
+        case .refusalRate: "refusal_rate"
         case .score(let name): "score:\(name)"
         }
     }
@@ -43,6 +60,8 @@ public enum TraceMeasure: Sendable, Equatable {
 public enum TraceSegment: Sendable, Equatable {
     case column(String)
     case metadata(String)
+    /// Every trace in one segment (`all`): the measure over the whole traffic.
+    case all
 
     public static let columns = [
         "language", "model", "task", "domain", "environment", "release", "prompt_name", "deployment", "variant", "user_id", "name",
@@ -68,6 +87,7 @@ public enum TraceSegment: Sendable, Equatable {
         switch self {
         case .column(let column): column
         case .metadata(let key): "metadata.\(key)"
+        case .all: "all"
         }
     }
 }

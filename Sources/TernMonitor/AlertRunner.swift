@@ -109,6 +109,11 @@ public final class AlertRunner: Sendable {
             guard let shift else { return AlertMeasurement(value: nil, count: 0) }
             return AlertMeasurement(
                 value: shift.changed ? 1 : 0, count: shift.pairs, detail: shift.changed ? shift.reasons.joined(separator: "; ") : nil)
+        case .refusalRate:
+            let sums = try await store.traces.segmentSums(projectID: rule.projectID, filter: filter, segment: .all, measure: .refusalRate, limit: 1)
+            let count = sums.reduce(0) { $0 + $1.count }, refusals = sums.reduce(0) { $0 + $1.sum }
+            guard count > 0, count >= definition.minCount else { return AlertMeasurement(value: nil, count: count) }
+            return AlertMeasurement(value: refusals / Double(count), count: count)
         case .segmentGap:
             let measure = try TraceMeasure(parsing: definition.measure ?? "latency")
             let segment = try TraceSegment(parsing: definition.by ?? "model")

@@ -14,9 +14,24 @@ public enum DriftMonitoring {
         var filter = monitor.filter.traceFilter
         filter.from = reference.0
         filter.to = reference.1
-        let referenceTable = try await TraceDriftTable.load(
-            store: store, project: monitor.projectID, filter: filter, limit: monitor.maxRows, source: "reference window",
-            text: monitor.text, metadata: monitor.metadataKeys)
+        let referenceTable: DriftTable
+        if case .dataset(let name, let version) = monitor.reference {
+            do {
+                referenceTable = try await DatasetDriftTable.load(
+                    store: store, project: monitor.projectID, dataset: name, version: version, limit: monitor.maxRows, text: monitor.text,
+                    metadata: monitor.metadataKeys)
+            } catch let error as TernError {
+                let report = DriftMonitorReport(
+                    id: TernID.make(), projectID: monitor.projectID, monitorID: monitor.id, at: now, referenceRows: 0, currentRows: 0,
+                    shareDrifted: nil, datasetDrift: false, drifted: [], report: ["note": .string(error.message)])
+                try await store.driftMonitors.record(report)
+                return report
+            }
+        } else {
+            referenceTable = try await TraceDriftTable.load(
+                store: store, project: monitor.projectID, filter: filter, limit: monitor.maxRows, source: "reference window",
+                text: monitor.text, metadata: monitor.metadataKeys)
+        }
         filter.from = current.0
         filter.to = current.1
         let currentTable = try await TraceDriftTable.load(
@@ -26,7 +41,12 @@ public enum DriftMonitoring {
             id: TernID.make(), projectID: monitor.projectID, monitorID: monitor.id, at: now, referenceRows: referenceTable.rowCount,
             currentRows: currentTable.rowCount, shareDrifted: nil, datasetDrift: false, drifted: [], report: .null)
         if referenceTable.rowCount == 0 || currentTable.rowCount == 0 {
-            report.report = ["note": .string(referenceTable.rowCount == 0 ? "no traces in the reference window" : "no traces in the current window")]
+            report.report = [
+                "note": .string(
+                    referenceTable.rowCount == 0
+                        ? (monitor.isDatasetReference ? "no items in the reference (\(referenceTable.source))" : "no traces in the reference window")
+                        : "no traces in the current window")
+            ]
         } else {
             var options = DriftOptions()
             options.columns = monitor.columns

@@ -300,7 +300,8 @@ public enum GapKind: String, Sendable, Codable {
 public enum SegmentGaps {
     /// Rates for the error rate and for scores that are all 0 or 1 (booleans); means otherwise.
     public static func kind(of measure: TraceMeasure, _ sums: [SegmentSummary]) -> GapKind {
-        let isRate = measure == .errorRate || (!sums.isEmpty && sums.allSatisfy { $0.sum == $0.sumOfSquares && $0.sum.rounded() == $0.sum })
+        let isRate =
+            measure == .errorRate || measure == .refusalRate || (!sums.isEmpty && sums.allSatisfy { $0.sum == $0.sumOfSquares && $0.sum.rounded() == $0.sum })
         return isRate ? .rate : .mean
     }
 

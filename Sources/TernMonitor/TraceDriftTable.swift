@@ -134,3 +134,40 @@ public enum TraceText {
         return nil
     }
 }
+
+/// A dataset version as a drift reference: one row per item with the features an item has (the lengths of its
+/// input and expected output, its language, task, domain and model when its metadata names them), the metadata
+/// keys asked for (`metadata.KEY`) and on request the text of its input and expected output (`input`, `output`).
+/// Features of traffic an item cannot have (latency, cost, tokens, status) are left out and so skipped.
+public enum DatasetDriftTable {
+    public static func load(
+        store: any TernStore, project: String, dataset: String, version: Int?, limit: Int, text: [String] = [], metadata: [String] = [],
+        field: String = "reference"
+    ) async throws -> DriftTable {
+        guard try await store.datasets.get(projectID: project, name: dataset) != nil else {
+            throw TernError.invalid(field, "no dataset \"\(dataset)\" in this project")
+        }
+        var table = DriftTable(source: "dataset \(dataset)" + (version.map { " version \($0)" } ?? ""))
+        var after: String?
+        while table.rowCount < limit {
+            let pageSize = min(1000, limit - table.rowCount)
+            let items = try await store.datasets.items(projectID: project, dataset: dataset, version: version, after: after, limit: pageSize)
+            for item in items {
+                let input = TraceText.text(of: .object(item.input)) ?? JSONValue.object(item.input).jsonString()
+                func category(_ value: String?) -> DriftTable.Value { value.map(DriftTable.Value.string) ?? .missing }
+                var row: [(String, DriftTable.Value)] = [
+                    ("input_chars", .number(Double(input.count))), ("output_chars", item.expectedOutput.map { .number(Double($0.count)) } ?? .missing),
+                    ("language", category(item.language)), ("task", category(item.task)), ("domain", category(item.domain)),
+                    ("model", category(item.metadata["model"]?.string)),
+                ]
+                for key in metadata { row.append(("metadata.\(key)", TraceDriftTable.value(.object(item.metadata), path: key))) }
+                if text.contains("input") { row.append(("input", .string(input))) }
+                if text.contains("output") { row.append(("output", category(item.expectedOutput))) }
+                table.append(row)
+            }
+            guard items.count == pageSize, let last = items.last else { break }
+            after = last.id
+        }
+        return table
+    }
+}

@@ -319,6 +319,7 @@ extension TraceSQL {
                     """
             case .postgres: key = "(traces.metadata::jsonb ->> \(builder.bind(name)))"
             }
+        case .all: key = builder.bind("all")
         }
         let value: String
         var from = "traces"
@@ -331,6 +332,13 @@ extension TraceSQL {
             conditions.append("traces.total_cost IS NOT NULL")
         case .tokens: value = "CAST(traces.input_tokens + traces.output_tokens AS \(real))"
         case .errorRate: value = "CASE WHEN traces.error_count > 0 THEN 1.0 ELSE 0.0 END"
+        case .refusalRate:
+            // TraceMeasure.isRefusal in SQL: the phrases (bound, lower-case ASCII) in the first 200 characters,
+            // lower-cased, with typographic apostrophes straightened.
+            let head = "LOWER(REPLACE(SUBSTR(traces.output, 1, 200), \(builder.bind("\u{2019}")), \(builder.bind("'"))))"
+            let tests = TraceMeasure.refusalPhrases.map { "\(head) LIKE \(builder.bind("%\($0)%"))" }
+            value = "CASE WHEN \(tests.joined(separator: " OR ")) THEN 1.0 ELSE 0.0 END"
+            conditions.append("traces.output IS NOT NULL")
         case .score(let name):
             // The scores in a subquery whose columns no trace column shares, so the trace filters stay unambiguous.
             from = """

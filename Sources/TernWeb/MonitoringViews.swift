@@ -261,7 +261,9 @@ extension Views {
         public var chart: String
     }
 
-    public static let gapMetrics = [("latency", "Latency"), ("cost", "Cost"), ("tokens", "Tokens"), ("error_rate", "Error rate")]
+    public static let gapMetrics = [
+        ("latency", "Latency"), ("cost", "Cost"), ("tokens", "Tokens"), ("error_rate", "Error rate"), ("refusal_rate", "Refusal rate"),
+    ]
 
     public static func gaps(
         chrome: Chrome, metric: String, by: String, range: RangeChoice, minCount: Int, kind: GapKind, gaps: [SegmentGap], scoreNames: [String]
@@ -320,9 +322,13 @@ extension Views {
         public var columns: [Column]
         public var skipped: [String]
         public var monitors: [Monitor]
+        /// The monitor whose comparison is drawn, or empty.
+        public var monitor: String
+        public var hasMonitor: Bool
 
         public struct Monitor: ViewModel {
             public var name: String
+            public var href: String
             public var window: String
             public var reference: String
             public var latest: String
@@ -337,8 +343,10 @@ extension Views {
 
     public static func drift(
         chrome: Chrome, range: RangeChoice, reference: String, referenceWindow: (Date, Date), currentWindow: (Date, Date), report: DriftReport?,
-        referenceTable: DriftTable, currentTable: DriftTable, monitors: [(DriftMonitor, [DriftMonitorReport])] = []
+        referenceTable: DriftTable, currentTable: DriftTable, monitors: [(DriftMonitor, [DriftMonitorReport])] = [], monitor: String? = nil,
+        referenceLabel: String? = nil
     ) -> Page<DriftView> {
+        let action = "/ui/\(percent(chrome.project.slug))/monitoring/drift"
         let monitorRows = monitors.map { monitor, reports -> DriftView.Monitor in
             let latest = reports.first
             let reference: String
@@ -346,9 +354,10 @@ extension Views {
             case .previousWindow: reference = "the window before"
             case .weekBefore: reference = "a week before"
             case .fixed(let from, let to): reference = "\(Format.time(from)) – \(Format.time(to))"
+            case .dataset(let name, let version): reference = "dataset \(name)" + (version.map { " v\($0)" } ?? "")
             }
             return DriftView.Monitor(
-                name: monitor.name, window: window(monitor.windowSeconds), reference: reference,
+                name: monitor.name, href: action + "?monitor=" + percent(monitor.name), window: window(monitor.windowSeconds), reference: reference,
                 latest: latest?.shareDrifted.map(Format.percent) ?? "–", drifted: latest?.datasetDrift ?? false,
                 columns: latest?.drifted.joined(separator: ", ") ?? "", at: latest.map { Format.time($0.at) } ?? "never",
                 spark: SVGChart.sparkline(
@@ -373,13 +382,14 @@ extension Views {
         return chrome.page(
             "Drift",
             DriftView(
-                tabs: monitoringTabs(chrome, active: "drift"), action: "/ui/\(percent(chrome.project.slug))/monitoring/drift",
+                tabs: monitoringTabs(chrome, active: "drift"), action: action,
                 ranges: RangeChoice.options(range), references: driftReferences.map { Option(value: $0.0, label: $0.1, selected: $0.0 == reference) },
-                referenceText: "\(Format.time(referenceWindow.0)) – \(Format.time(referenceWindow.1))",
+                referenceText: referenceLabel ?? "\(Format.time(referenceWindow.0)) – \(Format.time(referenceWindow.1))",
                 currentText: "\(Format.time(currentWindow.0)) – \(Format.time(currentWindow.1))", referenceRows: Format.integer(referenceTable.rowCount),
                 currentRows: Format.integer(currentTable.rowCount), shareDrifted: Format.percent(report?.shareDrifted ?? 0),
                 datasetDrift: report?.datasetDrift ?? false,
-                columns: columns, skipped: (report?.skipped ?? []).map { "\($0.column): \($0.reason)" }, monitors: monitorRows))
+                columns: columns, skipped: (report?.skipped ?? []).map { "\($0.column): \($0.reason)" }, monitors: monitorRows, monitor: monitor ?? "",
+                hasMonitor: monitor != nil))
     }
 }
 

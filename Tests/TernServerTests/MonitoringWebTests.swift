@@ -142,6 +142,17 @@ struct MonitoringWebTests {
             try await DriftMonitoring.check(monitor, store: h.store)
             let listed = try await Web.get(h, "/ui/default/monitoring/drift", cookie: member)
             #expect(listed.text.contains(#"id="drift-monitors""#) && listed.text.contains("daily-&lt;b&gt;") && listed.text.contains("the window before"))
+            #expect(listed.text.contains(#"href="/ui/default/monitoring/drift?monitor=daily-%3Cb%3E""#), "a monitor links to its comparison")
+            #expect(!listed.text.contains(#"id="drift-monitor-name""#))
+            // A monitor's comparison drawn now: its columns only, with both distributions.
+            var narrow = try await h.store.driftMonitors.create(
+                DriftMonitor(id: TernID.make(), projectID: h.project.id, name: "chars", createdAt: Date(), updatedAt: Date()))
+            narrow.columns = ["input_chars", "model"]
+            _ = try await h.store.driftMonitors.update(narrow)
+            let chosen = try await Web.get(h, "/ui/default/monitoring/drift?monitor=chars", cookie: member)
+            #expect(chosen.status == .ok && chosen.text.contains(#"<span id="drift-monitor-name">chars</span>"#), "\(chosen.text.prefix(400))")
+            #expect(chosen.text.components(separatedBy: #"class="panel drift-column""#).count == 3, "two columns drawn")
+            #expect(chosen.text.contains("<h2>input_chars") && !chosen.text.contains("<h2>latency_ms"))
             // Probes: listed with their state, and no earlier run yet.
             _ = try await h.store.probes.create(
                 Probe(

@@ -139,4 +139,58 @@ struct TextDriftAPITests {
             #expect(page.text.contains("<svg") && page.text.contains(#"id="topics-sampled">96<"#))
         }
     }
+
+    @Test(
+        "a dataset version as the reference: the day with shipping questions drifts from what the dataset expected, on the endpoint and in a monitor",
+        arguments: StoreKind.available)
+    func datasetReference(kind: StoreKind) async throws {
+        try await withHarness(kind) { h in
+            let now = Date()
+            try await Self.seed(h, now: now)
+            _ = try await h.store.datasets.create(projectID: h.project.id, name: "expected", description: nil)
+            let items = (0..<48).map { index in
+                let pool = index % 2 == 0 ? Self.billing : Self.login
+                return DatasetItem(
+                    id: "i\(index)", input: ["question": .string(pool[(index / 2) % pool.count])], expectedOutput: "We are on it.",
+                    metadata: ["language": "en"])
+            }
+            _ = try await h.store.datasets.apply(projectID: h.project.id, dataset: "expected", upserts: items, removals: [], author: "test", message: nil)
+            let day = now.addingTimeInterval(-86_400)
+            let reply = try await h.call(
+                .get, "/api/v1/monitoring/drift?reference_dataset=expected&from=\(Self.iso(day))&to=\(Self.iso(now))&text=input", key: h.adminKey)
+            #expect(reply.status == .ok, "\(reply.text)")
+            let reference = reply.json["reference"] as? [String: Any]
+            #expect(reference?["dataset"] as? String == "expected" && reference?["rows"] as? Int == 48, "\(reply.text.prefix(300))")
+            let text = try #require((reply.json["text_columns"] as? [[String: Any]])?.first, "\(reply.text)")
+            #expect(text["drift_detected"] as? Bool == true && (text["topics"] as? [String: Any])?["new_topic"] as? Bool == true, "\(text)")
+            let compared = Set((reply.json["columns"] as? [[String: Any]] ?? []).compactMap { $0["column"] as? String })
+            #expect(compared.contains("input_chars") && !compared.contains("latency_ms"), "items have no latency: \(compared)")
+
+            let monitor = try await h.call(
+                .post, "/api/v1/monitoring/drift-monitors", key: h.adminKey,
+                json: #"{"name": "vs-dataset", "reference": {"dataset": "expected", "version": 1}, "columns": ["input_chars"], "text": ["input"]}"#)
+            #expect(monitor.status == .created && (monitor.json["reference"] as? [String: Any])?["dataset"] as? String == "expected", "\(monitor.text)")
+            let report = try await h.call(.post, "/api/v1/monitoring/drift-monitors/vs-dataset/run", key: h.adminKey)
+            #expect((report.json["drifted"] as? [String] ?? []).contains("input") && report.json["reference_rows"] as? Int == 48, "\(report.text)")
+
+            for (query, field) in [("reference_dataset=nope", "reference_dataset"), ("reference_dataset=expected&reference_version=0", "reference_version")] {
+                let bad = try await h.call(.get, "/api/v1/monitoring/drift?\(query)", key: h.adminKey)
+                #expect(bad.status == .badRequest && bad.errorField == field, "\(query): \(bad.text)")
+            }
+            for (body, field) in [
+                (#"{"name": "x", "reference": {"dataset": ""}}"#, "reference.dataset"),
+                (#"{"name": "x", "reference": {"dataset": "d", "version": 0}}"#, "reference.version"),
+                (#"{"name": "x", "reference": {"dataset": "d", "colour": 1}}"#, "reference.colour"),
+            ] {
+                let bad = try await h.call(.post, "/api/v1/monitoring/drift-monitors", key: h.adminKey, json: body)
+                #expect(bad.status == .badRequest && bad.errorField == field, "\(body): \(bad.text)")
+            }
+            // A monitor whose dataset went away reports why instead of failing.
+            let gone = try await h.call(
+                .post, "/api/v1/monitoring/drift-monitors", key: h.adminKey, json: #"{"name": "gone", "reference": {"dataset": "deleted-one"}}"#)
+            #expect(gone.status == .created)
+            let goneReport = try await h.call(.post, "/api/v1/monitoring/drift-monitors/gone/run", key: h.adminKey)
+            #expect(((goneReport.json["report"] as? [String: Any])?["note"] as? String)?.contains("deleted-one") == true, "\(goneReport.text)")
+        }
+    }
 }

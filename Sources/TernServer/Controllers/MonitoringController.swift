@@ -71,7 +71,7 @@ struct MonitoringController {
 
     static let driftKeys: Set<String> = [
         "project", "reference_from", "reference_to", "from", "to", "column", "stattest", "threshold", "drift_share", "max_rows", "text", "text_method",
-        "text_rows",
+        "text_rows", "reference_dataset", "reference_version",
     ]
 
     static let driftColumns = TraceDriftTable.columns
@@ -92,10 +92,17 @@ struct MonitoringController {
                 throw TernError.invalid(name, error.message)
             }
         }
-        guard let referenceFrom = try date("reference_from"), let referenceTo = try date("reference_to") else {
-            throw TernError.invalid("reference_from", "required: reference_from and reference_to, the reference window (ISO 8601 or Unix seconds)")
+        let referenceDataset = parameters.get("reference_dataset")
+        let referenceVersion = try DatasetsController.int(parameters.get("reference_version"), "reference_version", range: 1...1_000_000_000)
+        let referenceFrom = try date("reference_from"), referenceTo = try date("reference_to")
+        if referenceDataset == nil {
+            guard referenceFrom != nil, referenceTo != nil else {
+                throw TernError.invalid(
+                    "reference_from",
+                    "required: reference_from and reference_to, the reference window (ISO 8601 or Unix seconds), or reference_dataset")
+            }
+            guard referenceFrom! < referenceTo! else { throw TernError.invalid("reference_to", "must be after reference_from") }
         }
-        guard referenceFrom < referenceTo else { throw TernError.invalid("reference_to", "must be after reference_from") }
         let currentTo = try date("to") ?? Date()
         let currentFrom = try date("from") ?? currentTo.addingTimeInterval(-86_400)
         guard currentFrom < currentTo else { throw TernError.invalid("to", "must be after from") }
@@ -116,23 +123,38 @@ struct MonitoringController {
         options.threshold = try Self.number(parameters.get("threshold"), "threshold", range: 0...1e9)
         options.driftShare = try Self.number(parameters.get("drift_share"), "drift_share", range: 0.01...1) ?? 0.5
         let (text, textOptions) = try Self.textOptions(parameters)
-        var referenceFilter = base
-        referenceFilter.from = referenceFrom
-        referenceFilter.to = referenceTo
         var currentFilter = base
         currentFilter.from = currentFrom
         currentFilter.to = currentTo
         let metadata = columns.filter { $0.hasPrefix("metadata.") }.map { String($0.dropFirst("metadata.".count)) }
-        let reference = try await table(project, referenceFilter, maxRows, source: "reference window", text: text, metadata: metadata)
+        let reference: DriftTable
+        if let referenceDataset {
+            reference = try await DatasetDriftTable.load(
+                store: store, project: project, dataset: referenceDataset, version: referenceVersion, limit: maxRows, text: text, metadata: metadata,
+                field: "reference_dataset")
+            guard reference.rowCount > 0 else { throw TernError.invalid("reference_dataset", "the dataset has no items in that version") }
+        } else {
+            var referenceFilter = base
+            referenceFilter.from = referenceFrom
+            referenceFilter.to = referenceTo
+            reference = try await table(project, referenceFilter, maxRows, source: "reference window", text: text, metadata: metadata)
+        }
         let current = try await table(project, currentFilter, maxRows, source: "current window", text: text, metadata: metadata)
         let report = try await DriftAnalysis.report(
             reference: reference, current: current, options: options, text: text, textOptions: textOptions, embedder: embedder)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var body = try JSONValue.parse(try encoder.encode(report))
-        body["reference"] = [
-            "from": .string(JSON.formatDate(referenceFrom)), "to": .string(JSON.formatDate(referenceTo)), "rows": .number(Double(reference.rowCount)),
-        ]
+        if let referenceDataset {
+            body["reference"] = [
+                "dataset": .string(referenceDataset), "version": referenceVersion.map { .number(Double($0)) } ?? .null,
+                "rows": .number(Double(reference.rowCount)),
+            ]
+        } else if let referenceFrom, let referenceTo {
+            body["reference"] = [
+                "from": .string(JSON.formatDate(referenceFrom)), "to": .string(JSON.formatDate(referenceTo)), "rows": .number(Double(reference.rowCount)),
+            ]
+        }
         body["current"] = ["from": .string(JSON.formatDate(currentFrom)), "to": .string(JSON.formatDate(currentTo)), "rows": .number(Double(current.rowCount))]
         return try JSON.response(body)
     }

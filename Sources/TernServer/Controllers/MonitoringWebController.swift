@@ -187,29 +187,50 @@ extension MonitoringWebController {
             let range = RangeChoice.named(parameters.get("range"), default: "24h")
             let reference = Views.driftReferences.contains { $0.0 == parameters.get("reference") } ? parameters.get("reference")! : "previous"
             let now = Date()
-            let current = (now.addingTimeInterval(-range.seconds), now)
-            let shift = reference == "week" ? 7 * 86_400 : range.seconds
-            let past = (current.0.addingTimeInterval(-shift), current.1.addingTimeInterval(-shift))
-            var referenceFilter = TraceFilter(from: past.0, to: past.1)
-            referenceFilter.includeInternal = false
-            var currentFilter = TraceFilter(from: current.0, to: current.1)
-            currentFilter.includeInternal = false
-            let referenceTable = try await monitoring.table(chrome.project.id, referenceFilter, 5_000, source: "reference window")
-            let currentTable = try await monitoring.table(chrome.project.id, currentFilter, 5_000, source: "current window")
-            // Nothing to compare when a window is empty.
-            let report =
-                referenceTable.rowCount == 0 || currentTable.rowCount == 0
-                ? nil : try DriftAnalysis.report(reference: referenceTable, current: currentTable, options: DriftOptions())
             var monitors: [(DriftMonitor, [DriftMonitorReport])] = []
             for monitor in try await store.driftMonitors.list(projectID: chrome.project.id) {
                 monitors.append((monitor, try await store.driftMonitors.reports(projectID: chrome.project.id, monitorID: monitor.id, limit: 30)))
             }
+            // A monitor's comparison (`?monitor=NAME`): its windows, filter, columns and reference, drawn now.
+            let chosen = monitors.first { $0.0.name == parameters.get("monitor") }?.0
+            var current = (now.addingTimeInterval(-range.seconds), now)
+            let shift = reference == "week" ? 7 * 86_400 : range.seconds
+            var past = (current.0.addingTimeInterval(-shift), current.1.addingTimeInterval(-shift))
+            var base = TraceFilter()
+            var options = DriftOptions()
+            if let chosen {
+                (current, past) = chosen.windows(at: now)
+                base = chosen.filter.traceFilter
+                options.columns = chosen.columns
+            }
+            base.includeInternal = false
+            var referenceFilter = base, currentFilter = base
+            (referenceFilter.from, referenceFilter.to) = (past.0, past.1)
+            (currentFilter.from, currentFilter.to) = (current.0, current.1)
+            let metadata = chosen?.metadataKeys ?? []
+            var referenceLabel: String?
+            let referenceTable: DriftTable
+            if let chosen, case .dataset(let name, let version) = chosen.reference {
+                referenceTable =
+                    (try? await DatasetDriftTable.load(
+                        store: store, project: chrome.project.id, dataset: name, version: version, limit: 5_000, metadata: metadata))
+                    ?? DriftTable(source: "dataset \(name)")
+                referenceLabel = referenceTable.source
+            } else {
+                referenceTable = try await monitoring.table(chrome.project.id, referenceFilter, 5_000, source: "reference window", metadata: metadata)
+            }
+            let currentTable = try await monitoring.table(chrome.project.id, currentFilter, 5_000, source: "current window", metadata: metadata)
+            // Nothing to compare when a window is empty.
+            let report =
+                referenceTable.rowCount == 0 || currentTable.rowCount == 0
+                ? nil : try? DriftAnalysis.report(reference: referenceTable, current: currentTable, options: options)
             return web.html(
                 renderer.render(
                     "monitoring-drift",
                     Views.drift(
                         chrome: chrome, range: range, reference: reference, referenceWindow: past, currentWindow: current, report: report,
-                        referenceTable: referenceTable, currentTable: currentTable, monitors: monitors)))
+                        referenceTable: referenceTable, currentTable: currentTable, monitors: monitors, monitor: chosen?.name,
+                        referenceLabel: referenceLabel)))
         }
     }
 
