@@ -20,7 +20,7 @@ struct AlertsAPITests {
                 kind,
                 configure: { config in
                     config.alerts.allowedHosts = ["127.0.0.1"]
-                    config.alerts.timeoutSeconds = 1
+                    config.alerts.timeoutSeconds = 3  // short, for the hanging destination below; not so short that a busy CI machine misses it
                     config.alerts.publicURL = "https://tern.example"
                 }
             ) { g in
@@ -64,7 +64,9 @@ struct AlertsAPITests {
                 // Five minutes on, the window is empty of traffic: resolved, and said so.
                 let later = now.addingTimeInterval(301)
                 #expect(try await runner.evaluate(now: later).map(\.kind) == [.resolved])
-                #expect(try await runner.deliver(now: later) == 2)
+                // The two notifications of the resolution, and any first-round delivery that timed out on a busy
+                // machine and is due again by then (its retry): every one is checked as delivered below.
+                #expect(try await runner.deliver(now: later) >= 2)
                 try await receiver.waitForRequests(4)
                 #expect(receiver.received.filter { $0.path == "/json" }.last?.json["state"] as? String == "ok")
                 let events = try await h.call(.get, "/api/v1/alerts/\(id)/events", key: h.adminKey).data
@@ -92,7 +94,7 @@ struct AlertsAPITests {
                 let errors = Dictionary(
                     uniqueKeysWithValues: failing.data.map { (($0["url"] as? String) ?? "", ($0["last_error"] as? String) ?? "") })
                 #expect(errors[receiver.url("/down")] == "answered 500", "\(failing.text)")
-                #expect(errors[receiver.url("/hang")]?.contains("within 1 s") == true, "\(failing.text)")
+                #expect(errors[receiver.url("/hang")]?.contains("within 3 s") == true, "\(failing.text)")
                 #expect(failing.data.allSatisfy { $0["status"] as? String == "pending" && $0["attempts"] as? Int == 1 })
 
                 // Silence until a time, then end it.
