@@ -62,7 +62,12 @@ public struct DriftMonitor: Sendable, Equatable, Identifiable {
     }
 
     /// The trace metadata keys among the columns (`metadata.KEY` -> KEY).
-    public var metadataKeys: [String] { columns.filter { $0.hasPrefix("metadata.") }.map { String($0.dropFirst("metadata.".count)) } }
+    public var metadataKeys: [String] { Self.metadataKeys(in: columns) }
+
+    /// The trace metadata keys among drift columns (`metadata.KEY` -> KEY).
+    public static func metadataKeys(in columns: [String]) -> [String] {
+        columns.filter { $0.hasPrefix("metadata.") }.map { String($0.dropFirst("metadata.".count)) }
+    }
 
     public func isDue(at now: Date) -> Bool {
         guard enabled else { return false }

@@ -126,7 +126,7 @@ struct MonitoringController {
         var currentFilter = base
         currentFilter.from = currentFrom
         currentFilter.to = currentTo
-        let metadata = columns.filter { $0.hasPrefix("metadata.") }.map { String($0.dropFirst("metadata.".count)) }
+        let metadata = DriftMonitor.metadataKeys(in: columns)
         let reference: DriftTable
         if let referenceDataset {
             reference = try await DatasetDriftTable.load(
